@@ -1,0 +1,44 @@
+/**
+ * The storage seam. Every table operation goes through it; nothing in engine/ touches `fs`.
+ * Keys are '/'-separated, relative to the store's root, never starting with '/'. Keys are plain
+ * (already decoded) strings: a key may contain spaces, '%', '=', non-ASCII; the implementation
+ * maps it to its own medium safely.
+ */
+export interface ObjectMeta {
+  key: string;
+  size: number;
+  /** Last modification time, ms since the epoch. */
+  lastModified: number;
+}
+
+export interface ObjectStore {
+  /** A human-readable URI of the root, e.g. `file:///data/t` or `gs://bucket/prefix`. */
+  readonly uri: string;
+  get(key: string): Promise<Uint8Array>;
+  getRange(key: string, start: number, length: number): Promise<Uint8Array>;
+  /** Undefined when absent. */
+  head(key: string): Promise<ObjectMeta | undefined>;
+  /** Every object whose key starts with `prefix`, sorted by key (byte order). */
+  list(prefix: string): Promise<ObjectMeta[]>;
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Atomic create. Returns false (no error) when the key already exists. */
+  putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;
+  /** Moves a local file into the store (the file is consumed). */
+  putFile(key: string, localPath: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  copy(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * A local filesystem path where DuckDB can read the object directly, or undefined when the
+   * store is remote (the compute layer then materializes it into a local cache).
+   */
+  localPath(key: string): string | undefined;
+}
+
+/** Thrown by get/getRange when the key does not exist. */
+export class ObjectNotFoundError extends Error {
+  readonly code = 'OBJECT_NOT_FOUND';
+  constructor(readonly uri: string) {
+    super(`object not found: ${uri}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
