@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Action } from './actions.ts';
+import type { Snapshot } from './snapshot.ts';
+import type { TableContext } from './table-context.ts';
+import { sqlString } from '../../adapters/compute/duckdb.ts';
+
+const MAP = 'MAP(VARCHAR, VARCHAR)';
+const DV = 'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT)';
+
+/** The classic checkpoint schema (PROTOCOL.md "Checkpoint Schema"), one struct column per action. */
+const CHECKPOINT_COLUMNS: Record<string, string> = {
+  txn: 'STRUCT(appId VARCHAR, "version" BIGINT, lastUpdated BIGINT)',
+  add: `STRUCT(path VARCHAR, partitionValues ${MAP}, size BIGINT, modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, tags ${MAP}, deletionVector ${DV}, baseRowId BIGINT, defaultRowCommitVersion BIGINT, clusteringProvider VARCHAR)`,
+  remove: `STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, extendedFileMetadata BOOLEAN, partitionValues ${MAP}, size BIGINT, deletionVector ${DV}, baseRowId BIGINT, defaultRowCommitVersion BIGINT)`,
+  metaData: `STRUCT(id VARCHAR, "name" VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, "options" ${MAP}), schemaString VARCHAR, partitionColumns VARCHAR[], "configuration" ${MAP}, createdTime BIGINT)`,
+  protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures VARCHAR[], writerFeatures VARCHAR[])',
+  domainMetadata: 'STRUCT("domain" VARCHAR, "configuration" VARCHAR, removed BOOLEAN)',
+};
+
+export function checkpointKey(version: number): string {
+  return `_delta_log/${String(version).padStart(20, '0')}.checkpoint.parquet`;
+}
+
+/**
+ * Writes a classic single-file Parquet checkpoint of `snapshot`, then `_last_checkpoint`.
+ * The actions go through a temporary NDJSON file that DuckDB reads with the exact checkpoint
+ * schema, so every engine (Spark, delta-rs, DuckDB's delta reader) finds the columns it expects.
+ * A checkpoint is a pure function of the snapshot, so a racing writer producing the same file is
+ * harmless.
+ */
+export async function writeCheckpoint(table: TableContext, snapshot: Snapshot): Promise<{ key: string; actions: number; size: number }> {
+  const actions: Action[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
+  for (const txn of snapshot.txns.values()) actions.push({ txn });
+  for (const d of snapshot.domains.values()) actions.push({ domainMetadata: d });
+  for (const add of snapshot.files) actions.push({ add: { ...add, dataChange: false } });
+
+  const dir = await mkdtemp(join(tmpdir(), 'lakelet-ckpt-'));
+  try {
+    const ndjson = join(dir, 'actions.ndjson');
+    await writeFile(ndjson, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
+    const columns = Object.entries(CHECKPOINT_COLUMNS)
+      .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
+      .join(', ');
+    const out = join(dir, 'checkpoint.parquet');
+    await table.compute.run(
+      `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${columns}})) ` +
+        `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    const key = checkpointKey(snapshot.version);
+    const { size } = await import('node:fs/promises').then((fs) => fs.stat(out));
+    await table.store.putFile(key, out);
+    await table.log.writeLastCheckpoint({ version: snapshot.version, size: actions.length, sizeInBytes: size, numOfAddFiles: snapshot.fileCount });
+    return { key, actions: actions.length, size };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

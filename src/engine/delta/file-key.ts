@@ -1,0 +1,26 @@
+import type { DeletionVectorDescriptor } from './actions.ts';
+
+/**
+ * The identity of a file in log replay: its canonical path plus its deletion vector. Writers are
+ * allowed to spell one path differently in add and remove (`/a/b` vs `file:/a/b`, percent-encoded
+ * or not), so paths are compared after URI decoding and scheme normalisation.
+ */
+export function canonicalPath(path: string): string {
+  let p = path;
+  if (p.startsWith('file://')) p = p.slice('file://'.length);
+  else if (p.startsWith('file:')) p = p.slice('file:'.length);
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+export function dvId(dv: DeletionVectorDescriptor | null | undefined): string {
+  if (!dv) return '';
+  return `${dv.storageType}${dv.pathOrInlineDv}${dv.offset != null ? '@' + dv.offset : ''}`;
+}
+
+export function fileKey(path: string, dv?: DeletionVectorDescriptor | null): string {
+  return `${canonicalPath(path)}\u0000${dvId(dv)}`;
+}

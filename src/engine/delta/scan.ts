@@ -1,0 +1,242 @@
+import type { AddFile } from './actions.ts';
+import type { Snapshot } from './snapshot.ts';
+import type { DataType, StructField } from './schema.ts';
+import { isArray, isMap, isStruct } from './schema.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { columnMappingMode, physicalName, type ColumnMappingMode } from './column-mapping.ts';
+import { deltaTypeToDuckDb } from './duckdb-types.ts';
+import { partitionValueToSql } from './partition-values.ts';
+import { readDeletionVector } from './deletion-vector.ts';
+import { resolveAddPath } from './paths.ts';
+import { localFileFor } from './materialize.ts';
+import { parseStats } from './stats.ts';
+import { canSkipFile, compilePredicate, type Predicate } from './skipping.ts';
+import { InputError, MissingFileError } from '../errors.ts';
+
+export interface ScanOptions {
+  /** Logical column names to return, in order. Default: every column of the schema. */
+  columns?: string[];
+  /** A SQL predicate over logical column names, used for file skipping and as a row filter. */
+  where?: string;
+  /** Also return `_file` (the add.path of the row's file) and `_row_index` (row position in it). */
+  withFileInfo?: boolean;
+  /** Restrict the scan to these files (used by merge/update/delete to read just what they rewrite). */
+  files?: AddFile[];
+}
+
+export interface ScanMetrics {
+  filesTotal: number;
+  filesScanned: number;
+  filesSkipped: number;
+  bytesScanned: number;
+}
+
+/**
+ * A scan of one snapshot as a DuckDB relation: `sql` is a SELECT that can be used as a subquery
+ * or a view. Temp tables that back it (file list, deletion vectors) live until `release()`.
+ */
+export interface Scan {
+  readonly sql: string;
+  readonly metrics: ScanMetrics;
+  /** The files the scan reads after skipping. */
+  readonly files: AddFile[];
+  release(): Promise<void>;
+}
+
+let scanCounter = 0;
+
+export async function planFiles(snapshot: Snapshot, where?: string, files?: AddFile[]): Promise<{ kept: AddFile[]; skipped: number; predicate?: Predicate }> {
+  const all = files ?? snapshot.files;
+  if (!where) return { kept: all, skipped: 0 };
+  const mode = columnMappingMode(snapshot.metadata);
+  const predicate = await compilePredicate(snapshot.table.compute, where);
+  const physicalOf = physicalNameLookup(snapshot.schema.fields, mode);
+  const kept: AddFile[] = [];
+  for (const f of all) {
+    const skip = canSkipFile(
+      predicate,
+      { partitionValues: f.partitionValues, stats: parseStats(f.stats) },
+      snapshot.schema,
+      snapshot.partitionColumns,
+      physicalOf,
+    );
+    if (!skip) kept.push(f);
+  }
+  return { kept, skipped: all.length - kept.length, predicate };
+}
+
+function physicalNameLookup(fields: StructField[], mode: ColumnMappingMode): (logical: string) => string {
+  const map = new Map(fields.map((f) => [f.name.toLowerCase(), physicalName(f, mode)]));
+  return (logical: string) => map.get(logical.toLowerCase()) ?? logical;
+}
+
+export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}): Promise<Scan> {
+  const { compute, store, uri } = snapshot.table;
+  const mode = columnMappingMode(snapshot.metadata);
+  const schemaFields = snapshot.schema.fields;
+  const partitionSet = new Set(snapshot.partitionColumns.map((c) => c.toLowerCase()));
+  const byLower = new Map(schemaFields.map((f) => [f.name.toLowerCase(), f]));
+  const wanted = (options.columns ?? schemaFields.map((f) => f.name)).map((c) => {
+    const f = byLower.get(c.toLowerCase());
+    if (!f) throw new InputError(`${uri}: column '${c}' does not exist; the table has ${schemaFields.map((x) => x.name).join(', ')}.`);
+    return f;
+  });
+
+  const { kept, skipped } = await planFiles(snapshot, options.where, options.files);
+  const metrics: ScanMetrics = {
+    filesTotal: (options.files ?? snapshot.files).length,
+    filesScanned: kept.length,
+    filesSkipped: skipped,
+    bytesScanned: kept.reduce((s, f) => s + f.size, 0),
+  };
+  const where = options.where ? ` WHERE ${options.where}` : '';
+  const extraCols = options.withFileInfo ? ', NULL::VARCHAR AS _file, NULL::BIGINT AS _row_index' : '';
+
+  if (kept.length === 0) {
+    const cols = wanted.map((f) => `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`).join(', ');
+    const sql = `SELECT * FROM (SELECT ${cols}${extraCols}) WHERE false`;
+    return { sql, metrics, files: kept, release: async () => {} };
+  }
+
+  const id = `${process.pid}_${++scanCounter}`;
+  const filesTable = `__lakelet_files_${id}`;
+  const dvTable = `__lakelet_dv_${id}`;
+  const localPaths = await Promise.all(
+    kept.map(async (f) => {
+      const resolved = resolveAddPath(store.uri, f.path);
+      if (resolved.kind === 'absolute') {
+        if (!resolved.localPath) throw new InputError(`${uri}: file ${f.path} is outside the table and not on a local disk; lakelet cannot read it.`);
+        return resolved.localPath;
+      }
+      return localFileFor(store, resolved.key, f.size);
+    }),
+  );
+
+  const partitionFields = schemaFields.filter((f) => partitionSet.has(f.name.toLowerCase()));
+  const dataFields = schemaFields.filter((f) => !partitionSet.has(f.name.toLowerCase()));
+  const needFileJoin = partitionFields.length > 0 || options.withFileInfo;
+  const dvFiles = kept.map((f, i) => ({ f, i })).filter(({ f }) => f.deletionVector);
+  const created: string[] = [];
+
+  try {
+    if (needFileJoin || dvFiles.length > 0) {
+      const partCols = partitionFields.map((f) => `${sqlIdent('p_' + f.name)} ${deltaTypeToDuckDb(f.type)}`);
+      await compute.run(
+        `CREATE TEMP TABLE ${filesTable} (__local VARCHAR, __path VARCHAR${partCols.map((c) => ', ' + c).join('')})`,
+      );
+      created.push(filesTable);
+      const rows = kept.map((f, i) => {
+        const values = partitionFields.map((pf) => {
+          const raw = lookupPartitionValue(f.partitionValues, physicalName(pf, mode), pf.name);
+          return partitionValueToSql(raw, pf.type);
+        });
+        return `(${[sqlString(localPaths[i]), sqlString(f.path), ...values].join(', ')})`;
+      });
+      for (let i = 0; i < rows.length; i += 1000) {
+        await compute.run(`INSERT INTO ${filesTable} VALUES ${rows.slice(i, i + 1000).join(', ')}`);
+      }
+    }
+    if (dvFiles.length > 0) {
+      await compute.run(`CREATE TEMP TABLE ${dvTable} (__local VARCHAR, __row BIGINT)`);
+      created.push(dvTable);
+      for (const { f, i } of dvFiles) {
+        const deleted = await readDeletionVector(store, f.deletionVector!, { tablePath: uri, version: snapshot.version });
+        for (let j = 0; j < deleted.length; j += 5000) {
+          const chunk = deleted.slice(j, j + 5000).map((r) => `(${sqlString(localPaths[i])}, ${r})`);
+          await compute.run(`INSERT INTO ${dvTable} VALUES ${chunk.join(', ')}`);
+        }
+      }
+    }
+
+    const available = await availableColumns(compute, localPaths);
+    const fileList = `[${localPaths.map(sqlString).join(', ')}]`;
+    const readerArgs = `union_by_name = true${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
+    const projections = wanted.map((f) => {
+      if (partitionSet.has(f.name.toLowerCase())) return `f.${sqlIdent('p_' + f.name)} AS ${sqlIdent(f.name)}`;
+      const phys = physicalName(f, mode);
+      const actual = available.get(phys.toLowerCase());
+      if (actual === undefined) return `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`;
+      return `${logicalExpr(`d.${sqlIdent(actual)}`, f.type, mode)} AS ${sqlIdent(f.name)}`;
+    });
+    if (options.withFileInfo) projections.push('f.__path AS _file', 'd.file_row_number AS _row_index');
+    void dataFields;
+    let from = `read_parquet(${fileList}, ${readerArgs}) d`;
+    if (needFileJoin) from += ` JOIN ${filesTable} f ON d.filename = f.__local`;
+    if (dvFiles.length > 0) from += ` ANTI JOIN ${dvTable} x ON d.filename = x.__local AND d.file_row_number = x.__row`;
+    const sql = `SELECT * FROM (SELECT ${projections.join(', ')} FROM ${from})${where}`;
+    return {
+      sql,
+      metrics,
+      files: kept,
+      release: async () => {
+        for (const t of created) await compute.run(`DROP TABLE IF EXISTS ${t}`);
+      },
+    };
+  } catch (err) {
+    for (const t of created) await compute.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+    throw await explainMissing(err, snapshot, kept);
+  }
+}
+
+/** Columns present in the union of the files' Parquet schemas, by lower-cased name. */
+async function availableColumns(compute: Snapshot['table']['compute'], paths: string[]): Promise<Map<string, string>> {
+  const list = `[${paths.map(sqlString).join(', ')}]`;
+  const rows = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true)`);
+  return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_name]));
+}
+
+function lookupPartitionValue(values: Record<string, string | null>, physical: string, logical: string): string | null {
+  if (physical in values) return values[physical];
+  if (logical in values) return values[logical];
+  const lower = logical.toLowerCase();
+  for (const [k, v] of Object.entries(values)) if (k.toLowerCase() === lower) return v;
+  return null;
+}
+
+/**
+ * Converts a column as stored (physical names, Parquet's type) into the table's logical shape:
+ * renamed nested fields under column mapping, and primitive casts (int96/millis timestamps,
+ * widened integers) into the Delta type.
+ */
+function logicalExpr(expr: string, type: DataType, mode: ColumnMappingMode): string {
+  if (isStruct(type)) {
+    if (mode === 'none') return expr;
+    const parts = type.fields.map((f) => `${sqlIdent(f.name)} := ${logicalExpr(`${expr}.${sqlIdent(physicalName(f, mode))}`, f.type, mode)}`);
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
+  }
+  if (isArray(type)) {
+    if (mode === 'none' || !hasStruct(type.elementType)) return expr;
+    return `list_transform(${expr}, lambda __e: ${logicalExpr('__e', type.elementType, mode)})`;
+  }
+  if (isMap(type)) {
+    if (mode === 'none' || (!hasStruct(type.keyType) && !hasStruct(type.valueType))) return expr;
+    return `map_from_entries(list_transform(map_entries(${expr}), lambda __kv: {'key': ${logicalExpr('__kv.key', type.keyType, mode)}, 'value': ${logicalExpr('__kv.value', type.valueType, mode)}}))`;
+  }
+  return `CAST(${expr} AS ${deltaTypeToDuckDb(type)})`;
+}
+
+function hasStruct(t: DataType): boolean {
+  return isStruct(t) || (isArray(t) && hasStruct(t.elementType)) || (isMap(t) && (hasStruct(t.keyType) || hasStruct(t.valueType)));
+}
+
+/** DuckDB says "No files found"; the user needs to know which file and which version. */
+async function explainMissing(err: unknown, snapshot: Snapshot, files: AddFile[]): Promise<unknown> {
+  const message = String((err as Error)?.message ?? err);
+  if (!/No files found|Cannot open file|No such file|not found/i.test(message)) return err;
+  for (const f of files) {
+    const resolved = resolveAddPath(snapshot.table.store.uri, f.path);
+    if (resolved.kind === 'relative' && !(await snapshot.table.store.head(resolved.key))) {
+      return new MissingFileError(snapshot.table.uri, f.path, snapshot.version, err);
+    }
+  }
+  return err;
+}
+
+/** Wraps DuckDB errors raised while executing a scan's SQL. */
+export async function withMissingFileCheck<T>(snapshot: Snapshot, files: AddFile[], run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw await explainMissing(err, snapshot, files);
+  }
+}

@@ -1,0 +1,188 @@
+import type { Action, AddFile, DomainMetadata, Metadata, Protocol, Txn } from './actions.ts';
+import type { StructType } from './schema.ts';
+import { parseSchemaString } from './schema.ts';
+import type { TableContext } from './table-context.ts';
+import type { LogFile } from './log-store.ts';
+import { parseCommit } from './action-codec.ts';
+import { readCheckpointFiles, UnreadableCheckpointError } from './checkpoint-reader.ts';
+import { buildSegment, type CheckpointCandidate } from './log-segment.ts';
+import { fileKey } from './file-key.ts';
+import { assertReadable } from './protocol-support.ts';
+import { CorruptLogError, LakeletError } from '../errors.ts';
+
+/** An immutable view of a table at one version: protocol, metadata and the active files. */
+export class Snapshot {
+  readonly schema: StructType;
+  constructor(
+    readonly table: TableContext,
+    readonly version: number,
+    readonly protocol: Protocol,
+    readonly metadata: Metadata,
+    private readonly fileMap: Map<string, AddFile>,
+    readonly txns: ReadonlyMap<string, Txn>,
+    readonly domains: ReadonlyMap<string, DomainMetadata>,
+    /** Commit timestamp of this version (in-commit timestamp when enabled, else file time). */
+    readonly timestamp: number,
+  ) {
+    try {
+      this.schema = parseSchemaString(metadata.schemaString);
+    } catch (err) {
+      throw new CorruptLogError(table.uri, `metaData.schemaString at version ${version} is not a valid schema.`, {
+        cause: err,
+        version,
+      });
+    }
+  }
+
+  get files(): AddFile[] {
+    return [...this.fileMap.values()];
+  }
+  get fileCount(): number {
+    return this.fileMap.size;
+  }
+  get partitionColumns(): string[] {
+    return this.metadata.partitionColumns ?? [];
+  }
+  get configuration(): Record<string, string> {
+    return this.metadata.configuration ?? {};
+  }
+  /** The last committed version of an application's idempotent transaction, if any. */
+  txnVersion(appId: string): number | undefined {
+    return this.txns.get(appId)?.version;
+  }
+  get sizeInBytes(): number {
+    let total = 0;
+    for (const f of this.fileMap.values()) total += f.size;
+    return total;
+  }
+  hasFile(path: string, dv?: AddFile['deletionVector']): boolean {
+    return this.fileMap.has(fileKey(path, dv));
+  }
+
+  /** The snapshot after one more commit, without re-reading the log (our own commit, just written). */
+  withCommit(actions: Action[], version: number, timestamp: number): Snapshot {
+    const state = new ReplayState();
+    state.protocol = this.protocol;
+    state.metadata = this.metadata;
+    state.files = new Map(this.fileMap);
+    state.txns = new Map(this.txns);
+    state.domains = new Map(this.domains);
+    state.apply(actions);
+    return new Snapshot(this.table, version, state.protocol!, state.metadata!, state.files, state.txns, state.domains, timestamp);
+  }
+}
+
+/** Accumulates log actions in commit order into table state. */
+class ReplayState {
+  protocol: Protocol | undefined;
+  metadata: Metadata | undefined;
+  files = new Map<string, AddFile>();
+  txns = new Map<string, Txn>();
+  domains = new Map<string, DomainMetadata>();
+
+  apply(actions: Action[]): void {
+    // Within one commit, removes are applied before adds: a commit that replaces a file's deletion
+    // vector removes (path, oldDv) and adds (path, newDv); re-adding the same key must survive.
+    for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
+    for (const a of actions) {
+      if (a.protocol) this.protocol = a.protocol;
+      else if (a.metaData) this.metadata = a.metaData;
+      else if (a.add) this.files.set(fileKey(a.add.path, a.add.deletionVector), normaliseAdd(a.add));
+      else if (a.txn) this.txns.set(a.txn.appId, a.txn);
+      else if (a.domainMetadata) {
+        if (a.domainMetadata.removed) this.domains.delete(a.domainMetadata.domain);
+        else this.domains.set(a.domainMetadata.domain, a.domainMetadata);
+      }
+    }
+  }
+}
+
+function normaliseAdd(add: AddFile): AddFile {
+  return add.partitionValues ? add : { ...add, partitionValues: {} };
+}
+
+export interface SnapshotOptions {
+  version?: number;
+}
+
+/** Lists the log once; time travel and history reuse the listing. */
+export async function listLog(table: TableContext): Promise<LogFile[]> {
+  return table.log.listLogFiles(0);
+}
+
+export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[]): Promise<Snapshot> {
+  const files = listing ?? (await listLog(table));
+  const segment = buildSegment(table.uri, files, options.version);
+  const commitByVersion = new Map(segment.commits.map((c) => [c.version, c]));
+
+  // Try the newest checkpoint first; fall back to an older one (or none) if it is damaged and the
+  // commits needed to replay past it still exist.
+  let lastError: unknown;
+  const candidates: (CheckpointCandidate | undefined)[] = [...segment.checkpoints, undefined];
+  for (const checkpoint of candidates) {
+    const from = checkpoint ? checkpoint.version + 1 : 0;
+    if (!checkpoint && !commitByVersion.has(0)) break;
+    if (checkpoint && lastError && !hasCommits(commitByVersion, checkpoint.version + 1, segment.version)) continue;
+    try {
+      const state = new ReplayState();
+      if (checkpoint) state.apply(await readCheckpoint(table, checkpoint));
+      let timestamp = 0;
+      for (let v = from; v <= segment.version; v++) {
+        const commit = commitByVersion.get(v);
+        if (!commit) {
+          throw new CorruptLogError(table.uri, `commit ${v} is missing from the log.`, { version: v });
+        }
+        const actions = parseCommit(await table.log.readCommit(v), { tablePath: table.uri, version: v, file: commit.key });
+        state.apply(actions);
+        timestamp = commitTimestamp(actions, commit);
+      }
+      if (timestamp === 0) timestamp = commitByVersion.get(segment.version)?.lastModified ?? 0;
+      if (!state.protocol) {
+        throw new CorruptLogError(table.uri, `no protocol action found in the log up to version ${segment.version}; the table is corrupt.`, {
+          version: segment.version,
+        });
+      }
+      if (!state.metadata) {
+        throw new CorruptLogError(table.uri, `no metaData action found in the log up to version ${segment.version}; the table is corrupt.`, {
+          version: segment.version,
+        });
+      }
+      assertReadable(table.uri, state.protocol);
+      return new Snapshot(table, segment.version, state.protocol, state.metadata, state.files, state.txns, state.domains, timestamp);
+    } catch (err) {
+      // Only an unreadable checkpoint is worth retrying from an older starting point; a readable
+      // one that lacks protocol/metaData is a corrupt table, as Spark and delta-rs treat it.
+      if (!(err instanceof UnreadableCheckpointError) || !checkpoint) throw err;
+      lastError = err;
+    }
+  }
+  if (lastError) throw lastError;
+  throw new LakeletError('CORRUPT_LOG', `${table.uri}: version ${segment.version} cannot be reconstructed from the log.`);
+}
+
+function hasCommits(commits: Map<number, LogFile>, from: number, to: number): boolean {
+  for (let v = from; v <= to; v++) if (!commits.has(v)) return false;
+  return true;
+}
+
+async function readCheckpoint(table: TableContext, checkpoint: CheckpointCandidate): Promise<Action[]> {
+  const ctx = { tablePath: table.uri, version: checkpoint.version };
+  const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx);
+  const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
+  if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx)));
+  if (!actions.some((a) => a.metaData) || !actions.some((a) => a.protocol)) {
+    throw new CorruptLogError(
+      table.uri,
+      `checkpoint at version ${checkpoint.version} has no ${actions.some((a) => a.protocol) ? 'metaData' : 'protocol'} action; the table is corrupt.`,
+      { version: checkpoint.version },
+    );
+  }
+  return actions;
+}
+
+/** In-commit timestamp when the commit carries one, else the commit file's modification time. */
+export function commitTimestamp(actions: Action[], commit: LogFile): number {
+  const info = actions.find((a) => a.commitInfo)?.commitInfo;
+  if (info?.inCommitTimestamp !== undefined) return Number(info.inCommitTimestamp);
+  return commit.lastModified;
+}

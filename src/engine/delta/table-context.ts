@@ -1,0 +1,15 @@
+import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { ObjectStore } from '../../adapters/storage/object-store.ts';
+import type { Clock, IdSource } from '../clock.ts';
+import type { LogStore } from './log-store.ts';
+
+/** Everything an operation on one table needs: where it lives, how to compute, what time it is. */
+export interface TableContext {
+  /** Human-readable location, used in every error message. */
+  readonly uri: string;
+  readonly store: ObjectStore;
+  readonly log: LogStore;
+  readonly compute: Compute;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
