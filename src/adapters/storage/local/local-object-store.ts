@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { ObjectNotFoundError, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+
+/**
+ * Temporary files are written next to their destination under this name prefix, so that the final
+ * `link`/`rename` stays within one directory (and one filesystem). Listings never show them.
+ */
+const TEMP_PREFIX = '.lakelet-tmp-';
+
+/** A key that cannot name an object (empty, absolute, `..`/`.`/empty segments, NUL). */
+export class InvalidObjectKeyError extends Error {
+  readonly code = 'INVALID_OBJECT_KEY';
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`invalid object key ${JSON.stringify(key)}: ${reason}`);
+    this.name = 'InvalidObjectKeyError';
+  }
+}
+
+/**
+ * An ObjectStore on the local filesystem. A key maps to the file `<rootDir>/<key>` byte for byte:
+ * spaces, `%`, `=`, non-ASCII are kept as they are, and `/` separates directories. The root
+ * directory is created on first write.
+ *
+ * Atomicity: `put` writes a temp file and renames it over the destination (readers see the old or
+ * the new content, never a torn file); `putIfAbsent` writes a temp file and hard-links it to the
+ * destination, which fails with EEXIST when the name is taken, even across processes.
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly rootDir: string;
+  readonly uri: string;
+
+  constructor(rootDir: string) {
+    if (!path.isAbsolute(rootDir)) {
+      throw new Error(`LocalObjectStore needs an absolute root directory, got ${JSON.stringify(rootDir)}.`);
+    }
+    this.rootDir = path.resolve(rootDir);
+    this.uri = `file://${this.rootDir}`;
+  }
+
+  localPath(key: string): string {
+    validateKey(key);
+    return path.join(this.rootDir, key);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.localPath(key);
+    try {
+      const buf = await fs.readFile(file);
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      throw this.notFoundOr(err, file);
+    }
+  }
+
+  async getRange(key: string, start: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`getRange(${JSON.stringify(key)}): start and length must be non-negative integers (got ${start}, ${length}).`);
+    }
+    const file = this.localPath(key);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (err) {
+      throw this.notFoundOr(err, file);
+    }
+    try {
+      const out = new Uint8Array(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(out, filled, length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === length ? out : out.subarray(0, filled);
+    } catch (err) {
+      throw this.notFoundOr(err, file);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectMeta | undefined> {
+    const file = this.localPath(key);
+    try {
+      const st = await fs.stat(file);
+      if (!st.isFile()) return undefined;
+      return { key, size: st.size, lastModified: Math.floor(st.mtimeMs) };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectMeta[]> {
+    if (prefix.includes('\u0000')) throw new InvalidObjectKeyError(prefix, 'a prefix cannot contain NUL');
+    if (prefix.startsWith('/')) throw new InvalidObjectKeyError(prefix, 'a prefix is relative to the store root');
+    const slash = prefix.lastIndexOf('/');
+    const dirPart = slash >= 0 ? prefix.slice(0, slash) : '';
+    const namePart = prefix.slice(slash + 1);
+    if (dirPart !== '') {
+      // The directory part must be a valid key path; anything else cannot match a key.
+      for (const seg of dirPart.split('/')) {
+        if (seg === '' || seg === '.' || seg === '..') return [];
+      }
+    }
+    const out: ObjectMeta[] = [];
+    const dirKey = dirPart === '' ? '' : dirPart + '/';
+    await this.walk(dirKey, namePart, out);
+    out.sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
+    return out;
+  }
+
+  /** Collects every file under `dirKey` whose name starts with `namePrefix` (recursing into matching directories). */
+  private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[]): Promise<void> {
+    const dir = dirKey === '' ? this.rootDir : path.join(this.rootDir, dirKey);
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    await Promise.all(
+      entries.map(async (entry) => {
+        const name = entry.name;
+        if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return;
+        const key = dirKey + name;
+        let isDir = entry.isDirectory();
+        let isFile = entry.isFile();
+        let size = 0;
+        let mtime = 0;
+        if (isFile || entry.isSymbolicLink()) {
+          try {
+            const st = await fs.stat(path.join(dir, name));
+            isDir = st.isDirectory();
+            isFile = st.isFile();
+            size = st.size;
+            mtime = st.mtimeMs;
+          } catch (err) {
+            if (isMissing(err)) return; // deleted while we listed
+            throw err;
+          }
+        }
+        if (isDir) await this.walk(key + '/', '', out);
+        else if (isFile) out.push({ key, size, lastModified: Math.floor(mtime) });
+      }),
+    );
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    const file = this.localPath(key);
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = await writeTemp(dir, data);
+    try {
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await unlinkQuietly(tmp);
+      throw err;
+    }
+    await syncDir(dir);
+  }
+
+  async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
+    const file = this.localPath(key);
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = await writeTemp(dir, data);
+    try {
+      // link() creates the name atomically or fails with EEXIST: exactly one writer wins.
+      await fs.link(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await unlinkQuietly(tmp);
+    }
+    await syncDir(dir);
+    return true;
+  }
+
+  async putFile(key: string, localPath: string): Promise<void> {
+    const file = this.localPath(key);
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true });
+    try {
+      await fs.rename(localPath, file);
+      await syncDir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    }
+    // Different filesystem: copy next to the destination, then rename into place.
+    const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+    try {
+      await fs.copyFile(localPath, tmp, fsConstants.COPYFILE_EXCL);
+      await fsyncFile(tmp);
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await unlinkQuietly(tmp);
+      throw err;
+    }
+    await syncDir(dir);
+    await fs.unlink(localPath);
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.localPath(key);
+    try {
+      await fs.unlink(file);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const from = this.localPath(fromKey);
+    const to = this.localPath(toKey);
+    const dir = path.dirname(to);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+    try {
+      await fs.copyFile(from, tmp, fsConstants.COPYFILE_EXCL);
+    } catch (err) {
+      await unlinkQuietly(tmp);
+      throw this.notFoundOr(err, from);
+    }
+    try {
+      await fsyncFile(tmp);
+      await fs.rename(tmp, to);
+    } catch (err) {
+      await unlinkQuietly(tmp);
+      throw err;
+    }
+    await syncDir(dir);
+  }
+
+  private notFoundOr(err: unknown, file: string): unknown {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new ObjectNotFoundError(`file://${file}`);
+    return err;
+  }
+}
+
+function validateKey(key: string): void {
+  if (typeof key !== 'string' || key === '') throw new InvalidObjectKeyError(String(key), 'a key cannot be empty');
+  if (key.includes('\u0000')) throw new InvalidObjectKeyError(key, 'a key cannot contain NUL');
+  if (key.startsWith('/')) throw new InvalidObjectKeyError(key, 'a key is relative to the store root and cannot start with "/"');
+  const segments = key.split('/');
+  for (const seg of segments) {
+    if (seg === '') throw new InvalidObjectKeyError(key, 'a key cannot have empty segments ("//" or a trailing "/")');
+    if (seg === '.' || seg === '..') throw new InvalidObjectKeyError(key, `a key cannot have "${seg}" segments`);
+  }
+  if (segments[segments.length - 1].startsWith(TEMP_PREFIX)) {
+    throw new InvalidObjectKeyError(key, `names starting with "${TEMP_PREFIX}" are reserved for temporary files`);
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Writes `data` to a fresh, uniquely named temp file in `dir`, flushed to disk. Returns its path. */
+async function writeTemp(dir: string, data: Uint8Array | string): Promise<string> {
+  const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+  const handle = await fs.open(tmp, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlinkQuietly(tmp);
+    throw err;
+  }
+  await handle.close();
+  return tmp;
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a new directory entry durable. Best effort: some filesystems refuse fsync on directories. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // ignore
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+async function unlinkQuietly(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InvalidObjectKeyError, LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
+import { objectStoreContract } from '../contract/object-store-contract.ts';
+
+async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'lakelet-local-store-'));
+}
+
+objectStoreContract('LocalObjectStore', async () => {
+  const dir = await tempRoot();
+  // A root that does not exist yet: the store must create it on first write.
+  const store = new LocalObjectStore(join(dir, 'not', 'yet', 'there'));
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('LocalObjectStore specifics', () => {
+  it('maps keys to files byte for byte under the root', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      expect(store.uri).toBe(`file://${dir}`);
+      const key = 'part=a b%20c/é=ü/file 1.parquet';
+      expect(store.localPath(key)).toBe(join(dir, 'part=a b%20c', 'é=ü', 'file 1.parquet'));
+      await store.put(key, 'x');
+      expect(await readdir(dir)).toEqual(['part=a b%20c']);
+      expect(await readdir(join(dir, 'part=a b%20c'))).toEqual(['é=ü']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects keys that would escape the root or alias another key', async () => {
+    const store = new LocalObjectStore('/tmp/lakelet-never-created');
+    const bad = ['', '/abs', 'a//b', 'a/', 'a/../b', '..', 'a/./b', '.', 'nul\u0000byte', 'x/.lakelet-tmp-123'];
+    for (const key of bad) {
+      expect(() => store.localPath(key), JSON.stringify(key)).toThrow(InvalidObjectKeyError);
+      await expect(store.put(key, 'x')).rejects.toThrow(InvalidObjectKeyError);
+      await expect(store.get(key)).rejects.toThrow(InvalidObjectKeyError);
+    }
+    // dots inside a name are fine
+    expect(store.localPath('a/..b/c..')).toBe('/tmp/lakelet-never-created/a/..b/c..');
+  });
+
+  it('requires an absolute root', () => {
+    expect(() => new LocalObjectStore('relative/dir')).toThrow(/absolute/);
+  });
+
+  it('hides and cleans up temp files', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      await store.put('d/a', '1');
+      expect(await store.putIfAbsent('d/b', '2')).toBe(true);
+      expect(await store.putIfAbsent('d/b', '3')).toBe(false);
+      await store.copy('d/a', 'd/c');
+      expect((await readdir(join(dir, 'd'))).sort()).toEqual(['a', 'b', 'c']);
+      // a stray temp file (e.g. left by a crash) never shows up in listings
+      await writeFile(join(dir, 'd', '.lakelet-tmp-crashed'), 'partial');
+      expect((await store.list('d/')).map((m) => m.key)).toEqual(['d/a', 'd/b', 'd/c']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LocalObjectStore across processes', () => {
+  it('putIfAbsent lets exactly one of 4 OS processes win each of 30 keys', async () => {
+    const dir = await tempRoot();
+    try {
+      const root = join(dir, 'table');
+      const moduleUrl = pathToFileURL(resolve(process.cwd(), 'src/adapters/storage/local/local-object-store.ts')).href;
+      const worker = join(dir, 'worker.mjs');
+      // The worker waits for "go" on stdin so all processes race at the same moment.
+      await writeFile(
+        worker,
+        `
+const { LocalObjectStore } = await import(${JSON.stringify(moduleUrl)});
+const [root, id, count] = process.argv.slice(2);
+const store = new LocalObjectStore(root);
+process.stdout.write('ready\\n');
+await new Promise((res) => process.stdin.once('data', res));
+const keys = Array.from({ length: Number(count) }, (_, i) => '_delta_log/' + String(i).padStart(20, '0') + '.json');
+const won = await Promise.all(keys.map((k) => store.putIfAbsent(k, 'writer ' + id + ' key ' + k + '\\n')));
+process.stdout.write('result ' + JSON.stringify(keys.filter((_, i) => won[i])) + '\\n');
+process.exit(0);
+`,
+      );
+
+      const KEYS = 30;
+      const procs = Array.from({ length: 4 }, (_, id) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', worker, root, String(id), String(KEYS)], {
+          cwd: process.cwd(),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.setEncoding('utf8');
+        child.stderr.setEncoding('utf8');
+        const ready = new Promise<void>((res, rej) => {
+          child.stdout.on('data', (chunk: string) => {
+            out += chunk;
+            if (out.includes('ready\n')) res();
+          });
+          child.on('exit', (code) => rej(new Error(`worker ${id} exited (${code}) before ready: ${err}`)));
+        });
+        child.stderr.on('data', (chunk: string) => (err += chunk));
+        const done = new Promise<string[]>((res, rej) => {
+          child.on('exit', (code) => {
+            const line = out.split('\n').find((l) => l.startsWith('result '));
+            if (code !== 0 || !line) rej(new Error(`worker ${id} failed (exit ${code}): ${err}\n${out}`));
+            else res(JSON.parse(line.slice('result '.length)) as string[]);
+          });
+        });
+        return { id, child, ready, done };
+      });
+
+      await Promise.all(procs.map((p) => p.ready));
+      for (const p of procs) p.child.stdin.end('go\n');
+      const results = await Promise.all(procs.map((p) => p.done));
+
+      const store = new LocalObjectStore(root);
+      const winnerOf = new Map<string, number>();
+      results.forEach((keys, id) => {
+        for (const k of keys) {
+          expect(winnerOf.has(k), `${k} won twice`).toBe(false);
+          winnerOf.set(k, id);
+        }
+      });
+      expect(winnerOf.size).toBe(KEYS);
+      for (const [k, id] of winnerOf) {
+        expect(new TextDecoder().decode(await store.get(k))).toBe(`writer ${id} key ${k}\n`);
+      }
+      // Exactly the 30 commits exist; every temp file was removed.
+      expect((await store.list('')).map((m) => m.key)).toEqual([...winnerOf.keys()].sort());
+      expect(await readdir(join(root, '_delta_log'))).toHaveLength(KEYS);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
