@@ -1,0 +1,126 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { AddFile } from './actions.ts';
+import type { StructField, StructType } from './schema.ts';
+import type { TableContext } from './table-context.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { deltaTypeToDuckDb } from './duckdb-types.ts';
+import { partitionDirectory, encodeAddPath } from './paths.ts';
+import { statsFromReturnStats } from './stats.ts';
+import { physicalName, type ColumnMappingMode } from './column-mapping.ts';
+
+export interface DataWriteOptions {
+  schema: StructType;
+  partitionColumns: string[];
+  mappingMode: ColumnMappingMode;
+  /** Roll over to a new file past this many bytes. */
+  targetFileSize?: number;
+  /** Table properties (stats column limits). */
+  configuration?: Record<string, string>;
+  /** Mark the adds as data changes (false for OPTIMIZE-style rewrites). */
+  dataChange?: boolean;
+  /** Optional ORDER BY clause for the written rows (OPTIMIZE ZORDER/sort). */
+  orderBy?: string;
+}
+
+export interface DataWriteResult {
+  adds: AddFile[];
+  numOutputRows: number;
+  numOutputBytes: number;
+}
+
+export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
+
+/**
+ * Writes the rows of a SQL relation as Parquet data files of the table (zstd, unique names), one
+ * DuckDB COPY for all partitions: partition values are serialised to Delta's string form inside
+ * DuckDB and used as the PARTITION_BY keys, so the partition_keys DuckDB reports are exactly the
+ * strings `add.partitionValues` needs. Files are written into a staging folder and then moved into
+ * the table's Hive-style layout through the ObjectStore. Nothing is committed here.
+ */
+export async function writeDataFiles(table: TableContext, sourceSql: string, options: DataWriteOptions): Promise<DataWriteResult> {
+  const { schema, partitionColumns, mappingMode } = options;
+  const partLower = partitionColumns.map((c) => c.toLowerCase());
+  const partitionFields = partLower.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c)!);
+  const dataFields = schema.fields.filter((f) => !partLower.includes(f.name.toLowerCase()));
+
+  const select: string[] = dataFields.map((f) => `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) AS ${sqlIdent(physicalName(f, mappingMode))}`);
+  partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(`CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})`, f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
+  const id = table.ids.uuid();
+  const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
+  await mkdir(stagingLocal, { recursive: true });
+  try {
+    const size = options.targetFileSize ?? Number(options.configuration?.['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
+    const copyOptions = [
+      'FORMAT parquet',
+      'COMPRESSION zstd',
+      'RETURN_STATS',
+      `FILENAME_PATTERN 'part-{uuid}'`,
+      `FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`,
+      'OVERWRITE_OR_IGNORE',
+    ];
+    if (partitionFields.length > 0) copyOptions.push(`PARTITION_BY (${partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
+    const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
+    const rows = await table.compute.query<ReturnStatsRow>(
+      `COPY (SELECT ${select.join(', ')} FROM (${sourceSql}) s${order}) TO ${sqlString(stagingLocal)} (${copyOptions.join(', ')})`,
+    );
+    const adds: AddFile[] = [];
+    let numOutputRows = 0;
+    let numOutputBytes = 0;
+    const physicalSchemaFields: StructField[] = dataFields.map((f) => ({ ...f, name: physicalName(f, mappingMode) }));
+    for (const row of rows) {
+      const count = Number(row.count);
+      if (count === 0) continue;
+      const partitionValues: Record<string, string | null> = {};
+      const keys = new Map((row.partition_keys ?? []).map((kv) => [kv.key, kv.value]));
+      partitionFields.forEach((f, i) => {
+        partitionValues[physicalName(f, mappingMode)] = keys.get(`__lakelet_pv${i}`) ?? null;
+      });
+      const dir = partitionFields.length > 0 ? partitionDirectory(partitionFields.map((f) => physicalName(f, mappingMode)), partitionValues) + '/' : '';
+      const uuid = basename(row.filename).replace(/^part-/, '').replace(/\.parquet$/, '');
+      const key = `${dir}part-00000-${uuid}-c000.zstd.parquet`;
+      const bytes = Number(row.file_size_bytes);
+      await table.store.putFile(key, row.filename);
+      const stats = statsFromReturnStats(row, { type: 'struct', fields: physicalSchemaFields }, (n: string) => n, {
+        configuration: options.configuration,
+      });
+      adds.push({
+        path: encodeAddPath(key),
+        partitionValues,
+        size: bytes,
+        modificationTime: table.clock.now(),
+        dataChange: options.dataChange ?? true,
+        stats,
+      });
+      numOutputRows += count;
+      numOutputBytes += bytes;
+    }
+    return { adds, numOutputRows, numOutputBytes };
+  } finally {
+    await rm(stagingLocal, { recursive: true, force: true });
+  }
+}
+
+interface ReturnStatsRow {
+  filename: string;
+  count: string;
+  file_size_bytes: string;
+  column_statistics: unknown;
+  partition_keys: { key: string; value: string | null }[] | null;
+}
+
+/** Delta's partition value serialisation (PROTOCOL.md), computed in DuckDB. */
+function partitionStringExpr(expr: string, field: StructField): string {
+  switch (field.type) {
+    case 'date':
+      return `strftime(${expr}, '%Y-%m-%d')`;
+    case 'timestamp':
+      // Session time zone is UTC (see Compute), so this renders the UTC wall clock.
+      return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
+    case 'timestamp_ntz':
+      return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
+    default:
+      return `CAST(${expr} AS VARCHAR)`;
+  }
+}

@@ -1,0 +1,56 @@
+import { extname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { sqlString } from '../../adapters/compute/duckdb.ts';
+import { InputError } from '../errors.ts';
+
+export type FileFormat = 'csv' | 'json' | 'ndjson' | 'parquet';
+
+/** Where a batch comes from: any DuckDB SQL relation, or a file DuckDB can read. */
+export type Source = { sql: string } | { file: string; format?: FileFormat; csv?: CsvOptions };
+
+export interface CsvOptions {
+  delimiter?: string;
+  header?: boolean;
+  quote?: string;
+  escape?: string;
+  nullString?: string;
+  dateFormat?: string;
+  timestampFormat?: string;
+}
+
+export function formatOf(file: string): FileFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return 'csv';
+  if (ext === '.json') return 'json';
+  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  if (ext === '.parquet') return 'parquet';
+  throw new InputError(`${file}: cannot tell the format from the extension '${ext}'; use .csv, .json, .ndjson or .parquet (or pass the format).`);
+}
+
+/** The SELECT that reads a source. CSV dialects are sniffed by DuckDB unless given. */
+export function sourceSql(source: Source): string {
+  if ('sql' in source) return source.sql;
+  if (!existsSync(source.file)) throw new InputError(`${source.file}: file not found.`);
+  const format = source.format ?? formatOf(source.file);
+  const path = sqlString(source.file);
+  switch (format) {
+    case 'parquet':
+      return `SELECT * FROM read_parquet(${path})`;
+    case 'ndjson':
+      return `SELECT * FROM read_json(${path}, format = 'newline_delimited')`;
+    case 'json':
+      return `SELECT * FROM read_json(${path}, format = 'auto')`;
+    case 'csv': {
+      const o = source.csv ?? {};
+      const opts: string[] = [];
+      if (o.delimiter !== undefined) opts.push(`delim = ${sqlString(o.delimiter)}`);
+      if (o.header !== undefined) opts.push(`header = ${o.header}`);
+      if (o.quote !== undefined) opts.push(`quote = ${sqlString(o.quote)}`);
+      if (o.escape !== undefined) opts.push(`escape = ${sqlString(o.escape)}`);
+      if (o.nullString !== undefined) opts.push(`nullstr = ${sqlString(o.nullString)}`);
+      if (o.dateFormat !== undefined) opts.push(`dateformat = ${sqlString(o.dateFormat)}`);
+      if (o.timestampFormat !== undefined) opts.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+      return `SELECT * FROM read_csv(${path}${opts.map((x) => ', ' + x).join('')})`;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import type { ObjectStore } from '../adapters/storage/object-store.ts';
+import { Compute } from '../adapters/compute/duckdb.ts';
+import { openStore } from '../adapters/storage/open-store.ts';
+import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
+import { LogStore } from './delta/log-store.ts';
+import type { TableContext } from './delta/table-context.ts';
+import { listLog, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
+import { readHistory, type HistoryEntry } from './delta/history.ts';
+import { versionAtTimestamp } from './delta/time-travel.ts';
+import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from './delta/scan.ts';
+import { WriteBuilder } from './ops/write.ts';
+import type { Source } from './ops/source.ts';
+import { InputError, NotATableError } from './errors.ts';
+
+export interface TableOptions {
+  compute?: Compute;
+  clock?: Clock;
+  ids?: IdSource;
+  store?: ObjectStore;
+}
+
+export interface VersionSelector {
+  version?: number;
+  /** ISO-8601 string, ms since the epoch, or a Date. */
+  timestamp?: string | number | Date;
+}
+
+/**
+ * A Delta table at a location. Cheap to construct (no I/O); every read resolves a snapshot, every
+ * operation is a builder ending in `execute()`.
+ */
+export class DeltaTable {
+  readonly ctx: TableContext;
+  private ownsCompute: boolean;
+
+  private constructor(ctx: TableContext, ownsCompute: boolean) {
+    this.ctx = ctx;
+    this.ownsCompute = ownsCompute;
+  }
+
+  static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
+    const store = options.store ?? openStore(location);
+    const compute = options.compute ?? (await Compute.open());
+    const ctx: TableContext = {
+      uri: store.uri,
+      store,
+      log: new LogStore(store),
+      compute,
+      clock: options.clock ?? systemClock,
+      ids: options.ids ?? randomIds,
+    };
+    return new DeltaTable(ctx, !options.compute);
+  }
+
+  get uri(): string {
+    return this.ctx.uri;
+  }
+
+  async snapshot(selector: VersionSelector = {}): Promise<Snapshot> {
+    const listing = await listLog(this.ctx);
+    let version = selector.version;
+    if (selector.timestamp !== undefined) {
+      if (version !== undefined) throw new InputError('give either a version or a timestamp, not both.');
+      const ts = toMillis(selector.timestamp);
+      const latest = await loadSnapshot(this.ctx, {}, listing);
+      const ictVersion = latest.configuration['delta.enableInCommitTimestamps'] === 'true'
+        ? Number(latest.configuration['delta.inCommitTimestampEnablementVersion'] ?? 0)
+        : undefined;
+      version = await versionAtTimestamp(this.ctx, listing, ts, ictVersion !== undefined ? { enablementVersion: ictVersion } : undefined);
+      if (version === latest.version) return latest;
+    }
+    return loadSnapshot(this.ctx, { version }, listing);
+  }
+
+  /** The latest snapshot, or undefined when there is no table here yet. */
+  async tryLatest(): Promise<Snapshot | undefined> {
+    try {
+      return await this.snapshot();
+    } catch (err) {
+      if (err instanceof NotATableError) return undefined;
+      throw err;
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.tryLatest()) !== undefined;
+  }
+
+  async history(limit?: number): Promise<HistoryEntry[]> {
+    const listing = await listLog(this.ctx);
+    if (!listing.some((f) => f.kind === 'commit' || f.kind === 'checkpoint')) throw new NotATableError(this.ctx.uri);
+    return readHistory(this.ctx, listing, limit);
+  }
+
+  /** A scan as a DuckDB relation; call `release()` when done with its SQL. */
+  async scan(options: ScanOptions & VersionSelector = {}): Promise<Scan & { snapshot: Snapshot }> {
+    const snapshot = await this.snapshot(options);
+    const scan = await scanSnapshot(snapshot, options);
+    return Object.assign(scan, { snapshot });
+  }
+
+  /** Reads rows into memory (JSON-safe values). For large tables use `scan()` and stream. */
+  async read(options: ScanOptions & VersionSelector & { limit?: number; orderBy?: string } = {}): Promise<Record<string, unknown>[]> {
+    const scan = await this.scan(options);
+    try {
+      const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
+      const limit = options.limit !== undefined ? ` LIMIT ${Math.floor(options.limit)}` : '';
+      return await withMissingFileCheck(scan.snapshot, scan.files, () => this.ctx.compute.query(`SELECT * FROM (${scan.sql})${order}${limit}`));
+    } finally {
+      await scan.release();
+    }
+  }
+
+  write(source: Source): WriteBuilder {
+    return new WriteBuilder(this, source);
+  }
+
+  close(): void {
+    if (this.ownsCompute) {
+      this.ctx.compute.close();
+      this.ownsCompute = false;
+    }
+  }
+}
+
+function toMillis(ts: string | number | Date): number {
+  if (typeof ts === 'number') return ts;
+  if (ts instanceof Date) return ts.getTime();
+  const parsed = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(ts) || !/\d\d:\d\d/.test(ts) ? ts : ts + 'Z');
+  if (Number.isNaN(parsed)) throw new InputError(`'${ts}' is not a timestamp; use ISO-8601 like 2024-05-01T12:00:00Z.`);
+  return parsed;
+}
