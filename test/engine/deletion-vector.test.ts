@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
 import type { ObjectMeta, ObjectStore } from '../../src/adapters/storage/object-store.ts';
 import { ObjectNotFoundError } from '../../src/adapters/storage/object-store.ts';
+import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
 import type { DeletionVectorDescriptor } from '../../src/engine/delta/actions.ts';
 import {
   deletionVectorKey,
@@ -311,6 +312,18 @@ describe('readDeletionVector on golden tables', () => {
       expect(Number(n)).toBeGreaterThan(0);
       expect(visible).toBe(Number(n));
     });
+  });
+
+  it('reads the same rows through the real LocalObjectStore, and maps its not-found error', async () => {
+    const local = new LocalObjectStore(DV_TABLE);
+    const helper = dirStore(DV_TABLE);
+    for (const { version, dv } of loggedDvs(DV_TABLE)) {
+      const c = { tablePath: DV_TABLE, version };
+      expect(await readDeletionVector(local, dv, c)).toEqual(await readDeletionVector(helper, dv, c));
+    }
+    const [{ dv }] = loggedDvs(DV_TABLE);
+    const absent = { ...dv, pathOrInlineDv: z85Encode(uuidToBytes('00000000-0000-4000-8000-000000000000')) };
+    await expect(readDeletionVector(local, absent, ctx)).rejects.toThrow(MissingFileError);
   });
 
   it('reads a DV given as an absolute path (storageType p) under the table root', async () => {
