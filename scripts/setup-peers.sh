@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs the test peers lakelet checks itself against: the systems that must read what lakelet
+# writes and write what lakelet reads. Idempotent and cached: a second run with nothing changed
+# takes about a second.
+#
+#   bash scripts/setup-peers.sh
+#
+# Sections (one function each, called from main at the bottom):
+#   1. python_peers     .venv/ with delta-rs (the `deltalake` package), pinned in
+#                       test/peers/requirements.txt. Stamp: .venv/.lakelet-stamp.
+#   2. database_peers   MariaDB and PostgreSQL via apt-get, for the incremental sources.   (not yet)
+#   3. go_emulators     emulators built with Go into .tools/ (GCS, BigQuery).               (not yet)
+#
+# Environment:
+#   LAKELET_VENV   where the venv lives (default: <repo>/.venv). test/support/peers.ts reads the same
+#                  variable, so pointing it elsewhere moves both.
+#   PYTHON         the interpreter that creates the venv (default: python3). Needs 3.10 or newer.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '[setup-peers] %s\n' "$*"; }
+die() { printf '[setup-peers] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. Python peers: delta-rs
+# ---------------------------------------------------------------------------------------------
+python_peers() {
+  local venv="${LAKELET_VENV:-$ROOT/.venv}"
+  local requirements="$ROOT/test/peers/requirements.txt"
+  local stamp="$venv/.lakelet-stamp"
+  local py="${PYTHON:-python3}"
+
+  [[ -f "$requirements" ]] || die "missing $requirements"
+  command -v "$py" >/dev/null 2>&1 || die "$py not found: install Python 3.10+ (Debian: apt-get install python3 python3-venv)"
+
+  # The stamp holds the requirements hash (and, for people, the Python version it was built with).
+  # A changed requirements file rebuilds; so does a venv that no longer imports the peer (its
+  # interpreter upgraded away, site-packages damaged).
+  local want
+  want="requirements-sha256=$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want"* ]]; then
+    # Stamp matches; still make sure the venv was not broken underneath us (interpreter removed,
+    # half-deleted site-packages).
+    if "$venv/bin/python" -c 'import deltalake, pyarrow' >/dev/null 2>&1; then
+      log "python peers: cached ($venv matches test/peers/requirements.txt), nothing to install"
+      return 0
+    fi
+    log "python peers: stamp matches but the venv cannot import deltalake; rebuilding"
+  fi
+
+  local version
+  version="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+    || die "$py is Python $version; deltalake needs 3.10 or newer"
+
+  # Always from scratch: no stale packages from older requirements, no half-installed ones that
+  # pip would take as present. pip's download cache keeps this at about ten seconds.
+  if [[ -e "$venv" && ! -f "$venv/pyvenv.cfg" ]] && [[ -n "$(ls -A "$venv" 2>/dev/null)" ]]; then
+    die "$venv exists and is not a venv (no pyvenv.cfg); refusing to replace it. Move it, or point LAKELET_VENV elsewhere."
+  fi
+  log "python peers: creating $venv with $py (Python $version)"
+  rm -rf "$venv"
+  "$py" -m venv "$venv" || die "'$py -m venv' failed (Debian: apt-get install python3-venv)"
+  log "python peers: installing test/peers/requirements.txt"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
+    --only-binary=:all: -r "$requirements"
+  "$venv/bin/python" -c 'import deltalake, pyarrow; print("[setup-peers] python peers: deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__)'
+  printf '%s python=%s\n' "$want" "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 2. Database peers: MariaDB and PostgreSQL (apt-get)                               NOT YET
+# ---------------------------------------------------------------------------------------------
+# For the incremental database sources (adapters/sources/{mysql,postgres}). When added: install
+# with `apt-get install -y --no-install-recommends mariadb-server postgresql` only when the
+# binaries are missing (so a second run stays fast), run `apt-get update` once before, and start
+# nothing here: tests start their own throwaway servers on loopback.
+database_peers() {
+  :
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. Go emulators into .tools/                                                       NOT YET
+# ---------------------------------------------------------------------------------------------
+# For the GCS / BigQuery adapters. When added: `GOBIN="$ROOT/.tools" go install module@version`
+# with exact versions, skipped when .tools/<binary> already exists at that version (stamp file
+# .tools/.lakelet-stamp, same scheme as the venv).
+go_emulators() {
+  :
+}
+
+main() {
+  local start=$EPOCHREALTIME
+  python_peers
+  database_peers
+  go_emulators
+  log "done in $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
+}
+
+main "$@"
