@@ -398,8 +398,8 @@ def main(argv: list[str]) -> int:
     except Exception as e:  # deltalake / pyarrow errors: keep their message, drop the traceback
         print(f"deltars_peer {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    sys.stdout.write(json.dumps(out, ensure_ascii=False, allow_nan=False))
-    sys.stdout.write("\n")
+    # UTF-8 whatever the locale says: the reader (test/support/peers.ts) decodes UTF-8.
+    sys.stdout.buffer.write(json.dumps(out, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n")
     return 0
 
 
