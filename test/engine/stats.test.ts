@@ -230,7 +230,7 @@ describe('statsFromReturnStats', () => {
       field('S', struct([field('X', 'string', true, phys('col-3'))]), true, phys('col-2')),
       field('C', 'integer', true, phys('col-4')),
     ]);
-    const physicalNameOf = (f: StructField) => String(f.metadata['delta.columnMapping.physicalName']);
+    const physicalNameOf = (_: string, f: StructField) => String(f.metadata['delta.columnMapping.physicalName']);
     const json = statsFromReturnStats(row, schema, physicalNameOf, { columns: [['a'], ['s', 'x']], tightBounds: true });
     expect(JSON.parse(json)).toEqual({
       numRecords: 1,
@@ -239,6 +239,11 @@ describe('statsFromReturnStats', () => {
       nullCount: { 'col-1': 0, 'col-2': { 'col-3': 0 } },
       tightBounds: true,
     });
+    // Column selection from the table configuration.
+    const fromConfig = statsFromReturnStats(row, schema, physicalNameOf, {
+      configuration: { 'delta.dataSkippingNumIndexedCols': '1' },
+    });
+    expect(JSON.parse(fromConfig)).toEqual({ numRecords: 1, minValues: { 'col-1': 1 }, maxValues: { 'col-1': 1 }, nullCount: { 'col-1': 0 } });
     // An empty file: only numRecords.
     const empty = await copyWithStats('SELECT 1 AS a WHERE false');
     expect(JSON.parse(statsFromReturnStats(empty, struct([field('a', 'integer')])))).toMatchObject({ numRecords: 0 });
@@ -259,18 +264,18 @@ describe('statsFromReturnStats', () => {
         .flatMap((f) => readFileSync(join(root, '_delta_log', f), 'utf8').trim().split('\n'))
         .map((l) => JSON.parse(l) as Record<string, any>);
       const schema: StructType = parseSchemaString(actions.find((a) => a.metaData)!.metaData.schemaString);
-      const physicalNameOf = (f: StructField) =>
-        String(f.metadata['delta.columnMapping.physicalName'] ?? f.name);
+      const physicalOf = (f: StructField) => String(f.metadata['delta.columnMapping.physicalName'] ?? f.name);
+      const physicalNameOf = (_: string, f: StructField) => physicalOf(f);
       for (const add of actions.filter((a) => a.add).map((a) => a.add)) {
         const spark = JSON.parse(add.stats);
         if (spark.numRecords === 0) continue;
         // Re-write the same rows with DuckDB (cast to the Delta types) and derive stats from RETURN_STATS.
         const select = schema.fields
-          .map((f) => `CAST(${sqlIdent(physicalNameOf(f))} AS ${deltaTypeToDuckDb(f.type)}) AS ${sqlIdent(physicalNameOf(f))}`)
+          .map((f) => `CAST(${sqlIdent(physicalOf(f))} AS ${deltaTypeToDuckDb(f.type)}) AS ${sqlIdent(physicalOf(f))}`)
           .join(', ');
         const row = await copyWithStats(`SELECT ${select} FROM read_parquet(${sqlString(join(root, add.path))})`);
         const ours = JSON.parse(statsFromReturnStats(row, schema, physicalNameOf));
-        const tsCol = physicalNameOf(schema.fields.find((f) => f.type === 'timestamp')!);
+        const tsCol = physicalOf(schema.fields.find((f) => f.type === 'timestamp')!);
         // Spark wrote the timestamp in its session zone (-08:00), we write UTC (Z): same instant.
         for (const k of ['minValues', 'maxValues'] as const) {
           expect(parseTimestamp(ours[k][tsCol])!.micros).toBe(parseTimestamp(spark[k][tsCol])!.micros);

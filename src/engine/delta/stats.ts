@@ -215,14 +215,27 @@ export function truncateMaxString(s: string, prefixLength: number): string | und
 // Writing: RETURN_STATS row → add.stats
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The name a column has in the Parquet files (column mapping) given its logical name. Called for
+ * every field, nested ones included; `field` and the logical path of its parent are passed for
+ * callers that need more than the name. Default: the logical name.
+ */
+export type PhysicalNameOf = (logicalName: string, field: StructField, parentPath: readonly string[]) => string;
+
 export interface StatsOptions {
   /** Strings are cut to this many characters (Delta default 32). */
   stringPrefixLength?: number;
   /**
-   * Logical leaf paths that get statistics, e.g. from `statsColumns(metadata)`. Default: the first
-   * 32 leaf columns of `schema` (which should then be the data schema, without partition columns).
+   * Logical leaf paths that get statistics, e.g. from `statsColumns(metadata)`. Takes precedence
+   * over `configuration`.
    */
   columns?: string[][];
+  /**
+   * Table configuration: `delta.dataSkippingStatsColumns` / `delta.dataSkippingNumIndexedCols`
+   * select the columns (matched against `schema`, which should then be the data schema without
+   * partition columns). Default when neither `columns` nor this is given: the first 32 leaves.
+   */
+  configuration?: Readonly<Record<string, string>>;
   /** Adds `"tightBounds": …` (Spark writes it when the table supports deletion vectors). */
   tightBounds?: boolean;
 }
@@ -345,6 +358,7 @@ function toCount(value: unknown): bigint | undefined {
  * `{"numRecords":N,"minValues":{…},"maxValues":{…},"nullCount":{…}}`, keyed by physical names,
  * nested structs as nested objects. `schema` is the logical schema of the columns in the file;
  * `physicalNameOf` gives a field's name in the Parquet file (column mapping), default its name.
+ * The row is typically a {@link ReturnStatsRow}; only `count` and `column_statistics` are read.
  *
  * Min/max are written for numbers, decimals, dates, timestamps (ms precision, truncated down, as the
  * protocol says; readers widen the max by 1 ms) and strings (truncated, see truncateMaxString); not
@@ -352,9 +366,9 @@ function toCount(value: unknown): bigint | undefined {
  * leaf statistics describe their elements, not the column, so no correct nullCount can be derived.
  */
 export function statsFromReturnStats(
-  row: ReturnStatsRow | Record<string, unknown>,
+  row: { count: unknown; column_statistics?: unknown },
   schema: StructType,
-  physicalNameOf: (field: StructField) => string = (f) => f.name,
+  physicalNameOf: PhysicalNameOf = (name) => name,
   options: StatsOptions = {},
 ): string {
   const prefixLength = options.stringPrefixLength ?? DEFAULT_STRING_PREFIX_LENGTH;
@@ -362,7 +376,7 @@ export function statsFromReturnStats(
   if (numRecords === undefined) {
     throw new InputError(`RETURN_STATS row has no usable "count" (${String(row.count)}): cannot write add.stats.`);
   }
-  const columns = options.columns ?? selectLeaves(schema, [], {});
+  const columns = options.columns ?? selectLeaves(schema, [], options.configuration ?? {});
 
   const byKey = new Map<string, Map<string, string>>();
   for (const [key, stats] of mapEntries(row.column_statistics)) {
@@ -378,7 +392,7 @@ export function statsFromReturnStats(
   const visit = (fields: StructField[], logical: string[], physical: string[]) => {
     for (const f of fields) {
       const lpath = [...logical, f.name];
-      const ppath = [...physical, physicalNameOf(f)];
+      const ppath = [...physical, physicalNameOf(f.name, f, logical)];
       if (isStruct(f.type)) {
         if (columns.some((c) => samePrefix(lpath, c) || samePrefix(c, lpath))) visit(f.type.fields, lpath, ppath);
         continue;
