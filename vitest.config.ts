@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Two cores: DuckDB already uses both, so more workers only thrash.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -74,7 +74,7 @@ export function checkWinner(
         if (!a.add || a.add.dataChange === false) continue;
         const matches =
           scope === 'all' ||
-          !canSkipFile(scope, { partitionValues: a.add.partitionValues ?? {}, stats: parseStats(a.add.stats) }, snapshot.schema, snapshot.partitionColumns, (n) => physical.get(n.toLowerCase()) ?? n);
+          !canSkipFile(scope, { partitionValues: a.add.partitionValues ?? {}, stats: parseStats(a.add.stats) }, snapshot.schema, snapshot.partitionColumns, (n: string) => physical.get(n.toLowerCase()) ?? n);
         if (matches) {
           return { ok: false, conflict: { kind: 'concurrent-append', detail: `version ${winnerVersion} added ${a.add.path}, which may hold rows this operation read` } };
         }

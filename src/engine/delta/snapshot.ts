@@ -10,6 +10,8 @@ import { fileKey } from './file-key.ts';
 import { assertReadable } from './protocol-support.ts';
 import { CorruptLogError, LakeletError } from '../errors.ts';
 
+const EMPTY_SCHEMA = '{"type":"struct","fields":[]}';
+
 /** An immutable view of a table at one version: protocol, metadata and the active files. */
 export class Snapshot {
   readonly schema: StructType;
@@ -25,7 +27,8 @@ export class Snapshot {
     readonly timestamp: number,
   ) {
     try {
-      this.schema = parseSchemaString(metadata.schemaString);
+      // Old writers could omit schemaString; Delta's default for it is the empty schema.
+      this.schema = parseSchemaString(metadata.schemaString ?? EMPTY_SCHEMA);
     } catch (err) {
       throw new CorruptLogError(table.uri, `metaData.schemaString at version ${version} is not a valid schema.`, {
         cause: err,
@@ -141,6 +144,12 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
         throw new CorruptLogError(table.uri, `no protocol action found in the log up to version ${segment.version}; the table is corrupt.`, {
           version: segment.version,
         });
+      }
+      if (!state.metadata && state.protocol.minReaderVersion < 3) {
+        // Delta 0.x writers (and Delta Standalone) treated a log without metaData as the default
+        // empty Metadata; logs of that legacy protocol era are read that way. Table-features
+        // tables (reader v3) must carry metaData, and its absence is corruption.
+        state.metadata = { id: '', format: { provider: 'parquet', options: {} }, schemaString: EMPTY_SCHEMA, partitionColumns: [], configuration: {} };
       }
       if (!state.metadata) {
         throw new CorruptLogError(table.uri, `no metaData action found in the log up to version ${segment.version}; the table is corrupt.`, {
