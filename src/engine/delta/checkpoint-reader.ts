@@ -34,7 +34,7 @@ export async function readCheckpointFiles(
     let rows: { j: string }[];
     try {
       rows = await compute.query<{ j: string }>(
-        `SELECT to_json(t)::VARCHAR AS j FROM read_parquet(${list}, union_by_name = true) t`,
+        `SELECT to_json(t)::VARCHAR AS j FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) t`,
       );
     } catch (err) {
       throw new UnreadableCheckpointError(

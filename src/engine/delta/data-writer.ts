@@ -45,8 +45,14 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
   const partitionFields = partLower.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c)!);
   const dataFields = schema.fields.filter((f) => !partLower.includes(f.name.toLowerCase()));
 
-  const select: string[] = dataFields.map((f) => `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) AS ${sqlIdent(physicalName(f, mappingMode))}`);
-  partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(`CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})`, f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
+  // Columns the batch lacks (after schema evolution, or nullable ones left out) are written as NULL.
+  const present = new Set(
+    (await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`)).map((c) => c.column_name.toLowerCase()),
+  );
+  const valueOf = (f: StructField) =>
+    present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
+  const select: string[] = dataFields.map((f) => `${valueOf(f)} AS ${sqlIdent(physicalName(f, mappingMode))}`);
+  partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(valueOf(f), f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
   const id = table.ids.uuid();
   const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
   await mkdir(stagingLocal, { recursive: true });
@@ -57,9 +63,11 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
       'COMPRESSION zstd',
       'RETURN_STATS',
       `FILENAME_PATTERN 'part-{uuid}'`,
-      `FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`,
       'OVERWRITE_OR_IGNORE',
     ];
+    // DuckDB cannot roll files by size while partitioning; partitioned writes get one file per
+    // partition (per thread) and OPTIMIZE compacts later.
+    if (partitionFields.length === 0) copyOptions.push(`FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`);
     if (partitionFields.length > 0) copyOptions.push(`PARTITION_BY (${partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
     const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
     const rows = await table.compute.query<ReturnStatsRow>(

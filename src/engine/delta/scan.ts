@@ -150,7 +150,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
 
     const available = await availableColumns(compute, localPaths);
     const fileList = `[${localPaths.map(sqlString).join(', ')}]`;
-    const readerArgs = `union_by_name = true${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
+    const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
     const projections = wanted.map((f) => {
       if (partitionSet.has(f.name.toLowerCase())) return `f.${sqlIdent('p_' + f.name)} AS ${sqlIdent(f.name)}`;
       const phys = physicalName(f, mode);
@@ -181,7 +181,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
 /** Columns present in the union of the files' Parquet schemas, by lower-cased name. */
 async function availableColumns(compute: Snapshot['table']['compute'], paths: string[]): Promise<Map<string, string>> {
   const list = `[${paths.map(sqlString).join(', ')}]`;
-  const rows = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true)`);
+  const rows = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`);
   return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_name]));
 }
 

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import { DeltaTable } from '../../src/engine/table.ts';
+import {
+  ConstraintViolationError,
+  CorruptLogError,
+  MissingFileError,
+  NotATableError,
+  ProtocolError,
+  SchemaMismatchError,
+} from '../../src/engine/errors.ts';
+import { tempDir } from '../support/temp.ts';
+
+let compute: Compute;
+let tmp: { dir: string; cleanup: () => void };
+beforeAll(async () => {
+  compute = await Compute.open({ memoryLimit: '1GB' });
+  tmp = tempDir();
+});
+afterAll(() => {
+  compute.close();
+  tmp.cleanup();
+});
+
+let n = 0;
+async function table(commits = 1) {
+  const dir = join(tmp.dir, `b${++n}`);
+  const t = await DeltaTable.forPath(dir, { compute });
+  for (let i = 0; i < commits; i++) await t.write({ sql: `SELECT ${i} AS k, 'v${i}' AS v` }).execute();
+  return { t, dir, log: join(dir, '_delta_log') };
+}
+
+const commitFile = (log: string, v: number) => join(log, `${String(v).padStart(20, '0')}.json`);
+
+/** Everything under the table directory, to prove a failed operation changed nothing. */
+function listing(dir: string): string[] {
+  return readdirSync(dir, { recursive: true }).map(String).sort();
+}
+
+describe('bad input gives a typed error naming what and where, and leaves the table unchanged', () => {
+  it('a path that is not a table', async () => {
+    const dir = join(tmp.dir, 'not-a-table');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'data.csv'), 'a\n1\n');
+    const t = await DeltaTable.forPath(dir, { compute });
+    const err = await t.snapshot().catch((e) => e);
+    expect(err).toBeInstanceOf(NotATableError);
+    expect(err.message).toContain(dir);
+    await expect(t.history()).rejects.toBeInstanceOf(NotATableError);
+    expect(listing(dir)).toEqual(['data.csv']);
+  });
+
+  it('a corrupt JSON line in a commit names the version and line', async () => {
+    const { t, log } = await table(2);
+    appendFileSync(commitFile(log, 1), '{"add": {"path": broken\n');
+    const err = await t.snapshot().catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(err.message).toMatch(/commit 1 .*line \d+ is not valid JSON/);
+    // The version before the damage is still readable.
+    expect((await t.read({ version: 0 })).length).toBe(1);
+    // And a write refuses to build on the damaged log.
+    await expect(t.write({ sql: 'SELECT 9 AS k, \'x\' AS v' }).execute()).rejects.toBeInstanceOf(CorruptLogError);
+    expect(readdirSync(log).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+  });
+
+  it('a truncated checkpoint: replay falls back to the commits, and is a typed error when they are gone', async () => {
+    const { t, log } = await table(11);
+    const ckpt = join(log, '00000000000000000010.checkpoint.parquet');
+    truncateSync(ckpt, 40);
+    expect((await t.snapshot()).version).toBe(10);
+    expect((await t.read()).length).toBe(11);
+    for (let v = 0; v < 10; v++) unlinkSync(commitFile(log, v));
+    const err = await t.snapshot().catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(err.message).toContain('checkpoint at version 10');
+    expect(err.message).toContain(t.uri);
+  });
+
+  it('a data file missing on disk names the file and version', async () => {
+    const { t, dir } = await table(2);
+    const snap = await t.snapshot();
+    const victim = snap.files[0].path;
+    unlinkSync(join(dir, decodeURIComponent(victim)));
+    const err = await t.read().catch((e) => e);
+    expect(err).toBeInstanceOf(MissingFileError);
+    expect(err.message).toContain(victim);
+    expect(err.message).toContain('version 1');
+  });
+
+  it('an unknown reader feature is refused, naming the feature', async () => {
+    const { t, log } = await table(1);
+    const lines = readFileSync(commitFile(log, 0), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const l of lines) if (l.protocol) l.protocol = { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['futureFeatureX'], writerFeatures: ['futureFeatureX'] };
+    writeFileSync(commitFile(log, 0), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const err = await t.snapshot().catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err.feature).toBe('futureFeatureX');
+    expect(err.message).toContain("'futureFeatureX'");
+  });
+
+  it('a batch whose schema does not match the table', async () => {
+    const { t, dir } = await table(1);
+    const before = listing(dir);
+    const err = await t.write({ sql: `SELECT 'not a number' AS k, 'v' AS v` }).execute().catch((e) => e);
+    expect(err).toBeInstanceOf(SchemaMismatchError);
+    expect(err.message).toMatch(/column 'k' is string in the batch but integer in the table/);
+    const extra = await t.write({ sql: `SELECT 1 AS k, 'v' AS v, 2 AS surprise` }).execute().catch((e) => e);
+    expect(extra).toBeInstanceOf(SchemaMismatchError);
+    expect(extra.message).toContain("'surprise'");
+    expect(listing(dir)).toEqual(before);
+    expect((await t.snapshot()).version).toBe(0);
+  });
+
+  it('a batch violating a CHECK constraint is refused with the constraint and a sample row', async () => {
+    const dir = join(tmp.dir, `b${++n}`);
+    const t = await DeltaTable.forPath(dir, { compute });
+    await t.write({ sql: 'SELECT 1 AS k' }).properties({ 'delta.constraints.positive_k': 'k > 0' }).execute();
+    expect((await t.snapshot()).protocol.minWriterVersion).toBe(3);
+    const before = listing(dir);
+    const err = await t.write({ sql: 'SELECT * FROM (VALUES (5), (-2)) v(k)' }).execute().catch((e) => e);
+    expect(err).toBeInstanceOf(ConstraintViolationError);
+    expect(err.message).toContain("'positive_k'");
+    expect(err.message).toContain('-2');
+    expect(listing(dir)).toEqual(before);
+  });
+});

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { DeltaTable } from '../../src/engine/table.ts';
+import { ManualClock } from '../../src/engine/clock.ts';
+import { parseStats } from '../../src/engine/delta/stats.ts';
+import { dirOf, tempDir } from '../support/temp.ts';
+
+let compute: Compute;
+let tmp: { dir: string; cleanup: () => void };
+beforeAll(async () => {
+  compute = await Compute.open({ memoryLimit: '1GB' });
+  tmp = tempDir();
+});
+afterAll(() => {
+  compute.close();
+  tmp.cleanup();
+});
+
+let n = 0;
+async function freshTable(options: { clock?: ManualClock } = {}) {
+  return DeltaTable.forPath(join(tmp.dir, `t${++n}`), { compute, clock: options.clock });
+}
+
+function commitJson(dir: string, version: number): Record<string, any>[] {
+  const text = readFileSync(join(dir, '_delta_log', `${String(version).padStart(20, '0')}.json`), 'utf8');
+  return text.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('create, append, read', () => {
+  it('creates a table with the lowest protocol, zstd parquet, stats and commitInfo', async () => {
+    const t = await freshTable();
+    const res = await t
+      .write({ sql: `SELECT range AS id, 'name ' || range AS name, range * 1.5 AS score FROM range(100)` })
+      .execute();
+    expect(res.version).toBe(0);
+    expect(res.metrics.numOutputRows).toBe(100);
+    const actions = commitJson(dirOf(t), 0);
+    const protocol = actions.find((a) => a.protocol)!.protocol;
+    expect(protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });
+    const info = actions.find((a) => a.commitInfo)!.commitInfo;
+    expect(info.operation).toBe('CREATE TABLE AS SELECT');
+    expect(info.engineInfo).toMatch(/^lakelet\//);
+    expect(info.operationMetrics.numOutputRows).toBe('100');
+    const add = actions.find((a) => a.add)!.add;
+    expect(add.path).toMatch(/^part-00000-[0-9a-f-]+-c000\.zstd\.parquet$/);
+    const stats = parseStats(add.stats)!;
+    expect(stats.numRecords).toBe(100);
+    expect(stats.minValues!.id).toBe(0);
+    expect(stats.maxValues!.id).toBe(99);
+    expect(stats.nullCount!.name).toBe(0);
+    const codec = await compute.query<{ c: string }>(
+      `SELECT DISTINCT compression AS c FROM parquet_metadata(${sqlString(t.ctx.store.localPath(add.path)!)})`,
+    );
+    expect(codec.map((r) => r.c)).toEqual(['ZSTD']);
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows).toHaveLength(100);
+    expect(rows[5]).toEqual({ id: '5', name: 'name 5', score: '7.5' });
+    t.close();
+  });
+
+  it('appends, overwrites, time travels by version and lists history newest first', async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT 1 AS k, 'a' AS v` }).execute();
+    await t.write({ sql: `SELECT 2 AS k, 'b' AS v` }).mode('append').execute();
+    const ow = await t.write({ sql: `SELECT 3 AS k, 'c' AS v` }).mode('overwrite').execute();
+    expect(ow.metrics.numRemovedFiles).toBe(2);
+    expect((await t.read()).map((r) => r.k)).toEqual([3]);
+    expect((await t.read({ version: 1, orderBy: 'k' })).map((r) => r.k)).toEqual([1, 2]);
+    expect((await t.read({ version: 0 })).map((r) => r.k)).toEqual([1]);
+    const history = await t.history();
+    expect(history.map((h) => [h.version, h.operation, h.operationParameters.mode])).toEqual([
+      [2, 'WRITE', 'Overwrite'],
+      [1, 'WRITE', 'Append'],
+      [0, 'CREATE TABLE AS SELECT', 'Append'],
+    ]);
+    expect(history[0].operationMetrics.numRemovedFiles).toBe('2');
+    t.close();
+  });
+
+  it('time travels by timestamp using in-commit timestamps from an injected clock', async () => {
+    const clock = new ManualClock(Date.parse('2024-01-01T00:00:00Z'));
+    const t = await freshTable({ clock });
+    await t.write({ sql: `SELECT 1 AS k` }).properties({ 'delta.enableInCommitTimestamps': 'true' }).execute();
+    clock.set(Date.parse('2024-02-01T00:00:00Z'));
+    await t.write({ sql: `SELECT 2 AS k` }).execute();
+    clock.set(Date.parse('2024-03-01T00:00:00Z'));
+    await t.write({ sql: `SELECT 3 AS k` }).execute();
+    expect((await t.snapshot({ timestamp: '2024-01-15T00:00:00Z' })).version).toBe(0);
+    expect((await t.snapshot({ timestamp: '2024-02-01T00:00:00Z' })).version).toBe(1);
+    expect((await t.snapshot({ timestamp: '2024-02-20T00:00:00Z' })).version).toBe(1);
+    expect((await t.snapshot({ timestamp: '2025-01-01T00:00:00Z' })).version).toBe(2);
+    await expect(t.snapshot({ timestamp: '2023-12-31T00:00:00Z' })).rejects.toThrow(/before the earliest/);
+    const protocol = (await t.snapshot()).protocol;
+    expect(protocol.writerFeatures).toContain('inCommitTimestamp');
+    t.close();
+  });
+
+  it('time travels by timestamp using commit file modification times', async () => {
+    const t = await freshTable();
+    const { utimesSync } = await import('node:fs');
+    for (let i = 0; i < 3; i++) await t.write({ sql: `SELECT ${i} AS k` }).execute();
+    const log = join(dirOf(t), '_delta_log');
+    const base = Date.parse('2023-06-01T00:00:00Z') / 1000;
+    for (let v = 0; v < 3; v++) utimesSync(join(log, `${String(v).padStart(20, '0')}.json`), base + v * 3600, base + v * 3600);
+    expect((await t.snapshot({ timestamp: '2023-06-01T01:30:00Z' })).version).toBe(1);
+    expect((await t.read({ timestamp: '2023-06-01T00:10:00Z' })).map((r) => r.k)).toEqual([0]);
+    t.close();
+  });
+
+  it('writes partitions by string/int/date/timestamp with special characters and nulls, and reads them back typed', async () => {
+    const t = await freshTable();
+    const sql = `SELECT * FROM (VALUES
+      (1, 'a b', 7, DATE '2024-01-02', TIMESTAMPTZ '2024-01-02 03:04:05.123456+00'),
+      (2, 'x/y=z%20', -1, DATE '1999-12-31', TIMESTAMPTZ '1970-01-01 00:00:00+00'),
+      (3, 'ünï:cødé#?', NULL, NULL, NULL),
+      (4, NULL, 0, DATE '2024-01-02', TIMESTAMPTZ '2024-01-02 03:04:05.123456+00')
+    ) v(id, s, i, d, ts)`;
+    await t.write({ sql }).partitionBy('s', 'i', 'd', 'ts').execute();
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.map((r) => [r.id, r.s, r.i, r.d])).toEqual([
+      [1, 'a b', 7, '2024-01-02'],
+      [2, 'x/y=z%20', -1, '1999-12-31'],
+      [3, 'ünï:cødé#?', null, null],
+      [4, null, 0, '2024-01-02'],
+    ]);
+    expect(String(rows[0].ts)).toContain('2024-01-02 03:04:05.123456');
+    const snap = await t.snapshot();
+    const pv = snap.files.map((f) => f.partitionValues).find((p) => p.s === 'a b')!;
+    expect(pv).toEqual({ s: 'a b', i: '7', d: '2024-01-02', ts: '2024-01-02 03:04:05.123456' });
+    // Partition columns live in the path, not in the data files.
+    const some = snap.files[0];
+    const cols = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(t.ctx.store.localPath(decodeURIComponent(some.path))!)}, hive_partitioning = false)`);
+    expect(cols.map((c) => c.column_name)).toEqual(['id']);
+    const scan = await t.scan({ where: `s = 'a b'` });
+    expect(scan.metrics.filesSkipped).toBe(3);
+    await scan.release();
+    t.close();
+  });
+
+  it('overwrites only the partitions selected by replaceWhere', async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT range AS id, range % 3 AS p FROM range(9)` }).partitionBy('p').execute();
+    await t.write({ sql: `SELECT 100 AS id, 1 AS p` }).replaceWhere('p = 1').execute();
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.map((r) => Number(r.id))).toEqual([0, 2, 3, 5, 6, 8, 100]);
+    await expect(t.write({ sql: `SELECT 5 AS id, 2 AS p` }).replaceWhere('p = 1').execute()).rejects.toThrow(/do not match replaceWhere/);
+    t.close();
+  });
+
+  it('reads missing columns as null after schema evolution with mergeSchema', async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT 1 AS id` }).execute();
+    await expect(t.write({ sql: `SELECT 2 AS id, 'x' AS extra` }).execute()).rejects.toThrow(/not in the table/);
+    await t.write({ sql: `SELECT 2 AS id, 'x' AS extra` }).mergeSchema().execute();
+    expect(await t.read({ orderBy: 'id' })).toEqual([
+      { id: 1, extra: null },
+      { id: 2, extra: 'x' },
+    ]);
+    t.close();
+  });
+});
+
+describe('checkpoints', () => {
+  it('writes a checkpoint every 10 commits and replays from it when older commits are gone', async () => {
+    const t = await freshTable();
+    for (let i = 0; i < 12; i++) await t.write({ sql: `SELECT ${i} AS k` }).execute();
+    const dir = dirOf(t);
+    const log = join(dir, '_delta_log');
+    expect(existsSync(join(log, '00000000000000000010.checkpoint.parquet'))).toBe(true);
+    const last = JSON.parse(readFileSync(join(log, '_last_checkpoint'), 'utf8'));
+    expect(last.version).toBe(10);
+    for (let v = 0; v < 10; v++) unlinkSync(join(log, `${String(v).padStart(20, '0')}.json`));
+    const snap = await t.snapshot();
+    expect(snap.version).toBe(11);
+    expect(snap.fileCount).toBe(12);
+    expect((await t.read()).length).toBe(12);
+    t.close();
+  });
+
+  it('honours delta.checkpointInterval and survives a corrupt _last_checkpoint', async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT 0 AS k` }).properties({ 'delta.checkpointInterval': '3' }).execute();
+    for (let i = 1; i < 4; i++) await t.write({ sql: `SELECT ${i} AS k` }).execute();
+    const log = join(dirOf(t), '_delta_log');
+    expect(readdirSync(log).filter((f) => f.includes('checkpoint.parquet'))).toEqual(['00000000000000000003.checkpoint.parquet']);
+    writeFileSync(join(log, '_last_checkpoint'), '{not json');
+    expect((await t.read()).length).toBe(4);
+    rmSync(join(log, '_last_checkpoint'));
+    expect((await t.snapshot()).version).toBe(3);
+    t.close();
+  });
+});
+
+describe('idempotent transactions', () => {
+  it('a repeated (appId, version) write is a no-op that says so', async () => {
+    const t = await freshTable();
+    const first = await t.write({ sql: `SELECT 1 AS k` }).txn('loader', 7).execute();
+    expect(first.skipped).toBeUndefined();
+    const again = await t.write({ sql: `SELECT 1 AS k` }).txn('loader', 7).execute();
+    expect(again.skipped).toMatch(/already committed/);
+    expect(again.version).toBe(first.version);
+    const older = await t.write({ sql: `SELECT 1 AS k` }).txn('loader', 3).execute();
+    expect(older.skipped).toBeDefined();
+    const next = await t.write({ sql: `SELECT 2 AS k` }).txn('loader', 8).execute();
+    expect(next.version).toBe(first.version + 1);
+    expect((await t.read()).length).toBe(2);
+    expect((await t.snapshot()).txnVersion('loader')).toBe(8);
+    t.close();
+  });
+});
