@@ -346,8 +346,15 @@ class Compiler {
   }
 }
 
-/** Evaluates constant expression nodes with DuckDB: one row, seven columns per constant. */
-async function evaluateConstants(compute: Compute, template: JsonObject, nodes: Json[]): Promise<(Record<string, unknown> | undefined)[]> {
+interface Evaluated {
+  duckType: string;
+  text: string | null;
+  /** TRY_CAST(value AS BOOLEAN), for constants in predicate position. */
+  bool: boolean | null;
+}
+
+/** Evaluates constant expression nodes with DuckDB in one query: typeof, text and truth value. */
+async function evaluateConstants(compute: Compute, template: JsonObject, nodes: Json[]): Promise<Evaluated[]> {
   const statement = (template.statements as Json[])[0] as JsonObject;
   const selectNode = statement.node as JsonObject;
   const aliased = nodes.map((n, i) => ({ ...(n as JsonObject), alias: `c${i}` }));
@@ -356,50 +363,66 @@ async function evaluateConstants(compute: Compute, template: JsonObject, nodes: 
     statements: [{ ...statement, node: { ...selectNode, select_list: aliased } }],
   };
   const [{ s }] = await compute.query<{ s: string }>(`SELECT json_deserialize_sql(${sqlString(stringifyJson(json))}::JSON) AS s`);
-  const cols: string[] = [];
-  nodes.forEach((_, i) => {
-    const c = `c${i}`;
-    const v = `CAST(${c} AS VARCHAR)`;
-    cols.push(
-      `typeof(${c}) AS t${i}`,
-      `${v} AS v${i}`,
+  const cols = nodes.flatMap((_, i) => [
+    `typeof(c${i}) AS t${i}`,
+    `CAST(c${i} AS VARCHAR) AS v${i}`,
+    `TRY_CAST(CAST(c${i} AS VARCHAR) AS BOOLEAN) AS b${i}`,
+  ]);
+  const [row] = await compute.query(`SELECT ${cols.join(', ')} FROM (${s}) AS k`);
+  return nodes.map((_, i) => {
+    const v = row![`v${i}`];
+    const b = row![`b${i}`];
+    return {
+      // typeof(NULL) prints as "NULL", quotes included.
+      duckType: String(row![`t${i}`]).replace(/^"(.*)"$/, '$1'),
+      text: v === null || v === undefined ? null : String(v),
+      bool: typeof b === 'boolean' ? b : null,
+    };
+  });
+}
+
+/** Evaluates all nodes; if that fails (a bad cast somewhere), each alone, failures as undefined. */
+async function evaluateAll(compute: Compute, template: JsonObject, nodes: Json[]): Promise<(Evaluated | undefined)[]> {
+  try {
+    return await evaluateConstants(compute, template, nodes);
+  } catch {
+    const out: (Evaluated | undefined)[] = [];
+    for (const node of nodes) {
+      try {
+        out.push((await evaluateConstants(compute, template, [node]))[0]);
+      } catch {
+        out.push(undefined);
+      }
+    }
+    return out;
+  }
+}
+
+/** For VARCHAR constants: how DuckDB casts the text to the types a column may have. */
+async function varcharCasts(compute: Compute, texts: string[]): Promise<Map<string, NonNullable<Literal['casts']>>> {
+  const distinct = [...new Set(texts)];
+  const out = new Map<string, NonNullable<Literal['casts']>>();
+  if (distinct.length === 0) return out;
+  const cols = distinct.flatMap((t, i) => {
+    const v = `${sqlString(t)}::VARCHAR`;
+    return [
       `CAST(TRY_CAST(${v} AS DATE) AS VARCHAR) AS d${i}`,
       `CAST(TRY_CAST(${v} AS TIMESTAMPTZ) AS VARCHAR) AS z${i}`,
       `CAST(TRY_CAST(${v} AS TIMESTAMP) AS VARCHAR) AS n${i}`,
       `TRY_CAST(${v} AS BOOLEAN) AS b${i}`,
       `CAST(TRY_CAST(${v} AS DOUBLE) AS VARCHAR) AS f${i}`,
-    );
+    ];
   });
-  const [row] = await compute.query(`SELECT ${cols.join(', ')} FROM (${s}) AS k`);
-  return nodes.map(() => row);
-}
-
-function fillLiteral(lit: Literal, row: Record<string, unknown> | undefined, i: number): void {
-  if (!row) {
-    lit.failed = true;
-    lit.duckType = 'UNKNOWN';
-    return;
-  }
-  lit.duckType = String(row[`t${i}`]).replace(/^"(.*)"$/, '$1');
-  const v = row[`v${i}`];
-  lit.text = v === null || v === undefined ? null : String(v);
-  if (lit.duckType === 'VARCHAR' && lit.text !== null) {
-    const s = (k: string) => (row[`${k}${i}`] === null || row[`${k}${i}`] === undefined ? null : String(row[`${k}${i}`]));
-    const b = row[`b${i}`];
-    lit.casts = {
-      date: s('d'),
-      timestamptz: s('z'),
-      timestamp: s('n'),
-      boolean: typeof b === 'boolean' ? b : null,
-      double: s('f'),
+  const [row] = await compute.query(`SELECT ${cols.join(', ')}`);
+  distinct.forEach((t, i) => {
+    const s = (k: string) => {
+      const v = row![`${k}${i}`];
+      return v === null || v === undefined ? null : String(v);
     };
-  }
-}
-
-function booleanOf(row: Record<string, unknown> | undefined, i: number): boolean | null | undefined {
-  if (!row) return undefined;
-  const b = row[`b${i}`];
-  return typeof b === 'boolean' ? b : null;
+    const b = row![`b${i}`];
+    out.set(t, { date: s('d'), timestamptz: s('z'), timestamp: s('n'), boolean: typeof b === 'boolean' ? b : null, double: s('f') });
+  });
+  return out;
 }
 
 /**
@@ -450,30 +473,23 @@ export async function compilePredicate(compute: Compute, sql: string): Promise<P
 
   const nodes = [...compiler.constants.map((c) => c.node), ...compiler.booleans.map((b) => b.node)];
   if (nodes.length > 0) {
-    const template = parseJsonLossless(tmpl) as JsonObject;
-    let rows: (Record<string, unknown> | undefined)[];
-    try {
-      rows = await evaluateConstants(compute, template, nodes);
-    } catch {
-      // One constant fails (e.g. a bad cast): find which, one by one; the others stay usable.
-      rows = [];
-      for (let i = 0; i < nodes.length; i++) {
-        try {
-          const [row] = await evaluateConstants(compute, template, [nodes[i]!]);
-          // Re-key the single-constant row to index i.
-          rows.push(Object.fromEntries(Object.entries(row!).map(([k, v]) => [k.replace(/0$/, String(i)), v])));
-        } catch {
-          rows.push(undefined);
-        }
-      }
-    }
-    compiler.constants.forEach((c, i) => fillLiteral(c.literal, rows[i], i));
+    const values = await evaluateAll(compute, parseJsonLossless(tmpl) as JsonObject, nodes);
+    compiler.constants.forEach((c, i) => {
+      const v = values[i];
+      if (v) Object.assign(c.literal, { duckType: v.duckType, text: v.text });
+      else Object.assign(c.literal, { duckType: 'UNKNOWN', text: null, failed: true });
+    });
     const offset = compiler.constants.length;
     compiler.booleans.forEach((b, k) => {
-      const v = booleanOf(rows[offset + k], offset + k);
-      if (v === undefined) Object.assign(b.predicate, { kind: 'unknown', reason: 'constant that DuckDB cannot evaluate' });
-      else b.predicate.value = v;
+      const v = values[offset + k];
+      if (v) b.predicate.value = v.bool;
+      else Object.assign(b.predicate, { kind: 'unknown', reason: 'constant that DuckDB cannot evaluate' });
     });
+    const varchar = compiler.constants.map((c) => c.literal).filter((l) => l.duckType === 'VARCHAR' && l.text !== null);
+    if (varchar.length > 0) {
+      const casts = await varcharCasts(compute, varchar.map((l) => l.text!));
+      for (const l of varchar) l.casts = casts.get(l.text!);
+    }
   }
   return predicate;
 }
@@ -893,8 +909,18 @@ function possible(op: CompareOp, facts: Facts, c: AnyBound): boolean {
 
 const NEGATED: Record<CompareOp, CompareOp> = { '=': '<>', '<>': '=', '<': '>=', '<=': '>', '>': '<=', '>=': '<' };
 
+/** literalBound per (literal, column type): files share them, so compute each once. */
+const boundCache = new WeakMap<Literal, Map<string, ReturnType<typeof literalBound>>>();
+function cachedLiteralBound(lit: Literal, t: DataType): ReturnType<typeof literalBound> {
+  if (typeof t !== 'string') return undefined;
+  let perType = boundCache.get(lit);
+  if (!perType) boundCache.set(lit, (perType = new Map()));
+  if (!perType.has(t)) perType.set(t, literalBound(lit, t));
+  return perType.get(t);
+}
+
 function compareOutcome(op: CompareOp, facts: Facts, lit: Literal): Outcome {
-  const c = literalBound(lit, facts.type);
+  const c = cachedLiteralBound(lit, facts.type);
   if (c === 'null') return NEITHER; // a comparison with NULL is never TRUE nor FALSE
   if (!facts.mayNonNull) return NEITHER; // NULL op anything is NULL
   if (c === undefined) return UNKNOWN;
