@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from 'commander';
+import { DeltaTable } from '../engine/table.ts';
+import { inContext } from './errors.ts';
+
+/** Option value parsers shared by the commands; a bad value is a usage error (exit 2). */
+export function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number (0 or more).');
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('the number is too large.');
+  return n;
+}
+
+export function positiveInteger(value: string): number {
+  const n = nonNegativeInteger(value);
+  if (n === 0) throw new InvalidArgumentError('expected a number of 1 or more.');
+  return n;
+}
+
+/** "a, b,c" → ["a", "b", "c"]. */
+export function commaList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new InvalidArgumentError('expected one or more comma-separated names.');
+  return items;
+}
+
+/**
+ * Opens the table at `location` for the length of `fn` and closes it after; errors that are not
+ * already user-facing get the table's location in their message.
+ */
+export async function withTable<T>(location: string, fn: (table: DeltaTable) => Promise<T>): Promise<T> {
+  let table: DeltaTable | undefined;
+  try {
+    table = await DeltaTable.forPath(location);
+    return await fn(table);
+  } catch (err) {
+    throw inContext(location, err);
+  } finally {
+    table?.close();
+  }
+}
+
+/** Prints a JSON document (pretty, newline-terminated). */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function isoTime(ms: number | undefined): string | null {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return null;
+  return new Date(ms).toISOString();
+}
