@@ -127,6 +127,24 @@ describe('statsColumns', () => {
     ]);
     expect(parseColumnPathList('a, `b``c`.d ,e.f')).toEqual([['a'], ['b`c', 'd'], ['e', 'f']]);
   });
+
+  it('matches the columns Spark collected in golden table data-skipping-change-stats-collected-across-versions', () => {
+    const logDir = join(GOLDEN, 'data-skipping-change-stats-collected-across-versions', 'delta', '_delta_log');
+    let current: Metadata | undefined;
+    let checked = 0;
+    for (const f of readdirSync(logDir).filter((x) => x.endsWith('.json')).sort()) {
+      for (const line of readFileSync(join(logDir, f), 'utf8').trim().split('\n')) {
+        const a = JSON.parse(line) as { metaData?: Metadata; add?: { stats: string } };
+        if (a.metaData) current = a.metaData;
+        if (a.add) {
+          const spark = JSON.parse(a.add.stats) as { nullCount?: Record<string, unknown> };
+          expect(statsColumns(current!).map((p) => p.join('.'))).toEqual(Object.keys(spark.nullCount ?? {}));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(2);
+  });
 });
 
 describe('statsFromReturnStats', () => {
