@@ -28,7 +28,9 @@ export async function readHistory(table: TableContext, listing: LogFile[], limit
       const info: CommitInfo = actions.find((a) => a.commitInfo)?.commitInfo ?? {};
       return {
         version: commit.version,
-        timestamp: info.inCommitTimestamp ?? info.timestamp ?? commitTimestamp(actions, commit),
+        // The same clock as time travel uses (in-commit timestamp, else the commit file time), so a
+        // timestamp read here and passed back to `--timestamp` selects this very version.
+        timestamp: commitTimestamp(actions, commit),
         operation: info.operation ?? 'UNKNOWN',
         operationParameters: info.operationParameters ?? {},
         operationMetrics: info.operationMetrics ?? {},
