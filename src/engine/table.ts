@@ -9,6 +9,7 @@ import { readHistory, type HistoryEntry } from './delta/history.ts';
 import { versionAtTimestamp } from './delta/time-travel.ts';
 import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from './delta/scan.ts';
 import { WriteBuilder } from './ops/write.ts';
+import { MergeBuilder, type MergeOptions } from './ops/merge.ts';
 import type { Source } from './ops/source.ts';
 import { InputError, NotATableError } from './errors.ts';
 
@@ -113,6 +114,10 @@ export class DeltaTable {
 
   write(source: Source): WriteBuilder {
     return new WriteBuilder(this, source);
+  }
+
+  merge(source: Source, options: MergeOptions): MergeBuilder {
+    return new MergeBuilder(this, source, options);
   }
 
   close(): void {

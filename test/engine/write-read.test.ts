@@ -128,7 +128,7 @@ describe('create, append, read', () => {
     expect(String(rows[0].ts)).toContain('2024-01-02 03:04:05.123456');
     const snap = await t.snapshot();
     const pv = snap.files.map((f) => f.partitionValues).find((p) => p.s === 'a b')!;
-    expect(pv).toEqual({ s: 'a b', i: '7', d: '2024-01-02', ts: '2024-01-02 03:04:05.123456' });
+    expect(pv).toEqual({ s: 'a b', i: '7', d: '2024-01-02', ts: '2024-01-02T03:04:05.123456Z' });
     // Partition columns live in the path, not in the data files.
     const some = snap.files[0];
     const cols = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(t.ctx.store.localPath(decodeURIComponent(some.path))!)}, hive_partitioning = false)`);

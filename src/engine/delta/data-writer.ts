@@ -124,8 +124,9 @@ function partitionStringExpr(expr: string, field: StructField): string {
     case 'date':
       return `strftime(${expr}, '%Y-%m-%d')`;
     case 'timestamp':
-      // Session time zone is UTC (see Compute), so this renders the UTC wall clock.
-      return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
+      // ISO-8601 in UTC with microseconds, as current Delta writers do (PROTOCOL.md recommends it;
+      // a zone-less value would be read in each reader's own zone). Session time zone is UTC.
+      return `strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
     case 'timestamp_ntz':
       return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
     default:
