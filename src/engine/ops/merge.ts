@@ -147,6 +147,7 @@ export class MergeBuilder {
     const ctx = this.table.ctx;
     const { compute } = ctx;
     if (this.clauses.length === 0) throw new InputError('MERGE needs at least one WHEN clause.');
+    assertOnlyLastUnconditional(this.clauses);
     const id = `${process.pid}_${++mergeCounter}`;
     const src = `__lakelet_merge_src_${id}`;
     const joined = `__lakelet_merge_rows_${id}`;
@@ -355,6 +356,25 @@ export class MergeBuilder {
     } finally {
       for (const r of release) await r().catch(() => {});
       for (const name of created) await compute.run(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Delta's rule: among the clauses of one kind (matched / not matched / not matched by source), only
+ * the last may omit its condition — an unconditional clause earlier would make the later ones dead.
+ */
+function assertOnlyLastUnconditional(clauses: MergeClause[]): void {
+  const families: [string, (c: MergeClause) => boolean][] = [
+    ['WHEN MATCHED', (c) => c.kind.startsWith('matched')],
+    ['WHEN NOT MATCHED', (c) => c.kind === 'not-matched-insert'],
+    ['WHEN NOT MATCHED BY SOURCE', (c) => c.kind.startsWith('by-source')],
+  ];
+  for (const [name, inFamily] of families) {
+    const family = clauses.filter(inFamily);
+    const early = family.slice(0, -1).findIndex((c) => !c.condition);
+    if (early >= 0) {
+      throw new InputError(`MERGE: ${name} clause ${early + 1} of ${family.length} has no condition, so the clauses after it could never apply; only the last ${name} clause may omit its condition.`);
     }
   }
 }
