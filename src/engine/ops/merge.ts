@@ -26,7 +26,7 @@ import {
   type CodedClause,
   type MergeClause,
 } from './merge-clauses.ts';
-import { InputError, LakeletError, NotATableError } from '../errors.ts';
+import { CommitConflictError, InputError, LakeletError, NotATableError } from '../errors.ts';
 
 export interface MergeMetrics {
   numSourceRows: number;
@@ -86,6 +86,7 @@ export class MergeBuilder {
   private _txn: { appId: string; version: number } | undefined;
   private _mergeSchema = false;
   private _createIfMissing: { partitionBy: string[] } | undefined;
+  private _retries = 3;
 
   constructor(
     private readonly table: DeltaTable,
@@ -142,7 +143,28 @@ export class MergeBuilder {
     return this;
   }
 
+  /** Re-plan and retry up to `n` times when a concurrent commit conflicts (default 3). */
+  retries(n: number): this {
+    this._retries = n;
+    return this;
+  }
+
+  /**
+   * Runs the merge. A logical conflict with a concurrent commit re-plans the whole merge against
+   * the new snapshot (its inputs are re-read, so no update is lost) up to `retries` times, then
+   * fails with CommitConflictError.
+   */
   async execute(): Promise<OperationResult<MergeMetrics>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt();
+      } catch (err) {
+        if (!(err instanceof CommitConflictError) || attempt >= this._retries) throw err;
+      }
+    }
+  }
+
+  private async attempt(): Promise<OperationResult<MergeMetrics>> {
     const started = Date.now();
     const ctx = this.table.ctx;
     const { compute } = ctx;
@@ -348,8 +370,13 @@ export class MergeBuilder {
         operationMetrics: { ...metrics },
         readSet: { files: candidates, scope: readScope },
         appTxn: this._txn,
+      }).catch(async (err: unknown) => {
+        // The files this attempt wrote will never be referenced: remove them before giving up.
+        for (const add of written.adds) await ctx.store.delete(decodeURIComponent(add.path)).catch(() => {});
+        throw err;
       });
       if (result.skipped) {
+        for (const add of written.adds) await ctx.store.delete(decodeURIComponent(add.path)).catch(() => {});
         return { version: result.version, snapshot: result.snapshot, metrics: emptyMetrics(), skipped: `transaction ${result.skipped.appId}@${result.skipped.txnVersion} already committed` };
       }
       return { version: result.version, snapshot: result.snapshot, metrics };
