@@ -3,6 +3,7 @@ import { registerRead } from './commands/read.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerWrite } from './commands/write.ts';
+import { registerMerge } from './commands/merge.ts';
 import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
@@ -30,6 +31,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   // Registered after exitOverride/configureOutput so that the subcommands inherit them.
   registerRead(program);
   registerWrite(program);
+  registerMerge(program);
   registerHistory(program);
   registerDescribe(program);
   return program;

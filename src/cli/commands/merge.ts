@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { commaList, printJson, withTable } from '../options.ts';
+import { plural } from '../output/table-format.ts';
+import { DeltaTable } from '../../engine/table.ts';
+import type { Source } from '../../engine/ops/source.ts';
+
+interface MergeCliOptions {
+  from: string;
+  on: string[];
+  dedupBy?: string;
+  whenMatched: 'update' | 'delete' | 'ignore';
+  whenNotMatched: 'insert' | 'ignore';
+  whenNotMatchedBySource: 'delete' | 'ignore';
+  mergeSchema?: boolean;
+  json?: boolean;
+}
+
+export function registerMerge(program: Command): void {
+  program
+    .command('merge')
+    .summary('upsert a file or another Delta table into a table on key columns')
+    .description(
+      'MERGE the rows of a file (.csv, .json, .ndjson, .parquet) or of another Delta table into a table, ' +
+        'matching rows on the key columns. Only files holding a matched row are rewritten; others are ' +
+        'skipped by their key statistics before any data is read. Prints the merge metrics.',
+    )
+    .argument('<table>', 'path of the target Delta table')
+    .requiredOption('--from <file|table>', 'the source: a data file, or the path of a Delta table')
+    .requiredOption('--on <keys>', 'comma-separated key columns', commaList)
+    .option('--dedup-by <column>', 'keep only the latest source row per key, by this ordering column')
+    .addOption(new Option('--when-matched <action>', 'what to do with target rows that have a source row').choices(['update', 'delete', 'ignore']).default('update'))
+    .addOption(new Option('--when-not-matched <action>', 'what to do with source rows that have no target row').choices(['insert', 'ignore']).default('insert'))
+    .addOption(new Option('--when-not-matched-by-source <action>', 'what to do with target rows the source does not have').choices(['delete', 'ignore']).default('ignore'))
+    .option('--merge-schema', 'add source columns the table does not have yet')
+    .option('--json', 'print the metrics as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ lakelet merge ./tables/accounts --from incremental.csv --on customer_id --dedup-by last_modified
+  $ lakelet merge ./tables/orders --from ./tables/orders_stage --on tracking_num --json
+  $ lakelet merge ./tables/accounts --from full-snapshot.parquet --on customer_id --when-not-matched-by-source delete`,
+    )
+    .action(async (location: string, options: MergeCliOptions) => {
+      const result = await withTable(location, async (table) => {
+        const from = resolve(options.from);
+        let source: Source;
+        let release = async () => {};
+        if (existsSync(join(from, '_delta_log'))) {
+          const other = await DeltaTable.forPath(from, { compute: table.ctx.compute });
+          const scan = await other.scan();
+          source = { sql: scan.sql };
+          release = () => scan.release();
+        } else {
+          source = { file: from };
+        }
+        try {
+          const builder = table.merge(source, { on: options.on });
+          if (options.dedupBy) builder.dedupBy(options.dedupBy);
+          if (options.mergeSchema) builder.mergeSchema();
+          if (options.whenMatched === 'update') builder.whenMatchedUpdateAll();
+          if (options.whenMatched === 'delete') builder.whenMatchedDelete();
+          if (options.whenNotMatched === 'insert') builder.whenNotMatchedInsertAll();
+          if (options.whenNotMatchedBySource === 'delete') builder.whenNotMatchedBySourceDelete();
+          const r = await builder.execute();
+          return { table: table.uri, version: r.version, metrics: r.metrics, skipped: r.skipped };
+        } finally {
+          await release();
+        }
+      });
+      if (options.json) {
+        printJson({ table: result.table, version: result.version, ...result.metrics, ...(result.skipped ? { skipped: result.skipped } : {}) });
+        return;
+      }
+      const m = result.metrics;
+      process.stdout.write(
+        `merged into version ${result.version} of ${result.table}: ` +
+          `${plural(m.numTargetRowsInserted, 'row')} inserted, ${m.numTargetRowsUpdated} updated, ${m.numTargetRowsDeleted} deleted, ${m.numTargetRowsCopied} copied; ` +
+          `files: ${m.numTargetFilesScanned} scanned, ${m.numTargetFilesSkipped} skipped, ${m.numTargetFilesRemoved} rewritten, ${m.numTargetFilesAdded} added; ` +
+          `${m.executionTimeMs} ms\n`,
+      );
+    });
+}
