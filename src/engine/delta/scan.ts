@@ -49,6 +49,7 @@ export async function planFiles(snapshot: Snapshot, where?: string, files?: AddF
   const all = files ?? snapshot.files;
   if (!where) return { kept: all, skipped: 0 };
   const mode = columnMappingMode(snapshot.metadata);
+  await assertPredicateBinds(snapshot, where);
   const predicate = await compilePredicate(snapshot.table.compute, where);
   const physicalOf = physicalNameLookup(snapshot.schema.fields, mode);
   const kept: AddFile[] = [];
@@ -63,6 +64,26 @@ export async function planFiles(snapshot: Snapshot, where?: string, files?: AddF
     if (!skip) kept.push(f);
   }
   return { kept, skipped: all.length - kept.length, predicate };
+}
+
+/**
+ * Binds the predicate against an empty relation of the table's schema, so a typo in a column name
+ * or a type error is reported as the user's mistake, with the table's columns, before any file is read.
+ */
+async function assertPredicateBinds(snapshot: Snapshot, where: string): Promise<void> {
+  const fields = snapshot.schema.fields;
+  const empty = fields.length
+    ? `SELECT ${fields.map((f) => `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`).join(', ')} WHERE false`
+    : 'SELECT 1 WHERE false';
+  try {
+    await snapshot.table.compute.query(`SELECT * FROM (${empty}) WHERE ${where} LIMIT 0`);
+  } catch (err) {
+    const reason = String((err as Error).message).split('\n')[0];
+    throw new InputError(
+      `${snapshot.table.uri}: the predicate '${where}' is not valid for this table (${reason}). Columns: ${fields.map((f) => f.name).join(', ')}.`,
+      { cause: err },
+    );
+  }
 }
 
 function physicalNameLookup(fields: StructField[], mode: ColumnMappingMode): (logical: string) => string {
