@@ -102,3 +102,27 @@ export class ConstraintViolationError extends LakeletError {
     super('CONSTRAINT_VIOLATION', `${tablePath}: ${message}`);
   }
 }
+
+/** VACUUM was asked to keep less history than the table's retention, without an explicit override. */
+export class RetentionTooShortError extends LakeletError {
+  constructor(readonly tablePath: string, readonly requestedMs: number, readonly configuredMs: number) {
+    super(
+      'RETENTION_TOO_SHORT',
+      `${tablePath}: refusing to vacuum with a retention of ${formatDuration(requestedMs)}, shorter than the table's ` +
+        `${formatDuration(configuredMs)} (delta.deletedFileRetentionDuration). Files removed within that window may still be ` +
+        'needed by readers and time travel. Keep the default retention, or disable the check explicitly (--force / retentionCheck(false)).',
+    );
+  }
+}
+
+/** Change data was asked for versions where the change data feed was not enabled. */
+export class ChangeDataFeedError extends LakeletError {
+  constructor(readonly tablePath: string, readonly version: number, detail: string) {
+    super('CDF_NOT_ENABLED', `${tablePath}: ${detail}`);
+  }
+}
+
+function formatDuration(ms: number): string {
+  const hours = ms / 3_600_000;
+  return Number.isInteger(hours) ? `${hours} hours` : `${ms} ms`;
+}

@@ -11,6 +11,12 @@ import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from 
 import { WriteBuilder } from './ops/write.ts';
 import { MergeBuilder, type MergeOptions } from './ops/merge.ts';
 import type { Source } from './ops/source.ts';
+import { DeleteBuilder } from './ops/delete.ts';
+import { UpdateBuilder } from './ops/update.ts';
+import { OptimizeBuilder } from './ops/optimize.ts';
+import { VacuumBuilder } from './ops/vacuum.ts';
+import { RestoreBuilder } from './ops/restore.ts';
+import { ChangesBuilder, type ChangesOptions } from './ops/changes.ts';
 import { InputError, NotATableError } from './errors.ts';
 
 export interface TableOptions {
@@ -118,6 +124,33 @@ export class DeltaTable {
 
   merge(source: Source, options: MergeOptions): MergeBuilder {
     return new MergeBuilder(this, source, options);
+  }
+
+  /** DELETE rows matching a SQL predicate (no predicate: every row). */
+  delete(predicate?: string): DeleteBuilder {
+    return new DeleteBuilder(this, predicate);
+  }
+
+  /** UPDATE: set columns to SQL expressions in rows matching the predicate (none: every row). */
+  update(set: Record<string, string>, predicate?: string): UpdateBuilder {
+    return new UpdateBuilder(this, set, predicate);
+  }
+
+  optimize(): OptimizeBuilder {
+    return new OptimizeBuilder(this);
+  }
+
+  vacuum(): VacuumBuilder {
+    return new VacuumBuilder(this);
+  }
+
+  restore(): RestoreBuilder {
+    return new RestoreBuilder(this);
+  }
+
+  /** The change data feed between two versions (inclusive). */
+  changes(options: ChangesOptions): ChangesBuilder {
+    return new ChangesBuilder(this, options);
   }
 
   close(): void {

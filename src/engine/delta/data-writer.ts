@@ -119,7 +119,7 @@ interface ReturnStatsRow {
 }
 
 /** Delta's partition value serialisation (PROTOCOL.md), computed in DuckDB. */
-function partitionStringExpr(expr: string, field: StructField): string {
+export function partitionStringExpr(expr: string, field: StructField): string {
   switch (field.type) {
     case 'date':
       return `strftime(${expr}, '%Y-%m-%d')`;
