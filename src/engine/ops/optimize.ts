@@ -258,11 +258,12 @@ async function rewriteBin(
   for (const pf of partFields) partitionValues[physicalName(pf, mode)] = partitionValueOf(bin[0], physicalName(pf, mode), pf.name);
   const dir = partFields.length > 0 ? partitionDirectory(partFields.map((f) => physicalName(f, mode)), partitionValues) + '/' : '';
 
-  // Rows per row group sized so that files roll over near the target even for small data.
+  // DuckDB checks FILE_SIZE_BYTES only between row groups: for small targets, row groups of about
+  // an eighth of a target file (estimated from the input's bytes per row) keep files near the target.
   const rowsIn = bin.reduce((s, f) => s + (parseStats(f.stats)?.numRecords ?? 0), 0);
   const bytesIn = totalBytes(bin);
-  const rowsPerTarget = rowsIn > 0 ? Math.floor((options.target * rowsIn) / Math.max(1, bytesIn)) : 122_880;
-  const rowGroupSize = Math.max(2048, Math.min(122_880, rowsPerTarget));
+  const rowsPerTarget = rowsIn > 0 ? Math.floor((options.target * rowsIn) / Math.max(1, bytesIn)) : Infinity;
+  const rowGroupSize = Math.max(2048, Math.min(122_880, Math.floor(rowsPerTarget / 8)));
 
   const scan = await scanSnapshot(snapshot, { files: bin });
   const id = ctx.ids.uuid();
