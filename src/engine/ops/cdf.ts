@@ -8,7 +8,7 @@ import type { TableContext } from '../delta/table-context.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
-import { partitionStringExpr } from '../delta/data-writer.ts';
+import { DEFAULT_TARGET_FILE_SIZE, partitionStringExpr } from '../delta/data-writer.ts';
 import { encodeAddPath, partitionDirectory } from '../delta/paths.ts';
 import { InputError } from '../errors.ts';
 
@@ -61,6 +61,8 @@ export async function writeChangeDataFiles(ctx: TableContext, snapshot: Snapshot
   try {
     const options = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', `FILENAME_PATTERN 'cdc-{uuid}'`, 'OVERWRITE_OR_IGNORE'];
     if (partitionFields.length > 0) options.push(`PARTITION_BY (${partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
+    // Unpartitioned, FILE_SIZE_BYTES makes DuckDB write into the directory (FILENAME_PATTERN) too.
+    else options.push(`FILE_SIZE_BYTES ${Number(snapshot.configuration['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE)}`);
     const rows = await ctx.compute.query<{ filename: string; count: string; file_size_bytes: string; partition_keys: { key: string; value: string | null }[] | null }>(
       `COPY (SELECT ${select.join(', ')} FROM (${sql}) s) TO ${sqlString(staging)} (${options.join(', ')})`,
     );
