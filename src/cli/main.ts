@@ -4,6 +4,12 @@ import { registerHistory } from './commands/history.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerWrite } from './commands/write.ts';
 import { registerMerge } from './commands/merge.ts';
+import { registerDelete } from './commands/delete.ts';
+import { registerUpdate } from './commands/update.ts';
+import { registerOptimize } from './commands/optimize.ts';
+import { registerVacuum } from './commands/vacuum.ts';
+import { registerRestore } from './commands/restore.ts';
+import { registerChanges } from './commands/changes.ts';
 import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
@@ -34,6 +40,12 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerMerge(program);
   registerHistory(program);
   registerDescribe(program);
+  registerDelete(program);
+  registerUpdate(program);
+  registerOptimize(program);
+  registerVacuum(program);
+  registerRestore(program);
+  registerChanges(program);
   return program;
 }
 
