@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { InputError, NotATableError } from '../../src/engine/errors.ts';
+import { InputError, NotATableError, ProtocolError } from '../../src/engine/errors.ts';
 import { dirOf, tempDir } from '../support/temp.ts';
 
 let compute: Compute;
@@ -114,6 +114,21 @@ describe('DELETE', () => {
     await expect(ao.delete('id = 1').execute()).rejects.toThrow(/append-only/);
     const missing = await freshTable();
     await expect(missing.delete('id = 1').execute()).rejects.toThrow(NotATableError);
+    t.close();
+  });
+
+  it('refuses to rewrite nested columns of a column-mapped table, but removes whole files there', async () => {
+    const dir = join(tmp.dir, 'column-mapping-copy');
+    cpSync(resolve(process.cwd(), '../shared/conformance/golden/table-with-columnmapping-mode-name/delta'), dir, { recursive: true });
+    const t = await DeltaTable.forPath(dir, { compute });
+    const before = await t.snapshot();
+    await expect(t.delete('ByteType = 1').execute()).rejects.toThrow(ProtocolError);
+    expect((await t.snapshot()).version).toBe(before.version);
+    await expect(t.update({ StringType: "'x'" }).execute()).rejects.toThrow(/physical names/);
+    await expect(t.optimize().zOrderBy('ByteType').execute()).rejects.toThrow(ProtocolError);
+    const all = await t.delete().execute();
+    expect(all.metrics.numDeletedRows).toBe(6);
+    expect(await t.read()).toEqual([]);
     t.close();
   });
 });

@@ -15,7 +15,7 @@ import { encodeAddPath, partitionDirectory } from '../delta/paths.ts';
 import { scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
 import { parseStats, statsFromReturnStats } from '../delta/stats.ts';
 import { commit } from '../delta/transaction.ts';
-import { matchByPartition, partitionValueOf, removeFor, totalBytes } from './file-selection.ts';
+import { assertCanRewrite, matchByPartition, partitionValueOf, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
 
 export interface FileSizeSummary {
@@ -160,6 +160,7 @@ export class OptimizeBuilder {
     }
 
     // Rewrite each bin.
+    assertCanRewrite(snapshot, 'OPTIMIZE');
     const adds: AddFile[] = [];
     for (const bin of bins) {
       adds.push(...(await rewriteBin(ctx, snapshot, bin, { target, orderColumns, zOrder: this._zOrder.length > 0 })));
