@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
-import { Compute } from '../adapters/compute/duckdb.ts';
+import { Compute, sqlIdent } from '../adapters/compute/duckdb.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
 import { LogStore } from './delta/log-store.ts';
@@ -112,7 +112,11 @@ export class DeltaTable {
     try {
       const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
       const limit = options.limit !== undefined ? ` LIMIT ${Math.floor(options.limit)}` : '';
-      return await withMissingFileCheck(scan.snapshot, scan.files, () => this.ctx.compute.query(`SELECT * FROM (${scan.sql})${order}${limit}`));
+      // Binary values as base64: DuckDB's text form of a BLOB does not escape '\\' and is ambiguous.
+      const wanted = new Set((options.columns ?? scan.snapshot.schema.fields.map((f) => f.name)).map((c) => c.toLowerCase()));
+      const binary = scan.snapshot.schema.fields.filter((f) => f.type === 'binary' && wanted.has(f.name.toLowerCase()));
+      const replace = binary.length ? ` REPLACE (${binary.map((f) => `to_base64(${sqlIdent(f.name)}) AS ${sqlIdent(f.name)}`).join(', ')})` : '';
+      return await withMissingFileCheck(scan.snapshot, scan.files, () => this.ctx.compute.query(`SELECT *${replace} FROM (${scan.sql})${order}${limit}`));
     } finally {
       await scan.release();
     }

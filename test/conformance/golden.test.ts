@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { Compute, sqlIdent, sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { LakeletError } from '../../src/engine/errors.ts';
 import { scanSnapshot } from '../../src/engine/delta/scan.ts';
@@ -15,7 +15,11 @@ afterAll(() => compute.close());
 
 async function expectedRows(caseName: string): Promise<Record<string, unknown>[]> {
   const dir = join(GOLDEN_ROOT, caseName, 'expected');
-  return compute.query(`SELECT * FROM read_parquet(${sqlString(dir + '/*.parquet')}, union_by_name = true)`);
+  const source = `read_parquet(${sqlString(dir + '/*.parquet')}, union_by_name = true)`;
+  // DeltaTable.read() returns binary columns as base64; give the expected rows the same form.
+  const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${source}`);
+  const blobs = cols.filter((c) => c.column_type === 'BLOB').map((c) => `to_base64(${sqlIdent(c.column_name)}) AS ${sqlIdent(c.column_name)}`);
+  return compute.query(`SELECT *${blobs.length ? ` REPLACE (${blobs.join(', ')})` : ''} FROM ${source}`);
 }
 
 /** Top-level columns of timestamp type in the expected files (for rows-lenient session-zone cases). */

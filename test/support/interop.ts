@@ -23,7 +23,8 @@ import path from 'node:path';
 import type { DataType, StructType } from '../../src/engine/delta/schema.ts';
 
 /** Who printed a row: lakelet's `read()` (DuckDB JSON values) or the delta-rs peer. */
-export type Side = 'lakelet' | 'delta-rs';
+/** lakelet = DeltaTable.read() rows (binary as base64); duckdb = raw DuckDB query rows (BLOB text). */
+export type Side = 'lakelet' | 'duckdb' | 'delta-rs';
 
 const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
   byte: [-(2n ** 7n), 2n ** 7n - 1n],
@@ -94,7 +95,7 @@ export function canonicalCell(v: unknown, type: DataType, side: Side, where: str
       return typeof v === 'string' ? v : bad('a string');
     case 'binary': {
       if (typeof v !== 'string') return bad('binary text');
-      if (side === 'lakelet') return Buffer.from(duckDbBlobText(v, where)).toString('base64');
+      if (side === 'duckdb') return Buffer.from(duckDbBlobText(v, where)).toString('base64');
       const bytes = Buffer.from(v, 'base64');
       if (bytes.toString('base64') !== v) bad('canonical base64');
       return v;

@@ -129,6 +129,13 @@ export function partitionStringExpr(expr: string, field: StructField): string {
       return `strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
     case 'timestamp_ntz':
       return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
+    case 'binary':
+      // The partition string is the bytes read as UTF-8 (DuckDB's VARCHAR cast would write escapes).
+      return `decode(${expr})`;
+    case 'float':
+    case 'double':
+      // Java's spelling of the special values, which Spark's parser accepts.
+      return `CASE WHEN isnan(${expr}) THEN 'NaN' WHEN isinf(${expr}) AND ${expr} > 0 THEN 'Infinity' WHEN isinf(${expr}) THEN '-Infinity' ELSE CAST(${expr} AS VARCHAR) END`;
     default:
       return `CAST(${expr} AS VARCHAR)`;
   }

@@ -134,7 +134,6 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
   );
 
   const partitionFields = schemaFields.filter((f) => partitionSet.has(f.name.toLowerCase()));
-  const dataFields = schemaFields.filter((f) => !partitionSet.has(f.name.toLowerCase()));
   const needFileJoin = partitionFields.length > 0 || options.withFileInfo;
   const dvFiles = kept.map((f, i) => ({ f, i })).filter(({ f }) => f.deletionVector);
   const created: string[] = [];
@@ -172,7 +171,9 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
     const available = await availableColumns(compute, localPaths);
     const fileList = `[${localPaths.map(sqlString).join(', ')}]`;
     const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
-    const projections = wanted.map((f) => {
+    // Every column is projected inside, so a predicate may use columns the caller did not ask
+    // for; DuckDB's projection pushdown still reads only the columns the outer query needs.
+    const projections = schemaFields.map((f) => {
       if (partitionSet.has(f.name.toLowerCase())) return `f.${sqlIdent('p_' + f.name)} AS ${sqlIdent(f.name)}`;
       const phys = physicalName(f, mode);
       const actual = available.get(phys.toLowerCase());
@@ -180,11 +181,11 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
       return `${logicalExpr(`d.${sqlIdent(actual)}`, f.type, mode)} AS ${sqlIdent(f.name)}`;
     });
     if (options.withFileInfo) projections.push('f.__path AS _file', 'd.file_row_number AS _row_index');
-    void dataFields;
     let from = `read_parquet(${fileList}, ${readerArgs}) d`;
     if (needFileJoin) from += ` JOIN ${filesTable} f ON d.filename = f.__local`;
     if (dvFiles.length > 0) from += ` ANTI JOIN ${dvTable} x ON d.filename = x.__local AND d.file_row_number = x.__row`;
-    const sql = `SELECT * FROM (SELECT ${projections.join(', ')} FROM ${from})${where}`;
+    const outer = [...wanted.map((f) => sqlIdent(f.name)), ...(options.withFileInfo ? ['_file', '_row_index'] : [])].join(', ');
+    const sql = `SELECT ${outer} FROM (SELECT ${projections.join(', ')} FROM ${from})${where}`;
     return {
       sql,
       metrics,

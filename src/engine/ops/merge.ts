@@ -15,6 +15,7 @@ import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
 import { compilePredicate } from '../delta/skipping.ts';
 import { commit } from '../delta/transaction.ts';
 import { pruneByKeys } from './merge-pruning.ts';
+import { isChangeDataFeedEnabled, writeChangeDataFiles } from './cdf.ts';
 import {
   CODE_BY_SOURCE_NONE,
   CODE_MATCHED_NONE,
@@ -263,6 +264,10 @@ export class MergeBuilder {
       const sourceNames = new Set(sourceSchema.fields.map((f) => f.name.toLowerCase()));
       const existing = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
       const outputs = schema.fields.map((f) => `${outputExpr(f, clauses, sourceNames, existing, t, s)} AS ${sqlIdent(f.name)}`);
+      // With the change data feed on, keep each target row's pre-image beside its new values.
+      const cdf = isChangeDataFeedEnabled(snapshot);
+      const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
+      if (cdf) outputs.push(...schema.fields.map(preimage));
       const joinKind = bySource.length > 0 ? (inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER') : inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER';
       try {
         await compute.run(
@@ -319,6 +324,9 @@ export class MergeBuilder {
         : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
       const rewriteTimeMs = Date.now() - rewriteStarted;
 
+      const cdc = cdf ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, clauses)) : [];
+      for (const c of cdc) actions.push({ cdc: c });
+
       const now = ctx.clock.now();
       for (const f of removedFiles) {
         actions.push({ remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size, ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}) } });
@@ -372,7 +380,7 @@ export class MergeBuilder {
         appTxn: this._txn,
       }).catch(async (err: unknown) => {
         // The files this attempt wrote will never be referenced: remove them before giving up.
-        for (const add of written.adds) await ctx.store.delete(decodeURIComponent(add.path)).catch(() => {});
+        for (const f of [...written.adds, ...cdc]) await ctx.store.delete(decodeURIComponent(f.path)).catch(() => {});
         throw err;
       });
       if (result.skipped) {
@@ -404,6 +412,21 @@ function assertOnlyLastUnconditional(clauses: MergeClause[]): void {
       throw new InputError(`MERGE: ${name} clause ${early + 1} of ${family.length} has no condition, so the clauses after it could never apply; only the last ${name} clause may omit its condition.`);
     }
   }
+}
+
+/** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
+function changeRowsSql(schema: StructType, joined: string, clauses: CodedClause[]): string {
+  const post = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
+  const pre = schema.fields.map((f, i) => `__pre_${i} AS ${sqlIdent(f.name)}`).join(', ');
+  const updates = clauses.filter(isUpdate).map((c) => c.code);
+  const deletes = clauses.filter(isDelete).map((c) => c.code);
+  const parts = [`SELECT ${post}, 'insert' AS _change_type FROM ${joined} WHERE __code BETWEEN 101 AND 199`];
+  if (updates.length) {
+    parts.push(`SELECT ${pre}, 'update_preimage' AS _change_type FROM ${joined} WHERE __code IN (${updates.join(', ')})`);
+    parts.push(`SELECT ${post}, 'update_postimage' AS _change_type FROM ${joined} WHERE __code IN (${updates.join(', ')})`);
+  }
+  if (deletes.length) parts.push(`SELECT ${pre}, 'delete' AS _change_type FROM ${joined} WHERE __code IN (${deletes.join(', ')})`);
+  return parts.map((p) => `(${p})`).join(' UNION ALL ');
 }
 
 /** The value a target column takes for each clause; unchanged (target value) otherwise. */
