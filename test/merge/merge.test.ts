@@ -150,4 +150,29 @@ describe('MERGE', () => {
     expect((await t.read({ where: 'id = 2' }))[0].extra).toBe(null);
     t.close();
   });
+
+  it('writes the change data feed: inserts, update pre/post images and deletes', async () => {
+    const t = await target({ properties: { 'delta.enableChangeDataFeed': 'true' } });
+    const before = (await t.snapshot()).version;
+    const res = await t
+      .merge({ sql: `SELECT * FROM (VALUES (1, 'one', 'U'), (2, 'two', 'D'), (7000, 'new', 'U')) v(id, val, op)` }, { on: ['id'] })
+      .whenMatchedDelete(`s.op = 'D'`)
+      .whenMatchedUpdate({ val: 's.val' })
+      .whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' })
+      .execute();
+    const actions = (await t.history(1))[0];
+    expect(actions.operation).toBe('MERGE');
+    const changes = await t.changes({ fromVersion: res.version }).read();
+    const seen = changes.map((r) => [r._change_type, r.id, r.val]).sort((a, b) => String(a).localeCompare(String(b)));
+    expect(seen).toEqual(
+      [
+        ['delete', '2', 'v2'],
+        ['insert', '7000', 'new'],
+        ['update_postimage', '1', 'one'],
+        ['update_preimage', '1', 'v1'],
+      ].sort((a, b) => String(a).localeCompare(String(b))),
+    );
+    expect(changes.every((r) => Number(r._commit_version) === before + 1)).toBe(true);
+    t.close();
+  });
 });
