@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
@@ -11,23 +11,14 @@ import {
   ProtocolError,
   SchemaMismatchError,
 } from '../../src/engine/errors.ts';
-import { tempDir } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 let n = 0;
 async function table(commits = 1) {
-  const dir = join(tmp.dir, `b${++n}`);
-  const t = await DeltaTable.forPath(dir, { compute });
+  const dir = join(fx.dir, `b${++n}`);
+  const t = await DeltaTable.forPath(dir, { compute: fx.compute });
   for (let i = 0; i < commits; i++) await t.write({ sql: `SELECT ${i} AS k, 'v${i}' AS v` }).execute();
   return { t, dir, log: join(dir, '_delta_log') };
 }
@@ -41,10 +32,10 @@ function listing(dir: string): string[] {
 
 describe('bad input gives a typed error naming what and where, and leaves the table unchanged', () => {
   it('a path that is not a table', async () => {
-    const dir = join(tmp.dir, 'not-a-table');
+    const dir = join(fx.dir, 'not-a-table');
     mkdirSync(dir);
     writeFileSync(join(dir, 'data.csv'), 'a\n1\n');
-    const t = await DeltaTable.forPath(dir, { compute });
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
     const err = await t.snapshot().catch((e) => e);
     expect(err).toBeInstanceOf(NotATableError);
     expect(err.message).toContain(dir);
@@ -114,8 +105,8 @@ describe('bad input gives a typed error naming what and where, and leaves the ta
   });
 
   it('a batch violating a CHECK constraint is refused with the constraint and a sample row', async () => {
-    const dir = join(tmp.dir, `b${++n}`);
-    const t = await DeltaTable.forPath(dir, { compute });
+    const dir = join(fx.dir, `b${++n}`);
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
     await t.write({ sql: 'SELECT 1 AS k' }).properties({ 'delta.constraints.positive_k': 'k > 0' }).execute();
     expect((await t.snapshot()).protocol.minWriterVersion).toBe(3);
     const before = listing(dir);

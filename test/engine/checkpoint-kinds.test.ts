@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 const pad = (v: number) => String(v).padStart(20, '0');
 
 describe('checkpoint kinds', () => {
   it('replays from a multi-part checkpoint (every part required) plus later commits', async () => {
-    const t = await DeltaTable.forPath(join(tmp.dir, 'multipart'), { compute });
+    const t = await DeltaTable.forPath(join(fx.dir, 'multipart'), { compute: fx.compute });
     for (let i = 0; i < 12; i++) await t.write({ sql: `SELECT ${i} AS k` }).execute();
     const log = join(dirOf(t), '_delta_log');
     const classic = join(log, `${pad(10)}.checkpoint.parquet`);
     expect(existsSync(classic)).toBe(true);
     // Split our classic checkpoint into two parts, as Spark writes large ones.
     const part = (i: number) => join(log, `${pad(10)}.checkpoint.${String(i).padStart(10, '0')}.${String(2).padStart(10, '0')}.parquet`);
-    await compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(classic)}) QUALIFY row_number() OVER () % 2 = 0) TO ${sqlString(part(1))} (FORMAT parquet)`);
-    await compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(classic)}) QUALIFY row_number() OVER () % 2 = 1) TO ${sqlString(part(2))} (FORMAT parquet)`);
+    await fx.compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(classic)}) QUALIFY row_number() OVER () % 2 = 0) TO ${sqlString(part(1))} (FORMAT parquet)`);
+    await fx.compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(classic)}) QUALIFY row_number() OVER () % 2 = 1) TO ${sqlString(part(2))} (FORMAT parquet)`);
     unlinkSync(classic);
     for (let v = 0; v < 10; v++) unlinkSync(join(log, `${pad(v)}.json`));
     const snap = await t.snapshot();

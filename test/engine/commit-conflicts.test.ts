@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,22 +8,14 @@ import { commit } from '../../src/engine/delta/transaction.ts';
 import { CommitConflictError } from '../../src/engine/errors.ts';
 import { writeDataFiles } from '../../src/engine/delta/data-writer.ts';
 import { compilePredicate } from '../../src/engine/delta/skipping.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 let n = 0;
 async function tableWithRows(partitioned = false) {
-  const t = await DeltaTable.forPath(join(tmp.dir, `c${++n}`), { compute });
+  const t = await DeltaTable.forPath(join(fx.dir, `c${++n}`), { compute: fx.compute });
   const w = t.write({ sql: `SELECT range AS id, range % 2 AS p FROM range(10)` });
   await (partitioned ? w.partitionBy('p') : w).execute();
   return t;
@@ -64,14 +56,14 @@ describe('optimistic concurrency', () => {
   it('a non-blind commit that adds rows we read fails with concurrent-append; disjoint partitions commit', async () => {
     const t = await tableWithRows(true);
     const read = await t.snapshot();
-    const p0 = await compilePredicate(compute, 'p = 0');
+    const p0 = await compilePredicate(fx.compute, 'p = 0');
     // The winner rewrote partition 1 (a non-blind commit).
     const f1 = read.files.find((f) => f.partitionValues.p === '1')!;
     await commit(t.ctx, {
       read,
       actions: [{ remove: { path: f1.path, deletionTimestamp: Date.now(), dataChange: true } }, ...(await addsFor(t, 'SELECT 1 AS id, 1 AS p'))],
       operation: 'UPDATE',
-      readSet: { files: [f1], scope: await compilePredicate(compute, 'p = 1') },
+      readSet: { files: [f1], scope: await compilePredicate(fx.compute, 'p = 1') },
     });
     // We read partition 0 only: no conflict.
     const f0 = read.files.find((f) => f.partitionValues.p === '0')!;
@@ -100,7 +92,7 @@ describe('optimistic concurrency', () => {
   });
 
   it('several OS processes appending at once: no version lost or doubled, every row exactly once', async () => {
-    const t = await DeltaTable.forPath(join(tmp.dir, `mp${++n}`), { compute });
+    const t = await DeltaTable.forPath(join(fx.dir, `mp${++n}`), { compute: fx.compute });
     await t.write({ sql: 'SELECT NULL::INTEGER AS writer, NULL::INTEGER AS seq, 0::BIGINT AS n' }).execute();
     const dir = dirOf(t);
     const writers = 4;
@@ -123,7 +115,7 @@ describe('optimistic concurrency', () => {
       .map((f) => Number(f.slice(0, 20)))
       .sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 1 + writers * commits }, (_, i) => i));
-    const counts = await compute.query<{ writer: number; seq: number; c: string }>(
+    const counts = await fx.compute.query<{ writer: number; seq: number; c: string }>(
       `SELECT writer, seq, count(*) AS c FROM (${(await t.scan()).sql}) WHERE writer IS NOT NULL GROUP BY ALL ORDER BY ALL`,
     );
     expect(counts).toHaveLength(writers * commits);

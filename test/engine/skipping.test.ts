@@ -10,6 +10,7 @@ import { field, parseSchemaString, struct, type DataType, type StructField, type
 import { canSkipFile, compareUtf8, compilePredicate, predicateColumns, type Predicate } from '../../src/engine/delta/skipping.ts';
 import { parseStats, statsFromReturnStats, type ReturnStatsRow } from '../../src/engine/delta/stats.ts';
 import { InputError } from '../../src/engine/errors.ts';
+import { rng } from '../support/rng.ts';
 
 let compute: Compute;
 let dir: string;
@@ -236,17 +237,6 @@ describe('canSkipFile: data columns', () => {
 // Property test: skipping never drops a matching row, and does skip
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, seeded, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('canSkipFile: property test against DuckDB', () => {
   it('never skips a file with a matching row, and skips plenty of files without one', async () => {

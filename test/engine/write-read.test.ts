@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { ManualClock } from '../../src/engine/clock.ts';
 import { parseStats } from '../../src/engine/delta/stats.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 let n = 0;
 async function freshTable(options: { clock?: ManualClock } = {}) {
-  return DeltaTable.forPath(join(tmp.dir, `t${++n}`), { compute, clock: options.clock });
+  return DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute, clock: options.clock });
 }
 
 function commitJson(dir: string, version: number): Record<string, any>[] {
@@ -50,7 +42,7 @@ describe('create, append, read', () => {
     expect(stats.minValues!.id).toBe(0);
     expect(stats.maxValues!.id).toBe(99);
     expect(stats.nullCount!.name).toBe(0);
-    const codec = await compute.query<{ c: string }>(
+    const codec = await fx.compute.query<{ c: string }>(
       `SELECT DISTINCT compression AS c FROM parquet_metadata(${sqlString(t.ctx.store.localPath(add.path)!)})`,
     );
     expect(codec.map((r) => r.c)).toEqual(['ZSTD']);
@@ -131,7 +123,7 @@ describe('create, append, read', () => {
     expect(pv).toEqual({ s: 'a b', i: '7', d: '2024-01-02', ts: '2024-01-02T03:04:05.123456Z' });
     // Partition columns live in the path, not in the data files.
     const some = snap.files[0];
-    const cols = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(t.ctx.store.localPath(decodeURIComponent(some.path))!)}, hive_partitioning = false)`);
+    const cols = await fx.compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(t.ctx.store.localPath(decodeURIComponent(some.path))!)}, hive_partitioning = false)`);
     expect(cols.map((c) => c.column_name)).toEqual(['id']);
     const scan = await t.scan({ where: `s = 'a b'` });
     expect(scan.metrics.filesSkipped).toBe(3);

@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 function runWorker(dir: string, mode: string, worker: number, rounds: number): Promise<{ committed: number; conflicts: number }> {
   const script = join(process.cwd(), 'test/merge/fixtures/concurrent-merger.ts');
@@ -30,19 +22,19 @@ function runWorker(dir: string, mode: string, worker: number, rounds: number): P
 
 describe('concurrent MERGE from real processes', () => {
   it('merges into disjoint partitions all commit without conflicts', async () => {
-    const t = await DeltaTable.forPath(join(tmp.dir, 'disjoint'), { compute });
+    const t = await DeltaTable.forPath(join(fx.dir, 'disjoint'), { compute: fx.compute });
     await t.write({ sql: 'SELECT range AS id, range % 3 AS p, 0 AS n FROM range(3)' }).partitionBy('p').execute();
     const results = await Promise.all([0, 1, 2].map((w) => runWorker(dirOf(t), 'partition', w, 4)));
     expect(results.map((r) => r.conflicts)).toEqual([0, 0, 0]);
     expect(results.map((r) => r.committed)).toEqual([4, 4, 4]);
-    const counts = await compute.query<{ p: number; c: string }>(`SELECT p, count(*) AS c FROM (${(await t.scan()).sql}) GROUP BY p ORDER BY p`);
+    const counts = await fx.compute.query<{ p: number; c: string }>(`SELECT p, count(*) AS c FROM (${(await t.scan()).sql}) GROUP BY p ORDER BY p`);
     // Partition 0: 40 upserted keys, one of which (id 0) already existed; partitions 1, 2: 40 new + 1 old.
     expect(counts.map((r) => Number(r.c))).toEqual([40, 41, 41]);
     t.close();
   });
 
   it('overlapping merges never lose an update: every committed increment is in the table', async () => {
-    const t = await DeltaTable.forPath(join(tmp.dir, 'overlap'), { compute });
+    const t = await DeltaTable.forPath(join(fx.dir, 'overlap'), { compute: fx.compute });
     await t.write({ sql: 'SELECT range AS id, 0 AS n FROM range(20)' }).execute();
     const results = await Promise.all([0, 1, 2].map((w) => runWorker(dirOf(t), 'increment', w, 3)));
     const committed = results.reduce((a, r) => a + r.committed, 0);

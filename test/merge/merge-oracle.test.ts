@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
@@ -6,7 +6,9 @@ import { MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
 import type { MergeClause } from '../../src/engine/ops/merge-clauses.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';
 import { canonicalRows } from '../support/golden.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { rng } from '../support/rng.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
 /**
  * Randomised differential test: lakelet's MERGE against DuckDB's own MERGE INTO on a native table
@@ -15,17 +17,6 @@ import { dirOf, tempDir } from '../support/temp.ts';
  */
 const CASES = Number(process.env.LAKELET_ORACLE_CASES ?? 240);
 const PEER_EVERY = 12;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   target: [number | null, string, number, number][];
@@ -120,16 +111,7 @@ function applyClauses(builder: ReturnType<DeltaTable['merge']>, clauses: MergeCl
   return builder;
 }
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir('lakelet-oracle-');
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine('lakelet-oracle-');
 
 describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
   it('every case gives the same rows, or the duplicate-key error Delta requires', async () => {
@@ -140,7 +122,7 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
     for (let seed = 1; seed <= CASES; seed++) {
       const c = makeCase(seed);
       const label = `seed ${seed}: ${JSON.stringify(c.clauses)} partitioned=${c.partitioned} dedup=${c.dedup}`;
-      const table = await DeltaTable.forPath(join(tmp.dir, `case${seed}`), { compute });
+      const table = await DeltaTable.forPath(join(fx.dir, `case${seed}`), { compute: fx.compute });
       // Spread the target over several files (and commits) so pruning and partial rewrites happen.
       const chunk = Math.ceil(c.target.length / c.files) || 1;
       for (let f = 0; f < Math.max(1, c.files); f++) {
@@ -165,10 +147,10 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
         continue;
       }
       // Oracle: DuckDB MERGE INTO on a native table, source deduplicated the same way.
-      await compute.run(`CREATE OR REPLACE TEMP TABLE oracle AS ${valuesSql(c.target, TARGET_COLS, TARGET_TYPES)}`);
+      await fx.compute.run(`CREATE OR REPLACE TEMP TABLE oracle AS ${valuesSql(c.target, TARGET_COLS, TARGET_TYPES)}`);
       const oracleSource = c.dedup ? `SELECT * FROM (${sourceSql}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1` : sourceSql;
-      await compute.run(`MERGE INTO oracle t USING (${oracleSource}) s ON t.id = s.id ${c.clauses.map(duckdbClause).join(' ')}`);
-      const expected = await compute.query(`SELECT * FROM oracle`);
+      await fx.compute.run(`MERGE INTO oracle t USING (${oracleSource}) s ON t.id = s.id ${c.clauses.map(duckdbClause).join(' ')}`);
+      const expected = await fx.compute.query(`SELECT * FROM oracle`);
 
       // Delta semantics: without dedup, a target row matched by two source rows is an error when
       // any WHEN MATCHED clause exists (DuckDB silently lets the last one win).

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
 import { ConstraintViolationError } from '../../src/engine/errors.ts';
-import { tempDir } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir();
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine();
 
 let n = 0;
 /** A target of 10 files with 100 keys each, sorted, so key ranges do not overlap. */
 async function target(options: { partitioned?: boolean; properties?: Record<string, string> } = {}) {
-  const t = await DeltaTable.forPath(join(tmp.dir, `m${++n}`), { compute });
+  const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
   for (let f = 0; f < 10; f++) {
     const w = t.write({ sql: `SELECT range AS id, 'v' || range AS val, range % 2 AS p, TIMESTAMP '2024-01-01' AS last_modified FROM range(${f * 100}, ${f * 100 + 100})` });
     if (f === 0 && options.partitioned) w.partitionBy('p');
