@@ -1,0 +1,162 @@
+import type { ObjectStore } from '../adapters/storage/object-store.ts';
+import { openStore } from '../adapters/storage/open-store.ts';
+import { PipelineBusyError, PipelineStateError, type TextPosition } from './errors.ts';
+
+/**
+ * A pipeline's durable state: one manifest per batch, written (create-only) before anything of the
+ * batch is committed, and a `done` marker written last. Together with the txn versions in the
+ * stage, target and ingestion-log tables they say exactly how far each batch got:
+ *
+ *   <stateDir>/<pipeline>/batches/<seq>.json        the plan: files, checksums, outcome per file
+ *   <stateDir>/<pipeline>/batches/<seq>.done.json   the batch finished (ingestion log written)
+ *   <stateDir>/<pipeline>/lock                      the process running the pipeline
+ */
+export type FileOutcome = 'stage' | 'quarantine' | 'duplicate';
+
+export interface ManifestFile {
+  /** Path relative to the landing folder. */
+  key: string;
+  size: number;
+  mtime: number;
+  sha256: string;
+  outcome: FileOutcome;
+  records?: number;
+  rescued?: number;
+  repaired?: string[];
+  error?: { kind: string; message: string; position?: TextPosition; hint?: string };
+  /** For a duplicate: the batch that merged the same name and content before. */
+  duplicateOf?: number;
+}
+
+export interface BatchManifest {
+  pipeline: string;
+  seq: number;
+  batchId: string;
+  createdAt: number;
+  /** The `_ingested_at` of every stage row of the batch (fixed here so a redo writes the same rows). */
+  ingestedAt: number;
+  /** `<yyyy>/<mm>/<dd>/<timestamp>-<id>`: the batch's folder under archive/ and quarantine/. */
+  folder: string;
+  files: ManifestFile[];
+  readMs: number;
+}
+
+export interface BatchDone {
+  seq: number;
+  finishedAt: number;
+  stageVersion: number | null;
+  targetVersion: number | null;
+  logVersion: number | null;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsDeleted: number;
+  recovered: boolean;
+}
+
+const pad = (seq: number) => String(seq).padStart(12, '0');
+
+export class BatchState {
+  readonly store: ObjectStore;
+  private manifests = new Map<number, BatchManifest>();
+  private done = new Map<number, BatchDone>();
+  private loaded = false;
+
+  constructor(readonly pipeline: string, readonly dir: string) {
+    this.store = openStore(dir);
+  }
+
+  async load(): Promise<void> {
+    this.manifests.clear();
+    this.done.clear();
+    for (const obj of await this.store.list('batches/')) {
+      const m = /^batches\/(\d+)(\.done)?\.json$/.exec(obj.key);
+      if (!m) continue;
+      const value = JSON.parse(new TextDecoder().decode(await this.store.get(obj.key)));
+      if (m[2]) this.done.set(Number(m[1]), value as BatchDone);
+      else this.manifests.set(Number(m[1]), value as BatchManifest);
+    }
+    this.loaded = true;
+  }
+
+  private assertLoaded(): void {
+    if (!this.loaded) throw new Error('BatchState.load() first');
+  }
+
+  nextSeq(): number {
+    this.assertLoaded();
+    return Math.max(0, ...this.manifests.keys()) + 1;
+  }
+
+  /** Batches planned but not finished, oldest first: a crash left them; they are finished first. */
+  unfinished(): BatchManifest[] {
+    this.assertLoaded();
+    return [...this.manifests.values()].filter((m) => !this.done.has(m.seq)).sort((a, b) => a.seq - b.seq);
+  }
+
+  all(): { manifest: BatchManifest; done?: BatchDone }[] {
+    return [...this.manifests.values()].sort((a, b) => a.seq - b.seq).map((manifest) => ({ manifest, done: this.done.get(manifest.seq) }));
+  }
+
+  /** The finished batch that staged this exact file (name and content), if any. */
+  stagedBefore(key: string, sha256: string): number | undefined {
+    for (const m of this.manifests.values()) {
+      if (!this.done.has(m.seq)) continue;
+      if (m.files.some((f) => f.key === key && f.sha256 === sha256 && f.outcome === 'stage')) return m.seq;
+    }
+    return undefined;
+  }
+
+  /** Whether a finished batch took this file (any outcome): for shared landing folders. */
+  tookFile(key: string, sha256: string): boolean {
+    for (const m of this.manifests.values()) {
+      if (this.done.has(m.seq) && m.files.some((f) => f.key === key && f.sha256 === sha256)) return true;
+    }
+    return false;
+  }
+
+  /** Durable before the stage commit; create-only, so two runners can never plan the same batch. */
+  async writeManifest(manifest: BatchManifest): Promise<void> {
+    const ok = await this.store.putIfAbsent(`batches/${pad(manifest.seq)}.json`, JSON.stringify(manifest, null, 1));
+    if (!ok) throw new PipelineStateError(this.pipeline, `batch ${manifest.seq} was planned by another process (${this.dir}/batches); is another runner active?`);
+    this.manifests.set(manifest.seq, manifest);
+  }
+
+  async markDone(done: BatchDone): Promise<void> {
+    await this.store.putIfAbsent(`batches/${pad(done.seq)}.done.json`, JSON.stringify(done, null, 1));
+    this.done.set(done.seq, done);
+  }
+
+  isDone(seq: number): boolean {
+    return this.done.has(seq);
+  }
+
+  /** Takes the pipeline's lock; a lock whose process is gone (killed) is taken over. */
+  async lock(): Promise<() => Promise<void>> {
+    const body = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.store.putIfAbsent('lock', body)) {
+        return async () => {
+          await this.store.delete('lock');
+        };
+      }
+      let holder: { pid?: number } = {};
+      try {
+        holder = JSON.parse(new TextDecoder().decode(await this.store.get('lock')));
+      } catch {
+        // vanished or torn: retry
+      }
+      if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) throw new PipelineBusyError(this.pipeline, holder.pid, `${this.dir}/lock`);
+      await this.store.delete('lock');
+    }
+    throw new PipelineStateError(this.pipeline, `could not take the lock ${this.dir}/lock`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,83 @@
+import { FileRejectedError } from './errors.ts';
+import type { CsvDialect } from './config.ts';
+
+/**
+ * Checks a CSV file's structure before DuckDB reads it (DuckDB's sniffer may silently skip ragged
+ * lines): quotes close, every record has as many fields as the first, and says where not. Returns
+ * the header's column names and the number of data records.
+ */
+export function checkCsv(text: string, dialect: CsvDialect): { header: string[]; records: number } {
+  const delim = dialect.delimiter ?? ',';
+  const quote = dialect.quote === undefined ? '"' : dialect.quote;
+  const escape = dialect.escape === undefined ? quote : dialect.escape;
+  const hasHeader = dialect.header ?? true;
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  let expected = -1;
+  let header: string[] = [];
+  let records = 0;
+  const n = text.length;
+  while (i < n) {
+    const recordLine = line;
+    const fields: string[] = [];
+    let field = '';
+    // One record.
+    for (;;) {
+      if (quote && text[i] === quote) {
+        const qLine = line;
+        const qCol = i - lineStart + 1;
+        i++;
+        for (;;) {
+          if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
+          const c = text[i];
+          if (escape && c === escape && text[i + 1] === quote) {
+            field += quote;
+            i += 2;
+            continue;
+          }
+          if (c === quote) {
+            i++;
+            break;
+          }
+          if (c === '\n') {
+            line++;
+            lineStart = i + 1;
+          }
+          field += c;
+          i++;
+        }
+        if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
+          throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
+        }
+      } else {
+        while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+      }
+      fields.push(field);
+      field = '';
+      if (i < n && text.startsWith(delim, i)) {
+        i += delim.length;
+        continue;
+      }
+      break;
+    }
+    if (text[i] === '\r') i++;
+    if (text[i] === '\n') i++;
+    line++;
+    lineStart = i;
+    // Blank lines are not records.
+    if (fields.length === 1 && fields[0] === '') continue;
+    if (expected < 0) {
+      expected = fields.length;
+      if (hasHeader) {
+        header = fields;
+        continue;
+      }
+    } else if (fields.length !== expected) {
+      throw new FileRejectedError('csv', `expected ${expected} fields (as in line 1) but found ${fields.length}`, { line: recordLine, column: 1 }, 'a ragged row: a missing or extra delimiter');
+    }
+    records++;
+  }
+  if (hasHeader && expected < 0) throw new FileRejectedError('empty', 'the file has no header line');
+  return { header, records };
+}

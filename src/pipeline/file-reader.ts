@@ -1,0 +1,145 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import type { PipelineConfig } from './config.ts';
+import { checkCsv } from './csv-check.ts';
+import { FileRejectedError, type RejectKind } from './errors.ts';
+import { repairJson } from './json-repair.ts';
+import { JsonSyntaxError, parseJsonStrict } from './json-text.ts';
+import { decodeUtf8 } from './text-check.ts';
+
+/** A landed file DuckDB can read: the SELECT of its raw rows and their inferred columns. */
+export interface RawInput {
+  /** A DuckDB relation (SELECT …) over the file's records; undefined when the file holds no records. */
+  sql?: string;
+  columns: { name: string; type: string }[];
+  records: number;
+  /** The JSON repairs applied (json.repair: true), if any. */
+  repaired: string[];
+}
+
+/**
+ * Validates one landed file and returns how to read it. Text is checked first (encoding, empty),
+ * then the structure (CSV fields per record, JSON syntax with line:column), then DuckDB reads it.
+ * JSON documents are normalized into NDJSON in `workDir` (repaired, or narrowed to `json.path`).
+ * Throws FileRejectedError for anything that cannot be loaded as it is.
+ */
+export async function readRaw(compute: Compute, pipeline: PipelineConfig, file: string, workDir: string, workName: string): Promise<RawInput> {
+  const bytes = await readFile(file);
+  if (pipeline.format === 'parquet') {
+    if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
+    return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
+  }
+  const text = decodeUtf8(bytes);
+  if (pipeline.format === 'csv') {
+    const { records } = checkCsv(text, pipeline.csv);
+    const raw = await describe(compute, csvSql(file, pipeline), 'csv');
+    if (raw.records !== records) {
+      throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
+    }
+    return raw;
+  }
+  // JSON and NDJSON: parse here (positions for errors, optional repair, json.path), load as NDJSON.
+  const repaired = new Set<string>();
+  let docs: unknown[];
+  if (pipeline.format === 'json') {
+    docs = [parseDocument(text, pipeline.json.repair, repaired, 0)];
+  } else {
+    docs = [];
+    const lines = text.split('\n');
+    for (let n = 0; n < lines.length; n++) {
+      if (lines[n].trim() === '') continue;
+      docs.push(parseDocument(lines[n], pipeline.json.repair, repaired, n));
+    }
+  }
+  const records: Record<string, unknown>[] = [];
+  for (const doc of docs) {
+    const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
+    if (selected === undefined || selected === null) continue;
+    const items = Array.isArray(selected) ? selected : [selected];
+    for (const item of items) {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        throw new FileRejectedError('json', `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}`);
+      }
+      records.push(item as Record<string, unknown>);
+    }
+  }
+  if (records.length === 0) return { columns: [], records: 0, repaired: [...repaired] };
+  mkdirSync(workDir, { recursive: true });
+  const normalized = join(workDir, `${workName}.ndjson`);
+  writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json');
+  return { ...raw, repaired: [...repaired] };
+}
+
+function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number): unknown {
+  try {
+    return parseJsonStrict(text);
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    const position = { line: err.position.line + lineOffset, column: err.position.column };
+    const detail = err.message.replace(/ at line \d+, column \d+$/, '');
+    let fixed: ReturnType<typeof repairJson> | undefined;
+    try {
+      fixed = repairJson(text);
+    } catch (repairErr) {
+      if (repair && repairErr instanceof JsonSyntaxError) {
+        throw new FileRejectedError('json', `invalid JSON even after repair: ${repairErr.message.replace(/ at line \d+, column \d+$/, '')}`, {
+          line: repairErr.position.line + lineOffset,
+          column: repairErr.position.column,
+        });
+      }
+    }
+    if (!repair) {
+      throw new FileRejectedError('json', `invalid JSON: ${detail}`, position, fixed ? `it looks like Python-style pseudo-JSON that can be repaired: set json.repair: true for this pipeline` : undefined);
+    }
+    for (const f of fixed!.fixes) repaired.add(f);
+    return fixed!.value;
+  }
+}
+
+/** `a.b.c` into nested objects. */
+function selectPath(doc: unknown, path: string): unknown {
+  let cur: unknown = doc;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+export function csvSql(file: string, pipeline: PipelineConfig): string {
+  const o = pipeline.csv;
+  const opts = [
+    `delim = ${sqlString(o.delimiter ?? ',')}`,
+    `header = ${o.header ?? true}`,
+    `quote = ${sqlString(o.quote ?? '"')}`,
+    `escape = ${sqlString(o.escape ?? o.quote ?? '"')}`,
+    'skip = 0',
+    'strict_mode = true',
+    'sample_size = -1',
+  ];
+  if (o.nullString !== undefined) opts.push(`nullstr = ${sqlString(o.nullString)}`);
+  if (o.dateFormat !== undefined) opts.push(`dateformat = ${sqlString(o.dateFormat)}`);
+  if (o.timestampFormat !== undefined) opts.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+  return `SELECT * FROM read_csv(${sqlString(file)}, ${opts.join(', ')})`;
+}
+
+async function describe(compute: Compute, sql: string, kind: RejectKind): Promise<RawInput> {
+  try {
+    const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
+    const count = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
+    return { sql, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [] };
+  } catch (err) {
+    throw duckdbReadError(kind, err);
+  }
+}
+
+/** DuckDB's read errors, first lines only; CSV errors carry `Line: N`. */
+export function duckdbReadError(kind: RejectKind, err: unknown): FileRejectedError {
+  const message = (err as Error).message ?? String(err);
+  const first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ');
+  const line = /Line:\s*(\d+)/i.exec(message);
+  return new FileRejectedError(kind, first, line ? { line: Number(line[1]), column: 1 } : undefined);
+}

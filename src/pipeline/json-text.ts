@@ -1,0 +1,176 @@
+import type { TextPosition } from './errors.ts';
+
+/**
+ * A strict JSON parser (RFC 8259) that says where a document goes wrong: JSON.parse's messages do
+ * not reliably carry a position. Used to validate landed JSON/NDJSON files before loading them.
+ */
+export class JsonSyntaxError extends Error {
+  constructor(message: string, readonly offset: number, readonly position: TextPosition) {
+    super(`${message} at line ${position.line}, column ${position.column}`);
+    this.name = 'JsonSyntaxError';
+  }
+}
+
+export function positionAt(text: string, offset: number): TextPosition {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+export function parseJsonStrict(text: string): unknown {
+  const p = new StrictParser(text);
+  p.ws();
+  const value = p.value();
+  p.ws();
+  if (p.i < text.length) p.fail(`unexpected ${describe(text[p.i])} after the end of the document`);
+  return value;
+}
+
+class StrictParser {
+  i = 0;
+  constructor(readonly s: string) {}
+
+  fail(message: string, at = this.i): never {
+    throw new JsonSyntaxError(message, at, positionAt(this.s, at));
+  }
+
+  ws(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.i++;
+      else break;
+    }
+  }
+
+  value(): unknown {
+    const s = this.s;
+    if (this.i >= s.length) this.fail('unexpected end of input, expected a value');
+    const c = s[this.i];
+    if (c === '{') return this.object();
+    if (c === '[') return this.array();
+    if (c === '"') return this.string();
+    if (c === '-' || (c >= '0' && c <= '9')) return this.number();
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return v;
+      }
+    }
+    if (c === "'") this.fail('single-quoted string (JSON needs double quotes)');
+    const ident = /^[A-Za-z_]\w*/.exec(s.slice(this.i, this.i + 32));
+    if (ident) this.fail(`unknown literal '${ident[0]}' (JSON has true, false and null)`);
+    return this.fail(`unexpected ${describe(c)}, expected a value`);
+  }
+
+  object(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.i++;
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') {
+        if (this.s[this.i] === '}') this.fail('trailing comma before }');
+        if (this.s[this.i] === "'") this.fail('single-quoted key (JSON needs double quotes)');
+        this.fail(`unexpected ${describe(this.s[this.i])}, expected a double-quoted key`);
+      }
+      const key = this.string();
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail(`unexpected ${describe(this.s[this.i])}, expected ':' after a key`);
+      this.i++;
+      this.ws();
+      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      this.ws();
+      const c = this.s[this.i];
+      if (c === ',') {
+        this.i++;
+        continue;
+      }
+      if (c === '}') {
+        this.i++;
+        return out;
+      }
+      this.fail(`unexpected ${describe(c)}, expected ',' or '}'`);
+    }
+  }
+
+  array(): unknown[] {
+    const out: unknown[] = [];
+    this.i++;
+    this.ws();
+    if (this.s[this.i] === ']') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] === ']') this.fail('trailing comma before ]');
+      out.push(this.value());
+      this.ws();
+      const c = this.s[this.i];
+      if (c === ',') {
+        this.i++;
+        continue;
+      }
+      if (c === ']') {
+        this.i++;
+        return out;
+      }
+      this.fail(`unexpected ${describe(c)}, expected ',' or ']'`);
+    }
+  }
+
+  string(): string {
+    const s = this.s;
+    const start = this.i;
+    this.i++;
+    let out = '';
+    for (;;) {
+      if (this.i >= s.length) this.fail('unterminated string', start);
+      const c = s[this.i];
+      if (c === '"') {
+        this.i++;
+        return out;
+      }
+      if (c === '\\') {
+        const e = s[this.i + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && e in simple) {
+          out += simple[e];
+          this.i += 2;
+        } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(this.i + 2, this.i + 6))) {
+          out += String.fromCharCode(parseInt(s.slice(this.i + 2, this.i + 6), 16));
+          this.i += 6;
+        } else {
+          this.fail(`invalid escape \\${e ?? ''}`);
+        }
+        continue;
+      }
+      if (c.charCodeAt(0) < 0x20) this.fail('control character inside a string (escape it, e.g. \\n)');
+      out += c;
+      this.i++;
+    }
+  }
+
+  number(): number {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
+    if (!m) this.fail('invalid number');
+    this.i += m[0].length;
+    return Number(m[0]);
+  }
+}
+
+function describe(c: string | undefined): string {
+  if (c === undefined) return 'end of input';
+  return `character ${JSON.stringify(c)}`;
+}

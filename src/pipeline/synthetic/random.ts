@@ -1,0 +1,92 @@
+/**
+ * Deterministic pseudo-random values as DuckDB SQL expressions. Every value is a pure function of
+ * (seed, salt, inputs) through DuckDB's `hash()`, so a generated row never depends on thread
+ * scheduling or on which other rows are generated with it: the same seed gives the same rows on
+ * every run, in any file split.
+ */
+
+/** 2^53: a 53-bit integer divided by it is a double in [0, 1). */
+const TWO_POW_53 = '9007199254740992.0';
+
+/** Seeds are whole numbers; they go into the SQL as BIGINT literals. */
+export function assertSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a whole number, got ${seed}.`);
+}
+
+/** A salt names one random stream (e.g. 'credit'), so columns never share a hash. */
+function saltLiteral(salt: string): string {
+  if (!/^[a-z0-9_-]+$/i.test(salt)) throw new RangeError(`salt '${salt}' must be letters, digits, _ or -.`);
+  return `'${salt}'`;
+}
+
+/** `hash(inputs…, seed, salt)`: a UBIGINT. Inputs are SQL expressions (cast to BIGINT so the type never changes the hash). */
+export function hashSql(seed: number, salt: string, ...inputs: string[]): string {
+  assertSeed(seed);
+  const args = [...inputs.map((e) => `CAST(${e} AS BIGINT)`), `CAST(${seed} AS BIGINT)`, saltLiteral(salt)];
+  return `hash(${args.join(', ')})`;
+}
+
+/** A uniform double in [0, 1). */
+export function uniformSql(seed: number, salt: string, ...inputs: string[]): string {
+  return `(CAST(${hashSql(seed, salt, ...inputs)} >> 11 AS DOUBLE) / ${TWO_POW_53})`;
+}
+
+/** A uniform integer in [lo, hi] (inclusive). */
+export function intBetweenSql(lo: number, hi: number, seed: number, salt: string, ...inputs: string[]): string {
+  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || hi < lo) throw new RangeError(`bad integer range [${lo}, ${hi}].`);
+  const span = hi - lo + 1;
+  return `(${lo} + CAST(${hashSql(seed, salt, ...inputs)} % ${span} AS BIGINT))`;
+}
+
+/** One of `values` (string literals), uniformly. */
+export function pickSql(values: readonly string[], seed: number, salt: string, ...inputs: string[]): string {
+  if (values.length === 0) throw new RangeError('pick needs at least one value.');
+  const list = values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+  return `[${list}][1 + CAST(${hashSql(seed, salt, ...inputs)} % ${values.length} AS BIGINT)]`;
+}
+
+/** An exponential variate with mean 1: -ln(1 - U), U in [0, 1), so never ln(0). */
+export function exponentialSql(seed: number, salt: string, ...inputs: string[]): string {
+  return `(-ln(1.0 - ${uniformSql(seed, salt, ...inputs)}))`;
+}
+
+/** Greatest common divisor of two non-negative safe integers. */
+export function gcd(a: number, b: number): number {
+  let x = Math.abs(a);
+  let y = Math.abs(b);
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
+}
+
+/**
+ * A cheap deterministic permutation of [0, n): `pos → (a·pos + c) mod n`, with `a` coprime to n
+ * and near n/φ (so neighbouring positions land far apart). It shuffles billions of rows without a
+ * sort: each row's place is computed on its own. The multiplier and offset come from the seed.
+ */
+export function affinePermutation(n: number, seed: number, salt: string): { a: number; c: number; sql: (pos: string) => string } {
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`permutation size must be a positive whole number, got ${n}.`);
+  const mix = splitMix(seed, salt);
+  const golden = 0.6180339887498949;
+  let a = Math.max(1, Math.floor(n * (golden - 0.05 + 0.1 * mix[0]))) % n;
+  if (a === 0) a = 1;
+  while (gcd(a, n) !== 1) a = (a + 1) % n || 1;
+  const c = Math.floor(mix[1] * n) % n;
+  // a·pos stays below 2^63 for n up to ~3·10^9; HUGEINT keeps larger sizes exact too.
+  const sql = (pos: string) => `CAST((CAST(${pos} AS HUGEINT) * ${a} + ${c}) % ${n} AS BIGINT)`;
+  return { a, c, sql };
+}
+
+/** Two doubles in [0, 1) from a seed and a salt, computed in JS (for plan-time constants). */
+export function splitMix(seed: number, salt: string): [number, number] {
+  let h = BigInt.asUintN(64, BigInt(seed) ^ 0x9e3779b97f4a7c15n);
+  for (const ch of salt) h = BigInt.asUintN(64, (h ^ BigInt(ch.codePointAt(0)!)) * 0x100000001b3n);
+  const next = (): number => {
+    h = BigInt.asUintN(64, h + 0x9e3779b97f4a7c15n);
+    let z = h;
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    z = z ^ (z >> 31n);
+    return Number(z >> 11n) / 2 ** 53;
+  };
+  return [next(), next()];
+}
