@@ -10,6 +10,10 @@ import { registerOptimize } from './commands/optimize.ts';
 import { registerVacuum } from './commands/vacuum.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerChanges } from './commands/changes.ts';
+import { registerRun } from './commands/run.ts';
+import { registerWatch } from './commands/watch.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerDemo } from './commands/demo.ts';
 import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
@@ -46,6 +50,10 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerVacuum(program);
   registerRestore(program);
   registerChanges(program);
+  registerRun(program);
+  registerWatch(program);
+  registerStatus(program);
+  registerDemo(program);
   return program;
 }
 

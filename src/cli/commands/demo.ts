@@ -1,0 +1,95 @@
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../pipeline/config.ts';
+import { writeDemoWorkspace } from '../../pipeline/demo.ts';
+import { IngestionLog } from '../../pipeline/ingestion-log.ts';
+import { PipelineRunner } from '../../pipeline/runner.ts';
+import { streamReporter } from '../../pipeline/reporter.ts';
+import { DeltaTable } from '../../engine/table.ts';
+import { Compute } from '../../adapters/compute/duckdb.ts';
+import { systemClock } from '../../engine/clock.ts';
+import { formatTable } from '../output/table-format.ts';
+import { printSummary } from './run.ts';
+
+interface DemoOptions {
+  dir?: string;
+  accounts: string;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .summary('a self-contained tour: generate account files, run the pipeline, show the results')
+    .description(
+      'Creates a fresh workspace (a temp folder, or --dir), writes a lakelet.yml and seed-000-style account files ' +
+        '(an initial load, incremental files with updates and a delete marker, one broken file), runs the pipeline, ' +
+        'then delivers the initial file again to show duplicate detection. Prints the summary, target rows and the ingestion log.',
+    )
+    .option('--dir <dir>', 'where to create the workspace (must be new or empty); default: a new temp folder')
+    .option('--accounts <n>', 'accounts in the initial file', '500')
+    .action(async (options: DemoOptions) => {
+      const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'lakelet-demo-'));
+      if (options.dir) {
+        let existing: string[] = [];
+        try {
+          existing = readdirSync(dir);
+        } catch {
+          // new
+        }
+        if (existing.length) throw new Error(`${dir} is not empty; give a new folder to --dir`);
+      }
+      const demo = writeDemoWorkspace(dir, Number(options.accounts));
+      const out = process.stdout;
+      out.write(`lakelet demo workspace: ${dir}\n  landed ${demo.files.length} files in ${demo.landing}: ${demo.files.join(', ')}\n\n`);
+      const config = loadConfig(demo.config);
+      const reporter = streamReporter({ format: 'text', level: 'error' });
+
+      out.write('1) lakelet run --once\n');
+      let runner = await PipelineRunner.open(config, { reporter });
+      try {
+        printSummary(await runner.runAll(), { config: demo.config }, 'lakelet run');
+      } finally {
+        await runner.close();
+      }
+
+      out.write('\n2) the initial file is delivered again; lakelet run --once\n');
+      const archived = findFile(join(dir, 'archive', 'accounts'), 'accounts_initial.csv');
+      if (archived) copyFileSync(archived, join(demo.landing, 'accounts_initial.csv'));
+      runner = await PipelineRunner.open(config, { reporter });
+      try {
+        printSummary(await runner.runAll(), { config: demo.config }, 'lakelet run');
+      } finally {
+        await runner.close();
+      }
+
+      const compute = await Compute.open();
+      try {
+        const target = await DeltaTable.forPath(join(dir, 'tables', 'accounts'), { compute });
+        const count = await compute.query<{ n: string }>(`SELECT count(*) AS n FROM (${(await target.scan()).sql})`);
+        const rows = await target.read({ orderBy: 'last_modified DESC, account_number', limit: 5 });
+        out.write(`\ntarget tables/accounts: ${count[0].n} rows; the latest changes:\n`);
+        out.write(formatTable(Object.keys(rows[0] ?? {}), rows.map((r) => Object.values(r).map((v) => (v === null ? null : String(v))))) + '\n');
+        const log = await IngestionLog.open(config.ingestionLog, compute, systemClock);
+        const entries = await log.read();
+        out.write(`\ningestion log (${config.ingestionLog}):\n`);
+        out.write(
+          formatTable(
+            ['batch', 'file', 'status', 'records', 'target v', 'error'],
+            entries.map((e) => [String(e.batch), String(e.file_name), String(e.status), String(e.records), e.target_version === null ? '-' : String(e.target_version), e.error ? String(e.error).slice(0, 70) : '']),
+          ) + '\n',
+        );
+        out.write(`\nlook around: ls ${dir}/archive ${dir}/quarantine; lakelet status -c ${demo.config}; lakelet history ${join(dir, 'tables', 'accounts')}\n`);
+      } finally {
+        compute.close();
+      }
+    });
+}
+
+function findFile(dir: string, name: string): string | undefined {
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name === name) return join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+  }
+  return undefined;
+}

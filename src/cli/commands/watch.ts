@@ -1,0 +1,66 @@
+import { Option, type Command } from 'commander';
+import { ChokidarTrigger } from '../../adapters/trigger/chokidar/chokidar-trigger.ts';
+import { DirectoryScanTrigger } from '../../adapters/trigger/directory-scan/directory-scan-trigger.ts';
+import type { FileArrival, FileTrigger } from '../../adapters/trigger/file-trigger.ts';
+import { loadConfig } from '../../pipeline/config.ts';
+import { PipelineRunner, summarize, type PipelineSummary } from '../../pipeline/runner.ts';
+import { positiveInteger } from '../options.ts';
+import { pipelineOptions, printSummary, reporterFor, type PipelineCliOptions } from './run.ts';
+
+interface WatchOptions extends PipelineCliOptions {
+  trigger: 'events' | 'poll';
+  stableMs: number;
+  intervalMs: number;
+}
+
+export function registerWatch(program: Command): void {
+  const cmd = program
+    .command('watch')
+    .summary('run the pipelines as files arrive, until stopped (Ctrl-C / SIGTERM)')
+    .description(
+      'Backfill what is already landed, then watch the landing folders and run a batch whenever files arrive ' +
+        '(a burst becomes one batch). A file still being written is taken only once its size has stopped changing. ' +
+        'Stops cleanly on SIGINT/SIGTERM after the batch in progress, printing a summary.',
+    )
+    .addOption(new Option('--trigger <kind>', 'filesystem events (chokidar) or polling by directory scan').choices(['events', 'poll']).default('events'))
+    .option('--stable-ms <ms>', 'a file is complete when its size has not changed for this long', positiveInteger, 500)
+    .option('--interval-ms <ms>', 'how often --trigger poll lists the folders', positiveInteger, 1000);
+  pipelineOptions(cmd).action(async (options: WatchOptions) => {
+    const config = loadConfig(options.config);
+    const reporter = reporterFor(options);
+    const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
+    const totals = new Map<string, PipelineSummary[]>();
+    const record = (s: PipelineSummary) => totals.set(s.pipeline, [...(totals.get(s.pipeline) ?? []), s]);
+    const pipelines = runner.pipelines;
+    const dirs = [...new Set(pipelines.map((p) => p.landing))];
+    const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs });
+    const onReady = (files: FileArrival[]) => {
+      for (const p of pipelines) {
+        const mine = files.filter((f) => f.dir === p.landing).map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));
+        if (mine.length === 0) continue;
+        runner.runPipeline(p.name, mine).then(record, (err: Error) => reporter.event('error', 'batch.failed', { pipeline: p.name, error: err.message }));
+      }
+    };
+    try {
+      for (const p of pipelines) record(await runner.runPipeline(p.name));
+      await trigger.start(onReady);
+      reporter.event('info', 'watch.started', { pipelines: pipelines.map((p) => p.name), dirs });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          reporter.event('info', 'watch.stopping', { signal });
+          resolve();
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    } finally {
+      await trigger.close();
+      await runner.close();
+    }
+    const merged = [...totals.entries()].map(([pipeline, list]) => {
+      const s = summarize(list.map((x) => ({ ...x })));
+      return { pipeline, ...s.totals };
+    });
+    printSummary(summarize(merged), options, 'lakelet watch');
+  });
+}
