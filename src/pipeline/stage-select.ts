@@ -144,7 +144,8 @@ export function fileSelect(pipeline: PipelineConfig, plan: FilePlan, columns: Co
 export async function checkFileSelect(compute: Compute, sql: string): Promise<{ rows: number; rescued: number }> {
   try {
     const hasRescue = sql.includes(` AS ${RESCUED},`);
-    const r = await compute.query<{ n: string | number; r: string | number }>(`SELECT count(*) AS n, ${hasRescue ? `count(${RESCUED})` : '0'} AS r FROM (${sql})`);
+    // Every column is used (the whole row as a struct), so no cast is optimized away.
+    const r = await compute.query<{ n: string | number; r: string | number }>(`SELECT count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, max(length(CAST(__t AS VARCHAR))) AS w FROM (${sql}) __t`);
     return { rows: Number(r[0].n), rescued: Number(r[0].r) };
   } catch (err) {
     const e = duckdbReadError('cast', err);
