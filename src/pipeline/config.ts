@@ -138,7 +138,7 @@ export function loadConfig(file: string): LakeletConfig {
 
 export function parseConfig(text: string, file: string): LakeletConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
