@@ -2,13 +2,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { AddFile } from './actions.ts';
-import type { StructField, StructType } from './schema.ts';
+import type { DataType, StructField, StructType } from './schema.ts';
+import { isArray, isMap, isStruct } from './schema.ts';
 import type { TableContext } from './table-context.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { partitionDirectory, encodeAddPath } from './paths.ts';
 import { statsFromReturnStats } from './stats.ts';
-import { physicalName, type ColumnMappingMode } from './column-mapping.ts';
+import { physicalName, physicalSchema, type ColumnMappingMode } from './column-mapping.ts';
 
 export interface DataWriteOptions {
   schema: StructType;
@@ -51,7 +52,7 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
   );
   const valueOf = (f: StructField) =>
     present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
-  const select: string[] = dataFields.map((f) => `${valueOf(f)} AS ${sqlIdent(physicalName(f, mappingMode))}`);
+  const select: string[] = dataFields.map((f) => `${physicalExpr(valueOf(f), f.type, mappingMode)} AS ${sqlIdent(physicalName(f, mappingMode))}`);
   partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(valueOf(f), f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
   const id = table.ids.uuid();
   const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
@@ -76,7 +77,8 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
     const adds: AddFile[] = [];
     let numOutputRows = 0;
     let numOutputBytes = 0;
-    const physicalSchemaFields: StructField[] = dataFields.map((f) => ({ ...f, name: physicalName(f, mappingMode) }));
+    // Stats are keyed by physical names at every depth, like the Parquet columns they describe.
+    const physicalData = physicalSchema({ type: 'struct', fields: dataFields }, mappingMode);
     for (const row of rows) {
       const count = Number(row.count);
       if (count === 0) continue;
@@ -90,7 +92,7 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
       const key = `${dir}part-00000-${uuid}-c000.zstd.parquet`;
       const bytes = Number(row.file_size_bytes);
       await table.store.putFile(key, row.filename);
-      const stats = statsFromReturnStats(row, { type: 'struct', fields: physicalSchemaFields }, (n: string) => n, {
+      const stats = statsFromReturnStats(row, physicalData, (n: string) => n, {
         configuration: options.configuration,
       });
       adds.push({
@@ -116,6 +118,28 @@ interface ReturnStatsRow {
   file_size_bytes: string;
   column_statistics: unknown;
   partition_keys: { key: string; value: string | null }[] | null;
+}
+
+/**
+ * Under column mapping, nested struct fields are stored under their physical names too: rebuild
+ * each struct (inside lists and maps as well) with the physical field names. The inverse of the
+ * scan's logical projection.
+ */
+export function physicalExpr(expr: string, type: DataType, mode: ColumnMappingMode): string {
+  if (mode === 'none' || !hasStruct(type)) return expr;
+  if (isStruct(type)) {
+    const parts = type.fields.map((f) => `${sqlIdent(physicalName(f, mode))} := ${physicalExpr(`${expr}.${sqlIdent(f.name)}`, f.type, mode)}`);
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
+  }
+  if (isArray(type)) return `list_transform(${expr}, lambda __e: ${physicalExpr('__e', type.elementType, mode)})`;
+  if (isMap(type)) {
+    return `map_from_entries(list_transform(map_entries(${expr}), lambda __kv: {'key': ${physicalExpr('__kv.key', type.keyType, mode)}, 'value': ${physicalExpr('__kv.value', type.valueType, mode)}}))`;
+  }
+  return expr;
+}
+
+function hasStruct(t: DataType): boolean {
+  return isStruct(t) || (isArray(t) && hasStruct(t.elementType)) || (isMap(t) && (hasStruct(t.keyType) || hasStruct(t.valueType)));
 }
 
 /** Delta's partition value serialisation (PROTOCOL.md), computed in DuckDB. */

@@ -47,7 +47,7 @@ export function reconcileSchema(
       else problems.push(`column '${s.name}' is not in the table`);
       continue;
     }
-    if (JSON.stringify(t.type) === JSON.stringify(s.type)) continue;
+    if (JSON.stringify(shapeOf(t.type)) === JSON.stringify(shapeOf(s.type))) continue;
     if (options.mergeSchema && isWidening(t.type, s.type)) {
       widened.set(t.name, s.type);
       continue;
@@ -70,6 +70,14 @@ export function reconcileSchema(
   if (added.length === 0 && widened.size === 0) return { schema: table, changed: false };
   const fields = table.fields.map((f) => (widened.has(f.name) ? { ...f, type: widened.get(f.name)! } : f));
   return { schema: { type: 'struct', fields: [...fields, ...added] }, changed: true };
+}
+
+/** A type without field metadata (column-mapping ids and names): what two schemas must share. */
+function shapeOf(t: DataType): unknown {
+  if (typeof t === 'string') return t;
+  if (t.type === 'struct') return { struct: t.fields.map((f) => [f.name.toLowerCase(), shapeOf(f.type)]) };
+  if (t.type === 'array') return { array: shapeOf(t.elementType) };
+  return { map: [shapeOf(t.keyType), shapeOf(t.valueType)] };
 }
 
 function describe(t: DataType): string {

@@ -8,7 +8,7 @@ import type { TableContext } from '../delta/table-context.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
-import { DEFAULT_TARGET_FILE_SIZE, partitionStringExpr } from '../delta/data-writer.ts';
+import { DEFAULT_TARGET_FILE_SIZE, partitionStringExpr, physicalExpr } from '../delta/data-writer.ts';
 import { encodeAddPath, partitionDirectory } from '../delta/paths.ts';
 import { InputError } from '../errors.ts';
 
@@ -51,7 +51,7 @@ export async function writeChangeDataFiles(ctx: TableContext, snapshot: Snapshot
   }
   const valueOf = (f: StructField) =>
     present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
-  const select = dataFields.map((f) => `${valueOf(f)} AS ${sqlIdent(physicalName(f, mode))}`);
+  const select = dataFields.map((f) => `${physicalExpr(valueOf(f), f.type, mode)} AS ${sqlIdent(physicalName(f, mode))}`);
   select.push(`CAST(s.${sqlIdent(CHANGE_TYPE_COLUMN)} AS VARCHAR) AS ${sqlIdent(CHANGE_TYPE_COLUMN)}`);
   partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(valueOf(f), f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
 

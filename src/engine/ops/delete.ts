@@ -8,7 +8,7 @@ import { writeDataFiles } from '../delta/data-writer.ts';
 import { planFiles, scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
 import { commit } from '../delta/transaction.ts';
 import { CHANGE_TYPE_COLUMN, isChangeDataFeedEnabled, writeChangeDataFiles } from './cdf.ts';
-import { assertCanRewrite, countMatches, countRows, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
+import { countMatches, countRows, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
 
 export interface DeleteMetrics {
@@ -100,8 +100,6 @@ export class DeleteBuilder {
         skipped: 'no rows matched the predicate; nothing to delete',
       };
     }
-
-    if (partial.length > 0 || cdf) assertCanRewrite(snapshot, 'DELETE');
 
     // 2. Rewrite the partially matching files with the rows that stay; record change data.
     const rewriteStarted = Date.now();

@@ -165,24 +165,3 @@ export function totalBytes(files: { size?: number | null }[]): number {
   return files.reduce((s, f) => s + Number(f.size ?? 0), 0);
 }
 
-/**
- * Rewriting rows of a column-mapped table whose schema nests structs would write the nested fields
- * under their logical names (the data writer renames top-level columns only), which readers of the
- * physical names cannot read. Refuse instead of corrupting the table.
- */
-export function assertCanRewrite(snapshot: Snapshot, operation: string): void {
-  if (columnMappingMode(snapshot.metadata) === 'none') return;
-  const nested = snapshot.schema.fields.find((f) => f.type !== null && typeof f.type === 'object' && hasStruct(f.type));
-  if (nested) {
-    throw new ProtocolError(
-      snapshot.table.uri,
-      `${operation} would rewrite data files, and lakelet cannot yet write nested fields (column '${nested.name}') of a table ` +
-        'with column mapping under their physical names. The table was not changed.',
-      'columnMapping',
-    );
-  }
-}
-
-function hasStruct(t: DataType): boolean {
-  return isStruct(t) || (isArray(t) && hasStruct(t.elementType)) || (isMap(t) && (hasStruct(t.keyType) || hasStruct(t.valueType)));
-}

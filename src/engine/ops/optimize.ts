@@ -9,13 +9,13 @@ import type { DeltaTable } from '../table.ts';
 import type { OperationResult } from './write.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
-import { DEFAULT_TARGET_FILE_SIZE } from '../delta/data-writer.ts';
+import { DEFAULT_TARGET_FILE_SIZE, physicalExpr } from '../delta/data-writer.ts';
 import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
 import { encodeAddPath, partitionDirectory } from '../delta/paths.ts';
 import { scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
 import { parseStats, statsFromReturnStats } from '../delta/stats.ts';
 import { commit } from '../delta/transaction.ts';
-import { assertCanRewrite, matchByPartition, partitionValueOf, removeFor, totalBytes } from './file-selection.ts';
+import { matchByPartition, partitionValueOf, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
 
 export interface FileSizeSummary {
@@ -160,7 +160,6 @@ export class OptimizeBuilder {
     }
 
     // Rewrite each bin.
-    assertCanRewrite(snapshot, 'OPTIMIZE');
     const adds: AddFile[] = [];
     for (const bin of bins) {
       adds.push(...(await rewriteBin(ctx, snapshot, bin, { target, orderColumns, zOrder: this._zOrder.length > 0 })));
@@ -283,7 +282,7 @@ async function rewriteBin(
     } else if (options.orderColumns.length > 0) {
       orderBy = ` ORDER BY ${options.orderColumns.map((c) => `s.${sqlIdent(c)} NULLS FIRST`).join(', ')}`;
     }
-    const select = dataFields.map((f: StructField) => `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) AS ${sqlIdent(physicalName(f, mode))}`);
+    const select = dataFields.map((f: StructField) => `${physicalExpr(`CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})`, f.type, mode)} AS ${sqlIdent(physicalName(f, mode))}`);
     const copyOptions = [
       'FORMAT parquet',
       'COMPRESSION zstd',

@@ -11,7 +11,7 @@ import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
 import { planFiles, scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
 import { commit } from '../delta/transaction.ts';
 import { CHANGE_TYPE_COLUMN, isChangeDataFeedEnabled, writeChangeDataFiles } from './cdf.ts';
-import { assertCanRewrite, countMatches, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
+import { countMatches, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
 
 export interface UpdateMetrics {
@@ -106,8 +106,6 @@ export class UpdateBuilder {
         skipped: 'no rows matched the predicate; nothing to update',
       };
     }
-
-    assertCanRewrite(snapshot, 'UPDATE');
 
     // 2. The rewritten rows, computed once: new values, the match flag, and (for CDF) old values.
     const rewriteStarted = Date.now();
