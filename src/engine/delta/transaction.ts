@@ -108,7 +108,8 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
     }
     version = latest + 1;
   }
-  throw new CommitConflictError(table.uri, 'too-many-retries', version, `gave up after ${maxRetries} retries under heavy concurrent writing`);
+  const why = maxRetries === 0 ? 'a concurrent commit took the version and this operation does not retry' : `gave up after ${maxRetries} retries under heavy concurrent writing`;
+  throw new CommitConflictError(table.uri, 'too-many-retries', version, why);
 }
 
 function configOf(actions: Action[]): Record<string, string> {
