@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
+import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
+import { PipelineStateError } from '../../src/pipeline/errors.ts';
+import { csv, lakelet, Workspace } from './workspace.ts';
+
+/**
+ * Archive layout, deletes, duplicate deliveries, and the crash matrix: the real CLI killed with
+ * SIGKILL at each step boundary, then run again.
+ */
+let ws: Workspace | undefined;
+afterEach(() => ws?.cleanup());
+
+const HEADER = 'customer_id,account_number,credit_score,account_balance,last_modified,op';
+const yaml = (extra = '') => `
+stateDir: ./state
+pipelines:
+  accounts:
+    landing: ./landing
+    pattern: "*.csv"
+    format: csv
+    stage: ./tables/stage
+    target: ./tables/accounts
+    key: account_number
+    orderBy: last_modified
+    deletes: { column: op, values: [D] }
+    archive: ./archive
+    quarantine: ./quarantine
+${extra}`;
+
+const initial = csv(HEADER, [
+  ['C1', 'A1', 700, 100.5, '2024-01-01 00:00:00', 'I'],
+  ['C2', 'A2', 650, 20, '2024-01-01 00:00:00', 'I'],
+  ['C3', 'A3', 600, 5, '2024-01-01 00:00:00', 'I'],
+  ['C4', 'A4', 610, 6, '2024-01-01 00:00:00', 'I'],
+]);
+const incremental = csv(HEADER, [
+  ['C1', 'A1', 710, 200, '2024-01-02 00:00:00', 'U'],
+  ['C2', 'A2', 650, 20, '2024-01-02 00:00:00', 'D'],
+  ['C5', 'A5', 800, 1, '2024-01-02 00:00:00', 'I'],
+  // An older change arriving late never replaces a newer row.
+  ['C3', 'A3', 100, 0, '2023-12-31 00:00:00', 'U'],
+]);
+const expected = [
+  { customer_id: 'C1', account_number: 'A1', credit_score: '710', account_balance: 200, last_modified: '2024-01-02 00:00:00' },
+  { customer_id: 'C3', account_number: 'A3', credit_score: '600', account_balance: 5, last_modified: '2024-01-01 00:00:00' },
+  { customer_id: 'C4', account_number: 'A4', credit_score: '610', account_balance: 6, last_modified: '2024-01-01 00:00:00' },
+  { customer_id: 'C5', account_number: 'A5', credit_score: '800', account_balance: 1, last_modified: '2024-01-02 00:00:00' },
+];
+
+describe('archive, deletes, duplicates', () => {
+  it('archives under <yyyy>/<mm>/<dd>/<timestamp>-<id>/ from the injected clock; deletes by marker; late older rows ignored', async () => {
+    ws = new Workspace(yaml());
+    ws.land('landing/initial.csv', initial);
+    await ws.run();
+    ws.clock.set(Date.UTC(2024, 4, 18, 23, 59, 59, 5));
+    ws.land('landing/incremental.csv', incremental);
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ rowsInserted: 1, rowsUpdated: 1, rowsDeleted: 1 });
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    const archived = ws.files('archive');
+    expect(archived).toHaveLength(2);
+    expect(archived[0]).toMatch(/^2024\/05\/17\/20240517T083000000Z-[0-9a-f]{8}\/initial\.csv$/);
+    expect(archived[1]).toMatch(/^2024\/05\/18\/20240518T235959005Z-[0-9a-f]{8}\/incremental\.csv$/);
+    expect(readFileSync(join(ws.dir, 'archive', archived[0]), 'utf8')).toBe(initial);
+  });
+
+  it('boolean delete markers (is_deleted true)', async () => {
+    ws = new Workspace(yaml().replace('deletes: { column: op, values: [D] }', 'deletes: { column: is_deleted, values: [true] }'));
+    ws.land('landing/a.csv', csv('account_number,last_modified,is_deleted', [['A1', 1, 'false'], ['A2', 1, 'false']]));
+    ws.land('landing/b.csv', csv('account_number,last_modified,is_deleted', [['A1', 2, 'true'], ['A3', 2, 'true']]));
+    await ws.run();
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual([{ account_number: 'A2', last_modified: '1' }]);
+  });
+
+  it('a file delivered twice (same name and content) is logged as duplicate, archived, and not applied again', async () => {
+    ws = new Workspace(yaml());
+    ws.land('landing/initial.csv', initial);
+    await ws.run();
+    ws.land('landing/incremental.csv', incremental);
+    await ws.run();
+    ws.land('landing/initial.csv', initial);
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ files: 1, duplicates: 1, rowsStaged: 0, rowsInserted: 0 });
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    expect(ws.files('landing')).toEqual([]);
+    expect(ws.files('archive').filter((f) => f.endsWith('/initial.csv'))).toHaveLength(2);
+    const log = await ws.log();
+    expect(log.map((r) => [r.batch, r.file_name, r.status])).toEqual([
+      ['1', 'initial.csv', 'merged'],
+      ['2', 'incremental.csv', 'merged'],
+      ['3', 'initial.csv', 'duplicate'],
+    ]);
+    // Same name, new content: a new delivery.
+    ws.land('landing/initial.csv', csv(HEADER, [['C9', 'A9', 1, 1, '2024-02-01 00:00:00', 'I']]));
+    expect((await ws.run()).totals).toMatchObject({ duplicates: 0, rowsInserted: 1 });
+  });
+
+  it('moveOnce never overwrites: an existing destination with other bytes is refused and the source kept', async () => {
+    ws = new Workspace(yaml());
+    writeFileSync(join(ws.dir, 'x.csv'), 'new');
+    const from = new LocalObjectStore(ws.dir);
+    const to = new LocalObjectStore(join(ws.dir, 'archive'));
+    await to.put('d/x.csv', 'old');
+    await expect(moveOnce(from, 'x.csv', to, 'd/x.csv', sha256(Buffer.from('new')), 'p')).rejects.toBeInstanceOf(PipelineStateError);
+    expect(readFileSync(join(ws.dir, 'archive/d/x.csv'), 'utf8')).toBe('old');
+    expect(readFileSync(join(ws.dir, 'x.csv'), 'utf8')).toBe('new');
+    // Same bytes already there (a move interrupted after the copy): finish by removing the source.
+    await to.put('d/y.csv', 'new');
+    writeFileSync(join(ws.dir, 'y.csv'), 'new');
+    expect(await moveOnce(from, 'y.csv', to, 'd/y.csv', sha256(Buffer.from('new')), 'p')).toBe('moved');
+    expect(ws.files('.').includes('y.csv')).toBe(false);
+  });
+});
+
+const POINTS = ['after-manifest', 'after-quarantine', 'after-stage-commit', 'after-archive', 'after-target-commit', 'after-log'];
+
+describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
+  for (const point of [...POINTS, 'after-stage-commit:2', 'after-target-commit:2']) {
+    it(`crash ${point}`, async () => {
+      const secondBatch = point.endsWith(':2');
+      ws = new Workspace(yaml(secondBatch ? '    batch: { maxFiles: 2 }\n' : ''));
+      ws.land('landing/initial.csv', initial);
+      ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+      ws.land('landing/incremental.csv', incremental);
+      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
+      const crashed = await lakelet(args, { LAKELET_CRASH_AT: point });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      const again = await lakelet(args);
+      expect(again.code, again.stderr).toBe(0);
+      const summary = JSON.parse(again.stdout);
+      expect(summary.totals.recovered).toBe(1);
+      expect(again.stderr).toContain('"event":"batch.recover"');
+
+      // The target is exactly what one clean run gives.
+      expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+      // Every source row staged exactly once.
+      const stage = await ws.rows('tables/stage', '_source_file, _row_number');
+      expect(stage.map((r) => `${r._source_file}#${r._row_number}`)).toEqual([...[1, 2, 3, 4].map((n) => `incremental.csv#${n}`), ...[1, 2, 3, 4].map((n) => `initial.csv#${n}`)]);
+      // Each file moved exactly once; nothing left in landing.
+      expect(ws.files('landing')).toEqual([]);
+      expect(ws.files('archive').map((f) => f.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
+      expect(ws.files('quarantine').map((f) => f.split('/').pop()).sort()).toEqual(['broken.csv', 'broken.csv.error.json']);
+      // One log row per file, consistent with the outcome.
+      const log = await ws.log();
+      expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
+        ['broken.csv', 'quarantined', '0'],
+        ['incremental.csv', 'merged', '4'],
+        ['initial.csv', 'merged', '4'],
+      ]);
+      for (const r of log.filter((x) => x.status === 'merged')) expect(r.target_version).not.toBeNull();
+      // The lock was taken over from the killed process and released.
+      expect(ws.files('state/accounts')).not.toContain('lock');
+    });
+  }
+});
