@@ -83,7 +83,7 @@ async function stageColumns(rt: PipelineRuntime): Promise<Column[] | undefined> 
   }
 }
 
-interface Prepared {
+export interface Prepared {
   plans: Map<string, FilePlan>;
   columns: Column[];
   firstSight: boolean;
@@ -184,98 +184,138 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
   return { manifest, prepared };
 }
 
+/** What the steps of one batch have done so far (in memory; the durable truth is in the tables). */
+export interface BatchProgress {
+  manifest: BatchManifest;
+  recovered: boolean;
+  started: number;
+  movedTo: Map<string, string>;
+  stageVersion: number | null;
+  stageMs: number;
+  targetVersion: number | null;
+  mergeMs: number;
+  metrics: { inserted: number; updated: number; deleted: number };
+}
+
+/** Starts (or, with `recovered`, resumes) the steps of a planned batch. */
+export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recovered: boolean): BatchProgress {
+  if (recovered) rt.reporter.event('warn', 'batch.recover', { pipeline: rt.pipeline.name, batch: manifest.seq, message: 'finishing a batch an earlier run left unfinished' });
+  return { manifest, recovered, started: Date.now(), movedTo: new Map(), stageVersion: null, stageMs: 0, targetVersion: null, mergeMs: 0, metrics: { inserted: 0, updated: 0, deleted: 0 } };
+}
+
 /** Runs (or, after a crash, finishes) every remaining step of a planned batch. */
 export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<BatchOutcome> {
-  const started = Date.now();
-  const recovered = prepared === undefined;
-  const { pipeline } = rt;
-  const seq = manifest.seq;
-  const shared = rt.siblings.length > 0;
-  if (recovered) rt.reporter.event('warn', 'batch.recover', { pipeline: pipeline.name, batch: seq, message: 'finishing a batch an earlier run left unfinished' });
+  const progress = beginBatch(rt, manifest, prepared === undefined);
+  await quarantineStep(rt, progress);
+  await stageStep(rt, progress, prepared);
+  await archiveStep(rt, progress);
+  await targetStep(rt, progress);
+  return logStep(rt, progress);
+}
 
-  // 1. Quarantine.
-  const movedTo = new Map<string, string>();
+const hasRows = (manifest: BatchManifest) => manifest.files.some((f) => f.outcome === 'stage' && (f.records ?? 0) > 0);
+
+/** Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them. */
+export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+  const { manifest } = progress;
+  const shared = rt.siblings.length > 0;
   for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) {
     const dest = `${manifest.folder}/${f.key}`;
     await rt.quarantine.putIfAbsent(`${dest}.error.json`, JSON.stringify(errorDocument(rt, manifest, f), null, 2) + '\n');
-    const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, pipeline.name, shared);
-    if (r !== 'changed' && r !== 'missing') movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
-    rt.reporter.event('warn', 'file.quarantined', { pipeline: pipeline.name, batch: seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
+    const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, rt.pipeline.name, shared);
+    if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
+    rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
   }
-  crashPoint('after-quarantine', seq);
+  crashPoint('after-quarantine', manifest.seq);
+}
 
-  // 2. Stage.
+/** Step 2: append the batch's rows to the stage table, once (txn lakelet:<p>:stage @ seq). */
+export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, prepared?: Prepared): Promise<void> {
+  const { manifest } = progress;
+  const { pipeline } = rt;
+  const seq = manifest.seq;
   const stageFiles = manifest.files.filter((f) => f.outcome === 'stage');
-  const stageStarted = Date.now();
-  let stageVersion: number | null = null;
-  let rowsStaged = 0;
-  const hasRows = stageFiles.some((f) => (f.records ?? 0) > 0);
-  if (hasRows) {
-    const done = await committedVersion(rt.stage, stageAppId(pipeline.name), seq);
-    if (done !== undefined) {
-      stageVersion = done;
-    } else {
-      let prep = prepared;
-      if (!prep) {
-        const redo = await prepare(rt, seq, stageFiles);
-        if (redo.rejected.size > 0) {
-          const [key, err] = [...redo.rejected][0];
-          throw new PipelineStateError(pipeline.name, `batch ${seq}: ${key} passed validation when planned but now fails (${err.message}); was it changed in ${pipeline.landing}?`);
-        }
-        prep = redo;
+  const started = Date.now();
+  if (!hasRows(manifest)) return;
+  const done = await committedVersion(rt.stage, stageAppId(pipeline.name), seq);
+  if (done !== undefined) {
+    progress.stageVersion = done;
+  } else {
+    let prep = prepared;
+    if (!prep) {
+      const redo = await prepare(rt, seq, stageFiles);
+      if (redo.rejected.size > 0) {
+        const [key, err] = [...redo.rejected][0];
+        throw new PipelineStateError(pipeline.name, `batch ${seq}: ${key} passed validation when planned but now fails (${err.message}); was it changed in ${pipeline.landing}?`);
       }
-      const selects = stageFiles
-        .map((f) => prep!.plans.get(f.key)!)
-        .filter((p) => p.raw.sql !== undefined)
-        .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
-      const sql = selects.map((s) => `(${s})`).join(' UNION ALL ');
-      const result = await rt.stage
-        .write({ sql })
-        .mode('append')
-        .mergeSchema(pipeline.schemaDrift === 'evolve')
-        .txn(stageAppId(pipeline.name), seq)
-        .execute();
-      stageVersion = result.version;
-      rowsStaged = result.metrics.numOutputRows;
-      rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: stageVersion, rows: rowsStaged, skipped: result.skipped });
+      prep = redo;
     }
-    crashPoint('after-stage-commit', seq);
+    const selects = stageFiles
+      .map((f) => prep!.plans.get(f.key)!)
+      .filter((p) => p.raw.sql !== undefined)
+      .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
+    const sql = selects.map((x) => `(${x})`).join(' UNION ALL ');
+    const result = await rt.stage
+      .write({ sql })
+      .mode('append')
+      .mergeSchema(pipeline.schemaDrift === 'evolve')
+      .txn(stageAppId(pipeline.name), seq)
+      .execute();
+    progress.stageVersion = result.version;
+    rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: result.version, rows: result.metrics.numOutputRows, skipped: result.skipped });
   }
-  const stageMs = Date.now() - stageStarted;
+  progress.stageMs = Date.now() - started;
+  crashPoint('after-stage-commit', seq);
+}
 
-  // 3. Archive (staged and duplicate files). Shared landing: the last pipeline to take a file moves it.
+/** Step 3: staged and duplicate files to archive/<folder>/. Shared landing: the last pipeline to take a file moves it. */
+export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+  const { manifest } = progress;
+  const shared = rt.siblings.length > 0;
   for (const f of manifest.files.filter((x) => x.outcome !== 'quarantine' || shared)) {
     if (shared && rt.siblings.some((s) => !s.tookFile(f.key, f.sha256))) continue;
     const dest = `${manifest.folder}/${f.key}`;
-    const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, pipeline.name);
-    if ((r === 'moved' || r === 'already-moved') && f.outcome !== 'quarantine') movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
-    if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: pipeline.name, batch: seq, file: f.key, reason: r });
-    if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: pipeline.name, batch: seq, file: f.key, duplicateOf: f.duplicateOf });
+    const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name);
+    if ((r === 'moved' || r === 'already-moved') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
+    if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, reason: r });
+    if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, duplicateOf: f.duplicateOf });
   }
-  crashPoint('after-archive', seq);
+  crashPoint('after-archive', manifest.seq);
+}
 
-  // 4. Target.
-  const mergeStarted = Date.now();
-  let targetVersion: number | null = null;
-  let metrics = { inserted: 0, updated: 0, deleted: 0 };
-  if (rt.target && hasRows) {
-    const done = await committedVersion(rt.target, targetAppId(pipeline.name), seq);
-    if (done !== undefined) {
-      targetVersion = done;
-      metrics = await mergeMetricsAt(rt.target, done);
-    } else {
-      const r = await mergeBatch(rt, manifest);
-      targetVersion = r.version;
-      metrics = r.metrics;
-    }
-    crashPoint('after-target-commit', seq);
+/** Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq). */
+export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+  const { manifest } = progress;
+  const started = Date.now();
+  if (!rt.target || !hasRows(manifest)) return;
+  if (progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(rt.pipeline.name), manifest.seq)) ?? null;
+  if (progress.stageVersion === null) throw new PipelineStateError(rt.pipeline.name, `batch ${manifest.seq} is not in the stage table yet; run the stage step first`);
+  const done = await committedVersion(rt.target, targetAppId(rt.pipeline.name), manifest.seq);
+  if (done !== undefined) {
+    progress.targetVersion = done;
+    progress.metrics = await mergeMetricsAt(rt.target, done);
+  } else {
+    const r = await mergeBatch(rt, manifest);
+    progress.targetVersion = r.version;
+    progress.metrics = r.metrics;
   }
-  const mergeMs = Date.now() - mergeStarted;
+  progress.mergeMs = Date.now() - started;
+  crashPoint('after-target-commit', manifest.seq);
+}
 
-  // 5. Ingestion log, 6. done.
-  const perFile = hasRows ? await stageCounts(rt, seq) : new Map<string, { rejected: number; rescued: number }>();
+/** Steps 5 and 6: the ingestion-log rows (once: txn lakelet:<p>:log @ seq), then the done marker. */
+export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Promise<BatchOutcome> {
+  const { manifest, recovered } = progress;
+  const { pipeline } = rt;
+  const seq = manifest.seq;
+  const rowsToStage = hasRows(manifest);
+  if (rowsToStage && progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(pipeline.name), seq)) ?? null;
+  if (rowsToStage && rt.target && progress.targetVersion === null) {
+    throw new PipelineStateError(pipeline.name, `batch ${seq} is not merged into the target yet; run the target step first`);
+  }
+  const perFile = rowsToStage ? await stageCounts(rt, seq) : new Map<string, { rejected: number; rescued: number }>();
   const now = rt.clock.now();
-  const totalMs = Date.now() - started + (recovered ? 0 : manifest.readMs);
+  const totalMs = Date.now() - progress.started + (recovered ? 0 : manifest.readMs);
   const rows: LogRow[] = manifest.files.map((f) => ({
     pipeline: pipeline.name,
     batch: seq,
@@ -286,16 +326,16 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
     rows_rejected: perFile.get(f.key)?.rejected ?? 0,
     rows_rescued: perFile.get(f.key)?.rescued ?? 0,
     status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : rt.target ? 'merged' : 'staged',
-    stage_version: f.outcome === 'stage' ? stageVersion : null,
-    target_version: f.outcome === 'stage' ? targetVersion : null,
+    stage_version: f.outcome === 'stage' ? progress.stageVersion : null,
+    target_version: f.outcome === 'stage' ? progress.targetVersion : null,
     read_ms: recovered ? 0 : Math.round(manifest.readMs / Math.max(1, manifest.files.length)),
-    stage_ms: f.outcome === 'stage' ? stageMs : 0,
-    merge_ms: f.outcome === 'stage' ? mergeMs : 0,
+    stage_ms: f.outcome === 'stage' ? progress.stageMs : 0,
+    merge_ms: f.outcome === 'stage' ? progress.mergeMs : 0,
     total_ms: totalMs,
     error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate' ? `same name and sha256 as batch ${f.duplicateOf}` : null,
     repaired: (f.repaired?.length ?? 0) > 0,
     repairs: f.repaired?.length ? f.repaired.join('; ') : null,
-    moved_to: movedTo.get(f.key) ?? null,
+    moved_to: progress.movedTo.get(f.key) ?? null,
     logged_at: now,
   }));
   const logVersion = await rt.log.append(pipeline.name, seq, rows);
@@ -303,16 +343,17 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
   const done: BatchDone = {
     seq,
     finishedAt: now,
-    stageVersion,
-    targetVersion,
+    stageVersion: progress.stageVersion,
+    targetVersion: progress.targetVersion,
     logVersion,
-    rowsInserted: metrics.inserted,
-    rowsUpdated: metrics.updated,
-    rowsDeleted: metrics.deleted,
+    rowsInserted: progress.metrics.inserted,
+    rowsUpdated: progress.metrics.updated,
+    rowsDeleted: progress.metrics.deleted,
     recovered,
   };
   await rt.state.markDone(done);
   await rm(join(pipeline.stateDir, 'work', String(seq)), { recursive: true, force: true });
+  const stageFiles = manifest.files.filter((f) => f.outcome === 'stage');
   const outcome: BatchOutcome = {
     seq,
     recovered,
@@ -321,13 +362,13 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
     quarantined: manifest.files.filter((f) => f.outcome === 'quarantine').length,
     duplicates: manifest.files.filter((f) => f.outcome === 'duplicate').length,
     rowsStaged: stageFiles.reduce((a, f) => a + (f.records ?? 0), 0),
-    rowsInserted: metrics.inserted,
-    rowsUpdated: metrics.updated,
-    rowsDeleted: metrics.deleted,
+    rowsInserted: progress.metrics.inserted,
+    rowsUpdated: progress.metrics.updated,
+    rowsDeleted: progress.metrics.deleted,
     rowsRejected: [...perFile.values()].reduce((a, v) => a + v.rejected, 0),
-    stageVersion,
-    targetVersion,
-    ms: Date.now() - started,
+    stageVersion: progress.stageVersion,
+    targetVersion: progress.targetVersion,
+    ms: Date.now() - progress.started,
   };
   rt.reporter.event('info', 'batch.done', { pipeline: pipeline.name, ...outcome });
   return outcome;

@@ -98,6 +98,19 @@ export class PipelineRunner {
     return runner;
   }
 
+  /** The pieces one pipeline runs with (for notebooks that walk through the steps one by one). */
+  runtime(name: string): PipelineRuntime {
+    const rt = this.runtimes.get(name);
+    if (!rt) throw new Error(`pipeline '${name}' is not run by this runner (it has ${[...this.runtimes.keys()].join(', ')})`);
+    return rt;
+  }
+
+  /** Landed files of a pipeline, oldest first, in batches as the runner would take them. */
+  async pendingBatches(name: string): Promise<ObjectMeta[][]> {
+    const rt = this.runtime(name);
+    return chunk(await this.landedFiles(rt), rt.pipeline.batch);
+  }
+
   get pipelines(): PipelineConfig[] {
     return [...this.runtimes.values()].map((r) => r.pipeline);
   }
