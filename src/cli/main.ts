@@ -14,6 +14,7 @@ import { registerRun } from './commands/run.ts';
 import { registerWatch } from './commands/watch.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
@@ -54,6 +55,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerWatch(program);
   registerStatus(program);
   registerDemo(program);
+  registerGenerate(program);
   return program;
 }
 

@@ -21,9 +21,9 @@ export const accounts: SyntheticDataset = {
     const { seed, id } = ctx;
     const b = String(ctx.batch);
     const u = (salt: string) => uniformSql(seed, salt, id, b);
-    // 7919 is coprime with 10^10, so this is a bijection on ids below 10^10; the offset follows the seed.
+    // 6364136223 is coprime with 10^10, so this is a bijection on ids below 10^10; the offset follows the seed.
     const offset = Number(BigInt.asUintN(32, BigInt(seed) * 2654435761n) % 10_000_000_000n);
-    const accountNumber = `'AC' || lpad(CAST((CAST(${id} AS HUGEINT) * 7919 + ${offset}) % 10000000000 AS VARCHAR), 10, '0')`;
+    const accountNumber = `'AC' || lpad(CAST((CAST(${id} AS HUGEINT) * 6364136223 + ${offset}) % 10000000000 AS VARCHAR), 10, '0')`;
     const credit = `CAST(300 + round(550 * (${u('credit-1')} + ${u('credit-2')} + ${u('credit-3')}) / 3) AS INTEGER)`;
     const balance = `CAST(round(pow(10, 1 + 4.5 * ${u('balance')}), 2) AS DECIMAL(12,2))`;
     const modified =

@@ -65,6 +65,8 @@ export interface GenerateOptions {
   out: string;
   /** File name prefix (default: the dataset's name). */
   prefix?: string;
+  /** Called once before any file is written, with what will be written. */
+  onPlan?: (plan: { files: number; rows: number }) => void;
   onFile?: (file: GeneratedFile, done: number, total: number) => void;
 }
 
@@ -107,7 +109,7 @@ function count(name: string, v: number, min: number): number {
 
 /** The batches and file names a generate call writes, validated before anything is written. */
 export function planGenerate(options: GenerateOptions): { batches: PlannedBatch[]; format: OutputFormat; seed: number; opColumn: boolean } {
-  const o = { ...GENERATE_DEFAULTS, ...stripUndefined(options) };
+  const o = { ...GENERATE_DEFAULTS, ...stripUndefined(options), dataset: options.dataset, out: options.out };
   const seed = o.seed;
   try {
     assertSeed(seed);
@@ -155,6 +157,7 @@ export async function generate(compute: Compute, options: GenerateOptions): Prom
   const plan = planGenerate(options);
   await mkdir(options.out, { recursive: true });
   const total = plan.batches.reduce((a, b) => a + b.paths.length, 0);
+  options.onPlan?.({ files: total, rows: plan.batches.reduce((a, b) => a + b.spec.rows, 0) });
   const files: GeneratedFile[] = [];
   let keysIssued = options.initial === false ? options.rows : 0;
   for (const batch of plan.batches) {

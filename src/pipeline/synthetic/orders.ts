@@ -45,7 +45,8 @@ export const orders: SyntheticDataset = {
         : `CASE WHEN ${op} = 'I' THEN floor(${fixed('stage')} * 2) ELSE least(4, ${stage0} + ${ctx.batch} + floor(${perBatch('advance')} * 2)) END`;
     const statusList = `[${ORDER_STATUSES.map((s) => `'${s}'`).join(', ')}]`;
     const exceptional = ctx.batch === 0 ? '' : `WHEN ${op} <> 'I' AND ${perBatch('exception')} < 0.02 THEN 'EXCEPTION' WHEN ${op} <> 'I' AND ${stage} = 4 AND ${perBatch('returned')} < 0.0102 THEN 'RETURNED' `;
-    const status = `CASE ${exceptional}ELSE ${statusList}[1 + CAST(${stage} AS BIGINT)] END`;
+    const byStage = `${statusList}[1 + CAST(${stage} AS BIGINT)]`;
+    const status = exceptional ? `CASE ${exceptional}ELSE ${byStage} END` : byStage;
     const shippedSeconds = `${EPOCH_2024} + floor(${fixed('shipped')} * ${25 * DAY})`;
     const transitSeconds = `(3600 + floor(${fixed('transit')} * ${4 * DAY - 3600}))`;
     const delivered = `CASE WHEN (${status}) = 'DELIVERED' THEN ${epochSql(`${shippedSeconds} + ${transitSeconds}`)} ELSE NULL END`;

@@ -8,22 +8,47 @@
 /** 2^53: a 53-bit integer divided by it is a double in [0, 1). */
 const TWO_POW_53 = '9007199254740992.0';
 
-/** Seeds are whole numbers; they go into the SQL as BIGINT literals. */
+/** Seeds are whole numbers (any sign): they select the random streams. */
 export function assertSeed(seed: number): void {
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a whole number, got ${seed}.`);
 }
 
 /** A salt names one random stream (e.g. 'credit'), so columns never share a hash. */
-function saltLiteral(salt: string): string {
+function checkSalt(salt: string): void {
   if (!/^[a-z0-9_-]+$/i.test(salt)) throw new RangeError(`salt '${salt}' must be letters, digits, _ or -.`);
-  return `'${salt}'`;
 }
 
-/** `hash(inputs…, seed, salt)`: a UBIGINT. Inputs are SQL expressions (cast to BIGINT so the type never changes the hash). */
+/**
+ * A UBIGINT hash of the inputs (SQL expressions of non-negative whole numbers) in the stream
+ * (seed, salt). DuckDB's `hash(a, b, …)` combines its arguments' hashes with XOR after a
+ * multiplication, so two streams that differ only in a constant argument are strongly correlated
+ * (r ≈ 0.9 for hash(id, 'a') vs hash(id, 'b')). Instead, each stream starts from its own 64-bit
+ * constant (SplitMix64 of seed and salt, computed here) and chains DuckDB's one-argument integer
+ * hash (a MurmurHash64 finaliser): h = hash(in0 XOR c), then h = hash(h XOR in_k).
+ */
 export function hashSql(seed: number, salt: string, ...inputs: string[]): string {
   assertSeed(seed);
-  const args = [...inputs.map((e) => `CAST(${e} AS BIGINT)`), `CAST(${seed} AS BIGINT)`, saltLiteral(salt)];
-  return `hash(${args.join(', ')})`;
+  checkSalt(salt);
+  if (inputs.length === 0) throw new RangeError('hashSql needs at least one input.');
+  const c = streamConstant(seed, salt);
+  let h = `hash(xor(CAST(${inputs[0]} AS UBIGINT), CAST(${c} AS UBIGINT)))`;
+  for (const input of inputs.slice(1)) h = `hash(xor(${h}, CAST(${input} AS UBIGINT)))`;
+  return h;
+}
+
+/** The 64-bit start of the stream (seed, salt), as a decimal string. */
+export function streamConstant(seed: number, salt: string): string {
+  let h = BigInt.asUintN(64, BigInt(seed) ^ 0x9e3779b97f4a7c15n);
+  for (const ch of salt) h = mix64(BigInt.asUintN(64, h ^ BigInt(ch.codePointAt(0)!)));
+  return mix64(h).toString();
+}
+
+/** SplitMix64's finaliser. */
+function mix64(x: bigint): bigint {
+  let z = BigInt.asUintN(64, x + 0x9e3779b97f4a7c15n);
+  z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  return z ^ (z >> 31n);
 }
 
 /** A uniform double in [0, 1). */
@@ -78,15 +103,7 @@ export function affinePermutation(n: number, seed: number, salt: string): { a: n
 
 /** Two doubles in [0, 1) from a seed and a salt, computed in JS (for plan-time constants). */
 export function splitMix(seed: number, salt: string): [number, number] {
-  let h = BigInt.asUintN(64, BigInt(seed) ^ 0x9e3779b97f4a7c15n);
-  for (const ch of salt) h = BigInt.asUintN(64, (h ^ BigInt(ch.codePointAt(0)!)) * 0x100000001b3n);
-  const next = (): number => {
-    h = BigInt.asUintN(64, h + 0x9e3779b97f4a7c15n);
-    let z = h;
-    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
-    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
-    z = z ^ (z >> 31n);
-    return Number(z >> 11n) / 2 ** 53;
-  };
-  return [next(), next()];
+  const a = BigInt(streamConstant(seed, salt));
+  const b = mix64(a);
+  return [Number(a >> 11n) / 2 ** 53, Number(b >> 11n) / 2 ** 53];
 }
