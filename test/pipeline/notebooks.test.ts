@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, Workspace } from './workspace.ts';
+
+/** The seed-002 notebooks, run as a user would (npx tsx …) on a temp copy of the sample data. */
+let ws: Workspace | undefined;
+afterEach(() => ws?.cleanup());
+
+function tsx(file: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, file), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe('notebooks', () => {
+  it('stage-load-data then target-data-load reproduce seed 002 on the sample orders', async () => {
+    ws = new Workspace('# replaced below\n');
+    copyFileSync(join(REPO, 'lakelet.yml'), ws.configFile);
+    const stage = await tsx('notebooks/stage-load-data.ts', ['--config', ws.configFile]);
+    expect(stage.code, stage.out).toBe(0);
+    expect(stage.out).toContain('landed the sample files');
+    expect(stage.out).toContain('→ stage (5 records)');
+    expect(ws.files('work-data/landing/orders')).toEqual([]);
+    expect(ws.files('work-data/archive/orders')).toHaveLength(2);
+    expect(await ws.rows('work-data/tables/target_zn_new', 'tracking_num')).toEqual([]);
+
+    const target = await tsx('notebooks/target-data-load.ts', ['--config', ws.configFile]);
+    expect(target.code, target.out).toBe(0);
+    expect(target.out).toContain('7 inserted');
+    const rows = await ws.rows('work-data/tables/target_zn_new', 'tracking_num');
+    expect(rows.map((r) => [r.tracking_num, r.status])).toEqual([
+      ['TRK1001', 'IN_TRANSIT'],
+      ['TRK1002', 'DELIVERED'],
+      ['TRK1003', 'IN_TRANSIT'],
+      ['TRK1004', 'LABEL_CREATED'],
+      ['TRK1005', 'OUT_FOR_DELIVERY'],
+      ['TRK1006', 'LABEL_CREATED'],
+      ['TRK1007', 'IN_TRANSIT'],
+    ]);
+
+    // Running the target notebook again changes nothing.
+    const again = await tsx('notebooks/target-data-load.ts', ['--config', ws.configFile]);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain('no batch waiting');
+  });
+});
