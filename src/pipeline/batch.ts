@@ -243,6 +243,12 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
   } else {
     let prep = prepared;
     if (!prep) {
+      // A redo must stage the very bytes the manifest planned.
+      for (const f of stageFiles) {
+        const data = await rt.landing.get(f.key).catch(() => undefined);
+        if (!data) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${f.key} is no longer in ${pipeline.landing} but was never staged; put the file back (sha256 ${f.sha256}) and run again.`);
+        if (sha256(data) !== f.sha256) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${f.key} in ${pipeline.landing} changed since the batch was planned (sha256 ${f.sha256}); put the original back and run again.`);
+      }
       const redo = await prepare(rt, seq, stageFiles);
       if (redo.rejected.size > 0) {
         const [key, err] = [...redo.rejected][0];
