@@ -9,6 +9,12 @@ import { formatPath, locate } from './yaml-locate.ts';
  * The pipeline definition (`lakelet.yml`): several named pipelines, each watching one landing
  * folder. Paths are relative to the YAML file. Validated with zod; every problem is reported with
  * its key path and line:column in the file.
+ *
+ * Nested documents feeding several tables (seed 001: `{customers: [...], subscriptions: [...]}`):
+ * pipelines may share a landing folder only when each selects its own `json.path`. Each such
+ * pipeline takes every file on its own (own batches, manifests, txns, log rows); a file leaves the
+ * landing folder — archived by the last pipeline to take it — only when all of them have. Any
+ * other pipeline owns its landing folder alone, since archiving moves files away.
  */
 
 const name = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . - (no spaces or slashes)');

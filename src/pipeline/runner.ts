@@ -4,6 +4,7 @@ import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../engine/clock.ts';
 import { DeltaTable } from '../engine/table.ts';
+import { InputError } from '../engine/errors.ts';
 import { completeBatch, planBatch, type BatchOutcome, type PipelineRuntime } from './batch.ts';
 import { BatchState } from './batch-state.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
@@ -69,7 +70,7 @@ export class PipelineRunner {
     try {
       const selected = options.only?.length ? config.pipelines.filter((p) => options.only!.includes(p.name)) : config.pipelines;
       const unknown = (options.only ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
-      if (unknown.length) throw new Error(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
+      if (unknown.length) throw new InputError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
       const states = new Map(config.pipelines.map((p) => [p.name, new BatchState(p.name, p.stateDir)]));
       for (const state of states.values()) await state.load();
       for (const p of selected) {
@@ -101,7 +102,7 @@ export class PipelineRunner {
   /** The pieces one pipeline runs with (for notebooks that walk through the steps one by one). */
   runtime(name: string): PipelineRuntime {
     const rt = this.runtimes.get(name);
-    if (!rt) throw new Error(`pipeline '${name}' is not run by this runner (it has ${[...this.runtimes.keys()].join(', ')})`);
+    if (!rt) throw new InputError(`pipeline '${name}' is not run by this runner (it has ${[...this.runtimes.keys()].join(', ')})`);
     return rt;
   }
 
@@ -134,7 +135,7 @@ export class PipelineRunner {
 
   private async runPipelineNow(name: string, files?: ObjectMeta[]): Promise<PipelineSummary> {
     const rt = this.runtimes.get(name);
-    if (!rt) throw new Error(`pipeline '${name}' is not run by this runner`);
+    if (!rt) throw new InputError(`pipeline '${name}' is not run by this runner`);
     const started = Date.now();
     const outcomes: BatchOutcome[] = [];
     for (const manifest of rt.state.unfinished()) outcomes.push(await completeBatch(rt, manifest, undefined));

@@ -100,6 +100,16 @@ describe('formats', () => {
     });
   });
 
+  it('a partitioned target: partitionBy from the definition', async () => {
+    ws = new Workspace(pipeline('csv', '    partitionBy: region\n'));
+    ws.land('landing/a.csv', csv('id,updated,region', [[1, 1, 'eu'], [2, 1, 'us'], [3, 1, 'eu']]));
+    await ws.run();
+    ws.land('landing/b.csv', csv('id,updated,region', [[3, 2, 'eu'], [4, 2, 'apac']]));
+    expect((await ws.run()).totals).toMatchObject({ rowsInserted: 1, rowsUpdated: 1 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.region)).toEqual(['eu', 'us', 'eu', 'apac']);
+    expect(ws.files('tables/target').filter((f) => f.endsWith('.parquet')).every((f) => f.startsWith('region='))).toBe(true);
+  });
+
   it('batching: arrival order by mtime then name, maxFiles and maxBytes', async () => {
     ws = new Workspace(pipeline('csv', '    batch: { maxFiles: 2, maxBytes: 1MB }\n'));
     // Names sort opposite to arrival: c lands first.

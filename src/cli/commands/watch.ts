@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ChokidarTrigger } from '../../adapters/trigger/chokidar/chokidar-trigger.ts';
 import { DirectoryScanTrigger } from '../../adapters/trigger/directory-scan/directory-scan-trigger.ts';
@@ -33,6 +34,7 @@ export function registerWatch(program: Command): void {
     const record = (s: PipelineSummary) => totals.set(s.pipeline, [...(totals.get(s.pipeline) ?? []), s]);
     const pipelines = runner.pipelines;
     const dirs = [...new Set(pipelines.map((p) => p.landing))];
+    for (const d of dirs) mkdirSync(d, { recursive: true });
     const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs });
     const onReady = (files: FileArrival[]) => {
       for (const p of pipelines) {
