@@ -115,7 +115,7 @@ export function fileSelect(pipeline: PipelineConfig, plan: FilePlan, columns: Co
       continue;
     }
     const sameType = d.type === col.type;
-    const expr = sameType ? d.expr : `${rescue ? 'TRY_CAST' : 'CAST'}(${d.expr} AS ${col.type})`;
+    const expr = sameType ? d.expr : convert(d.expr, d.type, col, rescue);
     outputs.push(`${expr} AS ${sqlIdent(col.name)}`);
     if (rescue && (d.original || !sameType)) {
       const source = d.original ?? d.expr;
@@ -138,6 +138,23 @@ export function fileSelect(pipeline: PipelineConfig, plan: FilePlan, columns: Co
     `CAST(row_number() OVER () AS BIGINT) AS _row_number`,
   );
   return `SELECT ${outputs.join(', ')} FROM (${plan.raw.sql})`;
+}
+
+const NESTED = /^(STRUCT|MAP|UNION)|\[\]$/;
+
+/**
+ * A value of the file's type in the column's established type, never silently changed: a cast that
+ * loses information (1.5 → BIGINT 2, '007' → 7, 'x' → NULL) is an error (the file is quarantined),
+ * or under rescue a NULL whose original goes to `_rescued_data`.
+ */
+function convert(expr: string, from: string, col: Column, rescue: boolean): string {
+  if (NESTED.test(from) || NESTED.test(col.type)) return `${rescue ? 'TRY_CAST' : 'CAST'}(${expr} AS ${col.type})`;
+  const cast = `TRY_CAST(${expr} AS ${col.type})`;
+  const lossless = `TRY_CAST(${cast} AS ${from}) IS NOT DISTINCT FROM ${expr}`;
+  const failure = rescue
+    ? 'NULL'
+    : `error('value ' || CAST(${expr} AS VARCHAR) || ' does not fit column ${col.name.replace(/'/g, "''")} ${col.type} without loss')`;
+  return `CASE WHEN ${expr} IS NULL THEN NULL WHEN ${lossless} THEN ${cast} ELSE ${failure} END`;
 }
 
 /** Runs the file's SELECT once so a failing CAST rejects the file before the batch commits. */

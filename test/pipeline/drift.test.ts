@@ -83,3 +83,27 @@ describe('schema drift', () => {
     ]);
   });
 });
+
+describe('type changes between files', () => {
+  it('a lossy cast to the established type is never silent: quarantined (evolve) or rescued (rescue)', async () => {
+    for (const policy of ['evolve', 'rescue']) {
+      const w = new Workspace(yaml(policy));
+      try {
+        w.land('landing/1.csv', csv('id,n', [[1, 10]]));
+        await w.run();
+        w.land('landing/2.csv', csv('id,n', [[2, 2.0], [3, 1.5]]));
+        await w.run();
+        const rows = await w.rows('tables/stage', 'id');
+        if (policy === 'evolve') {
+          expect(rows.map((r) => r.n)).toEqual(['10']);
+          const err = w.files('quarantine').find((f) => f.endsWith('2.csv.error.json'))!;
+          expect(JSON.parse(readFileSync(join(w.dir, 'quarantine', err), 'utf8')).error).toContain('value 1.5 does not fit column n BIGINT');
+        } else {
+          expect(rows.map((r) => [r.n, r._rescued_data])).toEqual([['10', null], ['2', null], [null, '{"n":"1.5"}']]);
+        }
+      } finally {
+        w.cleanup();
+      }
+    }
+  });
+});
