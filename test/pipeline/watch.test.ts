@@ -38,7 +38,7 @@ pipelines:
     quarantine: ./quarantine
 `);
     ws.land('landing/already-there.csv', 'id,v\n0,backfill\n');
-    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--log-format', 'json', '--stable-ms', '400', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--log-format', 'json', '--stable-ms', '400', '--burst-ms', '1000', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -11,6 +11,7 @@ import { pipelineOptions, printSummary, reporterFor, type PipelineCliOptions } f
 interface WatchOptions extends PipelineCliOptions {
   trigger: 'events' | 'poll';
   stableMs: number;
+  burstMs: number;
   intervalMs: number;
 }
 
@@ -25,6 +26,7 @@ export function registerWatch(program: Command): void {
     )
     .addOption(new Option('--trigger <kind>', 'filesystem events (chokidar) or polling by directory scan').choices(['events', 'poll']).default('events'))
     .option('--stable-ms <ms>', 'a file is complete when its size has not changed for this long', positiveInteger, 500)
+    .option('--burst-ms <ms>', 'files becoming ready within this window go into one batch', positiveInteger, 200)
     .option('--interval-ms <ms>', 'how often --trigger poll lists the folders', positiveInteger, 1000);
   pipelineOptions(cmd).action(async (options: WatchOptions) => {
     const config = loadConfig(options.config);
@@ -35,7 +37,7 @@ export function registerWatch(program: Command): void {
     const pipelines = runner.pipelines;
     const dirs = [...new Set(pipelines.map((p) => p.landing))];
     for (const d of dirs) mkdirSync(d, { recursive: true });
-    const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs });
+    const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs, burstMs: options.burstMs });
     const onReady = (files: FileArrival[]) => {
       for (const p of pipelines) {
         const mine = files.filter((f) => f.dir === p.landing).map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repairJson } from '../../src/pipeline/json-repair.ts';
+import { JsonSyntaxError, parseJsonStrict } from '../../src/pipeline/json-text.ts';
+import { checkCsv } from '../../src/pipeline/csv-check.ts';
+import { chunk } from '../../src/pipeline/runner.ts';
+import { DirectoryScanTrigger } from '../../src/adapters/trigger/directory-scan/directory-scan-trigger.ts';
+import type { FileArrival } from '../../src/adapters/trigger/file-trigger.ts';
+import { tempDir } from '../support/temp.ts';
+
+describe('JSON repair (tokenizer, not regex)', () => {
+  it('fixes quotes, Python literals, trailing commas and stringified arrays, leaving string contents alone', () => {
+    const r = repairJson(`{'a': 'it\\'s "True"', "b": [True, False, None,], 'c': '["1", "2"]', 'd': '[not json]', 'e': -1.5e3}`);
+    expect(r.value).toEqual({ a: `it's "True"`, b: [true, false, null], c: ['1', '2'], d: '[not json]', e: -1500 });
+    expect(r.fixes).toEqual(expect.arrayContaining(['single quotes → double quotes', 'removed trailing commas', 'stringified JSON arrays/objects → values']));
+  });
+
+  it('what it cannot repair stays an error with the position in the original text', () => {
+    expect(() => repairJson(`{'a': 1,\n 'b': undefined}`)).toThrow(/unknown literal 'undefined'/);
+    try {
+      repairJson(`{'a': 1,\n 'b' 2}`);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(JsonSyntaxError);
+      expect((err as JsonSyntaxError).position).toEqual({ line: 2, column: 6 });
+    }
+  });
+
+  it('the strict parser reports line and column', () => {
+    expect(() => parseJsonStrict('{"a": [1, 2,]}')).toThrow('trailing comma before ] at line 1, column 13');
+    expect(() => parseJsonStrict('{"a": 1}\n{"b": 2}')).toThrow(/after the end of the document at line 2, column 1/);
+    expect(parseJsonStrict(' {"a": "\\u00e9\\n", "b": [1e2, -0.5, true, null]} ')).toEqual({ a: 'é\n', b: [100, -0.5, true, null] });
+  });
+});
+
+describe('CSV structure check', () => {
+  it('quoted fields with delimiters, escaped quotes and newlines; CRLF; other dialects', () => {
+    expect(checkCsv('id,v\r\n1,"a,b"\r\n2,"say ""hi""\nthere"\r\n', {})).toEqual({ header: ['id', 'v'], records: 2 });
+    expect(checkCsv('id|v\n1|"x\\"y"\n', { delimiter: '|', escape: '\\' }).records).toBe(1);
+    expect(checkCsv('1,a\n2,b\n', { header: false }).records).toBe(2);
+    expect(() => checkCsv('id,v\n1,"a"b\n', {})).toThrow(/after a closing quote/);
+  });
+});
+
+describe('batching', () => {
+  it('chunks by maxFiles and maxBytes; a file larger than maxBytes goes alone', () => {
+    const f = (key: string, size: number) => ({ key, size, lastModified: 0 });
+    const batches = chunk([f('a', 10), f('b', 10), f('c', 100), f('d', 5), f('e', 5), f('g', 5)], { maxFiles: 2, maxBytes: 50 });
+    expect(batches.map((b) => b.map((x) => x.key).join(''))).toEqual(['ab', 'c', 'de', 'g']);
+  });
+});
+
+describe('directory-scan trigger', () => {
+  it('reports a file once its size and mtime held still for one interval, and only once', async () => {
+    const { dir, cleanup } = tempDir('lakelet-scan-');
+    const seen: FileArrival[] = [];
+    const trigger = new DirectoryScanTrigger([dir], 150);
+    try {
+      writeFileSync(join(dir, 'growing.csv'), 'id\n');
+      await trigger.start((files) => seen.push(...files));
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        appendFileSync(join(dir, 'growing.csv'), `${i}\n`);
+      }
+      expect(seen).toEqual([]);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(seen.map((f) => [f.key, f.size])).toEqual([['growing.csv', 11]]);
+    } finally {
+      await trigger.close();
+      cleanup();
+    }
+  });
+});
