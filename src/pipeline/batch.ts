@@ -134,6 +134,12 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
     } catch {
       continue; // gone since it was listed
     }
+    // Still being written (it grew since it was listed): the next run takes it.
+    const now2 = await rt.landing.head(c.key);
+    if (data.length !== c.size || !now2 || now2.size !== c.size || now2.lastModified !== c.lastModified) {
+      rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
+      continue;
+    }
     const sum = sha256(data);
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;

@@ -63,7 +63,8 @@ pipelines:
 
     // A burst of files.
     for (const n of [1, 2, 3]) writeFileSync(join(ws.dir, 'landing', `burst-${n}.csv`), `id,v\n${100 + n},burst\n`);
-    await until('burst merged', async () => (await ws!.rows('tables/target', 'id')).length === 12);
+    await until('burst logged', async () => (await ws!.log()).filter((r) => String(r.file_name).startsWith('burst')).length === 3);
+    expect((await ws.rows('tables/target', 'id')).length).toBe(12);
     const burstBatches = new Set((await ws.log()).filter((r) => String(r.file_name).startsWith('burst')).map((r) => r.batch));
     expect(burstBatches.size).toBe(1);
     expect(ws.files('landing')).toEqual([]);
