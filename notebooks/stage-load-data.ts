@@ -54,7 +54,15 @@ for (const f of pending) console.log(`  ${f.key}  ${f.size} bytes  ${new Date(f.
 // *before* any table changes: that is what makes a crash recoverable.
 
 // %%
-for (const m of rt.state.unfinished()) console.log(`note: batch ${m.seq} is unfinished from an earlier run; target-data-load.ts (or lakelet run) finishes it`);
+// A batch an interrupted run planned but did not stage is finished first (each step is a no-op
+// when already done); its merge is left to target-data-load.ts.
+for (const m of rt.state.unfinished()) {
+  const earlier = beginBatch(rt, m, true);
+  await quarantineStep(rt, earlier);
+  await stageStep(rt, earlier);
+  await archiveStep(rt, earlier);
+  console.log(`batch ${m.seq} (from an earlier run) is staged and waits for target-data-load.ts`);
+}
 const planned = pending.length ? await planBatch(rt, pending) : undefined;
 if (!planned) console.log('nothing to stage');
 else for (const f of planned.manifest.files) console.log(`  batch ${planned.manifest.seq}: ${f.key} → ${f.outcome}${f.records !== undefined ? ` (${f.records} records)` : ''}${f.error ? `: ${f.error.message}` : ''}`);

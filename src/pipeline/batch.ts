@@ -121,8 +121,19 @@ async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[
   return { plans, columns, firstSight, rejected, readMs };
 }
 
+function hasRows(manifest: BatchManifest): boolean {
+  return manifest.files.some((f) => f.outcome === 'stage' && (f.records ?? 0) > 0);
+}
+
 /** Plans a batch over landed files (already ordered): hashes, duplicate check, validation, manifest. */
 export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
+  // txn versions only grow: staging batch N+1 before batch N would make N look staged. So every
+  // earlier batch must be in the stage table before a new one is planned.
+  for (const m of rt.state.unfinished()) {
+    if (hasRows(m) && (await committedVersion(rt.stage, stageAppId(rt.pipeline.name), m.seq)) === undefined) {
+      throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} is planned but not staged yet; finish it first (lakelet run --once does).`);
+    }
+  }
   const seq = rt.state.nextSeq();
   const now = rt.clock.now();
   const id = rt.ids.uuid().replace(/-/g, '').slice(0, 8);
@@ -219,7 +230,6 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
   return logStep(rt, progress);
 }
 
-const hasRows = (manifest: BatchManifest) => manifest.files.some((f) => f.outcome === 'stage' && (f.records ?? 0) > 0);
 
 /** Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them. */
 export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {

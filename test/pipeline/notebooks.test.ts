@@ -51,3 +51,22 @@ describe('notebooks', () => {
     expect(again.out).toContain('no batch waiting');
   });
 });
+
+describe('notebook runs interleaved', () => {
+  it('two stage runs before one target run: both batches merge, in order, each once', async () => {
+    ws = new Workspace('# replaced below\n');
+    copyFileSync(join(REPO, 'lakelet.yml'), ws.configFile);
+    const first = await tsx('notebooks/stage-load-data.ts', ['--config', ws.configFile]);
+    expect(first.code, first.out).toBe(0);
+    ws.land('work-data/landing/orders/late.csv', 'tracking_num,order_id,customer_id,carrier,status,location,updated_at\nTRK1003,ORD-503,CUST-03,USPS,DELIVERED,Boulder CO,2024-05-03 10:00:00\n');
+    const second = await tsx('notebooks/stage-load-data.ts', ['--config', ws.configFile]);
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toContain('batch 1 (from an earlier run) is staged');
+    const target = await tsx('notebooks/target-data-load.ts', ['--config', ws.configFile]);
+    expect(target.code, target.out).toBe(0);
+    expect(target.out).toContain('done: 2 batch(es) merged');
+    const rows = await ws.rows('work-data/tables/target_zn_new', 'tracking_num');
+    expect(rows.length).toBe(7);
+    expect(rows.find((r) => r.tracking_num === 'TRK1003')!.status).toBe('DELIVERED');
+  });
+});
