@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { bytesWritten, listFiles } from './disk.ts';
@@ -44,6 +45,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     throw new Error('delta-rs peer not available: install it with `bash scripts/setup-peers.sh` (or run without --require-peers to skip it).');
   }
 
+  const loadStart = loadavg();
   rmSync(options.work, { recursive: true, force: true });
   mkdirSync(options.work, { recursive: true });
   const compute = await Compute.open();
@@ -112,6 +114,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       scale,
       options: { repeat, only: options.only?.length ? options.only : null, engines, seed },
       machine,
+      loadAverage: { start: loadStart.map(round2), end: loadavg().map(round2) },
       engines: Object.fromEntries(ENGINE_IDS.map((e) => [e, { label: ENGINE_LABELS[e], ...available[e] }])) as BenchResults['engines'],
       preparationMs: { ...preparer.timings },
       scenarios: results,
@@ -133,13 +136,14 @@ async function measure(
   keep: boolean,
 ): Promise<RunMeasurement> {
   const setup = await prepared.setup(engine, repeat);
+  const loadAverage1m = loadavg()[0];
   const before = setup.outputs.map((d) => listFiles(d));
   const outcome = await runInChild(engine, setup.task, preparer.scratch(), timeoutMs);
   const written = setup.outputs.length === 0 ? null : setup.outputs.reduce((a, d, i) => a + bytesWritten(before[i], listFiles(d)), 0);
   if (!keep) rmSync(join(preparer.ctx.work, 'runs', scenario, `${engine}-${repeat}`), { recursive: true, force: true });
   const r = outcome.result;
   if (!r) {
-    return { repeat, wallMs: NaN, processMs: outcome.processMs, cpuMs: NaN, peakRssBytes: NaN, rssAtStartBytes: NaN, bytesWritten: null, error: outcome.error };
+    return { repeat, wallMs: NaN, processMs: outcome.processMs, cpuMs: NaN, peakRssBytes: NaN, rssAtStartBytes: NaN, bytesWritten: null, loadAverage1m, error: outcome.error };
   }
   return {
     repeat,
@@ -149,6 +153,8 @@ async function measure(
     peakRssBytes: r.peakRssBytes,
     rssAtStartBytes: r.rssAtStartBytes,
     bytesWritten: written,
+    loadAverage1m,
+    ...(r.phases && typeof r.phases === 'object' ? { phases: r.phases as Record<string, number> } : {}),
     ...(r.rows !== undefined ? { rows: r.rows } : {}),
     ...(r.files !== undefined ? { files: r.files } : {}),
     ...(r.version !== undefined ? { version: r.version } : {}),
@@ -179,4 +185,8 @@ function finish(er: EngineResult, units: number): void {
     medianCpuMs: median(ok.map((r) => r.cpuMs)),
   };
   er.summary = summary;
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
 }

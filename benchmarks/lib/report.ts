@@ -72,8 +72,10 @@ const DELTARS_MERGE_KEYS = [
 ] as const;
 
 function metricsLine(engine: EngineId, e: EngineResult): string | undefined {
+  const opens = e.runs.map((r) => r.phases?.openMs).filter((v): v is number => typeof v === 'number');
+  const open = opens.length ? `opening the table (DuckDB instance) ${fmtMs(opens.sort((a, b) => a - b)[Math.floor((opens.length - 1) / 2)])} of each run; ` : '';
   const m = e.runs.find((r) => r.metrics)?.metrics;
-  if (!m) return undefined;
+  if (!m) return open ? open.replace(/; $/, '') : undefined;
   const keys = engine === 'lakelet' ? LAKELET_MERGE_KEYS : engine === 'deltars' ? DELTARS_MERGE_KEYS : [];
   const picked = (keys as readonly string[]).filter((k) => m[k] !== undefined).map((k) => `${k}=${m[k]}`);
   if (picked.length === 0) {
@@ -81,9 +83,9 @@ function metricsLine(engine: EngineId, e: EngineResult): string | undefined {
       .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
       .slice(0, 10)
       .map(([k, v]) => `${k}=${v}`);
-    return rest.length ? rest.join(', ') : undefined;
+    return rest.length ? open + rest.join(', ') : open ? open.replace(/; $/, '') : undefined;
   }
-  return picked.join(', ');
+  return open + picked.join(', ');
 }
 
 function presentEngines(results: BenchResults): EngineId[] {
@@ -105,6 +107,12 @@ export function markdownReport(results: BenchResults): string {
     `**Machine:** ${m.cpus} × ${m.cpuModel}, ${fmtBytes(m.memoryBytes)} RAM, ${m.distro ?? m.os} (${m.os} ${m.osRelease}, ${m.arch}).  `,
     `**Versions:** Node ${m.node}, DuckDB ${m.duckdb} (@duckdb/node-api), ` +
       `${m.deltalake ? `deltalake ${m.deltalake} (delta-rs) with pyarrow ${m.pyarrow} on Python ${m.python}` : 'delta-rs peer not installed'}.`,
+    '',
+  );
+  const la = results.loadAverage;
+  out.push(
+    `**Load average** (1/5/15 min) at the start: ${la.start.join(' / ')}; at the end: ${la.end.join(' / ')}. ` +
+      'Other work on the machine during the run shows up as noise; each run records the 1-minute load average when it started (`loadAverage1m` in results.json).',
     '',
   );
   out.push('## How to read this', '');
@@ -165,7 +173,7 @@ export function markdownReport(results: BenchResults): string {
         `| ${ENGINE_LABELS[e]} | ${fmtMs(sm.medianMs)} | ${fmtMs(sm.minMs)} – ${fmtMs(sm.maxMs)} | ${fmtRate(sm.unitsPerSecond, sc.unit)} | ${fmtBytes(sm.peakRssBytes)} | ${fmtBytes(rssStart)} | ${fmtBytes(sm.medianBytesWritten)} | ${fmtMs(sm.medianCpuMs)} |`,
       );
       const ml = metricsLine(e, r);
-      if (ml && (sc.id !== 'initial-load' || e !== 'lakelet')) notes.push(`- ${ENGINE_LABELS[e]} metrics (first run): ${ml}`);
+      if (ml) notes.push(`- ${ENGINE_LABELS[e]}: ${ml} (metrics of the first run)`);
       if (r.note) notes.push(`- ${ENGINE_LABELS[e]}: ${r.note}`);
     }
     const ratios = peers.filter((p) => sc.ratios[p] !== undefined).map((p) => `${fmtRatio(sc.ratios[p])} ${ENGINE_LABELS[p]}'s`);

@@ -11,6 +11,8 @@ export interface BenchResults {
   scale: Scale;
   options: { repeat: number; only: string[] | null; engines: EngineId[]; seed: number };
   machine: MachineInfo;
+  /** 1-, 5- and 15-minute load averages before and after the run. */
+  loadAverage: { start: number[]; end: number[] };
   engines: Record<EngineId, { label: string; available: boolean; note?: string }>;
   /** Time spent preparing data, per step (not part of any measurement). */
   preparationMs: Record<string, number>;
@@ -54,6 +56,10 @@ export interface RunMeasurement {
   files?: number;
   version?: number;
   metrics?: Record<string, unknown>;
+  /** Sub-timings an engine reports (lakelet: openMs, opening the table). */
+  phases?: Record<string, number>;
+  /** The machine's 1-minute load average when the run started (other work on the machine adds noise). */
+  loadAverage1m: number;
   error?: string;
 }
 
