@@ -313,6 +313,13 @@ export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): 
   if (progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(rt.pipeline.name), manifest.seq)) ?? null;
   if (progress.stageVersion === null) throw new PipelineStateError(rt.pipeline.name, `batch ${manifest.seq} is not in the stage table yet; run the stage step first`);
   const done = await committedVersion(rt.target, targetAppId(rt.pipeline.name), manifest.seq);
+  if (done === undefined) {
+    for (const m of rt.state.unfinished()) {
+      if (m.seq < manifest.seq && hasRows(m) && (await committedVersion(rt.target, targetAppId(rt.pipeline.name), m.seq)) === undefined) {
+        throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} must be merged before batch ${manifest.seq} (txn versions only grow).`);
+      }
+    }
+  }
   if (done !== undefined) {
     progress.targetVersion = done;
     progress.metrics = await mergeMetricsAt(rt.target, done);
@@ -334,6 +341,11 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
   if (rowsToStage && progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(pipeline.name), seq)) ?? null;
   if (rowsToStage && rt.target && progress.targetVersion === null) {
     throw new PipelineStateError(pipeline.name, `batch ${seq} is not merged into the target yet; run the target step first`);
+  }
+  const applied = await rt.log.appliedVersion(pipeline.name);
+  if (applied < seq) {
+    const earlier = rt.state.unfinished().find((m) => m.seq < seq && applied < m.seq);
+    if (earlier) throw new PipelineStateError(pipeline.name, `batch ${earlier.seq} must be logged before batch ${seq} (txn versions only grow).`);
   }
   const perFile = rowsToStage ? await stageCounts(rt, seq) : new Map<string, { rejected: number; rescued: number }>();
   const now = rt.clock.now();
