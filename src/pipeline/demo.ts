@@ -64,7 +64,7 @@ pipelines:
     files.push(name);
     // Arrival order is mtime, then name.
     const t = new Date(Date.UTC(2024, 4, 1) + mtime * 60_000);
-    utimes(path, t);
+    utimesSync(path, t, t);
   };
   write('accounts_initial.csv', [HEADER, ...Array.from({ length: accounts }, (_, i) => row(i, day(1, 0), 'I'))], 0);
   write(
@@ -80,8 +80,4 @@ pipelines:
   // A broken delivery: a ragged row (one field too many) on line 3.
   write('accounts_incremental_03_broken.csv', [HEADER, row(9, day(4, 9), 'U'), `${row(10, day(4, 9), 'U')},EXTRA`], 3);
   return { config, landing, files, accounts };
-}
-
-function utimes(path: string, t: Date): void {
-  utimesSync(path, t, t);
 }
