@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { PipelineBusyError, PipelineStateError, type TextPosition } from './errors.ts';
@@ -132,20 +133,23 @@ export class BatchState {
 
   /** Takes the pipeline's lock; a lock whose process is gone (killed) is taken over. */
   async lock(): Promise<() => Promise<void>> {
-    const body = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() });
+    const token = randomUUID();
+    const body = JSON.stringify({ pid: process.pid, token, startedAt: new Date().toISOString() });
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await this.store.putIfAbsent('lock', body)) {
         return async () => {
-          await this.store.delete('lock');
+          const current = await this.store.get('lock').catch(() => undefined);
+          if (current && new TextDecoder().decode(current).includes(token)) await this.store.delete('lock');
         };
       }
-      let holder: { pid?: number } = {};
+      let holder: { pid?: number; token?: string } = {};
       try {
         holder = JSON.parse(new TextDecoder().decode(await this.store.get('lock')));
       } catch {
         // vanished or torn: retry
       }
-      if (holder.pid && holder.pid !== process.pid && alive(holder.pid)) throw new PipelineBusyError(this.pipeline, holder.pid, `${this.dir}/lock`);
+      // Held by a live process (this one included: another runner in it): busy. Dead: take it over.
+      if (holder.pid && alive(holder.pid)) throw new PipelineBusyError(this.pipeline, holder.pid, `${this.dir}/lock`);
       await this.store.delete('lock');
     }
     throw new PipelineStateError(this.pipeline, `could not take the lock ${this.dir}/lock`);

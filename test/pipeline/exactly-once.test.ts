@@ -156,3 +156,54 @@ describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
     });
   }
 });
+
+describe('one runner per pipeline', () => {
+  it('a second runner is refused while the first holds the lock', async () => {
+    ws = new Workspace(yaml());
+    const { PipelineRunner } = await import('../../src/pipeline/runner.ts');
+    const { PipelineBusyError } = await import('../../src/pipeline/errors.ts');
+    const first = await PipelineRunner.open(ws.config());
+    try {
+      await expect(PipelineRunner.open(ws.config())).rejects.toBeInstanceOf(PipelineBusyError);
+    } finally {
+      await first.close();
+    }
+    const again = await PipelineRunner.open(ws.config());
+    await again.close();
+  });
+});
+
+describe('crash with repaired JSON: the redo repairs and stages the same rows', () => {
+  for (const point of ['after-manifest', 'after-stage-commit']) {
+    it(`crash ${point}`, async () => {
+      ws = new Workspace(`
+stateDir: ./state
+pipelines:
+  customers:
+    landing: ./landing
+    format: json
+    json: { repair: true, path: customers }
+    stage: ./tables/stage
+    target: ./tables/customers
+    key: id
+    transforms: { created_at: { epoch: millis } }
+    archive: ./archive
+    quarantine: ./quarantine
+`);
+      ws.land('landing/etl.json', `{'customers': [{'id': 1, 'ok': True, 'created_at': 1698915678000}, {'id': 2, 'ok': None, 'created_at': 1698915679000}]}`);
+      const args = ['run', '--once', '-c', ws.configFile, '--json'];
+      expect((await lakelet(args, { LAKELET_CRASH_AT: point })).signal).toBe('SIGKILL');
+      const again = await lakelet(args);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await ws.rows('tables/customers', 'id')).toEqual([
+        { id: '1', ok: true, created_at: '2023-11-02 09:01:18+00' },
+        { id: '2', ok: null, created_at: '2023-11-02 09:01:19+00' },
+      ]);
+      expect((await ws.rows('tables/stage', 'id')).length).toBe(2);
+      const log = await ws.log();
+      expect(log).toHaveLength(1);
+      expect(log[0]).toMatchObject({ status: 'merged', repaired: true, records: '2' });
+      expect(ws.files('state/customers').filter((f) => f.startsWith('work'))).toEqual([]);
+    });
+  }
+});
