@@ -7,7 +7,7 @@ import { DeltaTable } from '../engine/table.ts';
 import type { PipelineConfig } from './config.ts';
 import { crashPoint } from './crash-points.ts';
 import { FileRejectedError, PipelineStateError } from './errors.ts';
-import { readRaw } from './file-reader.ts';
+import { dropRawInputs, readRaw } from './file-reader.ts';
 import { batchFolder, moveOnce, sha256 } from './file-mover.ts';
 import type { BatchDone, BatchManifest, BatchState, ManifestFile } from './batch-state.ts';
 import type { IngestionLog, LogRow } from './ingestion-log.ts';
@@ -100,12 +100,14 @@ async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[
   const rejected = new Map<string, FileRejectedError>();
   const readMs = new Map<string, number>();
   const firstSight = existing === undefined;
+  let lastColumns: { name: string; type: string }[] | undefined;
   for (const [i, f] of files.entries()) {
     const started = Date.now();
     const local = rt.landing.localPath(f.key);
     if (!local) throw new PipelineStateError(rt.pipeline.name, `landing ${rt.landing.uri} is not on a local disk; only local landing folders are supported yet`);
     try {
-      const raw = await readRaw(rt.compute, rt.pipeline, local, join(rt.pipeline.stateDir, 'work', String(seq)), String(i));
+      const raw = await readRaw(rt.compute, rt.pipeline, local, join(rt.pipeline.stateDir, 'work', String(seq)), String(i), lastColumns);
+      if (raw.sql) lastColumns = raw.columns;
       const trial = [...columns];
       const plan = planFile(rt.pipeline, f.key, raw, trial, firstSight && columns.length === 0);
       if (raw.sql) await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }));
@@ -224,7 +226,11 @@ export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recover
 export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<BatchOutcome> {
   const progress = beginBatch(rt, manifest, prepared === undefined);
   await quarantineStep(rt, progress);
-  await stageStep(rt, progress, prepared);
+  try {
+    await stageStep(rt, progress, prepared);
+  } finally {
+    await dropRawInputs(rt.compute);
+  }
   await archiveStep(rt, progress);
   await targetStep(rt, progress);
   return logStep(rt, progress);

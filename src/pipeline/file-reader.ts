@@ -25,7 +25,15 @@ export interface RawInput {
  * JSON documents are normalized into NDJSON in `workDir` (repaired, or narrowed to `json.path`).
  * Throws FileRejectedError for anything that cannot be loaded as it is.
  */
-export async function readRaw(compute: Compute, pipeline: PipelineConfig, file: string, workDir: string, workName: string): Promise<RawInput> {
+export async function readRaw(
+  compute: Compute,
+  pipeline: PipelineConfig,
+  file: string,
+  workDir: string,
+  workName: string,
+  /** The raw columns of an earlier file of the batch: a CSV with the same header is read with them. */
+  knownColumns?: { name: string; type: string }[],
+): Promise<RawInput> {
   const bytes = await readFile(file);
   if (pipeline.format === 'parquet') {
     if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
@@ -33,8 +41,8 @@ export async function readRaw(compute: Compute, pipeline: PipelineConfig, file: 
   }
   const text = decodeUtf8(bytes);
   if (pipeline.format === 'csv') {
-    const { records } = checkCsv(text, pipeline.csv);
-    const raw = await describe(compute, csvSql(file, pipeline), 'csv');
+    const { header, records } = checkCsv(text, pipeline.csv);
+    const raw = (await readKnownCsv(compute, file, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(file, pipeline), 'csv'));
     if (raw.records !== records) {
       throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
     }
@@ -109,6 +117,30 @@ function selectPath(doc: unknown, path: string): unknown {
   return cur;
 }
 
+/**
+ * Fast path for the common case of many files with one layout: when the header names match an
+ * earlier file's, read with that file's column types and no sniffing (DuckDB's sniffer is most of
+ * the cost of a small file). A value that does not fit those types fails the read, and the caller
+ * falls back to full detection, so drift is still seen exactly as before.
+ */
+async function readKnownCsv(
+  compute: Compute,
+  file: string,
+  pipeline: PipelineConfig,
+  header: string[],
+  known: { name: string; type: string }[] | undefined,
+): Promise<RawInput | undefined> {
+  if (!known || (pipeline.csv.header ?? true) === false || header.length !== known.length) return undefined;
+  if (header.some((h, i) => h !== known[i].name)) return undefined;
+  const columns = known.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
+  const sql = csvSql(file, pipeline).replace(/\)$/, `, auto_detect = false, columns = {${columns}})`);
+  try {
+    return await describe(compute, sql, 'csv');
+  } catch {
+    return undefined;
+  }
+}
+
 export function csvSql(file: string, pipeline: PipelineConfig): string {
   const o = pipeline.csv;
   const opts = [
@@ -126,14 +158,37 @@ export function csvSql(file: string, pipeline: PipelineConfig): string {
   return `SELECT * FROM read_csv(${sqlString(file)}, ${opts.join(', ')})`;
 }
 
+/**
+ * Reads the file once into a DuckDB temp table: every later step (counts, cast checks, the batch's
+ * stage write) reads that table instead of sniffing and parsing the file again — with hundreds of
+ * small files, re-parsing dominated a batch. Tables are dropped by `dropRawInputs` after staging.
+ */
 async function describe(compute: Compute, sql: string, kind: RejectKind): Promise<RawInput> {
+  const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
   try {
-    const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
-    const count = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
-    return { sql, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [] };
+    await compute.run(`CREATE TEMP TABLE ${table} AS ${sql}`);
   } catch (err) {
     throw duckdbReadError(kind, err);
   }
+  rawTablesOf(compute).add(table);
+  const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
+  const count = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
+  return { sql: `SELECT * FROM ${table}`, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [] };
+}
+
+let rawCounter = 0;
+const rawTables = new WeakMap<Compute, Set<string>>();
+function rawTablesOf(compute: Compute): Set<string> {
+  let set = rawTables.get(compute);
+  if (!set) rawTables.set(compute, (set = new Set()));
+  return set;
+}
+
+/** Drops the temp tables of every file read so far on this Compute (after the batch is staged). */
+export async function dropRawInputs(compute: Compute): Promise<void> {
+  const set = rawTablesOf(compute);
+  for (const table of set) await compute.run(`DROP TABLE IF EXISTS ${table}`);
+  set.clear();
 }
 
 /** DuckDB's read errors, first lines only; CSV errors carry `Line: N`. */

@@ -41,18 +41,28 @@ export class Compute {
 
   /** Runs SQL and returns rows as JSON-safe objects (bigints/decimals as strings). */
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const started = TRACE ? performance.now() : 0;
     const reader = await this.connection.runAndReadAll(sql);
+    if (TRACE) trace(sql, started);
     return reader.getRowObjectsJson() as unknown as T[];
   }
 
   async run(sql: string): Promise<void> {
+    const started = TRACE ? performance.now() : 0;
     await this.connection.run(sql);
+    if (TRACE) trace(sql, started);
   }
 
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** LAKELET_TRACE_SQL=1 prints every statement's duration to stderr, for finding slow steps. */
+const TRACE = process.env.LAKELET_TRACE_SQL === '1';
+function trace(sql: string, started: number): void {
+  process.stderr.write(`[sql ${(performance.now() - started).toFixed(1)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 200)}\n`);
 }
 
 /** SQL string literal. */
