@@ -1,11 +1,13 @@
 // npm run bench [-- options]: lakelet side by side with DuckDB native and delta-rs.
 // See benchmarks/README.md for the scenarios, the sizes of each scale and how to read the report.
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench } from './lib/bench.ts';
 import { ENGINE_IDS, REPO_ROOT, type EngineId } from './lib/engines.ts';
 import { fmtMs, fmtRatio, writeReport } from './lib/report.ts';
+import type { BenchResults } from './lib/results.ts';
 import { SCALES, scaleNamed } from './lib/scales.ts';
 import { SCENARIOS } from './lib/scenarios.ts';
 
@@ -27,6 +29,7 @@ Options:
   --require-peers     fail when delta-rs is not installed instead of skipping it
   --no-progress       no progress bar (log lines only)
   --quiet             no log lines
+  --render <dir>      only rewrite report.md and charts/ from <dir>/results.json (no measuring)
   -h, --help          this help
 
 Scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
         'require-peers': { type: 'boolean', default: false },
         'no-progress': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        render: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -74,6 +78,12 @@ async function main(): Promise<void> {
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(HELP + '\n');
+    return;
+  }
+  if (v.render) {
+    const dir = resolve(v.render);
+    const files = writeReport(dir, JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults);
+    process.stdout.write(`rewrote ${relative(process.cwd(), files.markdown)} and ${files.charts.length} charts\n`);
     return;
   }
   let scale;

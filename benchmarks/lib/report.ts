@@ -173,7 +173,7 @@ export function markdownReport(results: BenchResults): string {
         `| ${ENGINE_LABELS[e]} | ${fmtMs(sm.medianMs)} | ${fmtMs(sm.minMs)} – ${fmtMs(sm.maxMs)} | ${fmtRate(sm.unitsPerSecond, sc.unit)} | ${fmtBytes(sm.peakRssBytes)} | ${fmtBytes(rssStart)} | ${fmtBytes(sm.medianBytesWritten)} | ${fmtMs(sm.medianCpuMs)} |`,
       );
       const ml = metricsLine(e, r);
-      if (ml) notes.push(`- ${ENGINE_LABELS[e]}: ${ml} (metrics of the first run)`);
+      if (ml) notes.push(`- ${ENGINE_LABELS[e]}: ${ml}${r.runs.some((x) => x.metrics) ? ' (metrics of the first run)' : ''}`);
       if (r.note) notes.push(`- ${ENGINE_LABELS[e]}: ${r.note}`);
     }
     const ratios = peers.filter((p) => sc.ratios[p] !== undefined).map((p) => `${fmtRatio(sc.ratios[p])} ${ENGINE_LABELS[p]}'s`);

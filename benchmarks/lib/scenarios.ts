@@ -186,7 +186,10 @@ export const SCENARIOS: Scenario[] = [
     id: 'small-files-pipeline',
     title: 'Many small files through the pipeline',
     description:
-      "Landed CSV files of orders (seed 002) through stage → archive → dedup → MERGE on tracking_num, in batches of maxFiles. lakelet: `lakelet run --once` (PipelineRunner, with its validation, manifests and ingestion log); the peers: the same steps written by hand.",
+      'Landed CSV files of orders (seed 002) through stage → archive → dedup → MERGE on tracking_num (newer last_modified wins), in batches of maxFiles. ' +
+      'lakelet: `lakelet run --once` (PipelineRunner: hashing, CSV validation, manifests, exactly-once txns, ingestion log); the peers: the same steps written by hand ' +
+      '(delta-rs: pyarrow CSV reader with declared types; DuckDB native: read_csv with declared columns, in-memory stage and target). ' +
+      "Updates here are scattered over the whole target, which is DuckDB MERGE INTO's slow case.",
     unit: 'rows',
     unavailable: () => (existsSync(join(REPO_ROOT, 'src', 'pipeline', 'runner.ts')) ? undefined : 'the pipeline (src/pipeline/runner.ts) has not landed yet'),
     async prepare(p) {
