@@ -95,7 +95,9 @@ async function pipeline(compute: Compute, task: Extract<Task, { op: 'pipeline' }
   let rows = 0;
   let batches = 0;
   let inserted = 0;
+  const batchMs: number[] = [];
   for (let i = 0; i < names.length; i += task.maxFiles) {
+    const b0 = performance.now();
     const batch = names.slice(i, i + task.maxFiles);
     batches++;
     const read = `SELECT ${business}, CAST(${batches} AS BIGINT) AS _batch, parse_filename(filename) AS _source_file FROM read_csv(${list(batch.map((n) => join(task.landing, n)))}, header = true, auto_detect = false, columns = ${columns}, filename = true)`;
@@ -115,12 +117,13 @@ async function pipeline(compute: Compute, task: Extract<Task, { op: 'pipeline' }
           `WHEN NOT MATCHED THEN INSERT (${cols.map(sqlIdent).join(', ')}) VALUES (${cols.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
       );
     }
+    batchMs.push(performance.now() - b0);
     const n = await compute.query<{ n: string }>(`SELECT count(*) AS n FROM stage WHERE _batch = ${batches}`);
     rows += Number(n[0].n);
   }
   const total = await compute.query<{ n: string }>('SELECT count(*) AS n FROM target');
   inserted = Number(total[0].n);
-  return { rows, metrics: { batches, targetRows: inserted } };
+  return { rows, metrics: { batches, targetRows: inserted, ...(task.latency ? { batchMs } : {}) } };
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,8 @@
 // The timer starts before the table is opened (so DuckDB's start-up inside lakelet counts, as the
 // peers' table loading does) and stops when the operation has committed. Peak RSS is this
 // process's maxRSS: Node, tsx and DuckDB included.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
@@ -92,10 +93,28 @@ async function run(task: Task): Promise<Partial<TaskResult>> {
     }
     case 'pipeline': {
       if (!task.config) throw new Error('the lakelet pipeline task needs a lakelet.yml (config)');
+      // Latency mode: the files wait in `pending/` and land one by one, each after the previous
+      // one reached the target; the time per file is from its landing to the runner's return.
+      const pending = `${task.landing}.pending`;
+      const arrivals = task.latency ? holdBack(task.landing, pending) : [];
       const runner = await PipelineRunner.open(loadConfig(task.config), { reporter: silentReporter });
       try {
-        const summary = await runner.runAll();
-        const t = summary.totals;
+        const batchMs: number[] = [];
+        let summary = task.latency ? undefined : await runner.runAll();
+        let rows = 0;
+        let inserted = 0;
+        let updated = 0;
+        for (const name of arrivals) {
+          renameSync(join(pending, name), join(task.landing, name));
+          const b0 = performance.now();
+          summary = await runner.runAll();
+          batchMs.push(performance.now() - b0);
+          rows += summary.totals.rowsStaged;
+          inserted += summary.totals.rowsInserted;
+          updated += summary.totals.rowsUpdated;
+        }
+        const t = summary!.totals;
+        if (task.latency) return { rows, metrics: { batches: batchMs.length, files: batchMs.length, inserted, updated, batchMs } };
         return { rows: t.rowsStaged, metrics: { batches: t.batches, files: t.files, inserted: t.rowsInserted, updated: t.rowsUpdated, deleted: t.rowsDeleted, quarantined: t.quarantined } };
       } finally {
         await runner.close();
@@ -129,3 +148,15 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** Moves every landed CSV aside, returning the names in arrival order (mtime, then name). */
+function holdBack(landing: string, pending: string): string[] {
+  mkdirSync(pending, { recursive: true });
+  const names = readdirSync(landing)
+    .filter((n) => n.endsWith('.csv') && !n.startsWith('.'))
+    .map((n) => ({ n, t: statSync(join(landing, n)).mtimeMs }))
+    .sort((a, b) => a.t - b.t || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0))
+    .map((x) => x.n);
+  for (const n of names) renameSync(join(landing, n), join(pending, n));
+  return names;
+}

@@ -117,16 +117,17 @@ export class Preparer {
    * Landed files for the small-files pipeline: orders (seed 002) as CSV, the first an initial
    * load, each later one half status updates of earlier parcels and half new ones.
    */
-  pipelineFiles(): Promise<{ dir: string; files: string[]; rows: number }> {
-    return this.once('pipeline landing files', async () => {
+  pipelineFiles(kind: 'small-files' | 'latency' = 'small-files'): Promise<{ dir: string; files: string[]; rows: number }> {
+    return this.once(`pipeline landing files (${kind})`, async () => {
       const { scale, compute, seed } = this.ctx;
-      const dir = join(this.dataDir, 'pipeline-landing');
+      const [count, fileRows] = kind === 'latency' ? [scale.latencyFiles, scale.latencyFileRows] : [scale.pipelineFiles, scale.pipelineFileRows];
+      const dir = join(this.dataDir, kind === 'latency' ? 'latency-landing' : 'pipeline-landing');
       rmSync(dir, { recursive: true, force: true });
       const r = await generate(compute, {
         dataset: orders,
-        rows: scale.pipelineFileRows,
-        batches: scale.pipelineFiles - 1,
-        batchRows: scale.pipelineFileRows,
+        rows: fileRows,
+        batches: count - 1,
+        batchRows: fileRows,
         updatesFraction: 0.5,
         format: 'csv',
         seed,

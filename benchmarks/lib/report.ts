@@ -88,6 +88,19 @@ function metricsLine(engine: EngineId, e: EngineResult): string | undefined {
   return open + picked.join(', ');
 }
 
+/** Per-file latency (landing → target commit) over every file of every run: p50 and p95. */
+export function latencyPercentiles(e: EngineResult): { p50: number; p95: number; n: number } | undefined {
+  const all = e.runs.flatMap((r) => (Array.isArray(r.metrics?.batchMs) ? (r.metrics!.batchMs as number[]) : [])).sort((a, b) => a - b);
+  if (all.length === 0) return undefined;
+  const at = (q: number) => all[Math.min(all.length - 1, Math.ceil(q * all.length) - 1)];
+  return { p50: at(0.5), p95: at(0.95), n: all.length };
+}
+
+function latencyLine(e: EngineResult): string | undefined {
+  const p = latencyPercentiles(e);
+  return p ? `**per-file latency p50 ${fmtMs(p.p50)}, p95 ${fmtMs(p.p95)}** (${fmtCount(p.n)} files over all runs)` : undefined;
+}
+
 function presentEngines(results: BenchResults): EngineId[] {
   return ENGINE_IDS.filter((e) => results.options.engines.includes(e));
 }
@@ -174,6 +187,8 @@ export function markdownReport(results: BenchResults): string {
       );
       const ml = metricsLine(e, r);
       if (ml) notes.push(`- ${ENGINE_LABELS[e]}: ${ml}${r.runs.some((x) => x.metrics) ? ' (metrics of the first run)' : ''}`);
+      const lat = latencyLine(r);
+      if (lat) notes.push(`- ${ENGINE_LABELS[e]}: ${lat}`);
       if (r.note) notes.push(`- ${ENGINE_LABELS[e]}: ${r.note}`);
     }
     const ratios = peers.filter((p) => sc.ratios[p] !== undefined).map((p) => `${fmtRatio(sc.ratios[p])} ${ENGINE_LABELS[p]}'s`);

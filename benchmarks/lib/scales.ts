@@ -22,6 +22,9 @@ export interface Scale {
   pipelineFileRows: number;
   /** Files per pipeline batch (the pipeline's batch.maxFiles). */
   pipelineMaxFiles: number;
+  /** Pipeline latency: this many files of `latencyFileRows` rows, each landing alone. */
+  latencyFiles: number;
+  latencyFileRows: number;
   /** Snapshot/time travel: a table of this many commits, one small file each. */
   commits: number;
   commitRows: number;
@@ -45,6 +48,8 @@ export const SCALES: Record<ScaleName, Scale> = {
     pipelineFiles: 6,
     pipelineFileRows: 100,
     pipelineMaxFiles: 3,
+    latencyFiles: 3,
+    latencyFileRows: 200,
     commits: 12,
     commitRows: 100,
     optimizeFiles: 12,
@@ -62,6 +67,8 @@ export const SCALES: Record<ScaleName, Scale> = {
     pipelineFiles: 200,
     pipelineFileRows: 1_000,
     pipelineMaxFiles: 100,
+    latencyFiles: 50,
+    latencyFileRows: 10_000,
     commits: 1_000,
     commitRows: 1_000,
     optimizeFiles: 1_000,
@@ -79,6 +86,8 @@ export const SCALES: Record<ScaleName, Scale> = {
     pipelineFiles: 1_000,
     pipelineFileRows: 1_000,
     pipelineMaxFiles: 100,
+    latencyFiles: 50,
+    latencyFileRows: 10_000,
     commits: 10_000,
     commitRows: 100,
     optimizeFiles: 1_000,
@@ -96,6 +105,8 @@ export const SCALES: Record<ScaleName, Scale> = {
     pipelineFiles: 1_000,
     pipelineFileRows: 1_000,
     pipelineMaxFiles: 100,
+    latencyFiles: 50,
+    latencyFileRows: 10_000,
     commits: 10_000,
     commitRows: 100,
     optimizeFiles: 1_000,

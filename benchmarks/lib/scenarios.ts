@@ -182,46 +182,8 @@ export const SCENARIOS: Scenario[] = [
     'upsert',
     (rows) => ({ batch: 1, updates: Math.round(rows / 2), deletes: 0, order: 'unsorted', file: 'upsert-unsorted' }),
   ),
-  {
-    id: 'small-files-pipeline',
-    title: 'Many small files through the pipeline',
-    description:
-      'Landed CSV files of orders (seed 002) through stage → archive → dedup → MERGE on tracking_num (newer last_modified wins), in batches of maxFiles. ' +
-      'lakelet: `lakelet run --once` (PipelineRunner: hashing, CSV validation, manifests, exactly-once txns, ingestion log); the peers: the same steps written by hand ' +
-      '(delta-rs: pyarrow CSV reader with declared types; DuckDB native: read_csv with declared columns, in-memory stage and target). ' +
-      "Updates here are scattered over the whole target, which is DuckDB MERGE INTO's slow case.",
-    unit: 'rows',
-    unavailable: () => (existsSync(join(REPO_ROOT, 'src', 'pipeline', 'runner.ts')) ? undefined : 'the pipeline (src/pipeline/runner.ts) has not landed yet'),
-    async prepare(p) {
-      const { scale } = p.ctx;
-      const landed = await p.pipelineFiles();
-      return {
-        units: landed.rows,
-        params: { files: scale.pipelineFiles, rowsPerFile: scale.pipelineFileRows, maxFilesPerBatch: scale.pipelineMaxFiles, format: 'csv' },
-        layout: {},
-        async setup(engine, repeat) {
-          const dir = p.runDir('small-files-pipeline', engine, repeat);
-          copyLanded(landed.files, join(dir, 'landing'));
-          const common = {
-            landing: join(dir, 'landing'),
-            stage: join(dir, 'stage'),
-            target: join(dir, 'target'),
-            archive: join(dir, 'archive'),
-            key: 'tracking_num',
-            orderBy: 'last_modified',
-            maxFiles: scale.pipelineMaxFiles,
-            columns: ORDERS_COLUMNS,
-          };
-          if (engine === 'lakelet') {
-            const config = join(dir, 'lakelet.yml');
-            writeFileSync(config, pipelineYaml(scale.pipelineMaxFiles));
-            return { task: { op: 'pipeline', config, ...common }, outputs: [common.stage, common.target, join(dir, 'state')] };
-          }
-          return { task: { op: 'pipeline', ...common }, outputs: engine === 'duckdb' ? [] : [common.stage, common.target] };
-        },
-      };
-    },
-  },
+  pipelineScenario('small-files'),
+  pipelineScenario('latency'),
   {
     id: 'snapshot-open',
     title: 'Open the latest snapshot',
@@ -294,4 +256,56 @@ export function selectScenarios(only: string[] | undefined): Scenario[] {
   const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; choose from: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   return SCENARIOS.filter((s) => only.includes(s.id));
+}
+
+/**
+ * Landed files through the pipeline. `small-files`: many small CSV files in batches of maxFiles
+ * (throughput). `latency`: files land one at a time, each alone in its batch, and every file's
+ * time from landing to the target commit is recorded (p50/p95 in the report).
+ */
+function pipelineScenario(kind: 'small-files' | 'latency'): Scenario {
+  const latency = kind === 'latency';
+  const id = latency ? 'pipeline-latency' : 'small-files-pipeline';
+  return {
+    id,
+    title: latency ? 'Pipeline latency: file landing to target commit' : 'Many small files through the pipeline',
+    description: latency
+      ? 'CSV files of orders (seed 002) land one at a time; each goes through stage → archive → dedup → MERGE alone before the next lands. Wall time covers all files; the per-file latency (landing → target commit) is reported as p50/p95. lakelet: its real pipeline (PipelineRunner.runAll per landed file, with validation, manifests and ingestion log); the peers: the same steps by hand.'
+      : "Landed CSV files of orders (seed 002) through stage → archive → dedup → MERGE on tracking_num, in batches of maxFiles. lakelet: `lakelet run --once` (PipelineRunner, with its validation, manifests and ingestion log); the peers: the same steps written by hand.",
+    unit: 'rows',
+    unavailable: () => (existsSync(join(REPO_ROOT, 'src', 'pipeline', 'runner.ts')) ? undefined : 'the pipeline (src/pipeline/runner.ts) has not landed yet'),
+    async prepare(p) {
+      const { scale } = p.ctx;
+      const landed = await p.pipelineFiles(kind);
+      const maxFiles = latency ? 1 : scale.pipelineMaxFiles;
+      return {
+        units: landed.rows,
+        params: latency
+          ? { files: scale.latencyFiles, rowsPerFile: scale.latencyFileRows, maxFilesPerBatch: 1, format: 'csv' }
+          : { files: scale.pipelineFiles, rowsPerFile: scale.pipelineFileRows, maxFilesPerBatch: scale.pipelineMaxFiles, format: 'csv' },
+        layout: {},
+        async setup(engine, repeat) {
+          const dir = p.runDir(id, engine, repeat);
+          copyLanded(landed.files, join(dir, 'landing'));
+          const common = {
+            landing: join(dir, 'landing'),
+            stage: join(dir, 'stage'),
+            target: join(dir, 'target'),
+            archive: join(dir, 'archive'),
+            key: 'tracking_num',
+            orderBy: 'last_modified',
+            maxFiles,
+            columns: ORDERS_COLUMNS,
+            ...(latency ? { latency: true } : {}),
+          };
+          if (engine === 'lakelet') {
+            const config = join(dir, 'lakelet.yml');
+            writeFileSync(config, pipelineYaml(maxFiles));
+            return { task: { op: 'pipeline', config, ...common }, outputs: [common.stage, common.target, join(dir, 'state')] };
+          }
+          return { task: { op: 'pipeline', ...common }, outputs: engine === 'duckdb' ? [] : [common.stage, common.target] };
+        },
+      };
+    },
+  };
 }

@@ -43,6 +43,12 @@ export type Task =
       orderBy: string;
       maxFiles: number;
       columns: ColumnType[];
+      /**
+       * Latency mode: files land one at a time (each engine moves the next file into `landing`
+       * only after the previous one reached the target) and each file's time from landing to
+       * target commit is reported as `metrics.batchMs`.
+       */
+      latency?: boolean;
     };
 
 /** What a child reports (plus engine-specific fields such as metrics). */
