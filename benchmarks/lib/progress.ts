@@ -10,7 +10,7 @@ export class BenchProgress {
   private readonly started = Date.now();
 
   constructor(
-    private readonly total: number,
+    total: number,
     private readonly options: { bar: boolean; quiet: boolean },
   ) {
     if (options.bar && total > 0) {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import {
   ConstraintViolationError,

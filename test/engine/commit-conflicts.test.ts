@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { commit } from '../../src/engine/delta/transaction.ts';
 import { CommitConflictError } from '../../src/engine/errors.ts';

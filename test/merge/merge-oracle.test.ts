@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
 import type { MergeClause } from '../../src/engine/ops/merge-clauses.ts';

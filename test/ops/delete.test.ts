@@ -3,7 +3,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { InputError, NotATableError, ProtocolError } from '../../src/engine/errors.ts';
+import { InputError, NotATableError } from '../../src/engine/errors.ts';
 import { dirOf, tempDir } from '../support/temp.ts';
 
 let compute: Compute;

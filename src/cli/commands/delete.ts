@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
-import { printJson, withTable } from '../options.ts';
+import { withTable } from '../options.ts';
 import { usageError } from '../errors.ts';
-import { formatKeyValues, humanBytes, plural } from '../output/table-format.ts';
+import { plural } from '../output/table-format.ts';
+import { printJsonOrSkipped, rewriteDetails } from '../output/operation-result.ts';
 
 interface DeleteOptions {
   where?: string;
@@ -38,24 +39,8 @@ Examples:
         const r = await table.delete(options.where).execute();
         return { table: table.uri, version: r.version, metrics: r.metrics, skipped: r.skipped };
       });
-      if (options.json) {
-        printJson({ table: result.table, version: result.version, ...result.metrics, ...(result.skipped ? { skipped: result.skipped } : {}) });
-        return;
-      }
-      if (result.skipped) {
-        process.stdout.write(`nothing deleted from ${result.table} (still version ${result.version}): ${result.skipped}\n`);
-        return;
-      }
+      if (printJsonOrSkipped(result, options.json, 'nothing deleted from')) return;
       const m = result.metrics;
-      process.stdout.write(
-        `deleted ${plural(m.numDeletedRows, 'row')} from ${result.table} in version ${result.version}\n` +
-          formatKeyValues([
-            ['files removed', `${m.numRemovedFiles} (${humanBytes(m.numRemovedBytes)})`],
-            ['files added', `${m.numAddedFiles} (${humanBytes(m.numAddedBytes)})`],
-            ['rows copied', String(m.numCopiedRows)],
-            ['change files', String(m.numAddedChangeFiles)],
-            ['time', `${m.executionTimeMs} ms (scan ${m.scanTimeMs} ms, rewrite ${m.rewriteTimeMs} ms)`],
-          ]),
-      );
+      process.stdout.write(`deleted ${plural(m.numDeletedRows, 'row')} from ${result.table} in version ${result.version}\n` + rewriteDetails(m));
     });
 }

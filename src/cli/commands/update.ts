@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { printJson, withTable } from '../options.ts';
-import { formatKeyValues, humanBytes, plural } from '../output/table-format.ts';
+import { withTable } from '../options.ts';
+import { plural } from '../output/table-format.ts';
+import { printJsonOrSkipped, rewriteDetails } from '../output/operation-result.ts';
 
 interface UpdateOptions {
   set: [string, string][];
@@ -36,25 +37,9 @@ Examples:
         const r = await table.update(Object.fromEntries(options.set), options.where).execute();
         return { table: table.uri, version: r.version, metrics: r.metrics, skipped: r.skipped };
       });
-      if (options.json) {
-        printJson({ table: result.table, version: result.version, ...result.metrics, ...(result.skipped ? { skipped: result.skipped } : {}) });
-        return;
-      }
-      if (result.skipped) {
-        process.stdout.write(`nothing updated in ${result.table} (still version ${result.version}): ${result.skipped}\n`);
-        return;
-      }
+      if (printJsonOrSkipped(result, options.json, 'nothing updated in')) return;
       const m = result.metrics;
-      process.stdout.write(
-        `updated ${plural(m.numUpdatedRows, 'row')} of ${result.table} in version ${result.version}\n` +
-          formatKeyValues([
-            ['files removed', `${m.numRemovedFiles} (${humanBytes(m.numRemovedBytes)})`],
-            ['files added', `${m.numAddedFiles} (${humanBytes(m.numAddedBytes)})`],
-            ['rows copied', String(m.numCopiedRows)],
-            ['change files', String(m.numAddedChangeFiles)],
-            ['time', `${m.executionTimeMs} ms (scan ${m.scanTimeMs} ms, rewrite ${m.rewriteTimeMs} ms)`],
-          ]),
-      );
+      process.stdout.write(`updated ${plural(m.numUpdatedRows, 'row')} of ${result.table} in version ${result.version}\n` + rewriteDetails(m));
     });
 }
 

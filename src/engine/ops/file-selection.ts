@@ -5,8 +5,7 @@ import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { partitionValueToSql } from '../delta/partition-values.ts';
 import { parseStats } from '../delta/stats.ts';
 import { scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
-import { isArray, isMap, isStruct, type DataType } from '../delta/schema.ts';
-import { InputError, ProtocolError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Shared by DELETE, UPDATE and OPTIMIZE: which files a predicate touches, and how many of their

@@ -1,5 +1,4 @@
 import type { Action, AddFile } from '../delta/actions.ts';
-import type { Snapshot } from '../delta/snapshot.ts';
 import type { StructField, StructType } from '../delta/schema.ts';
 import type { DeltaTable } from '../table.ts';
 import type { OperationResult } from './write.ts';
