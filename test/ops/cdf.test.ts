@@ -1,25 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { ChangeDataFeedError, MissingFileError, VersionNotFoundError } from '../../src/engine/errors.ts';
 import { writeChangeDataFiles } from '../../src/engine/ops/cdf.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir('lakelet-cdf-');
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine('lakelet-cdf-');
 
 let n = 0;
-const freshTable = () => DeltaTable.forPath(join(tmp.dir, `t${++n}`), { compute });
+const freshTable = () => DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
 const CDF = { 'delta.enableChangeDataFeed': 'true' };
 
 function commitJson(table: DeltaTable, version: number): Record<string, any>[] {
@@ -54,7 +46,7 @@ describe('change data feed', () => {
     }
     // The files hold the data columns and _change_type; the partition column is in the path.
     const local = cdc.map((c) => sqlString(join(dirOf(t), c.path)));
-    const rows = await compute.query<Row>(`SELECT * FROM read_parquet([${local.join(', ')}], hive_partitioning = false) ORDER BY id`);
+    const rows = await fx.compute.query<Row>(`SELECT * FROM read_parquet([${local.join(', ')}], hive_partitioning = false) ORDER BY id`);
     expect(rows).toEqual([
       { id: '0', v: 'v0', _change_type: 'delete' },
       { id: '3', v: 'v3', _change_type: 'delete' },
@@ -136,7 +128,7 @@ describe('change data feed', () => {
     const files = await writeChangeDataFiles(t.ctx, snapshot, `SELECT 7::BIGINT AS id, 'k1' AS k, 'insert' AS _change_type`);
     expect(files).toHaveLength(1);
     expect(files[0].partitionValues).toEqual({ k: 'k1' });
-    const rows = await compute.query<Row>(`SELECT * FROM read_parquet(${sqlString(join(dirOf(t), files[0].path))}, hive_partitioning = false)`);
+    const rows = await fx.compute.query<Row>(`SELECT * FROM read_parquet(${sqlString(join(dirOf(t), files[0].path))}, hive_partitioning = false)`);
     expect(rows).toEqual([{ id: '7', v: null, _change_type: 'insert' }]);
     expect(await writeChangeDataFiles(t.ctx, snapshot, `SELECT 7 AS id, 'k1' AS k, 'insert' AS _change_type WHERE false`)).toEqual([]);
     await expect(writeChangeDataFiles(t.ctx, snapshot, `SELECT 7 AS id`)).rejects.toThrow(/_change_type/);

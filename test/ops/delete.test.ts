@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { InputError, NotATableError } from '../../src/engine/errors.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir('lakelet-delete-');
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine('lakelet-delete-');
 
 let n = 0;
-const freshTable = () => DeltaTable.forPath(join(tmp.dir, `t${++n}`), { compute });
+const freshTable = () => DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
 
 function commitJson(table: DeltaTable, version: number): Record<string, any>[] {
   const text = readFileSync(join(dirOf(table), '_delta_log', `${String(version).padStart(20, '0')}.json`), 'utf8');
@@ -118,9 +109,9 @@ describe('DELETE', () => {
   });
 
   it('rewrites a column-mapped table with nested structs under the physical names (Spark golden copy)', async () => {
-    const dir = join(tmp.dir, 'column-mapping-copy');
+    const dir = join(fx.dir, 'column-mapping-copy');
     cpSync(resolve(process.cwd(), '../shared/conformance/golden/table-with-columnmapping-mode-name/delta'), dir, { recursive: true });
-    const t = await DeltaTable.forPath(dir, { compute });
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
     const before = await t.read();
     const doomed = before.filter((r) => Number(r.ByteType) === 1).length;
     expect(doomed).toBeGreaterThan(0);

@@ -1,31 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { ManualClock } from '../../src/engine/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { MissingFileError, RetentionTooShortError } from '../../src/engine/errors.ts';
 import { deletionVectorKey } from '../../src/engine/delta/deletion-vector.ts';
 import { parseInterval, isVacuumable } from '../../src/engine/ops/vacuum.ts';
-import { dirOf, tempDir } from '../support/temp.ts';
+import { dirOf } from '../support/temp.ts';
+import { useEngine } from '../support/engine-fixture.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const GOLDEN_DV = resolve(process.cwd(), '../shared/conformance/golden/dv-partitioned-with-checkpoint/delta');
 
-let compute: Compute;
-let tmp: { dir: string; cleanup: () => void };
-beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
-  tmp = tempDir('lakelet-vacuum-');
-});
-afterAll(() => {
-  compute.close();
-  tmp.cleanup();
-});
+const fx = useEngine('lakelet-vacuum-');
 
 let n = 0;
-const freshTable = (clock: ManualClock) => DeltaTable.forPath(join(tmp.dir, `t${++n}`), { compute, clock });
+const freshTable = (clock: ManualClock) => DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute, clock });
 
 /** Every file under dir (relative keys), skipping _delta_log. */
 function listFiles(dir: string, prefix = ''): string[] {
@@ -165,10 +156,10 @@ describe('VACUUM', () => {
   });
 
   it('keeps deletion vector files of the current version (Spark-written DV table)', async () => {
-    const dir = join(tmp.dir, 'dv-copy');
+    const dir = join(fx.dir, 'dv-copy');
     cpSync(GOLDEN_DV, dir, { recursive: true });
     const clock = new ManualClock(Date.now() + 365 * DAY);
-    const t = await DeltaTable.forPath(dir, { compute, clock });
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute, clock });
     const snapshot = await t.snapshot();
     const dvKeys = snapshot.files
       .filter((f) => f.deletionVector)
