@@ -1,42 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { lakelet, lakeletOk } from '../support/cli.ts';
+
+const lakeletArgs = (...args: string[]) => lakelet(args);
+const ok = (...args: string[]) => lakeletOk(args);
 
 /**
  * The real `lakelet` binary as a child process, on temp tables. Every spawn costs about a second
  * (tsx start-up plus DuckDB), so each test groups several assertions over one run.
  */
-const REPO = process.cwd();
-const BIN = join(REPO, 'bin/lakelet.mjs');
 const GOLDEN = resolve(process.cwd(), '../shared/conformance/golden/data-reader-primitives');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function lakelet(...args: string[]): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-/** Succeeds, or fails the test showing what the CLI printed. */
-async function ok(...args: string[]): Promise<Run> {
-  const run = await lakelet(...args);
-  if (run.code !== 0) throw new Error(`lakelet ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return run;
-}
 
 function ndjson(text: string): Record<string, unknown>[] {
   return text
@@ -250,7 +226,7 @@ describe('lakelet CLI', () => {
 
   it('reports a failure as one line on stderr with exit 1, and the stack only with --verbose', async () => {
     const missing = join(dir, 'no-such-table');
-    const [plain, verbose] = await Promise.all([lakelet('read', missing), lakelet('read', missing, '--verbose')]);
+    const [plain, verbose] = await Promise.all([lakeletArgs('read', missing), lakeletArgs('read', missing, '--verbose')]);
     expect(plain.code).toBe(1);
     expect(plain.stdout).toBe('');
     const lines = plain.stderr.trimEnd().split('\n');
@@ -266,10 +242,10 @@ describe('lakelet CLI', () => {
 
   it('treats wrong usage as exit 2 with one line naming the problem', async () => {
     const [badLimit, badFormat, noFrom, both] = await Promise.all([
-      lakelet('read', people, '--limit', 'many'),
-      lakelet('read', people, '--format', 'xml'),
-      lakelet('write', people),
-      lakelet('read', people, '--version', '0', '--timestamp', '2024-01-01T00:00:00Z'),
+      lakeletArgs('read', people, '--limit', 'many'),
+      lakeletArgs('read', people, '--format', 'xml'),
+      lakeletArgs('write', people),
+      lakeletArgs('read', people, '--version', '0', '--timestamp', '2024-01-01T00:00:00Z'),
     ]);
     for (const run of [badLimit, badFormat, noFrom, both]) {
       expect(run.code).toBe(2);
@@ -288,7 +264,7 @@ describe('lakelet CLI', () => {
       [['describe'], ['--version', '--json', 'Examples:']],
       [['write'], ['--from', '--mode', '--partition-by', '--merge-schema', '--json', 'Examples:']],
     ];
-    const runs = await Promise.all(expectations.map(([command]) => lakelet(...command, '--help')));
+    const runs = await Promise.all(expectations.map(([command]) => lakeletArgs(...command, '--help')));
     runs.forEach((run, i) => {
       expect(run.code, `lakelet ${expectations[i][0].join(' ')} --help`).toBe(0);
       for (const text of expectations[i][1]) expect(run.stdout).toContain(text);

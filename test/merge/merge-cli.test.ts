@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { lakelet } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
-const run = promisify(execFile);
-const cli = (args: string[], cwd: string) =>
-  run(process.execPath, [join(process.cwd(), 'bin/lakelet.mjs'), ...args], { cwd }).then(
-    (r) => ({ code: 0, ...r }),
-    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-  );
+const cli = (args: string[], cwd: string) => lakelet(args, { cwd });
 
 describe('lakelet merge', () => {
   it('upserts from a file with --dedup-by, refuses duplicates without it, merges from a Delta table, prints metrics', async () => {

@@ -1,40 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { buildProgram } from '../../src/cli/main.ts';
+import { lakelet, lakeletOk } from '../support/cli.ts';
+
+const lakeletArgs = (...args: string[]) => lakelet(args);
+const ok = (...args: string[]) => lakeletOk(args);
 
 /**
  * The new table-maintenance commands through the real `lakelet` binary. Each spawn costs about a
  * second, so each test chains a few commands on one table.
  */
-const BIN = join(process.cwd(), 'bin/lakelet.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function lakelet(...args: string[]): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-async function ok(...args: string[]): Promise<Run> {
-  const run = await lakelet(...args);
-  if (run.code !== 0) throw new Error(`lakelet ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return run;
-}
 
 let dir: string;
 let table: string;
@@ -58,7 +36,7 @@ describe('lakelet delete/update/optimize/restore/vacuum/changes', () => {
     expect(deleted.stdout).toMatch(/^deleted 3 rows from .*orders in version 3\n/);
     expect(deleted.stdout).toMatch(/files removed\s+2 /);
 
-    const usage = await lakelet('delete', table);
+    const usage = await lakeletArgs('delete', table);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--where/);
 
@@ -72,7 +50,7 @@ describe('lakelet delete/update/optimize/restore/vacuum/changes', () => {
     const optimized = await ok('optimize', table, '--json');
     expect(JSON.parse(optimized.stdout)).toMatchObject({ numFilesRemoved: 4, numFilesAdded: 2, partitionsOptimized: 2 });
 
-    const refused = await lakelet('vacuum', table, '--retain-hours', '0');
+    const refused = await lakeletArgs('vacuum', table, '--retain-hours', '0');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^lakelet: .*refusing to vacuum/);
     const dry = await ok('vacuum', table, '--retain-hours', '0', '--force', '--dry-run');
@@ -90,7 +68,7 @@ describe('lakelet delete/update/optimize/restore/vacuum/changes', () => {
     t.close();
     const [feed, notEnabled] = await Promise.all([
       ok('changes', cdf, '--from-version', '1', '--format', 'ndjson'),
-      lakelet('changes', table, '--from-version', '0'),
+      lakeletArgs('changes', table, '--from-version', '0'),
     ]);
     const rows = feed.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((r) => [r.id, r.v, r._change_type, r._commit_version])).toEqual([
