@@ -64,7 +64,7 @@ export const SCALES: Record<ScaleName, Scale> = {
     targetFiles: 40,
     batchRows: 100_000,
     hotFraction: 0.1,
-    pipelineFiles: 200,
+    pipelineFiles: 1_000,
     pipelineFileRows: 1_000,
     pipelineMaxFiles: 100,
     latencyFiles: 50,
