@@ -1,4 +1,5 @@
 import type { DeletionVectorDescriptor } from './actions.ts';
+import { deletionVectorUniqueId } from './deletion-vector.ts';
 
 /**
  * The identity of a file in log replay: its canonical path plus its deletion vector. Writers are
@@ -16,11 +17,6 @@ export function canonicalPath(path: string): string {
   }
 }
 
-export function dvId(dv: DeletionVectorDescriptor | null | undefined): string {
-  if (!dv) return '';
-  return `${dv.storageType}${dv.pathOrInlineDv}${dv.offset != null ? '@' + dv.offset : ''}`;
-}
-
 export function fileKey(path: string, dv?: DeletionVectorDescriptor | null): string {
-  return `${canonicalPath(path)}\u0000${dvId(dv)}`;
+  return `${canonicalPath(path)}\u0000${dv ? deletionVectorUniqueId(dv) : ''}`;
 }
