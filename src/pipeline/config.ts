@@ -17,6 +17,9 @@ import { formatPath, locate } from './yaml-locate.ts';
  * other pipeline owns its landing folder alone, since archiving moves files away.
  */
 
+/** Names a writer uses while a file is still being written (write-then-rename): never taken. */
+export const DEFAULT_IGNORE = ['*.tmp', '*.temp', '*.part', '*.partial', '*.crdownload', '*._COPYING_', '*.filepart', '*.swp'] as const;
+
 const name = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . - (no spaces or slashes)');
 const column = z.string().min(1, 'a column name cannot be empty');
 const byteSize = z.union([
@@ -24,9 +27,38 @@ const byteSize = z.union([
   z.string().regex(/^\s*\d+(\.\d+)?\s*([kmgt]i?b?|b)?\s*$/i, "a size like 1048576, '64MB' or '1GiB'"),
 ]);
 
+const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i, "a duration like 500ms, '2s', '10m', '7d'"),
+]);
+const properties = z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({});
+const share = z.union([z.number().min(0).max(1), z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, "a share like 0.1 or '10%'")]);
+
+/** `stage:` / `target:` are a path, or an object with the path and table settings. */
+const stageSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      path: z.string().min(1),
+      retain: z.union([duration, z.literal('forever'), z.literal('truncate-after-merge')]).default('forever'),
+      properties,
+    })
+    .strict(),
+]);
+const targetSchema = z.union([z.string().min(1), z.object({ path: z.string().min(1), properties }).strict()]);
+
+const arrivalSchema = z
+  .object({
+    stable: duration.default('2s'),
+    requireCompleteRecord: z.boolean().default(true),
+    marker: z.enum(['none', 'success', 'done']).default('none'),
+    ignore: z.array(z.string().min(1)).default([...DEFAULT_IGNORE]),
+  })
+  .strict();
+
 const transformSchema = z
   .object({
-    epoch: z.enum(['seconds', 'millis', 'micros']).optional(),
+    epoch: z.enum(['seconds', 'millis', 'micros', 'auto']).optional(),
     rename: column.optional(),
     cast: z.string().regex(/^[A-Za-z][A-Za-z0-9_ (),]*$/, "a DuckDB type like 'INTEGER', 'DECIMAL(18,2)', 'DATE'").optional(),
   })
@@ -52,13 +84,17 @@ const pipelineSchema = z
     format: z.enum(['csv', 'json', 'ndjson', 'parquet']),
     csv: csvSchema.default({}),
     json: z.object({ repair: z.boolean().default(false), path: z.string().min(1).optional() }).strict().default({ repair: false }),
-    stage: z.string().min(1),
-    target: z.string().min(1).optional(),
+    arrival: arrivalSchema.default({ stable: '2s', requireCompleteRecord: true, marker: 'none', ignore: [...DEFAULT_IGNORE] }),
+    stage: stageSchema,
+    target: targetSchema.optional(),
     key: z.union([column, z.array(column).min(1)]).optional(),
     orderBy: column.optional(),
     partitionBy: z.union([column, z.array(column)]).default([]),
     transforms: z.record(column, transformSchema).default({}),
     schemaDrift: z.enum(['evolve', 'rescue', 'fail', 'ignore']).default('evolve'),
+    badRecords: z.enum(['quarantine-file', 'rescue', 'fail-file']).default('quarantine-file'),
+    badRecordsLimit: share.default(0.1),
+    duplicates: z.enum(['content', 'name-and-content']).default('content'),
     deletes: z
       .object({ column, values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) })
       .strict()
@@ -84,7 +120,7 @@ const fileSchema = z
 type RawPipeline = z.infer<typeof pipelineSchema>;
 
 export interface TransformSpec {
-  epoch?: 'seconds' | 'millis' | 'micros';
+  epoch?: 'seconds' | 'millis' | 'micros' | 'auto';
   rename?: string;
   cast?: string;
 }
@@ -105,15 +141,28 @@ export interface PipelineConfig {
   landing: string;
   pattern: string;
   format: 'csv' | 'json' | 'ndjson' | 'parquet';
+  /** When a landed file counts as complete (see README, "Landing files safely"). */
+  arrival: ArrivalPolicy;
   csv: CsvDialect;
   json: { repair: boolean; path?: string };
   stage: string;
+  /** How long merged batches stay in the stage table: ms, forever, or removed right after the MERGE. */
+  stageRetain: number | 'forever' | 'truncate-after-merge';
+  /** Delta table properties set when the stage / target table is created (e.g. delta.enableChangeDataFeed). */
+  stageProperties: Record<string, string>;
   target?: string;
+  targetProperties: Record<string, string>;
   key: string[];
   orderBy?: string;
   partitionBy: string[];
   transforms: Record<string, TransformSpec>;
   schemaDrift: 'evolve' | 'rescue' | 'fail' | 'ignore';
+  /** What happens to a record that cannot be read or cast: see README, "Bad records". */
+  badRecords: 'quarantine-file' | 'rescue' | 'fail-file';
+  /** Above this share of bad records (0..1) the whole file is quarantined. */
+  badRecordsLimit: number;
+  /** content: a file whose sha256 was already applied is a duplicate whatever its name; name-and-content: only under the same name. */
+  duplicates: 'content' | 'name-and-content';
   deletes?: { column: string; values: (string | number | boolean)[] };
   archive: string;
   quarantine: string;
@@ -122,6 +171,17 @@ export interface PipelineConfig {
   stateDir: string;
   /** Other pipelines reading the same landing folder: a file leaves it only when all have taken it. */
   siblings: string[];
+}
+
+export interface ArrivalPolicy {
+  /** Size and mtime must have been unchanged this long (ms). */
+  stableMs: number;
+  /** A text file must end with a complete record (final newline, or the closing bracket of a JSON document). */
+  requireCompleteRecord: boolean;
+  /** none; success: a `_SUCCESS` file in the file's folder; done: a `<name>.done` file beside it. */
+  marker: 'none' | 'success' | 'done';
+  /** Name patterns never taken (temporary names of writers that write, then rename). */
+  ignore: string[];
 }
 
 export interface LakeletConfig {
@@ -202,15 +262,22 @@ function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) 
     landing: abs(p.landing),
     pattern: p.pattern,
     format: p.format,
+    arrival: { stableMs: parseDuration(p.arrival.stable), requireCompleteRecord: p.arrival.requireCompleteRecord, marker: p.arrival.marker, ignore: p.arrival.ignore },
     csv: p.csv,
     json: p.json,
-    stage: abs(p.stage),
-    ...(p.target ? { target: abs(p.target) } : {}),
+    stage: abs(typeof p.stage === 'string' ? p.stage : p.stage.path),
+    stageRetain: typeof p.stage === 'string' ? 'forever' : typeof p.stage.retain === 'string' && /^(forever|truncate-after-merge)$/.test(p.stage.retain) ? (p.stage.retain as 'forever' | 'truncate-after-merge') : parseDuration(p.stage.retain),
+    stageProperties: typeof p.stage === 'string' ? {} : stringValues(p.stage.properties),
+    ...(p.target ? { target: abs(typeof p.target === 'string' ? p.target : p.target.path) } : {}),
+    targetProperties: p.target && typeof p.target !== 'string' ? stringValues(p.target.properties) : {},
     key: p.key === undefined ? [] : Array.isArray(p.key) ? p.key : [p.key],
     ...(p.orderBy ? { orderBy: p.orderBy } : {}),
     partitionBy: Array.isArray(p.partitionBy) ? p.partitionBy : [p.partitionBy],
     transforms: p.transforms,
     schemaDrift: p.schemaDrift,
+    badRecords: p.badRecords,
+    badRecordsLimit: typeof p.badRecordsLimit === 'number' ? p.badRecordsLimit : Number(p.badRecordsLimit.replace('%', '')) / 100,
+    duplicates: p.duplicates,
     ...(p.deletes ? { deletes: p.deletes } : {}),
     archive: abs(p.archive),
     quarantine: abs(p.quarantine),
@@ -228,4 +295,17 @@ export function parseBytes(value: number | string): number {
   const base = m[3] ? 1024 : 1000;
   const power = unit ? 'kmgt'.indexOf(unit) + 1 : 0;
   return Math.round(Number(m[1]) * base ** power);
+}
+
+/** '500ms', '2s', '10m', '1h', '7d' or a number of ms, in ms. */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/i.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2].toLowerCase() as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function stringValues(record: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)]));
 }
