@@ -9,10 +9,12 @@ import { PipelineBusyError, PipelineStateError, type TextPosition } from './erro
  * stage, target and ingestion-log tables they say exactly how far each batch got:
  *
  *   <stateDir>/<pipeline>/batches/<seq>.json        the plan: files, checksums, outcome per file
+ *   <stateDir>/<pipeline>/batches/<seq>.amend.json  files taken out of a planned batch before it
+ *                                                   was staged (overwritten in landing meanwhile)
  *   <stateDir>/<pipeline>/batches/<seq>.done.json   the batch finished (ingestion log written)
  *   <stateDir>/<pipeline>/lock                      the process running the pipeline
  */
-export type FileOutcome = 'stage' | 'quarantine' | 'duplicate';
+export type FileOutcome = 'stage' | 'quarantine' | 'duplicate' | 'replaced';
 
 export interface ManifestFile {
   /** Path relative to the landing folder. */
@@ -25,8 +27,18 @@ export interface ManifestFile {
   rescued?: number;
   repaired?: string[];
   error?: { kind: string; message: string; position?: TextPosition; hint?: string };
-  /** For a duplicate: the batch that merged the same name and content before. */
+  /** For a duplicate: the batch that merged the same content before. */
   duplicateOf?: number;
+  /** For a duplicate: the file name it was applied under, when another. */
+  duplicateName?: string;
+  /** For a replaced file: why it left the batch (see BatchState.replace). */
+  replaced?: string;
+}
+
+/** Files taken out of a planned batch: the manifest is create-only, so changes live beside it. */
+interface Amendment {
+  seq: number;
+  replaced: { key: string; sha256: string; reason: string }[];
 }
 
 export interface BatchManifest {
@@ -60,6 +72,7 @@ export class BatchState {
   readonly store: ObjectStore;
   private manifests = new Map<number, BatchManifest>();
   private done = new Map<number, BatchDone>();
+  private amendments = new Map<number, Amendment>();
   private loaded = false;
 
   constructor(readonly pipeline: string, readonly dir: string) {
@@ -69,12 +82,18 @@ export class BatchState {
   async load(): Promise<void> {
     this.manifests.clear();
     this.done.clear();
+    this.amendments.clear();
     for (const obj of await this.store.list('batches/')) {
-      const m = /^batches\/(\d+)(\.done)?\.json$/.exec(obj.key);
+      const m = /^batches\/(\d+)(\.done|\.amend)?\.json$/.exec(obj.key);
       if (!m) continue;
       const value = JSON.parse(new TextDecoder().decode(await this.store.get(obj.key)));
-      if (m[2]) this.done.set(Number(m[1]), value as BatchDone);
+      if (m[2] === '.done') this.done.set(Number(m[1]), value as BatchDone);
+      else if (m[2] === '.amend') this.amendments.set(Number(m[1]), value as Amendment);
       else this.manifests.set(Number(m[1]), value as BatchManifest);
+    }
+    for (const a of this.amendments.values()) {
+      const manifest = this.manifests.get(a.seq);
+      if (manifest) applyAmendment(manifest, a);
     }
     this.loaded = true;
   }
@@ -98,13 +117,34 @@ export class BatchState {
     return [...this.manifests.values()].sort((a, b) => a.seq - b.seq).map((manifest) => ({ manifest, done: this.done.get(manifest.seq) }));
   }
 
-  /** The finished batch that staged this exact file (name and content), if any. */
-  stagedBefore(key: string, sha256: string): number | undefined {
+  /**
+   * The finished batch that staged this content (under any name, or with `sameName` only under
+   * this one), and the name it had then.
+   */
+  stagedBefore(key: string, sha256: string, sameName = true): { seq: number; key: string } | undefined {
     for (const m of this.manifests.values()) {
       if (!this.done.has(m.seq)) continue;
-      if (m.files.some((f) => f.key === key && f.sha256 === sha256 && f.outcome === 'stage')) return m.seq;
+      const f = m.files.find((x) => x.sha256 === sha256 && x.outcome === 'stage' && (!sameName || x.key === key));
+      if (f) return { seq: m.seq, key: f.key };
     }
     return undefined;
+  }
+
+  /**
+   * Takes a file out of a planned, not yet staged batch because the landing file was overwritten:
+   * the planned bytes are gone, so the batch goes on without them and the new content is a new
+   * delivery for a later batch. Durable before the stage commit, like the manifest.
+   */
+  async replace(seq: number, key: string, reason: string): Promise<void> {
+    const manifest = this.manifests.get(seq);
+    if (!manifest) throw new PipelineStateError(this.pipeline, `batch ${seq} has no manifest`);
+    const file = manifest.files.find((f) => f.key === key);
+    if (!file) return;
+    const amendment = this.amendments.get(seq) ?? { seq, replaced: [] };
+    if (!amendment.replaced.some((r) => r.key === key)) amendment.replaced.push({ key, sha256: file.sha256, reason });
+    await this.store.put(`batches/${pad(seq)}.amend.json`, JSON.stringify(amendment, null, 1));
+    this.amendments.set(seq, amendment);
+    applyAmendment(manifest, amendment);
   }
 
   /** Whether a finished batch took this file (any outcome): for shared landing folders. */
@@ -153,6 +193,16 @@ export class BatchState {
       await this.store.delete('lock');
     }
     throw new PipelineStateError(this.pipeline, `could not take the lock ${this.dir}/lock`);
+  }
+}
+
+function applyAmendment(manifest: BatchManifest, amendment: Amendment): void {
+  for (const r of amendment.replaced) {
+    const f = manifest.files.find((x) => x.key === r.key && x.sha256 === r.sha256);
+    if (f) {
+      f.outcome = 'replaced';
+      f.replaced = r.reason;
+    }
   }
 }
 

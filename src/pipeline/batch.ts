@@ -5,6 +5,7 @@ import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.t
 import type { Clock, IdSource } from '../engine/clock.ts';
 import { DeltaTable } from '../engine/table.ts';
 import type { PipelineConfig } from './config.ts';
+import { markersToArchive } from './arrival.ts';
 import { crashPoint } from './crash-points.ts';
 import { FileRejectedError, PipelineStateError } from './errors.ts';
 import { dropRawInputs, readRaw } from './file-reader.ts';
@@ -128,7 +129,12 @@ function hasRows(manifest: BatchManifest): boolean {
 }
 
 /** Plans a batch over landed files (already ordered): hashes, duplicate check, validation, manifest. */
-export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
+export async function planBatch(
+  rt: PipelineRuntime,
+  candidates: ObjectMeta[],
+  /** Files that stayed incomplete past arrival.incompleteTimeout, with the reason: quarantined unread. */
+  abandoned: Map<string, string> = new Map(),
+): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
   // txn versions only grow: staging batch N+1 before batch N would make N look staged. So every
   // earlier batch must be in the stage table before a new one is planned.
   for (const m of rt.state.unfinished()) {
@@ -156,9 +162,15 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
     const sum = sha256(data);
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
-    const dupOf = rt.state.stagedBefore(c.key, sum);
-    if (dupOf !== undefined) {
-      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf });
+    // A copy of content already applied (a late or renamed redelivery) is not applied again: its
+    // older rows could otherwise bring back keys deleted since. Within the batch, the first copy wins.
+    const sameName = rt.pipeline.duplicates === 'name-and-content';
+    const dupOf = rt.state.stagedBefore(c.key, sum, sameName) ?? (data.length > 0 ? inBatch(files, c.key, sum, sameName, seq) : undefined);
+    const incomplete = abandoned.get(c.key);
+    if (incomplete !== undefined) {
+      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
+    } else if (dupOf !== undefined) {
+      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf.seq, ...(dupOf.key !== c.key ? { duplicateName: dupOf.key } : {}) });
     } else {
       files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
     }
@@ -179,6 +191,17 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
     const plan = prepared.plans.get(f.key)!;
     f.records = plan.raw.records;
     if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
+  }
+  // A copy of a file this batch quarantines is no duplicate of anything applied: it goes along.
+  for (const f of files) {
+    if (f.outcome !== 'duplicate' || f.duplicateOf !== seq) continue;
+    const original = files.find((o) => o.outcome !== 'duplicate' && o.sha256 === f.sha256);
+    if (original?.outcome === 'quarantine') {
+      f.outcome = 'quarantine';
+      f.error = original.error;
+      delete f.duplicateOf;
+      delete f.duplicateName;
+    }
   }
   const manifest: BatchManifest = {
     pipeline: rt.pipeline.name,
@@ -201,6 +224,12 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
   });
   crashPoint('after-manifest', seq);
   return { manifest, prepared };
+}
+
+/** An earlier file of the batch being planned with the same content (and name, if asked). */
+function inBatch(files: ManifestFile[], key: string, sha: string, sameName: boolean, seq: number): { seq: number; key: string } | undefined {
+  const f = files.find((x) => x.sha256 === sha && x.outcome === 'stage' && (!sameName || x.key === key));
+  return f ? { seq, key: f.key } : undefined;
 }
 
 /** What the steps of one batch have done so far (in memory; the durable truth is in the tables). */
@@ -265,11 +294,22 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
   } else {
     let prep = prepared;
     if (!prep) {
-      // A redo must stage the very bytes the manifest planned.
-      for (const f of stageFiles) {
+      // A redo must stage the very bytes the manifest planned. A file overwritten since is a new
+      // delivery: the planned bytes are gone, so the batch goes on without it and a later batch
+      // takes the new content.
+      for (const f of [...stageFiles]) {
         const data = await rt.landing.get(f.key).catch(() => undefined);
         if (!data) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${f.key} is no longer in ${pipeline.landing} but was never staged; put the file back (sha256 ${f.sha256}) and run again.`);
-        if (sha256(data) !== f.sha256) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${f.key} in ${pipeline.landing} changed since the batch was planned (sha256 ${f.sha256}); put the original back and run again.`);
+        if (sha256(data) !== f.sha256) {
+          const reason = `overwritten in ${pipeline.landing} after batch ${seq} was planned and before it was staged: the planned bytes (sha256 ${f.sha256}) are gone; the new content (sha256 ${sha256(data)}) is taken as a new delivery`;
+          await rt.state.replace(seq, f.key, reason);
+          stageFiles.splice(stageFiles.indexOf(f), 1);
+          rt.reporter.event('warn', 'file.replaced', { pipeline: pipeline.name, batch: seq, file: f.key, reason });
+        }
+      }
+      if (!hasRows(manifest)) {
+        progress.stageMs = Date.now() - started;
+        return;
       }
       const redo = await prepare(rt, seq, stageFiles);
       if (redo.rejected.size > 0) {
@@ -300,13 +340,18 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
 export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
   const { manifest } = progress;
   const shared = rt.siblings.length > 0;
-  for (const f of manifest.files.filter((x) => x.outcome !== 'quarantine' || shared)) {
+  for (const f of manifest.files.filter((x) => x.outcome !== 'replaced' && (x.outcome !== 'quarantine' || shared))) {
     if (shared && rt.siblings.some((s) => !s.tookFile(f.key, f.sha256))) continue;
     const dest = `${manifest.folder}/${f.key}`;
     const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name);
     if ((r === 'moved' || r === 'already-moved') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
     if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, reason: r });
     if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, duplicateOf: f.duplicateOf });
+  }
+  const left = manifest.files.filter((f) => f.outcome !== 'replaced').map((f) => f.key);
+  for (const marker of await markersToArchive(rt.landing, rt.pipeline, left)) {
+    const data = await rt.landing.get(marker).catch(() => undefined);
+    if (data) await moveOnce(rt.landing, marker, rt.archive, `${manifest.folder}/${marker}`, sha256(data), rt.pipeline.name);
   }
   crashPoint('after-archive', manifest.seq);
 }
@@ -365,14 +410,18 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     records: f.records ?? 0,
     rows_rejected: perFile.get(f.key)?.rejected ?? 0,
     rows_rescued: perFile.get(f.key)?.rescued ?? 0,
-    status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : rt.target ? 'merged' : 'staged',
+    status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : f.outcome === 'replaced' ? 'replaced' : rt.target ? 'merged' : 'staged',
     stage_version: f.outcome === 'stage' ? progress.stageVersion : null,
     target_version: f.outcome === 'stage' ? progress.targetVersion : null,
     read_ms: recovered ? 0 : Math.round(manifest.readMs / Math.max(1, manifest.files.length)),
     stage_ms: f.outcome === 'stage' ? progress.stageMs : 0,
     merge_ms: f.outcome === 'stage' ? progress.mergeMs : 0,
     total_ms: totalMs,
-    error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate' ? `same name and sha256 as batch ${f.duplicateOf}` : null,
+    error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate'
+        ? `same content (sha256) as ${f.duplicateName ? `${f.duplicateName} in ` : ''}batch ${f.duplicateOf}${f.duplicateOf === seq ? ' (this batch)' : ''}`
+        : f.outcome === 'replaced'
+          ? (f.replaced ?? 'overwritten before it was staged')
+          : null,
     repaired: (f.repaired?.length ?? 0) > 0,
     repairs: f.repaired?.length ? f.repaired.join('; ') : null,
     moved_to: progress.movedTo.get(f.key) ?? null,

@@ -49,8 +49,9 @@ const targetSchema = z.union([z.string().min(1), z.object({ path: z.string().min
 
 const arrivalSchema = z
   .object({
-    stable: duration.default('2s'),
+    stable: duration.default('1s'),
     requireCompleteRecord: z.boolean().default(true),
+    incompleteTimeout: duration.default('10m'),
     marker: z.enum(['none', 'success', 'done']).default('none'),
     ignore: z.array(z.string().min(1)).default([...DEFAULT_IGNORE]),
   })
@@ -84,7 +85,7 @@ const pipelineSchema = z
     format: z.enum(['csv', 'json', 'ndjson', 'parquet']),
     csv: csvSchema.default({}),
     json: z.object({ repair: z.boolean().default(false), path: z.string().min(1).optional() }).strict().default({ repair: false }),
-    arrival: arrivalSchema.default({ stable: '2s', requireCompleteRecord: true, marker: 'none', ignore: [...DEFAULT_IGNORE] }),
+    arrival: arrivalSchema.default({ stable: '1s', requireCompleteRecord: true, incompleteTimeout: '10m', marker: 'none', ignore: [...DEFAULT_IGNORE] }),
     stage: stageSchema,
     target: targetSchema.optional(),
     key: z.union([column, z.array(column).min(1)]).optional(),
@@ -178,6 +179,8 @@ export interface ArrivalPolicy {
   stableMs: number;
   /** A text file must end with a complete record (final newline, or the closing bracket of a JSON document). */
   requireCompleteRecord: boolean;
+  /** A file still incomplete after this long (ms) is quarantined: its writer most likely died. */
+  incompleteTimeoutMs: number;
   /** none; success: a `_SUCCESS` file in the file's folder; done: a `<name>.done` file beside it. */
   marker: 'none' | 'success' | 'done';
   /** Name patterns never taken (temporary names of writers that write, then rename). */
@@ -262,7 +265,11 @@ function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) 
     landing: abs(p.landing),
     pattern: p.pattern,
     format: p.format,
-    arrival: { stableMs: parseDuration(p.arrival.stable), requireCompleteRecord: p.arrival.requireCompleteRecord, marker: p.arrival.marker, ignore: p.arrival.ignore },
+    arrival: {
+      stableMs: parseDuration(p.arrival.stable),
+      requireCompleteRecord: p.arrival.requireCompleteRecord,
+      incompleteTimeoutMs: parseDuration(p.arrival.incompleteTimeout),
+      marker: p.arrival.marker, ignore: p.arrival.ignore },
     csv: p.csv,
     json: p.json,
     stage: abs(typeof p.stage === 'string' ? p.stage : p.stage.path),

@@ -25,7 +25,7 @@ export class ConfigError extends LakeletError {
 }
 
 /** Why a landed file cannot be loaded; it goes to quarantine with this as its `.error.json`. */
-export type RejectKind = 'empty' | 'encoding' | 'csv' | 'json' | 'parquet' | 'schema' | 'cast' | 'read';
+export type RejectKind = 'empty' | 'incomplete' | 'encoding' | 'csv' | 'json' | 'parquet' | 'schema' | 'cast' | 'read';
 
 export class FileRejectedError extends LakeletError {
   constructor(

@@ -6,7 +6,7 @@ import { DeltaTable } from '../engine/table.ts';
  * The ingestion log: one row per landed file per batch, in a Delta table shared by the pipelines
  * of a config. Each batch appends its rows once (txn `lakelet:<pipeline>:log` @ batch seq).
  */
-export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate';
+export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced';
 
 export interface LogRow {
   pipeline: string;

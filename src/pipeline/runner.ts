@@ -1,10 +1,10 @@
-import picomatch from 'picomatch';
 import { Compute } from '../adapters/compute/duckdb.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../engine/clock.ts';
 import { DeltaTable } from '../engine/table.ts';
 import { InputError } from '../engine/errors.ts';
+import { checkArrival, dataFileFilter } from './arrival.ts';
 import { completeBatch, planBatch, type BatchOutcome, type PipelineRuntime } from './batch.ts';
 import { BatchState } from './batch-state.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
@@ -34,6 +34,8 @@ export interface PipelineSummary {
   staged: number;
   quarantined: number;
   duplicates: number;
+  /** Files left in landing for a later run (still being written, incomplete, no marker yet). */
+  waiting: number;
   rowsStaged: number;
   rowsInserted: number;
   rowsUpdated: number;
@@ -51,6 +53,7 @@ export class PipelineRunner {
   private runtimes = new Map<string, PipelineRuntime>();
   private unlocks: (() => Promise<void>)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  private waitingSaid = new Map<string, Map<string, string>>();
 
   private constructor(
     readonly config: LakeletConfig,
@@ -106,10 +109,11 @@ export class PipelineRunner {
     return rt;
   }
 
-  /** Landed files of a pipeline, oldest first, in batches as the runner would take them. */
+  /** Landed files of a pipeline that are complete, oldest first, in batches as the runner would take them. */
   async pendingBatches(name: string): Promise<ObjectMeta[][]> {
     const rt = this.runtime(name);
-    return chunk(await this.landedFiles(rt), rt.pipeline.batch);
+    const arrival = await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt));
+    return chunk(arrival.ready, rt.pipeline.batch);
   }
 
   get pipelines(): PipelineConfig[] {
@@ -139,9 +143,17 @@ export class PipelineRunner {
     const started = Date.now();
     const outcomes: BatchOutcome[] = [];
     for (const manifest of rt.state.unfinished()) outcomes.push(await completeBatch(rt, manifest, undefined));
-    const landed = await this.landedFiles(rt, files);
+    const arrival = await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt, files));
+    // Said once per file and reason: a watcher looks at a waiting file again and again.
+    const said = this.waitingSaid.get(name) ?? new Map<string, string>();
+    this.waitingSaid.set(name, new Map(arrival.waiting.map((w) => [w.key, w.reason])));
+    for (const w of arrival.waiting) {
+      if (said.get(w.key) !== w.reason) rt.reporter.event(/record|bracket|footer/.test(w.reason) ? 'warn' : 'info', 'file.waiting', { pipeline: name, file: w.key, reason: w.reason });
+    }
+    const abandoned = new Map(arrival.abandoned.map((a) => [a.file.key, a.reason]));
+    const landed = [...arrival.ready, ...arrival.abandoned.map((a) => a.file)].sort(arrivalOrder);
     for (const batch of chunk(landed, rt.pipeline.batch)) {
-      const planned = await planBatch(rt, batch);
+      const planned = await planBatch(rt, batch, abandoned);
       if (!planned) continue;
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
     }
@@ -153,6 +165,7 @@ export class PipelineRunner {
       staged: sum(outcomes, 'staged'),
       quarantined: sum(outcomes, 'quarantined'),
       duplicates: sum(outcomes, 'duplicates'),
+      waiting: arrival.waiting.length,
       rowsStaged: sum(outcomes, 'rowsStaged'),
       rowsInserted: sum(outcomes, 'rowsInserted'),
       rowsUpdated: sum(outcomes, 'rowsUpdated'),
@@ -164,7 +177,7 @@ export class PipelineRunner {
 
   /** Landed files matching the pattern, oldest first (mtime, then name). */
   private async landedFiles(rt: PipelineRuntime, only?: ObjectMeta[]): Promise<ObjectMeta[]> {
-    const match = picomatch(rt.pipeline.pattern, { dot: false });
+    const isData = dataFileFilter(rt.pipeline);
     let files: ObjectMeta[];
     if (only) {
       files = [];
@@ -175,7 +188,7 @@ export class PipelineRunner {
     } else {
       files = await rt.landing.list('');
     }
-    return files.filter((f) => match(f.key) && !f.key.split('/').some((s) => s.startsWith('.'))).sort(arrivalOrder);
+    return files.filter((f) => isData(f.key)).sort(arrivalOrder);
   }
 
   async close(): Promise<void> {
@@ -217,7 +230,7 @@ function sum(outcomes: BatchOutcome[], key: keyof BatchOutcome): number {
 }
 
 export function summarize(pipelines: PipelineSummary[]): RunSummary {
-  const keys = ['batches', 'recovered', 'files', 'staged', 'quarantined', 'duplicates', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsRejected', 'ms'] as const;
+  const keys = ['batches', 'recovered', 'files', 'staged', 'quarantined', 'duplicates', 'waiting', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsRejected', 'ms'] as const;
   const totals = Object.fromEntries(keys.map((k) => [k, pipelines.reduce((a, p) => a + p[k], 0)])) as RunSummary['totals'];
   return { pipelines, totals };
 }

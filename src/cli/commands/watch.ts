@@ -33,7 +33,15 @@ export function registerWatch(program: Command): void {
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
     const totals = new Map<string, PipelineSummary[]>();
-    const record = (s: PipelineSummary) => totals.set(s.pipeline, [...(totals.get(s.pipeline) ?? []), s]);
+    // Pipelines with files left waiting (incomplete, no marker yet): they are listed again as a
+    // whole on the next arrival and every retry interval, since an unchanged file or a marker file
+    // is not reported by the trigger as a data file of its own.
+    const waiting = new Set<string>();
+    const record = (s: PipelineSummary) => {
+      totals.set(s.pipeline, [...(totals.get(s.pipeline) ?? []), s]);
+      if (s.waiting > 0) waiting.add(s.pipeline);
+      else waiting.delete(s.pipeline);
+    };
     const pipelines = runner.pipelines;
     const dirs = [...new Set(pipelines.map((p) => p.landing))];
     for (const d of dirs) mkdirSync(d, { recursive: true });
@@ -42,9 +50,15 @@ export function registerWatch(program: Command): void {
       for (const p of pipelines) {
         const mine = files.filter((f) => f.dir === p.landing).map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));
         if (mine.length === 0) continue;
-        runner.runPipeline(p.name, mine).then(record, (err: Error) => reporter.event('error', 'batch.failed', { pipeline: p.name, error: err.message }));
+        runOne(p.name, waiting.has(p.name) ? undefined : mine);
       }
     };
+    const runOne = (name: string, files?: { key: string; size: number; lastModified: number }[]) =>
+      runner.runPipeline(name, files).then(record, (err: Error) => reporter.event('error', 'batch.failed', { pipeline: name, error: err.message }));
+    const retry = setInterval(() => {
+      for (const name of waiting) runOne(name);
+    }, Math.max(1000, options.intervalMs));
+    retry.unref();
     try {
       for (const p of pipelines) record(await runner.runPipeline(p.name));
       await trigger.start(onReady);
@@ -58,6 +72,7 @@ export function registerWatch(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     } finally {
+      clearInterval(retry);
       await trigger.close();
       await runner.close();
     }

@@ -1,0 +1,169 @@
+import picomatch from 'picomatch';
+import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
+import type { ArrivalPolicy, PipelineConfig } from './config.ts';
+
+/**
+ * When a landed file may be read. A file is taken only when the writer is evidently done with it:
+ *
+ *   - its name is not a writer's temporary name (`arrival.ignore`, hidden names): the
+ *     write-then-rename convention makes a file appear complete, under its final name, at once;
+ *   - the completion marker exists, when one is configured (`_SUCCESS` in its folder, or
+ *     `<name>.done` beside it);
+ *   - its size and mtime have not changed for `arrival.stable` (a young file is watched for the
+ *     rest of the window, then compared again);
+ *   - a text file ends with a complete record: a final newline (CSV, NDJSON), the closing bracket
+ *     of a JSON document, the `PAR1` footer of a Parquet file. A writer that paused mid-row leaves
+ *     a cut-off last record that would otherwise be parsed as a shorter value (`…,2023-09-23`).
+ *
+ * Files that fail a check wait for a later run; the reason is logged. A file that stays incomplete
+ * for `arrival.incompleteTimeout` is quarantined (its writer most likely died), never parsed.
+ */
+export const SUCCESS_MARKER = '_SUCCESS';
+export const DONE_SUFFIX = '.done';
+
+export interface WaitingFile {
+  key: string;
+  reason: string;
+}
+
+export interface ArrivalCheck {
+  ready: ObjectMeta[];
+  waiting: WaitingFile[];
+  /** Still incomplete after the timeout: to quarantine, with the reason. */
+  abandoned: { file: ObjectMeta; reason: string }[];
+}
+
+/** Whether a landed key is data of the pipeline at all (pattern, hidden, temporary names, markers). */
+export function dataFileFilter(pipeline: PipelineConfig): (key: string) => boolean {
+  const match = picomatch(pipeline.pattern, { dot: false });
+  const ignored = picomatch(pipeline.arrival.ignore, { dot: true, basename: true });
+  return (key) => {
+    if (!match(key) || ignored(key)) return false;
+    const parts = key.split('/');
+    if (parts.some((s) => s.startsWith('.'))) return false;
+    const base = parts[parts.length - 1];
+    if (base === SUCCESS_MARKER || (pipeline.arrival.marker === 'done' && base.endsWith(DONE_SUFFIX))) return false;
+    return true;
+  };
+}
+
+/** The marker a file waits for, if any. */
+export function markerOf(policy: ArrivalPolicy, key: string): string | undefined {
+  if (policy.marker === 'done') return key + DONE_SUFFIX;
+  if (policy.marker === 'success') {
+    const slash = key.lastIndexOf('/');
+    return slash < 0 ? SUCCESS_MARKER : `${key.slice(0, slash)}/${SUCCESS_MARKER}`;
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sorts candidates into ready and waiting. File times come from the file system's clock, so they
+ * are compared with the wall clock (`now`), not the pipeline's injected clock.
+ */
+export async function checkArrival(
+  store: ObjectStore,
+  pipeline: PipelineConfig,
+  candidates: ObjectMeta[],
+  options: { now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<ArrivalCheck> {
+  const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
+  const policy = pipeline.arrival;
+  const out: ArrivalCheck = { ready: [], waiting: [], abandoned: [] };
+
+  let current: ObjectMeta[] = [];
+  for (const c of candidates) {
+    const marker = markerOf(policy, c.key);
+    if (marker && !(await store.head(marker))) {
+      out.waiting.push({ key: c.key, reason: `waiting for its completion marker ${marker}` });
+      continue;
+    }
+    current.push(c);
+  }
+
+  // Young files: watch them for the rest of the window once (one wait for the whole batch).
+  const youngest = Math.max(0, ...current.map((c) => policy.stableMs - (now() - c.lastModified)));
+  if (youngest > 0) {
+    await wait(Math.min(youngest, policy.stableMs));
+    const again: ObjectMeta[] = [];
+    for (const c of current) {
+      const head = await store.head(c.key);
+      if (!head) continue; // gone meanwhile
+      if (head.size !== c.size || head.lastModified !== c.lastModified) {
+        out.waiting.push({ key: c.key, reason: `still being written (size ${c.size} → ${head.size} bytes within ${policy.stableMs} ms)` });
+        continue;
+      }
+      again.push(head);
+    }
+    current = again;
+  }
+
+  for (const c of current) {
+    const incomplete = policy.requireCompleteRecord ? await lastRecordProblem(store, pipeline.format, c) : undefined;
+    if (!incomplete) {
+      out.ready.push(c);
+      continue;
+    }
+    if (now() - c.lastModified >= policy.incompleteTimeoutMs) {
+      out.abandoned.push({ file: c, reason: `${incomplete}, and the file has not changed for ${Math.round((now() - c.lastModified) / 1000)} s (arrival.incompleteTimeout): its writer probably stopped midway` });
+    } else {
+      out.waiting.push({ key: c.key, reason: `${incomplete}: waiting for the writer to finish it` });
+    }
+  }
+  return out;
+}
+
+/** Why the file's last record is incomplete, or undefined when it ends as a complete file does. */
+export async function lastRecordProblem(store: ObjectStore, format: PipelineConfig['format'], file: ObjectMeta): Promise<string | undefined> {
+  if (file.size === 0) return undefined; // empty: rejected as empty, nothing to wait for
+  if (format === 'parquet') {
+    if (file.size < 12) return 'the Parquet file is shorter than its header and footer';
+    const tail = await store.getRange(file.key, file.size - 4, 4);
+    return new TextDecoder().decode(tail) === 'PAR1' ? undefined : 'the Parquet file has no footer yet (no trailing PAR1)';
+  }
+  const n = Math.min(file.size, 4096);
+  const tail = await store.getRange(file.key, file.size - n, n);
+  if (format === 'json') {
+    let i = tail.length - 1;
+    while (i >= 0 && isSpace(tail[i])) i--;
+    if (i < 0) return undefined; // whitespace only: rejected as empty
+    return tail[i] === 0x7d || tail[i] === 0x5d ? undefined : 'the JSON document has no closing bracket yet';
+  }
+  // CSV and NDJSON: one record per line, the last one ends with a newline.
+  // (A UTF-16 file ends in 0a 00 or 00 0a: complete too; it is then rejected for its encoding.)
+  const last = tail[tail.length - 1];
+  const utf16Newline = tail.length >= 2 && last === 0x00 && tail[tail.length - 2] === 0x0a;
+  return last === 0x0a || utf16Newline ? undefined : 'the last record has no final newline';
+}
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/**
+ * The completion markers that belong to files which have left the landing folder: a `<name>.done`
+ * goes with its file; a folder's `_SUCCESS` goes once no data file is left in that folder. Both
+ * land beside the files in the batch's archive folder, create-only like the files themselves.
+ */
+export async function markersToArchive(store: ObjectStore, pipeline: PipelineConfig, keys: string[]): Promise<string[]> {
+  if (pipeline.arrival.marker === 'none') return [];
+  const out = new Set<string>();
+  if (pipeline.arrival.marker === 'done') {
+    for (const key of keys) {
+      if (!(await store.head(key)) && (await store.head(key + DONE_SUFFIX))) out.add(key + DONE_SUFFIX);
+    }
+    return [...out];
+  }
+  const isData = dataFileFilter(pipeline);
+  for (const key of keys) {
+    const marker = markerOf(pipeline.arrival, key)!;
+    if (out.has(marker) || !(await store.head(marker))) continue;
+    const folder = marker.slice(0, marker.length - SUCCESS_MARKER.length);
+    const left = (await store.list(folder)).filter((f) => !f.key.slice(folder.length).includes('/') && isData(f.key));
+    if (left.length === 0) out.add(marker);
+  }
+  return [...out];
+}
