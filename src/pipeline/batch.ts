@@ -14,6 +14,7 @@ import type { BatchDone, BatchManifest, BatchState, ManifestFile } from './batch
 import type { IngestionLog, LogRow } from './ingestion-log.ts';
 import type { Reporter } from './reporter.ts';
 import { checkFileSelect, fileSelect, LINEAGE, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
+import { recordTombstones, withoutBuriedRows } from './tombstones.ts';
 import { committedVersion } from './txn-version.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface PipelineRuntime {
   quarantine: ObjectStore;
   stage: DeltaTable;
   target?: DeltaTable;
+  /** Deletes with the orderBy value they were made at (pipelines with deletes and orderBy). */
+  tombstones?: DeltaTable;
   log: IngestionLog;
   reporter: Reporter;
 }
@@ -505,6 +508,7 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
   const target = rt.target!;
   const seq = manifest.seq;
   const scan = await rt.stage.scan({ where: `_batch = ${seq}` });
+  const releases: (() => Promise<void>)[] = [];
   try {
     const cols = await rt.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
     const marker = pipeline.deletes?.column;
@@ -526,8 +530,19 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
     } else if (business.some((b) => !snap.schema.fields.some((f) => f.name.toLowerCase() === b.toLowerCase()))) {
       if (pipeline.schemaDrift === 'evolve') await target.write({ sql: businessSql }).mode('append').mergeSchema().execute();
     }
+    // Deletes leave tombstones so that no older row brings a deleted key back (tombstones.ts).
+    let mergeSource = source;
+    if (markerPresent && pipeline.orderBy && rt.tombstones) {
+      const spec = { pipeline: pipeline.name, key: pipeline.key, orderColumn: pipeline.orderBy, deletedColumn: DELETED, arrivalOrderColumn: ORDER };
+      const buried = await recordTombstones(rt.tombstones, rt.compute, spec, source, seq);
+      if (buried > 0) rt.reporter.event('info', 'batch.tombstones', { pipeline: pipeline.name, batch: seq, keys: buried });
+      crashPoint('after-tombstones', seq);
+      const filtered = await withoutBuriedRows(rt.tombstones, spec, source, seq);
+      mergeSource = filtered.sql;
+      releases.push(filtered.release);
+    }
     const newer = pipeline.orderBy ? `(t.${sqlIdent(pipeline.orderBy)} IS NULL OR s.${sqlIdent(pipeline.orderBy)} >= t.${sqlIdent(pipeline.orderBy)})` : undefined;
-    let merge = target.merge({ sql: source }, { on: pipeline.key }).dedupBy(ORDER);
+    let merge = target.merge({ sql: mergeSource }, { on: pipeline.key }).dedupBy(ORDER);
     if (markerPresent) merge = merge.whenMatchedDelete(newer ? `s.${DELETED} AND ${newer}` : `s.${DELETED}`);
     merge = merge.whenMatchedUpdateAll(newer ? (markerPresent ? `NOT s.${DELETED} AND ${newer}` : newer) : markerPresent ? `NOT s.${DELETED}` : undefined);
     merge = merge.whenNotMatchedInsertAll(markerPresent ? `NOT s.${DELETED}` : undefined);
@@ -546,6 +561,7 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
     if (result.skipped) return { version: (await committedVersion(target, targetAppId(pipeline.name), seq)) ?? result.version, metrics: await mergeMetricsAt(target, result.version) };
     return { version: result.version, metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted } };
   } finally {
+    for (const release of releases) await release();
     await scan.release();
   }
 }

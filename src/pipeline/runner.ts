@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Compute } from '../adapters/compute/duckdb.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
@@ -91,6 +92,7 @@ export class PipelineRunner {
           quarantine: openStore(p.quarantine),
           stage: await DeltaTable.forPath(p.stage, { compute, clock, ids }),
           ...(p.target ? { target: await DeltaTable.forPath(p.target, { compute, clock, ids }) } : {}),
+          ...(p.target && p.deletes && p.orderBy ? { tombstones: await DeltaTable.forPath(join(p.stateDir, 'tombstones'), { compute, clock, ids }) } : {}),
           log,
           reporter,
         });
@@ -197,6 +199,7 @@ export class PipelineRunner {
     for (const rt of this.runtimes.values()) {
       rt.stage.close();
       rt.target?.close();
+      rt.tombstones?.close();
     }
     this.log.close();
     if (this.ownsCompute) this.compute.close();
