@@ -40,7 +40,7 @@ const stageSchema = z.union([
   z
     .object({
       path: z.string().min(1),
-      retain: z.union([duration, z.literal('forever'), z.literal('truncate-after-merge')]).default('forever'),
+      retain: z.union([duration, z.literal('forever'), z.literal('truncate-after-merge')]).optional(),
       properties,
     })
     .strict(),
@@ -107,6 +107,9 @@ const pipelineSchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.target && !p.key) ctx.addIssue({ code: 'custom', path: ['key'], message: 'a pipeline with a target needs a key (the MERGE columns)' });
+    if (typeof p.stage !== 'string' && p.stage.retain === 'truncate-after-merge' && !p.target) {
+      ctx.addIssue({ code: 'custom', path: ['stage', 'retain'], message: 'truncate-after-merge needs a target: without one the stage table is where the data stays' });
+    }
     if (p.json.path && p.format !== 'json' && p.format !== 'ndjson') ctx.addIssue({ code: 'custom', path: ['json', 'path'], message: 'json.path applies to format json or ndjson only' });
   });
 
@@ -273,7 +276,7 @@ function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) 
     csv: p.csv,
     json: p.json,
     stage: abs(typeof p.stage === 'string' ? p.stage : p.stage.path),
-    stageRetain: typeof p.stage === 'string' ? 'forever' : typeof p.stage.retain === 'string' && /^(forever|truncate-after-merge)$/.test(p.stage.retain) ? (p.stage.retain as 'forever' | 'truncate-after-merge') : parseDuration(p.stage.retain),
+    stageRetain: stageRetention(typeof p.stage === 'string' ? undefined : p.stage.retain, p.target !== undefined),
     stageProperties: typeof p.stage === 'string' ? {} : stringValues(p.stage.properties),
     ...(p.target ? { target: abs(typeof p.target === 'string' ? p.target : p.target.path) } : {}),
     targetProperties: p.target && typeof p.target !== 'string' ? stringValues(p.target.properties) : {},
@@ -311,6 +314,17 @@ export function parseDuration(value: number | string): number {
   if (!m) throw new Error(`not a duration: ${value}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2].toLowerCase() as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * A pipeline with a target keeps merged batches in its stage for 7 days by default (enough to look
+ * into a recent batch, or to re-merge it); a stage-only pipeline's stage is its destination.
+ */
+export const DEFAULT_STAGE_RETAIN = '7d';
+function stageRetention(value: number | string | undefined, hasTarget: boolean): PipelineConfig['stageRetain'] {
+  if (value === undefined) return hasTarget ? parseDuration(DEFAULT_STAGE_RETAIN) : 'forever';
+  if (value === 'forever' || value === 'truncate-after-merge') return value;
+  return parseDuration(value);
 }
 
 function stringValues(record: Record<string, string | number | boolean>): Record<string, string> {

@@ -8,6 +8,7 @@ import { InputError } from '../engine/errors.ts';
 import { checkArrival, dataFileFilter } from './arrival.ts';
 import { completeBatch, planBatch, type BatchOutcome, type PipelineRuntime } from './batch.ts';
 import { BatchState } from './batch-state.ts';
+import { applyStageRetention } from './stage-retention.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
 import { IngestionLog } from './ingestion-log.ts';
 import { silentReporter, type Reporter } from './reporter.ts';
@@ -158,6 +159,10 @@ export class PipelineRunner {
       const planned = await planBatch(rt, batch, abandoned);
       if (!planned) continue;
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
+    }
+    if (outcomes.length > 0) {
+      const retained = await applyStageRetention(rt.stage, rt.pipeline, rt.state, rt.clock);
+      if (retained && retained.deletedRows > 0) rt.reporter.event('info', 'stage.retention', { pipeline: name, ...retained, retain: rt.pipeline.stageRetain });
     }
     return {
       pipeline: name,
