@@ -4,7 +4,7 @@ import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
 import { LogStore } from './delta/log-store.ts';
 import type { TableContext } from './delta/table-context.ts';
-import { listLog, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
+import { advanceSnapshot, listLog, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
 import { readHistory, type HistoryEntry } from './delta/history.ts';
 import { versionAtTimestamp } from './delta/time-travel.ts';
 import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from './delta/scan.ts';
@@ -39,6 +39,7 @@ export interface VersionSelector {
 export class DeltaTable {
   readonly ctx: TableContext;
   private ownsCompute: boolean;
+  private cached: Snapshot | undefined;
 
   private constructor(ctx: TableContext, ownsCompute: boolean) {
     this.ctx = ctx;
@@ -64,6 +65,15 @@ export class DeltaTable {
   }
 
   async snapshot(selector: VersionSelector = {}): Promise<Snapshot> {
+    if (selector.timestamp === undefined) {
+      const cached = this.cached;
+      if (selector.version === undefined) return this.latest();
+      if (cached && selector.version === cached.version) return cached;
+      if (cached && selector.version > cached.version) {
+        const latest = await this.latest();
+        if (latest.version === selector.version) return latest;
+      }
+    }
     const listing = await listLog(this.ctx);
     let version = selector.version;
     if (selector.timestamp !== undefined) {
@@ -77,6 +87,29 @@ export class DeltaTable {
       if (version === latest.version) return latest;
     }
     return loadSnapshot(this.ctx, { version }, listing);
+  }
+
+  /**
+   * The latest snapshot. The handle keeps the last one it saw and brings it up to date by listing
+   * the log from that version on and applying only the newer commits, so a table opened once in a
+   * run is not re-listed and re-replayed from its checkpoint for every question.
+   */
+  async latest(): Promise<Snapshot> {
+    const cached = this.cached;
+    if (cached) {
+      const listed = await this.ctx.log.listFrom(cached.version);
+      const newer = listed.filter((f) => f.version > cached.version);
+      const stillThere = listed.some((f) => f.kind === 'commit' && f.version === cached.version) || newer.some((f) => f.kind === 'commit');
+      const advanced = stillThere ? await advanceSnapshot(cached, newer) : undefined;
+      if (advanced) return this.remember(advanced);
+    }
+    return this.remember(await loadSnapshot(this.ctx, {}, await listLog(this.ctx)));
+  }
+
+  /** Keeps a snapshot as the handle's latest (operations hand theirs in after a commit). */
+  remember(snapshot: Snapshot): Snapshot {
+    if (!this.cached || snapshot.version >= this.cached.version) this.cached = snapshot;
+    return snapshot;
   }
 
   /** The latest snapshot, or undefined when there is no table here yet. */

@@ -558,7 +558,8 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
       deleted: m.numTargetRowsDeleted,
       skipped: result.skipped,
     });
-    if (result.skipped) return { version: (await committedVersion(target, targetAppId(pipeline.name), seq)) ?? result.version, metrics: await mergeMetricsAt(target, result.version) };
+    // Already applied (a concurrent redo won): the version that applied it, and its metrics.
+    if (result.skipped) return { version: result.version, metrics: await mergeMetricsAt(target, result.version) };
     return { version: result.version, metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted } };
   } finally {
     for (const release of releases) await release();

@@ -11,6 +11,11 @@ export interface ObjectMeta {
   lastModified: number;
 }
 
+export interface ListOptions {
+  /** Only keys >= this one (byte order). */
+  startAt?: string;
+}
+
 export interface ObjectStore {
   /** A human-readable URI of the root, e.g. `file:///data/t` or `gs://bucket/prefix`. */
   readonly uri: string;
@@ -18,8 +23,11 @@ export interface ObjectStore {
   getRange(key: string, start: number, length: number): Promise<Uint8Array>;
   /** Undefined when absent. */
   head(key: string): Promise<ObjectMeta | undefined>;
-  /** Every object whose key starts with `prefix`, sorted by key (byte order). */
-  list(prefix: string): Promise<ObjectMeta[]>;
+  /**
+   * Every object whose key starts with `prefix` (and, with `startAt`, is not below it in byte
+   * order: GCS's startOffset, so a Delta log is listed from a version on), sorted by key.
+   */
+  list(prefix: string, options?: ListOptions): Promise<ObjectMeta[]>;
   put(key: string, data: Uint8Array | string): Promise<void>;
   /** Atomic create. Returns false (no error) when the key already exists. */
   putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;

@@ -155,9 +155,18 @@ export class LogStore {
 
   /** Every log file at or after `fromVersion`, sorted by version (then name). */
   async listLogFiles(fromVersion = 0): Promise<LogFile[]> {
+    return this.listFrom(fromVersion);
+  }
+
+  /**
+   * The log files at or after `version`, listed from there on (the store skips what is below:
+   * GCS by startOffset, the local store before any stat), sorted by version (then name).
+   */
+  async listFrom(version: number): Promise<LogFile[]> {
+    const fromVersion = version;
     // Every log file name starts with a 20-digit version, and every version a safe integer can
     // hold (< 10^16) pads to a leading "0"; this prefix skips _sidecars/ and _last_checkpoint.
-    const listed = await this.store.list(`${LOG_DIR}0`);
+    const listed = await this.store.list(`${LOG_DIR}0`, version > 0 ? { startAt: `${LOG_DIR}${padVersion(version)}` } : {});
     const out: LogFile[] = [];
     for (const meta of listed) {
       const name = meta.key.slice(LOG_DIR.length);
@@ -170,10 +179,10 @@ export class LogStore {
     return out;
   }
 
-  /** The newest commit version, or undefined when the log has no commits. */
-  async latestVersion(): Promise<number | undefined> {
+  /** The newest commit version at or after `from` (default: any), or undefined when there is none. */
+  async latestVersion(from = 0): Promise<number | undefined> {
     let latest: number | undefined;
-    for (const f of await this.listLogFiles(0)) {
+    for (const f of await this.listFrom(from)) {
       if (f.kind === 'commit' && (latest === undefined || f.version > latest)) latest = f.version;
     }
     return latest;

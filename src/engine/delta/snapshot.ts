@@ -25,6 +25,8 @@ export class Snapshot {
     readonly domains: ReadonlyMap<string, DomainMetadata>,
     /** Commit timestamp of this version (in-commit timestamp when enabled, else file time). */
     readonly timestamp: number,
+    /** For txns set by a commit this snapshot replayed (not read from a checkpoint): that version. */
+    private readonly txnCommits: ReadonlyMap<string, number> = new Map(),
   ) {
     try {
       // Old writers could omit schemaString; Delta's default for it is the empty schema.
@@ -53,6 +55,13 @@ export class Snapshot {
   txnVersion(appId: string): number | undefined {
     return this.txns.get(appId)?.version;
   }
+  /**
+   * The table version whose commit set the application's current txn, when this snapshot replayed
+   * that commit; undefined when the txn came from a checkpoint (the caller then searches history).
+   */
+  txnCommittedIn(appId: string): number | undefined {
+    return this.txnCommits.get(appId);
+  }
   get sizeInBytes(): number {
     let total = 0;
     for (const f of this.fileMap.values()) total += f.size;
@@ -70,8 +79,10 @@ export class Snapshot {
     state.files = new Map(this.fileMap);
     state.txns = new Map(this.txns);
     state.domains = new Map(this.domains);
-    state.apply(actions);
-    return new Snapshot(this.table, version, state.protocol!, state.metadata!, state.files, state.txns, state.domains, timestamp);
+    state.txnCommits = new Map(this.txnCommits);
+    state.apply(actions, version);
+    assertReadable(this.table.uri, state.protocol!);
+    return new Snapshot(this.table, version, state.protocol!, state.metadata!, state.files, state.txns, state.domains, timestamp, state.txnCommits);
   }
 }
 
@@ -82,8 +93,10 @@ class ReplayState {
   files = new Map<string, AddFile>();
   txns = new Map<string, Txn>();
   domains = new Map<string, DomainMetadata>();
+  txnCommits = new Map<string, number>();
 
-  apply(actions: Action[]): void {
+  /** `version`: the commit the actions come from (none for a checkpoint). */
+  apply(actions: Action[], version?: number): void {
     // Within one commit, removes are applied before adds: a commit that replaces a file's deletion
     // vector removes (path, oldDv) and adds (path, newDv); re-adding the same key must survive.
     for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
@@ -91,7 +104,11 @@ class ReplayState {
       if (a.protocol) this.protocol = a.protocol;
       else if (a.metaData) this.metadata = a.metaData;
       else if (a.add) this.files.set(fileKey(a.add.path, a.add.deletionVector), normaliseAdd(a.add));
-      else if (a.txn) this.txns.set(a.txn.appId, a.txn);
+      else if (a.txn) {
+        this.txns.set(a.txn.appId, a.txn);
+        if (version === undefined) this.txnCommits.delete(a.txn.appId);
+        else this.txnCommits.set(a.txn.appId, version);
+      }
       else if (a.domainMetadata) {
         if (a.domainMetadata.removed) this.domains.delete(a.domainMetadata.domain);
         else this.domains.set(a.domainMetadata.domain, a.domainMetadata);
@@ -106,6 +123,22 @@ function normaliseAdd(add: AddFile): AddFile {
 
 export interface SnapshotOptions {
   version?: number;
+}
+
+/**
+ * The snapshot after the commits that followed `base` (read by the caller from `listFrom`), applied
+ * on top of it without reading the log from the start; undefined when those commits do not follow
+ * on (a gap, or the log was replaced): the caller then loads afresh.
+ */
+export async function advanceSnapshot(base: Snapshot, newer: LogFile[]): Promise<Snapshot | undefined> {
+  const commits = newer.filter((f) => f.kind === 'commit' && f.version > base.version).sort((a, b) => a.version - b.version);
+  let snap = base;
+  for (const commit of commits) {
+    if (commit.version !== snap.version + 1) return undefined;
+    const actions = parseCommit(await base.table.log.readCommit(commit.version), { tablePath: base.table.uri, version: commit.version, file: commit.key });
+    snap = snap.withCommit(actions, commit.version, commitTimestamp(actions, commit));
+  }
+  return snap;
 }
 
 /** Lists the log once; time travel and history reuse the listing. */
@@ -136,7 +169,7 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
           throw new CorruptLogError(table.uri, `commit ${v} is missing from the log.`, { version: v });
         }
         const actions = parseCommit(await table.log.readCommit(v), { tablePath: table.uri, version: v, file: commit.key });
-        state.apply(actions);
+        state.apply(actions, v);
         timestamp = commitTimestamp(actions, commit);
       }
       if (timestamp === 0) timestamp = commitByVersion.get(segment.version)?.lastModified ?? 0;
@@ -157,7 +190,7 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
         });
       }
       assertReadable(table.uri, state.protocol);
-      return new Snapshot(table, segment.version, state.protocol, state.metadata, state.files, state.txns, state.domains, timestamp);
+      return new Snapshot(table, segment.version, state.protocol, state.metadata, state.files, state.txns, state.domains, timestamp, state.txnCommits);
     } catch (err) {
       // Only an unreadable checkpoint is worth retrying from an older starting point; a readable
       // one that lacks protocol/metaData is a corrupt table, as Spark and delta-rs treat it.

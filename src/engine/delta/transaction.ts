@@ -8,6 +8,7 @@ import { assertWritable } from './protocol-support.ts';
 import { writeCheckpoint } from './checkpoint-writer.ts';
 import { ENGINE_INFO } from './engine-info.ts';
 import { CommitConflictError } from '../errors.ts';
+import { versionOfTxn } from './txn-lookup.ts';
 
 export interface CommitRequest {
   /** The snapshot the operation was planned against; undefined when creating the table. */
@@ -49,7 +50,8 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
   if (read && request.appTxn) {
     const done = read.txnVersion(request.appTxn.appId);
     if (done !== undefined && done >= request.appTxn.version) {
-      return { version: read.version, snapshot: read, attempts: 0, skipped: { reason: 'duplicate-txn', appId: request.appTxn.appId, txnVersion: done }, checkpointWritten: false };
+      const appliedIn = (await versionOfTxn(read, request.appTxn.appId, request.appTxn.version)) ?? read.version;
+      return { version: appliedIn, snapshot: read, attempts: 0, skipped: { reason: 'duplicate-txn', appId: request.appTxn.appId, txnVersion: done }, checkpointWritten: false };
     }
   }
   const readSet: ReadSet = request.readSet ?? { files: [], scope: 'none' };

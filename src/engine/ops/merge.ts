@@ -27,6 +27,7 @@ import {
   type MergeClause,
 } from './merge-clauses.ts';
 import { CommitConflictError, InputError, LakeletError, NotATableError } from '../errors.ts';
+import { versionOfTxn } from '../delta/txn-lookup.ts';
 
 export interface MergeMetrics {
   numSourceRows: number;
@@ -181,7 +182,8 @@ export class MergeBuilder {
     if (snapshot && this._txn) {
       const done = snapshot.txnVersion(this._txn.appId);
       if (done !== undefined && done >= this._txn.version) {
-        return { version: snapshot.version, snapshot, metrics: emptyMetrics(), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
+        const appliedIn = (await versionOfTxn(snapshot, this._txn.appId, this._txn.version)) ?? snapshot.version;
+        return { version: appliedIn, snapshot, metrics: emptyMetrics(), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
       }
     }
 

@@ -12,6 +12,7 @@ import { commit } from '../delta/transaction.ts';
 import { planFiles } from '../delta/scan.ts';
 import { compilePredicate } from '../delta/skipping.ts';
 import { InputError, SchemaMismatchError } from '../errors.ts';
+import { versionOfTxn } from '../delta/txn-lookup.ts';
 
 export type WriteMode = 'append' | 'overwrite' | 'error-if-exists' | 'ignore-if-exists';
 
@@ -98,7 +99,8 @@ export class WriteBuilder {
     if (existing && this._txn) {
       const done = existing.txnVersion(this._txn.appId);
       if (done !== undefined && done >= this._txn.version) {
-        return { version: existing.version, snapshot: existing, metrics: emptyMetrics(Date.now() - started), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
+        const appliedIn = (await versionOfTxn(existing, this._txn.appId, this._txn.version)) ?? existing.version;
+        return { version: appliedIn, snapshot: existing, metrics: emptyMetrics(Date.now() - started), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
       }
     }
     const sql = sourceSql(this.source);

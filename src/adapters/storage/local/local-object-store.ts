@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ObjectNotFoundError, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
  * Temporary files are written next to their destination under this name prefix, so that the final
@@ -98,7 +98,7 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<ObjectMeta[]> {
+  async list(prefix: string, options: ListOptions = {}): Promise<ObjectMeta[]> {
     if (prefix.includes('\u0000')) throw new InvalidObjectKeyError(prefix, 'a prefix cannot contain NUL');
     if (prefix.startsWith('/')) throw new InvalidObjectKeyError(prefix, 'a prefix is relative to the store root');
     const slash = prefix.lastIndexOf('/');
@@ -112,13 +112,14 @@ export class LocalObjectStore implements ObjectStore {
     }
     const out: ObjectMeta[] = [];
     const dirKey = dirPart === '' ? '' : dirPart + '/';
-    await this.walk(dirKey, namePart, out);
+    const startAt = options.startAt !== undefined ? Buffer.from(options.startAt, 'utf8') : undefined;
+    await this.walk(dirKey, namePart, out, startAt);
     out.sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
     return out;
   }
 
   /** Collects every file under `dirKey` whose name starts with `namePrefix` (recursing into matching directories). */
-  private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[]): Promise<void> {
+  private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[], startAt?: Buffer): Promise<void> {
     const dir = dirKey === '' ? this.rootDir : path.join(this.rootDir, dirKey);
     let entries: Dirent[];
     try {
@@ -132,6 +133,8 @@ export class LocalObjectStore implements ObjectStore {
         const name = entry.name;
         if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return;
         const key = dirKey + name;
+        // Below the start: skipped before the stat (a long Delta log is mostly below it).
+        if (startAt && entry.isFile() && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0) return;
         let isDir = entry.isDirectory();
         let isFile = entry.isFile();
         let size = 0;
@@ -148,8 +151,8 @@ export class LocalObjectStore implements ObjectStore {
             throw err;
           }
         }
-        if (isDir) await this.walk(key + '/', '', out);
-        else if (isFile) out.push({ key, size, lastModified: Math.floor(mtime) });
+        if (isDir) await this.walk(key + '/', '', out, startAt);
+        else if (isFile && !(startAt && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0)) out.push({ key, size, lastModified: Math.floor(mtime) });
       }),
     );
   }
