@@ -4,6 +4,7 @@ import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
 import { LogStore } from './delta/log-store.ts';
 import type { TableContext } from './delta/table-context.ts';
+import type { TableHandle, VersionSelector } from './table-handle.ts';
 import { advanceSnapshot, listLog, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
 import { readHistory, type HistoryEntry } from './delta/history.ts';
 import { versionAtTimestamp } from './delta/time-travel.ts';
@@ -26,17 +27,13 @@ export interface TableOptions {
   store?: ObjectStore;
 }
 
-export interface VersionSelector {
-  version?: number;
-  /** ISO-8601 string, ms since the epoch, or a Date. */
-  timestamp?: string | number | Date;
-}
+export type { VersionSelector } from './table-handle.ts';
 
 /**
  * A Delta table at a location. Cheap to construct (no I/O); every read resolves a snapshot, every
  * operation is a builder ending in `execute()`.
  */
-export class DeltaTable {
+export class DeltaTable implements TableHandle {
   readonly ctx: TableContext;
   private ownsCompute: boolean;
   private cached: Snapshot | undefined;

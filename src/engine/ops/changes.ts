@@ -1,5 +1,5 @@
 import type { AddFile, Metadata, Protocol } from '../delta/actions.ts';
-import type { DeltaTable } from '../table.ts';
+import type { TableHandle } from '../table-handle.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { parseCommit } from '../delta/action-codec.ts';
 import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
@@ -62,7 +62,7 @@ export class ChangesBuilder {
   private _where: string | undefined;
 
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     private readonly options: ChangesOptions,
   ) {}
 
@@ -200,7 +200,7 @@ export class ChangesBuilder {
 }
 
 /** The state before version 0. */
-function emptySnapshot(table: DeltaTable): Snapshot {
+function emptySnapshot(table: TableHandle): Snapshot {
   const protocol: Protocol = { minReaderVersion: 1, minWriterVersion: 2 };
   const metadata: Metadata = { id: '', format: { provider: 'parquet', options: {} }, schemaString: EMPTY_SCHEMA, partitionColumns: [], configuration: {} };
   return new Snapshot(table.ctx, -1, protocol, metadata, new Map(), new Map(), new Map(), 0);

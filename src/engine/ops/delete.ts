@@ -1,7 +1,7 @@
 import type { Action, AddCDCFile, AddFile } from '../delta/actions.ts';
 import type { Predicate } from '../delta/skipping.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';
@@ -38,7 +38,7 @@ export class DeleteBuilder {
   private _predicate: string | undefined;
 
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     predicate?: string,
   ) {
     this._predicate = predicate;

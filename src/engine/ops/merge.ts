@@ -1,7 +1,7 @@
 import type { Action, AddFile } from '../delta/actions.ts';
 import type { StructField, StructType } from '../delta/schema.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { sourceSql, type Source } from './source.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { schemaFromDuckDbColumns } from '../delta/duckdb-types.ts';
@@ -28,6 +28,7 @@ import {
 } from './merge-clauses.ts';
 import { CommitConflictError, InputError, LakeletError, NotATableError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
+import { WriteBuilder } from './write.ts';
 
 export interface MergeMetrics {
   numSourceRows: number;
@@ -90,7 +91,7 @@ export class MergeBuilder {
   private _retries = 3;
 
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     private readonly source: Source,
     private readonly options: MergeOptions,
   ) {
@@ -218,8 +219,7 @@ export class MergeBuilder {
       const actions: Action[] = [];
       if (!snapshot) {
         if (!this._createIfMissing) throw new NotATableError(ctx.uri, 'MERGE needs an existing target; use createIfMissing()');
-        const created0 = await this.table
-          .write({ sql: `SELECT * EXCLUDE (${rowNumber}) FROM ${src} WHERE false` })
+        const created0 = await new WriteBuilder(this.table, { sql: `SELECT * EXCLUDE (${rowNumber}) FROM ${src} WHERE false` })
           .partitionBy(...this._createIfMissing.partitionBy)
           .execute();
         snapshot = created0.snapshot;
@@ -449,7 +449,7 @@ function outputExpr(field: StructField, clauses: CodedClause[], sourceNames: Set
 }
 
 /** A predicate covering the source's key range: files a concurrent writer adds inside it conflict. */
-async function keyRangeScope(table: DeltaTable, keys: string[], src: string) {
+async function keyRangeScope(table: TableHandle, keys: string[], src: string) {
   const { compute } = table.ctx;
   const parts: string[] = [];
   for (const k of keys) {

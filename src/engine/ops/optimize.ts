@@ -5,8 +5,8 @@ import type { Action, AddFile } from '../delta/actions.ts';
 import type { StructField } from '../delta/schema.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableContext } from '../delta/table-context.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { DEFAULT_TARGET_FILE_SIZE, physicalExpr } from '../delta/data-writer.ts';
@@ -66,7 +66,7 @@ export class OptimizeBuilder {
   private _targetSize: number | undefined;
   private _minFileSize: number | undefined;
 
-  constructor(private readonly table: DeltaTable) {}
+  constructor(private readonly table: TableHandle) {}
 
   /** Only partitions matching this predicate over partition columns. */
   where(partitionPredicate: string): this {

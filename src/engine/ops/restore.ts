@@ -1,7 +1,7 @@
 import type { Action, AddFile, Protocol } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { deletionVectorKey } from '../delta/deletion-vector.ts';
 import { fileKey } from '../delta/file-key.ts';
 import { resolveAddPath } from '../delta/paths.ts';
@@ -30,7 +30,7 @@ export class RestoreBuilder {
   private _version: number | undefined;
   private _timestamp: string | number | Date | undefined;
 
-  constructor(private readonly table: DeltaTable) {}
+  constructor(private readonly table: TableHandle) {}
 
   version(version: number): this {
     this._version = version;

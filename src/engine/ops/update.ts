@@ -1,8 +1,8 @@
 import type { Action, AddCDCFile, AddFile } from '../delta/actions.ts';
 import type { StructField } from '../delta/schema.ts';
 import type { Predicate } from '../delta/skipping.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
@@ -42,7 +42,7 @@ export class UpdateBuilder {
   private _predicate: string | undefined;
 
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     set: Record<string, string> = {},
     predicate?: string,
   ) {

@@ -1,8 +1,8 @@
 import type { DeletionVectorDescriptor } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableContext } from '../delta/table-context.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { parseCommit } from '../delta/action-codec.ts';
 import { deletionVectorKey } from '../delta/deletion-vector.ts';
 import { resolveAddPath } from '../delta/paths.ts';
@@ -43,7 +43,7 @@ export class VacuumBuilder {
   private _check = true;
   private _dryRun = false;
 
-  constructor(private readonly table: DeltaTable) {}
+  constructor(private readonly table: TableHandle) {}
 
   retentionHours(hours: number): this {
     return this.retentionMillis(hours * 3_600_000);

@@ -1,6 +1,5 @@
 import type { Action, AddFile, Metadata } from '../delta/actions.ts';
-import type { Snapshot } from '../delta/snapshot.ts';
-import type { DeltaTable } from '../table.ts';
+import type { TableHandle } from '../table-handle.ts';
 import { sourceSql, type Source } from './source.ts';
 import { schemaFromDuckDbColumns } from '../delta/duckdb-types.ts';
 import { reconcileSchema } from '../delta/schema-compat.ts';
@@ -24,13 +23,8 @@ export interface WriteMetrics {
   executionTimeMs: number;
 }
 
-export interface OperationResult<M> {
-  version: number;
-  snapshot: Snapshot;
-  metrics: M;
-  /** Set when an idempotent transaction had already been applied: nothing was written. */
-  skipped?: string;
-}
+import type { OperationResult } from './operation-result.ts';
+export type { OperationResult };
 
 /**
  * Append or overwrite a batch; creates the table on first write. Overwrite replaces the whole table
@@ -48,7 +42,7 @@ export class WriteBuilder {
   private _description: string | undefined;
 
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     private readonly source: Source,
   ) {}
 
@@ -242,6 +236,6 @@ function predicateColumns(predicate: string, columns: string[]): string[] {
 }
 
 /** Files written for a commit that turned out to be a duplicate are never referenced: remove them. */
-async function deleteOrphans(table: DeltaTable, adds: AddFile[]): Promise<void> {
+async function deleteOrphans(table: TableHandle, adds: AddFile[]): Promise<void> {
   for (const a of adds) await table.ctx.store.delete(decodeURIComponent(a.path)).catch(() => {});
 }
