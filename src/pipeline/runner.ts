@@ -26,18 +26,28 @@ export interface RunnerOptions {
   compute?: Compute;
 }
 
+/**
+ * What a run did. File counts form a funnel, with the same words as `lakelet status`:
+ * files = staged + quarantined + duplicates; `staged` files had their rows appended to the stage
+ * table, and `merged` ones (a subset: pipelines with a target) were then merged into the target.
+ * Row counts: rowsStaged appended to the stage table; rowsDeduplicated collapsed by the MERGE's
+ * one-row-per-key rule; rowsInserted/Updated in the target; rowsDeleted from the target by delete
+ * markers; rowsRejected not loaded (a NULL key, or a bad record).
+ */
 export interface PipelineSummary {
   pipeline: string;
   batches: number;
   recovered: number;
   files: number;
   staged: number;
+  merged: number;
   quarantined: number;
   duplicates: number;
   rowsStaged: number;
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
+  rowsDeduplicated: number;
   rowsRejected: number;
   ms: number;
 }
@@ -51,6 +61,7 @@ export class PipelineRunner {
   private runtimes = new Map<string, PipelineRuntime>();
   private unlocks: (() => Promise<void>)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   private constructor(
     readonly config: LakeletConfig,
@@ -91,6 +102,7 @@ export class PipelineRunner {
           log,
           reporter,
         });
+        await removeStaleTemp(runner.runtimes.get(p.name)!);
       }
     } catch (err) {
       await runner.close();
@@ -110,6 +122,18 @@ export class PipelineRunner {
   async pendingBatches(name: string): Promise<ObjectMeta[][]> {
     const rt = this.runtime(name);
     return chunk(await this.landedFiles(rt), rt.pipeline.batch);
+  }
+
+  /**
+   * Asks the runner to stop: the batch in progress runs to its end, no further batch is planned
+   * (the files stay in landing for the next run). For `watch`'s SIGINT/SIGTERM.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
   }
 
   get pipelines(): PipelineConfig[] {
@@ -138,9 +162,13 @@ export class PipelineRunner {
     if (!rt) throw new InputError(`pipeline '${name}' is not run by this runner`);
     const started = Date.now();
     const outcomes: BatchOutcome[] = [];
-    for (const manifest of rt.state.unfinished()) outcomes.push(await completeBatch(rt, manifest, undefined));
-    const landed = await this.landedFiles(rt, files);
+    for (const manifest of rt.state.unfinished()) {
+      if (this.stopping) break;
+      outcomes.push(await completeBatch(rt, manifest, undefined));
+    }
+    const landed = this.stopping ? [] : await this.landedFiles(rt, files);
     for (const batch of chunk(landed, rt.pipeline.batch)) {
+      if (this.stopping) break;
       const planned = await planBatch(rt, batch);
       if (!planned) continue;
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
@@ -151,12 +179,15 @@ export class PipelineRunner {
       recovered: outcomes.filter((o) => o.recovered).length,
       files: sum(outcomes, 'files'),
       staged: sum(outcomes, 'staged'),
+      // Every staged file of a finished batch was merged when the pipeline has a target.
+      merged: rt.target ? sum(outcomes, 'staged') : 0,
       quarantined: sum(outcomes, 'quarantined'),
       duplicates: sum(outcomes, 'duplicates'),
       rowsStaged: sum(outcomes, 'rowsStaged'),
       rowsInserted: sum(outcomes, 'rowsInserted'),
       rowsUpdated: sum(outcomes, 'rowsUpdated'),
       rowsDeleted: sum(outcomes, 'rowsDeleted'),
+      rowsDeduplicated: sum(outcomes, 'rowsDeduplicated'),
       rowsRejected: sum(outcomes, 'rowsRejected'),
       ms: Date.now() - started,
     };
@@ -190,6 +221,18 @@ export class PipelineRunner {
   }
 }
 
+/**
+ * A move killed between writing its temp file and linking it into place leaves a
+ * `.lakelet-tmp-*` file in archive/ or quarantine/ (or landing/, for requeue); the next run,
+ * holding the pipeline's lock, removes those whose writer is gone.
+ */
+async function removeStaleTemp(rt: PipelineRuntime): Promise<void> {
+  for (const store of [rt.archive, rt.quarantine, rt.landing]) {
+    const removed = (await store.removeStaleTemp?.()) ?? [];
+    if (removed.length) rt.reporter.event('info', 'temp.removed', { pipeline: rt.pipeline.name, folder: store.uri, files: removed.length });
+  }
+}
+
 export function arrivalOrder(a: ObjectMeta, b: ObjectMeta): number {
   return a.lastModified - b.lastModified || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
@@ -217,7 +260,12 @@ function sum(outcomes: BatchOutcome[], key: keyof BatchOutcome): number {
 }
 
 export function summarize(pipelines: PipelineSummary[]): RunSummary {
-  const keys = ['batches', 'recovered', 'files', 'staged', 'quarantined', 'duplicates', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsRejected', 'ms'] as const;
+  const keys = ['batches', 'recovered', 'files', 'staged', 'merged', 'quarantined', 'duplicates', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsDeduplicated', 'rowsRejected', 'ms'] as const;
   const totals = Object.fromEntries(keys.map((k) => [k, pipelines.reduce((a, p) => a + p[k], 0)])) as RunSummary['totals'];
   return { pipelines, totals };
+}
+
+/** Whether a run left something out: a file quarantined or a record rejected (exit code 3). */
+export function incomplete(totals: RunSummary['totals']): boolean {
+  return totals.quarantined > 0 || totals.rowsRejected > 0;
 }
