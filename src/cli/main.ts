@@ -13,6 +13,7 @@ import { registerChanges } from './commands/changes.ts';
 import { registerRun } from './commands/run.ts';
 import { registerWatch } from './commands/watch.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerRequeue } from './commands/requeue.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
@@ -54,6 +55,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerRun(program);
   registerWatch(program);
   registerStatus(program);
+  registerRequeue(program);
   registerDemo(program);
   registerGenerate(program);
   return program;
