@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csv, lakelet, Workspace } from './workspace.ts';
 
@@ -101,6 +102,61 @@ pipelines:
     const help = await lakelet(['run', '--help']);
     expect(help.stdout).toMatch(/Exit codes:\n\s+0 .*\n\s+1 .*\n\s+2 .*\n\s+3 +finished, but some files were quarantined or some records rejected/);
     expect((await lakelet(['watch', '--help'])).stdout).toContain('Exit codes:');
+  });
+
+  it('requeue moves quarantined files back to landing (never over another delivery) and the log shows each file\'s history', async () => {
+    // Python-style JSON (single quotes) is quarantined until json.repair is switched on.
+    const strict = yaml.replace('format: csv', 'format: json');
+    const fixed = strict.replace('format: json', 'format: json\n    json: { repair: true }');
+    const pythonic = `[{'id': 2, 'v': 'twenty'}]`;
+    ws = new Workspace(strict);
+    ws.land('landing/good.json', '[{"id": 1, "v": "ten"}]');
+    const badPath = ws.land('landing/bad.json', pythonic);
+    const landedAt = statSync(badPath).mtimeMs;
+    expect((await lakelet(['run', '--once', '-c', ws.configFile, '--quiet'])).code).toBe(3);
+    const quarantined = ws.files('quarantine').filter((f) => f.endsWith('/bad.json'));
+    expect(quarantined).toHaveLength(1);
+
+    expect((await lakelet(['requeue', '-c', ws.configFile])).code).toBe(2); // neither files nor --all
+    const unknown = await lakelet(['requeue', 'nope.csv', '-c', ws.configFile]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^lakelet: nope\.csv is not a quarantined file of p/);
+
+    // Another delivery named bad.json waits in landing: requeue refuses to overwrite it, and keeps the file in quarantine.
+    writeFileSync(join(ws.dir, 'landing/bad.json'), '[{"id": 3, "v": "thirty"}]');
+    const refused = await lakelet(['requeue', 'bad.json', '-c', ws.configFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/1 file left in quarantine: .*bad\.json.* already exists with other content; requeue never overwrites a landed file/);
+    expect(ws.files('quarantine').filter((f) => f.endsWith('/bad.json'))).toEqual(quarantined);
+    expect(readFileSync(join(ws.dir, 'landing/bad.json'), 'utf8')).toBe('[{"id": 3, "v": "thirty"}]');
+    expect((await lakelet(['run', '--once', '-c', ws.configFile, '--quiet'])).code).toBe(0);
+
+    // The cause fixed (json.repair on), the quarantined file goes back by its path in quarantine, with its original mtime.
+    writeFileSync(ws.configFile, fixed);
+    const requeued = await lakelet(['requeue', join(ws.dir, 'quarantine', quarantined[0]), '-c', ws.configFile]);
+    expect(requeued.code, requeued.stderr).toBe(0);
+    expect(requeued.stdout).toContain('lakelet requeue: 1 file moved back to landing');
+    expect(ws.files('landing')).toEqual(['bad.json']);
+    expect(readFileSync(join(ws.dir, 'landing/bad.json'), 'utf8')).toBe(pythonic);
+    expect(statSync(join(ws.dir, 'landing/bad.json')).mtimeMs).toBe(landedAt);
+    expect(ws.files('quarantine')).toEqual([`${quarantined[0]}.error.json`]);
+    const errorDoc = JSON.parse(readFileSync(join(ws.dir, 'quarantine', `${quarantined[0]}.error.json`), 'utf8'));
+    expect(errorDoc).toMatchObject({ kind: expect.any(String), requeued: [{ to: join(ws.dir, 'landing', 'bad.json') }] });
+    let status = JSON.parse((await lakelet(['status', '-c', ws.configFile, '--json'])).stdout);
+    expect(status.pipelines[0]).toMatchObject({ waiting: 1, merged: 2, quarantined: 0, requeued: 1 });
+
+    const again = await lakelet(['run', '--once', '-c', ws.configFile, '--json', '--quiet']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).totals).toMatchObject({ files: 1, merged: 1, quarantined: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => `${r.id}:${r.v}`)).toEqual(['1:ten', '2:twenty', '3:thirty']);
+
+    // Counts by each file's latest state; the history of bad.json, oldest first (two deliveries of that name).
+    status = JSON.parse((await lakelet(['status', '-c', ws.configFile, '--json', '--file', 'bad.json'])).stdout);
+    expect(status.pipelines[0]).toMatchObject({ waiting: 0, staged: 3, merged: 3, quarantined: 0, requeued: 1 });
+    expect(status.history.map((r: { status: string; records: string }) => `${r.status}:${r.records}`)).toEqual(['quarantined:0', 'merged:1', 'requeued:0', 'merged:1']);
+    const nothing = await lakelet(['requeue', '--all', '-c', ws.configFile]);
+    expect(nothing.code).toBe(0);
+    expect(nothing.stdout).toContain('0 files moved back');
   });
 
   it('a bad lakelet.yml fails with the key path and line:column', async () => {
