@@ -3,18 +3,33 @@ import { LakeletError } from '../engine/errors.ts';
 /**
  * How the CLI reports failure: exactly one line `lakelet: <message>` on stderr and exit code 1;
  * usage mistakes (unknown option, bad option value) exit 2. `--verbose` adds the stack trace and
- * the chain of causes.
+ * the chain of causes. `run` and `watch` exit 3 when they finished but not everything went in
+ * (a file quarantined or a record rejected), so a script or scheduler cannot mistake that for
+ * success.
  */
+export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INCOMPLETE = 3;
+
+/** The exit codes as `run --help` and `watch --help` print them. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  ${EXIT_OK}  every file taken went in (merged, staged, or a duplicate of one already applied)
+  ${EXIT_FAILURE}  failed (the message says what and where; rerun after fixing: unfinished batches resume)
+  ${EXIT_USAGE}  wrong usage (unknown option, bad value)
+  ${EXIT_INCOMPLETE}  finished, but some files were quarantined or some records rejected (see quarantine/ and 'lakelet status')`;
 
 /** A failure the CLI itself detects, with a message meant for the user. */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, options: { cause?: unknown; exitCode?: number } = {}) {
+  /** Already reported by the command (e.g. as a log event): exit with the code, print nothing more. */
+  readonly reported: boolean;
+  constructor(message: string, options: { cause?: unknown; exitCode?: number; reported?: boolean } = {}) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'CliError';
     this.exitCode = options.exitCode ?? EXIT_FAILURE;
+    this.reported = options.reported ?? false;
   }
 }
 

@@ -13,9 +13,10 @@ import { registerChanges } from './commands/changes.ts';
 import { registerRun } from './commands/run.ts';
 import { registerWatch } from './commands/watch.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerRequeue } from './commands/requeue.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
-import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
+import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
 export function buildProgram(): Command {
@@ -54,6 +55,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerRun(program);
   registerWatch(program);
   registerStatus(program);
+  registerRequeue(program);
   registerDemo(program);
   registerGenerate(program);
   return program;
@@ -84,6 +86,7 @@ function handle(err: unknown, verbose: boolean): number {
     return EXIT_USAGE;
   }
   if (isBrokenPipe(err)) return 0;
+  if (err instanceof CliError && err.reported) return err.exitCode;
   process.stderr.write(errorLine(err) + '\n');
   if (verbose) process.stderr.write(errorDetail(err));
   return exitCodeOf(err);

@@ -62,6 +62,8 @@ export interface BatchOutcome {
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
+  /** Stage rows collapsed by the MERGE's one-row-per-key dedup (MERGE metric numSourceRowsDeduplicated). */
+  rowsDeduplicated: number;
   rowsRejected: number;
   stageVersion: number | null;
   targetVersion: number | null;
@@ -245,13 +247,21 @@ export interface BatchProgress {
   stageMs: number;
   targetVersion: number | null;
   mergeMs: number;
-  metrics: { inserted: number; updated: number; deleted: number };
+  metrics: MergeCounts;
+}
+
+/** Target rows a batch's MERGE inserted, updated and deleted (by markers), and stage rows its dedup collapsed. */
+export interface MergeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  deduplicated: number;
 }
 
 /** Starts (or, with `recovered`, resumes) the steps of a planned batch. */
 export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recovered: boolean): BatchProgress {
   if (recovered) rt.reporter.event('warn', 'batch.recover', { pipeline: rt.pipeline.name, batch: manifest.seq, message: 'finishing a batch an earlier run left unfinished' });
-  return { manifest, recovered, started: Date.now(), movedTo: new Map(), stageVersion: null, stageMs: 0, targetVersion: null, mergeMs: 0, metrics: { inserted: 0, updated: 0, deleted: 0 } };
+  return { manifest, recovered, started: Date.now(), movedTo: new Map(), stageVersion: null, stageMs: 0, targetVersion: null, mergeMs: 0, metrics: { inserted: 0, updated: 0, deleted: 0, deduplicated: 0 } };
 }
 
 /** Runs (or, after a crash, finishes) every remaining step of a planned batch. */
@@ -457,6 +467,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     rowsInserted: progress.metrics.inserted,
     rowsUpdated: progress.metrics.updated,
     rowsDeleted: progress.metrics.deleted,
+    rowsDeduplicated: progress.metrics.deduplicated,
     rowsRejected: [...perFile.values()].reduce((a, v) => a + v.rejected, 0),
     stageVersion: progress.stageVersion,
     targetVersion: progress.targetVersion,
@@ -503,7 +514,7 @@ async function stageCounts(rt: PipelineRuntime, seq: number): Promise<Map<string
  * MERGE the batch's stage rows into the target on the key: one row per key (the latest by
  * orderBy, then arrival order), deletes by the marker, and a row never replaced by an older one.
  */
-async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise<{ version: number; metrics: { inserted: number; updated: number; deleted: number } }> {
+async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise<{ version: number; metrics: MergeCounts }> {
   const { pipeline } = rt;
   const target = rt.target!;
   const seq = manifest.seq;
@@ -560,7 +571,7 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
     });
     // Already applied (a concurrent redo won): the version that applied it, and its metrics.
     if (result.skipped) return { version: result.version, metrics: await mergeMetricsAt(target, result.version) };
-    return { version: result.version, metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted } };
+    return { version: result.version, metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted, deduplicated: m.numSourceRowsDeduplicated } };
   } finally {
     for (const release of releases) await release();
     await scan.release();
@@ -568,11 +579,11 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
 }
 
 /** The row counts a MERGE recorded in its commit (after a crash, from the table's history). */
-async function mergeMetricsAt(table: DeltaTable, version: number): Promise<{ inserted: number; updated: number; deleted: number }> {
+async function mergeMetricsAt(table: DeltaTable, version: number): Promise<MergeCounts> {
   const latest = await table.tryLatest();
-  if (!latest) return { inserted: 0, updated: 0, deleted: 0 };
+  if (!latest) return { inserted: 0, updated: 0, deleted: 0, deduplicated: 0 };
   const entries = await table.history(latest.version - version + 1);
   const e = entries.find((x) => x.version === version);
   const m = e?.operationMetrics ?? {};
-  return { inserted: Number(m.numTargetRowsInserted ?? 0), updated: Number(m.numTargetRowsUpdated ?? 0), deleted: Number(m.numTargetRowsDeleted ?? 0) };
+  return { inserted: Number(m.numTargetRowsInserted ?? 0), updated: Number(m.numTargetRowsUpdated ?? 0), deleted: Number(m.numTargetRowsDeleted ?? 0), deduplicated: Number(m.numSourceRowsDeduplicated ?? 0) };
 }

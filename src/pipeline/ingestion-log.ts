@@ -5,8 +5,11 @@ import { DeltaTable } from '../engine/table.ts';
 /**
  * The ingestion log: one row per landed file per batch, in a Delta table shared by the pipelines
  * of a config. Each batch appends its rows once (txn `lakelet:<pipeline>:log` @ batch seq).
+ * `lakelet requeue` adds a 'requeued' row (with the batch that quarantined the file) when it moves
+ * a quarantined file back to landing, so a file's rows read as its history: quarantined,
+ * requeued, then merged by a later batch.
  */
-export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced';
+export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced' | 'requeued';
 
 export interface LogRow {
   pipeline: string;
@@ -60,12 +63,19 @@ export class IngestionLog {
     return result.version;
   }
 
-  /** Rows, newest first. */
+  /** Rows outside any batch (requeues), appended as they are; the caller makes them idempotent. */
+  async record(rows: LogRow[]): Promise<number> {
+    const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
+    const sql = `SELECT * FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
+    return (await this.table.write({ sql }).mode('append').execute()).version;
+  }
+
+  /** Rows, newest first (a requeue of an old batch's file is as new as when it happened). */
   async read(options: { pipeline?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     if (!(await this.table.exists())) return [];
     return this.table.read({
       ...(options.pipeline ? { where: `pipeline = ${sqlString(options.pipeline)}` } : {}),
-      orderBy: 'batch DESC, logged_at DESC, file_name',
+      orderBy: 'logged_at DESC, batch DESC, file_name',
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
     });
   }

@@ -28,12 +28,21 @@ export interface RunnerOptions {
   compute?: Compute;
 }
 
+/**
+ * What a run did. File counts form a funnel, with the same words as `lakelet status`:
+ * files = staged + quarantined + duplicates; `staged` files had their rows appended to the stage
+ * table, and `merged` ones (a subset: pipelines with a target) were then merged into the target.
+ * Row counts: rowsStaged appended to the stage table; rowsDeduplicated collapsed by the MERGE's
+ * one-row-per-key rule; rowsInserted/Updated in the target; rowsDeleted from the target by delete
+ * markers; rowsRejected not loaded (a NULL key, or a bad record).
+ */
 export interface PipelineSummary {
   pipeline: string;
   batches: number;
   recovered: number;
   files: number;
   staged: number;
+  merged: number;
   quarantined: number;
   duplicates: number;
   /** Files left in landing for a later run (still being written, incomplete, no marker yet). */
@@ -42,6 +51,7 @@ export interface PipelineSummary {
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
+  rowsDeduplicated: number;
   rowsRejected: number;
   ms: number;
 }
@@ -56,6 +66,7 @@ export class PipelineRunner {
   private unlocks: (() => Promise<void>)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private waitingSaid = new Map<string, Map<string, string>>();
+  private stopping = false;
 
   private constructor(
     readonly config: LakeletConfig,
@@ -97,6 +108,7 @@ export class PipelineRunner {
           log,
           reporter,
         });
+        await removeStaleTemp(runner.runtimes.get(p.name)!);
       }
     } catch (err) {
       await runner.close();
@@ -117,6 +129,18 @@ export class PipelineRunner {
     const rt = this.runtime(name);
     const arrival = await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt));
     return chunk(arrival.ready, rt.pipeline.batch);
+  }
+
+  /**
+   * Asks the runner to stop: the batch in progress runs to its end, no further batch is planned
+   * (the files stay in landing for the next run). For `watch`'s SIGINT/SIGTERM.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
   }
 
   get pipelines(): PipelineConfig[] {
@@ -145,8 +169,11 @@ export class PipelineRunner {
     if (!rt) throw new InputError(`pipeline '${name}' is not run by this runner`);
     const started = Date.now();
     const outcomes: BatchOutcome[] = [];
-    for (const manifest of rt.state.unfinished()) outcomes.push(await completeBatch(rt, manifest, undefined));
-    const arrival = await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt, files));
+    for (const manifest of rt.state.unfinished()) {
+      if (this.stopping) break;
+      outcomes.push(await completeBatch(rt, manifest, undefined));
+    }
+    const arrival = this.stopping ? { ready: [], waiting: [], abandoned: [] } : await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt, files));
     // Said once per file and reason: a watcher looks at a waiting file again and again.
     const said = this.waitingSaid.get(name) ?? new Map<string, string>();
     this.waitingSaid.set(name, new Map(arrival.waiting.map((w) => [w.key, w.reason])));
@@ -156,6 +183,7 @@ export class PipelineRunner {
     const abandoned = new Map(arrival.abandoned.map((a) => [a.file.key, a.reason]));
     const landed = [...arrival.ready, ...arrival.abandoned.map((a) => a.file)].sort(arrivalOrder);
     for (const batch of chunk(landed, rt.pipeline.batch)) {
+      if (this.stopping) break;
       const planned = await planBatch(rt, batch, abandoned);
       if (!planned) continue;
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
@@ -170,6 +198,8 @@ export class PipelineRunner {
       recovered: outcomes.filter((o) => o.recovered).length,
       files: sum(outcomes, 'files'),
       staged: sum(outcomes, 'staged'),
+      // Every staged file of a finished batch was merged when the pipeline has a target.
+      merged: rt.target ? sum(outcomes, 'staged') : 0,
       quarantined: sum(outcomes, 'quarantined'),
       duplicates: sum(outcomes, 'duplicates'),
       waiting: arrival.waiting.length,
@@ -177,6 +207,7 @@ export class PipelineRunner {
       rowsInserted: sum(outcomes, 'rowsInserted'),
       rowsUpdated: sum(outcomes, 'rowsUpdated'),
       rowsDeleted: sum(outcomes, 'rowsDeleted'),
+      rowsDeduplicated: sum(outcomes, 'rowsDeduplicated'),
       rowsRejected: sum(outcomes, 'rowsRejected'),
       ms: Date.now() - started,
     };
@@ -211,6 +242,18 @@ export class PipelineRunner {
   }
 }
 
+/**
+ * A move killed between writing its temp file and linking it into place leaves a
+ * `.lakelet-tmp-*` file in archive/ or quarantine/ (or landing/, for requeue); the next run,
+ * holding the pipeline's lock, removes those whose writer is gone.
+ */
+async function removeStaleTemp(rt: PipelineRuntime): Promise<void> {
+  for (const store of [rt.archive, rt.quarantine, rt.landing]) {
+    const removed = (await store.removeStaleTemp?.()) ?? [];
+    if (removed.length) rt.reporter.event('info', 'temp.removed', { pipeline: rt.pipeline.name, folder: store.uri, files: removed.length });
+  }
+}
+
 export function arrivalOrder(a: ObjectMeta, b: ObjectMeta): number {
   return a.lastModified - b.lastModified || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
@@ -238,7 +281,12 @@ function sum(outcomes: BatchOutcome[], key: keyof BatchOutcome): number {
 }
 
 export function summarize(pipelines: PipelineSummary[]): RunSummary {
-  const keys = ['batches', 'recovered', 'files', 'staged', 'quarantined', 'duplicates', 'waiting', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsRejected', 'ms'] as const;
+  const keys = ['batches', 'recovered', 'files', 'staged', 'merged', 'quarantined', 'duplicates', 'waiting', 'rowsStaged', 'rowsInserted', 'rowsUpdated', 'rowsDeleted', 'rowsDeduplicated', 'rowsRejected', 'ms'] as const;
   const totals = Object.fromEntries(keys.map((k) => [k, pipelines.reduce((a, p) => a + p[k], 0)])) as RunSummary['totals'];
   return { pipelines, totals };
+}
+
+/** Whether a run left something out: a file quarantined or a record rejected (exit code 3). */
+export function incomplete(totals: RunSummary['totals']): boolean {
+  return totals.quarantined > 0 || totals.rowsRejected > 0;
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, REPO, Workspace } from './workspace.ts';
+import { BIN, lakelet, REPO, Workspace } from './workspace.ts';
 
 /** `lakelet watch` as a real child process: files written slowly are taken only once complete. */
 let ws: Workspace | undefined;
@@ -74,5 +74,53 @@ pipelines:
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout);
     expect(summary.totals).toMatchObject({ files: 5, rowsInserted: 12 });
+  });
+
+  it('SIGTERM during the start-up backfill stops after the batch in progress, prints the summary, exits 3 for a quarantined file; the next run finishes the rest', async () => {
+    ws = new Workspace(`
+stateDir: ./state
+pipelines:
+  events:
+    landing: ./landing
+    pattern: "*.csv"
+    format: csv
+    stage: ./tables/stage
+    target: ./tables/target
+    key: id
+    archive: ./archive
+    quarantine: ./quarantine
+    batch: { maxFiles: 1 }
+`);
+    const n = 40;
+    ws.land('landing/000-bad.csv', 'id,v\n1\n'); // the first batch quarantines it
+    for (let i = 1; i < n; i++) ws.land(`landing/${String(i).padStart(3, '0')}.csv`, `id,v\n${i},v${i}\n`);
+    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--log-format', 'json', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const events = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child!.on('close', (code, signal) => r({ code, signal })));
+    await until('the second batch planned', () => events().filter((e) => e.event === 'batch.planned').length >= 2, 60_000);
+    child.kill('SIGTERM');
+    const { code, signal } = await closed;
+    expect(signal, stderr).toBeNull();
+    expect(code, stderr).toBe(3);
+    const done = events().filter((e) => e.event === 'batch.done').length;
+    expect(events().some((e) => e.event === 'watch.stopping')).toBe(true);
+    expect(events().some((e) => e.event === 'watch.started')).toBe(false);
+    expect(done).toBeLessThan(n);
+    // Every batch it planned it also finished: no manifest without its done marker.
+    const batches = ws.files('state/events/batches');
+    expect(batches.filter((f) => f.endsWith('.done.json')).length).toBe(done);
+    expect(batches.filter((f) => !f.endsWith('.done.json')).length).toBe(done);
+    const summary = JSON.parse(stdout);
+    expect(summary.totals).toMatchObject({ batches: done, files: done, quarantined: 1, merged: done - 1 });
+    expect(ws.files('landing')).toHaveLength(n - done);
+
+    const rest = await lakelet(['run', '--once', '-c', ws.configFile, '--json', '--quiet']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(JSON.parse(rest.stdout).totals).toMatchObject({ recovered: 0, files: n - done, merged: n - done, quarantined: 0 });
+    expect((await ws.rows('tables/target', 'id')).length).toBe(n - 1);
   });
 });

@@ -5,7 +5,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidObjectKeyError, LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
+import { StorageIoError } from '../../src/adapters/io-error.ts';
 import { objectStoreContract } from '../contract/object-store-contract.ts';
+import { canMountTmpfs, mountTmpfs, unmount } from '../support/tmpfs.ts';
 
 async function tempRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'lakelet-local-store-'));
@@ -139,6 +141,86 @@ process.exit(0);
       expect((await store.list('')).map((m) => m.key)).toEqual([...winnerOf.keys()].sort());
       expect(await readdir(join(root, '_delta_log'))).toHaveLength(KEYS);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LocalObjectStore leftovers and I/O errors', () => {
+  it('a writer SIGKILLed between its temp file and the link leaves a .lakelet-tmp file; removeStaleTemp removes it, never a live writer\'s', async () => {
+    const dir = await tempRoot();
+    try {
+      const root = join(dir, 'archive');
+      const moduleUrl = pathToFileURL(resolve(process.cwd(), 'src/adapters/storage/local/local-object-store.ts')).href;
+      const worker = join(dir, 'writer.mjs');
+      // Writes big objects one after another: most of the time a temp file is being written and synced.
+      await writeFile(
+        worker,
+        `
+const { LocalObjectStore } = await import(${JSON.stringify(moduleUrl)});
+const store = new LocalObjectStore(process.argv[2]);
+const data = new Uint8Array(64 * 1024 * 1024).fill(7);
+for (let i = 0; ; i++) await store.putIfAbsent('2024/05/17/batch/f' + i + '.csv', data);
+`,
+      );
+      const batchDir = join(root, '2024/05/17/batch');
+      const temps = async () => (await readdir(batchDir).catch(() => [] as string[])).filter((n) => n.startsWith('.lakelet-tmp-'));
+      let left: string[] = [];
+      for (let attempt = 0; attempt < 5 && left.length === 0; attempt++) {
+        const child = spawn(process.execPath, ['--import', 'tsx', worker, root], { cwd: process.cwd(), stdio: 'ignore' });
+        const exited = new Promise((r) => child.on('exit', r));
+        while ((await temps()).length === 0) await new Promise((r) => setTimeout(r, 2));
+        child.kill('SIGKILL');
+        await exited;
+        left = await temps();
+      }
+      expect(left).toHaveLength(1);
+      expect(left[0]).toMatch(/^\.lakelet-tmp-\d+-/);
+      // A live writer's temp file (this process; the parent process) stays, even next to a dead one's.
+      await writeFile(join(batchDir, `.lakelet-tmp-${process.pid}-live`), 'x');
+      await writeFile(join(batchDir, `.lakelet-tmp-${process.ppid}-live`), 'x');
+      const store = new LocalObjectStore(root);
+      expect((await store.list('')).every((m) => !m.key.includes('.lakelet-tmp-'))).toBe(true);
+      const removed = await store.removeStaleTemp();
+      expect(removed).toEqual([join(batchDir, left[0])]);
+      expect((await temps()).sort()).toEqual([`.lakelet-tmp-${process.pid}-live`, `.lakelet-tmp-${process.ppid}-live`].sort());
+      // Old enough, a temp file goes whatever its pid says (pids are reused).
+      expect((await store.removeStaleTemp({ now: Date.now() + 2 * 3600_000 })).length).toBe(2);
+      expect(await temps()).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a write under a path that is a file names the path and says what to do', async () => {
+    const dir = await tempRoot();
+    try {
+      await writeFile(join(dir, 'quarantine'), 'a file where a folder should be');
+      const store = new LocalObjectStore(join(dir, 'quarantine'));
+      const err = await store.put('2024/x.csv', 'x').then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageIoError);
+      expect(err).toMatchObject({ errno: 'ENOTDIR', operation: 'write' });
+      expect((err as Error).message).toContain(join(dir, 'quarantine'));
+      expect((err as Error).message).toMatch(/a part of the path is a file, not a folder \(ENOTDIR\) on write of .*: remove or rename that file/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!canMountTmpfs())('a full disk (a 64 KiB tmpfs) is a StorageIoError naming the file: free space, then run again', async () => {
+    const dir = await tempRoot();
+    const mnt = join(dir, 'full');
+    try {
+      mountTmpfs(mnt, '64k');
+      const store = new LocalObjectStore(mnt);
+      const err = await store.putIfAbsent('a/big.bin', new Uint8Array(256 * 1024)).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageIoError);
+      expect(err).toMatchObject({ errno: 'ENOSPC', operation: 'write' });
+      expect((err as Error).message).toMatch(new RegExp(`^no space left on device \\(ENOSPC\\) on write of ${join(mnt, 'a')}/\\S+: free space on that disk`));
+      // Nothing half-written is left behind.
+      expect(await readdir(join(mnt, 'a'))).toEqual([]);
+    } finally {
+      unmount(mnt);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { duckDbIoError } from '../io-error.ts';
 
 /**
  * The compute seam: one embedded DuckDB, configured to run offline (no extension downloads: only
@@ -42,14 +43,18 @@ export class Compute {
   /** Runs SQL and returns rows as JSON-safe objects (bigints/decimals as strings). */
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     const started = TRACE ? performance.now() : 0;
-    const reader = await this.connection.runAndReadAll(sql);
+    const reader = await this.connection.runAndReadAll(sql).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
     if (TRACE) trace(sql, started);
     return reader.getRowObjectsJson() as unknown as T[];
   }
 
   async run(sql: string): Promise<void> {
     const started = TRACE ? performance.now() : 0;
-    await this.connection.run(sql);
+    await this.connection.run(sql).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
     if (TRACE) trace(sql, started);
   }
 

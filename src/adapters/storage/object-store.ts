@@ -40,6 +40,11 @@ export interface ObjectStore {
    * store is remote (the compute layer then materializes it into a local cache).
    */
   localPath(key: string): string | undefined;
+  /**
+   * Removes temp files that writers killed half-way left behind (never a live writer's); returns
+   * what it removed. Optional: stores whose writes are atomic by themselves have none.
+   */
+  removeStaleTemp?(options?: { now?: number; olderThanMs?: number }): Promise<string[]>;
 }
 
 /** Thrown by get/getRange when the key does not exist. */

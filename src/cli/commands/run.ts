@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../../pipeline/config.ts';
-import { PipelineRunner, type RunSummary } from '../../pipeline/runner.ts';
+import { loadConfig, type PipelineConfig } from '../../pipeline/config.ts';
+import { incomplete, PipelineRunner, type RunSummary } from '../../pipeline/runner.ts';
 import { streamReporter, type Reporter } from '../../pipeline/reporter.ts';
+import { CliError, EXIT_CODES_HELP, EXIT_INCOMPLETE } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 
@@ -34,16 +35,50 @@ export function printSummary(summary: RunSummary, options: PipelineCliOptions, l
     return;
   }
   const t = summary.totals;
-  const parts = [`${plural(t.files, 'file')}`, `${t.staged} staged`, `${t.quarantined} quarantined`, `${plural(t.duplicates, 'duplicate')}`];
+  const parts = [`${t.staged} staged`, `${t.merged} merged`, `${t.quarantined} quarantined`, `${plural(t.duplicates, 'duplicate')}`];
   process.stdout.write(
-    `${label}: ${plural(t.batches, 'batch', 'batches')}${t.recovered ? ` (${t.recovered} recovered)` : ''}, ${parts.join(', ')}; ` +
-      `rows: ${t.rowsStaged} staged, ${t.rowsInserted} inserted, ${t.rowsUpdated} updated, ${t.rowsDeleted} deleted` +
-      `${t.rowsRejected ? `, ${t.rowsRejected} rejected (null key)` : ''}; ${(t.ms / 1000).toFixed(1)} s\n`,
+    `${label}: ${plural(t.batches, 'batch', 'batches')}${t.recovered ? ` (${t.recovered} recovered)` : ''}, ${plural(t.files, 'file')}: ${parts.join(', ')}; ` +
+      `rows: ${t.rowsStaged} staged, ${t.rowsDeduplicated} collapsed by dedup, ${t.rowsInserted} inserted, ${t.rowsUpdated} updated, ` +
+      `${t.rowsDeleted} deleted by markers, ${t.rowsRejected} rejected; ${(t.ms / 1000).toFixed(1)} s\n`,
   );
   if (summary.pipelines.length > 0) {
-    const rows = summary.pipelines.map((p) => [p.pipeline, String(p.batches), String(p.files), String(p.quarantined), String(p.duplicates), String(p.rowsStaged), String(p.rowsInserted), String(p.rowsUpdated), String(p.rowsDeleted)]);
-    process.stdout.write(formatTable(['pipeline', 'batches', 'files', 'quarantined', 'duplicates', 'staged', 'inserted', 'updated', 'deleted'], rows) + '\n');
+    const rows = summary.pipelines.map((p) =>
+      [p.pipeline, p.batches, p.files, p.staged, p.merged, p.quarantined, p.duplicates, p.rowsStaged, p.rowsDeduplicated, p.rowsInserted, p.rowsUpdated, p.rowsDeleted, p.rowsRejected].map(String),
+    );
+    const headers = ['pipeline', 'batches', 'files', 'staged', 'merged', 'quarantined', 'duplicates', 'rows staged', 'deduplicated', 'inserted', 'updated', 'deleted', 'rejected'];
+    process.stdout.write(formatTable(headers, rows) + '\n');
   }
+}
+
+/** What the summary's words mean; printed by `run --help` and `watch --help`. */
+export const SUMMARY_HELP = `
+Summary:
+  files are counted by what became of them: staged (rows appended to the stage table), merged (staged
+  and then merged into the target; pipelines with a target), quarantined, duplicates (same name and
+  bytes as a file already applied). 'lakelet status' uses the same words.
+  rows: staged (appended to the stage table), collapsed by dedup (several rows of one key in a batch:
+  the latest wins), inserted/updated in the target, deleted by markers, rejected (not loaded: a NULL
+  key or a bad record).
+${EXIT_CODES_HELP}`;
+
+/**
+ * Exit code 3 when the run finished but left something out. What and where to look is reported
+ * as a warning event per pipeline (so `--log-format json` stays one JSON object per line); the
+ * summary itself is already printed.
+ */
+export function failIfIncomplete(summary: RunSummary, pipelines: PipelineConfig[], reporter: Reporter): void {
+  if (!incomplete(summary.totals)) return;
+  for (const p of summary.pipelines) {
+    if (!p.quarantined && !p.rowsRejected) continue;
+    reporter.event('warn', 'run.incomplete', {
+      pipeline: p.pipeline,
+      quarantined: p.quarantined,
+      rejected: p.rowsRejected,
+      quarantine: pipelines.find((c) => c.name === p.pipeline)?.quarantine,
+      hint: "fix the cause, then 'lakelet requeue --all' to try the files again; 'lakelet status' shows each file",
+    });
+  }
+  throw new CliError('not everything went in', { exitCode: EXIT_INCOMPLETE, reported: true });
 }
 
 export function registerRun(program: Command): void {
@@ -62,11 +97,13 @@ export function registerRun(program: Command): void {
       `
 Examples:
   $ lakelet run --once
-  $ lakelet run --once -c pipelines/lakelet.yml --pipeline accounts --json`,
+  $ lakelet run --once -c pipelines/lakelet.yml --pipeline accounts --json
+${SUMMARY_HELP}`,
     )
     .action(async (options: PipelineCliOptions) => {
       const config = loadConfig(options.config);
-      const runner = await PipelineRunner.open(config, { reporter: reporterFor(options), ...(options.pipeline ? { only: options.pipeline } : {}) });
+      const reporter = reporterFor(options);
+      const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
       let summary: RunSummary;
       try {
         summary = await runner.runAll();
@@ -74,5 +111,6 @@ Examples:
         await runner.close();
       }
       printSummary(summary, options, 'lakelet run');
+      failIfIncomplete(summary, runner.pipelines, reporter);
     });
 }

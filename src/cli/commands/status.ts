@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import picomatch from 'picomatch';
 import { openStore } from '../../adapters/storage/open-store.ts';
+import { dataFileFilter } from '../../pipeline/arrival.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { IngestionLog } from '../../pipeline/ingestion-log.ts';
@@ -12,16 +12,48 @@ import { formatTable, humanBytes } from '../output/table-format.ts';
 interface StatusOptions {
   config: string;
   limit: number;
+  file?: string;
   json?: boolean;
+}
+
+/**
+ * Files by what became of them, with the words of `lakelet run`'s summary: staged (rows appended
+ * to the stage table; merged ones included), merged (staged, then merged into the target),
+ * quarantined (still in quarantine: a file requeued since is not counted, it is waiting in landing
+ * or loaded by a later batch), duplicate, and how many requeues there were.
+ */
+export function fileCounts(rows: Record<string, unknown>[]): { merged: number; staged: number; quarantined: number; duplicate: number; replaced: number; requeued: number } {
+  const count = (status: string) => rows.filter((r) => r.status === status).length;
+  // Oldest first: a 'requeued' row takes back the quarantine of the same file (name and bytes) before it.
+  const stillQuarantined = new Map<string, number>();
+  for (const r of [...rows].reverse()) {
+    const id = `${String(r.file_name)}\0${String(r.sha256)}`;
+    if (r.status === 'quarantined') stillQuarantined.set(id, (stillQuarantined.get(id) ?? 0) + 1);
+    if (r.status === 'requeued' && (stillQuarantined.get(id) ?? 0) > 0) stillQuarantined.set(id, stillQuarantined.get(id)! - 1);
+  }
+  return {
+    merged: count('merged'),
+    staged: count('staged') + count('merged'),
+    quarantined: [...stillQuarantined.values()].reduce((a, n) => a + n, 0),
+    duplicate: count('duplicate'),
+    replaced: count('replaced'),
+    requeued: count('requeued'),
+  };
 }
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .summary('show the pipelines: files waiting, batches, counts by status, recent files')
-    .description('Per pipeline: files waiting in landing, batches done and unfinished, and files by status (merged, staged, quarantined, duplicate) from the ingestion log; then the most recent files.')
+    .description(
+      'Per pipeline: files waiting in landing, batches done and unfinished, and files by what became of them, from the ingestion log; ' +
+        'then the most recent files. The words are those of the `lakelet run` summary: staged = rows appended to the stage table ' +
+        '(merged files included), merged = staged and then merged into the target, quarantined = still in quarantine (a requeued ' +
+        'file is not), duplicate = the same bytes as a file already applied, replaced = overwritten in landing before its batch staged it, requeued = moved back to landing by `lakelet requeue`.',
+    )
     .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
     .option('-n, --limit <n>', 'how many recent files to show', nonNegativeInteger, 20)
+    .option('--file <name>', "the history of one file (its name in landing): every log row, oldest first")
     .option('--json', 'print as JSON')
     .action(async (options: StatusOptions) => {
       const config = loadConfig(options.config);
@@ -34,10 +66,10 @@ export function registerStatus(program: Command): void {
           const state = new BatchState(p.name, p.stateDir);
           await state.load();
           const batches = state.all();
-          const match = picomatch(p.pattern);
-          const waiting = (await openStore(p.landing).list('')).filter((f) => match(f.key));
+          // The runner's own rule for what is data in landing (pattern, hidden and temporary names, markers).
+          const isData = dataFileFilter(p);
+          const waiting = (await openStore(p.landing).list('')).filter((f) => isData(f.key));
           const mine = rows.filter((r) => r.pipeline === p.name);
-          const count = (status: string) => mine.filter((r) => r.status === status).length;
           pipelines.push({
             pipeline: p.name,
             landing: p.landing,
@@ -45,31 +77,28 @@ export function registerStatus(program: Command): void {
             waitingBytes: waiting.reduce((a, f) => a + f.size, 0),
             batches: batches.filter((b) => b.done).length,
             unfinished: batches.filter((b) => !b.done).map((b) => b.manifest.seq),
-            merged: count('merged'),
-            staged: count('staged'),
-            quarantined: count('quarantined'),
-            duplicate: count('duplicate'),
+            ...fileCounts(mine),
             records: mine.filter((r) => r.status === 'merged' || r.status === 'staged').reduce((a, r) => a + Number(r.records), 0),
             lastBatchAt: batches.length ? new Date(batches[batches.length - 1].done?.finishedAt ?? batches[batches.length - 1].manifest.createdAt).toISOString() : null,
           });
         }
-        const recent = rows.slice(0, options.limit);
+        const recent = options.file ? rows.filter((r) => r.file_name === options.file || String(r.file_name).split('/').pop() === options.file).reverse() : rows.slice(0, options.limit);
         if (options.json) {
-          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, recent });
+          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, ...(options.file ? { history: recent } : { recent }) });
           return;
         }
         process.stdout.write(
           formatTable(
-            ['pipeline', 'waiting', 'batches', 'unfinished', 'merged', 'staged', 'quarantined', 'duplicate', 'records', 'last batch'],
-            pipelines.map((p) => [p.pipeline, `${p.waiting} (${humanBytes(p.waitingBytes)})`, String(p.batches), p.unfinished.join(',') || '-', String(p.merged), String(p.staged), String(p.quarantined), String(p.duplicate), String(p.records), p.lastBatchAt ?? '-']),
+            ['pipeline', 'waiting', 'batches', 'unfinished', 'staged', 'merged', 'quarantined', 'duplicate', 'requeued', 'records', 'last batch'],
+            pipelines.map((p) => [p.pipeline, `${p.waiting} (${humanBytes(p.waitingBytes)})`, String(p.batches), p.unfinished.join(',') || '-', String(p.staged), String(p.merged), String(p.quarantined), String(p.duplicate), String(p.requeued), String(p.records), p.lastBatchAt ?? '-']),
           ) + '\n',
         );
         if (recent.length) {
-          process.stdout.write('\nrecent files:\n');
+          process.stdout.write(options.file ? `\nhistory of ${options.file} (oldest first):\n` : '\nrecent files:\n');
           process.stdout.write(
             formatTable(
               ['pipeline', 'batch', 'file', 'status', 'records', 'rejected', 'repaired', 'error'],
-              recent.map((r) => [String(r.pipeline), String(r.batch), String(r.file_name), String(r.status), String(r.records), String(r.rows_rejected), r.repaired ? 'yes' : '', r.error ? String(r.error).slice(0, 80) : '']),
+              recent.map((r) => [String(r.pipeline), String(r.batch), String(r.file_name), String(r.status), String(r.records), String(r.rows_rejected), r.repaired ? 'yes' : '', r.error ? String(r.error).slice(0, 80) : r.status === 'requeued' ? `moved back to ${String(r.moved_to)}` : '']),
             ) + '\n',
           );
         }

@@ -6,7 +6,7 @@ import type { FileArrival, FileTrigger } from '../../adapters/trigger/file-trigg
 import { loadConfig } from '../../pipeline/config.ts';
 import { PipelineRunner, summarize, type PipelineSummary } from '../../pipeline/runner.ts';
 import { positiveInteger } from '../options.ts';
-import { pipelineOptions, printSummary, reporterFor, type PipelineCliOptions } from './run.ts';
+import { failIfIncomplete, pipelineOptions, printSummary, reporterFor, SUMMARY_HELP, type PipelineCliOptions } from './run.ts';
 
 interface WatchOptions extends PipelineCliOptions {
   trigger: 'events' | 'poll';
@@ -28,7 +28,7 @@ export function registerWatch(program: Command): void {
     .option('--stable-ms <ms>', 'a file is complete when its size has not changed for this long', positiveInteger, 500)
     .option('--burst-ms <ms>', 'files becoming ready within this window go into one batch', positiveInteger, 200)
     .option('--interval-ms <ms>', 'how often --trigger poll lists the folders', positiveInteger, 1000);
-  pipelineOptions(cmd).action(async (options: WatchOptions) => {
+  pipelineOptions(cmd).addHelpText('after', SUMMARY_HELP).action(async (options: WatchOptions) => {
     const config = loadConfig(options.config);
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
@@ -46,7 +46,21 @@ export function registerWatch(program: Command): void {
     const dirs = [...new Set(pipelines.map((p) => p.landing))];
     for (const d of dirs) mkdirSync(d, { recursive: true });
     const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs, burstMs: options.burstMs });
+    // The signal handlers go in before the backfill, so that SIGTERM during a long backfill stops
+    // after the batch in progress (the rest stays in landing) instead of killing a batch half-way.
+    // A second signal means "now": exit at once (a killed batch is finished by the next run).
+    let stopped!: () => void;
+    const stopRequested = new Promise<void>((resolve) => (stopped = resolve));
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (runner.stopped) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+      reporter.event('info', 'watch.stopping', { signal });
+      runner.stop();
+      stopped();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const onReady = (files: FileArrival[]) => {
+      if (runner.stopped) return;
       for (const p of pipelines) {
         const mine = files.filter((f) => f.dir === p.landing).map((f) => ({ key: f.key, size: f.size, lastModified: f.lastModified }));
         if (mine.length === 0) continue;
@@ -56,30 +70,33 @@ export function registerWatch(program: Command): void {
     const runOne = (name: string, files?: { key: string; size: number; lastModified: number }[]) =>
       runner.runPipeline(name, files).then(record, (err: Error) => reporter.event('error', 'batch.failed', { pipeline: name, error: err.message }));
     const retry = setInterval(() => {
+      if (runner.stopped) return;
       for (const name of waiting) runOne(name);
     }, Math.max(1000, options.intervalMs));
     retry.unref();
     try {
-      for (const p of pipelines) record(await runner.runPipeline(p.name));
-      await trigger.start(onReady);
-      reporter.event('info', 'watch.started', { pipelines: pipelines.map((p) => p.name), dirs });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          reporter.event('info', 'watch.stopping', { signal });
-          resolve();
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
+      for (const p of pipelines) {
+        if (runner.stopped) break;
+        record(await runner.runPipeline(p.name));
+      }
+      if (!runner.stopped) {
+        await trigger.start(onReady);
+        reporter.event('info', 'watch.started', { pipelines: pipelines.map((p) => p.name), dirs });
+        await stopRequested;
+      }
     } finally {
       clearInterval(retry);
       await trigger.close();
+      // Waits for the batch in progress.
       await runner.close();
     }
     const merged = [...totals.entries()].map(([pipeline, list]) => {
       const s = summarize(list.map((x) => ({ ...x })));
-      return { pipeline, ...s.totals };
+      // Files waiting is a state, not a count of work: the last look's.
+      return { pipeline, ...s.totals, waiting: list[list.length - 1].waiting };
     });
-    printSummary(summarize(merged), options, 'lakelet watch');
+    const summary = summarize(merged);
+    printSummary(summary, options, 'lakelet watch');
+    failIfIncomplete(summary, pipelines, reporter);
   });
 }

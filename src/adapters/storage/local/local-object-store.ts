@@ -3,6 +3,7 @@ import type { Dirent } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { asIoError } from '../../io-error.ts';
 import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
@@ -10,6 +11,14 @@ import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStor
  * `link`/`rename` stays within one directory (and one filesystem). Listings never show them.
  */
 const TEMP_PREFIX = '.lakelet-tmp-';
+
+/** `.lakelet-tmp-<pid>-<uuid>`: the writer's pid lets a later run tell a dead writer's leftover from a live one. */
+function tempName(): string {
+  return `${TEMP_PREFIX}${process.pid}-${randomUUID()}`;
+}
+
+/** A temp file this old is a leftover even if its pid is alive again (pids are reused). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** A key that cannot name an object (empty, absolute, `..`/`.`/empty segments, NUL). */
 export class InvalidObjectKeyError extends Error {
@@ -94,7 +103,7 @@ export class LocalObjectStore implements ObjectStore {
       return { key, size: st.size, lastModified: Math.floor(st.mtimeMs) };
     } catch (err) {
       if (isMissing(err)) return undefined;
-      throw err;
+      throw asIoError(err, file, 'read');
     }
   }
 
@@ -126,7 +135,7 @@ export class LocalObjectStore implements ObjectStore {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (err) {
       if (isMissing(err)) return;
-      throw err;
+      throw asIoError(err, dir, 'list');
     }
     await Promise.all(
       entries.map(async (entry) => {
@@ -148,7 +157,7 @@ export class LocalObjectStore implements ObjectStore {
             mtime = st.mtimeMs;
           } catch (err) {
             if (isMissing(err)) return; // deleted while we listed
-            throw err;
+            throw asIoError(err, path.join(dir, name), 'list');
           }
         }
         if (isDir) await this.walk(key + '/', '', out, startAt);
@@ -160,13 +169,17 @@ export class LocalObjectStore implements ObjectStore {
   async put(key: string, data: Uint8Array | string): Promise<void> {
     const file = this.localPath(key);
     const dir = path.dirname(file);
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = await writeTemp(dir, data);
     try {
-      await fs.rename(tmp, file);
+      await fs.mkdir(dir, { recursive: true });
+      const tmp = await writeTemp(dir, data);
+      try {
+        await fs.rename(tmp, file);
+      } catch (err) {
+        await unlinkQuietly(tmp);
+        throw err;
+      }
     } catch (err) {
-      await unlinkQuietly(tmp);
-      throw err;
+      throw asIoError(err, file, 'write');
     }
     await syncDir(dir);
   }
@@ -174,22 +187,34 @@ export class LocalObjectStore implements ObjectStore {
   async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
     const file = this.localPath(key);
     const dir = path.dirname(file);
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = await writeTemp(dir, data);
     try {
-      // link() creates the name atomically or fails with EEXIST: exactly one writer wins.
-      await fs.link(tmp, file);
+      await fs.mkdir(dir, { recursive: true });
+      const tmp = await writeTemp(dir, data);
+      try {
+        // link() creates the name atomically or fails with EEXIST: exactly one writer wins.
+        await fs.link(tmp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      } finally {
+        await unlinkQuietly(tmp);
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      await unlinkQuietly(tmp);
+      throw asIoError(err, file, 'write');
     }
     await syncDir(dir);
     return true;
   }
 
   async putFile(key: string, localPath: string): Promise<void> {
+    try {
+      await this.putFileNow(key, localPath);
+    } catch (err) {
+      throw asIoError(err, this.localPath(key), 'write');
+    }
+  }
+
+  private async putFileNow(key: string, localPath: string): Promise<void> {
     const file = this.localPath(key);
     const dir = path.dirname(file);
     await fs.mkdir(dir, { recursive: true });
@@ -201,7 +226,7 @@ export class LocalObjectStore implements ObjectStore {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     }
     // Different filesystem: copy next to the destination, then rename into place.
-    const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+    const tmp = path.join(dir, tempName());
     try {
       await fs.copyFile(localPath, tmp, fsConstants.COPYFILE_EXCL);
       await fsyncFile(tmp);
@@ -214,22 +239,71 @@ export class LocalObjectStore implements ObjectStore {
     await fs.unlink(localPath);
   }
 
+  /**
+   * Removes temp files a killed writer left behind (a move or write interrupted between writing the
+   * temp file and linking it into place): those whose writer process is gone, or older than an
+   * hour. A live writer's temp file (its pid alive, recent) is never touched. Returns their paths.
+   */
+  async removeStaleTemp(options: { now?: number; olderThanMs?: number } = {}): Promise<string[]> {
+    const now = options.now ?? Date.now();
+    const maxAge = options.olderThanMs ?? STALE_TEMP_MS;
+    const removed: string[] = [];
+    const visit = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw asIoError(err, dir, 'list');
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          await visit(full);
+          continue;
+        }
+        if (!e.name.startsWith(TEMP_PREFIX)) continue;
+        const pid = Number(/^\.lakelet-tmp-(\d+)-/.exec(e.name)?.[1] ?? NaN);
+        let age: number;
+        try {
+          age = now - (await fs.stat(full)).mtimeMs;
+        } catch {
+          continue; // its writer just finished with it
+        }
+        const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
+        if (!writerGone && age < maxAge) continue;
+        await unlinkQuietly(full);
+        removed.push(full);
+      }
+    };
+    await visit(this.rootDir);
+    return removed;
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.localPath(key);
     try {
       await fs.unlink(file);
     } catch (err) {
       if (isMissing(err)) return;
-      throw err;
+      throw asIoError(err, file, 'delete');
     }
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
+    try {
+      await this.copyNow(fromKey, toKey);
+    } catch (err) {
+      throw asIoError(err, this.localPath(toKey), 'write');
+    }
+  }
+
+  private async copyNow(fromKey: string, toKey: string): Promise<void> {
     const from = this.localPath(fromKey);
     const to = this.localPath(toKey);
     const dir = path.dirname(to);
     await fs.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+    const tmp = path.join(dir, tempName());
     try {
       await fs.copyFile(from, tmp, fsConstants.COPYFILE_EXCL);
     } catch (err) {
@@ -249,7 +323,7 @@ export class LocalObjectStore implements ObjectStore {
   private notFoundOr(err: unknown, file: string): unknown {
     const code = (err as NodeJS.ErrnoException)?.code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new ObjectNotFoundError(`file://${file}`);
-    return err;
+    return asIoError(err, file, 'read');
   }
 }
 
@@ -267,6 +341,15 @@ function validateKey(key: string): void {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -274,7 +357,7 @@ function isMissing(err: unknown): boolean {
 
 /** Writes `data` to a fresh, uniquely named temp file in `dir`, flushed to disk. Returns its path. */
 async function writeTemp(dir: string, data: Uint8Array | string): Promise<string> {
-  const tmp = path.join(dir, TEMP_PREFIX + randomUUID());
+  const tmp = path.join(dir, tempName());
   const handle = await fs.open(tmp, 'wx');
   try {
     await handle.writeFile(data);
