@@ -14,6 +14,7 @@ import type { IngestionLog, LogRow } from './ingestion-log.ts';
 import type { Reporter } from './reporter.ts';
 import { checkFileSelect, fileSelect, LINEAGE, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
 import { committedVersion } from './txn-version.ts';
+import { badRecordsDocument, badRecordsKey, badRecordsSummary, settleBadRecords } from './bad-records.ts';
 
 /**
  * One batch of one pipeline, start to finish. The steps, each idempotent, each safe to redo after a
@@ -107,10 +108,12 @@ async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[
     if (!local) throw new PipelineStateError(rt.pipeline.name, `landing ${rt.landing.uri} is not on a local disk; only local landing folders are supported yet`);
     try {
       const raw = await readRaw(rt.compute, rt.pipeline, local, join(rt.pipeline.stateDir, 'work', String(seq)), String(i), lastColumns);
-      if (raw.sql) lastColumns = raw.columns;
+      // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
+      if (raw.sql && raw.records > 0) lastColumns = raw.columns;
       const trial = [...columns];
       const plan = planFile(rt.pipeline, f.key, raw, trial, firstSight && columns.length === 0);
-      if (raw.sql) await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }));
+      const check = raw.sql ? await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true })) : undefined;
+      await settleBadRecords(rt.compute, rt.pipeline, plan, trial, check?.bad ?? 0);
       columns.splice(0, columns.length, ...trial);
       plans.set(f.key, plan);
     } catch (err) {
@@ -177,7 +180,8 @@ export async function planBatch(rt: PipelineRuntime, candidates: ObjectMeta[]): 
       continue;
     }
     const plan = prepared.plans.get(f.key)!;
-    f.records = plan.raw.records;
+    f.records = plan.rows;
+    if (plan.bad.length) f.bad = { records: plan.bad.length, leftOut: plan.leftOut, summary: badRecordsSummary(f.key, plan.bad.length, plan.leftOut, plan.bad[0]) };
     if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
   }
   const manifest: BatchManifest = {
@@ -225,9 +229,9 @@ export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recover
 /** Runs (or, after a crash, finishes) every remaining step of a planned batch. */
 export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<BatchOutcome> {
   const progress = beginBatch(rt, manifest, prepared === undefined);
-  await quarantineStep(rt, progress);
   try {
-    await stageStep(rt, progress, prepared);
+    const prep = await quarantineStep(rt, progress, prepared);
+    await stageStep(rt, progress, prep);
   } finally {
     await dropRawInputs(rt.compute);
   }
@@ -237,8 +241,12 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
 }
 
 
-/** Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them. */
-export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+/**
+ * Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them, and the bad
+ * records of staged files to <name>.bad-records.ndjson. Returns the batch's plans when it had to
+ * read the files again for those (a redo), so the stage step need not.
+ */
+export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress, prepared?: Prepared): Promise<Prepared | undefined> {
   const { manifest } = progress;
   const shared = rt.siblings.length > 0;
   for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) {
@@ -248,7 +256,38 @@ export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgres
     if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
     rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
   }
+  const prep = await badRecordsStep(rt, manifest, prepared);
   crashPoint('after-quarantine', manifest.seq);
+  return prep;
+}
+
+/**
+ * Writes each staged file's left-out bad records (create-only, before the stage commit). A redo
+ * reads the batch's files again to rebuild them: the same bytes give the same records.
+ */
+async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<Prepared | undefined> {
+  let prep = prepared;
+  for (const f of manifest.files.filter((x) => x.outcome === 'stage' && x.bad)) {
+    rt.reporter.event('warn', 'file.bad-records', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, records: f.bad!.records, leftOut: f.bad!.leftOut, error: f.bad!.summary });
+    const dest = badRecordsKey(manifest.folder, f.key);
+    if (f.bad!.leftOut === 0 || (await rt.quarantine.head(dest))) continue;
+    if (!prep) {
+      const stageFiles = manifest.files.filter((x) => x.outcome === 'stage');
+      for (const s of stageFiles) {
+        const data = await rt.landing.get(s.key).catch(() => undefined);
+        // Gone or changed since planned: the stage step says what to do about it.
+        if (!data || sha256(data) !== s.sha256) return prep;
+      }
+      const redo = await prepare(rt, manifest.seq, stageFiles);
+      // A file that passed when planned but fails now: the stage step's redo reports it.
+      if (redo.rejected.size > 0) return prepared;
+      prep = redo;
+    }
+    const plan = prep.plans.get(f.key);
+    if (!plan) continue;
+    await rt.quarantine.putIfAbsent(dest, badRecordsDocument(f.key, plan.bad));
+  }
+  return prep;
 }
 
 /** Step 2: append the batch's rows to the stage table, once (txn lakelet:<p>:stage @ seq). */
@@ -286,7 +325,7 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
     const result = await rt.stage
       .write({ sql })
       .mode('append')
-      .mergeSchema(pipeline.schemaDrift === 'evolve')
+      .mergeSchema(pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue')
       .txn(stageAppId(pipeline.name), seq)
       .execute();
     progress.stageVersion = result.version;
@@ -363,7 +402,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     size: f.size,
     sha256: f.sha256,
     records: f.records ?? 0,
-    rows_rejected: perFile.get(f.key)?.rejected ?? 0,
+    rows_rejected: (perFile.get(f.key)?.rejected ?? 0) + (f.outcome === 'stage' ? (f.bad?.leftOut ?? 0) : 0),
     rows_rescued: perFile.get(f.key)?.rescued ?? 0,
     status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : rt.target ? 'merged' : 'staged',
     stage_version: f.outcome === 'stage' ? progress.stageVersion : null,
@@ -372,7 +411,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     stage_ms: f.outcome === 'stage' ? progress.stageMs : 0,
     merge_ms: f.outcome === 'stage' ? progress.mergeMs : 0,
     total_ms: totalMs,
-    error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate' ? `same name and sha256 as batch ${f.duplicateOf}` : null,
+    error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate' ? `same name and sha256 as batch ${f.duplicateOf}` : f.outcome === 'stage' && f.bad ? f.bad.summary : null,
     repaired: (f.repaired?.length ?? 0) > 0,
     repairs: f.repaired?.length ? f.repaired.join('; ') : null,
     moved_to: progress.movedTo.get(f.key) ?? null,
@@ -405,7 +444,8 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     rowsInserted: progress.metrics.inserted,
     rowsUpdated: progress.metrics.updated,
     rowsDeleted: progress.metrics.deleted,
-    rowsRejected: [...perFile.values()].reduce((a, v) => a + v.rejected, 0),
+    // Null-key stage rows, and bad records left out of the stage.
+    rowsRejected: rows.reduce((a, r) => a + r.rows_rejected, 0),
     stageVersion: progress.stageVersion,
     targetVersion: progress.targetVersion,
     ms: Date.now() - progress.started,
