@@ -27,6 +27,8 @@ export interface ManifestFile {
   rescued?: number;
   repaired?: string[];
   error?: { kind: string; message: string; position?: TextPosition; hint?: string };
+  /** A staged file's bad records: how many, how many were left out of the stage (quarantine-file), the first. */
+  bad?: { records: number; leftOut: number; summary: string };
   /** For a duplicate: the batch that merged the same content before. */
   duplicateOf?: number;
   /** For a duplicate: the file name it was applied under, when another. */

@@ -16,6 +16,7 @@ import type { Reporter } from './reporter.ts';
 import { checkFileSelect, fileSelect, LINEAGE, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
 import { recordTombstones, withoutBuriedRows } from './tombstones.ts';
 import { committedVersion } from './txn-version.ts';
+import { badRecordsDocument, badRecordsKey, badRecordsSummary, settleBadRecords } from './bad-records.ts';
 
 /**
  * One batch of one pipeline, start to finish. The steps, each idempotent, each safe to redo after a
@@ -113,10 +114,12 @@ async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[
     if (!local) throw new PipelineStateError(rt.pipeline.name, `landing ${rt.landing.uri} is not on a local disk; only local landing folders are supported yet`);
     try {
       const raw = await readRaw(rt.compute, rt.pipeline, local, join(rt.pipeline.stateDir, 'work', String(seq)), String(i), lastColumns);
-      if (raw.sql) lastColumns = raw.columns;
+      // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
+      if (raw.sql && raw.records > 0) lastColumns = raw.columns;
       const trial = [...columns];
       const plan = planFile(rt.pipeline, f.key, raw, trial, firstSight && columns.length === 0);
-      if (raw.sql) await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }));
+      const check = raw.sql ? await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true })) : undefined;
+      await settleBadRecords(rt.compute, rt.pipeline, plan, trial, check?.bad ?? 0);
       columns.splice(0, columns.length, ...trial);
       plans.set(f.key, plan);
     } catch (err) {
@@ -194,7 +197,8 @@ export async function planBatch(
       continue;
     }
     const plan = prepared.plans.get(f.key)!;
-    f.records = plan.raw.records;
+    f.records = plan.rows;
+    if (plan.bad.length) f.bad = { records: plan.bad.length, leftOut: plan.leftOut, summary: badRecordsSummary(f.key, plan.bad.length, plan.leftOut, plan.bad[0]) };
     if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
   }
   // A copy of a file this batch quarantines is no duplicate of anything applied: it goes along.
@@ -267,9 +271,9 @@ export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recover
 /** Runs (or, after a crash, finishes) every remaining step of a planned batch. */
 export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<BatchOutcome> {
   const progress = beginBatch(rt, manifest, prepared === undefined);
-  await quarantineStep(rt, progress);
   try {
-    await stageStep(rt, progress, prepared);
+    const prep = await quarantineStep(rt, progress, prepared);
+    await stageStep(rt, progress, prep);
   } finally {
     await dropRawInputs(rt.compute);
   }
@@ -279,8 +283,12 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
 }
 
 
-/** Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them. */
-export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+/**
+ * Step 1: rejected files to quarantine/<folder>/ with <name>.error.json beside them, and the bad
+ * records of staged files to <name>.bad-records.ndjson. Returns the batch's plans when it had to
+ * read the files again for those (a redo), so the stage step need not.
+ */
+export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress, prepared?: Prepared): Promise<Prepared | undefined> {
   const { manifest } = progress;
   const shared = rt.siblings.length > 0;
   for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) {
@@ -290,7 +298,38 @@ export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgres
     if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
     rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
   }
+  const prep = await badRecordsStep(rt, manifest, prepared);
   crashPoint('after-quarantine', manifest.seq);
+  return prep;
+}
+
+/**
+ * Writes each staged file's left-out bad records (create-only, before the stage commit). A redo
+ * reads the batch's files again to rebuild them: the same bytes give the same records.
+ */
+async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<Prepared | undefined> {
+  let prep = prepared;
+  for (const f of manifest.files.filter((x) => x.outcome === 'stage' && x.bad)) {
+    rt.reporter.event('warn', 'file.bad-records', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, records: f.bad!.records, leftOut: f.bad!.leftOut, error: f.bad!.summary });
+    const dest = badRecordsKey(manifest.folder, f.key);
+    if (f.bad!.leftOut === 0 || (await rt.quarantine.head(dest))) continue;
+    if (!prep) {
+      const stageFiles = manifest.files.filter((x) => x.outcome === 'stage');
+      for (const s of stageFiles) {
+        const data = await rt.landing.get(s.key).catch(() => undefined);
+        // Gone or changed since planned: the stage step says what to do about it.
+        if (!data || sha256(data) !== s.sha256) return prep;
+      }
+      const redo = await prepare(rt, manifest.seq, stageFiles);
+      // A file that passed when planned but fails now: the stage step's redo reports it.
+      if (redo.rejected.size > 0) return prepared;
+      prep = redo;
+    }
+    const plan = prep.plans.get(f.key);
+    if (!plan) continue;
+    await rt.quarantine.putIfAbsent(dest, badRecordsDocument(f.key, plan.bad));
+  }
+  return prep;
 }
 
 /** Step 2: append the batch's rows to the stage table, once (txn lakelet:<p>:stage @ seq). */
@@ -339,7 +378,7 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
     const result = await rt.stage
       .write({ sql })
       .mode('append')
-      .mergeSchema(pipeline.schemaDrift === 'evolve')
+      .mergeSchema(pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue')
       .txn(stageAppId(pipeline.name), seq)
       .execute();
     progress.stageVersion = result.version;
@@ -421,7 +460,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     size: f.size,
     sha256: f.sha256,
     records: f.records ?? 0,
-    rows_rejected: perFile.get(f.key)?.rejected ?? 0,
+    rows_rejected: (perFile.get(f.key)?.rejected ?? 0) + (f.outcome === 'stage' ? (f.bad?.leftOut ?? 0) : 0),
     rows_rescued: perFile.get(f.key)?.rescued ?? 0,
     status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : f.outcome === 'replaced' ? 'replaced' : rt.target ? 'merged' : 'staged',
     stage_version: f.outcome === 'stage' ? progress.stageVersion : null,
@@ -434,7 +473,9 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
         ? `same content (sha256) as ${f.duplicateName ? `${f.duplicateName} in ` : ''}batch ${f.duplicateOf}${f.duplicateOf === seq ? ' (this batch)' : ''}`
         : f.outcome === 'replaced'
           ? (f.replaced ?? 'overwritten before it was staged')
-          : null,
+          : f.outcome === 'stage' && f.bad
+            ? f.bad.summary
+            : null,
     repaired: (f.repaired?.length ?? 0) > 0,
     repairs: f.repaired?.length ? f.repaired.join('; ') : null,
     moved_to: progress.movedTo.get(f.key) ?? null,
@@ -468,7 +509,8 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     rowsUpdated: progress.metrics.updated,
     rowsDeleted: progress.metrics.deleted,
     rowsDeduplicated: progress.metrics.deduplicated,
-    rowsRejected: [...perFile.values()].reduce((a, v) => a + v.rejected, 0),
+    // Null-key stage rows, and bad records left out of the stage.
+    rowsRejected: rows.reduce((a, r) => a + r.rows_rejected, 0),
     stageVersion: progress.stageVersion,
     targetVersion: progress.targetVersion,
     ms: Date.now() - progress.started,

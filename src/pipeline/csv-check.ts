@@ -1,12 +1,30 @@
 import { FileRejectedError } from './errors.ts';
 import type { CsvDialect } from './config.ts';
 
+/** A data record with the wrong number of fields: where it is, and its text [start, end). */
+export interface RaggedRecord {
+  line: number;
+  fields: number;
+  message: string;
+  start: number;
+  end: number;
+}
+
 /**
  * Checks a CSV file's structure before DuckDB reads it (DuckDB's sniffer may silently skip ragged
  * lines): quotes close, every record has as many fields as the first, and says where not. Returns
  * the header's column names and the number of data records.
+ *
+ * With `tolerant`, a record with the wrong field count is a bad record, not a bad file: it is
+ * returned in `ragged` (and not counted in `records`). `lines`, when given, receives the first line
+ * of every good data record, in order (to say where a record DuckDB read came from).
  */
-export function checkCsv(text: string, dialect: CsvDialect): { header: string[]; records: number } {
+export function checkCsv(
+  text: string,
+  dialect: CsvDialect,
+  options: { tolerant?: boolean; lines?: number[] } = {},
+): { header: string[]; records: number; ragged?: RaggedRecord[] } {
+  const ragged: RaggedRecord[] = [];
   const delim = dialect.delimiter ?? ',';
   const quote = dialect.quote === undefined ? '"' : dialect.quote;
   const escape = dialect.escape === undefined ? quote : dialect.escape;
@@ -20,6 +38,7 @@ export function checkCsv(text: string, dialect: CsvDialect): { header: string[];
   const n = text.length;
   while (i < n) {
     const recordLine = line;
+    const recordStart = i;
     const fields: string[] = [];
     let field = '';
     // One record.
@@ -74,10 +93,14 @@ export function checkCsv(text: string, dialect: CsvDialect): { header: string[];
         continue;
       }
     } else if (fields.length !== expected) {
-      throw new FileRejectedError('csv', `expected ${expected} fields (as in line 1) but found ${fields.length}`, { line: recordLine, column: 1 }, 'a ragged row: a missing or extra delimiter');
+      const message = `expected ${expected} fields (as in line 1) but found ${fields.length}`;
+      if (!options.tolerant) throw new FileRejectedError('csv', message, { line: recordLine, column: 1 }, 'a ragged row: a missing or extra delimiter');
+      ragged.push({ line: recordLine, fields: fields.length, message, start: recordStart, end: i });
+      continue;
     }
+    options.lines?.push(recordLine);
     records++;
   }
   if (hasHeader && expected < 0) throw new FileRejectedError('empty', 'the file has no header line');
-  return { header, records };
+  return { header, records, ...(options.tolerant ? { ragged } : {}) };
 }

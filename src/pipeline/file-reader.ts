@@ -11,12 +11,36 @@ import { decodeUtf8 } from './text-check.ts';
 
 /** A landed file DuckDB can read: the SELECT of its raw rows and their inferred columns. */
 export interface RawInput {
-  /** A DuckDB relation (SELECT …) over the file's records; undefined when the file holds no records. */
+  /**
+   * A DuckDB relation (SELECT …) over the file's records, with their 0-based number in it as
+   * `__lakelet_rec` (REC); undefined when the file holds no records.
+   */
   sql?: string;
   columns: { name: string; type: string }[];
   records: number;
   /** The JSON repairs applied (json.repair: true), if any. */
   repaired: string[];
+  /** Records that could not be read (badRecords other than fail-file); they are not in `sql`. */
+  bad: BadRecord[];
+  /** The source line of each record of `sql`, by REC (CSV, NDJSON; read again only when asked). */
+  lines?: () => Promise<number[]>;
+}
+
+/** The column of a RawInput's `sql` numbering its records (0-based, in file order). */
+export const REC = '__lakelet_rec';
+
+/** A record of a landed file that cannot be staged as it is: where, why, and its text. */
+export interface BadRecord {
+  /** 1-based line where the record starts (CSV, NDJSON). */
+  line?: number;
+  /** 1-based column of the problem in that line, when known. */
+  column?: number;
+  /** 1-based record number, where lines mean nothing (JSON document, Parquet). */
+  record?: number;
+  kind: RejectKind;
+  error: string;
+  /** The record as it came (for a value that does not fit: its values as read, as JSON). */
+  text: string;
 }
 
 /**
@@ -40,45 +64,83 @@ export async function readRaw(
     return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
   }
   const text = decodeUtf8(bytes);
+  // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
+  const tolerant = pipeline.badRecords !== 'fail-file';
   if (pipeline.format === 'csv') {
-    const { header, records } = checkCsv(text, pipeline.csv);
-    const raw = (await readKnownCsv(compute, file, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(file, pipeline), 'csv'));
+    const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant });
+    let source = file;
+    if (ragged.length > 0) {
+      // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
+      mkdirSync(workDir, { recursive: true });
+      source = join(workDir, `${workName}.csv`);
+      const parts: string[] = [];
+      let at = 0;
+      for (const r of ragged) {
+        parts.push(text.slice(at, r.start));
+        at = r.end;
+      }
+      parts.push(text.slice(at));
+      writeFileSync(source, parts.join(''));
+    }
+    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv'));
     if (raw.records !== records) {
       throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
     }
-    return raw;
+    const bad = ragged.map((r): BadRecord => ({ line: r.line, column: 1, kind: 'csv', error: r.message, text: text.slice(r.start, r.end).replace(/\r?\n$/, '') }));
+    // Lines are only needed to place a bad value; the file is read again then rather than kept.
+    const lines = async () => {
+      const out: number[] = [];
+      checkCsv(decodeUtf8(await readFile(file)), pipeline.csv, { tolerant: true, lines: out });
+      return out;
+    };
+    return { ...raw, bad, lines };
   }
   // JSON and NDJSON: parse here (positions for errors, optional repair, json.path), load as NDJSON.
   const repaired = new Set<string>();
-  let docs: unknown[];
+  const bad: BadRecord[] = [];
+  // Each document with the line it starts on (NDJSON: one per line; a JSON file is one document).
+  let docs: { doc: unknown; line?: number; text?: string }[];
   if (pipeline.format === 'json') {
-    docs = [parseDocument(text, pipeline.json.repair, repaired, 0)];
+    docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0) }];
   } else {
     docs = [];
     const lines = text.split('\n');
     for (let n = 0; n < lines.length; n++) {
       if (lines[n].trim() === '') continue;
-      docs.push(parseDocument(lines[n], pipeline.json.repair, repaired, n));
+      try {
+        docs.push({ doc: parseDocument(lines[n], pipeline.json.repair, repaired, n), line: n + 1, text: lines[n] });
+      } catch (err) {
+        if (!tolerant || !(err instanceof FileRejectedError)) throw err;
+        bad.push({ line: n + 1, ...(err.position ? { column: err.position.column } : {}), kind: 'json', error: err.detail, text: lines[n].replace(/\r$/, '') });
+      }
     }
   }
   const records: Record<string, unknown>[] = [];
-  for (const doc of docs) {
+  const recordLines: number[] = [];
+  for (const { doc, line, text: docText } of docs) {
     const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
     if (selected === undefined || selected === null) continue;
     const items = Array.isArray(selected) ? selected : [selected];
     for (const item of items) {
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        throw new FileRejectedError('json', `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}`);
+        const error = `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}`;
+        // An NDJSON line is a record of its own; a JSON document's records have no line to point at.
+        if (tolerant && line !== undefined) {
+          bad.push({ line, kind: 'json', error, text: (docText ?? '').replace(/\r$/, '') });
+          continue;
+        }
+        throw new FileRejectedError('json', error);
       }
       records.push(item as Record<string, unknown>);
+      if (line !== undefined) recordLines.push(line);
     }
   }
-  if (records.length === 0) return { columns: [], records: 0, repaired: [...repaired] };
+  if (records.length === 0) return { columns: [], records: 0, repaired: [...repaired], bad };
   mkdirSync(workDir, { recursive: true });
   const normalized = join(workDir, `${workName}.ndjson`);
   writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json');
-  return { ...raw, repaired: [...repaired] };
+  return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
 
 function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number): unknown {
@@ -173,7 +235,8 @@ async function describe(compute: Compute, sql: string, kind: RejectKind): Promis
   rawTablesOf(compute).add(table);
   const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
   const count = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
-  return { sql: `SELECT * FROM ${table}`, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [] };
+  // rowid: the table was filled in file order (insertion order is preserved), so it numbers the records.
+  return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [], bad: [] };
 }
 
 let rawCounter = 0;

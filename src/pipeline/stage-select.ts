@@ -1,7 +1,7 @@
 import { sqlIdent, sqlString, type Compute } from '../adapters/compute/duckdb.ts';
 import type { PipelineConfig, TransformSpec } from './config.ts';
 import { FileRejectedError } from './errors.ts';
-import { duckdbReadError, type RawInput } from './file-reader.ts';
+import { duckdbReadError, REC, type BadRecord, type RawInput } from './file-reader.ts';
 
 /**
  * Turns a batch's raw files into the rows of the stage table: transforms first (epoch → UTC
@@ -14,7 +14,15 @@ import { duckdbReadError, type RawInput } from './file-reader.ts';
  *   fail    a file with a new column or an uncastable value is quarantined
  *   ignore  new columns are dropped
  *
- * The first file the stage ever sees establishes its columns.
+ * The first file with records the stage ever sees establishes its columns (a file without records
+ * fixes no type: a header-only CSV would make every column VARCHAR).
+ *
+ * A value that does not fit (a failed cast or epoch transform, a lossy conversion to the
+ * established type) is, by `badRecords` (unless schemaDrift: rescue already rescues it):
+ *
+ *   quarantine-file  its record is a bad record: left out of the stage (see bad-records.ts)
+ *   rescue           NULL, its text in `_rescued_data`; the record counts as bad
+ *   fail-file        an error: the whole file is quarantined
  */
 export const LINEAGE = ['_batch', '_source_file', '_ingested_at', '_row_number'] as const;
 export const RESCUED = '_rescued_data';
@@ -26,16 +34,45 @@ export interface Column {
 
 interface Derived {
   name: string;
+  /** The value; NULL where a transform cannot make one from a non-NULL source value. */
   expr: string;
   type: string;
-  /** For rescue: the value before a TRY_CAST, to keep when the cast fails. */
-  original?: string;
+  /** For a transform: the raw value and its type, and why it cannot be transformed (SQL text). */
+  source?: { expr: string; type: string; reason: string };
 }
 
 export interface FilePlan {
   key: string;
   raw: RawInput;
   derived: Derived[];
+  /** The file's bad records, in file order (set by settleBadRecords). */
+  bad: BadRecord[];
+  /** Rows the file puts into the stage. */
+  rows: number;
+  /** Bad records left out of the stage (badRecords: quarantine-file). */
+  leftOut: number;
+}
+
+/** How values that do not fit, and records that cannot be read, are handled (schemaDrift × badRecords). */
+export interface BadPolicy {
+  /** A value that does not fit becomes NULL, its text kept in `_rescued_data`. */
+  rescueValues: boolean;
+  /** A value that does not fit fails the file (badRecords: fail-file, today's behaviour). */
+  strict: boolean;
+  /** A record with a value that does not fit is a bad record (schemaDrift: rescue keeps such values as before). */
+  valueIsBad: boolean;
+  /** Bad records stay out of the stage (quarantine-file), rather than being staged (rescue). */
+  leaveOut: boolean;
+}
+
+export function badPolicy(p: PipelineConfig): BadPolicy {
+  const driftRescue = p.schemaDrift === 'rescue';
+  return {
+    rescueValues: driftRescue || p.badRecords === 'rescue',
+    strict: !driftRescue && p.badRecords === 'fail-file',
+    valueIsBad: !driftRescue && p.badRecords !== 'fail-file',
+    leaveOut: p.badRecords === 'quarantine-file',
+  };
 }
 
 export interface StagePlan {
@@ -46,8 +83,7 @@ export interface StagePlan {
 
 /** Checks each file's columns against the established ones, growing them under evolve. Throws per file. */
 export function planFile(pipeline: PipelineConfig, key: string, raw: RawInput, established: Column[], firstSight: boolean): FilePlan {
-  const rescue = pipeline.schemaDrift === 'rescue';
-  const derived: Derived[] = raw.columns.map((c) => transform(c, pipeline.transforms[c.name], rescue));
+  const derived: Derived[] = raw.columns.map((c) => transform(c, pipeline.transforms[c.name]));
   const seen = new Set<string>();
   for (const d of derived) {
     if (seen.has(d.name.toLowerCase())) throw new FileRejectedError('schema', `two columns are named '${d.name}' after transforms (check rename)`);
@@ -67,26 +103,65 @@ export function planFile(pipeline: PipelineConfig, key: string, raw: RawInput, e
   if (newColumns.length > 0 && !firstSight && pipeline.schemaDrift === 'fail') {
     throw new FileRejectedError('schema', `new column${newColumns.length > 1 ? 's' : ''} ${newColumns.map((c) => `'${c.name}' ${c.type}`).join(', ')} not in the stage table (schemaDrift: fail)`, undefined, 'use schemaDrift: evolve to add them, rescue to keep them in _rescued_data, or ignore to drop them');
   }
-  if (firstSight || pipeline.schemaDrift === 'evolve') {
+  // Without records a file's types are guesses (a header-only CSV reads as all VARCHAR): they fix nothing.
+  if ((firstSight || pipeline.schemaDrift === 'evolve') && raw.records > 0) {
     for (const c of newColumns) established.push({ name: c.name, type: c.type });
   }
-  return { key, raw, derived };
+  return { key, raw, derived, bad: raw.bad, rows: raw.records, leftOut: 0 };
 }
 
-function transform(c: Column, t: TransformSpec | undefined, rescue: boolean): Derived {
+function transform(c: Column, t: TransformSpec | undefined): Derived {
   const col = sqlIdent(c.name);
   const name = t?.rename ?? c.name;
   if (t?.epoch) {
-    const cast = rescue ? 'TRY_CAST' : 'CAST';
-    const num = t.epoch === 'seconds' ? `${cast}(${col} AS DOUBLE)` : `${cast}(${col} AS BIGINT)`;
-    const expr =
-      t.epoch === 'seconds' ? `to_timestamp(${num})` : t.epoch === 'millis' ? `CAST(epoch_ms(${num}) AS TIMESTAMPTZ)` : `CAST(make_timestamp(${num}) AS TIMESTAMPTZ)`;
-    return { name, expr, type: 'TIMESTAMP WITH TIME ZONE', ...(rescue ? { original: col } : {}) };
+    const e = epochSql(col, t.epoch, c.name);
+    return { name, expr: e.expr, type: 'TIMESTAMP WITH TIME ZONE', source: { expr: col, type: c.type, reason: e.reason } };
   }
   if (t?.cast) {
-    return { name, expr: `${rescue ? 'TRY_CAST' : 'CAST'}(${col} AS ${t.cast})`, type: normalizeType(t.cast), ...(rescue ? { original: col } : {}) };
+    const reason = `${sqlString(`column '${c.name}': value `)} || CAST(${col} AS VARCHAR) || ${sqlString(` does not cast to ${t.cast} (transforms.${c.name}.cast)`)}`;
+    return { name, expr: `TRY_CAST(${col} AS ${t.cast})`, type: normalizeType(t.cast), source: { expr: col, type: c.type, reason } };
   }
   return { name, expr: col, type: c.type };
+}
+
+/**
+ * Plausible epoch timestamps are 1971-01-01 ≤ t < 2100-01-01. That span is less than a factor
+ * 1000 wide, so the ranges of the units never overlap and a value fits one unit at most:
+ *
+ *   seconds  31,536,000 ≤ v < 4,102,444,800
+ *   millis   31,536,000,000 ≤ v < 4,102,444,800,000
+ *   micros   31,536,000,000,000 ≤ v < 4,102,444,800,000,000
+ *   nanos    31,536,000,000,000,000 ≤ v < 4,102,444,800,000,000,000   (auto only)
+ *
+ * A fixed unit refuses a value outside its range (seconds read as millis would be January 1970),
+ * naming the unit it looks like; `auto` takes each value's unit from its range.
+ */
+const EPOCH_FROM_S = 31_536_000; // 1971-01-01T00:00:00Z
+const EPOCH_TO_S = 4_102_444_800; // 2100-01-01T00:00:00Z
+const EPOCH_UNITS = [
+  ['seconds', 1],
+  ['millis', 1_000],
+  ['micros', 1_000_000],
+  ['nanos', 1_000_000_000],
+] as const;
+type EpochUnit = (typeof EPOCH_UNITS)[number][0];
+
+function epochSql(col: string, unit: EpochUnit | 'auto', column: string): { expr: string; reason: string } {
+  // Exact decimal arithmetic: a double would shift nanosecond values by a microsecond.
+  const num = `TRY_CAST(${col} AS DECIMAL(38,9))`;
+  const inRange = (perSecond: number) => `(${num} >= ${EPOCH_FROM_S * perSecond} AND ${num} < ${EPOCH_TO_S * perSecond})`;
+  const micros = (perSecond: number) => `CAST(make_timestamp(CAST(round(${num} * ${perSecond === 1e9 ? '0.001' : String(1e6 / perSecond)}) AS BIGINT)) AS TIMESTAMPTZ)`;
+  const units = unit === 'auto' ? EPOCH_UNITS : EPOCH_UNITS.filter(([u]) => u === unit);
+  const expr = `CASE ${units.map(([, per]) => `WHEN ${inRange(per)} THEN ${micros(per)}`).join(' ')} END`;
+  const value = `${sqlString(`column '${column}': epoch value `)} || CAST(${col} AS VARCHAR)`;
+  const range = (per: number) => `${EPOCH_FROM_S * per} to ${EPOCH_TO_S * per}`;
+  const looksLike = EPOCH_UNITS.filter(([u]) => u !== unit).map(([u, per]) => `WHEN ${inRange(per)} THEN ${sqlString(`; it looks like epoch ${u} (use epoch: ${u === 'nanos' ? 'auto' : `${u} or auto`})`)}`);
+  const why =
+    unit === 'auto'
+      ? sqlString(' is not a plausible epoch in seconds, millis, micros or nanos (1971-01-01 to 2100-01-01)')
+      : `${sqlString(` is not a plausible epoch in ${unit} (1971-01-01 to 2100-01-01 is ${range(units[0][1])})`)} || coalesce(CASE ${looksLike.join(' ')} END, '')`;
+  const reason = `CASE WHEN ${num} IS NULL THEN ${value} || ' is not a number' ELSE ${value} || ${why} END`;
+  return { expr, reason };
 }
 
 /** DuckDB spells some types differently in DESCRIBE than users write them. */
@@ -99,73 +174,181 @@ function normalizeType(t: string): string {
   return aliases[u] ?? u;
 }
 
-/**
- * The SELECT for one file: the established columns in order (NULL where the file lacks one),
- * `_rescued_data` under rescue, and lineage.
- */
-export function fileSelect(pipeline: PipelineConfig, plan: FilePlan, columns: Column[], lineage: { batch: number; ingestedAt: number }): string {
-  const rescue = pipeline.schemaDrift === 'rescue';
-  const outputs: string[] = [];
-  const rescued: string[] = [];
-  const asText = (expr: string, type: string) => (/^(STRUCT|MAP|UNION)|\[\]$/.test(type) ? `CAST(to_json(${expr}) AS VARCHAR)` : `CAST(${expr} AS VARCHAR)`);
+/** A column the file can lose a value of: SQL true when a non-NULL value does not survive, and why. */
+interface Check {
+  name: string;
+  lost: string;
+  reason: string;
+  /** The value as it came, as text (what rescue keeps). */
+  text: string;
+}
+
+/** The established columns' values for one file (NULL where lost), and the checks that say where. */
+function columnValues(plan: FilePlan, columns: Column[]): { values: { name: string; value: string }[]; checks: Check[] } {
+  const values: { name: string; value: string }[] = [];
+  const checks: Check[] = [];
   for (const col of columns) {
     const d = plan.derived.find((x) => x.name.toLowerCase() === col.name.toLowerCase());
     if (!d) {
-      outputs.push(`CAST(NULL AS ${col.type}) AS ${sqlIdent(col.name)}`);
+      values.push({ name: col.name, value: `CAST(NULL AS ${col.type})` });
       continue;
     }
     const sameType = d.type === col.type;
-    const expr = sameType ? d.expr : convert(d.expr, d.type, col, rescue);
-    outputs.push(`${expr} AS ${sqlIdent(col.name)}`);
-    if (rescue && (d.original || !sameType)) {
-      const source = d.original ?? d.expr;
-      rescued.push(`struct_pack(k := ${sqlString(col.name)}, v := CASE WHEN ${source} IS NOT NULL AND (${expr}) IS NULL THEN ${asText(source, d.type)} END)`);
-    }
+    const value = sameType ? d.expr : convert(d.expr, d.type, col.type);
+    values.push({ name: col.name, value });
+    if (!d.source && sameType) continue;
+    const source = d.source ?? { expr: d.expr, type: d.type, reason: '' };
+    const fit = `${sqlString(`value `)} || CAST(${d.expr} AS VARCHAR) || ${sqlString(` does not fit column ${col.name} ${col.type} without loss`)}`;
+    const reason = !d.source ? fit : sameType ? d.source.reason : `CASE WHEN (${d.expr}) IS NULL THEN ${d.source.reason} ELSE ${fit} END`;
+    checks.push({ name: col.name, lost: `((${source.expr}) IS NOT NULL AND (${value}) IS NULL)`, reason, text: asText(source.expr, source.type) });
   }
-  if (rescue) {
-    for (const d of plan.derived) {
-      if (!columns.some((c) => c.name.toLowerCase() === d.name.toLowerCase())) rescued.push(`struct_pack(k := ${sqlString(d.name)}, v := ${asText(d.expr, d.type)})`);
+  return { values, checks };
+}
+
+const asText = (expr: string, type: string) => (NESTED.test(type) ? `CAST(to_json(${expr}) AS VARCHAR)` : `CAST(${expr} AS VARCHAR)`);
+
+/** Why a row cannot be staged as it is (the first column that loses a value), or NULL. */
+function rowErrorSql(checks: Check[]): string | undefined {
+  if (checks.length === 0) return undefined;
+  return `coalesce(${checks.map((c) => `CASE WHEN ${c.lost} THEN ${c.reason} END`).join(', ')})`;
+}
+
+/**
+ * The SELECT for one file: the established columns in order (NULL where the file lacks one),
+ * `_rescued_data` when values are rescued, and lineage. Under quarantine-file the records with a
+ * value that does not fit are left out; under badRecords: rescue the records that could not be
+ * read at all are staged too, every column NULL and `_rescued_data` holding
+ * `{"_corrupt_record": <text>, "_error": <why>, "_line": <n>}` (Databricks' corrupt-record
+ * convention): their columns (the key too) cannot be trusted, so they stay in the stage and are
+ * not merged.
+ */
+export function fileSelect(
+  pipeline: PipelineConfig,
+  plan: FilePlan,
+  columns: Column[],
+  lineage: { batch: number; ingestedAt: number },
+  /** For the plan-time check: keep every record and say in `__lakelet_error` which are bad. */
+  options: { flagBad?: boolean } = {},
+): string {
+  const policy = badPolicy(pipeline);
+  const { values, checks } = columnValues(plan, columns);
+  const outputs = values.map((v) => {
+    const c = checks.find((x) => x.name === v.name);
+    const value = c && policy.strict ? `CASE WHEN ${c.lost} THEN error(${c.reason}) ELSE ${v.value} END` : v.value;
+    return `${value} AS ${sqlIdent(v.name)}`;
+  });
+  if (policy.rescueValues) {
+    const rescued = checks.map((c) => `struct_pack(k := ${sqlString(c.name)}, v := CASE WHEN ${c.lost} THEN ${c.text} END)`);
+    if (pipeline.schemaDrift === 'rescue') {
+      for (const d of plan.derived) {
+        if (!columns.some((c) => c.name.toLowerCase() === d.name.toLowerCase())) rescued.push(`struct_pack(k := ${sqlString(d.name)}, v := ${asText(d.expr, d.type)})`);
+      }
     }
     const value = rescued.length
       ? `CASE WHEN len(list_filter([${rescued.join(', ')}], x -> x.v IS NOT NULL)) > 0 THEN CAST(to_json(map_from_entries(list_filter([${rescued.join(', ')}], x -> x.v IS NOT NULL))) AS VARCHAR) END`
       : 'CAST(NULL AS VARCHAR)';
     outputs.push(`${value} AS ${RESCUED}`);
   }
-  outputs.push(
+  const lineageCols = (rowNumber: string) => [
     `CAST(${lineage.batch} AS BIGINT) AS _batch`,
     `${sqlString(plan.key)} AS _source_file`,
     `CAST(epoch_ms(CAST(${lineage.ingestedAt} AS BIGINT)) AS TIMESTAMPTZ) AS _ingested_at`,
-    `CAST(row_number() OVER () AS BIGINT) AS _row_number`,
-  );
-  return `SELECT ${outputs.join(', ')} FROM (${plan.raw.sql})`;
+    `CAST(${rowNumber} AS BIGINT) AS _row_number`,
+  ];
+  const rowError = rowErrorSql(checks);
+  const flag = options.flagBad && policy.valueIsBad;
+  const from = !flag && policy.valueIsBad && !policy.rescueValues && rowError ? `(SELECT * FROM (${plan.raw.sql}) WHERE ${rowError} IS NULL)` : `(${plan.raw.sql})`;
+  const good = `SELECT ${[...outputs, ...lineageCols('row_number() OVER ()'), ...(flag ? [`${rowError ?? 'CAST(NULL AS VARCHAR)'} AS ${BAD_FLAG}`] : [])].join(', ')} FROM ${from}`;
+  if (pipeline.badRecords !== 'rescue' || plan.raw.bad.length === 0) return good;
+  const corrupt = plan.raw.bad.map((b, i) => {
+    const doc = JSON.stringify({ _corrupt_record: b.text, _error: `${b.kind}: ${b.error}`, ...(b.line !== undefined ? { _line: b.line } : {}) });
+    return `(${sqlString(doc)}, ${plan.raw.records + i + 1})`;
+  });
+  const nulls = values.map((v) => `CAST(NULL AS ${columns.find((c) => c.name === v.name)!.type}) AS ${sqlIdent(v.name)}`);
+  const bad = `SELECT ${[...nulls, `__doc AS ${RESCUED}`, ...lineageCols('__n'), ...(flag ? [`CAST(NULL AS VARCHAR) AS ${BAD_FLAG}`] : [])].join(', ')} FROM (VALUES ${corrupt.join(', ')}) AS __bad(__doc, __n)`;
+  return `${good} UNION ALL ${bad}`;
 }
 
 const NESTED = /^(STRUCT|MAP|UNION)|\[\]$/;
+const BAD_FLAG = '__lakelet_error';
 
 /**
  * A value of the file's type in the column's established type, never silently changed: a cast that
- * loses information (1.5 → BIGINT 2, '007' → 7, 'x' → NULL) is an error (the file is quarantined),
- * or under rescue a NULL whose original goes to `_rescued_data`.
+ * loses information (1.5 → BIGINT 2, 'x' → NULL, '2024-01-05 10:00' → DATE) gives NULL here, and
+ * the caller's check makes that an error, a bad record or a rescued value.
  */
-function convert(expr: string, from: string, col: Column, rescue: boolean): string {
-  if (NESTED.test(from) || NESTED.test(col.type)) return `${rescue ? 'TRY_CAST' : 'CAST'}(${expr} AS ${col.type})`;
-  const cast = `TRY_CAST(${expr} AS ${col.type})`;
-  const lossless = `TRY_CAST(${cast} AS ${from}) IS NOT DISTINCT FROM ${expr}`;
-  const failure = rescue
-    ? 'NULL'
-    : `error('value ' || CAST(${expr} AS VARCHAR) || ' does not fit column ${col.name.replace(/'/g, "''")} ${col.type} without loss')`;
-  return `CASE WHEN ${expr} IS NULL THEN NULL WHEN ${lossless} THEN ${cast} ELSE ${failure} END`;
+function convert(expr: string, from: string, to: string): string {
+  const cast = `TRY_CAST(${expr} AS ${to})`;
+  if (NESTED.test(from) || NESTED.test(to)) return cast;
+  return `CASE WHEN ${lossless(expr, from, to, cast)} THEN ${cast} END`;
 }
 
-/** Runs the file's SELECT once so a failing CAST rejects the file before the batch commits. */
-export async function checkFileSelect(compute: Compute, sql: string): Promise<{ rows: number; rescued: number }> {
+const EXACT_NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*\d+\))$/;
+const FLOATING = /^(FLOAT|DOUBLE|REAL)$/;
+const WALL_CLOCK = /^TIMESTAMP(_S|_MS|_NS)?$/;
+
+/**
+ * SQL true when `cast` (expr in type `to`) holds the same value as expr. Values are compared, not
+ * spellings: text '44.60' into DOUBLE is lossless, though 44.6 prints without the zero. Text is
+ * compared in a domain that holds both sides exactly: numbers as DECIMAL(38,18) (else DOUBLE),
+ * dates and timestamps as instants (an offset dropped or a time cut off is a loss) and to the
+ * nanosecond; a boolean or a float only has to parse. Other sources round-trip through `to`.
+ */
+function lossless(expr: string, from: string, to: string, cast: string): string {
+  if (from === 'VARCHAR') {
+    if (EXACT_NUMBER.test(to)) {
+      return `coalesce(TRY_CAST(${expr} AS DECIMAL(38,18)) = TRY_CAST(${cast} AS DECIMAL(38,18)), TRY_CAST(${expr} AS DOUBLE) = TRY_CAST(${cast} AS DOUBLE))`;
+    }
+    if (FLOATING.test(to) || to === 'BOOLEAN' || to === 'TIMESTAMP WITH TIME ZONE') return `${cast} IS NOT NULL`;
+    if (to === 'DATE') return `TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ)`;
+    if (WALL_CLOCK.test(to)) {
+      return `(TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ) AND coalesce(TRY_CAST(${expr} AS TIMESTAMP_NS) = TRY_CAST(${cast} AS TIMESTAMP_NS), true))`;
+    }
+  }
+  return `TRY_CAST(${cast} AS ${from}) IS NOT DISTINCT FROM ${expr}`;
+}
+
+/**
+ * The records of a file with a value that does not fit (when such records are bad records):
+ * their number in the file's rows (REC), why, and their values as read, in file order. `limit`
+ * bounds the rows returned; `count` is all of them.
+ */
+export async function badValueRows(
+  compute: Compute,
+  pipeline: PipelineConfig,
+  plan: FilePlan,
+  columns: Column[],
+  limit: number,
+): Promise<{ count: number; rows: { rec: number; error: string; text: string }[] }> {
+  const rowError = rowErrorSql(columnValues(plan, columns).checks);
+  if (!badPolicy(pipeline).valueIsBad || !rowError || !plan.raw.sql) return { count: 0, rows: [] };
+  const record = `CAST(to_json(struct_pack(${plan.raw.columns.map((c) => `${sqlIdent(c.name)} := ${sqlIdent(c.name)}`).join(', ')})) AS VARCHAR)`;
+  const rows = await compute.query<{ rec: string | number; error: string; text: string; n: string | number }>(
+    `SELECT ${REC} AS rec, __lakelet_error AS error, ${record} AS text, count(*) OVER () AS n FROM (SELECT *, ${rowError} AS __lakelet_error FROM (${plan.raw.sql})) WHERE __lakelet_error IS NOT NULL ORDER BY ${REC} LIMIT ${Math.max(1, limit)}`,
+  );
+  return { count: rows.length ? Number(rows[0].n) : 0, rows: rows.map((r) => ({ rec: Number(r.rec), error: r.error, text: r.text })) };
+}
+
+/**
+ * Runs the file's SELECT once so a failing CAST rejects the file before the batch commits; with
+ * `flagBad` (fileSelect's option), also counts the records with a value that does not fit.
+ */
+export async function checkFileSelect(compute: Compute, sql: string): Promise<{ rows: number; rescued: number; bad: number }> {
   try {
     const hasRescue = sql.includes(` AS ${RESCUED},`);
+    const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
     // Every column is used (the whole row as a struct), so no cast is optimized away.
-    const r = await compute.query<{ n: string | number; r: string | number }>(`SELECT count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, max(length(CAST(__t AS VARCHAR))) AS w FROM (${sql}) __t`);
-    return { rows: Number(r[0].n), rescued: Number(r[0].r) };
+    const r = await compute.query<{ n: string | number; r: string | number; b: string | number }>(
+      `SELECT count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(length(CAST(__t AS VARCHAR))) AS w FROM (${sql}) __t`,
+    );
+    return { rows: Number(r[0].n), rescued: Number(r[0].r), bad: Number(r[0].b) };
   } catch (err) {
     const e = duckdbReadError('cast', err);
-    throw new FileRejectedError('cast', `${e.detail} (a value does not fit the column type the stage table has)`, e.position, 'use schemaDrift: rescue to keep such values in _rescued_data');
+    throw new FileRejectedError(
+      'cast',
+      `${e.detail} (a value does not fit the column type the stage table has)`,
+      e.position,
+      'use badRecords: quarantine-file to load the other records, or badRecords/schemaDrift: rescue to keep such values in _rescued_data',
+    );
   }
 }
