@@ -10,11 +10,16 @@ Run it with the venv that scripts/setup-peers.sh builds:
     .venv/bin/python test/peers/deltars_peer.py merge <table_dir> --data rows.json --on k1,k2
     .venv/bin/python test/peers/deltars_peer.py optimize <table_dir>
     .venv/bin/python test/peers/deltars_peer.py count-parquet <dir>
+    .venv/bin/python test/peers/deltars_peer.py write-parquet <file> --data rows.json
+                                                [--timestamps int96|ms]
 
 Values come out JSON-safe and deterministic (see to_json_value); `read` sorts rows by their
 canonical JSON so two readers can be compared without caring about file order. Input data for
 `write` and `merge` is {"schema": [{"name", "type", "nullable"?}], "rows": [{...} | [...]]} with the
-types listed in ARROW_TYPES plus decimal(p,s).
+types listed in ARROW_TYPES plus decimal(p,s), struct<name:type,...>, list<type> and map<key,value>
+(a struct value is a JSON object, a list an array, a map an array of [key, value] pairs).
+`write-parquet` writes such data as one plain Parquet file with the physical types other engines
+use (Spark's INT96 timestamps, millisecond timestamps), to be wrapped in a Delta table by a test.
 
 Any failure: a one-line message on stderr and exit code 1.
 """
@@ -162,13 +167,53 @@ DECIMAL_RE = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
+def _split_top_level(s: str) -> list[str]:
+    """'a:int32,b:map<string,int8>' -> ['a:int32', 'b:map<string,int8>'] (commas inside <> and () kept)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(s):
+        if ch in "<(":
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(s[start:i].strip())
+            start = i + 1
+    parts.append(s[start:].strip())
+    return parts
+
+
+def _nested_arrow_type(name: str) -> pa.DataType | None:
+    """struct<a:t,...>, list<t>, map<k,v>; None when `name` is not one of those."""
+    m = re.match(r"^(struct|list|map)<(.*)>$", name.strip())
+    if not m:
+        return None
+    kind, inner = m.group(1), m.group(2)
+    if kind == "list":
+        return pa.list_(arrow_type(inner))
+    parts = _split_top_level(inner)
+    if kind == "map":
+        if len(parts) != 2:
+            raise PeerError(f"map type {name!r} needs a key and a value type")
+        return pa.map_(arrow_type(parts[0]), arrow_type(parts[1]))
+    fields = []
+    for part in parts:
+        fname, sep, ftype = part.partition(":")
+        if not sep:
+            raise PeerError(f"struct field {part!r} in {name!r} needs name:type")
+        fields.append(pa.field(fname.strip(), arrow_type(ftype.strip())))
+    return pa.struct(fields)
+
+
 def arrow_type(name: str) -> pa.DataType:
     if name in ARROW_TYPES:
         return ARROW_TYPES[name]
+    nested = _nested_arrow_type(name)
+    if nested is not None:
+        return nested
     m = DECIMAL_RE.match(name)
     if m:
         return pa.decimal128(int(m.group(1)), int(m.group(2)))
-    known = ", ".join([*ARROW_TYPES, "decimal(p,s)"])
+    known = ", ".join([*ARROW_TYPES, "decimal(p,s)", "struct<a:t,...>", "list<t>", "map<k,v>"])
     raise PeerError(f"unknown column type {name!r}; known: {known}")
 
 
@@ -218,6 +263,18 @@ def from_json_value(v: Any, t: pa.DataType, col: str) -> Any:
             return _parse_datetime(v, t.tz is not None, col)
         if pa.types.is_decimal(t):
             return decimal.Decimal(str(v))
+        if pa.types.is_struct(t):
+            if not isinstance(v, dict) or set(v) - {t.field(i).name for i in range(t.num_fields)}:
+                raise PeerError(f"column {col}: expected an object with fields of {t}, got {v!r}")
+            return {f.name: from_json_value(v.get(f.name), f.type, f"{col}.{f.name}") for f in t}
+        if pa.types.is_map(t):
+            if not isinstance(v, list) or not all(isinstance(kv, list) and len(kv) == 2 for kv in v):
+                raise PeerError(f"column {col}: a map value is an array of [key, value] pairs, got {v!r}")
+            return [(from_json_value(k, t.key_type, f"{col}.key"), from_json_value(x, t.item_type, f"{col}.value")) for k, x in v]
+        if pa.types.is_list(t):
+            if not isinstance(v, list):
+                raise PeerError(f"column {col}: expected an array, got {v!r}")
+            return [from_json_value(x, t.value_type, f"{col}.element") for x in v]
     except (ValueError, TypeError, decimal.InvalidOperation) as e:
         raise PeerError(f"column {col}: cannot read {v!r} as {t}: {e}") from e
     raise PeerError(f"column {col}: unsupported type {t}")
@@ -341,6 +398,23 @@ def cmd_count_parquet(a: argparse.Namespace) -> Any:
     return {"files": len(files), "rows": sum(pq.ParquetFile(f).metadata.num_rows for f in files)}
 
 
+def cmd_write_parquet(a: argparse.Namespace) -> Any:
+    data = load_data(a.data)
+    options: dict[str, Any] = {}
+    if a.timestamps == "int96":
+        options["use_deprecated_int96_timestamps"] = True
+    elif a.timestamps == "ms":
+        options["coerce_timestamps"] = "ms"  # refuses sub-millisecond values rather than truncating
+    os.makedirs(os.path.dirname(os.path.abspath(a.file)), exist_ok=True)
+    pq.write_table(data, a.file, **options)
+    # The leaf columns as stored, so a test can check that the file carries the physical types it wants.
+    leaves = [
+        {"path": c.path, "physicalType": c.physical_type, "logicalType": str(c.logical_type)}
+        for c in pq.ParquetFile(a.file).schema
+    ]
+    return {"numRows": data.num_rows, "size": os.path.getsize(a.file), "columns": leaves}
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors exit 1 like every other failure
         self.print_usage(sys.stderr)
@@ -385,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("count-parquet", help="rows in the parquet files under a directory")
     n.add_argument("dir")
     n.set_defaults(run=cmd_count_parquet)
+
+    pw = sub.add_parser("write-parquet", help="one plain Parquet file, optionally with INT96 or millisecond timestamps")
+    pw.add_argument("file")
+    pw.add_argument("--data", required=True)
+    pw.add_argument("--timestamps", choices=["us", "int96", "ms"], default="us")
+    pw.set_defaults(run=cmd_write_parquet)
     return p
 
 

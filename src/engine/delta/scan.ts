@@ -1,10 +1,10 @@
 import type { AddFile } from './actions.ts';
 import type { Snapshot } from './snapshot.ts';
-import type { DataType, StructField } from './schema.ts';
-import { isArray, isMap, isStruct } from './schema.ts';
+import type { StructField } from './schema.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName, type ColumnMappingMode } from './column-mapping.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
+import { logicalColumnExprs } from './stored-columns.ts';
 import { partitionValueToSql } from './partition-values.ts';
 import { readDeletionVector } from './deletion-vector.ts';
 import { resolveAddPath } from './paths.ts';
@@ -173,12 +173,19 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
     const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
     // Every column is projected inside, so a predicate may use columns the caller did not ask
     // for; DuckDB's projection pushdown still reads only the columns the outer query needs.
-    const projections = schemaFields.map((f) => {
+    const readExprs = await logicalColumnExprs(
+      compute,
+      schemaFields.map((f) => {
+        const actual = partitionSet.has(f.name.toLowerCase()) ? undefined : available.get(physicalName(f, mode).toLowerCase());
+        return actual && { expr: `d.${sqlIdent(actual.name)}`, type: f.type, storedType: actual.type };
+      }),
+      mode,
+    );
+    const projections = schemaFields.map((f, i) => {
       if (partitionSet.has(f.name.toLowerCase())) return `f.${sqlIdent('p_' + f.name)} AS ${sqlIdent(f.name)}`;
-      const phys = physicalName(f, mode);
-      const actual = available.get(phys.toLowerCase());
-      if (actual === undefined) return `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`;
-      return `${logicalExpr(`d.${sqlIdent(actual)}`, f.type, mode)} AS ${sqlIdent(f.name)}`;
+      const expr = readExprs[i];
+      if (expr === undefined) return `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`;
+      return `${expr} AS ${sqlIdent(f.name)}`;
     });
     if (options.withFileInfo) projections.push('f.__path AS _file', 'd.file_row_number AS _row_index');
     let from = `read_parquet(${fileList}, ${readerArgs}) d`;
@@ -200,11 +207,11 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
   }
 }
 
-/** Columns present in the union of the files' Parquet schemas, by lower-cased name. */
-async function availableColumns(compute: Snapshot['table']['compute'], paths: string[]): Promise<Map<string, string>> {
+/** Columns present in the union of the files' Parquet schemas (name and type as read), by lower-cased name. */
+async function availableColumns(compute: Snapshot['table']['compute'], paths: string[]): Promise<Map<string, { name: string; type: string }>> {
   const list = `[${paths.map(sqlString).join(', ')}]`;
-  const rows = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`);
-  return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_name]));
+  const rows = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`);
+  return new Map(rows.map((r) => [r.column_name.toLowerCase(), { name: r.column_name, type: r.column_type }]));
 }
 
 function lookupPartitionValue(values: Record<string, string | null>, physical: string, logical: string): string | null {
@@ -213,32 +220,6 @@ function lookupPartitionValue(values: Record<string, string | null>, physical: s
   const lower = logical.toLowerCase();
   for (const [k, v] of Object.entries(values)) if (k.toLowerCase() === lower) return v;
   return null;
-}
-
-/**
- * Converts a column as stored (physical names, Parquet's type) into the table's logical shape:
- * renamed nested fields under column mapping, and primitive casts (int96/millis timestamps,
- * widened integers) into the Delta type.
- */
-function logicalExpr(expr: string, type: DataType, mode: ColumnMappingMode): string {
-  if (isStruct(type)) {
-    if (mode === 'none') return expr;
-    const parts = type.fields.map((f) => `${sqlIdent(f.name)} := ${logicalExpr(`${expr}.${sqlIdent(physicalName(f, mode))}`, f.type, mode)}`);
-    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
-  }
-  if (isArray(type)) {
-    if (mode === 'none' || !hasStruct(type.elementType)) return expr;
-    return `list_transform(${expr}, lambda __e: ${logicalExpr('__e', type.elementType, mode)})`;
-  }
-  if (isMap(type)) {
-    if (mode === 'none' || (!hasStruct(type.keyType) && !hasStruct(type.valueType))) return expr;
-    return `map_from_entries(list_transform(map_entries(${expr}), lambda __kv: {'key': ${logicalExpr('__kv.key', type.keyType, mode)}, 'value': ${logicalExpr('__kv.value', type.valueType, mode)}}))`;
-  }
-  return `CAST(${expr} AS ${deltaTypeToDuckDb(type)})`;
-}
-
-function hasStruct(t: DataType): boolean {
-  return isStruct(t) || (isArray(t) && hasStruct(t.elementType)) || (isMap(t) && (hasStruct(t.keyType) || hasStruct(t.valueType)));
 }
 
 /** DuckDB says "No files found"; the user needs to know which file and which version. */
