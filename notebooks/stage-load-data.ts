@@ -85,7 +85,7 @@ if (progress) await quarantineStep(rt, progress);
 // %%
 if (progress && planned) {
   await stageStep(rt, progress, planned.prepared);
-  const rows = await rt.stage.read({ where: `_batch = ${planned.manifest.seq}`, orderBy: '_source_file, _row_number', limit: 5 });
+  const rows = await rt.tables.rows('stage', { where: `_batch = ${planned.manifest.seq}`, orderBy: '_source_file, _row_number', limit: 5 });
   console.log(`stage table version ${progress.stageVersion}; first rows of batch ${planned.manifest.seq}:`);
   console.table(rows);
 }

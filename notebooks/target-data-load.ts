@@ -36,7 +36,7 @@ console.log(waiting.length ? `batches to merge: ${waiting.map((m) => m.seq).join
 
 // %%
 for (const m of waiting) {
-  const rows = await rt.stage.read({ where: `_batch = ${m.seq}`, orderBy: '_source_file, _row_number' }).catch(() => []);
+  const rows = await rt.tables.rows('stage', { where: `_batch = ${m.seq}`, orderBy: '_source_file, _row_number' }).catch(() => []);
   console.log(`batch ${m.seq}: ${rows.length} stage rows from ${new Set(rows.map((r) => r._source_file)).size} file(s)`);
 }
 
@@ -75,6 +75,6 @@ console.table(await rt.log.read({ pipeline: rt.pipeline.name, limit: 10 }).then(
 // The latest state of every order.
 
 // %%
-if (rt.target && (await rt.target.exists())) console.table(await rt.target.read({ orderBy: rt.pipeline.key.join(', ') }));
+if (rt.tables.hasTarget) console.table(await rt.tables.rows('target', { orderBy: rt.pipeline.key.join(', ') }));
 console.log(`done: ${results.length} batch(es) merged`);
 await runner.close();

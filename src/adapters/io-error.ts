@@ -1,3 +1,5 @@
+import { LakeletError } from '../errors/lakelet-error.ts';
+
 /**
  * Operating-system I/O failures (disk full, permissions, read-only filesystem, too many open files)
  * as one typed error that names the file or folder and says what to do. Raised at the adapter
@@ -18,8 +20,7 @@ const WHAT: Record<IoErrno, { what: string; todo: string }> = {
   ENOTDIR: { what: 'a part of the path is a file, not a folder', todo: 'remove or rename that file, or fix the path, then run again' },
 };
 
-export class StorageIoError extends Error {
-  readonly code = 'STORAGE_IO';
+export class StorageIoError extends LakeletError {
   constructor(
     readonly errno: IoErrno,
     /** The file or folder the operation was on. */
@@ -29,10 +30,12 @@ export class StorageIoError extends Error {
     options?: { cause?: unknown },
   ) {
     const w = WHAT[errno];
-    super(`${w.what} (${errno}) on ${operation} of ${path}: ${w.todo}. Nothing already committed is lost.`, options);
-    this.name = 'StorageIoError';
+    // Out of file handles or a device error may pass; a full disk or a permission does not by itself.
+    super('STORAGE_IO', `${w.what} (${errno}) on ${operation} of ${path}: ${w.todo}. Nothing already committed is lost.`, { ...options, transient: TRANSIENT.has(errno) });
   }
 }
+
+const TRANSIENT = new Set<IoErrno>(['EMFILE', 'ENFILE', 'EIO']);
 
 export function isIoErrno(code: unknown): code is IoErrno {
   return typeof code === 'string' && Object.hasOwn(WHAT, code);

@@ -2,14 +2,9 @@
  * Typed errors. Every message says what happened, to which table/file/version, and what to do.
  * `code` is stable and machine-readable; the CLI prints `message` as one line.
  */
-export class LakeletError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+import { InputError, LakeletError } from '../errors/lakelet-error.ts';
+
+export { InputError, LakeletError };
 
 /** The path has no `_delta_log` with any commit or checkpoint in it. */
 export class NotATableError extends LakeletError {
@@ -51,11 +46,6 @@ export class MissingFileError extends LakeletError {
 }
 
 /** The caller's input (a batch, a file, a predicate, an option) is not acceptable. */
-export class InputError extends LakeletError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('INPUT', message, options);
-  }
-}
 
 /** A batch's schema does not fit the table's schema. */
 export class SchemaMismatchError extends LakeletError {

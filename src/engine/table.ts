@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
 import { Compute, sqlIdent } from '../adapters/compute/duckdb.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
-import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
+import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
 import { LogStore } from './delta/log-store.ts';
 import type { TableContext } from './delta/table-context.ts';
 import type { TableHandle, VersionSelector } from './table-handle.ts';

@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sqlIdent, sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import { sqlString, type Compute } from '../adapters/compute/duckdb.ts';
 import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
-import type { Clock, IdSource } from '../engine/clock.ts';
-import { DeltaTable } from '../engine/table.ts';
+import type { Clock, IdSource } from '../adapters/clock.ts';
+import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';
+import type { IngestionLogTable, LogRow, MergeCounts, PipelineTables } from '../warehouse/warehouse.ts';
 import type { PipelineConfig } from './config.ts';
 import { markersToArchive } from './arrival.ts';
 import { crashPoint } from './crash-points.ts';
@@ -11,11 +12,8 @@ import { FileRejectedError, PipelineStateError } from './errors.ts';
 import { dropRawInputs, readRaw } from './file-reader.ts';
 import { batchFolder, moveOnce, sha256 } from './file-mover.ts';
 import type { BatchDone, BatchManifest, BatchState, ManifestFile } from './batch-state.ts';
-import type { IngestionLog, LogRow } from './ingestion-log.ts';
 import type { Reporter } from './reporter.ts';
-import { checkFileSelect, fileSelect, LINEAGE, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
-import { recordTombstones, withoutBuriedRows } from './tombstones.ts';
-import { committedVersion } from './txn-version.ts';
+import { checkFileSelect, fileSelect, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
 import { badRecordsDocument, badRecordsKey, badRecordsSummary, settleBadRecords } from './bad-records.ts';
 
 /**
@@ -44,11 +42,9 @@ export interface PipelineRuntime {
   landing: ObjectStore;
   archive: ObjectStore;
   quarantine: ObjectStore;
-  stage: DeltaTable;
-  target?: DeltaTable;
-  /** Deletes with the orderBy value they were made at (pipelines with deletes and orderBy). */
-  tombstones?: DeltaTable;
-  log: IngestionLog;
+  /** The pipeline's stage and target tables in the warehouse. */
+  tables: PipelineTables;
+  log: IngestionLogTable;
   reporter: Reporter;
 }
 
@@ -71,24 +67,6 @@ export interface BatchOutcome {
   ms: number;
 }
 
-export const stageAppId = (pipeline: string) => `lakelet:${pipeline}:stage`;
-export const targetAppId = (pipeline: string) => `lakelet:${pipeline}:target`;
-
-const DELETED = '__lakelet_deleted';
-const ORDER = '__lakelet_order';
-
-/** Stage columns without lineage (with `_rescued_data` when the stage has it). */
-async function stageColumns(rt: PipelineRuntime): Promise<Column[] | undefined> {
-  const snap = await rt.stage.tryLatest();
-  if (!snap) return undefined;
-  const scan = await rt.stage.scan({ version: snap.version });
-  try {
-    const cols = await rt.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
-    return cols.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
-  } finally {
-    await scan.release();
-  }
-}
 
 export interface Prepared {
   plans: Map<string, FilePlan>;
@@ -101,7 +79,7 @@ export interface Prepared {
  * a plan per file, or the rejection for each file that cannot be staged.
  */
 async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[], onFile?: (key: string) => void): Promise<Prepared & { rejected: Map<string, FileRejectedError>; readMs: Map<string, number> }> {
-  const existing = await stageColumns(rt);
+  const existing = await rt.tables.stageColumns();
   const columns: Column[] = (existing ?? []).filter((c) => c.name !== RESCUED);
   const plans = new Map<string, FilePlan>();
   const rejected = new Map<string, FileRejectedError>();
@@ -145,11 +123,7 @@ export async function planBatch(
 ): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
   // txn versions only grow: staging batch N+1 before batch N would make N look staged. So every
   // earlier batch must be in the stage table before a new one is planned.
-  for (const m of rt.state.unfinished()) {
-    if (hasRows(m) && (await committedVersion(rt.stage, stageAppId(rt.pipeline.name), m.seq)) === undefined) {
-      throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} is planned but not staged yet; finish it first (lakelet run --once does).`);
-    }
-  }
+  await earlierBatchesFirst(rt, 'stage', Number.MAX_SAFE_INTEGER);
   const seq = rt.state.nextSeq();
   const now = rt.clock.now();
   const id = rt.ids.uuid().replace(/-/g, '').slice(0, 8);
@@ -255,12 +229,7 @@ export interface BatchProgress {
 }
 
 /** Target rows a batch's MERGE inserted, updated and deleted (by markers), and stage rows its dedup collapsed. */
-export interface MergeCounts {
-  inserted: number;
-  updated: number;
-  deleted: number;
-  deduplicated: number;
-}
+export type { MergeCounts };
 
 /** Starts (or, with `recovered`, resumes) the steps of a planned batch. */
 export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recovered: boolean): BatchProgress {
@@ -340,7 +309,7 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
   const stageFiles = manifest.files.filter((f) => f.outcome === 'stage');
   const started = Date.now();
   if (!hasRows(manifest)) return;
-  const done = await committedVersion(rt.stage, stageAppId(pipeline.name), seq);
+  const done = await rt.tables.ledger.stageVersion(seq);
   if (done !== undefined) {
     progress.stageVersion = done;
   } else {
@@ -374,15 +343,14 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       .map((f) => prep!.plans.get(f.key)!)
       .filter((p) => p.raw.sql !== undefined)
       .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
-    const sql = selects.map((x) => `(${x})`).join(' UNION ALL ');
-    const result = await rt.stage
-      .write({ sql })
-      .mode('append')
-      .mergeSchema(pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue')
-      .txn(stageAppId(pipeline.name), seq)
-      .execute();
+    // The batch goes to the warehouse as Parquet (what a BigQuery load job takes as well).
+    const work = new LocalObjectStore(workDir(rt, seq));
+    const file = 'stage.parquet';
+    await work.put(file, new Uint8Array());
+    await rt.compute.run(`COPY (${selects.map((x) => `(${x})`).join(' UNION ALL ')}) TO ${sqlString(work.localPath(file)!)} (FORMAT parquet, COMPRESSION zstd)`);
+    const result = await rt.tables.stage({ seq, files: [{ store: work, key: file }], addColumns: pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue' });
     progress.stageVersion = result.version;
-    rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: result.version, rows: result.metrics.numOutputRows, skipped: result.skipped });
+    rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: result.version, rows: result.rows, skipped: result.skipped || undefined });
   }
   progress.stageMs = Date.now() - started;
   crashPoint('after-stage-commit', seq);
@@ -412,21 +380,16 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
 export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
   const { manifest } = progress;
   const started = Date.now();
-  if (!rt.target || !hasRows(manifest)) return;
-  if (progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(rt.pipeline.name), manifest.seq)) ?? null;
+  if (!rt.tables.hasTarget || !hasRows(manifest)) return;
+  const { ledger } = rt.tables;
+  if (progress.stageVersion === null) progress.stageVersion = (await ledger.stageVersion(manifest.seq)) ?? null;
   if (progress.stageVersion === null) throw new PipelineStateError(rt.pipeline.name, `batch ${manifest.seq} is not in the stage table yet; run the stage step first`);
-  const done = await committedVersion(rt.target, targetAppId(rt.pipeline.name), manifest.seq);
-  if (done === undefined) {
-    for (const m of rt.state.unfinished()) {
-      if (m.seq < manifest.seq && hasRows(m) && (await committedVersion(rt.target, targetAppId(rt.pipeline.name), m.seq)) === undefined) {
-        throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} must be merged before batch ${manifest.seq} (txn versions only grow).`);
-      }
-    }
-  }
+  const done = await ledger.targetVersion(manifest.seq);
   if (done !== undefined) {
     progress.targetVersion = done;
-    progress.metrics = await mergeMetricsAt(rt.target, done);
+    progress.metrics = await ledger.mergeCounts(done);
   } else {
+    await earlierBatchesFirst(rt, 'target', manifest.seq);
     const r = await mergeBatch(rt, manifest);
     progress.targetVersion = r.version;
     progress.metrics = r.metrics;
@@ -441,16 +404,12 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
   const { pipeline } = rt;
   const seq = manifest.seq;
   const rowsToStage = hasRows(manifest);
-  if (rowsToStage && progress.stageVersion === null) progress.stageVersion = (await committedVersion(rt.stage, stageAppId(pipeline.name), seq)) ?? null;
-  if (rowsToStage && rt.target && progress.targetVersion === null) {
+  if (rowsToStage && progress.stageVersion === null) progress.stageVersion = (await rt.tables.ledger.stageVersion(seq)) ?? null;
+  if (rowsToStage && rt.tables.hasTarget && progress.targetVersion === null) {
     throw new PipelineStateError(pipeline.name, `batch ${seq} is not merged into the target yet; run the target step first`);
   }
-  const applied = await rt.log.appliedVersion(pipeline.name);
-  if (applied < seq) {
-    const earlier = rt.state.unfinished().find((m) => m.seq < seq && applied < m.seq);
-    if (earlier) throw new PipelineStateError(pipeline.name, `batch ${earlier.seq} must be logged before batch ${seq} (txn versions only grow).`);
-  }
-  const perFile = rowsToStage ? await stageCounts(rt, seq) : new Map<string, { rejected: number; rescued: number }>();
+  await earlierBatchesFirst(rt, 'log', seq);
+  const perFile = rowsToStage ? await rt.tables.stageCounts(seq, rt.tables.hasTarget ? pipeline.key : []) : new Map<string, { rejected: number; rescued: number }>();
   const now = rt.clock.now();
   const totalMs = Date.now() - progress.started + (recovered ? 0 : manifest.readMs);
   const rows: LogRow[] = manifest.files.map((f) => ({
@@ -462,7 +421,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     records: f.records ?? 0,
     rows_rejected: (perFile.get(f.key)?.rejected ?? 0) + (f.outcome === 'stage' ? (f.bad?.leftOut ?? 0) : 0),
     rows_rescued: perFile.get(f.key)?.rescued ?? 0,
-    status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : f.outcome === 'replaced' ? 'replaced' : rt.target ? 'merged' : 'staged',
+    status: f.outcome === 'quarantine' ? 'quarantined' : f.outcome === 'duplicate' ? 'duplicate' : f.outcome === 'replaced' ? 'replaced' : rt.tables.hasTarget ? 'merged' : 'staged',
     stage_version: f.outcome === 'stage' ? progress.stageVersion : null,
     target_version: f.outcome === 'stage' ? progress.targetVersion : null,
     read_ms: recovered ? 0 : Math.round(manifest.readMs / Math.max(1, manifest.files.length)),
@@ -495,7 +454,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     recovered,
   };
   await rt.state.markDone(done);
-  await rm(join(pipeline.stateDir, 'work', String(seq)), { recursive: true, force: true });
+  await rm(workDir(rt, seq), { recursive: true, force: true });
   const stageFiles = manifest.files.filter((f) => f.outcome === 'stage');
   const outcome: BatchOutcome = {
     seq,
@@ -536,96 +495,51 @@ function errorDocument(rt: PipelineRuntime, manifest: BatchManifest, f: Manifest
   };
 }
 
-/** Per file of the batch: stage rows whose key is NULL (not merged) and rows with rescued data. */
-async function stageCounts(rt: PipelineRuntime, seq: number): Promise<Map<string, { rejected: number; rescued: number }>> {
-  const scan = await rt.stage.scan({ where: `_batch = ${seq}` });
-  try {
-    const cols = await rt.compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
-    const hasRescue = cols.some((c) => c.column_name === RESCUED);
-    const nullKey = rt.target && rt.pipeline.key.length ? rt.pipeline.key.map((k) => `${sqlIdent(k)} IS NULL`).join(' OR ') : 'false';
-    const rows = await rt.compute.query<{ f: string; rejected: string | number; rescued: string | number }>(
-      `SELECT _source_file AS f, count(*) FILTER (WHERE ${nullKey}) AS rejected, ${hasRescue ? `count(${RESCUED})` : '0'} AS rescued FROM (${scan.sql}) WHERE _batch = ${seq} GROUP BY 1`,
-    );
-    return new Map(rows.map((r) => [r.f, { rejected: Number(r.rejected), rescued: Number(r.rescued) }]));
-  } finally {
-    await scan.release();
-  }
-}
-
 /**
- * MERGE the batch's stage rows into the target on the key: one row per key (the latest by
- * orderBy, then arrival order), deletes by the marker, and a row never replaced by an older one.
+ * MERGE the batch's stage rows into the target (warehouse upsert): one row per key (the latest by
+ * orderBy, then arrival order), deletes by the marker, no older row replacing or resurrecting.
  */
 async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise<{ version: number; metrics: MergeCounts }> {
   const { pipeline } = rt;
-  const target = rt.target!;
   const seq = manifest.seq;
-  const scan = await rt.stage.scan({ where: `_batch = ${seq}` });
-  const releases: (() => Promise<void>)[] = [];
-  try {
-    const cols = await rt.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
-    const marker = pipeline.deletes?.column;
-    const business = cols.map((c) => c.column_name).filter((c) => !(LINEAGE as readonly string[]).includes(c) && c.toLowerCase() !== marker?.toLowerCase());
-    const fileOrder = manifest.files.map((f, i) => `WHEN ${sqlString(f.key)} THEN ${i}`).join(' ');
-    const markerPresent = marker && cols.some((c) => c.column_name.toLowerCase() === marker.toLowerCase());
-    const deleted = markerPresent
-      ? `coalesce(CAST(${sqlIdent(marker!)} AS VARCHAR) IN (${pipeline.deletes!.values.map((v) => sqlString(String(v))).join(', ')}), false)`
-      : 'false';
-    const order = `struct_pack(o := ${pipeline.orderBy ? sqlIdent(pipeline.orderBy) : 'NULL'}, f := CASE _source_file ${fileOrder} END, r := _row_number)`;
-    const keyNotNull = pipeline.key.map((k) => `${sqlIdent(k)} IS NOT NULL`).join(' AND ');
-    const source = `SELECT ${business.map(sqlIdent).join(', ')}, ${deleted} AS ${DELETED}, ${order} AS ${ORDER} FROM (${scan.sql}) WHERE _batch = ${seq} AND ${keyNotNull}`;
-
-    // The target holds the business columns only: create it, or add columns the stage gained (evolve).
-    const snap = await target.tryLatest();
-    const businessSql = `SELECT ${business.map(sqlIdent).join(', ')} FROM (${source}) WHERE false`;
-    if (!snap) {
-      await target.write({ sql: businessSql }).partitionBy(...pipeline.partitionBy).execute();
-    } else if (business.some((b) => !snap.schema.fields.some((f) => f.name.toLowerCase() === b.toLowerCase()))) {
-      if (pipeline.schemaDrift === 'evolve') await target.write({ sql: businessSql }).mode('append').mergeSchema().execute();
-    }
-    // Deletes leave tombstones so that no older row brings a deleted key back (tombstones.ts).
-    let mergeSource = source;
-    if (markerPresent && pipeline.orderBy && rt.tombstones) {
-      const spec = { pipeline: pipeline.name, key: pipeline.key, orderColumn: pipeline.orderBy, deletedColumn: DELETED, arrivalOrderColumn: ORDER };
-      const buried = await recordTombstones(rt.tombstones, rt.compute, spec, source, seq);
-      if (buried > 0) rt.reporter.event('info', 'batch.tombstones', { pipeline: pipeline.name, batch: seq, keys: buried });
+  const result = await rt.tables.upsert(
+    {
+      seq,
+      key: pipeline.key,
+      ...(pipeline.orderBy ? { orderBy: pipeline.orderBy } : {}),
+      ...(pipeline.deletes ? { deletes: pipeline.deletes } : {}),
+      partitionBy: pipeline.partitionBy,
+      fileOrder: manifest.files.map((f) => f.key),
+      addColumns: pipeline.schemaDrift === 'evolve',
+    },
+    (count) => {
+      if (count > 0) rt.reporter.event('info', 'batch.tombstones', { pipeline: pipeline.name, batch: seq, keys: count });
       crashPoint('after-tombstones', seq);
-      const filtered = await withoutBuriedRows(rt.tombstones, spec, source, seq);
-      mergeSource = filtered.sql;
-      releases.push(filtered.release);
-    }
-    const newer = pipeline.orderBy ? `(t.${sqlIdent(pipeline.orderBy)} IS NULL OR s.${sqlIdent(pipeline.orderBy)} >= t.${sqlIdent(pipeline.orderBy)})` : undefined;
-    let merge = target.merge({ sql: mergeSource }, { on: pipeline.key }).dedupBy(ORDER);
-    if (markerPresent) merge = merge.whenMatchedDelete(newer ? `s.${DELETED} AND ${newer}` : `s.${DELETED}`);
-    merge = merge.whenMatchedUpdateAll(newer ? (markerPresent ? `NOT s.${DELETED} AND ${newer}` : newer) : markerPresent ? `NOT s.${DELETED}` : undefined);
-    merge = merge.whenNotMatchedInsertAll(markerPresent ? `NOT s.${DELETED}` : undefined);
-    const result = await merge.txn(targetAppId(pipeline.name), seq).execute();
-    const m = result.metrics;
-    rt.reporter.event('info', 'batch.merged', {
-      pipeline: pipeline.name,
-      batch: seq,
-      version: result.version,
-      sourceRows: m.numSourceRows,
-      inserted: m.numTargetRowsInserted,
-      updated: m.numTargetRowsUpdated,
-      deleted: m.numTargetRowsDeleted,
-      skipped: result.skipped,
-    });
-    // Already applied (a concurrent redo won): the version that applied it, and its metrics.
-    if (result.skipped) return { version: result.version, metrics: await mergeMetricsAt(target, result.version) };
-    return { version: result.version, metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted, deduplicated: m.numSourceRowsDeduplicated } };
-  } finally {
-    for (const release of releases) await release();
-    await scan.release();
+    },
+  );
+  const m = result.metrics;
+  rt.reporter.event('info', 'batch.merged', { pipeline: pipeline.name, batch: seq, version: result.version, inserted: m.inserted, updated: m.updated, deleted: m.deleted, deduplicated: m.deduplicated, skipped: result.skipped || undefined });
+  return { version: result.version, metrics: m };
+}
+
+/**
+ * Txn versions only grow, so a batch's step may not run ahead of an earlier unfinished batch's
+ * (staging batch N+1 before N would make N look staged). `beforeSeq`: the batch about to run.
+ */
+async function earlierBatchesFirst(rt: PipelineRuntime, step: 'stage' | 'target' | 'log', beforeSeq: number): Promise<void> {
+  const { ledger } = rt.tables;
+  const applied = step === 'log' ? await rt.log.appliedVersion(rt.pipeline.name) : 0;
+  for (const m of rt.state.unfinished()) {
+    if (m.seq >= beforeSeq) continue;
+    const pending =
+      step === 'log' ? applied < m.seq : hasRows(m) && (step === 'stage' ? await ledger.stageVersion(m.seq) : await ledger.targetVersion(m.seq)) === undefined;
+    if (!pending) continue;
+    if (step === 'stage') throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} is planned but not staged yet; finish it first (lakelet run --once does).`);
+    throw new PipelineStateError(rt.pipeline.name, `batch ${m.seq} must be ${step === 'target' ? 'merged' : 'logged'} before batch ${beforeSeq} (txn versions only grow).`);
   }
 }
 
-/** The row counts a MERGE recorded in its commit (after a crash, from the table's history). */
-async function mergeMetricsAt(table: DeltaTable, version: number): Promise<MergeCounts> {
-  const latest = await table.tryLatest();
-  if (!latest) return { inserted: 0, updated: 0, deleted: 0, deduplicated: 0 };
-  const entries = await table.history(latest.version - version + 1);
-  const e = entries.find((x) => x.version === version);
-  const m = e?.operationMetrics ?? {};
-  return { inserted: Number(m.numTargetRowsInserted ?? 0), updated: Number(m.numTargetRowsUpdated ?? 0), deleted: Number(m.numTargetRowsDeleted ?? 0), deduplicated: Number(m.numSourceRowsDeduplicated ?? 0) };
+/** Where a batch keeps its normalized inputs and its stage Parquet until it is done. */
+function workDir(rt: PipelineRuntime, seq: number): string {
+  return join(rt.pipeline.stateDir, 'work', String(seq));
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { WAREHOUSES, type WarehouseKind } from '../warehouse/open-warehouse.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { formatPath, locate } from './yaml-locate.ts';
 
@@ -115,6 +116,7 @@ const pipelineSchema = z
 
 const fileSchema = z
   .object({
+    warehouse: z.enum(WAREHOUSES).default('delta'),
     stateDir: z.string().min(1).default('.lakelet'),
     ingestionLog: z.string().min(1).optional(),
     pipelines: z.record(name, pipelineSchema).refine((r) => Object.keys(r).length > 0, { message: 'define at least one pipeline' }),
@@ -192,6 +194,8 @@ export interface ArrivalPolicy {
 
 export interface LakeletConfig {
   file: string;
+  /** Where stage and target tables live and MERGE runs (`delta`: the embedded engine). */
+  warehouse: WarehouseKind;
   stateDir: string;
   ingestionLog: string;
   pipelines: PipelineConfig[];
@@ -259,7 +263,7 @@ export function parseConfig(text: string, file: string): LakeletConfig {
     }
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { file, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : resolve(stateDir, 'ingestion_log'), pipelines };
+  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : resolve(stateDir, 'ingestion_log'), pipelines };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {

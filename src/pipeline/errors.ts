@@ -1,4 +1,4 @@
-import { LakeletError } from '../engine/errors.ts';
+import { LakeletError } from '../errors/lakelet-error.ts';
 
 /** Where in a text file something is wrong (1-based line and column). */
 export interface TextPosition {

@@ -1,94 +1,12 @@
-import { sqlString, type Compute } from '../adapters/compute/duckdb.ts';
-import type { Clock } from '../engine/clock.ts';
-import { DeltaTable } from '../engine/table.ts';
+import type { Compute } from '../adapters/compute/duckdb.ts';
+import type { Clock } from '../adapters/clock.ts';
+import { openWarehouse } from '../warehouse/open-warehouse.ts';
+import type { IngestionLogTable } from '../warehouse/warehouse.ts';
+import type { LakeletConfig } from './config.ts';
 
-/**
- * The ingestion log: one row per landed file per batch, in a Delta table shared by the pipelines
- * of a config. Each batch appends its rows once (txn `lakelet:<pipeline>:log` @ batch seq).
- * `lakelet requeue` adds a 'requeued' row (with the batch that quarantined the file) when it moves
- * a quarantined file back to landing, so a file's rows read as its history: quarantined,
- * requeued, then merged by a later batch.
- */
-export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced' | 'requeued';
+export type { FileStatus, IngestionLogTable, LogRow } from '../warehouse/warehouse.ts';
 
-export interface LogRow {
-  pipeline: string;
-  batch: number;
-  file_name: string;
-  size: number;
-  sha256: string;
-  records: number;
-  rows_rejected: number;
-  rows_rescued: number;
-  status: FileStatus;
-  stage_version: number | null;
-  target_version: number | null;
-  read_ms: number;
-  stage_ms: number;
-  merge_ms: number;
-  total_ms: number;
-  error: string | null;
-  repaired: boolean;
-  repairs: string | null;
-  moved_to: string | null;
-  logged_at: number;
-}
-
-const COLUMNS: [keyof LogRow, string][] = [
-  ['pipeline', 'VARCHAR'], ['batch', 'BIGINT'], ['file_name', 'VARCHAR'], ['size', 'BIGINT'], ['sha256', 'VARCHAR'], ['records', 'BIGINT'],
-  ['rows_rejected', 'BIGINT'], ['rows_rescued', 'BIGINT'], ['status', 'VARCHAR'], ['stage_version', 'BIGINT'], ['target_version', 'BIGINT'],
-  ['read_ms', 'BIGINT'], ['stage_ms', 'BIGINT'], ['merge_ms', 'BIGINT'], ['total_ms', 'BIGINT'], ['error', 'VARCHAR'], ['repaired', 'BOOLEAN'],
-  ['repairs', 'VARCHAR'], ['moved_to', 'VARCHAR'], ['logged_at', 'TIMESTAMPTZ'],
-];
-
-export const logAppId = (pipeline: string) => `lakelet:${pipeline}:log`;
-
-export class IngestionLog {
-  private constructor(readonly table: DeltaTable) {}
-
-  static async open(path: string, compute: Compute, clock: Clock): Promise<IngestionLog> {
-    return new IngestionLog(await DeltaTable.forPath(path, { compute, clock }));
-  }
-
-  async appliedVersion(pipeline: string): Promise<number> {
-    const snap = await this.table.tryLatest();
-    return snap?.txnVersion(logAppId(pipeline)) ?? 0;
-  }
-
-  /** Appends a batch's rows; a second call for the same batch is a no-op. Returns the log version. */
-  async append(pipeline: string, seq: number, rows: LogRow[]): Promise<number> {
-    const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
-    const sql = `SELECT * FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
-    const result = await this.table.write({ sql }).mode('append').txn(logAppId(pipeline), seq).execute();
-    return result.version;
-  }
-
-  /** Rows outside any batch (requeues), appended as they are; the caller makes them idempotent. */
-  async record(rows: LogRow[]): Promise<number> {
-    const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
-    const sql = `SELECT * FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
-    return (await this.table.write({ sql }).mode('append').execute()).version;
-  }
-
-  /** Rows, newest first (a requeue of an old batch's file is as new as when it happened). */
-  async read(options: { pipeline?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
-    if (!(await this.table.exists())) return [];
-    return this.table.read({
-      ...(options.pipeline ? { where: `pipeline = ${sqlString(options.pipeline)}` } : {}),
-      orderBy: 'logged_at DESC, batch DESC, file_name',
-      ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    });
-  }
-
-  close(): void {
-    this.table.close();
-  }
-}
-
-function literal(value: unknown, type: string): string {
-  if (value === null || value === undefined) return `CAST(NULL AS ${type})`;
-  if (type === 'TIMESTAMPTZ') return `CAST(epoch_ms(CAST(${Number(value)} AS BIGINT)) AS TIMESTAMPTZ)`;
-  if (type === 'BOOLEAN') return value ? 'true' : 'false';
-  if (type === 'BIGINT') return `CAST(${Math.round(Number(value))} AS BIGINT)`;
-  return `CAST(${sqlString(String(value))} AS VARCHAR)`;
+/** The ingestion log of a config, in its warehouse (for `status`, `requeue` and the demo). */
+export async function openIngestionLog(config: LakeletConfig, compute: Compute, clock: Clock): Promise<IngestionLogTable> {
+  return openWarehouse(config.warehouse, { compute, clock }).ingestionLog(config.ingestionLog);
 }

@@ -2,12 +2,12 @@ import { utimes } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
-import type { Clock } from '../engine/clock.ts';
-import { InputError } from '../engine/errors.ts';
+import type { Clock } from '../adapters/clock.ts';
+import { InputError } from '../errors/lakelet-error.ts';
 import { BatchState } from './batch-state.ts';
 import type { PipelineConfig } from './config.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
-import type { IngestionLog, LogRow } from './ingestion-log.ts';
+import type { IngestionLogTable, LogRow } from './ingestion-log.ts';
 
 /**
  * `lakelet requeue`: moves quarantined files back to their landing folder for another try (after
@@ -88,7 +88,7 @@ export function selectFiles(all: QuarantinedFile[], names: string[]): Quarantine
   return [...picked];
 }
 
-export async function requeueFiles(files: QuarantinedFile[], log: IngestionLog, clock: Clock): Promise<RequeueOutcome[]> {
+export async function requeueFiles(files: QuarantinedFile[], log: IngestionLogTable, clock: Clock): Promise<RequeueOutcome[]> {
   const outcomes: RequeueOutcome[] = [];
   const go: { q: QuarantinedFile; landing: ObjectStore; quarantine: ObjectStore; outcome: RequeueOutcome }[] = [];
   const claimed = new Set<string>();

@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import { Compute } from '../adapters/compute/duckdb.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
-import { randomIds, systemClock, type Clock, type IdSource } from '../engine/clock.ts';
-import { DeltaTable } from '../engine/table.ts';
-import { InputError } from '../engine/errors.ts';
+import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
+import { openWarehouse } from '../warehouse/open-warehouse.ts';
+import type { IngestionLogTable, Warehouse } from '../warehouse/warehouse.ts';
+import { InputError } from '../errors/lakelet-error.ts';
 import { checkArrival, dataFileFilter } from './arrival.ts';
 import { completeBatch, planBatch, type BatchOutcome, type PipelineRuntime } from './batch.ts';
 import { BatchState } from './batch-state.ts';
 import { applyStageRetention } from './stage-retention.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
-import { IngestionLog } from './ingestion-log.ts';
 import { silentReporter, type Reporter } from './reporter.ts';
 
 /**
@@ -72,7 +71,8 @@ export class PipelineRunner {
     readonly config: LakeletConfig,
     private readonly compute: Compute,
     private readonly ownsCompute: boolean,
-    private readonly log: IngestionLog,
+    private readonly warehouse: Warehouse,
+    private readonly log: IngestionLogTable,
     readonly reporter: Reporter,
   ) {}
 
@@ -81,8 +81,9 @@ export class PipelineRunner {
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;
-    const log = await IngestionLog.open(config.ingestionLog, compute, clock);
-    const runner = new PipelineRunner(config, compute, !options.compute, log, reporter);
+    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids });
+    const log = await warehouse.ingestionLog(config.ingestionLog);
+    const runner = new PipelineRunner(config, compute, !options.compute, warehouse, log, reporter);
     try {
       const selected = options.only?.length ? config.pipelines.filter((p) => options.only!.includes(p.name)) : config.pipelines;
       const unknown = (options.only ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
@@ -102,9 +103,15 @@ export class PipelineRunner {
           landing: openStore(p.landing),
           archive: openStore(p.archive),
           quarantine: openStore(p.quarantine),
-          stage: await DeltaTable.forPath(p.stage, { compute, clock, ids }),
-          ...(p.target ? { target: await DeltaTable.forPath(p.target, { compute, clock, ids }) } : {}),
-          ...(p.target && p.deletes && p.orderBy ? { tombstones: await DeltaTable.forPath(join(p.stateDir, 'tombstones'), { compute, clock, ids }) } : {}),
+          tables: await warehouse.pipelineTables({
+            name: p.name,
+            stage: p.stage,
+            ...(p.target ? { target: p.target } : {}),
+            stageProperties: p.stageProperties,
+            targetProperties: p.targetProperties,
+            stateDir: p.stateDir,
+            tombstones: p.deletes !== undefined && p.orderBy !== undefined,
+          }),
           log,
           reporter,
         });
@@ -189,7 +196,7 @@ export class PipelineRunner {
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
     }
     if (outcomes.length > 0) {
-      const retained = await applyStageRetention(rt.stage, rt.pipeline, rt.state, rt.clock);
+      const retained = await applyStageRetention(rt.tables, rt.pipeline, rt.state, rt.clock);
       if (retained && retained.deletedRows > 0) rt.reporter.event('info', 'stage.retention', { pipeline: name, ...retained, retain: rt.pipeline.stageRetain });
     }
     return {
@@ -199,7 +206,7 @@ export class PipelineRunner {
       files: sum(outcomes, 'files'),
       staged: sum(outcomes, 'staged'),
       // Every staged file of a finished batch was merged when the pipeline has a target.
-      merged: rt.target ? sum(outcomes, 'staged') : 0,
+      merged: rt.tables.hasTarget ? sum(outcomes, 'staged') : 0,
       quarantined: sum(outcomes, 'quarantined'),
       duplicates: sum(outcomes, 'duplicates'),
       waiting: arrival.waiting.length,
@@ -233,11 +240,10 @@ export class PipelineRunner {
     await this.queue.catch(() => {});
     for (const unlock of this.unlocks.splice(0)) await unlock().catch(() => {});
     for (const rt of this.runtimes.values()) {
-      rt.stage.close();
-      rt.target?.close();
-      rt.tombstones?.close();
+      rt.tables.close();
     }
     this.log.close();
+    this.warehouse.close();
     if (this.ownsCompute) this.compute.close();
   }
 }

@@ -1,7 +1,7 @@
 import type { BatchState } from './batch-state.ts';
 import type { PipelineConfig } from './config.ts';
-import type { Clock } from '../engine/clock.ts';
-import type { DeltaTable } from '../engine/table.ts';
+import type { Clock } from '../adapters/clock.ts';
+import type { PipelineTables } from '../warehouse/warehouse.ts';
 
 /**
  * Keeps the stage table from growing forever (seed 000 drops its staging table after each MERGE):
@@ -10,8 +10,7 @@ import type { DeltaTable } from '../engine/table.ts';
  *
  * Only batches up to the last one with every earlier batch finished are touched: a batch still in
  * flight (planned, staged, not yet merged or logged) keeps its rows, so a crash is still recovered
- * from the stage. The stage is the pipeline's own table, read only under the pipeline's lock, so
- * its removed files are vacuumed at once instead of after the usual 7-day retention.
+ * from the stage. How rows are removed (and their files freed) is the warehouse's business.
  */
 export interface StageRetentionResult {
   deletedRows: number;
@@ -19,20 +18,13 @@ export interface StageRetentionResult {
   upToBatch: number;
 }
 
-export async function applyStageRetention(stage: DeltaTable, pipeline: PipelineConfig, state: BatchState, clock: Clock): Promise<StageRetentionResult | undefined> {
+export async function applyStageRetention(tables: PipelineTables, pipeline: PipelineConfig, state: BatchState, clock: Clock): Promise<StageRetentionResult | undefined> {
   const retain = pipeline.stageRetain;
   if (retain === 'forever') return undefined;
   const upToBatch = finishedPrefix(state);
-  if (upToBatch === 0 || !(await stage.tryLatest())) return undefined;
-  const predicate =
-    retain === 'truncate-after-merge'
-      ? `_batch <= ${upToBatch}`
-      : `_batch <= ${upToBatch} AND _ingested_at < CAST(epoch_ms(CAST(${clock.now() - retain} AS BIGINT)) AS TIMESTAMPTZ)`;
-  const deleted = await stage.delete(predicate).execute();
-  const deletedRows = deleted.skipped ? 0 : Number(deleted.metrics.numDeletedRows);
-  if (deletedRows === 0) return { deletedRows: 0, vacuumedFiles: 0, upToBatch };
-  const vacuum = await stage.vacuum().retentionMillis(0).retentionCheck(false).execute();
-  return { deletedRows, vacuumedFiles: vacuum.metrics.numDeletedFiles, upToBatch };
+  if (upToBatch === 0) return undefined;
+  const olderThan = retain === 'truncate-after-merge' ? undefined : clock.now() - retain;
+  return { ...(await tables.retainStage(upToBatch, olderThan)), upToBatch };
 }
 
 /** The highest batch seq such that it and every earlier batch are finished (0 when none). */

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSyn
 import { join } from 'node:path';
 import { sqlString } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { ManualClock } from '../../src/engine/clock.ts';
+import { ManualClock } from '../../src/adapters/clock.ts';
 import { parseStats } from '../../src/engine/delta/stats.ts';
 import { dirOf } from '../support/temp.ts';
 import { useEngine } from '../support/engine-fixture.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManualClock } from '../../src/engine/clock.ts';
+import { ManualClock } from '../../src/adapters/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { MissingFileError, RetentionTooShortError } from '../../src/engine/errors.ts';
 import { deletionVectorKey } from '../../src/engine/delta/deletion-vector.ts';

@@ -1,12 +1,12 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, relative } from 'node:path';
-import { ManualClock } from '../../src/engine/clock.ts';
+import { ManualClock } from '../../src/adapters/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { parseConfig } from '../../src/pipeline/config.ts';
 import { PipelineRunner, type RunSummary } from '../../src/pipeline/runner.ts';
-import { IngestionLog } from '../../src/pipeline/ingestion-log.ts';
+import { openIngestionLog } from '../../src/pipeline/ingestion-log.ts';
 import { tempDir } from '../support/temp.ts';
 
 /** A pipeline workspace in a temp folder: lakelet.yml, landing folders, tables, all real files. */
@@ -63,7 +63,7 @@ export class Workspace {
   async log(pipeline?: string): Promise<Record<string, unknown>[]> {
     const compute = await Compute.open();
     try {
-      const log = await IngestionLog.open(this.config().ingestionLog, compute, this.clock);
+      const log = await openIngestionLog(this.config(), compute, this.clock);
       const rows = await log.read(pipeline ? { pipeline } : {});
       return rows.sort((a, b) => Number(a.batch) - Number(b.batch) || String(a.file_name).localeCompare(String(b.file_name)));
     } finally {

@@ -1,3 +1,5 @@
+import { LakeletError } from '../../errors/lakelet-error.ts';
+
 /**
  * The storage seam. Every table operation goes through it; nothing in engine/ touches `fs`.
  * Keys are '/'-separated, relative to the store's root, never starting with '/'. Keys are plain
@@ -48,10 +50,8 @@ export interface ObjectStore {
 }
 
 /** Thrown by get/getRange when the key does not exist. */
-export class ObjectNotFoundError extends Error {
-  readonly code = 'OBJECT_NOT_FOUND';
+export class ObjectNotFoundError extends LakeletError {
   constructor(readonly uri: string) {
-    super(`object not found: ${uri}`);
-    this.name = 'ObjectNotFoundError';
+    super('OBJECT_NOT_FOUND', `object not found: ${uri}`);
   }
 }

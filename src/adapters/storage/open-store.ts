@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ObjectStore } from './object-store.ts';
 import { LocalObjectStore } from './local/local-object-store.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError } from '../../errors/lakelet-error.ts';
 
 /** Picks the ObjectStore for a location: a local path or file:// URI (gs:// arrives with the GCS adapter). */
 export function openStore(location: string): ObjectStore {

@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../pipeline/config.ts';
 import { writeDemoWorkspace } from '../../pipeline/demo.ts';
-import { IngestionLog } from '../../pipeline/ingestion-log.ts';
+import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { PipelineRunner } from '../../pipeline/runner.ts';
 import { streamReporter } from '../../pipeline/reporter.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { Compute } from '../../adapters/compute/duckdb.ts';
-import { systemClock } from '../../engine/clock.ts';
+import { systemClock } from '../../adapters/clock.ts';
 import { formatTable } from '../output/table-format.ts';
 import { printSummary } from './run.ts';
 
@@ -71,7 +71,7 @@ export function registerDemo(program: Command): void {
         const rows = await target.read({ orderBy: 'last_modified DESC, account_number', limit: 5 });
         out.write(`\ntarget tables/accounts: ${count[0].n} rows; the latest changes:\n`);
         out.write(formatTable(Object.keys(rows[0] ?? {}), rows.map((r) => Object.values(r).map((v) => (v === null ? null : String(v))))) + '\n');
-        const log = await IngestionLog.open(config.ingestionLog, compute, systemClock);
+        const log = await openIngestionLog(config, compute, systemClock);
         const entries = await log.read();
         out.write(`\ningestion log (${config.ingestionLog}):\n`);
         out.write(

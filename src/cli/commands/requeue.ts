@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { Compute } from '../../adapters/compute/duckdb.ts';
-import { systemClock } from '../../engine/clock.ts';
+import { systemClock } from '../../adapters/clock.ts';
 import { loadConfig } from '../../pipeline/config.ts';
-import { IngestionLog } from '../../pipeline/ingestion-log.ts';
+import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { quarantinedFiles, requeueFiles, selectFiles, type QuarantinedFile } from '../../pipeline/requeue.ts';
 import { CliError, usageError } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
@@ -49,7 +49,7 @@ Examples:
       for (const p of pipelines) all.push(...(await quarantinedFiles(p)));
       const chosen = options.all ? all : selectFiles(all, files);
       const compute = await Compute.open();
-      const log = await IngestionLog.open(config.ingestionLog, compute, systemClock);
+      const log = await openIngestionLog(config, compute, systemClock);
       let outcomes;
       try {
         outcomes = await requeueFiles(chosen, log, systemClock);

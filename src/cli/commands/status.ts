@@ -3,9 +3,9 @@ import { openStore } from '../../adapters/storage/open-store.ts';
 import { dataFileFilter } from '../../pipeline/arrival.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
 import { loadConfig } from '../../pipeline/config.ts';
-import { IngestionLog } from '../../pipeline/ingestion-log.ts';
+import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { Compute } from '../../adapters/compute/duckdb.ts';
-import { systemClock } from '../../engine/clock.ts';
+import { systemClock } from '../../adapters/clock.ts';
 import { nonNegativeInteger, printJson } from '../options.ts';
 import { formatTable, humanBytes } from '../output/table-format.ts';
 
@@ -58,7 +58,7 @@ export function registerStatus(program: Command): void {
     .action(async (options: StatusOptions) => {
       const config = loadConfig(options.config);
       const compute = await Compute.open();
-      const log = await IngestionLog.open(config.ingestionLog, compute, systemClock);
+      const log = await openIngestionLog(config, compute, systemClock);
       try {
         const rows = await log.read();
         const pipelines = [];

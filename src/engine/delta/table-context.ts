@@ -1,6 +1,6 @@
 import type { Compute } from '../../adapters/compute/duckdb.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
-import type { Clock, IdSource } from '../clock.ts';
+import type { Clock, IdSource } from '../../adapters/clock.ts';
 import type { LogStore } from './log-store.ts';
 
 /** Everything an operation on one table needs: where it lives, how to compute, what time it is. */

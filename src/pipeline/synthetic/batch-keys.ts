@@ -1,5 +1,5 @@
 import type { Compute } from '../../adapters/compute/duckdb.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError } from '../../errors/lakelet-error.ts';
 import { affinePermutation, exponentialSql, uniformSql } from './random.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compute } from '../../adapters/compute/duckdb.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError } from '../../errors/lakelet-error.ts';
 import { prepareBatchKeys, validateKeySpec, type BatchKeySpec, type KeyOrder } from './batch-keys.ts';
 import { extensionOf, writeBatch, type OutputFormat, type WrittenFile } from './batch-writer.ts';
 import type { SyntheticDataset } from './dataset.ts';

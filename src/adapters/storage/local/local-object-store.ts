@@ -3,6 +3,7 @@ import type { Dirent } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { LakeletError } from '../../../errors/lakelet-error.ts';
 import { asIoError } from '../../io-error.ts';
 import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
@@ -21,14 +22,12 @@ function tempName(): string {
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** A key that cannot name an object (empty, absolute, `..`/`.`/empty segments, NUL). */
-export class InvalidObjectKeyError extends Error {
-  readonly code = 'INVALID_OBJECT_KEY';
+export class InvalidObjectKeyError extends LakeletError {
   constructor(
     readonly key: string,
     reason: string,
   ) {
-    super(`invalid object key ${JSON.stringify(key)}: ${reason}`);
-    this.name = 'InvalidObjectKeyError';
+    super('INVALID_OBJECT_KEY', `invalid object key ${JSON.stringify(key)}: ${reason}`);
   }
 }
 

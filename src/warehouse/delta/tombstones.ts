@@ -1,6 +1,5 @@
-import { sqlIdent } from '../adapters/compute/duckdb.ts';
-import type { Compute } from '../adapters/compute/duckdb.ts';
-import type { DeltaTable } from '../engine/table.ts';
+import { sqlIdent, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { DeltaTable } from '../../engine/table.ts';
 
 /**
  * Deletes remember when they happened. A delete marker removes the key's row from the target, and

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { Clock, IdSource } from '../../adapters/clock.ts';
+import { DeltaTable } from '../../engine/table.ts';
+import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import { DeltaIngestionLog } from './ingestion-log.ts';
+import { DeltaBatchLedger } from './ledger.ts';
+import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
+import { upsertBatch } from './upsert.ts';
+
+/**
+ * lakelet's own Delta engine as the warehouse: stage and target are Delta tables (local disk),
+ * each batch's commits carry Delta txns, so the ledger is the tables' own log.
+ */
+export class DeltaWarehouse implements Warehouse {
+  readonly name = 'delta';
+  readonly capabilities: WarehouseCapabilities = { timeTravel: true, atomicLedger: true, addColumns: true, loadsRemoteFiles: false };
+
+  constructor(private readonly env: { compute: Compute; clock: Clock; ids: IdSource }) {}
+
+  async pipelineTables(spec: PipelineTablesSpec): Promise<PipelineTables> {
+    const open = (path: string) => DeltaTable.forPath(path, this.env);
+    const stage = await open(spec.stage);
+    const target = spec.target ? await open(spec.target) : undefined;
+    const tombstones = target && spec.tombstones ? await open(join(spec.stateDir, 'tombstones')) : undefined;
+    return new DeltaPipelineTables(spec, this.env.compute, stage, target, tombstones);
+  }
+
+  async ingestionLog(location: string): Promise<IngestionLogTable> {
+    return DeltaIngestionLog.open(location, this.env.compute, this.env.clock);
+  }
+
+  close(): void {}
+}
+
+class DeltaPipelineTables implements PipelineTables {
+  readonly ledger: DeltaBatchLedger;
+
+  constructor(
+    private readonly spec: PipelineTablesSpec,
+    private readonly compute: Compute,
+    readonly stageTable: DeltaTable,
+    readonly targetTable: DeltaTable | undefined,
+    private readonly tombstones: DeltaTable | undefined,
+  ) {
+    this.ledger = new DeltaBatchLedger(spec.name, stageTable, targetTable);
+  }
+
+  get hasTarget(): boolean {
+    return this.targetTable !== undefined;
+  }
+
+  stageColumns() {
+    return stageColumns(this.stageTable, this.compute);
+  }
+
+  stage(batch: StageBatch) {
+    return appendBatch(this.stageTable, this.spec.name, batch, this.spec.stageProperties);
+  }
+
+  stageCounts(seq: number, key: string[]) {
+    return batchCounts(this.stageTable, this.compute, seq, key);
+  }
+
+  upsert(upsert: UpsertSpec, afterTombstones?: (count: number) => void) {
+    if (!this.targetTable) throw new Error(`pipeline '${this.spec.name}' has no target table`);
+    const tables = { pipeline: this.spec.name, stage: this.stageTable, target: this.targetTable, tombstones: this.tombstones, compute: this.compute, ledger: this.ledger, targetProperties: this.spec.targetProperties };
+    return upsertBatch(tables, upsert, afterTombstones);
+  }
+
+  retainStage(upToBatch: number, olderThan: number | undefined) {
+    return trimStage(this.stageTable, upToBatch, olderThan);
+  }
+
+  async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
+    const t = table === 'stage' ? this.stageTable : this.targetTable;
+    if (!t || !(await t.exists())) return [];
+    return t.read(options);
+  }
+
+  close(): void {
+    this.stageTable.close();
+    this.targetTable?.close();
+    this.tombstones?.close();
+  }
+}

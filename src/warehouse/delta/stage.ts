@@ -1,0 +1,68 @@
+import { sqlIdent, sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { DeltaTable } from '../../engine/table.ts';
+import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
+import { stageAppId } from './ledger.ts';
+
+/**
+ * The stage table of a Delta pipeline: every batch's rows with lineage, appended once per batch
+ * (txn `lakelet:<pipeline>:stage` @ seq), read back by the MERGE, and trimmed by retention.
+ */
+export async function stageColumns(stage: DeltaTable, compute: Compute): Promise<Column[] | undefined> {
+  const snap = await stage.tryLatest();
+  if (!snap) return undefined;
+  const scan = await stage.scan({ version: snap.version });
+  try {
+    const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
+    return cols.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
+  } finally {
+    await scan.release();
+  }
+}
+
+export async function appendBatch(stage: DeltaTable, pipeline: string, batch: StageBatch, properties: Record<string, string>): Promise<StageResult> {
+  const paths = batch.files.map((f) => {
+    const local = f.store.localPath(f.key);
+    if (!local) throw new Error(`${f.store.uri}/${f.key}: the Delta warehouse reads batch files from a local disk only (yet)`);
+    return local;
+  });
+  const sql = `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}])`;
+  const result = await stage
+    .write({ sql })
+    .mode('append')
+    .mergeSchema(batch.addColumns)
+    .properties(properties)
+    .txn(stageAppId(pipeline), batch.seq)
+    .execute();
+  return { version: result.version, rows: Number(result.metrics.numOutputRows ?? 0), skipped: result.skipped !== undefined };
+}
+
+/** Per file of a staged batch: rows whose key is NULL (never merged) and rows with rescued data. */
+export async function batchCounts(stage: DeltaTable, compute: Compute, seq: number, key: string[]): Promise<Map<string, { rejected: number; rescued: number }>> {
+  const scan = await stage.scan({ where: `_batch = ${seq}` });
+  try {
+    const cols = await compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
+    const hasRescue = cols.some((c) => c.column_name === RESCUED);
+    const nullKey = key.length ? key.map((k) => `${sqlIdent(k)} IS NULL`).join(' OR ') : 'false';
+    const rows = await compute.query<{ f: string; rejected: string | number; rescued: string | number }>(
+      `SELECT _source_file AS f, count(*) FILTER (WHERE ${nullKey}) AS rejected, ${hasRescue ? `count(${RESCUED})` : '0'} AS rescued FROM (${scan.sql}) WHERE _batch = ${seq} GROUP BY 1`,
+    );
+    return new Map(rows.map((r) => [r.f, { rejected: Number(r.rejected), rescued: Number(r.rescued) }]));
+  } finally {
+    await scan.release();
+  }
+}
+
+/**
+ * Deletes finished batches (up to `upToBatch`, ingested before `olderThan` if given) and vacuums
+ * their files at once: the stage is the pipeline's own table, read only under its lock, so the
+ * usual 7-day vacuum retention protects no reader here and would only keep the disk full.
+ */
+export async function trimStage(stage: DeltaTable, upToBatch: number, olderThan: number | undefined): Promise<{ deletedRows: number; vacuumedFiles: number }> {
+  if (!(await stage.tryLatest())) return { deletedRows: 0, vacuumedFiles: 0 };
+  const predicate = olderThan === undefined ? `_batch <= ${upToBatch}` : `_batch <= ${upToBatch} AND _ingested_at < CAST(epoch_ms(CAST(${olderThan} AS BIGINT)) AS TIMESTAMPTZ)`;
+  const deleted = await stage.delete(predicate).execute();
+  const deletedRows = deleted.skipped ? 0 : Number(deleted.metrics.numDeletedRows);
+  if (deletedRows === 0) return { deletedRows: 0, vacuumedFiles: 0 };
+  const vacuum = await stage.vacuum().retentionMillis(0).retentionCheck(false).execute();
+  return { deletedRows, vacuumedFiles: vacuum.metrics.numDeletedFiles };
+}

@@ -1,0 +1,88 @@
+import { sqlIdent, sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { DeltaTable } from '../../engine/table.ts';
+import { LINEAGE, type UpsertResult, type UpsertSpec } from '../warehouse.ts';
+import type { DeltaBatchLedger } from './ledger.ts';
+import { targetAppId } from './ledger.ts';
+import { recordTombstones, withoutBuriedRows } from './tombstones.ts';
+
+const DELETED = '__lakelet_deleted';
+const ORDER = '__lakelet_order';
+
+export interface UpsertTables {
+  pipeline: string;
+  stage: DeltaTable;
+  target: DeltaTable;
+  tombstones: DeltaTable | undefined;
+  compute: Compute;
+  ledger: DeltaBatchLedger;
+  targetProperties: Record<string, string>;
+}
+
+/**
+ * MERGE a batch's stage rows into the target on the key, once (txn `lakelet:<pipeline>:target`):
+ * one row per key (the latest by orderBy, then arrival order), delete markers applied, a row never
+ * replaced by an older one, and never an older row for a key deleted since (tombstones.ts).
+ * `afterTombstones` runs between the tombstone commit and the MERGE (crash tests stop there).
+ */
+export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombstones?: (count: number) => void): Promise<UpsertResult & { tombstones: number }> {
+  const seq = spec.seq;
+  const scan = await t.stage.scan({ where: `_batch = ${seq}` });
+  const releases: (() => Promise<void>)[] = [];
+  try {
+    const cols = await t.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
+    const marker = spec.deletes?.column;
+    const business = cols.map((c) => c.column_name).filter((c) => !(LINEAGE as readonly string[]).includes(c) && c.toLowerCase() !== marker?.toLowerCase());
+    const fileOrder = spec.fileOrder.map((f, i) => `WHEN ${sqlString(f)} THEN ${i}`).join(' ');
+    const markerPresent = marker !== undefined && cols.some((c) => c.column_name.toLowerCase() === marker.toLowerCase());
+    const deleted = markerPresent
+      ? `coalesce(CAST(${sqlIdent(marker)} AS VARCHAR) IN (${spec.deletes!.values.map((v) => sqlString(String(v))).join(', ')}), false)`
+      : 'false';
+    const order = `struct_pack(o := ${spec.orderBy ? sqlIdent(spec.orderBy) : 'NULL'}, f := CASE _source_file ${fileOrder || "WHEN '' THEN 0"} END, r := _row_number)`;
+    const keyNotNull = spec.key.map((k) => `${sqlIdent(k)} IS NOT NULL`).join(' AND ');
+    const source = `SELECT ${business.map(sqlIdent).join(', ')}, ${deleted} AS ${DELETED}, ${order} AS ${ORDER} FROM (${scan.sql}) WHERE _batch = ${seq} AND ${keyNotNull}`;
+
+    await ensureTarget(t, spec, business, source);
+
+    // Deletes leave tombstones so that no older row brings a deleted key back.
+    let mergeSource = source;
+    let tombstones = 0;
+    if (markerPresent && spec.orderBy && t.tombstones) {
+      const ts = { pipeline: t.pipeline, key: spec.key, orderColumn: spec.orderBy, deletedColumn: DELETED, arrivalOrderColumn: ORDER };
+      tombstones = await recordTombstones(t.tombstones, t.compute, ts, source, seq);
+      afterTombstones?.(tombstones);
+      const filtered = await withoutBuriedRows(t.tombstones, ts, source, seq);
+      mergeSource = filtered.sql;
+      releases.push(filtered.release);
+    }
+    const newer = spec.orderBy ? `(t.${sqlIdent(spec.orderBy)} IS NULL OR s.${sqlIdent(spec.orderBy)} >= t.${sqlIdent(spec.orderBy)})` : undefined;
+    let merge = t.target.merge({ sql: mergeSource }, { on: spec.key }).dedupBy(ORDER);
+    if (markerPresent) merge = merge.whenMatchedDelete(newer ? `s.${DELETED} AND ${newer}` : `s.${DELETED}`);
+    merge = merge.whenMatchedUpdateAll(newer ? (markerPresent ? `NOT s.${DELETED} AND ${newer}` : newer) : markerPresent ? `NOT s.${DELETED}` : undefined);
+    merge = merge.whenNotMatchedInsertAll(markerPresent ? `NOT s.${DELETED}` : undefined);
+    const result = await merge.txn(targetAppId(t.pipeline), seq).execute();
+    // Already applied (a concurrent redo won): the version that applied it, and its counts.
+    if (result.skipped) return { version: result.version, metrics: await t.ledger.mergeCounts(result.version), skipped: true, tombstones };
+    const m = result.metrics;
+    return {
+      version: result.version,
+      metrics: { inserted: m.numTargetRowsInserted, updated: m.numTargetRowsUpdated, deleted: m.numTargetRowsDeleted, deduplicated: m.numSourceRowsDeduplicated },
+      skipped: false,
+      tombstones,
+    };
+  } finally {
+    for (const release of releases) await release();
+    await scan.release();
+  }
+}
+
+/** The target holds the business columns only: created on first use, or given the columns the stage gained (evolve). */
+async function ensureTarget(t: UpsertTables, spec: UpsertSpec, business: string[], source: string): Promise<void> {
+  const snap = await t.target.tryLatest();
+  const businessSql = `SELECT ${business.map(sqlIdent).join(', ')} FROM (${source}) WHERE false`;
+  if (!snap) {
+    await t.target.write({ sql: businessSql }).partitionBy(...spec.partitionBy).properties(t.targetProperties).execute();
+    return;
+  }
+  const missing = business.some((b) => !snap.schema.fields.some((f) => f.name.toLowerCase() === b.toLowerCase()));
+  if (missing && spec.addColumns) await t.target.write({ sql: businessSql }).mode('append').mergeSchema().execute();
+}

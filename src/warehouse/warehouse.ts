@@ -1,0 +1,166 @@
+import type { ObjectStore } from '../adapters/storage/object-store.ts';
+
+/**
+ * The Warehouse seam: where a pipeline's stage and target tables live and where MERGE runs. The
+ * pipeline reads and checks landed files itself; it hands the warehouse each batch as Parquet
+ * files on an ObjectStore plus an upsert spec, and asks it which versions a batch produced. One
+ * folder per vendor with the same files in each (kysely's dialects are the model):
+ *
+ *   <vendor>/<vendor>-warehouse.ts   opens the tables of a pipeline, the ingestion log
+ *   <vendor>/stage.ts                append a batch once; its columns; per-file counts; retention
+ *   <vendor>/upsert.ts               MERGE one batch into the target: dedup, delete markers, newer wins
+ *   <vendor>/tombstones.ts           deletes remember when they happened (no resurrection)
+ *   <vendor>/ledger.ts               which stage/target versions did batch N produce?
+ *   <vendor>/ingestion-log.ts        one row per landed file per batch
+ *
+ * `delta` is lakelet's own Delta engine (local disk; GCS next); `bigquery` comes next.
+ */
+
+export interface WarehouseCapabilities {
+  /** Tables keep old versions a reader can go back to (time travel, history). */
+  readonly timeTravel: boolean;
+  /** A batch's MERGE and its ledger entry commit together, so a crash between them cannot happen. */
+  readonly atomicLedger: boolean;
+  /** Columns can be added to existing stage/target tables (schemaDrift: evolve). */
+  readonly addColumns: boolean;
+  /** Reads batch Parquet from a remote ObjectStore itself (a BigQuery load job from gs://). */
+  readonly loadsRemoteFiles: boolean;
+}
+
+/** A column as the pipeline's checks see it (DuckDB type names). */
+export interface Column {
+  name: string;
+  type: string;
+}
+
+/** Lineage columns every stage row carries. */
+export const LINEAGE = ['_batch', '_source_file', '_ingested_at', '_row_number'] as const;
+export const RESCUED = '_rescued_data';
+
+/** One batch for the stage table: its rows (lineage included) as Parquet files. */
+export interface StageBatch {
+  seq: number;
+  files: { store: ObjectStore; key: string }[];
+  /** New columns may be added to the stage (schemaDrift: evolve, or a `_rescued_data` to add). */
+  addColumns: boolean;
+}
+
+/** How a batch's stage rows go into the target. */
+export interface UpsertSpec {
+  seq: number;
+  key: string[];
+  /** The newer row wins by this column (then arrival); none: arrival order alone. */
+  orderBy?: string;
+  deletes?: { column: string; values: (string | number | boolean)[] };
+  partitionBy: string[];
+  /** The batch's source files in arrival order: ties of orderBy go to the later file. */
+  fileOrder: string[];
+  /** Columns new to the target are added (evolve) or left out. */
+  addColumns: boolean;
+}
+
+export interface MergeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  deduplicated: number;
+}
+
+export interface StageResult {
+  version: number;
+  rows: number;
+  /** Already staged by an earlier attempt: nothing was written. */
+  skipped: boolean;
+}
+
+export interface UpsertResult {
+  version: number;
+  metrics: MergeCounts;
+  skipped: boolean;
+}
+
+/** The batch ledger: what a batch produced, answered from the tables themselves. */
+export interface BatchLedger {
+  stageVersion(seq: number): Promise<number | undefined>;
+  targetVersion(seq: number): Promise<number | undefined>;
+  /** The counts the MERGE of a batch recorded (after a crash, from the table's history). */
+  mergeCounts(targetVersion: number): Promise<MergeCounts>;
+}
+
+/** The stage and target tables of one pipeline. */
+export interface PipelineTables {
+  readonly ledger: BatchLedger;
+  readonly hasTarget: boolean;
+  /** Stage columns without lineage (with `_rescued_data` when the stage has it); undefined: no stage yet. */
+  stageColumns(): Promise<Column[] | undefined>;
+  /** Appends a batch once (a repeat returns the version that staged it). */
+  stage(batch: StageBatch): Promise<StageResult>;
+  /** Per source file of a staged batch: rows with no key (not merged) and rows with rescued data. */
+  stageCounts(seq: number, key: string[]): Promise<Map<string, { rejected: number; rescued: number }>>;
+  /** MERGEs a staged batch into the target once; `afterTombstones` runs once its tombstones are committed. */
+  upsert(spec: UpsertSpec, afterTombstones?: (count: number) => void): Promise<UpsertResult & { tombstones: number }>;
+  /** Removes finished batches (up to `upToBatch`) older than `olderThan` (ms since the epoch; undefined: all) from the stage. */
+  retainStage(upToBatch: number, olderThan: number | undefined): Promise<{ deletedRows: number; vacuumedFiles: number }>;
+  /** Rows of the stage or target, for notebooks and status (small reads only). */
+  rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  close(): void;
+}
+
+export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced' | 'requeued';
+
+/** One ingestion-log row: what became of one landed file in one batch (seed 004's info table). */
+export interface LogRow {
+  pipeline: string;
+  batch: number;
+  file_name: string;
+  size: number;
+  sha256: string;
+  records: number;
+  rows_rejected: number;
+  rows_rescued: number;
+  status: FileStatus;
+  stage_version: number | null;
+  target_version: number | null;
+  read_ms: number;
+  stage_ms: number;
+  merge_ms: number;
+  total_ms: number;
+  error: string | null;
+  repaired: boolean;
+  repairs: string | null;
+  moved_to: string | null;
+  logged_at: number;
+}
+
+export interface IngestionLogTable {
+  /** The highest batch of the pipeline whose rows are in the log (0: none). */
+  appliedVersion(pipeline: string): Promise<number>;
+  /** Appends a batch's rows once; returns the log's version. */
+  append(pipeline: string, seq: number, rows: LogRow[]): Promise<number>;
+  /** Appends rows that belong to no batch (a requeue). */
+  record(rows: LogRow[]): Promise<number>;
+  /** Rows, newest first. */
+  read(options?: { pipeline?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  close(): void;
+}
+
+/** Where a pipeline's tables are and how they are set up. */
+export interface PipelineTablesSpec {
+  name: string;
+  stage: string;
+  target?: string;
+  stageProperties: Record<string, string>;
+  targetProperties: Record<string, string>;
+  /** Where the warehouse may keep the pipeline's own bookkeeping (tombstones). */
+  stateDir: string;
+  /** Whether deletes need tombstones (a delete marker and an orderBy). */
+  tombstones: boolean;
+}
+
+export interface Warehouse {
+  readonly name: string;
+  readonly capabilities: WarehouseCapabilities;
+  pipelineTables(spec: PipelineTablesSpec): Promise<PipelineTables>;
+  ingestionLog(location: string): Promise<IngestionLogTable>;
+  close(): void;
+}
