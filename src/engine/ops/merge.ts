@@ -385,7 +385,8 @@ export class MergeBuilder {
         throw err;
       });
       if (result.skipped) {
-        for (const add of written.adds) await ctx.store.delete(decodeURIComponent(add.path)).catch(() => {});
+        // Another writer applied this txn first: what this attempt wrote (change data too) is unused.
+        for (const f of [...written.adds, ...cdc]) await ctx.store.delete(decodeURIComponent(f.path)).catch(() => {});
         return { version: result.version, snapshot: result.snapshot, metrics: emptyMetrics(), skipped: `transaction ${result.skipped.appId}@${result.skipped.txnVersion} already committed` };
       }
       return { version: result.version, snapshot: result.snapshot, metrics };
