@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
-import type { MergeClause } from '../../src/engine/ops/merge-clauses.ts';
+import type { MergeClause } from '../../src/engine/ops/merge/clauses.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';
 import { canonicalRows } from '../support/golden.ts';
 import { rng } from '../support/rng.ts';

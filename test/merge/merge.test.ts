@@ -1,11 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
+import type { TableHandle } from '../../src/engine/table-handle.ts';
+import { MergeBuilder, MergeDuplicateKeyError } from '../../src/engine/ops/merge.ts';
 import { ConstraintViolationError } from '../../src/engine/errors.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 
 const fx = useEngine();
+
+/** Every file of a table's directory outside _delta_log, as paths relative to it. */
+function filesOnDisk(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((p) => !p.startsWith('_delta_log'));
+}
+
+/** Every path an add, remove or cdc action of any commit names. */
+function pathsInLog(dir: string): Set<string> {
+  const paths = new Set<string>();
+  for (const name of readdirSync(join(dir, '_delta_log')).filter((n) => n.endsWith('.json'))) {
+    for (const line of readFileSync(join(dir, '_delta_log', name), 'utf8').trim().split('\n')) {
+      const action = JSON.parse(line);
+      const file = action.add ?? action.remove ?? action.cdc;
+      if (file) paths.add(decodeURIComponent(file.path));
+    }
+  }
+  return paths;
+}
 
 let n = 0;
 /** A target of 10 files with 100 keys each, sorted, so key ranges do not overlap. */
@@ -164,5 +187,32 @@ describe('MERGE', () => {
     );
     expect(changes.every((r) => Number(r._commit_version) === before + 1)).toBe(true);
     t.close();
+  });
+
+  it('a merge skipped at commit as an already applied txn deletes the data and change data files it wrote', async () => {
+    const t = await target({ properties: { 'delta.enableChangeDataFeed': 'true' } });
+    const dir = join(fx.dir, `m${n}`);
+    const src = { sql: `SELECT * FROM (VALUES (1, 'one'), (7000, 'new')) v(id, val)` };
+    // This writer plans against the table as it is now...
+    const planned = await t.latest();
+    // ...while another writer applies the same txn first (its merge writes data and change data).
+    const other = await DeltaTable.forPath(dir, { compute: fx.compute });
+    const applied = await other.merge(src, { on: ['id'] }).whenMatchedUpdate({ val: 's.val' }).whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' }).txn('pipe', 1).execute();
+    expect(applied.skipped).toBeUndefined();
+    const stale: TableHandle = { ctx: t.ctx, uri: t.uri, snapshot: async () => planned, tryLatest: async () => planned };
+    const late = await new MergeBuilder(stale, src, { on: ['id'] })
+      .whenMatchedUpdate({ val: 's.val' })
+      .whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' })
+      .txn('pipe', 1)
+      .execute();
+    expect(late.skipped).toMatch(/already committed/);
+    expect(late.version).toBe(applied.version);
+    // The late merge's files are never referenced: none may stay behind, under _change_data/ either.
+    const referenced = pathsInLog(dir);
+    expect([...referenced].some((p) => p.startsWith('_change_data/'))).toBe(true);
+    expect(filesOnDisk(dir).filter((p) => !referenced.has(p))).toEqual([]);
+    expect((await t.history()).filter((h) => h.operation === 'MERGE')).toHaveLength(1);
+    t.close();
+    other.close();
   });
 });

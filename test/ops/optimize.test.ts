@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import { parseStats } from '../../src/engine/delta/stats.ts';
@@ -122,6 +122,26 @@ describe('OPTIMIZE', () => {
       .sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < ranges.length; i++) expect(ranges[i][0]).toBeGreaterThanOrEqual(ranges[i - 1][1]);
     await expect(t.optimize().zOrderBy('nope').execute()).rejects.toThrow(/no such column/);
+    t.close();
+  });
+
+  it('keys the stats of a column-mapped table by physical names at every depth, like every other write (Spark golden copy)', async () => {
+    const dir = join(fx.dir, 'column-mapping-copy');
+    cpSync(resolve(process.cwd(), '../shared/conformance/golden/table-with-columnmapping-mode-name/delta'), dir, { recursive: true });
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    const before = await t.snapshot();
+    expect(before.fileCount).toBe(2);
+    const struct = before.schema.fields.find((f) => f.name === 'nested_struct')!;
+    const physical = (f: { metadata?: Record<string, unknown> }) => String(f.metadata!['delta.columnMapping.physicalName']);
+    const aa = (struct.type as { fields: { name: string; metadata?: Record<string, unknown> }[] }).fields.find((f) => f.name === 'aa')!;
+    const nestedMin = (stats: string | null | undefined) => (parseStats(stats)!.minValues![physical(struct)] as Record<string, unknown> | undefined)?.[physical(aa)];
+    // Spark wrote nested stats under the physical names; the compacted file keeps them so.
+    const sparkMins = before.files.map((f) => String(nestedMin(f.stats))).sort();
+    expect(sparkMins.every((v) => v !== 'undefined')).toBe(true);
+    await t.optimize().execute();
+    const after = await t.snapshot();
+    expect(after.fileCount).toBe(1);
+    expect(nestedMin(after.files[0].stats)).toBe(sparkMins[0]);
     t.close();
   });
 });

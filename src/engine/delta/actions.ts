@@ -138,7 +138,6 @@ export const ACTION_KEYS = [
   'checkpointMetadata',
   'sidecar',
 ] as const;
-export type ActionKey = (typeof ACTION_KEYS)[number];
 
 /** Parsed `add.stats`. Values are JSON-typed as Delta writes them (numbers/strings/nested objects). */
 export interface FileStats {

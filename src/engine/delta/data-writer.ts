@@ -5,6 +5,7 @@ import type { AddFile } from './actions.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
 import type { TableContext } from './table-context.ts';
+import { InputError } from '../errors.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { partitionDirectory, encodeAddPath } from './paths.ts';
@@ -23,6 +24,13 @@ export interface DataWriteOptions {
   dataChange?: boolean;
   /** Optional ORDER BY clause for the written rows (OPTIMIZE ZORDER/sort). */
   orderBy?: string;
+  /**
+   * Every row belongs to this one partition (OPTIMIZE's bins): the rows are written without
+   * PARTITION_BY, so files roll over by size and keep the ORDER BY, and are placed in its directory.
+   */
+  partitionValues?: Record<string, string | null>;
+  /** Rows per Parquet row group (DuckDB checks the file size only between row groups). */
+  rowGroupSize?: number;
 }
 
 export interface DataWriteResult {
@@ -33,83 +41,148 @@ export interface DataWriteResult {
 
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
 
+/** Which files a write makes: data files of the table, or change data files (see ops/cdf.ts). */
+export interface FileKind {
+  /** What the rows are, for error messages ("change data"). */
+  what: string;
+  /** DuckDB's FILENAME_PATTERN prefix: files are written as `<prefix>-<uuid>.parquet`. */
+  prefix: string;
+  /** The file's key in the table, from its partition directory ('' or 'k=v/') and uuid. */
+  key(partitionDir: string, uuid: string): string;
+  /** Compute `add.stats` for the files. */
+  stats: boolean;
+  /** Columns written after the table's data columns, cast from the source; each must be there. */
+  extraColumns?: { name: string; duckType: string }[];
+}
+
+export const DATA_FILES: FileKind = {
+  what: 'data',
+  prefix: 'part',
+  key: (dir, uuid) => `${dir}part-00000-${uuid}-c000.zstd.parquet`,
+  stats: true,
+};
+
+/** One file a write placed in the table; nothing is committed yet. */
+export interface WrittenFile {
+  /** The key in the table's store (not yet URL-encoded as add/cdc paths are). */
+  key: string;
+  partitionValues: Record<string, string | null>;
+  size: number;
+  numRecords: number;
+  stats?: string;
+}
+
 /**
- * Writes the rows of a SQL relation as Parquet data files of the table (zstd, unique names), one
- * DuckDB COPY for all partitions: partition values are serialised to Delta's string form inside
- * DuckDB and used as the PARTITION_BY keys, so the partition_keys DuckDB reports are exactly the
- * strings `add.partitionValues` needs. Files are written into a staging folder and then moved into
- * the table's Hive-style layout through the ObjectStore. Nothing is committed here.
+ * Writes the rows of a SQL relation as data files of the table (`add` actions to commit). Nothing
+ * is committed here.
  */
 export async function writeDataFiles(table: TableContext, sourceSql: string, options: DataWriteOptions): Promise<DataWriteResult> {
-  const { schema, partitionColumns, mappingMode } = options;
-  const partLower = partitionColumns.map((c) => c.toLowerCase());
-  const partitionFields = partLower.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c)!);
-  const dataFields = schema.fields.filter((f) => !partLower.includes(f.name.toLowerCase()));
+  const files = await writeParquetFiles(table, sourceSql, DATA_FILES, options);
+  const adds: AddFile[] = files.map((f) => ({
+    path: encodeAddPath(f.key),
+    partitionValues: f.partitionValues,
+    size: f.size,
+    modificationTime: table.clock.now(),
+    dataChange: options.dataChange ?? true,
+    stats: f.stats,
+  }));
+  return { adds, numOutputRows: files.reduce((n, f) => n + f.numRecords, 0), numOutputBytes: files.reduce((n, f) => n + f.size, 0) };
+}
 
-  // Columns the batch lacks (after schema evolution, or nullable ones left out) are written as NULL.
-  const present = new Set(
-    (await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`)).map((c) => c.column_name.toLowerCase()),
-  );
-  const valueOf = (f: StructField) =>
-    present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
-  const select: string[] = dataFields.map((f) => `${physicalExpr(valueOf(f), f.type, mappingMode)} AS ${sqlIdent(physicalName(f, mappingMode))}`);
-  partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(valueOf(f), f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
+/**
+ * The one Parquet writer of the engine (data files, change data files, OPTIMIZE's rewrites): the
+ * rows of a SQL relation as Parquet files of the table (zstd, unique names), in one DuckDB COPY
+ * for all partitions. Data columns are written under their physical names (nested ones too);
+ * partition values are serialised to Delta's string form inside DuckDB and used as the
+ * PARTITION_BY keys, so the partition_keys DuckDB reports are exactly the strings
+ * `partitionValues` needs. Files are written into a staging folder and then moved into the
+ * table's Hive-style layout through the ObjectStore. Nothing is committed here.
+ */
+export async function writeParquetFiles(table: TableContext, sourceSql: string, kind: FileKind, options: DataWriteOptions): Promise<WrittenFile[]> {
+  const layout = columnLayout(options);
+  const select = await selectList(table, sourceSql, kind, layout, options.mappingMode);
   const id = table.ids.uuid();
   const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
   await mkdir(stagingLocal, { recursive: true });
   try {
-    const size = options.targetFileSize ?? Number(options.configuration?.['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
-    const copyOptions = [
-      'FORMAT parquet',
-      'COMPRESSION zstd',
-      'RETURN_STATS',
-      `FILENAME_PATTERN 'part-{uuid}'`,
-      'OVERWRITE_OR_IGNORE',
-    ];
-    // DuckDB cannot roll files by size while partitioning; partitioned writes get one file per
-    // partition (per thread) and OPTIMIZE compacts later.
-    if (partitionFields.length === 0) copyOptions.push(`FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`);
-    if (partitionFields.length > 0) copyOptions.push(`PARTITION_BY (${partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
     const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
     const rows = await table.compute.query<ReturnStatsRow>(
-      `COPY (SELECT ${select.join(', ')} FROM (${sourceSql}) s${order}) TO ${sqlString(stagingLocal)} (${copyOptions.join(', ')})`,
+      `COPY (SELECT ${select.join(', ')} FROM (${sourceSql}) s${order}) TO ${sqlString(stagingLocal)} (${copyOptions(kind, layout, options).join(', ')})`,
     );
-    const adds: AddFile[] = [];
-    let numOutputRows = 0;
-    let numOutputBytes = 0;
     // Stats are keyed by physical names at every depth, like the Parquet columns they describe.
-    const physicalData = physicalSchema({ type: 'struct', fields: dataFields }, mappingMode);
+    const physicalData = physicalSchema({ type: 'struct', fields: layout.dataFields }, options.mappingMode);
+    const files: WrittenFile[] = [];
     for (const row of rows) {
-      const count = Number(row.count);
-      if (count === 0) continue;
-      const partitionValues: Record<string, string | null> = {};
-      const keys = new Map((row.partition_keys ?? []).map((kv) => [kv.key, kv.value]));
-      partitionFields.forEach((f, i) => {
-        partitionValues[physicalName(f, mappingMode)] = keys.get(`__lakelet_pv${i}`) ?? null;
-      });
-      const dir = partitionFields.length > 0 ? partitionDirectory(partitionFields.map((f) => physicalName(f, mappingMode)), partitionValues) + '/' : '';
-      const uuid = basename(row.filename).replace(/^part-/, '').replace(/\.parquet$/, '');
-      const key = `${dir}part-00000-${uuid}-c000.zstd.parquet`;
-      const bytes = Number(row.file_size_bytes);
+      const numRecords = Number(row.count);
+      if (numRecords === 0) continue;
+      const partitionValues = partitionValuesOf(row, layout, options);
+      const names = layout.partitionFields.map((f) => physicalName(f, options.mappingMode));
+      const dir = layout.partitionFields.length > 0 ? partitionDirectory(names, partitionValues) + '/' : '';
+      const uuid = basename(row.filename).slice(kind.prefix.length + 1).replace(/\.parquet$/, '');
+      const key = kind.key(dir, uuid);
       await table.store.putFile(key, row.filename);
-      const stats = statsFromReturnStats(row, physicalData, (n: string) => n, {
-        configuration: options.configuration,
-      });
-      adds.push({
-        path: encodeAddPath(key),
-        partitionValues,
-        size: bytes,
-        modificationTime: table.clock.now(),
-        dataChange: options.dataChange ?? true,
-        stats,
-      });
-      numOutputRows += count;
-      numOutputBytes += bytes;
+      const stats = kind.stats ? statsFromReturnStats(row, physicalData, (n: string) => n, { configuration: options.configuration }) : undefined;
+      files.push({ key, partitionValues, size: Number(row.file_size_bytes), numRecords, ...(stats !== undefined ? { stats } : {}) });
     }
-    return { adds, numOutputRows, numOutputBytes };
+    return files;
   } finally {
     await rm(stagingLocal, { recursive: true, force: true });
   }
+}
+
+interface ColumnLayout {
+  partitionFields: StructField[];
+  dataFields: StructField[];
+  /** DuckDB PARTITION_BY: partition values come from the rows (not one fixed partition). */
+  partitionBy: boolean;
+}
+
+function columnLayout(options: DataWriteOptions): ColumnLayout {
+  const { schema, partitionColumns } = options;
+  const partLower = partitionColumns.map((c) => c.toLowerCase());
+  const partitionFields = partLower.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c)!);
+  const dataFields = schema.fields.filter((f) => !partLower.includes(f.name.toLowerCase()));
+  return { partitionFields, dataFields, partitionBy: partitionFields.length > 0 && !options.partitionValues };
+}
+
+/** The COPY's select list: data columns (physical names), the kind's extra columns, partition keys. */
+async function selectList(table: TableContext, sourceSql: string, kind: FileKind, layout: ColumnLayout, mode: ColumnMappingMode): Promise<string[]> {
+  // Columns the batch lacks (after schema evolution, or nullable ones left out) are written as NULL.
+  const described = await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`);
+  const present = new Set(described.map((c) => c.column_name.toLowerCase()));
+  const valueOf = (f: StructField) =>
+    present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
+  const select = layout.dataFields.map((f) => `${physicalExpr(valueOf(f), f.type, mode)} AS ${sqlIdent(physicalName(f, mode))}`);
+  for (const extra of kind.extraColumns ?? []) {
+    if (!present.has(extra.name.toLowerCase())) {
+      throw new InputError(`${table.uri}: ${kind.what} rows need a ${extra.name} column (got ${described.map((c) => c.column_name).join(', ')}).`);
+    }
+    select.push(`CAST(s.${sqlIdent(extra.name)} AS ${extra.duckType}) AS ${sqlIdent(extra.name)}`);
+  }
+  if (layout.partitionBy) layout.partitionFields.forEach((f, i) => select.push(`${partitionStringExpr(valueOf(f), f)} AS ${sqlIdent(`__lakelet_pv${i}`)}`));
+  return select;
+}
+
+function copyOptions(kind: FileKind, layout: ColumnLayout, options: DataWriteOptions): string[] {
+  const size = options.targetFileSize ?? Number(options.configuration?.['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
+  const copy = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', `FILENAME_PATTERN '${kind.prefix}-{uuid}'`, 'OVERWRITE_OR_IGNORE'];
+  // DuckDB cannot roll files by size while partitioning; partitioned writes get one file per
+  // partition (per thread) and OPTIMIZE compacts later. Unpartitioned, FILE_SIZE_BYTES also makes
+  // DuckDB write into the directory (FILENAME_PATTERN).
+  if (layout.partitionBy) copy.push(`PARTITION_BY (${layout.partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
+  else copy.push(`FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`);
+  if (options.rowGroupSize !== undefined) copy.push(`ROW_GROUP_SIZE ${options.rowGroupSize}`);
+  return copy;
+}
+
+function partitionValuesOf(row: ReturnStatsRow, layout: ColumnLayout, options: DataWriteOptions): Record<string, string | null> {
+  if (options.partitionValues) return { ...options.partitionValues };
+  const keys = new Map((row.partition_keys ?? []).map((kv) => [kv.key, kv.value]));
+  const partitionValues: Record<string, string | null> = {};
+  layout.partitionFields.forEach((f, i) => {
+    partitionValues[physicalName(f, options.mappingMode)] = keys.get(`__lakelet_pv${i}`) ?? null;
+  });
+  return partitionValues;
 }
 
 interface ReturnStatsRow {
@@ -117,7 +190,7 @@ interface ReturnStatsRow {
   count: string;
   file_size_bytes: string;
   column_statistics: unknown;
-  partition_keys: { key: string; value: string | null }[] | null;
+  partition_keys?: { key: string; value: string | null }[] | null;
 }
 
 /**

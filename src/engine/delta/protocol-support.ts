@@ -79,21 +79,3 @@ export function assertWritable(tablePath: string, protocol: Protocol): void {
     // lakelet checks only when the schema actually uses them (see writer), so they are allowed here.
   }
 }
-
-/** True when the table has the feature, through legacy versions or the feature lists. */
-export function hasFeature(protocol: Protocol, feature: string): boolean {
-  if (protocol.readerFeatures?.includes(feature) || protocol.writerFeatures?.includes(feature)) return true;
-  const legacy: Record<string, [number, number]> = {
-    appendOnly: [0, 2],
-    invariants: [0, 2],
-    checkConstraints: [0, 3],
-    changeDataFeed: [0, 4],
-    generatedColumns: [0, 4],
-    columnMapping: [2, 5],
-    identityColumns: [0, 6],
-  };
-  const need = legacy[feature];
-  if (!need) return false;
-  if (protocol.minWriterVersion === 7) return false;
-  return protocol.minWriterVersion >= need[1] && (need[0] === 0 || protocol.minReaderVersion >= need[0]);
-}

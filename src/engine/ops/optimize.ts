@@ -1,19 +1,13 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
 import type { Action, AddFile } from '../delta/actions.ts';
-import type { StructField } from '../delta/schema.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableContext } from '../delta/table-context.ts';
 import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../adapters/compute/duckdb.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
-import { DEFAULT_TARGET_FILE_SIZE, physicalExpr } from '../delta/data-writer.ts';
-import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
-import { encodeAddPath, partitionDirectory } from '../delta/paths.ts';
+import { DEFAULT_TARGET_FILE_SIZE, writeDataFiles } from '../delta/data-writer.ts';
 import { scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';
-import { parseStats, statsFromReturnStats } from '../delta/stats.ts';
+import { parseStats } from '../delta/stats.ts';
 import { commit } from '../delta/transaction.ts';
 import { matchByPartition, partitionValueOf, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
@@ -240,9 +234,8 @@ export function zOrderKeyExpr(ranks: string[], bits: number): string {
 
 /**
  * Writes the rows of one bin (all in one partition) as new data files in that partition's
- * directory, in key order, rolled over at about the target size. DuckDB cannot roll files by size
- * (nor keep ORDER BY) in a PARTITION_BY write, so the bin is written as an unpartitioned COPY and
- * the files are placed under the partition directory with the bin's partition values.
+ * directory, in key order, rolled over at about the target size (the writer writes one fixed
+ * partition without PARTITION_BY, since DuckDB cannot roll files by size nor keep ORDER BY there).
  */
 async function rewriteBin(
   ctx: TableContext,
@@ -251,12 +244,11 @@ async function rewriteBin(
   options: { target: number; orderColumns: string[]; zOrder: boolean },
 ): Promise<AddFile[]> {
   const mode = columnMappingMode(snapshot.metadata);
-  const partLower = snapshot.partitionColumns.map((c) => c.toLowerCase());
-  const partFields = partLower.map((c) => snapshot.schema.fields.find((f) => f.name.toLowerCase() === c)!);
-  const dataFields = snapshot.schema.fields.filter((f) => !partLower.includes(f.name.toLowerCase()));
   const partitionValues: Record<string, string | null> = {};
-  for (const pf of partFields) partitionValues[physicalName(pf, mode)] = partitionValueOf(bin[0], physicalName(pf, mode), pf.name);
-  const dir = partFields.length > 0 ? partitionDirectory(partFields.map((f) => physicalName(f, mode)), partitionValues) + '/' : '';
+  for (const column of snapshot.partitionColumns) {
+    const pf = snapshot.schema.fields.find((f) => f.name.toLowerCase() === column.toLowerCase())!;
+    partitionValues[physicalName(pf, mode)] = partitionValueOf(bin[0], physicalName(pf, mode), pf.name);
+  }
 
   // DuckDB checks FILE_SIZE_BYTES only between row groups: for small targets, row groups of about
   // an eighth of a target file (estimated from the input's bytes per row) keep files near the target.
@@ -266,55 +258,34 @@ async function rewriteBin(
   const rowGroupSize = Math.max(2048, Math.min(122_880, Math.floor(rowsPerTarget / 8)));
 
   const scan = await scanSnapshot(snapshot, { files: bin });
-  const id = ctx.ids.uuid();
-  const staging = ctx.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
-  await mkdir(staging, { recursive: true });
   try {
     let source = scan.sql;
-    let orderBy = '';
+    let orderBy: string | undefined;
     if (options.orderColumns.length > 0 && options.zOrder) {
       const bits = Math.max(1, Math.min(20, Math.floor(MAX_ZORDER_BITS / options.orderColumns.length)));
       const scale = 2 ** bits - 1;
       const ranks = options.orderColumns.map((c, j) => `CAST(floor(percent_rank() OVER (ORDER BY ${sqlIdent(c)} NULLS FIRST) * ${scale}) AS BIGINT) AS __lakelet_r${j}`);
       const key = zOrderKeyExpr(options.orderColumns.map((_, j) => `__lakelet_r${j}`), bits);
       source = `SELECT *, ${key} AS __lakelet_z FROM (SELECT *, ${ranks.join(', ')} FROM (${scan.sql}))`;
-      orderBy = ' ORDER BY s.__lakelet_z';
+      orderBy = 's.__lakelet_z';
     } else if (options.orderColumns.length > 0) {
-      orderBy = ` ORDER BY ${options.orderColumns.map((c) => `s.${sqlIdent(c)} NULLS FIRST`).join(', ')}`;
+      orderBy = options.orderColumns.map((c) => `s.${sqlIdent(c)} NULLS FIRST`).join(', ');
     }
-    const select = dataFields.map((f: StructField) => `${physicalExpr(`CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})`, f.type, mode)} AS ${sqlIdent(physicalName(f, mode))}`);
-    const copyOptions = [
-      'FORMAT parquet',
-      'COMPRESSION zstd',
-      'RETURN_STATS',
-      `FILENAME_PATTERN 'part-{uuid}'`,
-      `FILE_SIZE_BYTES ${options.target}`,
-      `ROW_GROUP_SIZE ${rowGroupSize}`,
-    ];
-    const rows = await withMissingFileCheck(snapshot, bin, () =>
-      ctx.compute.query<{ filename: string; count: string; file_size_bytes: string; column_statistics: unknown }>(
-        `COPY (SELECT ${select.join(', ')} FROM (${source}) s${orderBy}) TO ${sqlString(staging)} (${copyOptions.join(', ')})`,
-      ),
-    );
-    const physicalFields: StructField[] = dataFields.map((f) => ({ ...f, name: physicalName(f, mode) }));
-    const adds: AddFile[] = [];
-    for (const row of rows) {
-      if (Number(row.count) === 0) continue;
-      const uuid = basename(row.filename).replace(/^part-/, '').replace(/\.parquet$/, '');
-      const key = `${dir}part-00000-${uuid}-c000.zstd.parquet`;
-      await ctx.store.putFile(key, row.filename);
-      adds.push({
-        path: encodeAddPath(key),
-        partitionValues: { ...partitionValues },
-        size: Number(row.file_size_bytes),
-        modificationTime: ctx.clock.now(),
+    const written = await withMissingFileCheck(snapshot, bin, () =>
+      writeDataFiles(ctx, source, {
+        schema: snapshot.schema,
+        partitionColumns: snapshot.partitionColumns,
+        mappingMode: mode,
+        configuration: snapshot.configuration,
+        targetFileSize: options.target,
+        rowGroupSize,
+        orderBy,
+        partitionValues,
         dataChange: false,
-        stats: statsFromReturnStats(row, { type: 'struct', fields: physicalFields }, (n: string) => n, { configuration: snapshot.configuration }),
-      });
-    }
-    return adds;
+      }),
+    );
+    return written.adds;
   } finally {
-    await rm(staging, { recursive: true, force: true });
     await scan.release();
   }
 }

@@ -1,10 +1,10 @@
-import type { AddFile } from '../delta/actions.ts';
-import type { Snapshot } from '../delta/snapshot.ts';
-import type { StructField } from '../delta/schema.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
-import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
-import { parseStats } from '../delta/stats.ts';
-import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
+import type { AddFile } from '../../delta/actions.ts';
+import type { Snapshot } from '../../delta/snapshot.ts';
+import type { StructField } from '../../delta/schema.ts';
+import { sqlIdent, sqlString } from '../../../adapters/compute/duckdb.ts';
+import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
+import { parseStats } from '../../delta/stats.ts';
+import { columnMappingMode, physicalName } from '../../delta/column-mapping.ts';
 
 const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double', 'date', 'timestamp', 'timestamp_ntz', 'string']);
 

@@ -3,6 +3,8 @@
  * decides what happens to a row. Each clause gets a numeric code stored per joined row, so the
  * decision is made once (in DuckDB) and reused for output, metrics and file selection.
  */
+import { InputError } from '../../errors.ts';
+
 export type ClauseKind = 'matched-update' | 'matched-delete' | 'not-matched-insert' | 'by-source-update' | 'by-source-delete';
 
 export interface MergeClause {
@@ -46,4 +48,23 @@ export function decisionSql(clauses: CodedClause[], fallback: number): string {
   if (clauses.length === 0) return String(fallback);
   const whens = clauses.map((c) => `WHEN ${c.condition ? `coalesce((${c.condition}), false)` : 'true'} THEN ${c.code}`);
   return `CASE ${whens.join(' ')} ELSE ${fallback} END`;
+}
+
+/**
+ * Delta's rule: among the clauses of one kind (matched / not matched / not matched by source), only
+ * the last may omit its condition — an unconditional clause earlier would make the later ones dead.
+ */
+export function assertOnlyLastUnconditional(clauses: MergeClause[]): void {
+  const families: [string, (c: MergeClause) => boolean][] = [
+    ['WHEN MATCHED', (c) => c.kind.startsWith('matched')],
+    ['WHEN NOT MATCHED', (c) => c.kind === 'not-matched-insert'],
+    ['WHEN NOT MATCHED BY SOURCE', (c) => c.kind.startsWith('by-source')],
+  ];
+  for (const [name, inFamily] of families) {
+    const family = clauses.filter(inFamily);
+    const early = family.slice(0, -1).findIndex((c) => !c.condition);
+    if (early >= 0) {
+      throw new InputError(`MERGE: ${name} clause ${early + 1} of ${family.length} has no condition, so the clauses after it could never apply; only the last ${name} clause may omit its condition.`);
+    }
+  }
 }

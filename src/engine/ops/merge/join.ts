@@ -1,0 +1,135 @@
+/**
+ * The MERGE join, inside DuckDB: the candidate target rows joined once with the source, each row's
+ * clause decided there (a code per row, see clauses.ts) next to the values it takes, kept as a temp
+ * table that the ambiguity check, the counts, the file selection and the writes all read.
+ */
+import type { StructField, StructType } from '../../delta/schema.ts';
+import type { TableContext } from '../../delta/table-context.ts';
+import type { Compute } from '../../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../../adapters/compute/duckdb.ts';
+import { InputError, LakeletError } from '../../errors.ts';
+import {
+  CODE_BY_SOURCE_NONE,
+  CODE_MATCHED_NONE,
+  CODE_NOT_MATCHED_NONE,
+  decisionSql,
+  isDelete,
+  isUpdate,
+  type ClauseKind,
+  type CodedClause,
+} from './clauses.ts';
+import { SOURCE_ROW, type MergePlan, type MergeSource } from './plan.ts';
+
+/** A target row matched by more than one source row: the merge would be ambiguous. */
+export class MergeDuplicateKeyError extends LakeletError {
+  constructor(tablePath: string, readonly key: Record<string, unknown>, readonly matches: number) {
+    super(
+      'MERGE_DUPLICATE_SOURCE',
+      `${tablePath}: MERGE cannot apply: the target row with key ${JSON.stringify(key)} is matched by ${matches} source rows. ` +
+        'Deduplicate the source by key (dedupBy(<ordering column>) / --dedup-by) to keep the latest row, or fix the batch.',
+    );
+  }
+}
+
+export interface Aliases {
+  t: string;
+  s: string;
+}
+
+/** The join condition: `t.k = s.k AND …`, plus the extra condition when given. */
+export function joinCondition(keys: string[], { t, s }: Aliases, condition?: string): string {
+  return [...keys.map((k) => `${t}.${sqlIdent(k)} = ${s}.${sqlIdent(k)}`), ...(condition ? [`(${condition})`] : [])].join(' AND ');
+}
+
+export interface JoinInput {
+  /** SQL of the candidate target files (a scan with `_file` and `_row_index`). */
+  targetSql: string;
+  /** The target's columns before this merge (a column added by schema evolution has no value yet). */
+  targetSchema: StructType;
+  /** The columns the merge writes. */
+  schema: StructType;
+  source: MergeSource;
+  plan: MergePlan;
+  aliases: Aliases;
+  on: string;
+  /** Keep each target row's pre-image beside its new values (for the change data feed). */
+  preimages: boolean;
+  /** The temp table to create. */
+  joined: string;
+}
+
+/**
+ * Creates the joined table: per row the target file and row (NULL when not matched), the clause
+ * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
+ */
+export async function joinRows(ctx: TableContext, input: JoinInput): Promise<void> {
+  const { plan, aliases, schema } = input;
+  const { t, s } = aliases;
+  const decision =
+    `CASE WHEN ${t}._file IS NOT NULL AND ${s}.${SOURCE_ROW} IS NOT NULL THEN ${decisionSql(plan.matched, CODE_MATCHED_NONE)} ` +
+    `WHEN ${t}._file IS NULL THEN ${decisionSql(plan.inserts, CODE_NOT_MATCHED_NONE)} ` +
+    `ELSE ${decisionSql(plan.bySource, CODE_BY_SOURCE_NONE)} END`;
+  const sourceNames = new Set(input.source.schema.fields.map((f) => f.name.toLowerCase()));
+  const existing = new Set(input.targetSchema.fields.map((f) => f.name.toLowerCase()));
+  const outputs = schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+  const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
+  if (input.preimages) outputs.push(...schema.fields.map(preimage));
+  // Source rows without a target row matter only to inserts.
+  const joinKind = plan.inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER';
+  try {
+    await ctx.compute.run(
+      `CREATE TEMP TABLE ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, __code, ${outputs.join(', ')} FROM (` +
+        `SELECT ${t}, ${s}, ${decision} AS __code FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on})`,
+    );
+  } catch (err) {
+    throw new InputError(`${ctx.uri}: MERGE failed to evaluate: ${(err as Error).message.split('\n')[0]}. Check the clause conditions and SET expressions.`, { cause: err });
+  }
+}
+
+/** The value a target column takes for each clause; unchanged (target value) otherwise. */
+function outputExpr(field: StructField, clauses: CodedClause[], sourceNames: Set<string>, targetNames: Set<string>, { t, s }: Aliases): string {
+  const col = sqlIdent(field.name);
+  // A column just added by schema evolution has no target value yet.
+  const current = targetNames.has(field.name.toLowerCase()) ? `${t}.${col}` : 'NULL';
+  const fromSource = sourceNames.has(field.name.toLowerCase()) ? `${s}.${col}` : undefined;
+  const whens: string[] = [];
+  for (const c of clauses) {
+    if (isDelete(c)) continue;
+    const explicit = c.set ? Object.entries(c.set).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1] : undefined;
+    let value: string | undefined;
+    if (c.kind === 'not-matched-insert') value = explicit ?? (c.set ? 'NULL' : fromSource ?? 'NULL');
+    else value = explicit ?? (c.set ? undefined : fromSource);
+    if (value !== undefined) whens.push(`WHEN __code = ${c.code} THEN ${value}`);
+  }
+  return whens.length ? `CASE ${whens.join(' ')} ELSE ${current} END` : current;
+}
+
+/** Ambiguity: a target row matched by several source rows (Delta refuses such a merge). */
+export async function assertUnambiguous(ctx: TableContext, joined: string, keys: string[], plan: MergePlan): Promise<void> {
+  if (plan.matched.length === 0) return;
+  const dup = await ctx.compute.query<Record<string, unknown> & { __n: string }>(
+    `SELECT count(*) AS __n, ${keys.map((k) => `any_value(${sqlIdent(k)}) AS ${sqlIdent(k)}`).join(', ')} FROM ${joined} ` +
+      `WHERE __file IS NOT NULL AND __code BETWEEN 0 AND 99 GROUP BY __file, __row HAVING count(*) > 1 LIMIT 1`,
+  );
+  if (dup.length === 0) return;
+  const key: Record<string, unknown> = {};
+  for (const k of keys) key[k] = dup[0][k];
+  throw new MergeDuplicateKeyError(ctx.uri, key, Number(dup[0].__n));
+}
+
+/** What the join decided: rows per clause kind, and the target files holding a changed row. */
+export interface RowDecisions {
+  rowsOf(kind: ClauseKind): number;
+  touched: Set<string>;
+}
+
+export async function decideRows(compute: Compute, joined: string, clauses: CodedClause[]): Promise<RowDecisions> {
+  const perCode = await compute.query<{ code: number; n: string }>(`SELECT __code AS code, count(*) AS n FROM ${joined} GROUP BY __code`);
+  const rowsOf = (kind: ClauseKind) =>
+    perCode.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
+  const changeCodes = clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code);
+  const touchedRows = changeCodes.length
+    ? await compute.query<{ f: string }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
+    : [];
+  return { rowsOf, touched: new Set(touchedRows.map((r) => r.f)) };
+}

@@ -1,0 +1,131 @@
+/**
+ * MERGE planning, before any target data is read: the source materialised once (deduplicated by
+ * key when asked), the target created or its schema evolved when asked, the clauses coded, and the
+ * target files that can hold a matching row chosen by partition values and key stats.
+ */
+import type { Action, AddFile, Metadata } from '../../delta/actions.ts';
+import type { StructType } from '../../delta/schema.ts';
+import type { Snapshot } from '../../delta/snapshot.ts';
+import type { TableContext } from '../../delta/table-context.ts';
+import type { TableHandle } from '../../table-handle.ts';
+import { sqlIdent } from '../../../adapters/compute/duckdb.ts';
+import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
+import { chooseProtocol } from '../../delta/protocol-chooser.ts';
+import { reconcileSchema } from '../../delta/schema-compat.ts';
+import { InputError, NotATableError } from '../../errors.ts';
+import { sourceSql, type Source } from '../source.ts';
+import { WriteBuilder } from '../write.ts';
+import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
+import { pruneByKeys } from './pruning.ts';
+
+/** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
+export const SOURCE_ROW = '__lakelet_srow';
+
+/** The merge's source, materialised once: it is joined, counted and range-joined. */
+export interface MergeSource {
+  /** The temp table holding it, with the SOURCE_ROW column. */
+  table: string;
+  /** Its columns, without SOURCE_ROW. */
+  schema: StructType;
+  numSourceRows: number;
+  /** Source rows dropped by dedup. */
+  numSourceRowsDeduplicated: number;
+}
+
+export interface Dedup {
+  orderBy: string;
+  keep: 'last' | 'first';
+}
+
+export async function materializeSource(ctx: TableContext, source: Source, keys: string[], dedup: Dedup | undefined, table: string): Promise<MergeSource> {
+  const { compute } = ctx;
+  const sql = sourceSql(source);
+  const direction = dedup?.keep === 'last' ? 'DESC' : 'ASC';
+  const dedupSql = dedup
+    ? ` QUALIFY row_number() OVER (PARTITION BY ${keys.map(sqlIdent).join(', ')} ORDER BY ${sqlIdent(dedup.orderBy)} ${direction} NULLS LAST, ${SOURCE_ROW} ${direction}) = 1`
+    : '';
+  try {
+    await compute.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT *, row_number() OVER () AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
+  } catch (err) {
+    throw new InputError(`${ctx.uri}: cannot read the MERGE source: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  const columns = (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).filter((c) => c.column_name !== SOURCE_ROW);
+  for (const k of keys) {
+    if (!columns.some((c) => c.column_name.toLowerCase() === k.toLowerCase())) {
+      throw new InputError(`${ctx.uri}: MERGE key column '${k}' is not in the source (columns: ${columns.map((c) => c.column_name).join(', ')}).`);
+    }
+  }
+  const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
+  const counts = await compute.query<{ n: string; raw: string }>(`SELECT (SELECT count(*) FROM ${table}) AS n, (SELECT count(*) FROM (${sql})) AS raw`);
+  const numSourceRows = Number(counts[0].raw);
+  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n) };
+}
+
+/** The target as the merge writes it: its snapshot, the (evolved) schema and metadata. */
+export interface MergeTarget {
+  snapshot: Snapshot;
+  schema: StructType;
+  metadata: Metadata;
+  /** metaData / protocol actions of a schema evolution, committed with the merge. */
+  actions: Action[];
+}
+
+export interface TargetOptions {
+  keys: string[];
+  clauses: MergeClause[];
+  mergeSchema: boolean;
+  createIfMissing?: { partitionBy: string[] };
+}
+
+/** Creates the target when asked (and missing), checks the keys, evolves the schema when asked. */
+export async function prepareTarget(table: TableHandle, snapshot: Snapshot | undefined, source: MergeSource, options: TargetOptions): Promise<MergeTarget> {
+  const uri = table.ctx.uri;
+  if (!snapshot) {
+    if (!options.createIfMissing) throw new NotATableError(uri, 'MERGE needs an existing target; use createIfMissing()');
+    const created = await new WriteBuilder(table, { sql: `SELECT * EXCLUDE (${SOURCE_ROW}) FROM ${source.table} WHERE false` })
+      .partitionBy(...options.createIfMissing.partitionBy)
+      .execute();
+    snapshot = created.snapshot;
+  }
+  for (const k of options.keys) {
+    if (!snapshot.schema.fields.some((f) => f.name.toLowerCase() === k.toLowerCase())) {
+      throw new InputError(`${uri}: MERGE key column '${k}' is not in the target table.`);
+    }
+  }
+  const target: MergeTarget = { snapshot, schema: snapshot.schema, metadata: snapshot.metadata, actions: [] };
+  if (!options.clauses.some((c) => !c.set && (c.kind === 'matched-update' || c.kind === 'not-matched-insert'))) return target;
+  // Like Delta: without schema evolution, UPDATE SET * / INSERT * ignore source columns the
+  // target lacks (e.g. an `op` marker column); shared columns must still have compatible types.
+  const targetNames = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
+  const compared = options.mergeSchema ? source.schema : { ...source.schema, fields: source.schema.fields.filter((f) => targetNames.has(f.name.toLowerCase())) };
+  const evolved = reconcileSchema(uri, snapshot.schema, compared, { mergeSchema: options.mergeSchema });
+  if (evolved.changed) {
+    target.schema = evolved.schema;
+    target.metadata = { ...target.metadata, schemaString: JSON.stringify(target.schema) };
+    target.actions.push({ metaData: target.metadata });
+    const protocol = chooseProtocol(target.schema, target.metadata.configuration);
+    if (protocol.minWriterVersion > snapshot.protocol.minWriterVersion || protocol.minReaderVersion > snapshot.protocol.minReaderVersion) target.actions.push({ protocol });
+  }
+  return target;
+}
+
+/** The coded clauses by family, and the target files the merge reads. */
+export interface MergePlan {
+  clauses: CodedClause[];
+  matched: CodedClause[];
+  inserts: CodedClause[];
+  bySource: CodedClause[];
+  /** Files that may hold a row the merge changes: all of them with a NOT MATCHED BY SOURCE clause. */
+  candidates: AddFile[];
+}
+
+export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys: string[], sourceTable: string): Promise<MergePlan> {
+  const coded = codeClauses(clauses);
+  const bySource = coded.filter((c) => c.kind.startsWith('by-source'));
+  const matched = coded.filter((c) => c.kind.startsWith('matched'));
+  const inserts = coded.filter((c) => c.kind === 'not-matched-insert');
+  // Every target row matters to a NOT MATCHED BY SOURCE clause; otherwise only rows whose key is
+  // among the source's (matched rows, and the keys inserts must not duplicate).
+  const candidates = bySource.length > 0 ? snapshot.files : await pruneByKeys(snapshot, keys, sourceTable);
+  return { clauses: coded, matched, inserts, bySource, candidates };
+}

@@ -1,0 +1,151 @@
+/**
+ * The MERGE's writes and commit: the rows of the rewritten files and the inserts written in one
+ * pass (constraints checked first), the change data files when the feed is on, then one commit of
+ * removes, adds and cdc actions. Files written by an attempt that does not commit are deleted.
+ */
+import type { Action, AddCDCFile, AddFile } from '../../delta/actions.ts';
+import type { StructType } from '../../delta/schema.ts';
+import type { TableContext } from '../../delta/table-context.ts';
+import type { TableHandle } from '../../table-handle.ts';
+import type { OperationResult } from '../operation-result.ts';
+import type { Compute } from '../../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../../adapters/compute/duckdb.ts';
+import { columnMappingMode } from '../../delta/column-mapping.ts';
+import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
+import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
+import { compilePredicate } from '../../delta/skipping.ts';
+import { commit } from '../../delta/transaction.ts';
+import { isChangeDataFeedEnabled, writeChangeDataFiles } from '../cdf.ts';
+import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
+import { emptyMetrics, type MergeMetrics } from './metrics.ts';
+import type { MergePlan, MergeTarget } from './plan.ts';
+
+export interface MergeOutput {
+  written: DataWriteResult;
+  cdc: AddCDCFile[];
+  /** The candidate files holding a changed row: removed, their other rows rewritten. */
+  removedFiles: AddFile[];
+  rewriteTimeMs: number;
+}
+
+export interface OutputInput {
+  target: MergeTarget;
+  plan: MergePlan;
+  joined: string;
+  touched: Set<string>;
+}
+
+/** Writes the kept rows of the touched files and the inserts as new data files, and the change data. */
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched }: OutputInput): Promise<MergeOutput> {
+  const { schema, metadata, snapshot } = target;
+  const removedFiles = plan.candidates.filter((f) => touched.has(f.path));
+  const rewriteStarted = Date.now();
+  const deleteCodes = plan.clauses.filter(isDelete).map((c) => c.code);
+  const cols = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
+  const parts: string[] = [];
+  if (touched.size > 0) {
+    parts.push(
+      `SELECT ${cols} FROM ${joined} WHERE __file IN (${[...touched].map(sqlString).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''} ` +
+        `QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`,
+    );
+  }
+  if (plan.inserts.length > 0) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`);
+  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
+  await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
+  const written = parts.length
+    ? await writeDataFiles(ctx, outputSql, { schema, partitionColumns: metadata.partitionColumns, mappingMode: columnMappingMode(metadata), configuration: metadata.configuration })
+    : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  const rewriteTimeMs = Date.now() - rewriteStarted;
+  const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
+  return { written, cdc, removedFiles, rewriteTimeMs };
+}
+
+/** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
+function changeRowsSql(schema: StructType, joined: string, clauses: CodedClause[]): string {
+  const post = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
+  const pre = schema.fields.map((f, i) => `__pre_${i} AS ${sqlIdent(f.name)}`).join(', ');
+  const updates = clauses.filter(isUpdate).map((c) => c.code);
+  const deletes = clauses.filter(isDelete).map((c) => c.code);
+  const parts = [`SELECT ${post}, 'insert' AS _change_type FROM ${joined} WHERE __code BETWEEN 101 AND 199`];
+  if (updates.length) {
+    parts.push(`SELECT ${pre}, 'update_preimage' AS _change_type FROM ${joined} WHERE __code IN (${updates.join(', ')})`);
+    parts.push(`SELECT ${post}, 'update_postimage' AS _change_type FROM ${joined} WHERE __code IN (${updates.join(', ')})`);
+  }
+  if (deletes.length) parts.push(`SELECT ${pre}, 'delete' AS _change_type FROM ${joined} WHERE __code IN (${deletes.join(', ')})`);
+  return parts.map((p) => `(${p})`).join(' UNION ALL ');
+}
+
+export interface CommitInput {
+  target: MergeTarget;
+  plan: MergePlan;
+  output: MergeOutput;
+  metrics: MergeMetrics;
+  /** The join condition, as committed in operationParameters.predicate. */
+  on: string;
+  keys: string[];
+  sourceTable: string;
+  txn?: { appId: string; version: number };
+  started: number;
+}
+
+/** Commits the merge; an attempt that does not commit deletes the files it wrote. */
+export async function commitMerge(table: TableHandle, input: CommitInput): Promise<OperationResult<MergeMetrics>> {
+  const ctx = table.ctx;
+  const { target, plan, output, metrics } = input;
+  const actions: Action[] = [...target.actions, ...output.cdc.map((cdc) => ({ cdc }))];
+  const now = ctx.clock.now();
+  for (const f of output.removedFiles) {
+    actions.push({ remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size, ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}) } });
+  }
+  for (const add of output.written.adds) actions.push({ add });
+
+  // What we read, for conflict detection: the scanned files, and the source's key range.
+  const readScope = plan.bySource.length > 0 ? ('all' as const) : await keyRangeScope(ctx.compute, input.keys, input.sourceTable);
+  metrics.executionTimeMs = Date.now() - input.started;
+  const unused = [...output.written.adds, ...output.cdc];
+  const result = await commit(ctx, {
+    read: target.snapshot,
+    actions,
+    operation: 'MERGE',
+    operationParameters: operationParameters(input.on, plan),
+    operationMetrics: { ...metrics },
+    readSet: { files: plan.candidates, scope: readScope },
+    appTxn: input.txn,
+  }).catch(async (err: unknown) => {
+    // The files this attempt wrote will never be referenced: remove them before giving up.
+    await deleteFiles(ctx, unused);
+    throw err;
+  });
+  if (result.skipped) {
+    // Another writer applied this txn first: what this attempt wrote (change data too) is unused.
+    await deleteFiles(ctx, unused);
+    return { version: result.version, snapshot: result.snapshot, metrics: emptyMetrics(), skipped: `transaction ${result.skipped.appId}@${result.skipped.txnVersion} already committed` };
+  }
+  return { version: result.version, snapshot: result.snapshot, metrics };
+}
+
+async function deleteFiles(ctx: TableContext, files: { path: string }[]): Promise<void> {
+  for (const f of files) await ctx.store.delete(decodeURIComponent(f.path)).catch(() => {});
+}
+
+function operationParameters(on: string, plan: MergePlan): Record<string, unknown> {
+  const predicate = (c: CodedClause) => (c.condition ? { predicate: c.condition } : {});
+  return {
+    predicate: on,
+    matchedPredicates: plan.matched.map((c) => ({ actionType: c.kind === 'matched-delete' ? 'delete' : 'update', ...predicate(c) })),
+    notMatchedPredicates: plan.inserts.map((c) => ({ actionType: 'insert', ...predicate(c) })),
+    notMatchedBySourcePredicates: plan.bySource.map((c) => ({ actionType: c.kind === 'by-source-delete' ? 'delete' : 'update', ...predicate(c) })),
+  };
+}
+
+/** A predicate covering the source's key range: files a concurrent writer adds inside it conflict. */
+async function keyRangeScope(compute: Compute, keys: string[], src: string) {
+  const parts: string[] = [];
+  for (const k of keys) {
+    const r = await compute.query<{ lo: string | null; hi: string | null }>(`SELECT min(${sqlIdent(k)})::VARCHAR AS lo, max(${sqlIdent(k)})::VARCHAR AS hi FROM ${src}`);
+    if (r[0].lo === null || r[0].hi === null) return 'none' as const;
+    const type = (await compute.query<{ t: string }>(`SELECT typeof(${sqlIdent(k)}) AS t FROM ${src} LIMIT 1`))[0].t;
+    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(r[0].lo)} AS ${type}) AND CAST(${sqlString(r[0].hi)} AS ${type})`);
+  }
+  return compilePredicate(compute, parts.join(' AND '));
+}
