@@ -287,6 +287,7 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       .write({ sql })
       .mode('append')
       .mergeSchema(pipeline.schemaDrift === 'evolve')
+      .properties(pipeline.stageProperties)
       .txn(stageAppId(pipeline.name), seq)
       .execute();
     progress.stageVersion = result.version;
@@ -473,7 +474,7 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
     const snap = await target.tryLatest();
     const businessSql = `SELECT ${business.map(sqlIdent).join(', ')} FROM (${source}) WHERE false`;
     if (!snap) {
-      await target.write({ sql: businessSql }).partitionBy(...pipeline.partitionBy).execute();
+      await target.write({ sql: businessSql }).partitionBy(...pipeline.partitionBy).properties(pipeline.targetProperties).execute();
     } else if (business.some((b) => !snap.schema.fields.some((f) => f.name.toLowerCase() === b.toLowerCase()))) {
       if (pipeline.schemaDrift === 'evolve') await target.write({ sql: businessSql }).mode('append').mergeSchema().execute();
     }

@@ -10,6 +10,7 @@ import { BatchState } from './batch-state.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
 import { IngestionLog } from './ingestion-log.ts';
 import { silentReporter, type Reporter } from './reporter.ts';
+import { applyTableProperties } from './table-properties.ts';
 
 /**
  * Runs the pipelines of a config: takes each pipeline's lock, finishes batches a crash left
@@ -91,6 +92,7 @@ export class PipelineRunner {
           log,
           reporter,
         });
+        await applyTableProperties(runner.runtimes.get(p.name)!);
       }
     } catch (err) {
       await runner.close();
