@@ -15,12 +15,16 @@ import { registerWatch } from './commands/watch.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerAlter } from './commands/alter.ts';
+import { registerInit } from './commands/init.ts';
+import { packageVersion } from './version.ts';
 import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
 export function buildProgram(): Command {
   const program = new Command('lakelet')
     .description('lakelet: a local-first lakehouse over real Delta Lake tables.')
+    .version(packageVersion(), '-V, --version', 'print the lakelet version')
     .option('--verbose', 'on failure, also print the stack trace and causes')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -42,6 +46,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   // Registered after exitOverride/configureOutput so that the subcommands inherit them.
   registerRead(program);
   registerWrite(program);
+  registerAlter(program);
   registerMerge(program);
   registerHistory(program);
   registerDescribe(program);
@@ -56,6 +61,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerStatus(program);
   registerDemo(program);
   registerGenerate(program);
+  registerInit(program);
   return program;
 }
 
