@@ -12,7 +12,7 @@ export const STARTER_CONFIG = `# lakelet.yml: file pipelines for \`lakelet run\`
 # Each pipeline: files land in \`landing\`; once complete they are checked and staged (with lineage
 # columns) into the \`stage\` Delta table, moved to \`archive\` (unreadable ones to \`quarantine\`, with
 # <name>.error.json), then MERGEd into \`target\` on \`key\`: exactly once, even across crashes.
-# Try it:  lakelet generate orders --rows 10k --files 3 --out landing/orders && lakelet run --once
+# Try it:  lakelet generate orders --rows 10k --files 3 --pipeline orders && lakelet run --once
 
 stateDir: ./.lakelet                     # batch manifests and locks (one folder per pipeline)
 ingestionLog: ./tables/ingestion_log     # Delta table, one row per file and outcome (default: <stateDir>/ingestion_log)

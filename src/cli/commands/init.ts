@@ -34,9 +34,7 @@ Examples:
       mkdirSync(folder, { recursive: true });
       writeFileSync(file, STARTER_CONFIG);
       const shown = relative(process.cwd(), file) || file;
-      process.stdout.write(
-        `wrote ${shown}\n` +
-          `next: lakelet generate orders --rows 10k --files 3 --out ${relative(process.cwd(), join(folder, 'landing', 'orders')) || '.'} && lakelet run --once${folder === process.cwd() ? '' : ` -c ${shown}`}\n`,
-      );
+      const c = folder === process.cwd() ? '' : ` -c ${shown}`;
+      process.stdout.write(`wrote ${shown}\nnext: lakelet generate orders --rows 10k --files 3 --pipeline orders${c} && lakelet run --once${c}\n`);
     });
 }
