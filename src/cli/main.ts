@@ -24,7 +24,6 @@ import { EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './
 export function buildProgram(): Command {
   const program = new Command('lakelet')
     .description('lakelet: a local-first lakehouse over real Delta Lake tables.')
-    .version(packageVersion(), '-V, --version', 'print the lakelet version')
     .option('--verbose', 'on failure, also print the stack trace and causes')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -41,7 +40,7 @@ Examples:
   $ lakelet history ./tables/orders
   $ lakelet describe ./tables/orders --json
 
-Run 'lakelet <command> --help' for the options of a command.`,
+Run 'lakelet <command> --help' for the options of a command, 'lakelet --version' for the version.`,
     );
   // Registered after exitOverride/configureOutput so that the subcommands inherit them.
   registerRead(program);
@@ -73,6 +72,13 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (err) => {
     if (!isBrokenPipe(err)) throw err;
   });
+  // Handled here, not as a commander option: a program-level --version would also swallow the
+  // --version <n> of read, history, restore and changes (time travel) wherever it appears.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    process.exitCode = 0;
+    return 0;
+  }
   let code = 0;
   try {
     await program.parseAsync(argv);
