@@ -93,7 +93,7 @@ const ORDERS_COLUMNS: ColumnType[] = [
   { name: 'destination', duckdb: 'VARCHAR', arrow: 'string' },
   { name: 'shipped_at', duckdb: 'TIMESTAMPTZ', arrow: 'timestamp' },
   { name: 'delivered_at', duckdb: 'TIMESTAMPTZ', arrow: 'timestamp' },
-  { name: 'last_modified', duckdb: 'TIMESTAMPTZ', arrow: 'timestamp' },
+  { name: 'updated_at', duckdb: 'TIMESTAMPTZ', arrow: 'timestamp' },
   { name: 'amount', duckdb: 'DECIMAL(10,2)', arrow: 'decimal(10,2)' },
 ];
 
@@ -112,7 +112,7 @@ pipelines:
     stage: ./stage
     target: ./target
     key: tracking_num
-    orderBy: last_modified
+    orderBy: updated_at
     transforms:
 ${casts}
     archive: ./archive
@@ -293,7 +293,7 @@ function pipelineScenario(kind: 'small-files' | 'latency'): Scenario {
             target: join(dir, 'target'),
             archive: join(dir, 'archive'),
             key: 'tracking_num',
-            orderBy: 'last_modified',
+            orderBy: 'updated_at',
             maxFiles,
             columns: ORDERS_COLUMNS,
             ...(latency ? { latency: true } : {}),

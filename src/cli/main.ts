@@ -16,6 +16,9 @@ import { registerStatus } from './commands/status.ts';
 import { registerRequeue } from './commands/requeue.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerAlter } from './commands/alter.ts';
+import { registerInit } from './commands/init.ts';
+import { packageVersion } from './version.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
 /** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
@@ -38,11 +41,12 @@ Examples:
   $ lakelet history ./tables/orders
   $ lakelet describe ./tables/orders --json
 
-Run 'lakelet <command> --help' for the options of a command.`,
+Run 'lakelet <command> --help' for the options of a command, 'lakelet --version' for the version.`,
     );
   // Registered after exitOverride/configureOutput so that the subcommands inherit them.
   registerRead(program);
   registerWrite(program);
+  registerAlter(program);
   registerMerge(program);
   registerHistory(program);
   registerDescribe(program);
@@ -58,6 +62,7 @@ Run 'lakelet <command> --help' for the options of a command.`,
   registerRequeue(program);
   registerDemo(program);
   registerGenerate(program);
+  registerInit(program);
   return program;
 }
 
@@ -69,6 +74,13 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (err) => {
     if (!isBrokenPipe(err)) throw err;
   });
+  // Handled here, not as a commander option: a program-level --version would also swallow the
+  // --version <n> of read, history, restore and changes (time travel) wherever it appears.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    process.exitCode = 0;
+    return 0;
+  }
   let code = 0;
   try {
     await program.parseAsync(argv);

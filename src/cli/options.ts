@@ -24,6 +24,17 @@ export function commaList(value: string): string[] {
 }
 
 /**
+ * Collects repeatable `--property key=value` options into one object (a later key wins). The value
+ * may contain '='; the key may not be empty.
+ */
+export function propertyOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  const key = at < 0 ? '' : value.slice(0, at).trim();
+  if (!key) throw new InvalidArgumentError(`expected key=value, e.g. delta.enableChangeDataFeed=true (got '${value}').`);
+  return { ...previous, [key]: value.slice(at + 1).trim() };
+}
+
+/**
  * Opens the table at `location` for the length of `fn` and closes it after; errors that are not
  * already user-facing get the table's location in their message.
  */

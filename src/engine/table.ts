@@ -18,6 +18,7 @@ import { OptimizeBuilder } from './ops/optimize.ts';
 import { VacuumBuilder } from './ops/vacuum.ts';
 import { RestoreBuilder } from './ops/restore.ts';
 import { ChangesBuilder, type ChangesOptions } from './ops/changes.ts';
+import { SetPropertiesBuilder } from './ops/set-properties.ts';
 import { InputError, NotATableError } from './errors.ts';
 
 export interface TableOptions {
@@ -180,6 +181,11 @@ export class DeltaTable implements TableHandle {
 
   restore(): RestoreBuilder {
     return new RestoreBuilder(this);
+  }
+
+  /** SET TBLPROPERTIES: a metadata-only commit (none when every value is already set). */
+  setProperties(props: Record<string, string>): SetPropertiesBuilder {
+    return new SetPropertiesBuilder(this, props);
   }
 
   /** The change data feed between two versions (inclusive). */

@@ -334,3 +334,6 @@ function stageRetention(value: number | string | undefined, hasTarget: boolean):
 function stringValues(record: Record<string, string | number | boolean>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)]));
 }
+
+/** The schema of a lakelet.yml, for tools that walk its keys (`lakelet init`'s test checks the starter covers every key). */
+export { fileSchema as configFileSchema };

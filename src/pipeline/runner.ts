@@ -11,6 +11,7 @@ import { BatchState } from './batch-state.ts';
 import { applyStageRetention } from './stage-retention.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
 import { silentReporter, type Reporter } from './reporter.ts';
+import { applyTableProperties } from './table-properties.ts';
 
 /**
  * Runs the pipelines of a config: takes each pipeline's lock, finishes batches a crash left
@@ -116,6 +117,7 @@ export class PipelineRunner {
           reporter,
         });
         await removeStaleTemp(runner.runtimes.get(p.name)!);
+        await applyTableProperties(runner.runtimes.get(p.name)!);
       }
     } catch (err) {
       await runner.close();

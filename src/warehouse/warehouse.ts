@@ -101,6 +101,11 @@ export interface PipelineTables {
   upsert(spec: UpsertSpec, afterTombstones?: (count: number) => void): Promise<UpsertResult & { tombstones: number }>;
   /** Removes finished batches (up to `upToBatch`) older than `olderThan` (ms since the epoch; undefined: all) from the stage. */
   retainStage(upToBatch: number, olderThan: number | undefined): Promise<{ deletedRows: number; vacuumedFiles: number }>;
+  /**
+   * Brings existing tables' properties to the spec's (tables created later get them on creation);
+   * returns what changed. Properties the spec no longer names stay.
+   */
+  syncProperties(): Promise<{ table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[]>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
   rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
   close(): void;

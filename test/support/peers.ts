@@ -1,8 +1,8 @@
 // Test peers: other Delta implementations that must read what lakelet writes and write what it reads.
 //
-// House rule: with CI=true a missing peer fails the run (CI installs every peer through
-// `bash scripts/setup-peers.sh`, so a missing one is a broken setup, not a reason to skip); on a
-// developer's machine without CI the test is skipped with a warning.
+// House rule: with CI=true a missing peer fails the run (`npm test` installs every peer first, its
+// pretest script runs `bash scripts/setup-peers.sh --optional`, so a missing one is a broken setup,
+// not a reason to skip); on a developer's machine without CI the test is skipped with a warning.
 //
 //   const mode = requirePeer('delta-rs', deltaRsAvailable);
 //   describe.skipIf(mode === 'skip')('reads what delta-rs writes', () => { ... });

@@ -257,7 +257,7 @@ describe('synthetic data: orders (seed 002)', () => {
     const bad = await one<Record<string, string>>(
       `SELECT count(*) FILTER (WHERE (status = 'DELIVERED') <> (delivered_at IS NOT NULL)) AS delivered, ` +
         `count(*) FILTER (WHERE delivered_at < shipped_at) AS early, ` +
-        `count(*) FILTER (WHERE last_modified < shipped_at) AS modified, ` +
+        `count(*) FILTER (WHERE updated_at < shipped_at) AS modified, ` +
         `count(*) FILTER (WHERE NOT regexp_full_match(tracking_num, 'TRK[0-9]{12}')) AS tracking, ` +
         `count(*) FILTER (WHERE origin = destination) AS route FROM ${all}`,
     );

@@ -3,6 +3,9 @@ import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Compute } from '../../adapters/compute/duckdb.ts';
 import { DATASETS, GENERATE_DEFAULTS, OUTPUT_FORMATS, generate, type GenerateResult, type OutputFormat, type SyntheticDataset } from '../../pipeline/synthetic/index.ts';
+import { fitToPipeline } from '../../pipeline/synthetic/pipeline-fit.ts';
+import { loadConfig } from '../../pipeline/config.ts';
+import { InputError } from '../../engine/errors.ts';
 import { printJson } from '../options.ts';
 import { formatTable, humanBytes, plural } from '../output/table-format.ts';
 
@@ -22,6 +25,8 @@ interface GenerateCliOptions {
   format: OutputFormat;
   seed: number;
   out?: string;
+  pipeline?: string;
+  config: string;
   memoryLimit?: string;
   json?: boolean;
 }
@@ -66,6 +71,9 @@ Examples:
   # seed 000: an initial load of 1M accounts and one incremental file (half updates, half new accounts)
   $ lakelet generate accounts --rows 1M --updates-fraction 0.5 --out landing/accounts
 
+  # into lakelet.yml's accounts pipeline, with delete markers it understands (deletes: { column: op, values: [D] })
+  $ lakelet generate accounts --rows 100k --files 3 --delete-fraction 0.05 --pipeline accounts
+
   # 10 incremental files of 50k rows, 5% deletes (op column = D), updates skewed to hot accounts
   $ lakelet generate accounts --rows 10M --files 10 --batch-rows 50k --delete-fraction 0.05 --skew 1.1 --format parquet
 
@@ -77,7 +85,10 @@ Examples:
   $ lakelet generate orders --rows 500k --files 5 --updates-fraction 0.7 --out landing/orders
 
   # a big initial load split into 8 Parquet files
-  $ lakelet generate orders --rows 20M --initial-files 8 --files 0 --format parquet --out data/orders`,
+  $ lakelet generate orders --rows 20M --initial-files 8 --files 0 --format parquet --out data/orders
+
+  # straight into the landing folder of lakelet.yml's orders pipeline, checked to fit it; then load it
+  $ lakelet generate orders --rows 100k --files 3 --pipeline orders && lakelet run --once`,
 };
 
 function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
@@ -106,11 +117,23 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
     .option('--op-column', 'always add the op column (I new, U update, D delete)')
     .addOption(new Option('--format <format>', 'file format').choices([...OUTPUT_FORMATS]).default(GENERATE_DEFAULTS.format))
     .option('--seed <s>', 'random seed: the same seed gives byte-identical files', parseSeed, GENERATE_DEFAULTS.seed)
-    .option('--out <dir>', `output folder (default: ./synthetic/${dataset.name})`)
+    .option('--out <dir>', `output folder (default: ./synthetic/${dataset.name}, or the --pipeline's landing folder)`)
+    .option('--pipeline <name>', "write into this pipeline's landing folder, in its format, after checking that the files fit it (key, orderBy, pattern, deletes)")
+    .option('-c, --config <file>', 'the lakelet.yml that defines --pipeline', 'lakelet.yml')
     .option('--memory-limit <size>', "DuckDB memory limit, e.g. '2GB' (it spills to disk beyond it)")
     .option('--json', 'print the list of files as JSON')
     .addHelpText('after', EXAMPLES[dataset.name] ?? '')
-    .action(async (options: GenerateCliOptions) => {
+    .action(async (options: GenerateCliOptions, command: Command) => {
+      if (options.pipeline) {
+        if (options.out) throw new InputError('give either --out or --pipeline (which writes into the pipeline\'s landing folder), not both.');
+        const config = loadConfig(options.config);
+        const pipeline = config.pipelines.find((p) => p.name === options.pipeline);
+        if (!pipeline) throw new InputError(`no pipeline named '${options.pipeline}' in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')}).`);
+        const explicitFormat = command.getOptionValueSource('format') === 'cli' ? options.format : undefined;
+        const fit = fitToPipeline(dataset, pipeline, { format: explicitFormat, deletes: options.deleteFraction > 0, opColumn: options.opColumn === true, file: config.file });
+        options.out = fit.out;
+        options.format = fit.format;
+      }
       const out = resolve(options.out ?? `synthetic/${dataset.name}`);
       const compute = await Compute.open(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {});
       const bar = process.stderr.isTTY && !options.json ? progressBar() : undefined;

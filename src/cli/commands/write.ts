@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { commaList, printJson, withTable } from '../options.ts';
+import { commaList, printJson, propertyOption, withTable } from '../options.ts';
 import { humanBytes, plural } from '../output/table-format.ts';
 
 interface WriteOptions {
@@ -8,6 +8,7 @@ interface WriteOptions {
   mode: 'append' | 'overwrite';
   partitionBy?: string[];
   mergeSchema?: boolean;
+  property?: Record<string, string>;
   json?: boolean;
 }
 
@@ -25,6 +26,7 @@ export function registerWrite(program: Command): void {
     .addOption(new Option('--mode <mode>', 'append to the table, or replace all of its rows').choices(['append', 'overwrite']).default('append'))
     .option('--partition-by <columns>', 'comma-separated partition columns (when creating the table)', commaList)
     .option('--merge-schema', 'add columns of the file that the table does not have yet')
+    .option('--property <key=value>', 'a Delta table property, e.g. delta.enableChangeDataFeed=true (repeatable; on an existing table it is changed in the same commit)', propertyOption)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -33,13 +35,15 @@ Examples:
   $ lakelet write ./tables/orders --from orders-2024-05-01.csv --partition-by order_date
   $ lakelet write ./tables/orders --from more-orders.parquet
   $ lakelet write ./tables/orders --from fixed.ndjson --mode overwrite
-  $ lakelet write ./tables/orders --from with-new-column.csv --merge-schema --json`,
+  $ lakelet write ./tables/orders --from with-new-column.csv --merge-schema --json
+  $ lakelet write ./tables/events --from events.ndjson --property delta.enableChangeDataFeed=true --property delta.appendOnly=true`,
     )
     .action(async (location: string, options: WriteOptions) => {
       const result = await withTable(location, async (table) => {
         let builder = table.write({ file: resolve(options.from) }).mode(options.mode);
         if (options.partitionBy) builder = builder.partitionBy(...options.partitionBy);
         if (options.mergeSchema) builder = builder.mergeSchema();
+        if (options.property) builder = builder.properties(options.property);
         const r = await builder.execute();
         return { table: table.uri, version: r.version, metrics: r.metrics, skipped: r.skipped };
       });

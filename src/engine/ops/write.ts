@@ -12,6 +12,7 @@ import { planFiles } from '../delta/scan.ts';
 import { compilePredicate } from '../delta/skipping.ts';
 import { InputError, SchemaMismatchError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
+import { assertSettableOnExisting, normalizeTableProperties } from '../delta/table-properties.ts';
 
 export type WriteMode = 'append' | 'overwrite' | 'error-if-exists' | 'ignore-if-exists';
 
@@ -85,6 +86,7 @@ export class WriteBuilder {
   async execute(): Promise<OperationResult<WriteMetrics>> {
     const started = Date.now();
     const ctx = this.table.ctx;
+    this._properties = normalizeTableProperties(ctx.uri, this._properties);
     const existing = await this.table.tryLatest();
     if (existing && this._mode === 'error-if-exists') throw new InputError(`${ctx.uri}: table already exists (mode error-if-exists).`);
     if (existing && this._mode === 'ignore-if-exists') {
@@ -136,6 +138,7 @@ export class WriteBuilder {
       }
       const { schema, changed } = reconcileSchema(ctx.uri, existing.schema, sourceSchema, { mergeSchema: this._mergeSchema });
       const propsChanged = Object.entries(this._properties).some(([k, v]) => existing.configuration[k] !== v);
+      if (propsChanged) assertSettableOnExisting(ctx.uri, this._properties, existing.configuration);
       if (changed || propsChanged) {
         metadata = { ...existing.metadata, schemaString: JSON.stringify(schema), configuration: { ...existing.configuration, ...this._properties } };
         actions.push({ metaData: metadata });

@@ -21,16 +21,17 @@ export const LOCATIONS = [
  * - destination    VARCHAR        another one
  * - shipped_at     TIMESTAMPTZ    2024-01-01 .. 2024-01-25, fixed per parcel
  * - delivered_at   TIMESTAMPTZ    shipped_at + 1 h .. 4 days when DELIVERED, else NULL
- * - last_modified  TIMESTAMPTZ    initial load: in January 2024; batch b: on day b-1 of February 2024
+ * - updated_at     TIMESTAMPTZ    initial load: in January 2024; batch b: on day b-1 of February 2024
+ *                                 (named like seed 002's files and the `orders` pipeline's orderBy in lakelet.yml)
  * - amount         DECIMAL(10,2)  5.00 .. 500.00, fixed per order
  */
 export const orders: SyntheticDataset = {
   name: 'orders',
   description:
-    'shipment tracking (seed 002): tracking_num, order_id, customer_id, status, carrier, origin, destination, shipped_at, delivered_at, last_modified, amount',
+    'shipment tracking (seed 002): tracking_num, order_id, customer_id, status, carrier, origin, destination, shipped_at, delivered_at, updated_at, amount',
   key: 'tracking_num',
-  orderBy: 'last_modified',
-  columns: ['tracking_num', 'order_id', 'customer_id', 'status', 'carrier', 'origin', 'destination', 'shipped_at', 'delivered_at', 'last_modified', 'amount'],
+  orderBy: 'updated_at',
+  columns: ['tracking_num', 'order_id', 'customer_id', 'status', 'carrier', 'origin', 'destination', 'shipped_at', 'delivered_at', 'updated_at', 'amount'],
   select(ctx: RowContext): string[] {
     const { seed, id, op } = ctx;
     const b = String(ctx.batch);
@@ -68,7 +69,7 @@ export const orders: SyntheticDataset = {
       `${locations}[1 + ${destination}] AS destination`,
       `${epochSql(shippedSeconds)} AS shipped_at`,
       `${delivered} AS delivered_at`,
-      `${modified} AS last_modified`,
+      `${modified} AS updated_at`,
       `CAST(round(5 + 495 * ${uniformSql(seed, 'amount', orderNo)}, 2) AS DECIMAL(10,2)) AS amount`,
     ];
   },

@@ -72,6 +72,20 @@ class DeltaPipelineTables implements PipelineTables {
     return trimStage(this.stageTable, upToBatch, olderThan);
   }
 
+  async syncProperties(): Promise<{ table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[]> {
+    const out: { table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[] = [];
+    const tables = [
+      { role: 'stage' as const, table: this.stageTable, props: this.spec.stageProperties },
+      ...(this.targetTable ? [{ role: 'target' as const, table: this.targetTable, props: this.spec.targetProperties }] : []),
+    ];
+    for (const { role, table, props } of tables) {
+      if (Object.keys(props).length === 0 || !(await table.exists())) continue;
+      const result = await table.setProperties(props).execute();
+      if (!result.skipped) out.push({ table: role, path: table.uri, version: result.version, changed: result.changed });
+    }
+    return out;
+  }
+
   async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     const t = table === 'stage' ? this.stageTable : this.targetTable;
     if (!t || !(await t.exists())) return [];

@@ -1,0 +1,60 @@
+import { InputError } from '../errors.ts';
+
+/**
+ * Checks and normalises Delta table properties (`configuration` in metaData) before they are
+ * committed. Readers compare boolean properties with the exact string 'true', so 'TRUE' or 'True'
+ * would silently leave a feature off: they are lower-cased, and anything else than true/false is
+ * refused. Properties lakelet does not know are kept as given (other engines' settings).
+ */
+const BOOLEAN_PROPERTIES = new Set([
+  'delta.appendOnly',
+  'delta.enableChangeDataFeed',
+  'delta.enableDeletionVectors',
+  'delta.enableInCommitTimestamps',
+  'delta.checkpoint.writeStatsAsJson',
+  'delta.checkpoint.writeStatsAsStruct',
+  'delta.randomizeFilePrefixes',
+]);
+
+const POSITIVE_INTEGER_PROPERTIES = new Set(['delta.checkpointInterval', 'delta.targetFileSize', 'delta.dataSkippingNumIndexedCols']);
+
+export function normalizeTableProperties(table: string, props: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(props)) {
+    if (!key.trim() || /\s/.test(key)) throw new InputError(`${table}: '${key}' is not a table property name (no spaces, not empty).`);
+    const value = String(raw);
+    if (BOOLEAN_PROPERTIES.has(key)) {
+      const v = value.trim().toLowerCase();
+      if (v !== 'true' && v !== 'false') throw new InputError(`${table}: table property ${key} must be true or false, not '${value}'.`);
+      out[key] = v;
+    } else if (POSITIVE_INTEGER_PROPERTIES.has(key)) {
+      if (!/^\s*-?\d+\s*$/.test(value) || (Number(value) < 1 && key !== 'delta.dataSkippingNumIndexedCols')) {
+        throw new InputError(`${table}: table property ${key} must be a whole number${key === 'delta.dataSkippingNumIndexedCols' ? '' : ' of 1 or more'}, not '${value}'.`);
+      }
+      out[key] = value.trim();
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Properties that cannot simply be switched on an existing table: each needs more than a new
+ * configuration entry (column mapping assigns ids and physical names to every field; in-commit
+ * timestamps record the version they were enabled at; constraints must first hold for every row).
+ */
+export function assertSettableOnExisting(table: string, props: Record<string, string>, current: Record<string, string>): void {
+  for (const [key, value] of Object.entries(props)) {
+    if (current[key] === value) continue;
+    if (key === 'delta.columnMapping.mode' || key.startsWith('delta.columnMapping.')) {
+      throw new InputError(`${table}: ${key} can only be set when the table is created (e.g. \`lakelet write <table> --from <file> --property ${key}=${value}\` into a new table).`);
+    }
+    if (key === 'delta.enableInCommitTimestamps' || key.startsWith('delta.inCommitTimestamp')) {
+      throw new InputError(`${table}: ${key} can only be set when the table is created; lakelet does not enable in-commit timestamps on an existing table.`);
+    }
+    if (key.startsWith('delta.constraints.')) {
+      throw new InputError(`${table}: ${key} is a CHECK constraint; it must hold for every existing row, so it cannot be set as a plain property. Set it when the table is created.`);
+    }
+  }
+}
