@@ -16,7 +16,8 @@
 // %%
 import { loadConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
-import { planBatch, beginBatch, quarantineStep, stageStep, archiveStep } from '../src/pipeline/batch.ts';
+import { planBatch } from '../src/pipeline/batch-plan.ts';
+import { beginBatch, quarantineStep, stageStep, archiveStep } from '../src/pipeline/batch-steps.ts';
 import { streamReporter } from '../src/pipeline/reporter.ts';
 import { landSamplesIfEmpty, notebookArgs } from './notebook-args.ts';
 

@@ -1,7 +1,7 @@
 import type { Action, Metadata } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
-import type { DeltaTable } from '../table.ts';
-import type { OperationResult } from './write.ts';
+import type { TableHandle } from '../table-handle.ts';
+import type { OperationResult } from './operation-result.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
 import { commit } from '../delta/transaction.ts';
 import { assertSettableOnExisting, normalizeTableProperties } from '../delta/table-properties.ts';
@@ -22,7 +22,7 @@ export interface SetPropertiesMetrics {
  */
 export class SetPropertiesBuilder {
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     private readonly props: Record<string, string>,
   ) {}
 

@@ -1,0 +1,113 @@
+import type { ObjectMeta } from '../adapters/storage/object-store.ts';
+import { earlierBatchesFirst, type PipelineRuntime } from './batch.ts';
+import { BatchPreparer, type Prepared } from './batch-prepare.ts';
+import type { BatchManifest, ManifestFile } from './batch-state.ts';
+import { badRecordsSummary } from './bad-records.ts';
+import { crashPoint } from './crash-points.ts';
+import { batchFolder, sha256 } from './file-mover.ts';
+
+/** Plans a batch over landed files (already ordered): hashes, duplicate check, validation, manifest. */
+export async function planBatch(
+  rt: PipelineRuntime,
+  candidates: ObjectMeta[],
+  /** Files that stayed incomplete past arrival.incompleteTimeout, with the reason: quarantined unread. */
+  abandoned: Map<string, string> = new Map(),
+): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
+  // txn versions only grow: staging batch N+1 before batch N would make N look staged. So every
+  // earlier batch must be in the stage table before a new one is planned.
+  await earlierBatchesFirst(rt, 'stage', Number.MAX_SAFE_INTEGER);
+  const seq = rt.state.nextSeq();
+  const now = rt.clock.now();
+  const id = rt.ids.uuid().replace(/-/g, '').slice(0, 8);
+  const files: ManifestFile[] = [];
+  const started = Date.now();
+  const bar = rt.reporter.progress(`${rt.pipeline.name} batch ${seq}`, candidates.length);
+  // Each file is read once, here: hashed, classified and (if it is to be staged) checked from the
+  // same bytes, which are then let go before the next file is read.
+  const preparer = await BatchPreparer.start(rt, seq);
+  for (const c of candidates) {
+    bar.tick(1, c.key);
+    let data: Uint8Array;
+    try {
+      data = await rt.landing.get(c.key);
+    } catch {
+      continue; // gone since it was listed
+    }
+    // Still being written (it grew since it was listed): the next run takes it.
+    const now2 = await rt.landing.head(c.key);
+    if (data.length !== c.size || !now2 || now2.size !== c.size || now2.lastModified !== c.lastModified) {
+      rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
+      continue;
+    }
+    const sum = sha256(data);
+    // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
+    if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
+    // A copy of content already applied (a late or renamed redelivery) is not applied again: its
+    // older rows could otherwise bring back keys deleted since. Within the batch, the first copy wins.
+    const sameName = rt.pipeline.duplicates === 'name-and-content';
+    const dupOf = rt.state.stagedBefore(c.key, sum, sameName) ?? (data.length > 0 ? inBatch(files, c.key, sum, sameName, seq) : undefined);
+    const incomplete = abandoned.get(c.key);
+    if (incomplete !== undefined) {
+      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
+    } else if (dupOf !== undefined) {
+      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf.seq, ...(dupOf.key !== c.key ? { duplicateName: dupOf.key } : {}) });
+    } else {
+      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
+      await preparer.add(c.key, data);
+    }
+  }
+  bar.stop();
+  if (files.length === 0) return undefined;
+  const toStage = files.filter((f) => f.outcome === 'stage');
+  const prepared = preparer.result();
+  for (const f of toStage) {
+    const rejection = prepared.rejected.get(f.key);
+    if (rejection) {
+      f.outcome = 'quarantine';
+      f.error = { kind: rejection.kind, message: rejection.detail, ...(rejection.position ? { position: rejection.position } : {}), ...(rejection.hint ? { hint: rejection.hint } : {}) };
+      continue;
+    }
+    const plan = prepared.plans.get(f.key)!;
+    f.records = plan.rows;
+    if (plan.bad.length) f.bad = { records: plan.bad.length, leftOut: plan.leftOut, summary: badRecordsSummary(f.key, plan.bad.length, plan.leftOut, plan.bad[0]) };
+    if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
+  }
+  // A copy of a file this batch quarantines is no duplicate of anything applied: it goes along.
+  for (const f of files) {
+    if (f.outcome !== 'duplicate' || f.duplicateOf !== seq) continue;
+    const original = files.find((o) => o.outcome !== 'duplicate' && o.sha256 === f.sha256);
+    if (original?.outcome === 'quarantine') {
+      f.outcome = 'quarantine';
+      f.error = original.error;
+      delete f.duplicateOf;
+      delete f.duplicateName;
+    }
+  }
+  const manifest: BatchManifest = {
+    pipeline: rt.pipeline.name,
+    seq,
+    batchId: id,
+    createdAt: now,
+    ingestedAt: now,
+    folder: batchFolder(now, id),
+    files,
+    readMs: Date.now() - started,
+  };
+  await rt.state.writeManifest(manifest);
+  rt.reporter.event('info', 'batch.planned', {
+    pipeline: rt.pipeline.name,
+    batch: seq,
+    files: files.length,
+    stage: files.filter((f) => f.outcome === 'stage').length,
+    quarantine: files.filter((f) => f.outcome === 'quarantine').length,
+    duplicate: files.filter((f) => f.outcome === 'duplicate').length,
+  });
+  crashPoint('after-manifest', seq);
+  return { manifest, prepared };
+}
+
+/** An earlier file of the batch being planned with the same content (and name, if asked). */
+function inBatch(files: ManifestFile[], key: string, sha: string, sameName: boolean, seq: number): { seq: number; key: string } | undefined {
+  const f = files.find((x) => x.sha256 === sha && x.outcome === 'stage' && (!sameName || x.key === key));
+  return f ? { seq, key: f.key } : undefined;
+}
