@@ -244,10 +244,28 @@ export function parseConfig(text: string, file: string): LakeletConfig {
     throw new ConfigError(file, issues);
   }
   const base = dirname(file);
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  // A URI (gs://bucket/prefix, file:///x) stays as written; a path is relative to this file.
+  const abs = (p: string) => (URI.test(p) || isAbsolute(p) ? p : resolve(base, p));
   const stateDir = abs(parsed.data.stateDir);
   const pipelines = Object.entries(parsed.data.pipelines).map(([pipelineName, p]) => resolvePipeline(pipelineName, p, abs, stateDir));
   const issues: ConfigIssue[] = [];
+  for (const [name, raw] of Object.entries(parsed.data.pipelines)) {
+    const locations: [string, string | undefined][] = [
+      ['landing', raw.landing],
+      ['archive', raw.archive],
+      ['quarantine', raw.quarantine],
+      ['stage', typeof raw.stage === 'string' ? raw.stage : raw.stage.path],
+      ['target', raw.target === undefined ? undefined : typeof raw.target === 'string' ? raw.target : raw.target.path],
+    ];
+    for (const [key, location] of locations) {
+      const problem = location === undefined ? undefined : locationProblem(location);
+      if (problem) issues.push({ path: `pipelines.${name}.${key}`, message: problem, position: locate(doc, lines, ['pipelines', name, key]) });
+    }
+  }
+  for (const [key, location] of [['stateDir', parsed.data.stateDir], ['ingestionLog', parsed.data.ingestionLog]] as const) {
+    const problem = location === undefined ? undefined : locationProblem(location);
+    if (problem) issues.push({ path: key, message: problem, position: locate(doc, lines, [key]) });
+  }
   for (const p of pipelines) {
     p.siblings = pipelines.filter((o) => o !== p && o.landing === p.landing).map((o) => o.name);
     const where = (key: string) => ({ path: `pipelines.${p.name}.${key}`, position: locate(doc, lines, ['pipelines', p.name, key]) });
@@ -263,7 +281,7 @@ export function parseConfig(text: string, file: string): LakeletConfig {
     }
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : resolve(stateDir, 'ingestion_log'), pipelines };
+  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {
@@ -296,7 +314,7 @@ function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) 
     archive: abs(p.archive),
     quarantine: abs(p.quarantine),
     batch: { maxFiles: p.batch.maxFiles, maxBytes: parseBytes(p.batch.maxBytes) },
-    stateDir: resolve(stateDir, pipelineName),
+    stateDir: within(stateDir, pipelineName),
     siblings: [],
   };
 }
@@ -309,6 +327,27 @@ export function parseBytes(value: number | string): number {
   const base = m[3] ? 1024 : 1000;
   const power = unit ? 'kmgt'.indexOf(unit) + 1 : 0;
   return Math.round(Number(m[1]) * base ** power);
+}
+
+/** `name` inside a folder given as a path or a URI. */
+function within(location: string, name: string): string {
+  return URI.test(location) ? `${location.replace(/\/+$/, '')}/${name}` : resolve(location, name);
+}
+
+const URI = /^[a-z][a-z0-9+.-]+:\/\//i;
+const SCHEMES = ['file', 'gs'];
+
+/**
+ * Why a location cannot be used, or undefined: an unknown scheme or a malformed URI is refused
+ * here, rather than being taken as a local folder named `gs:` that holds no files.
+ */
+export function locationProblem(location: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(location)?.[1];
+  if (scheme === undefined) return undefined; // a path (one-letter "schemes" are Windows drives)
+  if (!SCHEMES.includes(scheme.toLowerCase())) return `unknown storage scheme '${scheme}:' in '${location}'; use a local path, file:// or gs://bucket/prefix`;
+  if (!URI.test(location)) return `'${location}' is not a valid URI; write ${scheme}://${location.slice(scheme.length + 1).replace(/^\/*/, '')}`;
+  if (scheme.toLowerCase() === 'gs' && !/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/|$)/i.test(location)) return `'${location}' does not name a bucket; write gs://<bucket>/<prefix>`;
+  return undefined;
 }
 
 /** '500ms', '2s', '10m', '1h', '7d' or a number of ms, in ms. */

@@ -87,3 +87,27 @@ pipelines:
     expect(issues(fixed).map((i) => `${i.path} ${i.line}:${i.column}`)).toEqual(['pipelines.a.landing 3:17', 'pipelines.a.archive 3:58', 'pipelines.b.landing 4:17']);
   });
 });
+
+describe('locations', () => {
+  const at = (landing: string, archive = './archive') => `
+pipelines:
+  p:
+    landing: ${landing}
+    format: csv
+    stage: ./stage
+    archive: ${archive}
+    quarantine: ./quarantine
+`;
+  it('a malformed URI or an unknown scheme is an error at its line, never a local folder named gs:', () => {
+    expect(issues(at('gs:/my-bucket/landing'))).toEqual([
+      { path: 'pipelines.p.landing', line: 4, column: 14, message: "'gs:/my-bucket/landing' is not a valid URI; write gs://my-bucket/landing" },
+    ]);
+    expect(issues(at('./landing', 's3://bucket/archive'))[0]).toMatchObject({ path: 'pipelines.p.archive', message: expect.stringContaining("unknown storage scheme 's3:'") });
+    expect(issues(at('gs://')) [0]).toMatchObject({ path: 'pipelines.p.landing', message: expect.stringContaining('does not name a bucket') });
+  });
+
+  it('URIs are kept as written; paths are resolved against the file', () => {
+    const config = parseConfig(at('gs://my-bucket/landing', 'file:///data/archive'), '/w/lakelet.yml');
+    expect(config.pipelines[0]).toMatchObject({ landing: 'gs://my-bucket/landing', archive: 'file:///data/archive', quarantine: '/w/quarantine', stage: '/w/stage' });
+  });
+});
