@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
+import { processAlive } from '../adapters/process-alive.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { PipelineBusyError, PipelineStateError, type TextPosition } from './errors.ts';
 
@@ -191,7 +192,7 @@ export class BatchState {
         // vanished or torn: retry
       }
       // Held by a live process (this one included: another runner in it): busy. Dead: take it over.
-      if (holder.pid && alive(holder.pid)) throw new PipelineBusyError(this.pipeline, holder.pid, `${this.dir}/lock`);
+      if (holder.pid && processAlive(holder.pid)) throw new PipelineBusyError(this.pipeline, holder.pid, `${this.dir}/lock`);
       await this.store.delete('lock');
     }
     throw new PipelineStateError(this.pipeline, `could not take the lock ${this.dir}/lock`);
@@ -208,11 +209,3 @@ function applyAmendment(manifest: BatchManifest, amendment: Amendment): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { LakeletError } from '../../../errors/lakelet-error.ts';
 import { asIoError } from '../../io-error.ts';
+import { processAlive } from '../../process-alive.ts';
 import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
@@ -185,48 +186,36 @@ export class LocalObjectStore implements ObjectStore {
 
   async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
     const file = this.localPath(key);
-    const dir = path.dirname(file);
-    try {
-      await fs.mkdir(dir, { recursive: true });
-      const tmp = await writeTemp(dir, data);
-      try {
-        // link() creates the name atomically or fails with EEXIST: exactly one writer wins.
-        await fs.link(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      } finally {
-        await unlinkQuietly(tmp);
-      }
-    } catch (err) {
-      throw asIoError(err, file, 'write');
-    }
-    await syncDir(dir);
-    return true;
+    return this.createOnly(file, (dir) => writeTemp(dir, data));
   }
 
   async linkIfAbsent(key: string, localPath: string): Promise<boolean> {
     const file = this.localPath(key);
+    try {
+      // The file itself as the new name: no bytes move.
+      return await createLink(localPath, file, path.dirname(file));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Another disk (EXDEV) or a filesystem without hard links: a kernel copy, then the same atomic create.
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw asIoError(err, file, 'write');
+    }
+    return this.createOnly(file, async (dir) => {
+      const tmp = path.join(dir, tempName());
+      await fs.copyFile(localPath, tmp);
+      return tmp;
+    });
+  }
+
+  /** Atomic create: the bytes go to a temp file, whose link() to the final name wins or finds it taken. */
+  private async createOnly(file: string, writeTempIn: (dir: string) => Promise<string>): Promise<boolean> {
     const dir = path.dirname(file);
     try {
       await fs.mkdir(dir, { recursive: true });
+      const tmp = await writeTempIn(dir);
       try {
-        await fs.link(localPath, file);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') return false;
-        // Another disk (EXDEV) or a filesystem without hard links: a kernel copy, then the same atomic create.
-        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
-        const tmp = path.join(dir, tempName());
-        await fs.copyFile(localPath, tmp);
-        try {
-          await fs.link(tmp, file);
-        } catch (linkErr) {
-          if ((linkErr as NodeJS.ErrnoException).code === 'EEXIST') return false;
-          throw linkErr;
-        } finally {
-          await unlinkQuietly(tmp);
-        }
+        if (!(await createLink(tmp, file, dir))) return false;
+      } finally {
+        await unlinkQuietly(tmp);
       }
     } catch (err) {
       throw asIoError(err, file, 'write');
@@ -370,12 +359,15 @@ function validateKey(key: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** link() creates the name atomically or fails with EEXIST: exactly one writer wins (false: taken). */
+async function createLink(existing: string, file: string, dir: string): Promise<boolean> {
+  await fs.mkdir(dir, { recursive: true });
   try {
-    process.kill(pid, 0);
+    await fs.link(existing, file);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 
