@@ -1,6 +1,6 @@
 import type { Action, Metadata } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
-import type { DeltaTable } from '../table.ts';
+import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './write.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
 import { commit } from '../delta/transaction.ts';
@@ -22,7 +22,7 @@ export interface SetPropertiesMetrics {
  */
 export class SetPropertiesBuilder {
   constructor(
-    private readonly table: DeltaTable,
+    private readonly table: TableHandle,
     private readonly props: Record<string, string>,
   ) {}
 
