@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { sqlString } from '../adapters/compute/sql.ts';
 import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import type { Clock, IdSource } from '../adapters/clock.ts';
 import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';

@@ -1,4 +1,5 @@
-import { Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { openCompute } from '../adapters/compute/open-compute.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
@@ -78,7 +79,7 @@ export class PipelineRunner {
   ) {}
 
   static async open(config: LakeletConfig, options: RunnerOptions = {}): Promise<PipelineRunner> {
-    const compute = options.compute ?? (await Compute.open());
+    const compute = options.compute ?? (await openCompute());
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;

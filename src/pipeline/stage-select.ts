@@ -1,4 +1,5 @@
-import { sqlIdent, sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig, TransformSpec } from './config.ts';
 import { FileRejectedError } from './errors.ts';
 import { duckdbReadError, REC, type BadRecord, type RawInput } from './file-reader.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import {
