@@ -17,7 +17,7 @@
 import { loadConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
 import { planBatch, beginBatch, quarantineStep, stageStep, archiveStep } from '../src/pipeline/batch.ts';
-import { streamReporter } from '../src/pipeline/reporter.ts';
+import { streamReporter } from '../src/cli/output/stream-reporter.ts';
 import { landSamplesIfEmpty, notebookArgs } from './notebook-args.ts';
 
 const args = notebookArgs();

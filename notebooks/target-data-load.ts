@@ -12,7 +12,7 @@
 import { loadConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
 import { archiveStep, beginBatch, logStep, quarantineStep, stageStep, targetStep } from '../src/pipeline/batch.ts';
-import { streamReporter } from '../src/pipeline/reporter.ts';
+import { streamReporter } from '../src/cli/output/stream-reporter.ts';
 import { notebookArgs } from './notebook-args.ts';
 
 const args = notebookArgs();

@@ -6,7 +6,7 @@ import { loadConfig } from '../../pipeline/config.ts';
 import { writeDemoWorkspace } from '../../pipeline/demo.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { PipelineRunner } from '../../pipeline/runner.ts';
-import { streamReporter } from '../../pipeline/reporter.ts';
+import { streamReporter } from '../output/stream-reporter.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
