@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSyn
 import { join } from 'node:path';
 import type { Compute } from '../../src/adapters/compute/compute.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { accounts, generate, generateBatch, orders, type BatchKeySpec } from '../../src/pipeline/synthetic/index.ts';
+import { accounts, generate, generateBatch, orders, type BatchKeySpec } from '../../src/dev/synthetic/index.ts';
 import { runInChild, type EngineId } from './engines.ts';
 import type { Scale } from './scales.ts';
 

@@ -13,8 +13,8 @@ import {
   ORDER_STATUSES,
   type GenerateOptions,
   type OutputFormat,
-} from '../../src/pipeline/synthetic/index.ts';
-import { affinePermutation, uniformSql } from '../../src/pipeline/synthetic/random.ts';
+} from '../../src/dev/synthetic/index.ts';
+import { affinePermutation, uniformSql } from '../../src/dev/synthetic/random.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 
 const fx = useEngine('lakelet-synthetic-');

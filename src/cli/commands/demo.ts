@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../pipeline/config.ts';
-import { writeDemoWorkspace } from '../../pipeline/demo.ts';
+import { writeDemoWorkspace } from '../../dev/demo.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { PipelineRunner } from '../../pipeline/runner.ts';
 import { streamReporter } from '../output/stream-reporter.ts';
