@@ -76,12 +76,6 @@ export function badPolicy(p: PipelineConfig): BadPolicy {
   };
 }
 
-export interface StagePlan {
-  columns: Column[];
-  /** Columns added to the stage by this batch (evolve, or the first batch). */
-  added: string[];
-}
-
 /** Checks each file's columns against the established ones, growing them under evolve. Throws per file. */
 export function planFile(pipeline: PipelineConfig, key: string, raw: RawInput, established: Column[], firstSight: boolean): FilePlan {
   const derived: Derived[] = raw.columns.map((c) => transform(c, pipeline.transforms[c.name]));
