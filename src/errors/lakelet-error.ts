@@ -21,3 +21,14 @@ export class InputError extends LakeletError {
     super('INPUT', message, options);
   }
 }
+
+/**
+ * A failure of the user's SQL or source as an InputError with `message`; a typed lakelet error
+ * (a full disk, a missing file, a conflict) passes through as itself, so it keeps its own code and
+ * exit status rather than being blamed on the input.
+ */
+export function inputErrorFrom(err: unknown, message: (detail: string) => string): Error {
+  if (err instanceof LakeletError) return err;
+  const detail = String((err as Error)?.message ?? err).split('\n')[0];
+  return new InputError(message(detail), { cause: err });
+}

@@ -9,13 +9,14 @@ import type { IngestionLogTable, LogRow, MergeCounts, PipelineTables } from '../
 import type { PipelineConfig } from './config.ts';
 import { markersToArchive } from './arrival.ts';
 import { crashPoint } from './crash-points.ts';
-import { FileRejectedError, PipelineStateError } from './errors.ts';
-import { dropRawInputs, readRaw } from './file-reader.ts';
+import { PipelineStateError } from './errors.ts';
+import { dropRawInputs } from './file-reader.ts';
 import { batchFolder, moveOnce, sha256 } from './file-mover.ts';
 import type { BatchDone, BatchManifest, BatchState, ManifestFile } from './batch-state.ts';
 import type { Reporter } from './reporter.ts';
-import { checkFileSelect, fileSelect, planFile, RESCUED, type Column, type FilePlan } from './stage-select.ts';
-import { badRecordsDocument, badRecordsKey, badRecordsSummary, settleBadRecords } from './bad-records.ts';
+import { fileSelect } from './stage-select.ts';
+import { BatchPreparer, prepareFromLanding, type Prepared } from './batch-prepare.ts';
+import { badRecordsDocument, badRecordsKey, badRecordsSummary } from './bad-records.ts';
 
 /**
  * One batch of one pipeline, start to finish. The steps, each idempotent, each safe to redo after a
@@ -69,47 +70,7 @@ export interface BatchOutcome {
 }
 
 
-export interface Prepared {
-  plans: Map<string, FilePlan>;
-  columns: Column[];
-  firstSight: boolean;
-}
-
-/**
- * Validates the files the batch stages, in arrival order, against the stage's columns; returns
- * a plan per file, or the rejection for each file that cannot be staged.
- */
-async function prepare(rt: PipelineRuntime, seq: number, files: { key: string }[], onFile?: (key: string) => void): Promise<Prepared & { rejected: Map<string, FileRejectedError>; readMs: Map<string, number> }> {
-  const existing = await rt.tables.stageColumns();
-  const columns: Column[] = (existing ?? []).filter((c) => c.name !== RESCUED);
-  const plans = new Map<string, FilePlan>();
-  const rejected = new Map<string, FileRejectedError>();
-  const readMs = new Map<string, number>();
-  const firstSight = existing === undefined;
-  let lastColumns: { name: string; type: string }[] | undefined;
-  for (const [i, f] of files.entries()) {
-    const started = Date.now();
-    const local = rt.landing.localPath(f.key);
-    if (!local) throw new PipelineStateError(rt.pipeline.name, `landing ${rt.landing.uri} is not on a local disk; only local landing folders are supported yet`);
-    try {
-      const raw = await readRaw(rt.compute, rt.pipeline, local, join(rt.pipeline.stateDir, 'work', String(seq)), String(i), lastColumns);
-      // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
-      if (raw.sql && raw.records > 0) lastColumns = raw.columns;
-      const trial = [...columns];
-      const plan = planFile(rt.pipeline, f.key, raw, trial, firstSight && columns.length === 0);
-      const check = raw.sql ? await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true })) : undefined;
-      await settleBadRecords(rt.compute, rt.pipeline, plan, trial, check?.bad ?? 0);
-      columns.splice(0, columns.length, ...trial);
-      plans.set(f.key, plan);
-    } catch (err) {
-      if (!(err instanceof FileRejectedError)) throw err;
-      rejected.set(f.key, err);
-    }
-    readMs.set(f.key, Date.now() - started);
-    onFile?.(f.key);
-  }
-  return { plans, columns, firstSight, rejected, readMs };
-}
+export type { Prepared };
 
 function hasRows(manifest: BatchManifest): boolean {
   return manifest.files.some((f) => f.outcome === 'stage' && (f.records ?? 0) > 0);
@@ -129,7 +90,13 @@ export async function planBatch(
   const now = rt.clock.now();
   const id = rt.ids.uuid().replace(/-/g, '').slice(0, 8);
   const files: ManifestFile[] = [];
+  const started = Date.now();
+  const bar = rt.reporter.progress(`${rt.pipeline.name} batch ${seq}`, candidates.length);
+  // Each file is read once, here: hashed, classified and (if it is to be staged) checked from the
+  // same bytes, which are then let go before the next file is read.
+  const preparer = await BatchPreparer.start(rt, seq);
   for (const c of candidates) {
+    bar.tick(1, c.key);
     let data: Uint8Array;
     try {
       data = await rt.landing.get(c.key);
@@ -156,14 +123,13 @@ export async function planBatch(
       files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf.seq, ...(dupOf.key !== c.key ? { duplicateName: dupOf.key } : {}) });
     } else {
       files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
+      await preparer.add(c.key, data);
     }
   }
-  if (files.length === 0) return undefined;
-  const started = Date.now();
-  const bar = rt.reporter.progress(`${rt.pipeline.name} batch ${seq}`, files.length);
-  const toStage = files.filter((f) => f.outcome === 'stage');
-  const prepared = await prepare(rt, seq, toStage, (key) => bar.tick(1, key));
   bar.stop();
+  if (files.length === 0) return undefined;
+  const toStage = files.filter((f) => f.outcome === 'stage');
+  const prepared = preparer.result();
   for (const f of toStage) {
     const rejection = prepared.rejected.get(f.key);
     if (rejection) {
@@ -264,7 +230,7 @@ export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgres
   for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) {
     const dest = `${manifest.folder}/${f.key}`;
     await rt.quarantine.putIfAbsent(`${dest}.error.json`, JSON.stringify(errorDocument(rt, manifest, f), null, 2) + '\n');
-    const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, rt.pipeline.name, shared);
+    const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, rt.pipeline.name, { keepSource: shared, planned: { size: f.size, mtime: f.mtime } });
     if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
     rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
   }
@@ -285,14 +251,13 @@ async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prep
     if (f.bad!.leftOut === 0 || (await rt.quarantine.head(dest))) continue;
     if (!prep) {
       const stageFiles = manifest.files.filter((x) => x.outcome === 'stage');
-      for (const s of stageFiles) {
-        const data = await rt.landing.get(s.key).catch(() => undefined);
-        // Gone or changed since planned: the stage step says what to do about it.
-        if (!data || sha256(data) !== s.sha256) return prep;
-      }
-      const redo = await prepare(rt, manifest.seq, stageFiles);
+      // Gone or changed since planned: the stage step says what to do about it.
+      let changed = false;
+      const redo = await prepareFromLanding(rt, manifest.seq, stageFiles, sha256, async () => {
+        changed = true;
+      });
       // A file that passed when planned but fails now: the stage step's redo reports it.
-      if (redo.rejected.size > 0) return prepared;
+      if (changed || redo.rejected.size > 0) return prepared;
       prep = redo;
     }
     const plan = prep.plans.get(f.key);
@@ -319,21 +284,18 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       // A redo must stage the very bytes the manifest planned. A file overwritten since is a new
       // delivery: the planned bytes are gone, so the batch goes on without it and a later batch
       // takes the new content.
-      for (const f of [...stageFiles]) {
-        const data = await rt.landing.get(f.key).catch(() => undefined);
-        if (!data) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${f.key} is no longer in ${pipeline.landing} but was never staged; put the file back (sha256 ${f.sha256}) and run again.`);
-        if (sha256(data) !== f.sha256) {
-          const reason = `overwritten in ${pipeline.landing} after batch ${seq} was planned and before it was staged: the planned bytes (sha256 ${f.sha256}) are gone; the new content (sha256 ${sha256(data)}) is taken as a new delivery`;
-          await rt.state.replace(seq, f.key, reason);
-          stageFiles.splice(stageFiles.indexOf(f), 1);
-          rt.reporter.event('warn', 'file.replaced', { pipeline: pipeline.name, batch: seq, file: f.key, reason });
-        }
-      }
+      const redo = await prepareFromLanding(rt, seq, [...stageFiles], sha256, async (key, now) => {
+        const f = stageFiles.find((x) => x.key === key)!;
+        if (!now) throw new PipelineStateError(pipeline.name, `batch ${seq}: ${key} is no longer in ${pipeline.landing} but was never staged; put the file back (sha256 ${f.sha256}) and run again.`);
+        const reason = `overwritten in ${pipeline.landing} after batch ${seq} was planned and before it was staged: the planned bytes (sha256 ${f.sha256}) are gone; the new content (sha256 ${now.sha256}) is taken as a new delivery`;
+        await rt.state.replace(seq, key, reason);
+        stageFiles.splice(stageFiles.indexOf(f), 1);
+        rt.reporter.event('warn', 'file.replaced', { pipeline: pipeline.name, batch: seq, file: key, reason });
+      });
       if (!hasRows(manifest)) {
         progress.stageMs = Date.now() - started;
         return;
       }
-      const redo = await prepare(rt, seq, stageFiles);
       if (redo.rejected.size > 0) {
         const [key, err] = [...redo.rejected][0];
         throw new PipelineStateError(pipeline.name, `batch ${seq}: ${key} passed validation when planned but now fails (${err.message}); was it changed in ${pipeline.landing}?`);
@@ -364,7 +326,7 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
   for (const f of manifest.files.filter((x) => x.outcome !== 'replaced' && (x.outcome !== 'quarantine' || shared))) {
     if (shared && rt.siblings.some((s) => !s.tookFile(f.key, f.sha256))) continue;
     const dest = `${manifest.folder}/${f.key}`;
-    const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name);
+    const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name, { planned: { size: f.size, mtime: f.mtime } });
     if ((r === 'moved' || r === 'already-moved') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
     if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, reason: r });
     if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, duplicateOf: f.duplicateOf });

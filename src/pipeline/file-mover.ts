@@ -16,28 +16,54 @@ export function batchFolder(now: number, id: string): string {
 
 export type MoveResult = 'moved' | 'copied' | 'already-moved' | 'missing' | 'changed';
 
+/** What the batch saw of a file when it hashed it: a source still like this holds those bytes. */
+export interface PlannedFile {
+  size: number;
+  /** ms since the epoch, as the store reported it. */
+  mtime: number;
+}
+
 /**
  * Moves a landed file to `to/toKey` exactly once, never overwriting: create-only at the
  * destination (an existing destination must hold the same bytes: a move a crash interrupted),
  * then delete the source. A source whose bytes changed since the batch was planned is left alone
  * (a new delivery under the same name; the next batch takes it). `keepSource` copies instead.
+ *
+ * With `planned` (the size and mtime the batch saw when it hashed the file) and both stores on a
+ * local disk, a source that still has that size and mtime is linked into place without being read
+ * again (rsync's rule); any difference falls back to reading and hashing it.
  */
-export async function moveOnce(from: ObjectStore, key: string, to: ObjectStore, toKey: string, expectedSha: string, pipeline: string, keepSource = false): Promise<MoveResult> {
+export async function moveOnce(
+  from: ObjectStore,
+  key: string,
+  to: ObjectStore,
+  toKey: string,
+  expectedSha: string,
+  pipeline: string,
+  options: { keepSource?: boolean; planned?: PlannedFile } = {},
+): Promise<MoveResult> {
   const head = await from.head(key);
   if (!head) return (await to.head(toKey)) ? 'already-moved' : 'missing';
-  const data = await from.get(key);
-  if (sha256(data) !== expectedSha) {
-    if (await to.head(toKey)) return 'already-moved';
-    return 'changed';
+  const local = from.localPath(key);
+  const unchanged = options.planned !== undefined && head.size === options.planned.size && head.lastModified === options.planned.mtime;
+  let created: boolean;
+  if (unchanged && local !== undefined && to.linkIfAbsent) {
+    created = await to.linkIfAbsent(toKey, local);
+  } else {
+    const data = await from.get(key);
+    if (sha256(data) !== expectedSha) {
+      if (await to.head(toKey)) return 'already-moved';
+      return 'changed';
+    }
+    created = await to.putIfAbsent(toKey, data);
   }
-  const created = await to.putIfAbsent(toKey, data);
   if (!created) {
     const existing = await to.get(toKey);
     if (sha256(existing) !== expectedSha) {
       throw new PipelineStateError(pipeline, `${to.uri}/${toKey} already exists with other content; refusing to overwrite it (the landed file stays in ${from.uri}/${key}).`);
     }
   }
-  if (keepSource) return 'copied';
+  if (options.keepSource) return 'copied';
   await from.delete(key);
   return 'moved';
 }

@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { sqlString } from '../adapters/compute/sql.ts';
@@ -53,13 +52,17 @@ export interface BadRecord {
 export async function readRaw(
   compute: Compute,
   pipeline: PipelineConfig,
-  file: string,
+  /**
+   * The file's bytes, read once by the caller (who hashed them), and a local path with the same
+   * bytes that DuckDB reads: the landing file itself, or a copy of a remote object.
+   */
+  input: { bytes: Uint8Array; path: string },
   workDir: string,
   workName: string,
   /** The raw columns of an earlier file of the batch: a CSV with the same header is read with them. */
   knownColumns?: { name: string; type: string }[],
 ): Promise<RawInput> {
-  const bytes = await readFile(file);
+  const { bytes, path: file } = input;
   if (pipeline.format === 'parquet') {
     if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
     return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
@@ -68,7 +71,9 @@ export async function readRaw(
   // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
   const tolerant = pipeline.badRecords !== 'fail-file';
   if (pipeline.format === 'csv') {
-    const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant });
+    // The line of each record, collected in the one pass over the text (to place a bad value later).
+    const recordLines: number[] = [];
+    const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant, lines: recordLines });
     let source = file;
     if (ragged.length > 0) {
       // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
@@ -88,13 +93,7 @@ export async function readRaw(
       throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
     }
     const bad = ragged.map((r): BadRecord => ({ line: r.line, column: 1, kind: 'csv', error: r.message, text: text.slice(r.start, r.end).replace(/\r?\n$/, '') }));
-    // Lines are only needed to place a bad value; the file is read again then rather than kept.
-    const lines = async () => {
-      const out: number[] = [];
-      checkCsv(decodeUtf8(await readFile(file)), pipeline.csv, { tolerant: true, lines: out });
-      return out;
-    };
-    return { ...raw, bad, lines };
+    return { ...raw, bad, lines: async () => recordLines };
   }
   // JSON and NDJSON: parse here (positions for errors, optional repair, json.path), load as NDJSON.
   const repaired = new Set<string>();

@@ -116,6 +116,33 @@ describe('archive, deletes, duplicates', () => {
     expect(await moveOnce(from, 'y.csv', to, 'd/y.csv', sha256(Buffer.from('new')), 'p')).toBe('moved');
     expect(ws.files('.').includes('y.csv')).toBe(false);
   });
+
+  it('moveOnce links a source still as planned (size, mtime) without reading it; a changed one is hashed and left alone', async () => {
+    ws = new Workspace(yaml());
+    const gets: string[] = [];
+    class Counting extends LocalObjectStore {
+      override async get(key: string): Promise<Uint8Array> {
+        gets.push(key);
+        return super.get(key);
+      }
+    }
+    const from = new Counting(ws.dir);
+    const to = new LocalObjectStore(join(ws.dir, 'archive'));
+    writeFileSync(join(ws.dir, 'a.csv'), 'id\n1\n');
+    const head = (await from.head('a.csv'))!;
+    const planned = { size: head.size, mtime: head.lastModified };
+    expect(await moveOnce(from, 'a.csv', to, 'd/a.csv', sha256(Buffer.from('id\n1\n')), 'p', { planned })).toBe('moved');
+    expect(gets).toEqual([]);
+    expect(readFileSync(join(ws.dir, 'archive/d/a.csv'), 'utf8')).toBe('id\n1\n');
+
+    // Overwritten since it was planned (another size): read, hashed, found changed, kept in landing.
+    writeFileSync(join(ws.dir, 'b.csv'), 'id\n1\n');
+    const b = (await from.head('b.csv'))!;
+    writeFileSync(join(ws.dir, 'b.csv'), 'id\n1\n2\n');
+    expect(await moveOnce(from, 'b.csv', to, 'd/b.csv', sha256(Buffer.from('id\n1\n')), 'p', { planned: { size: b.size, mtime: b.lastModified } })).toBe('changed');
+    expect(gets).toEqual(['b.csv']);
+    expect(readFileSync(join(ws.dir, 'b.csv'), 'utf8')).toBe('id\n1\n2\n');
+  });
 });
 
 const POINTS = ['after-manifest', 'after-quarantine', 'after-stage-commit', 'after-archive', 'after-target-commit', 'after-log'];

@@ -33,6 +33,12 @@ export interface ObjectStore {
   put(key: string, data: Uint8Array | string): Promise<void>;
   /** Atomic create. Returns false (no error) when the key already exists. */
   putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;
+  /**
+   * Atomic create from a local file without copying its bytes through memory (a hard link, or a
+   * kernel copy across disks); false (no error) when the key already exists. Optional: only stores
+   * on a local disk have it.
+   */
+  linkIfAbsent?(key: string, localPath: string): Promise<boolean>;
   /** Moves a local file into the store (the file is consumed). */
   putFile(key: string, localPath: string): Promise<void>;
   delete(key: string): Promise<void>;

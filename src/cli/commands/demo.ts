@@ -1,3 +1,4 @@
+import { InputError } from '../../errors/lakelet-error.ts';
 import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,7 +39,7 @@ export function registerDemo(program: Command): void {
         } catch {
           // new
         }
-        if (existing.length) throw new Error(`${dir} is not empty; give a new folder to --dir`);
+        if (existing.length) throw new InputError(`${dir} is not empty; give a new folder to --dir`);
       }
       const demo = writeDemoWorkspace(dir, Number(options.accounts));
       const out = process.stdout;

@@ -96,7 +96,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
       throw new CommitConflictError(table.uri, 'metadata-changed', version, 'another writer created the table at the same time');
     }
     // Lost the race for `version`: check every commit that got in since our read.
-    const latest = (await table.log.latestVersion()) ?? version;
+    const latest = (await table.log.latestVersion(version)) ?? version;
     for (let v = version; v <= latest; v++) {
       const winner = parseCommit(await table.log.readCommit(v), { tablePath: table.uri, version: v });
       const check = checkWinner(winner, v, { actions: request.actions, read: readSet, appTxn: request.appTxn }, read);

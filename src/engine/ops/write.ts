@@ -25,6 +25,7 @@ export interface WriteMetrics {
 }
 
 import type { OperationResult } from './operation-result.ts';
+import { inputErrorFrom } from '../../errors/lakelet-error.ts';
 export type { OperationResult };
 
 /**
@@ -104,7 +105,7 @@ export class WriteBuilder {
     try {
       columns = await ctx.compute.query(`DESCRIBE ${sql}`);
     } catch (err) {
-      throw new InputError(`${ctx.uri}: cannot read the batch: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the batch: ${detail}`);
     }
     const sourceSchema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
 

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import { DeltaTable } from '../../engine/table.ts';
+import { InputError } from '../../errors/lakelet-error.ts';
 import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
@@ -63,7 +64,7 @@ class DeltaPipelineTables implements PipelineTables {
   }
 
   upsert(upsert: UpsertSpec, afterTombstones?: (count: number) => void) {
-    if (!this.targetTable) throw new Error(`pipeline '${this.spec.name}' has no target table`);
+    if (!this.targetTable) throw new InputError(`pipeline '${this.spec.name}' has no target table to MERGE into; add target: to it in lakelet.yml`);
     const tables = { pipeline: this.spec.name, stage: this.stageTable, target: this.targetTable, tombstones: this.tombstones, compute: this.compute, ledger: this.ledger, targetProperties: this.spec.targetProperties };
     return upsertBatch(tables, upsert, afterTombstones);
   }

@@ -1,5 +1,6 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
+import { localFileFor } from '../../engine/delta/materialize.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
 import { stageAppId } from './ledger.ts';
@@ -21,11 +22,8 @@ export async function stageColumns(stage: DeltaTable, compute: Compute): Promise
 }
 
 export async function appendBatch(stage: DeltaTable, pipeline: string, batch: StageBatch, properties: Record<string, string>): Promise<StageResult> {
-  const paths = batch.files.map((f) => {
-    const local = f.store.localPath(f.key);
-    if (!local) throw new Error(`${f.store.uri}/${f.key}: the Delta warehouse reads batch files from a local disk only (yet)`);
-    return local;
-  });
+  // Batch files on a remote store are read through the bounded local cache (DuckDB reads local files).
+  const paths = await Promise.all(batch.files.map((f) => localFileFor(f.store, f.key)));
   const sql = `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}])`;
   const result = await stage
     .write({ sql })

@@ -205,6 +205,36 @@ export class LocalObjectStore implements ObjectStore {
     return true;
   }
 
+  async linkIfAbsent(key: string, localPath: string): Promise<boolean> {
+    const file = this.localPath(key);
+    const dir = path.dirname(file);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      try {
+        await fs.link(localPath, file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return false;
+        // Another disk (EXDEV) or a filesystem without hard links: a kernel copy, then the same atomic create.
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+        const tmp = path.join(dir, tempName());
+        await fs.copyFile(localPath, tmp);
+        try {
+          await fs.link(tmp, file);
+        } catch (linkErr) {
+          if ((linkErr as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw linkErr;
+        } finally {
+          await unlinkQuietly(tmp);
+        }
+      }
+    } catch (err) {
+      throw asIoError(err, file, 'write');
+    }
+    await syncDir(dir);
+    return true;
+  }
+
   async putFile(key: string, localPath: string): Promise<void> {
     try {
       await this.putFileNow(key, localPath);

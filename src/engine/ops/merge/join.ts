@@ -7,7 +7,7 @@ import type { StructField, StructType } from '../../delta/schema.ts';
 import type { TableContext } from '../../delta/table-context.ts';
 import type { Compute } from '../../../adapters/compute/compute.ts';
 import { sqlIdent } from '../../../adapters/compute/sql.ts';
-import { InputError, LakeletError } from '../../errors.ts';
+import { LakeletError } from '../../errors.ts';
 import {
   CODE_BY_SOURCE_NONE,
   CODE_MATCHED_NONE,
@@ -19,6 +19,7 @@ import {
   type CodedClause,
 } from './clauses.ts';
 import { SOURCE_ROW, type MergePlan, type MergeSource } from './plan.ts';
+import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** A target row matched by more than one source row: the merge would be ambiguous. */
 export class MergeDuplicateKeyError extends LakeletError {
@@ -82,7 +83,7 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
         `SELECT ${t}, ${s}, ${decision} AS __code FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on})`,
     );
   } catch (err) {
-    throw new InputError(`${ctx.uri}: MERGE failed to evaluate: ${(err as Error).message.split('\n')[0]}. Check the clause conditions and SET expressions.`, { cause: err });
+    throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
   }
 }
 

@@ -17,6 +17,7 @@ import { sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
 import { pruneByKeys } from './pruning.ts';
+import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
 export const SOURCE_ROW = '__lakelet_srow';
@@ -47,7 +48,7 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   try {
     await compute.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT *, row_number() OVER () AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
   } catch (err) {
-    throw new InputError(`${ctx.uri}: cannot read the MERGE source: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
   }
   const columns = (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).filter((c) => c.column_name !== SOURCE_ROW);
   for (const k of keys) {
