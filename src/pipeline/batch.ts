@@ -1,22 +1,22 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Compute } from '../adapters/compute/compute.ts';
 import { sqlString } from '../adapters/compute/sql.ts';
-import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
-import type { Clock, IdSource } from '../adapters/clock.ts';
+import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';
-import type { IngestionLogTable, LogRow, MergeCounts, PipelineTables } from '../warehouse/warehouse.ts';
-import type { PipelineConfig } from './config.ts';
+import type { LogRow, MergeCounts } from '../warehouse/warehouse.ts';
 import { markersToArchive } from './arrival.ts';
 import { crashPoint } from './crash-points.ts';
 import { PipelineStateError } from './errors.ts';
 import { dropRawInputs } from './file-reader.ts';
 import { batchFolder, moveOnce, sha256 } from './file-mover.ts';
-import type { BatchDone, BatchManifest, BatchState, ManifestFile } from './batch-state.ts';
-import type { Reporter } from './reporter.ts';
+import type { BatchDone, BatchManifest, ManifestFile } from './batch-state.ts';
 import { fileSelect } from './stage-select.ts';
 import { BatchPreparer, prepareFromLanding, type Prepared } from './batch-prepare.ts';
+import type { PipelineRuntime } from './runtime.ts';
 import { badRecordsDocument, badRecordsKey, badRecordsSummary } from './bad-records.ts';
+
+/** The runtime lives in runtime.ts (shared with batch-prepare.ts); re-exported for callers that take it from here. */
+export type { PipelineRuntime };
 
 /**
  * One batch of one pipeline, start to finish. The steps, each idempotent, each safe to redo after a
@@ -33,23 +33,6 @@ import { badRecordsDocument, badRecordsKey, badRecordsSummary } from './bad-reco
  * A redo decides from the txn versions in the tables whether a commit already happened, and from
  * the landing folder whether a file was already moved.
  */
-export interface PipelineRuntime {
-  pipeline: PipelineConfig;
-  compute: Compute;
-  clock: Clock;
-  ids: IdSource;
-  state: BatchState;
-  /** The states of pipelines sharing the landing folder (json.path fan-out). */
-  siblings: BatchState[];
-  landing: ObjectStore;
-  archive: ObjectStore;
-  quarantine: ObjectStore;
-  /** The pipeline's stage and target tables in the warehouse. */
-  tables: PipelineTables;
-  log: IngestionLogTable;
-  reporter: Reporter;
-}
-
 export interface BatchOutcome {
   seq: number;
   recovered: boolean;
