@@ -18,7 +18,8 @@ import { loadConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
 import { planBatch } from '../src/pipeline/batch-plan.ts';
 import { beginBatch, quarantineStep, stageStep, archiveStep } from '../src/pipeline/batch-steps.ts';
-import { streamReporter } from '../src/pipeline/reporter.ts';
+import { streamReporter } from '../src/cli/output/stream-reporter.ts';
+import { dropRawInputs } from '../src/pipeline/file-reader.ts';
 import { landSamplesIfEmpty, notebookArgs } from './notebook-args.ts';
 
 const args = notebookArgs();
@@ -59,8 +60,13 @@ for (const f of pending) console.log(`  ${f.key}  ${f.size} bytes  ${new Date(f.
 // when already done); its merge is left to target-data-load.ts.
 for (const m of rt.state.unfinished()) {
   const earlier = beginBatch(rt, m, true);
-  await quarantineStep(rt, earlier);
-  await stageStep(rt, earlier);
+  try {
+    await quarantineStep(rt, earlier);
+    await stageStep(rt, earlier);
+  } finally {
+    // The files were read again into temp tables for the stage write; they are not needed past it.
+    await dropRawInputs(rt.compute);
+  }
   await archiveStep(rt, earlier);
   console.log(`batch ${m.seq} (from an earlier run) is staged and waits for target-data-load.ts`);
 }
@@ -85,7 +91,12 @@ if (progress) await quarantineStep(rt, progress);
 
 // %%
 if (progress && planned) {
-  await stageStep(rt, progress, planned.prepared);
+  try {
+    await stageStep(rt, progress, planned.prepared);
+  } finally {
+    // Reading the files (step 3) left one temp table per file; the stage write was their last use.
+    await dropRawInputs(rt.compute);
+  }
   const rows = await rt.tables.rows('stage', { where: `_batch = ${planned.manifest.seq}`, orderBy: '_source_file, _row_number', limit: 5 });
   console.log(`stage table version ${progress.stageVersion}; first rows of batch ${planned.manifest.seq}:`);
   console.table(rows);

@@ -12,7 +12,8 @@
 import { loadConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
 import { archiveStep, beginBatch, logStep, quarantineStep, stageStep, targetStep } from '../src/pipeline/batch-steps.ts';
-import { streamReporter } from '../src/pipeline/reporter.ts';
+import { streamReporter } from '../src/cli/output/stream-reporter.ts';
+import { dropRawInputs } from '../src/pipeline/file-reader.ts';
 import { notebookArgs } from './notebook-args.ts';
 
 const args = notebookArgs();
@@ -53,8 +54,13 @@ for (const m of waiting) {
 const progresses = [];
 for (const m of waiting) {
   const progress = beginBatch(rt, m, false);
-  await quarantineStep(rt, progress);
-  await stageStep(rt, progress);
+  try {
+    await quarantineStep(rt, progress);
+    await stageStep(rt, progress);
+  } finally {
+    // A batch the stage notebook did not finish is read again into temp tables: drop them once staged.
+    await dropRawInputs(rt.compute);
+  }
   await archiveStep(rt, progress);
   await targetStep(rt, progress);
   console.log(`batch ${m.seq}: target version ${progress.targetVersion}: ${progress.metrics.inserted} inserted, ${progress.metrics.updated} updated, ${progress.metrics.deleted} deleted`);

@@ -10,7 +10,9 @@
 import { readdirSync, renameSync, statSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Compute, sqlIdent, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlIdent, sqlString } from '../../src/adapters/compute/sql.ts';
 import type { MergeKind, Task, TaskResult } from '../lib/tasks.ts';
 
 function cpuMs(): number {
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const task = JSON.parse(readFileSync(taskFile, 'utf8')) as Task;
-  const compute = await Compute.open();
+  const compute = await openCompute();
   try {
     const prepared = await prepare(compute, task);
     const rssAtStartBytes = process.memoryUsage().rss;

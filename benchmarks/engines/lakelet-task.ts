@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import type { MergeBuilder } from '../../src/engine/ops/merge.ts';
 import { loadConfig } from '../../src/pipeline/config.ts';

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { bytesWritten, listFiles } from './disk.ts';
 import { deltaRsVersions, ENGINE_IDS, ENGINE_LABELS, runInChild, type EngineId } from './engines.ts';
 import { machineInfo } from './machine.ts';
@@ -48,7 +48,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const loadStart = loadavg();
   rmSync(options.work, { recursive: true, force: true });
   mkdirSync(options.work, { recursive: true });
-  const compute = await Compute.open();
+  const compute = await openCompute();
   const progress = new BenchProgress(scenarios.length * engines.length * repeat, options.progress ?? { bar: false, quiet: true });
   const preparer = new Preparer({ scale, work: options.work, compute, seed, engines: engines.filter((e) => available[e].available), log: (l) => progress.log(l) });
   const results: ScenarioResult[] = [];

@@ -1,6 +1,6 @@
 import { cpus, freemem, platform, release, totalmem, arch, hostname, type as osType } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
 import { deltaRsVersions, REPO_ROOT } from './engines.ts';
 import { spawnSync } from 'node:child_process';
 

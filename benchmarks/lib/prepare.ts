@@ -1,8 +1,8 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { accounts, generate, generateBatch, orders, type BatchKeySpec } from '../../src/pipeline/synthetic/index.ts';
+import { accounts, generate, generateBatch, orders, type BatchKeySpec } from '../../src/dev/synthetic/index.ts';
 import { runInChild, type EngineId } from './engines.ts';
 import type { Scale } from './scales.ts';
 

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accounts } from '../../src/pipeline/synthetic/index.ts';
+import { accounts } from '../../src/dev/synthetic/index.ts';
 import { REPO_ROOT, type EngineId } from './engines.ts';
 import { copyLanded, copyTable, type Preparer } from './prepare.ts';
 import type { ColumnType, MergeKind, Task } from './tasks.ts';

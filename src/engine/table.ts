@@ -1,5 +1,7 @@
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
-import { Compute, sqlIdent } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { openCompute } from '../adapters/compute/open-compute.ts';
+import { sqlIdent } from '../adapters/compute/sql.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
 import { LogStore } from './delta/log-store.ts';
@@ -46,7 +48,7 @@ export class DeltaTable implements TableHandle {
 
   static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
     const store = options.store ?? openStore(location);
-    const compute = options.compute ?? (await Compute.open());
+    const compute = options.compute ?? (await openCompute());
     const ctx: TableContext = {
       uri: store.uri,
       store,

@@ -1,4 +1,4 @@
-import type { Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
 import type { PipelineConfig } from './config.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import type { BadRecord } from './file-reader.ts';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';
 import { RESCUED, type Column } from '../warehouse/warehouse.ts';
-import type { PipelineRuntime } from './batch.ts';
+import type { PipelineRuntime } from './runtime.ts';
 import { settleBadRecords } from './bad-records.ts';
 import { FileRejectedError } from './errors.ts';
 import { readRaw } from './file-reader.ts';

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { sqlString } from '../adapters/compute/duckdb.ts';
+import { sqlString } from '../adapters/compute/sql.ts';
 import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';
 import type { LogRow, MergeCounts } from '../warehouse/warehouse.ts';
 import { markersToArchive } from './arrival.ts';

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import type { Compute } from '../adapters/compute/duckdb.ts';
-import type { ObjectStore } from '../adapters/storage/object-store.ts';
-import type { Clock, IdSource } from '../adapters/clock.ts';
-import type { IngestionLogTable, PipelineTables } from '../warehouse/warehouse.ts';
-import type { PipelineConfig } from './config.ts';
 import { PipelineStateError } from './errors.ts';
-import type { BatchManifest, BatchState } from './batch-state.ts';
-import type { Reporter } from './reporter.ts';
+import type { BatchManifest } from './batch-state.ts';
+import type { PipelineRuntime } from './runtime.ts';
+
+/** The runtime lives in runtime.ts (shared with batch-prepare.ts); re-exported for callers that take it from here. */
+export type { PipelineRuntime };
 
 /**
  * One batch of one pipeline, start to finish. The steps, each idempotent, each safe to redo after a
@@ -24,23 +22,6 @@ import type { Reporter } from './reporter.ts';
  * the landing folder whether a file was already moved. Planning is in batch-plan.ts, the steps in
  * batch-steps.ts; this file holds what both share.
  */
-export interface PipelineRuntime {
-  pipeline: PipelineConfig;
-  compute: Compute;
-  clock: Clock;
-  ids: IdSource;
-  state: BatchState;
-  /** The states of pipelines sharing the landing folder (json.path fan-out). */
-  siblings: BatchState[];
-  landing: ObjectStore;
-  archive: ObjectStore;
-  quarantine: ObjectStore;
-  /** The pipeline's stage and target tables in the warehouse. */
-  tables: PipelineTables;
-  log: IngestionLogTable;
-  reporter: Reporter;
-}
-
 export interface BatchOutcome {
   seq: number;
   recovered: boolean;

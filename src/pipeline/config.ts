@@ -51,9 +51,12 @@ const targetSchema = z.union([z.string().min(1), z.object({ path: z.string().min
 const arrivalSchema = z
   .object({
     stable: duration.default('1s'),
+    /** A text file must end with a complete record (final newline, or the closing bracket of a JSON document). */
     requireCompleteRecord: z.boolean().default(true),
     incompleteTimeout: duration.default('10m'),
+    /** none; success: a `_SUCCESS` file in the file's folder; done: a `<name>.done` file beside it. */
     marker: z.enum(['none', 'success', 'done']).default('none'),
+    /** Name patterns never taken (temporary names of writers that write, then rename). */
     ignore: z.array(z.string().min(1)).default([...DEFAULT_IGNORE]),
   })
   .strict();
@@ -94,8 +97,10 @@ const pipelineSchema = z
     partitionBy: z.union([column, z.array(column)]).default([]),
     transforms: z.record(column, transformSchema).default({}),
     schemaDrift: z.enum(['evolve', 'rescue', 'fail', 'ignore']).default('evolve'),
+    /** What happens to a record that cannot be read or cast: see README, "Bad records". */
     badRecords: z.enum(['quarantine-file', 'rescue', 'fail-file']).default('quarantine-file'),
     badRecordsLimit: share.default(0.1),
+    /** content: a file whose sha256 was already applied is a duplicate whatever its name; name-and-content: only under the same name. */
     duplicates: z.enum(['content', 'name-and-content']).default('content'),
     deletes: z
       .object({ column, values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) })
@@ -124,33 +129,25 @@ const fileSchema = z
   .strict();
 
 type RawPipeline = z.infer<typeof pipelineSchema>;
+type RawArrival = z.infer<typeof arrivalSchema>;
 
-export interface TransformSpec {
-  epoch?: 'seconds' | 'millis' | 'micros' | 'auto';
-  rename?: string;
-  cast?: string;
-}
+/** A column's `transforms:` entry, as written. */
+export type TransformSpec = z.infer<typeof transformSchema>;
 
-export interface CsvDialect {
-  delimiter?: string;
-  header?: boolean;
-  quote?: string;
-  escape?: string;
-  nullString?: string;
-  dateFormat?: string;
-  timestampFormat?: string;
-}
+/** `csv:` options, as written. */
+export type CsvDialect = z.infer<typeof csvSchema>;
 
-/** One pipeline, with every path absolute. */
-export interface PipelineConfig {
+/**
+ * One pipeline, with every path absolute. Settings that need no resolving keep the schema's types;
+ * the rest (paths, sizes, durations, shares, one-or-many columns) are declared here in their
+ * resolved form.
+ */
+export interface PipelineConfig
+  extends Pick<RawPipeline, 'pattern' | 'format' | 'csv' | 'json' | 'orderBy' | 'transforms' | 'schemaDrift' | 'badRecords' | 'duplicates' | 'deletes'> {
   name: string;
   landing: string;
-  pattern: string;
-  format: 'csv' | 'json' | 'ndjson' | 'parquet';
   /** When a landed file counts as complete (see README, "Landing files safely"). */
   arrival: ArrivalPolicy;
-  csv: CsvDialect;
-  json: { repair: boolean; path?: string };
   stage: string;
   /** How long merged batches stay in the stage table: ms, forever, or removed right after the MERGE. */
   stageRetain: number | 'forever' | 'truncate-after-merge';
@@ -159,17 +156,9 @@ export interface PipelineConfig {
   target?: string;
   targetProperties: Record<string, string>;
   key: string[];
-  orderBy?: string;
   partitionBy: string[];
-  transforms: Record<string, TransformSpec>;
-  schemaDrift: 'evolve' | 'rescue' | 'fail' | 'ignore';
-  /** What happens to a record that cannot be read or cast: see README, "Bad records". */
-  badRecords: 'quarantine-file' | 'rescue' | 'fail-file';
   /** Above this share of bad records (0..1) the whole file is quarantined. */
   badRecordsLimit: number;
-  /** content: a file whose sha256 was already applied is a duplicate whatever its name; name-and-content: only under the same name. */
-  duplicates: 'content' | 'name-and-content';
-  deletes?: { column: string; values: (string | number | boolean)[] };
   archive: string;
   quarantine: string;
   batch: { maxFiles: number; maxBytes: number };
@@ -179,17 +168,12 @@ export interface PipelineConfig {
   siblings: string[];
 }
 
-export interface ArrivalPolicy {
+/** `arrival:` with its durations in ms. */
+export interface ArrivalPolicy extends Pick<RawArrival, 'requireCompleteRecord' | 'marker' | 'ignore'> {
   /** Size and mtime must have been unchanged this long (ms). */
   stableMs: number;
-  /** A text file must end with a complete record (final newline, or the closing bracket of a JSON document). */
-  requireCompleteRecord: boolean;
   /** A file still incomplete after this long (ms) is quarantined: its writer most likely died. */
   incompleteTimeoutMs: number;
-  /** none; success: a `_SUCCESS` file in the file's folder; done: a `<name>.done` file beside it. */
-  marker: 'none' | 'success' | 'done';
-  /** Name patterns never taken (temporary names of writers that write, then rename). */
-  ignore: string[];
 }
 
 export interface LakeletConfig {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig } from './config.ts';
 import { checkCsv } from './csv-check.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
 import type { Clock } from '../adapters/clock.ts';
 import { openWarehouse } from '../warehouse/open-warehouse.ts';
 import type { IngestionLogTable } from '../warehouse/warehouse.ts';

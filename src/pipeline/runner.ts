@@ -1,4 +1,5 @@
-import { Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { openCompute } from '../adapters/compute/open-compute.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
@@ -6,9 +7,10 @@ import { openWarehouse } from '../warehouse/open-warehouse.ts';
 import type { IngestionLogTable, Warehouse } from '../warehouse/warehouse.ts';
 import { InputError } from '../errors/lakelet-error.ts';
 import { checkArrival, dataFileFilter } from './arrival.ts';
-import type { BatchOutcome, PipelineRuntime } from './batch.ts';
+import type { BatchOutcome } from './batch.ts';
 import { planBatch } from './batch-plan.ts';
 import { completeBatch } from './batch-steps.ts';
+import type { PipelineRuntime } from './runtime.ts';
 import { BatchState } from './batch-state.ts';
 import { applyStageRetention } from './stage-retention.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
@@ -80,7 +82,7 @@ export class PipelineRunner {
   ) {}
 
   static async open(config: LakeletConfig, options: RunnerOptions = {}): Promise<PipelineRunner> {
-    const compute = options.compute ?? (await Compute.open());
+    const compute = options.compute ?? (await openCompute());
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;

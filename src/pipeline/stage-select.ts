@@ -1,4 +1,5 @@
-import { sqlIdent, sqlString, type Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
+import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig, TransformSpec } from './config.ts';
 import { FileRejectedError } from './errors.ts';
 import { duckdbReadError, REC, type BadRecord, type RawInput } from './file-reader.ts';
@@ -73,12 +74,6 @@ export function badPolicy(p: PipelineConfig): BadPolicy {
     valueIsBad: !driftRescue && p.badRecords !== 'fail-file',
     leaveOut: p.badRecords === 'quarantine-file',
   };
-}
-
-export interface StagePlan {
-  columns: Column[];
-  /** Columns added to the stage by this batch (evolve, or the first batch). */
-  added: string[];
 }
 
 /** Checks each file's columns against the established ones, growing them under evolve. Throws per file. */

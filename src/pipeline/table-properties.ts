@@ -1,4 +1,4 @@
-import type { PipelineRuntime } from './batch.ts';
+import type { PipelineRuntime } from './runtime.ts';
 
 /**
  * Brings the stage and target tables' properties to what lakelet.yml says (`stage.properties`,

@@ -1,4 +1,4 @@
-import type { Compute } from '../adapters/compute/duckdb.ts';
+import type { Compute } from '../adapters/compute/compute.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
 import { DeltaWarehouse } from './delta/delta-warehouse.ts';
 import type { Warehouse } from './warehouse.ts';

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Compute, sqlIdent, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlIdent, sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { LakeletError } from '../../src/engine/errors.ts';
 import { scanSnapshot } from '../../src/engine/delta/scan.ts';
@@ -9,7 +11,7 @@ import { GOLDEN_ROOT, canonicalRows, goldenCases } from '../support/golden.ts';
 
 let compute: Compute;
 beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '2GB' });
+  compute = await openCompute({ memoryLimit: '2GB' });
 });
 afterAll(() => compute.close());
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { dirOf } from '../support/temp.ts';
 import { useEngine } from '../support/engine-fixture.ts';

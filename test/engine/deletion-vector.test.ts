@@ -3,7 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import type { ObjectMeta, ObjectStore } from '../../src/adapters/storage/object-store.ts';
 import { ObjectNotFoundError } from '../../src/adapters/storage/object-store.ts';
 import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
@@ -263,7 +265,7 @@ describe('readDeletionVector on golden tables', () => {
   describe('against the data', () => {
     let compute: Compute;
     beforeAll(async () => {
-      compute = await Compute.open({ threads: 1, memoryLimit: '512MB' });
+      compute = await openCompute({ threads: 1, memoryLimit: '512MB' });
     });
     afterAll(() => compute?.close());
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import {
   deltaTypeToDuckDb,
   duckDbTypeToDelta,
@@ -11,7 +12,7 @@ import { field, struct } from '../../src/engine/delta/schema.ts';
 
 let compute: Compute;
 beforeAll(async () => {
-  compute = await Compute.open({ threads: 1 });
+  compute = await openCompute({ threads: 1 });
 });
 afterAll(() => compute.close());
 

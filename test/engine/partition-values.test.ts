@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { deltaTypeToDuckDb } from '../../src/engine/delta/duckdb-types.ts';
 import {
   parseTimestamp,
@@ -15,7 +16,7 @@ const GOLDEN = resolve(process.cwd(), '../shared/conformance/golden');
 
 let compute: Compute;
 beforeAll(async () => {
-  compute = await Compute.open({ threads: 1 });
+  compute = await openCompute({ threads: 1 });
 });
 afterAll(() => compute.close());
 

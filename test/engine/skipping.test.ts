@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute, sqlIdent, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlIdent, sqlString } from '../../src/adapters/compute/sql.ts';
 import type { FileStats } from '../../src/engine/delta/actions.ts';
 import { deltaTypeToDuckDb } from '../../src/engine/delta/duckdb-types.ts';
 import { partitionValueToSql, valueToPartitionString } from '../../src/engine/delta/partition-values.ts';
@@ -15,7 +17,7 @@ import { rng } from '../support/rng.ts';
 let compute: Compute;
 let dir: string;
 beforeAll(async () => {
-  compute = await Compute.open({ threads: 2 });
+  compute = await openCompute({ threads: 2 });
   dir = mkdtempSync(join(tmpdir(), 'lakelet-skipping-'));
 });
 afterAll(() => {

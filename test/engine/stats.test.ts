@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute, sqlIdent, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlIdent, sqlString } from '../../src/adapters/compute/sql.ts';
 import type { Metadata } from '../../src/engine/delta/actions.ts';
 import { deltaTypeToDuckDb } from '../../src/engine/delta/duckdb-types.ts';
 import { parseTimestamp } from '../../src/engine/delta/partition-values.ts';
@@ -23,7 +25,7 @@ let compute: Compute;
 let dir: string;
 let n = 0;
 beforeAll(async () => {
-  compute = await Compute.open({ threads: 1 });
+  compute = await openCompute({ threads: 1 });
   dir = mkdtempSync(join(tmpdir(), 'lakelet-stats-'));
 });
 afterAll(() => {

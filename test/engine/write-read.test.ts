@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { ManualClock } from '../../src/adapters/clock.ts';
 import { parseStats } from '../../src/engine/delta/stats.ts';

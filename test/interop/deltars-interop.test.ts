@@ -12,7 +12,8 @@ import { cpSync, existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import type { StructType } from '../../src/engine/delta/schema.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';
@@ -32,7 +33,7 @@ let compute: Compute;
 let work: string;
 let seq = 0;
 beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
+  compute = await openCompute({ memoryLimit: '1GB' });
   work = mkdtempSync(path.join(tmpdir(), 'lakelet-deltars-interop-'));
 });
 afterAll(() => {

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { deltaTypeToDuckDb } from '../../src/engine/delta/duckdb-types.ts';
 import type { StructField } from '../../src/engine/delta/schema.ts';
-import { sqlIdent } from '../../src/adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../src/adapters/compute/sql.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { commitFile, writePeerData, type PeerData } from '../support/interop.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';

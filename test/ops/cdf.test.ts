@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { ChangeDataFeedError, MissingFileError, VersionNotFoundError } from '../../src/engine/errors.ts';
 import { writeChangeDataFiles } from '../../src/engine/ops/cdf.ts';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs, venvPython } from '../support/peers.ts';
 import { tempDir } from '../support/temp.ts';
@@ -48,7 +49,7 @@ const plain = (rows: Row[]) => rows.map((r) => `${r.id}:${r.k}:${r.v}`).sort();
 let compute: Compute;
 let tmp: { dir: string; cleanup: () => void };
 beforeAll(async () => {
-  compute = await Compute.open({ memoryLimit: '1GB' });
+  compute = await openCompute({ memoryLimit: '1GB' });
   tmp = tempDir('lakelet-ops-interop-');
 });
 afterAll(() => {

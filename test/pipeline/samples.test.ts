@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { Compute, sqlString } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { loadConfig, type PipelineConfig } from '../../src/pipeline/config.ts';
 import { lakelet, lakeletOk } from '../support/cli.ts';
@@ -21,7 +23,7 @@ const CONFIG = () => join(tmp.dir, 'lakelet.yml');
 
 beforeAll(async () => {
   tmp = tempDir('lakelet-samples-');
-  compute = await Compute.open();
+  compute = await openCompute();
 });
 afterAll(() => {
   compute?.close();

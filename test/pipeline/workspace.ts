@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { ManualClock } from '../../src/adapters/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { parseConfig } from '../../src/pipeline/config.ts';
 import { PipelineRunner, type RunSummary } from '../../src/pipeline/runner.ts';
 import { openIngestionLog } from '../../src/pipeline/ingestion-log.ts';
@@ -61,7 +61,7 @@ export class Workspace {
   }
 
   async log(pipeline?: string): Promise<Record<string, unknown>[]> {
-    const compute = await Compute.open();
+    const compute = await openCompute();
     try {
       const log = await openIngestionLog(this.config(), compute, this.clock);
       const rows = await log.read(pipeline ? { pipeline } : {});

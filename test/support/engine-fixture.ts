@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { Compute } from '../../src/adapters/compute/duckdb.ts';
+import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { tempDir } from './temp.ts';
 
 export interface EngineFixture {
@@ -13,7 +14,7 @@ export function useEngine(prefix = 'lakelet-test-'): EngineFixture {
   const fixture = {} as EngineFixture;
   let cleanup: (() => void) | undefined;
   beforeAll(async () => {
-    fixture.compute = await Compute.open({ memoryLimit: '1GB' });
+    fixture.compute = await openCompute({ memoryLimit: '1GB' });
     const tmp = tempDir(prefix);
     fixture.dir = tmp.dir;
     cleanup = tmp.cleanup;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../../src/adapters/compute/duckdb.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import {
@@ -13,8 +13,8 @@ import {
   ORDER_STATUSES,
   type GenerateOptions,
   type OutputFormat,
-} from '../../src/pipeline/synthetic/index.ts';
-import { affinePermutation, uniformSql } from '../../src/pipeline/synthetic/random.ts';
+} from '../../src/dev/synthetic/index.ts';
+import { affinePermutation, uniformSql } from '../../src/dev/synthetic/random.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 
 const fx = useEngine('lakelet-synthetic-');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { nonNegativeInteger, withTable } from '../options.ts';
@@ -53,12 +53,12 @@ async function printChanges(table: DeltaTable, options: ChangesOptions): Promise
   if (options.where) builder.where(options.where);
   const scan = await builder.scan();
   try {
-    const connection = table.ctx.compute.connection;
+    const compute = table.ctx.compute;
     const sql = `SELECT * FROM (${scan.sql})${ORDER}`;
     await withMissingFileCheck(scan.snapshot, scan.files, async () => {
-      const columns = await outputColumns(connection, sql);
-      if (options.format === 'table') await printTable(connection, sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
-      else await streamRows(connection, sql, columns, options.format, options.limit);
+      const columns = await outputColumns(compute, sql);
+      if (options.format === 'table') await printTable(compute, sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
+      else await streamRows(compute, sql, columns, options.format, options.limit);
     });
     if (options.format === 'table') {
       const m = scan.metrics;
@@ -72,24 +72,23 @@ async function printChanges(table: DeltaTable, options: ChangesOptions): Promise
   }
 }
 
-async function streamRows(connection: DuckDBConnection, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
+async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
   const names = columns.map((c) => c.name);
   const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
   const sink = new OutputSink(process.stdout);
   if (encoder instanceof CsvEncoder) sink.write(encoder.header());
-  const result = await connection.stream(jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : ''));
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    for (const row of chunk.getRows()) sink.write(encoder.line(row as (string | null)[]));
+  for await (const rows of compute.stream(jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : ''))) {
+    for (const row of rows) sink.write(encoder.line(row as (string | null)[]));
     if (sink.full) await sink.flush();
   }
   await sink.flush();
 }
 
-async function printTable(connection: DuckDBConnection, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
-  const reader = await connection.runAndReadAll(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`);
-  const rows = (reader.getRows() as (string | null)[][]).map((row) => row.map(plainText));
+async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
+  const rows: (string | null)[][] = [];
+  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
+    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
+  }
   const more = rows.length > limit;
   if (more) rows.length = limit;
   const sink = new OutputSink(process.stdout);

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../pipeline/config.ts';
-import { writeDemoWorkspace } from '../../pipeline/demo.ts';
+import { writeDemoWorkspace } from '../../dev/demo.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { PipelineRunner } from '../../pipeline/runner.ts';
-import { streamReporter } from '../../pipeline/reporter.ts';
+import { streamReporter } from '../output/stream-reporter.ts';
 import { DeltaTable } from '../../engine/table.ts';
-import { Compute } from '../../adapters/compute/duckdb.ts';
+import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { formatTable } from '../output/table-format.ts';
 import { printSummary } from './run.ts';
@@ -65,7 +65,7 @@ export function registerDemo(program: Command): void {
         await runner.close();
       }
 
-      const compute = await Compute.open();
+      const compute = await openCompute();
       try {
         const target = await DeltaTable.forPath(join(dir, 'tables', 'accounts'), { compute });
         const count = await compute.query<{ n: string }>(`SELECT count(*) AS n FROM (${(await target.scan()).sql})`);

@@ -1,9 +1,9 @@
 import { relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Compute } from '../../adapters/compute/duckdb.ts';
-import { DATASETS, GENERATE_DEFAULTS, OUTPUT_FORMATS, generate, type GenerateResult, type OutputFormat, type SyntheticDataset } from '../../pipeline/synthetic/index.ts';
-import { fitToPipeline } from '../../pipeline/synthetic/pipeline-fit.ts';
+import { openCompute } from '../../adapters/compute/open-compute.ts';
+import { DATASETS, GENERATE_DEFAULTS, OUTPUT_FORMATS, generate, type GenerateResult, type OutputFormat, type SyntheticDataset } from '../../dev/synthetic/index.ts';
+import { fitToPipeline } from '../../dev/synthetic/pipeline-fit.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { InputError } from '../../engine/errors.ts';
 import { printJson } from '../options.ts';
@@ -135,7 +135,7 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
         options.format = fit.format;
       }
       const out = resolve(options.out ?? `synthetic/${dataset.name}`);
-      const compute = await Compute.open(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {});
+      const compute = await openCompute(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {});
       const bar = process.stderr.isTTY && !options.json ? progressBar() : undefined;
       let result: GenerateResult;
       try {

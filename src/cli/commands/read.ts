@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { commaList, nonNegativeInteger, withTable } from '../options.ts';
@@ -60,11 +60,11 @@ async function read(table: DeltaTable, options: ReadOptions): Promise<void> {
     timestamp: options.timestamp,
   });
   try {
-    const connection = table.ctx.compute.connection;
+    const compute = table.ctx.compute;
     await withMissingFileCheck(scan.snapshot, scan.files, async () => {
-      const columns = await outputColumns(connection, scan.sql);
-      if (options.format === 'table') await printTable(connection, scan.sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
-      else await streamRows(connection, scan.sql, columns, options.format, options.limit);
+      const columns = await outputColumns(compute, scan.sql);
+      if (options.format === 'table') await printTable(compute, scan.sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
+      else await streamRows(compute, scan.sql, columns, options.format, options.limit);
     });
     if (options.where && options.format === 'table') {
       // After the rows, so that a predicate DuckDB rejects does not leave a misleading line behind.
@@ -77,17 +77,14 @@ async function read(table: DeltaTable, options: ReadOptions): Promise<void> {
 }
 
 /** ndjson / csv: rows go out chunk by chunk (DuckDB's 2048-row vectors), never all held at once. */
-async function streamRows(connection: DuckDBConnection, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
+async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
   const names = columns.map((c) => c.name);
   const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
   const sink = new OutputSink(process.stdout);
   if (encoder instanceof CsvEncoder) sink.write(encoder.header());
   const select = jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : '');
-  const result = await connection.stream(select);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    for (const row of chunk.getRows()) {
+  for await (const rows of compute.stream(select)) {
+    for (const row of rows) {
       sink.write(encoder.line(row as (string | null)[]));
     }
     if (sink.full) await sink.flush();
@@ -96,9 +93,11 @@ async function streamRows(connection: DuckDBConnection, sql: string, columns: Ou
 }
 
 /** The table format: the first `limit` rows aligned, and how many more there are. */
-async function printTable(connection: DuckDBConnection, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
-  const reader = await connection.runAndReadAll(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`);
-  const rows = (reader.getRows() as (string | null)[][]).map((row) => row.map(plainText));
+async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
+  const rows: (string | null)[][] = [];
+  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
+    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
+  }
   const more = rows.length > limit;
   if (more) rows.length = limit;
   const sink = new OutputSink(process.stdout);
@@ -110,8 +109,8 @@ async function printTable(connection: DuckDBConnection, sql: string, columns: Ou
     ),
   );
   if (more) {
-    const counted = await connection.runAndReadAll(`SELECT count(*) FROM (${sql})`);
-    const total = Number(counted.getRows()[0][0]);
+    const [counted] = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
+    const total = Number(counted.n);
     sink.write(`… ${plural(total - limit, 'more row')} (showing ${limit} of ${total}; use --limit to see more)\n`);
   } else if (rows.length === 0) {
     sink.write('(no rows)\n');

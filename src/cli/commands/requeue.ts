@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Compute } from '../../adapters/compute/duckdb.ts';
+import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
@@ -48,7 +48,7 @@ Examples:
       const all: QuarantinedFile[] = [];
       for (const p of pipelines) all.push(...(await quarantinedFiles(p)));
       const chosen = options.all ? all : selectFiles(all, files);
-      const compute = await Compute.open();
+      const compute = await openCompute();
       const log = await openIngestionLog(config, compute, systemClock);
       let outcomes;
       try {

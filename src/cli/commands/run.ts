@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { loadConfig, type PipelineConfig } from '../../pipeline/config.ts';
 import { incomplete, PipelineRunner, type RunSummary } from '../../pipeline/runner.ts';
-import { streamReporter, type Reporter } from '../../pipeline/reporter.ts';
+import type { Reporter } from '../../pipeline/reporter.ts';
+import { streamReporter } from '../output/stream-reporter.ts';
 import { CliError, EXIT_CODES_HELP, EXIT_INCOMPLETE } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';

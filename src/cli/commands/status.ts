@@ -4,7 +4,7 @@ import { dataFileFilter } from '../../pipeline/arrival.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
-import { Compute } from '../../adapters/compute/duckdb.ts';
+import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { nonNegativeInteger, printJson } from '../options.ts';
 import { formatTable, humanBytes } from '../output/table-format.ts';
@@ -57,7 +57,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options: StatusOptions) => {
       const config = loadConfig(options.config);
-      const compute = await Compute.open();
+      const compute = await openCompute();
       const log = await openIngestionLog(config, compute, systemClock);
       try {
         const rows = await log.read();

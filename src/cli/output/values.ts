@@ -1,13 +1,5 @@
-import {
-  DuckDBTypeId,
-  type DuckDBArrayType,
-  type DuckDBConnection,
-  type DuckDBListType,
-  type DuckDBMapType,
-  type DuckDBStructType,
-  type DuckDBType,
-} from '@duckdb/node-api';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import type { ColumnType, Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 
 /**
  * The one value encoding every output format shares: DuckDB turns each cell into JSON text, so that
@@ -18,24 +10,14 @@ import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
  */
 export interface OutputColumn {
   name: string;
-  type: DuckDBType;
+  type: ColumnType;
   /** Right-aligned in the table format. */
   numeric: boolean;
 }
 
 /** Names and types of a query's result columns, without running it. */
-export async function outputColumns(connection: DuckDBConnection, sql: string): Promise<OutputColumn[]> {
-  const prepared = await connection.prepare(sql);
-  try {
-    const columns: OutputColumn[] = [];
-    for (let i = 0; i < prepared.columnCount; i++) {
-      const type = prepared.columnType(i);
-      columns.push({ name: prepared.columnName(i), type, numeric: isNumeric(type) });
-    }
-    return columns;
-  } finally {
-    prepared.destroySync();
-  }
+export async function outputColumns(compute: Compute, sql: string): Promise<OutputColumn[]> {
+  return (await compute.describe(sql)).map((c) => ({ name: c.name, type: c.type, numeric: isNumeric(c.type) }));
 }
 
 /** A SELECT over `sql` whose i-th column (`c<i>`) is the JSON text of the i-th input column, or NULL. */
@@ -49,26 +31,47 @@ export function jsonTextSelect(sql: string, columns: OutputColumn[]): string {
 
 const ISO_SECONDS = '%Y-%m-%dT%H:%M:%S.%f';
 
-/** A SQL expression of type JSON for `expr` of DuckDB type `type` (NULL stays NULL). */
-function jsonExpr(expr: string, type: DuckDBType, depth: number): string {
-  switch (type.typeId) {
-    case DuckDBTypeId.BOOLEAN:
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
+/** A SQL expression of type JSON for `expr` of type `type` (NULL stays NULL). */
+function jsonExpr(expr: string, type: ColumnType, depth: number): string {
+  switch (type.kind) {
+    case 'struct': {
+      const args = type.fields.map((f) => `${sqlString(f.name)}, ${jsonExpr(`${expr}.${sqlIdent(f.name)}`, f.type, depth + 1)}`);
+      return `CASE WHEN ${expr} IS NULL THEN NULL::JSON ELSE json_object(${args.join(', ')}) END`;
+    }
+    case 'list': {
+      const v = `__e${depth}`;
+      return `to_json(list_transform(${expr}, lambda ${v}: ${jsonExpr(v, type.element, depth + 1)}))`;
+    }
+    case 'map': {
+      // A JSON object with the keys as text, as Spark and delta-rs print maps.
+      const kv = `__kv${depth}`;
+      const entry = `{'key': CAST(${kv}.key AS VARCHAR), 'value': ${jsonExpr(`${kv}.value`, type.value, depth + 1)}}`;
+      return `to_json(map_from_entries(list_transform(map_entries(${expr}), lambda ${kv}: ${entry})))`;
+    }
+    case 'scalar':
+      return scalarJsonExpr(expr, type.name);
+  }
+}
+
+function scalarJsonExpr(expr: string, name: string): string {
+  switch (name) {
+    case 'BOOLEAN':
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
       return `to_json(${expr})`;
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.BIGNUM:
-    case DuckDBTypeId.DECIMAL:
+    case 'BIGINT':
+    case 'UBIGINT':
+    case 'HUGEINT':
+    case 'UHUGEINT':
+    case 'BIGNUM':
+    case 'DECIMAL':
       return `to_json(CAST(${expr} AS VARCHAR))`;
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
+    case 'FLOAT':
+    case 'DOUBLE':
       // The shortest decimal form (1.1, not 1.100000023841858 for a FLOAT); JSON has no NaN or
       // infinities, so those become strings the way Spark's to_json writes them.
       return (
@@ -77,65 +80,29 @@ function jsonExpr(expr: string, type: DuckDBType, depth: number): string {
         `WHEN isinf(${expr}) THEN (CASE WHEN ${expr} > 0 THEN '"Infinity"' ELSE '"-Infinity"' END)::JSON ` +
         `ELSE CAST(CAST(${expr} AS VARCHAR) AS JSON) END`
       );
-    case DuckDBTypeId.DATE:
+    case 'DATE':
       return `to_json(strftime(${expr}, '%Y-%m-%d'))`;
-    case DuckDBTypeId.TIMESTAMP_TZ:
+    case 'TIMESTAMP_TZ':
       return `to_json(strftime(${expr} AT TIME ZONE 'UTC', ${sqlString(ISO_SECONDS + 'Z')}))`;
-    case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_S:
-    case DuckDBTypeId.TIMESTAMP_MS:
-    case DuckDBTypeId.TIMESTAMP_NS:
+    case 'TIMESTAMP':
+    case 'TIMESTAMP_S':
+    case 'TIMESTAMP_MS':
+    case 'TIMESTAMP_NS':
       return `to_json(strftime(CAST(${expr} AS TIMESTAMP), ${sqlString(ISO_SECONDS)}))`;
-    case DuckDBTypeId.BLOB:
+    case 'BLOB':
       return `to_json(to_base64(${expr}))`;
-    case DuckDBTypeId.VARCHAR:
+    case 'VARCHAR':
       return `to_json(${expr})`;
-    case DuckDBTypeId.STRUCT: {
-      const struct = type as DuckDBStructType;
-      const args = struct.entryNames.map(
-        (name, i) => `${sqlString(name)}, ${jsonExpr(`${expr}.${sqlIdent(name)}`, struct.entryTypes[i], depth + 1)}`,
-      );
-      return `CASE WHEN ${expr} IS NULL THEN NULL::JSON ELSE json_object(${args.join(', ')}) END`;
-    }
-    case DuckDBTypeId.LIST:
-    case DuckDBTypeId.ARRAY: {
-      const element = (type as DuckDBListType | DuckDBArrayType).valueType;
-      const v = `__e${depth}`;
-      return `to_json(list_transform(${expr}, lambda ${v}: ${jsonExpr(v, element, depth + 1)}))`;
-    }
-    case DuckDBTypeId.MAP: {
-      // A JSON object with the keys as text, as Spark and delta-rs print maps.
-      const map = type as DuckDBMapType;
-      const kv = `__kv${depth}`;
-      const entry = `{'key': CAST(${kv}.key AS VARCHAR), 'value': ${jsonExpr(`${kv}.value`, map.valueType, depth + 1)}}`;
-      return `to_json(map_from_entries(list_transform(map_entries(${expr}), lambda ${kv}: ${entry})))`;
-    }
     default:
       // UUID, ENUM, TIME, INTERVAL, BIT, UNION, …: DuckDB's text form.
       return `to_json(CAST(${expr} AS VARCHAR))`;
   }
 }
 
-function isNumeric(type: DuckDBType): boolean {
-  switch (type.typeId) {
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.BIGNUM:
-    case DuckDBTypeId.DECIMAL:
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      return true;
-    default:
-      return false;
-  }
+const NUMERIC = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', 'BIGNUM', 'DECIMAL', 'FLOAT', 'DOUBLE']);
+
+function isNumeric(type: ColumnType): boolean {
+  return type.kind === 'scalar' && NUMERIC.has(type.name);
 }
 
 /** The plain-text form of a JSON-text cell: strings unwrapped, everything else as JSON, NULL as null. */

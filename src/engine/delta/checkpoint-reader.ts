@@ -1,5 +1,5 @@
-import type { Compute } from '../../adapters/compute/duckdb.ts';
-import { sqlString } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 import type { Action } from './actions.ts';
 import { ACTION_KEYS } from './actions.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Action } from './actions.ts';
 import type { Snapshot } from './snapshot.ts';
 import type { TableContext } from './table-context.ts';
-import { sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
 const DV = 'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT)';

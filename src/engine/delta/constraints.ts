@@ -1,6 +1,6 @@
 import type { StructType } from './schema.ts';
-import type { Compute } from '../../adapters/compute/duckdb.ts';
-import { sqlIdent } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import { ConstraintViolationError } from '../errors.ts';
 
 export interface Constraint {

@@ -6,7 +6,7 @@ import type { DataType, StructField, StructType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
 import type { TableContext } from './table-context.ts';
 import { InputError } from '../errors.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { partitionDirectory, encodeAddPath } from './paths.ts';
 import { statsFromReturnStats } from './stats.ts';

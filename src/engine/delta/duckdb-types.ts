@@ -6,7 +6,7 @@
  * as `DESCRIBE` / `typeof()` print them, including nested `STRUCT(...)`, `MAP(K, V)` and `T[]`.
  */
 import { InputError } from '../errors.ts';
-import { sqlIdent } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
 

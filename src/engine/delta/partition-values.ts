@@ -18,7 +18,7 @@
  * - timestamp_ntz: `2013-07-05 17:01:00.123456` (golden table data-reader-timestamp_ntz).
  * - binary: the UTF-8 bytes of the string (delta-kernel-rs `raw.into_bytes()`).
  */
-import { sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import { InputError } from '../errors.ts';
 import { deltaTypeToDuckDb, parseDecimalType } from './duckdb-types.ts';
 import type { DataType } from './schema.ts';

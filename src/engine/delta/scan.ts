@@ -1,7 +1,7 @@
 import type { AddFile } from './actions.ts';
 import type { Snapshot } from './snapshot.ts';
 import type { StructField } from './schema.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { columnMappingMode, physicalName, type ColumnMappingMode } from './column-mapping.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { logicalColumnExprs } from './stored-columns.ts';

@@ -9,7 +9,8 @@
  * map_from_entries) with the same casts, so a `timestamp` inside a struct that another engine wrote
  * as INT96 reads as an instant, like it does at top level, and a field the file lacks reads as NULL.
  */
-import { sqlIdent, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import type { DataType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
 import { physicalName, type ColumnMappingMode } from './column-mapping.ts';

@@ -1,4 +1,4 @@
-import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import type { LogStore } from './log-store.ts';

@@ -1,6 +1,6 @@
 import type { AddFile, Metadata, Protocol } from '../delta/actions.ts';
 import type { TableHandle } from '../table-handle.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { parseCommit } from '../delta/action-codec.ts';
 import { deltaTypeToDuckDb } from '../delta/duckdb-types.ts';
 import { fileKey } from '../delta/file-key.ts';

@@ -2,7 +2,7 @@ import type { Action, AddCDCFile, AddFile } from '../delta/actions.ts';
 import type { Predicate } from '../delta/skipping.ts';
 import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
-import { sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';
 import { planFiles, scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';

@@ -1,6 +1,6 @@
 import type { AddFile, RemoveFile } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
-import { sqlIdent } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { partitionValueToSql } from '../delta/partition-values.ts';
 import { parseStats } from '../delta/stats.ts';

@@ -3,7 +3,7 @@ import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableContext } from '../delta/table-context.ts';
 import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
-import { sqlIdent } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { DEFAULT_TARGET_FILE_SIZE, writeDataFiles } from '../delta/data-writer.ts';
 import { scanSnapshot, withMissingFileCheck } from '../delta/scan.ts';

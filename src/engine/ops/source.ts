@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { existsSync } from 'node:fs';
-import { sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import { InputError } from '../errors.ts';
 
 export type FileFormat = 'csv' | 'json' | 'ndjson' | 'parquet';

@@ -3,7 +3,7 @@ import type { StructField } from '../delta/schema.ts';
 import type { Predicate } from '../delta/skipping.ts';
 import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
-import { sqlIdent, sqlString } from '../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';

@@ -1,4 +1,5 @@
-import { sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import type { Clock } from '../../adapters/clock.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import type { IngestionLogTable, LogRow } from '../warehouse.ts';

@@ -1,4 +1,5 @@
-import { sqlIdent, sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { localFileFor } from '../../engine/delta/materialize.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';

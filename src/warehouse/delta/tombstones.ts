@@ -1,4 +1,5 @@
-import { sqlIdent, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent } from '../../adapters/compute/sql.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 
 /**

@@ -1,4 +1,5 @@
-import { sqlIdent, sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, type UpsertResult, type UpsertSpec } from '../warehouse.ts';
 import type { DeltaBatchLedger } from './ledger.ts';

@@ -3,7 +3,8 @@
  * losslessly and reduced to a Predicate (parse-tree.ts), and its constants are evaluated by DuckDB
  * (constants.ts).
  */
-import { sqlString, type Compute } from '../../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../../adapters/compute/compute.ts';
+import { sqlString } from '../../../adapters/compute/sql.ts';
 import { InputError } from '../../errors.ts';
 import type { Predicate } from './predicate.ts';
 import { arr, isObj, parseJsonLossless, str, type JsonObject } from './lossless-json.ts';

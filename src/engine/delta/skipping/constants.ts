@@ -4,7 +4,8 @@
  * own (json_deserialize_sql) and run once; VARCHAR literals also get DuckDB's casts to the types a
  * column may have (a string compared with a typed column is cast to its type).
  */
-import { sqlString, type Compute } from '../../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../../adapters/compute/compute.ts';
+import { sqlString } from '../../../adapters/compute/sql.ts';
 import type { Literal } from './predicate.ts';
 import { stringifyJson, type Json, type JsonObject } from './lossless-json.ts';
 

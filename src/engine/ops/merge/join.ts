@@ -5,8 +5,8 @@
  */
 import type { StructField, StructType } from '../../delta/schema.ts';
 import type { TableContext } from '../../delta/table-context.ts';
-import type { Compute } from '../../../adapters/compute/duckdb.ts';
-import { sqlIdent } from '../../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../../adapters/compute/compute.ts';
+import { sqlIdent } from '../../../adapters/compute/sql.ts';
 import { LakeletError } from '../../errors.ts';
 import {
   CODE_BY_SOURCE_NONE,

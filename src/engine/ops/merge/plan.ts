@@ -8,7 +8,7 @@ import type { StructType } from '../../delta/schema.ts';
 import type { Snapshot } from '../../delta/snapshot.ts';
 import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
-import { sqlIdent } from '../../../adapters/compute/duckdb.ts';
+import { sqlIdent } from '../../../adapters/compute/sql.ts';
 import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';

@@ -1,7 +1,7 @@
 import type { AddFile } from '../../delta/actions.ts';
 import type { Snapshot } from '../../delta/snapshot.ts';
 import type { StructField } from '../../delta/schema.ts';
-import { sqlIdent, sqlString } from '../../../adapters/compute/duckdb.ts';
+import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { parseStats } from '../../delta/stats.ts';
 import { columnMappingMode, physicalName } from '../../delta/column-mapping.ts';

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
-import { InputError } from '../../engine/errors.ts';
-import type { PipelineConfig } from '../config.ts';
+import { InputError } from '../../errors/lakelet-error.ts';
+import type { PipelineConfig } from '../../pipeline/config.ts';
 import { extensionOf, OUTPUT_FORMATS, type OutputFormat } from './batch-writer.ts';
 import type { SyntheticDataset } from './dataset.ts';
 

@@ -63,13 +63,6 @@ export function intBetweenSql(lo: number, hi: number, seed: number, salt: string
   return `(${lo} + CAST(${hashSql(seed, salt, ...inputs)} % ${span} AS BIGINT))`;
 }
 
-/** One of `values` (string literals), uniformly. */
-export function pickSql(values: readonly string[], seed: number, salt: string, ...inputs: string[]): string {
-  if (values.length === 0) throw new RangeError('pick needs at least one value.');
-  const list = values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
-  return `[${list}][1 + CAST(${hashSql(seed, salt, ...inputs)} % ${values.length} AS BIGINT)]`;
-}
-
 /** An exponential variate with mean 1: -ln(1 - U), U in [0, 1), so never ln(0). */
 export function exponentialSql(seed: number, salt: string, ...inputs: string[]): string {
   return `(-ln(1.0 - ${uniformSql(seed, salt, ...inputs)}))`;

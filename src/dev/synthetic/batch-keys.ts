@@ -1,4 +1,4 @@
-import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { affinePermutation, exponentialSql, uniformSql } from './random.ts';
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { prepareBatchKeys, validateKeySpec, type BatchKeySpec, type KeyOrder } from './batch-keys.ts';
 import { extensionOf, writeBatch, type OutputFormat, type WrittenFile } from './batch-writer.ts';

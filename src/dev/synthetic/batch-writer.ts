@@ -1,6 +1,7 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { sqlString, type Compute } from '../../adapters/compute/duckdb.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
+import { sqlString } from '../../adapters/compute/sql.ts';
 import type { BatchKeys } from './batch-keys.ts';
 import type { SyntheticDataset } from './dataset.ts';
 

@@ -1,0 +1,105 @@
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBListType, type DuckDBArrayType, type DuckDBMapType, type DuckDBStructType, type DuckDBType } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { duckDbIoError } from '../../io-error.ts';
+import type { ColumnType, Compute, ComputeOptions, ResultColumn } from '../compute.ts';
+
+/**
+ * The Compute port on one embedded DuckDB, configured to run offline (no extension downloads: only
+ * the extensions built into the npm package — parquet, json, icu, core_functions — are used),
+ * memory-bounded, and spilling to a temp directory instead of running out of memory. The only file
+ * that imports `@duckdb/node-api`.
+ */
+export class DuckDbCompute implements Compute {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: ComputeOptions = {}): Promise<DuckDbCompute> {
+    const spill = options.spillDirectory ?? join(tmpdir(), 'lakelet-spill');
+    mkdirSync(spill, { recursive: true });
+    const config: Record<string, string> = {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      memory_limit: options.memoryLimit ?? process.env.LAKELET_MEMORY_LIMIT ?? '4GB',
+      temp_directory: spill,
+    };
+    if (options.threads) config.threads = String(options.threads);
+    const instance = await DuckDBInstance.create(':memory:', config);
+    const connection = await instance.connect();
+    // UTC everywhere: Delta timestamps are UTC instants; results must not depend on the laptop's zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDbCompute(instance, connection);
+  }
+
+  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const started = TRACE ? performance.now() : 0;
+    const reader = await this.connection.runAndReadAll(sql).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
+    if (TRACE) trace(sql, started);
+    return reader.getRowObjectsJson() as unknown as T[];
+  }
+
+  async run(sql: string): Promise<void> {
+    const started = TRACE ? performance.now() : 0;
+    await this.connection.run(sql).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
+    if (TRACE) trace(sql, started);
+  }
+
+  /** DuckDB's own chunks (2048-row vectors), one at a time. */
+  async *stream(sql: string): AsyncIterable<unknown[][]> {
+    const result = await this.connection.stream(sql).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      yield chunk.getRows();
+    }
+  }
+
+  async describe(sql: string): Promise<ResultColumn[]> {
+    const prepared = await this.connection.prepare(sql);
+    try {
+      const columns: ResultColumn[] = [];
+      for (let i = 0; i < prepared.columnCount; i++) columns.push({ name: prepared.columnName(i), type: columnType(prepared.columnType(i)) });
+      return columns;
+    } finally {
+      prepared.destroySync();
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function columnType(type: DuckDBType): ColumnType {
+  switch (type.typeId) {
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      return { kind: 'struct', fields: struct.entryNames.map((name, i) => ({ name, type: columnType(struct.entryTypes[i]) })) };
+    }
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return { kind: 'list', element: columnType((type as DuckDBListType | DuckDBArrayType).valueType) };
+    case DuckDBTypeId.MAP: {
+      const map = type as DuckDBMapType;
+      return { kind: 'map', key: columnType(map.keyType), value: columnType(map.valueType) };
+    }
+    default:
+      return { kind: 'scalar', name: DuckDBTypeId[type.typeId] };
+  }
+}
+
+/** LAKELET_TRACE_SQL=1 prints every statement's duration to stderr, for finding slow steps. */
+const TRACE = process.env.LAKELET_TRACE_SQL === '1';
+function trace(sql: string, started: number): void {
+  process.stderr.write(`[sql ${(performance.now() - started).toFixed(1)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 200)}\n`);
+}
