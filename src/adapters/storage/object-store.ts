@@ -11,6 +11,12 @@ export interface ObjectMeta {
   size: number;
   /** Last modification time, ms since the epoch. */
   lastModified: number;
+  /**
+   * The object's generation on stores that version objects (GCS: a decimal string, new on every
+   * upload under the name). It tells a re-uploaded object from the one seen before, for
+   * conditional deletes and copies. Absent on the local store.
+   */
+  generation?: string;
 }
 
 export interface ListOptions {
