@@ -14,6 +14,8 @@ export interface SeenRequest {
   fault: Fault;
   /** The status the client got (undefined when the connection was dropped). */
   status?: number;
+  /** The Range header, for ranged downloads. */
+  range?: string;
 }
 
 export interface FaultProxy {
@@ -27,7 +29,7 @@ export async function startFaultProxy(target: string, decide: (req: IncomingMess
   const targetUrl = new URL(target);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const fault = decide(req, requests.length);
-    const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', fault };
+    const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', fault, ...(req.headers.range ? { range: req.headers.range } : {}) };
     requests.push(seen);
     if (fault === 'reset-before') {
       req.socket.destroy();
