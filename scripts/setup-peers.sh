@@ -20,7 +20,8 @@
 #   LAKELET_VENV   where the venv lives (default: <repo>/.venv). test/support/peers.ts reads the same
 #                  variable, so pointing it elsewhere moves both.
 #   PYTHON         the interpreter that creates the venv (default: python3). Needs 3.10 or newer.
-#   GO             the go command that builds the emulators (default: go). Needs Go 1.23 or newer.
+#   GO             the go command that builds the emulators (default: go). fake-gcs-server needs Go
+#                  1.26; a go from 1.21 on fetches that toolchain itself (GOTOOLCHAIN=auto).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -111,7 +112,7 @@ go_emulators() {
     return 0
   fi
 
-  command -v "$go" >/dev/null 2>&1 || die "$go not found: install Go 1.23 or newer (https://go.dev/doc/install; Debian: apt-get install golang-go) to build the GCS emulator"
+  command -v "$go" >/dev/null 2>&1 || die "$go not found: install Go (Debian: apt-get install golang-go; one older than 1.26 fetches 1.26 itself) to build the GCS emulator"
   mkdir -p "$bin"
   rm -f "$stamp"
   for module in "${GO_EMULATORS[@]}"; do
