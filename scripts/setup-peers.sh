@@ -13,12 +13,15 @@
 #   1. python_peers     .venv/ with delta-rs (the `deltalake` package), pinned in
 #                       test/peers/requirements.txt. Stamp: .venv/.lakelet-stamp.
 #   2. database_peers   MariaDB and PostgreSQL via apt-get, for the incremental sources.   (not yet)
-#   3. go_emulators     emulators built with Go into .tools/ (GCS, BigQuery).               (not yet)
+#   3. go_emulators     emulators built with Go into .tools/bin: fake-gcs-server (the GCS
+#                       emulator the GcsObjectStore tests start). Stamp: .tools/.lakelet-stamp-go.
 #
 # Environment:
 #   LAKELET_VENV   where the venv lives (default: <repo>/.venv). test/support/peers.ts reads the same
 #                  variable, so pointing it elsewhere moves both.
 #   PYTHON         the interpreter that creates the venv (default: python3). Needs 3.10 or newer.
+#   GO             the go command that builds the emulators (default: go). fake-gcs-server needs Go
+#                  1.26; a go from 1.21 on fetches that toolchain itself (GOTOOLCHAIN=auto).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,21 +89,55 @@ database_peers() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# 3. Go emulators into .tools/                                                       NOT YET
+# 3. Go emulators into .tools/bin
 # ---------------------------------------------------------------------------------------------
-# For the GCS / BigQuery adapters. When added: `GOBIN="$ROOT/.tools" go install module@version`
-# with exact versions, skipped when .tools/<binary> already exists at that version (stamp file
-# .tools/.lakelet-stamp, same scheme as the venv).
+# fake-gcs-server, the GCS emulator that test/support/gcs-emulator.ts starts on loopback (one
+# static binary). `go install module@version` at an exact version; about 2.5 minutes cold on two
+# cores, then cached by a stamp (module@version and the Go that built it). The module and build
+# caches are Go's own defaults (outside the repository, shared by every checkout), so a rebuild in a
+# second worktree takes seconds; nothing lands in the repository but the git-ignored .tools/.
+GO_EMULATORS=(github.com/fsouza/fake-gcs-server@v1.56.1)
+
 go_emulators() {
-  :
+  local bin="$ROOT/.tools/bin"
+  local stamp="$ROOT/.tools/.lakelet-stamp-go"
+  local go="${GO:-go}"
+  local want="${GO_EMULATORS[*]}"
+  local all_there=1 module
+  for module in "${GO_EMULATORS[@]}"; do
+    [[ -x "$bin/$(basename "${module%@*}")" ]] || all_there=0
+  done
+  if ((all_there)) && [[ -f "$stamp" && "$(cat "$stamp")" == "$want"* ]]; then
+    log "go emulators: cached ($want in .tools/bin), nothing to build"
+    return 0
+  fi
+
+  command -v "$go" >/dev/null 2>&1 || die "$go not found: install Go (Debian: apt-get install golang-go; one older than 1.26 fetches 1.26 itself) to build the GCS emulator"
+  mkdir -p "$bin"
+  rm -f "$stamp"
+  for module in "${GO_EMULATORS[@]}"; do
+    log "go emulators: building $module into .tools/bin (about 2.5 minutes the first time)"
+    # GOWORK/GOFLAGS cleared: a go.work or -mod=vendor of the caller's must not leak into a module@version
+    # install. CGO off: a static binary that needs nothing from the machine.
+    GOBIN="$bin" GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 "$go" install "$module" \
+      || die "'go install $module' failed (is the Go module proxy reachable? GOPROXY=$("$go" env GOPROXY))"
+  done
+  printf '%s go=%s\n' "$want" "$("$go" env GOVERSION)" >"$stamp"
+  log "go emulators: built $want"
 }
 
+SECTIONS=(python_peers database_peers go_emulators)
+
 main() {
-  local start=$EPOCHREALTIME
-  python_peers
-  database_peers
-  go_emulators
+  local start=$EPOCHREALTIME failed=() section
+  # Each section in its own bash: one that cannot install (no python3, no go) does not keep the
+  # others from trying, and `set -e` holds inside it (bash ignores -e in a function or subshell whose
+  # status is tested, as `if ! (main)` below does).
+  for section in "${SECTIONS[@]}"; do
+    bash "${BASH_SOURCE[0]}" --section "$section" || failed+=("$section")
+  done
   log "done in $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
+  ((${#failed[@]} == 0)) || die "could not install: ${failed[*]} (see the errors above)"
 }
 
 case "${1:-}" in
@@ -111,6 +148,10 @@ case "${1:-}" in
       [[ "${CI:-}" == "true" ]] && die "test peers could not be installed and CI=true: failing (see the error above)"
       log "WARNING: test peers could not be installed (see above); tests that need them will be skipped. With CI=true this fails."
     fi
+    ;;
+  --section)
+    [[ " ${SECTIONS[*]} " == *" ${2:-} "* ]] || die "unknown section '${2:-}' (one of: ${SECTIONS[*]})"
+    "$2"
     ;;
   *) die "unknown argument '$1' (usage: bash scripts/setup-peers.sh [--optional])" ;;
 esac

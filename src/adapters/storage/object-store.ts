@@ -11,6 +11,12 @@ export interface ObjectMeta {
   size: number;
   /** Last modification time, ms since the epoch. */
   lastModified: number;
+  /**
+   * The object's generation on stores that version objects (GCS: a decimal string, new on every
+   * upload under the name). It tells a re-uploaded object from the one seen before, for
+   * conditional deletes and copies. Absent on the local store.
+   */
+  generation?: string;
 }
 
 export interface ListOptions {
@@ -59,5 +65,15 @@ export interface ObjectStore {
 export class ObjectNotFoundError extends LakeletError {
   constructor(readonly uri: string) {
     super('OBJECT_NOT_FOUND', `object not found: ${uri}`);
+  }
+}
+
+/** A key that cannot name an object (empty, absolute, `..`/`.`/empty segments, NUL). */
+export class InvalidObjectKeyError extends LakeletError {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super('INVALID_OBJECT_KEY', `invalid object key ${JSON.stringify(key)}: ${reason}`);
   }
 }

@@ -3,10 +3,9 @@ import type { Dirent } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { LakeletError } from '../../../errors/lakelet-error.ts';
 import { asIoError } from '../../io-error.ts';
 import { processAlive } from '../../process-alive.ts';
-import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
  * Temporary files are written next to their destination under this name prefix, so that the final
@@ -22,15 +21,6 @@ function tempName(): string {
 /** A temp file this old is a leftover even if its pid is alive again (pids are reused). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
-/** A key that cannot name an object (empty, absolute, `..`/`.`/empty segments, NUL). */
-export class InvalidObjectKeyError extends LakeletError {
-  constructor(
-    readonly key: string,
-    reason: string,
-  ) {
-    super('INVALID_OBJECT_KEY', `invalid object key ${JSON.stringify(key)}: ${reason}`);
-  }
-}
 
 /**
  * An ObjectStore on the local filesystem. A key maps to the file `<rootDir>/<key>` byte for byte:
