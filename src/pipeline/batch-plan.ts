@@ -43,9 +43,10 @@ export async function planBatch(
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
     // A copy of content already applied (a late or renamed redelivery) is not applied again: its
-    // older rows could otherwise bring back keys deleted since. Within the batch, the first copy wins.
+    // older rows could otherwise bring back keys deleted since. (Two copies within one batch are
+    // both staged: the MERGE keeps one row per key, and neither copy's fate hangs on the other's.)
     const sameName = rt.pipeline.duplicates === 'name-and-content';
-    const dupOf = rt.state.stagedBefore(c.key, sum, sameName) ?? (data.length > 0 ? inBatch(files, c.key, sum, sameName, seq) : undefined);
+    const dupOf = rt.state.stagedBefore(c.key, sum, sameName);
     const incomplete = abandoned.get(c.key);
     if (incomplete !== undefined) {
       files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
@@ -72,17 +73,6 @@ export async function planBatch(
     if (plan.bad.length) f.bad = { records: plan.bad.length, leftOut: plan.leftOut, summary: badRecordsSummary(f.key, plan.bad.length, plan.leftOut, plan.bad[0]) };
     if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
   }
-  // A copy of a file this batch quarantines is no duplicate of anything applied: it goes along.
-  for (const f of files) {
-    if (f.outcome !== 'duplicate' || f.duplicateOf !== seq) continue;
-    const original = files.find((o) => o.outcome !== 'duplicate' && o.sha256 === f.sha256);
-    if (original?.outcome === 'quarantine') {
-      f.outcome = 'quarantine';
-      f.error = original.error;
-      delete f.duplicateOf;
-      delete f.duplicateName;
-    }
-  }
   const manifest: BatchManifest = {
     pipeline: rt.pipeline.name,
     seq,
@@ -104,10 +94,4 @@ export async function planBatch(
   });
   crashPoint('after-manifest', seq);
   return { manifest, prepared };
-}
-
-/** An earlier file of the batch being planned with the same content (and name, if asked). */
-function inBatch(files: ManifestFile[], key: string, sha: string, sameName: boolean, seq: number): { seq: number; key: string } | undefined {
-  const f = files.find((x) => x.sha256 === sha && x.outcome === 'stage' && (!sameName || x.key === key));
-  return f ? { seq, key: f.key } : undefined;
 }

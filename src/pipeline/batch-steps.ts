@@ -227,7 +227,7 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     merge_ms: f.outcome === 'stage' ? progress.mergeMs : 0,
     total_ms: totalMs,
     error: f.error ? `${f.error.kind}: ${f.error.message}${f.error.position ? ` (line ${f.error.position.line}, column ${f.error.position.column})` : ''}` : f.outcome === 'duplicate'
-        ? `same content (sha256) as ${f.duplicateName ? `${f.duplicateName} in ` : ''}batch ${f.duplicateOf}${f.duplicateOf === seq ? ' (this batch)' : ''}`
+        ? `same content (sha256) as ${f.duplicateName ? `${f.duplicateName} in ` : ''}batch ${f.duplicateOf}`
         : f.outcome === 'replaced'
           ? (f.replaced ?? 'overwritten before it was staged')
           : f.outcome === 'stage' && f.bad
