@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { commit } from '../../src/engine/delta/transaction.ts';
 import { CommitConflictError } from '../../src/engine/errors.ts';
@@ -9,6 +9,7 @@ import { writeDataFiles } from '../../src/engine/delta/data-writer.ts';
 import { compilePredicate } from '../../src/engine/delta/skipping.ts';
 import { dirOf } from '../support/temp.ts';
 import { useEngine } from '../support/engine-fixture.ts';
+import { runTsxOk } from '../support/process.ts';
 
 const fx = useEngine();
 
@@ -97,17 +98,8 @@ describe('optimistic concurrency', () => {
     const writers = 4;
     const commits = 6;
     const rows = 50;
-    const script = join(process.cwd(), 'test/engine/fixtures/concurrent-appender.ts');
-    const runs = Array.from({ length: writers }, (_, w) =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', script, dir, String(w), String(commits), String(rows)], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`writer ${w} exited ${code}: ${err}`))));
-      }),
-    );
+    const script = fileURLToPath(new URL('fixtures/concurrent-appender.ts', import.meta.url));
+    const runs = Array.from({ length: writers }, (_, w) => runTsxOk(script, [dir, String(w), String(commits), String(rows)]));
     await Promise.all(runs);
     const versions = readdirSync(join(dir, '_delta_log'))
       .filter((f) => /^\d{20}\.json$/.test(f))

@@ -1,22 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { dirOf } from '../support/temp.ts';
 import { useEngine } from '../support/engine-fixture.ts';
+import { runTsxOk } from '../support/process.ts';
 
 const fx = useEngine();
 
-function runWorker(dir: string, mode: string, worker: number, rounds: number): Promise<{ committed: number; conflicts: number }> {
-  const script = join(process.cwd(), 'test/merge/fixtures/concurrent-merger.ts');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dir, mode, String(worker), String(rounds)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker ${worker} exited ${code}: ${err}`))));
-  });
+/** One merging process (fixtures/concurrent-merger.ts); its JSON line says what it committed. */
+async function runWorker(dir: string, mode: string, worker: number, rounds: number): Promise<{ committed: number; conflicts: number }> {
+  const script = fileURLToPath(new URL('fixtures/concurrent-merger.ts', import.meta.url));
+  const run = await runTsxOk(script, [dir, mode, String(worker), String(rounds)]);
+  return JSON.parse(run.stdout);
 }
 
 describe('concurrent MERGE from real processes', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Compute } from '../../src/adapters/compute/duckdb.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs, venvPython } from '../support/peers.ts';
 import { tempDir } from '../support/temp.ts';
+import { how, runProcess } from '../support/process.ts';
 
 /**
  * delta-rs (the Python `deltalake` package) reads what DELETE/UPDATE/OPTIMIZE/RESTORE/VACUUM leave
@@ -29,16 +29,10 @@ elif cmd == "make":
     print(json.dumps({"version": DeltaTable(path).version()}))
 `;
 
-function python(args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(venvPython()!, ['-c', PY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`python ${args.join(' ')} exited ${code}: ${err}`))));
-  });
+async function python(args: string[]): Promise<any> {
+  const run = await runProcess(venvPython()!, ['-c', PY, ...args]);
+  if (run.code !== 0) throw new Error(`python ${args.join(' ')} ${how(run)}: ${run.stderr}`);
+  return JSON.parse(run.stdout);
 }
 
 type Row = Record<string, unknown>;

@@ -1,17 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
 import { checkArrival, lastRecordProblem } from '../../src/pipeline/arrival.ts';
-import { BIN, REPO, csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet, startLakelet } from '../support/cli.ts';
+import type { LiveProcess } from '../support/process.ts';
 
 /** A file is read only once its writer is done with it (issue 8, point 1). */
 let ws: Workspace | undefined;
-let child: ChildProcess | undefined;
+let watch: LiveProcess | undefined;
 afterEach(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  child = undefined;
+  if (watch && watch.child.exitCode === null) watch.child.kill('SIGKILL');
+  watch = undefined;
   ws?.cleanup();
 });
 
@@ -153,7 +154,7 @@ describe('a landing file overwritten after its batch was planned', () => {
     ws.land('landing/a.csv', csv('id,ts,v', [[1, '2024-01-01 00:00:00', 'old']]));
     ws.land('landing/b.csv', csv('id,ts,v', [[2, '2024-01-01 00:00:00', 'b']]));
     const args = ['run', '--once', '-c', ws.configFile, '--log-format', 'json'];
-    expect((await lakelet(args, { LAKELET_CRASH_AT: 'after-manifest' })).signal).toBe('SIGKILL');
+    expect((await lakelet(args, { env: { LAKELET_CRASH_AT: 'after-manifest' } })).signal).toBe('SIGKILL');
     ws.land('landing/a.csv', csv('id,ts,v', [[1, '2024-01-02 00:00:00', 'new']]));
     const redo = await lakelet(args);
     expect(redo.stderr).toContain('file.replaced');
@@ -182,26 +183,23 @@ describe('lakelet watch --trigger poll and a writer that pauses mid-row', () => 
       size += line.length;
     }
     const text = header + lines.join('');
-    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--trigger', 'poll', '--interval-ms', '300', '--log-format', 'json', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let stdout = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    watch = startLakelet(['watch', '-c', ws.configFile, '--trigger', 'poll', '--interval-ms', '300', '--log-format', 'json', '--json']);
+    const { child, stderr } = watch;
     const end = Date.now() + 30_000;
-    while (!stderr.includes('watch.started') && Date.now() < end) await sleep(100);
+    while (!stderr().includes('watch.started') && Date.now() < end) await sleep(100);
 
     const path = join(ws.dir, 'landing', 'big.csv');
     const fd = openSync(path, 'w');
     writeSync(fd, text.slice(0, 2_000_000));
     await sleep(3_000);
-    expect(stderr).toContain('no final newline');
+    expect(stderr()).toContain('no final newline');
     writeSync(fd, text.slice(2_000_000));
     closeSync(fd);
 
     const until = Date.now() + 60_000;
-    while (!stderr.includes('"batch.done"') && Date.now() < until) await sleep(200);
+    while (!stderr().includes('"batch.done"') && Date.now() < until) await sleep(200);
     child.kill('SIGTERM');
-    await new Promise((r) => child!.once('close', r));
+    const { stdout } = await watch.exited;
     const summary = JSON.parse(stdout);
     expect(summary.totals).toMatchObject({ files: 1, quarantined: 0, rowsInserted: lines.length });
     const rows = await ws.rows('tables/target', 'id', `id = ${lines.length}`);

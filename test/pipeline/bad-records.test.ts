@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet } from '../support/cli.ts';
 
 /**
  * Issue 8, points 2, 3 and 5: a file's records and values become stage rows one by one. A valid file
@@ -193,7 +194,7 @@ describe('badRecords: quarantine-file (the default)', () => {
       try {
         w.land('landing/a.ndjson', ndjson([{ id: 1, n: '1' }, '{bad', { id: 3, n: 'x' }, { id: 4, n: '4' }]));
         const args = ['run', '--once', '-c', w.configFile, '--json'];
-        expect((await lakelet(args, { LAKELET_CRASH_AT: point })).signal).toBe('SIGKILL');
+        expect((await lakelet(args, { env: { LAKELET_CRASH_AT: point } })).signal).toBe('SIGKILL');
         const again = await lakelet(args);
         expect(again.stderr).not.toContain('batch.failed');
         expect((await w.rows('tables/target', 'id')).map((r) => [r.id, r.n])).toEqual([['1', 1], ['4', 4]]);

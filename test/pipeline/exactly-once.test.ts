@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +6,9 @@ import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-
 import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmount } from '../support/tmpfs.ts';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet } from '../support/cli.ts';
+import { startProcess } from '../support/process.ts';
 
 /**
  * Archive layout, deletes, duplicate deliveries, and the crash matrix: the real CLI killed with
@@ -129,7 +130,7 @@ describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
       ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
       ws.land('landing/incremental.csv', incremental);
       const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
-      const crashed = await lakelet(args, { LAKELET_CRASH_AT: point });
+      const crashed = await lakelet(args, { env: { LAKELET_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       const again = await lakelet(args);
       // broken.csv is in batch 1: when the restart finishes that batch, not everything went in (exit 3);
@@ -197,7 +198,7 @@ pipelines:
 `);
       ws.land('landing/etl.json', `{'customers': [{'id': 1, 'ok': True, 'created_at': 1698915678000}, {'id': 2, 'ok': None, 'created_at': 1698915679000}]}`);
       const args = ['run', '--once', '-c', ws.configFile, '--json'];
-      expect((await lakelet(args, { LAKELET_CRASH_AT: point })).signal).toBe('SIGKILL');
+      expect((await lakelet(args, { env: { LAKELET_CRASH_AT: point } })).signal).toBe('SIGKILL');
       const again = await lakelet(args);
       expect(again.code, again.stderr).toBe(0);
       expect(await ws.rows('tables/customers', 'id')).toEqual([
@@ -216,9 +217,9 @@ pipelines:
 describe('leftovers and full disks', () => {
   it('a run removes .lakelet-tmp files a killed move left in archive/ and quarantine/, never a live writer\'s', async () => {
     ws = new Workspace(yaml());
-    const dead = spawn(process.execPath, ['-e', '']);
-    await new Promise((r) => dead.on('exit', r));
-    const leftovers = [`archive/2024/05/17/x/.lakelet-tmp-${dead.pid}-a`, `quarantine/2024/05/17/x/.lakelet-tmp-${dead.pid}-b`];
+    const dead = startProcess(process.execPath, ['-e', '']);
+    await dead.exited;
+    const leftovers = [`archive/2024/05/17/x/.lakelet-tmp-${dead.child.pid}-a`, `quarantine/2024/05/17/x/.lakelet-tmp-${dead.child.pid}-b`];
     // Fresh files (mtime now): the dead ones go because their writer is gone, not because of their age.
     mkdirSync(join(ws.dir, 'archive/2024/05/17/x'), { recursive: true });
     mkdirSync(join(ws.dir, 'quarantine/2024/05/17/x'), { recursive: true });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet } from '../support/cli.ts';
 
 /** Stage tables do not grow forever (issue 8, point 8). */
 let ws: Workspace | undefined;
@@ -75,7 +76,7 @@ describe('stage retention', () => {
     await ws.run();
     ws.land('landing/b.csv', csv('id,v', [[2, 'b']]));
     const args = ['run', '--once', '-c', ws.configFile, '--log-format', 'json'];
-    expect((await lakelet(args, { LAKELET_CRASH_AT: 'after-archive' })).signal).toBe('SIGKILL');
+    expect((await lakelet(args, { env: { LAKELET_CRASH_AT: 'after-archive' } })).signal).toBe('SIGKILL');
     expect(await batches(ws)).toEqual([2]);
     const redo = await lakelet(args);
     expect(redo.code, redo.stderr).toBe(0);

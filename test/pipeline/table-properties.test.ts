@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet } from '../support/cli.ts';
 
 /** stage.properties / target.properties in lakelet.yml: set on create, and on an existing table by a metadata-only commit. */
 let ws: Workspace | undefined;

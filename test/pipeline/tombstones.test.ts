@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from './workspace.ts';
+import { lakelet } from '../support/cli.ts';
 
 /** Deleted keys stay deleted (issue 8, point 4). */
 let ws: Workspace | undefined;
@@ -97,7 +98,7 @@ describe('deleted keys stay deleted', () => {
     // This batch both deletes key 3 and carries older rows of keys deleted before.
     ws.land('landing/late.csv', lateOlder + '3,c,2024-01-05 00:00:00,D\n');
     const args = ['run', '--once', '-c', ws.configFile, '--log-format', 'json'];
-    expect((await lakelet(args, { LAKELET_CRASH_AT: 'after-tombstones' })).signal).toBe('SIGKILL');
+    expect((await lakelet(args, { env: { LAKELET_CRASH_AT: 'after-tombstones' } })).signal).toBe('SIGKILL');
     const redo = await lakelet(args);
     expect(redo.code, redo.stderr).toBe(0);
     expect(await ids(ws)).toEqual([]);

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, lakelet, REPO, Workspace } from './workspace.ts';
+import { Workspace } from './workspace.ts';
+import { lakelet, startLakelet } from '../support/cli.ts';
+import type { LiveProcess } from '../support/process.ts';
 
 /** `lakelet watch` as a real child process: files written slowly are taken only once complete. */
 let ws: Workspace | undefined;
-let child: ChildProcess | undefined;
+let watch: LiveProcess | undefined;
 afterEach(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (watch && watch.child.exitCode === null) watch.child.kill('SIGKILL');
   ws?.cleanup();
 });
 
@@ -38,12 +39,9 @@ pipelines:
     quarantine: ./quarantine
 `);
     ws.land('landing/already-there.csv', 'id,v\n0,backfill\n');
-    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--log-format', 'json', '--stable-ms', '400', '--burst-ms', '1000', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const events = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    watch = startLakelet(['watch', '-c', ws.configFile, '--log-format', 'json', '--stable-ms', '400', '--burst-ms', '1000', '--json']);
+    const { child, stdout, stderr } = watch;
+    const events = () => stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     await until('watch.started', () => events().some((e) => e.event === 'watch.started'));
     expect(events().some((e) => e.event === 'batch.done')).toBe(true); // the backfill
 
@@ -70,9 +68,9 @@ pipelines:
     expect(ws.files('landing')).toEqual([]);
 
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child!.on('close', (c) => r(c)));
-    expect(code, stderr).toBe(0);
-    const summary = JSON.parse(stdout);
+    const { code } = await watch.exited;
+    expect(code, stderr()).toBe(0);
+    const summary = JSON.parse(stdout());
     expect(summary.totals).toMatchObject({ files: 5, rowsInserted: 12 });
   });
 
@@ -94,18 +92,14 @@ pipelines:
     const n = 40;
     ws.land('landing/000-bad.csv', 'id,v\n1\n'); // the first batch quarantines it
     for (let i = 1; i < n; i++) ws.land(`landing/${String(i).padStart(3, '0')}.csv`, `id,v\n${i},v${i}\n`);
-    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--log-format', 'json', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const events = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child!.on('close', (code, signal) => r({ code, signal })));
+    watch = startLakelet(['watch', '-c', ws.configFile, '--log-format', 'json', '--json']);
+    const { child, stderr } = watch;
+    const events = () => stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     await until('the second batch planned', () => events().filter((e) => e.event === 'batch.planned').length >= 2, 60_000);
     child.kill('SIGTERM');
-    const { code, signal } = await closed;
-    expect(signal, stderr).toBeNull();
-    expect(code, stderr).toBe(3);
+    const { code, signal, stdout } = await watch.exited;
+    expect(signal, stderr()).toBeNull();
+    expect(code, stderr()).toBe(3);
     const done = events().filter((e) => e.event === 'batch.done').length;
     expect(events().some((e) => e.event === 'watch.stopping')).toBe(true);
     expect(events().some((e) => e.event === 'watch.started')).toBe(false);

@@ -1,5 +1,4 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { ManualClock } from '../../src/adapters/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
@@ -83,29 +82,6 @@ export class Workspace {
       return [];
     }
   }
-}
-
-export const REPO = process.cwd();
-export const BIN = join(REPO, 'bin/lakelet.mjs');
-
-export interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real CLI as a child process. */
-export function lakelet(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
 }
 
 export function csv(header: string, rows: (string | number | null)[][]): string {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { InvalidObjectKeyError, LocalObjectStore } from '../../src/adapters/stor
 import { StorageIoError } from '../../src/adapters/io-error.ts';
 import { objectStoreContract } from '../contract/object-store-contract.ts';
 import { canMountTmpfs, mountTmpfs, unmount } from '../support/tmpfs.ts';
+import { startProcess, tsxArgs } from '../support/process.ts';
 
 async function tempRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'lakelet-local-store-'));
@@ -95,34 +95,24 @@ process.exit(0);
 
       const KEYS = 30;
       const procs = Array.from({ length: 4 }, (_, id) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', worker, root, String(id), String(KEYS)], {
-          cwd: process.cwd(),
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        child.stdout.setEncoding('utf8');
-        child.stderr.setEncoding('utf8');
+        const worker_ = startProcess(process.execPath, tsxArgs(worker, [root, String(id), String(KEYS)]), { stdin: 'pipe' });
+        const child = worker_.child;
         const ready = new Promise<void>((res, rej) => {
-          child.stdout.on('data', (chunk: string) => {
-            out += chunk;
-            if (out.includes('ready\n')) res();
+          child.stdout!.on('data', () => {
+            if (worker_.stdout().includes('ready\n')) res();
           });
-          child.on('exit', (code) => rej(new Error(`worker ${id} exited (${code}) before ready: ${err}`)));
+          void worker_.exited.then((r) => rej(new Error(`worker ${id} exited (${r.code}) before ready: ${r.stderr}`)));
         });
-        child.stderr.on('data', (chunk: string) => (err += chunk));
-        const done = new Promise<string[]>((res, rej) => {
-          child.on('exit', (code) => {
-            const line = out.split('\n').find((l) => l.startsWith('result '));
-            if (code !== 0 || !line) rej(new Error(`worker ${id} failed (exit ${code}): ${err}\n${out}`));
-            else res(JSON.parse(line.slice('result '.length)) as string[]);
-          });
+        const done = worker_.exited.then((r) => {
+          const line = r.stdout.split('\n').find((l) => l.startsWith('result '));
+          if (r.code !== 0 || !line) throw new Error(`worker ${id} failed (exit ${r.code}): ${r.stderr}\n${r.stdout}`);
+          return JSON.parse(line.slice('result '.length)) as string[];
         });
         return { id, child, ready, done };
       });
 
       await Promise.all(procs.map((p) => p.ready));
-      for (const p of procs) p.child.stdin.end('go\n');
+      for (const p of procs) p.child.stdin!.end('go\n');
       const results = await Promise.all(procs.map((p) => p.done));
 
       const store = new LocalObjectStore(root);
@@ -167,8 +157,7 @@ for (let i = 0; ; i++) await store.putIfAbsent('2024/05/17/batch/f' + i + '.csv'
       const temps = async () => (await readdir(batchDir).catch(() => [] as string[])).filter((n) => n.startsWith('.lakelet-tmp-'));
       let left: string[] = [];
       for (let attempt = 0; attempt < 5 && left.length === 0; attempt++) {
-        const child = spawn(process.execPath, ['--import', 'tsx', worker, root], { cwd: process.cwd(), stdio: 'ignore' });
-        const exited = new Promise((r) => child.on('exit', r));
+        const { child, exited } = startProcess(process.execPath, tsxArgs(worker, [root]));
         while ((await temps()).length === 0) await new Promise((r) => setTimeout(r, 2));
         child.kill('SIGKILL');
         await exited;
