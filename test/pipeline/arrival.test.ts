@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
 import { checkArrival, lastRecordProblem } from '../../src/pipeline/arrival.ts';
 import { csv, Workspace } from './workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet, startLakelet } from '../support/cli.ts';
 import type { LiveProcess } from '../support/process.ts';
 
@@ -16,20 +17,7 @@ afterEach(() => {
   ws?.cleanup();
 });
 
-const yaml = (extra = '', format = 'csv', pattern = '*.csv') => `
-stateDir: ./state
-pipelines:
-  p:
-    landing: ./landing
-    pattern: "${pattern}"
-    format: ${format}
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    orderBy: ts
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ pattern: '*.csv', orderBy: 'ts', ...keys }, { stateDir: './state' });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Sets a file's mtime to `ago` ms before now (a write that far in the past). */
@@ -74,7 +62,7 @@ describe('the last record must be complete', () => {
   });
 
   it('a file still incomplete after arrival.incompleteTimeout is quarantined unread, bytes kept', async () => {
-    ws = new Workspace(yaml('    arrival: { incompleteTimeout: 1m }'));
+    ws = new Workspace(yaml({ arrival: { incompleteTimeout: '1m' } }));
     ws.land('landing/dead-writer.csv', 'id,ts\n1,2023-09-23 10:00:00\n2,2023-09-2');
     age(join(ws.dir, 'landing', 'dead-writer.csv'), 120_000);
     const s = await ws.run();
@@ -114,7 +102,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('temporary and hidden names are never taken; the renamed file is', async () => {
-    ws = new Workspace(yaml('', 'csv', '*'));
+    ws = new Workspace(yaml({ pattern: '*' }));
     ws.land('landing/data.csv.tmp', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     ws.land('landing/.data2.csv', csv('id,ts', [[2, '2024-01-01 00:00:00']]));
     ws.land('landing/data3.csv.part', csv('id,ts', [[3, '2024-01-01 00:00:00']]));
@@ -125,7 +113,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('marker: done — a file waits for <name>.done, which is archived with it', async () => {
-    ws = new Workspace(yaml('    arrival: { marker: done }'));
+    ws = new Workspace(yaml({ arrival: { marker: 'done' } }));
     ws.land('landing/a.csv', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     expect((await ws.run()).totals).toMatchObject({ files: 0, waiting: 1 });
     ws.land('landing/a.csv.done', '');
@@ -136,7 +124,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('marker: success — files of a folder wait for its _SUCCESS, which leaves with the last of them', async () => {
-    ws = new Workspace(yaml('    arrival: { marker: success }', 'csv', '**/*.csv'));
+    ws = new Workspace(yaml({ arrival: { marker: 'success' }, pattern: '**/*.csv' }));
     ws.land('landing/run1/part-0.csv', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     ws.land('landing/run1/part-1.csv', csv('id,ts', [[2, '2024-01-01 00:00:00']]));
     ws.land('landing/run2/part-0.csv', csv('id,ts', [[3, '2024-01-01 00:00:00']]));

@@ -2,23 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csv, Workspace } from './workspace.ts';
+import { lakeletYaml, PIPELINE_DEFAULTS, pipelineYaml } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 
 /** run / status / demo through the real binary: exit codes, summaries, JSON logs, config errors. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const yaml = `
-pipelines:
-  p:
-    landing: ./landing
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    archive: ./archive
-    quarantine: ./quarantine
-`;
+const yaml = pipelineYaml();
 
 describe('lakelet run / status / demo', () => {
   it('run --once prints a summary (text and --json) and JSON logs on stderr; status shows counts and recent files', async () => {
@@ -51,25 +42,12 @@ describe('lakelet run / status / demo', () => {
   });
 
   it('exits 0 only when everything went in; counts rows deleted by markers and collapsed by dedup; staged and merged mean the same in run and status', async () => {
-    ws = new Workspace(`
-pipelines:
-  p:
-    landing: ./landing
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    orderBy: ts
-    deletes: { column: op, values: [D] }
-    archive: ./archive
-    quarantine: ./quarantine
-  s:
-    landing: ./landing-s
-    format: csv
-    stage: ./tables/stage-only
-    archive: ./archive-s
-    quarantine: ./quarantine-s
-`);
+    ws = new Workspace(
+      lakeletYaml({
+        p: { ...PIPELINE_DEFAULTS, orderBy: 'ts', deletes: { column: 'op', values: ['D'] } },
+        s: { landing: './landing-s', format: 'csv', stage: './tables/stage-only', archive: './archive-s', quarantine: './quarantine-s' },
+      }),
+    );
     ws.land('landing/a.csv', csv('id,v,ts,op', [[1, 'a', 1, null], [2, 'b', 1, null], [3, 'c', 1, null]]));
     ws.land('landing-s/x.csv', csv('id,v', [[1, 'x'], [2, 'y']]));
     const first = await lakelet(['run', '--once', '-c', ws.configFile, '--json', '--quiet']);
@@ -107,8 +85,8 @@ pipelines:
 
   it('requeue moves quarantined files back to landing (never over another delivery) and the log shows each file\'s history', async () => {
     // Python-style JSON (single quotes) is quarantined until json.repair is switched on.
-    const strict = yaml.replace('format: csv', 'format: json');
-    const fixed = strict.replace('format: json', 'format: json\n    json: { repair: true }');
+    const strict = pipelineYaml({ format: 'json' });
+    const fixed = pipelineYaml({ format: 'json', json: { repair: true } });
     const pythonic = `[{'id': 2, 'v': 'twenty'}]`;
     ws = new Workspace(strict);
     ws.land('landing/good.json', '[{"id": 1, "v": "ten"}]');
@@ -161,7 +139,18 @@ pipelines:
   });
 
   it('a bad lakelet.yml fails with the key path and line:column', async () => {
-    ws = new Workspace(yaml.replace('format: csv', 'format: xls'));
+    // The YAML spelled out: the error's line:column points into it.
+    ws = new Workspace(`
+pipelines:
+  p:
+    landing: ./landing
+    format: xls
+    stage: ./tables/stage
+    target: ./tables/target
+    key: id
+    archive: ./archive
+    quarantine: ./quarantine
+`);
     const r = await lakelet(['run', '--once', '-c', ws.configFile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/lakelet\.yml: invalid pipeline definition: 5:13 pipelines\.p\.format: Invalid option/);

@@ -7,6 +7,7 @@ import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmount } from '../support/tmpfs.ts';
 import { csv, Workspace } from './workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 import { startProcess } from '../support/process.ts';
 
@@ -18,21 +19,8 @@ let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
 const HEADER = 'customer_id,account_number,credit_score,account_balance,last_modified,op';
-const yaml = (extra = '') => `
-stateDir: ./state
-pipelines:
-  accounts:
-    landing: ./landing
-    pattern: "*.csv"
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/accounts
-    key: account_number
-    orderBy: last_modified
-    deletes: { column: op, values: [D] }
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const accounts: PipelineKeys = { pattern: '*.csv', target: './tables/accounts', key: 'account_number', orderBy: 'last_modified', deletes: { column: 'op', values: ['D'] } };
+const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ ...accounts, ...keys }, { name: 'accounts', stateDir: './state' });
 
 const initial = csv(HEADER, [
   ['C1', 'A1', 700, 100.5, '2024-01-01 00:00:00', 'I'],
@@ -72,7 +60,7 @@ describe('archive, deletes, duplicates', () => {
   });
 
   it('boolean delete markers (is_deleted true)', async () => {
-    ws = new Workspace(yaml().replace('deletes: { column: op, values: [D] }', 'deletes: { column: is_deleted, values: [true] }'));
+    ws = new Workspace(yaml({ deletes: { column: 'is_deleted', values: [true] } }));
     ws.land('landing/a.csv', csv('account_number,last_modified,is_deleted', [['A1', 1, 'false'], ['A2', 1, 'false']]));
     ws.land('landing/b.csv', csv('account_number,last_modified,is_deleted', [['A1', 2, 'true'], ['A3', 2, 'true']]));
     await ws.run();
@@ -125,7 +113,7 @@ describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
   for (const point of [...POINTS, 'after-stage-commit:2', 'after-target-commit:2']) {
     it(`crash ${point}`, async () => {
       const secondBatch = point.endsWith(':2');
-      ws = new Workspace(yaml(secondBatch ? '    batch: { maxFiles: 2 }\n' : ''));
+      ws = new Workspace(yaml(secondBatch ? { batch: { maxFiles: 2 } } : {}));
       ws.land('landing/initial.csv', initial);
       ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
       ws.land('landing/incremental.csv', incremental);
@@ -182,20 +170,12 @@ describe('one runner per pipeline', () => {
 describe('crash with repaired JSON: the redo repairs and stages the same rows', () => {
   for (const point of ['after-manifest', 'after-stage-commit']) {
     it(`crash ${point}`, async () => {
-      ws = new Workspace(`
-stateDir: ./state
-pipelines:
-  customers:
-    landing: ./landing
-    format: json
-    json: { repair: true, path: customers }
-    stage: ./tables/stage
-    target: ./tables/customers
-    key: id
-    transforms: { created_at: { epoch: millis } }
-    archive: ./archive
-    quarantine: ./quarantine
-`);
+      ws = new Workspace(
+        pipelineYaml(
+          { format: 'json', json: { repair: true, path: 'customers' }, target: './tables/customers', transforms: { created_at: { epoch: 'millis' } } },
+          { name: 'customers', stateDir: './state' },
+        ),
+      );
       ws.land('landing/etl.json', `{'customers': [{'id': 1, 'ok': True, 'created_at': 1698915678000}, {'id': 2, 'ok': None, 'created_at': 1698915679000}]}`);
       const args = ['run', '--once', '-c', ws.configFile, '--json'];
       expect((await lakelet(args, { env: { LAKELET_CRASH_AT: point } })).signal).toBe('SIGKILL');

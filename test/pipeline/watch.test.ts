@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workspace } from './workspace.ts';
+import { pipelineYaml } from '../support/pipeline-yaml.ts';
 import { lakelet, startLakelet } from '../support/cli.ts';
 import type { LiveProcess } from '../support/process.ts';
 
@@ -26,18 +27,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 describe('lakelet watch', () => {
   it('picks up files as they arrive, waits for a slowly written file to finish, stops on SIGTERM with a summary', async () => {
-    ws = new Workspace(`
-pipelines:
-  events:
-    landing: ./landing
-    pattern: "*.csv"
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    archive: ./archive
-    quarantine: ./quarantine
-`);
+    ws = new Workspace(pipelineYaml({ pattern: '*.csv' }, { name: 'events' }));
     ws.land('landing/already-there.csv', 'id,v\n0,backfill\n');
     watch = startLakelet(['watch', '-c', ws.configFile, '--log-format', 'json', '--stable-ms', '400', '--burst-ms', '1000', '--json']);
     const { child, stdout, stderr } = watch;
@@ -75,20 +65,7 @@ pipelines:
   });
 
   it('SIGTERM during the start-up backfill stops after the batch in progress, prints the summary, exits 3 for a quarantined file; the next run finishes the rest', async () => {
-    ws = new Workspace(`
-stateDir: ./state
-pipelines:
-  events:
-    landing: ./landing
-    pattern: "*.csv"
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    archive: ./archive
-    quarantine: ./quarantine
-    batch: { maxFiles: 1 }
-`);
+    ws = new Workspace(pipelineYaml({ pattern: '*.csv', batch: { maxFiles: 1 } }, { name: 'events', stateDir: './state' }));
     const n = 40;
     ws.land('landing/000-bad.csv', 'id,v\n1\n'); // the first batch quarantines it
     for (let i = 1; i < n; i++) ws.land(`landing/${String(i).padStart(3, '0')}.csv`, `id,v\n${i},v${i}\n`);
