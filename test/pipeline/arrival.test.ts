@@ -3,7 +3,7 @@ import { appendFileSync, closeSync, openSync, readFileSync, renameSync, utimesSy
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
 import { checkArrival, lastRecordProblem } from '../../src/pipeline/arrival.ts';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet, startLakelet } from '../support/cli.ts';
 import type { LiveProcess } from '../support/process.ts';

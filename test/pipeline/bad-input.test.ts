@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
 /** Bad input never stops the pipeline and never loses data: quarantine with a located error. */

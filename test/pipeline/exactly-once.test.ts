@@ -6,7 +6,7 @@ import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-
 import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmount } from '../support/tmpfs.ts';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 import { startProcess } from '../support/process.ts';

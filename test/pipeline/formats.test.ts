@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
 /** Ingestion of each format into stage and target, transforms, lineage, batching. */

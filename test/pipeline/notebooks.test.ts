@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Workspace } from './workspace.ts';
+import { Workspace } from '../support/workspace.ts';
 import { REPO, runTsx } from '../support/process.ts';
 
 /** The seed-002 notebooks, run as a user would (npx tsx …) on a temp copy of the sample data. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 
