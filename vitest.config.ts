@@ -1,12 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects, run one after the other:
+ *
+ * - `unit`: everything in-process (engine, adapters, warehouse, pipeline steps, conformance). Two
+ *   workers (two cores; DuckDB already uses both), without per-file isolation: the files share one
+ *   loaded module graph per worker instead of importing src/ again for every file.
+ * - `process`: every file that starts child processes — the lakelet CLI (test/support/cli.ts),
+ *   worker scripts and notebooks (test/support/process.ts), the delta-rs peer (test/support/peers.ts):
+ *   crash matrices, watch, CLI behaviour, multi-process races, interop. Their workers mostly wait
+ *   on a child that does the work, so three run at once; each file keeps its own module state.
+ *
+ * A file joins `process` by importing one of those helpers, so a new test lands in the right
+ * project by itself. `unit` runs first: a failing unit test shows up within the first minute.
+ */
+const SPAWNING_HELPER = /from '(?:\.\.?\/)+support\/(?:cli|process|peers)\.ts'/;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+    .map((e) => relative(import.meta.dirname, join(e.parentPath, e.name)));
+}
+
+const processFiles = testFiles(join(import.meta.dirname, 'test')).filter((file) => SPAWNING_HELPER.test(readFileSync(file, 'utf8')));
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    // Two cores: DuckDB already uses both, so more workers only thrash.
-    maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: processFiles,
+          maxWorkers: 2,
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'process',
+          include: processFiles,
+          maxWorkers: 3,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

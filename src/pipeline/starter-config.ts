@@ -2,7 +2,7 @@
  * The starter lakelet.yml that `lakelet init` writes: one runnable pipeline (seed 002's order
  * tracking, fed by `lakelet generate orders`) showing every key with a one-line comment. Keys whose
  * default is usually right are written out with that default, so changing one is an edit, not a
- * lookup; optional keys with no default are commented out. test/pipeline/init.test.ts checks that
+ * lookup; optional keys with no default are commented out. test/cli/init.test.ts checks that
  * every key of the config schema appears here, and that this file parses and runs.
  */
 export const STARTER_CONFIG = `# lakelet.yml: file pipelines for \`lakelet run\` (once) and \`lakelet watch\` (keeps running).

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deltaRsAvailable, repoRoot, requirePeer } from '../support/peers.ts';
 import { tempDir } from '../support/temp.ts';
+import { runTsx } from '../support/process.ts';
 import type { BenchResults } from '../../benchmarks/lib/results.ts';
 
 /**
@@ -15,17 +15,7 @@ const mode = requirePeer('delta-rs', deltaRsAvailable);
 const tmp = tempDir('lakelet-bench-smoke-');
 afterAll(() => tmp.cleanup());
 
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'benchmarks', 'run.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const bench = (args: string[]) => runTsx(join(repoRoot, 'benchmarks', 'run.ts'), args);
 
 describe.skipIf(mode === 'skip')('npm run bench (scale tiny, one scenario)', () => {
   it('writes JSON, Markdown and SVG with a measurement for lakelet, DuckDB native and delta-rs', async () => {

@@ -1,12 +1,12 @@
 // Proves the delta-rs peer (test/peers/deltars_peer.py over the Python `deltalake` package) works,
 // so that interop tests built on it can be trusted: what it writes it reads back exactly, every
 // command does what it says, and it reads a Spark-written golden table completely.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deltaRsAvailable, repoRoot, requirePeer, runDeltaRs } from '../support/peers.ts';
+import { runProcess } from '../support/process.ts';
 
 const mode = requirePeer('delta-rs', deltaRsAvailable);
 
@@ -44,7 +44,7 @@ describe('requirePeer', () => {
     }
   });
 
-  it('sees no delta-rs when LAKELET_VENV points at a missing venv, and fails under CI=true', () => {
+  it('sees no delta-rs when LAKELET_VENV points at a missing venv, and fails under CI=true', async () => {
     // A fresh process, so the module-load check runs against the override.
     const missing = path.join(tmpdir(), `lakelet-no-venv-${process.pid}`);
     const script = `
@@ -52,14 +52,9 @@ describe('requirePeer', () => {
       console.log(JSON.stringify({ available: m.deltaRsAvailable, python: m.venvPython() ?? null }));
       m.requirePeer('delta-rs', m.deltaRsAvailable);
     `;
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: repoRoot,
-      env: { ...process.env, CI: 'true', LAKELET_VENV: missing },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const res = await runProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { CI: 'true', LAKELET_VENV: missing } });
     expect(JSON.parse(res.stdout.trim().split('\n')[0])).toEqual({ available: false, python: null });
-    expect(res.status).not.toBe(0);
+    expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/Test peer "delta-rs" is not available and CI=true/);
     expect(res.stderr).toMatch(/bash scripts\/setup-peers\.sh/);
   });

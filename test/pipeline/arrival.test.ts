@@ -1,34 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-store.ts';
 import { checkArrival, lastRecordProblem } from '../../src/pipeline/arrival.ts';
-import { BIN, REPO, csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
+import { lakelet, startLakelet } from '../support/cli.ts';
+import type { LiveProcess } from '../support/process.ts';
 
 /** A file is read only once its writer is done with it (issue 8, point 1). */
 let ws: Workspace | undefined;
-let child: ChildProcess | undefined;
+let watch: LiveProcess | undefined;
 afterEach(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  child = undefined;
+  if (watch && watch.child.exitCode === null) watch.child.kill('SIGKILL');
+  watch = undefined;
   ws?.cleanup();
 });
 
-const yaml = (extra = '', format = 'csv', pattern = '*.csv') => `
-stateDir: ./state
-pipelines:
-  p:
-    landing: ./landing
-    pattern: "${pattern}"
-    format: ${format}
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    orderBy: ts
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ pattern: '*.csv', orderBy: 'ts', ...keys }, { stateDir: './state' });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Sets a file's mtime to `ago` ms before now (a write that far in the past). */
@@ -73,7 +62,7 @@ describe('the last record must be complete', () => {
   });
 
   it('a file still incomplete after arrival.incompleteTimeout is quarantined unread, bytes kept', async () => {
-    ws = new Workspace(yaml('    arrival: { incompleteTimeout: 1m }'));
+    ws = new Workspace(yaml({ arrival: { incompleteTimeout: '1m' } }));
     ws.land('landing/dead-writer.csv', 'id,ts\n1,2023-09-23 10:00:00\n2,2023-09-2');
     age(join(ws.dir, 'landing', 'dead-writer.csv'), 120_000);
     const s = await ws.run();
@@ -113,7 +102,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('temporary and hidden names are never taken; the renamed file is', async () => {
-    ws = new Workspace(yaml('', 'csv', '*'));
+    ws = new Workspace(yaml({ pattern: '*' }));
     ws.land('landing/data.csv.tmp', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     ws.land('landing/.data2.csv', csv('id,ts', [[2, '2024-01-01 00:00:00']]));
     ws.land('landing/data3.csv.part', csv('id,ts', [[3, '2024-01-01 00:00:00']]));
@@ -124,7 +113,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('marker: done — a file waits for <name>.done, which is archived with it', async () => {
-    ws = new Workspace(yaml('    arrival: { marker: done }'));
+    ws = new Workspace(yaml({ arrival: { marker: 'done' } }));
     ws.land('landing/a.csv', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     expect((await ws.run()).totals).toMatchObject({ files: 0, waiting: 1 });
     ws.land('landing/a.csv.done', '');
@@ -135,7 +124,7 @@ describe('stability window, temporary names and completion markers', () => {
   });
 
   it('marker: success — files of a folder wait for its _SUCCESS, which leaves with the last of them', async () => {
-    ws = new Workspace(yaml('    arrival: { marker: success }', 'csv', '**/*.csv'));
+    ws = new Workspace(yaml({ arrival: { marker: 'success' }, pattern: '**/*.csv' }));
     ws.land('landing/run1/part-0.csv', csv('id,ts', [[1, '2024-01-01 00:00:00']]));
     ws.land('landing/run1/part-1.csv', csv('id,ts', [[2, '2024-01-01 00:00:00']]));
     ws.land('landing/run2/part-0.csv', csv('id,ts', [[3, '2024-01-01 00:00:00']]));
@@ -153,7 +142,7 @@ describe('a landing file overwritten after its batch was planned', () => {
     ws.land('landing/a.csv', csv('id,ts,v', [[1, '2024-01-01 00:00:00', 'old']]));
     ws.land('landing/b.csv', csv('id,ts,v', [[2, '2024-01-01 00:00:00', 'b']]));
     const args = ['run', '--once', '-c', ws.configFile, '--log-format', 'json'];
-    expect((await lakelet(args, { LAKELET_CRASH_AT: 'after-manifest' })).signal).toBe('SIGKILL');
+    expect((await lakelet(args, { env: { LAKELET_CRASH_AT: 'after-manifest' } })).signal).toBe('SIGKILL');
     ws.land('landing/a.csv', csv('id,ts,v', [[1, '2024-01-02 00:00:00', 'new']]));
     const redo = await lakelet(args);
     expect(redo.stderr).toContain('file.replaced');
@@ -182,26 +171,23 @@ describe('lakelet watch --trigger poll and a writer that pauses mid-row', () => 
       size += line.length;
     }
     const text = header + lines.join('');
-    child = spawn(process.execPath, [BIN, 'watch', '-c', ws.configFile, '--trigger', 'poll', '--interval-ms', '300', '--log-format', 'json', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let stdout = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    watch = startLakelet(['watch', '-c', ws.configFile, '--trigger', 'poll', '--interval-ms', '300', '--log-format', 'json', '--json']);
+    const { child, stderr } = watch;
     const end = Date.now() + 30_000;
-    while (!stderr.includes('watch.started') && Date.now() < end) await sleep(100);
+    while (!stderr().includes('watch.started') && Date.now() < end) await sleep(100);
 
     const path = join(ws.dir, 'landing', 'big.csv');
     const fd = openSync(path, 'w');
     writeSync(fd, text.slice(0, 2_000_000));
     await sleep(3_000);
-    expect(stderr).toContain('no final newline');
+    expect(stderr()).toContain('no final newline');
     writeSync(fd, text.slice(2_000_000));
     closeSync(fd);
 
     const until = Date.now() + 60_000;
-    while (!stderr.includes('"batch.done"') && Date.now() < until) await sleep(200);
+    while (!stderr().includes('"batch.done"') && Date.now() < until) await sleep(200);
     child.kill('SIGTERM');
-    await new Promise((r) => child!.once('close', r));
+    const { stdout } = await watch.exited;
     const summary = JSON.parse(stdout);
     expect(summary.totals).toMatchObject({ files: 1, quarantined: 0, rowsInserted: lines.length });
     const rows = await ws.rows('tables/target', 'id', `id = ${lines.length}`);

@@ -1,23 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
 /** Bad input never stops the pipeline and never loses data: quarantine with a located error. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const yaml = (format: string, extra = '') => `
-pipelines:
-  p:
-    landing: ./landing
-    format: ${format}
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const yaml = (format: string, keys: PipelineKeys = {}) => pipelineYaml({ format, ...keys });
 
 function errorJson(w: Workspace, name: string): Record<string, unknown> {
   const file = w.files('quarantine').find((f) => f.endsWith(`/${name}.error.json`));
@@ -63,7 +54,7 @@ describe('quarantine', () => {
     expect((await ws.rows('tables/target', 'id')).length).toBe(1);
     ws.cleanup();
 
-    ws = new Workspace(yaml('ndjson', '    transforms: { n: { cast: INTEGER } }\n'));
+    ws = new Workspace(yaml('ndjson', { transforms: { n: { cast: 'INTEGER' } } }));
     ws.land('landing/a.ndjson', '{"id": 1, "n": "5"}\n{"id": 2, "n": "6"}\n{"id": 3, "n": 7,}\n');
     ws.land('landing/b.ndjson', '{"id": 4, "n": "x"}\n');
     await ws.run();
@@ -75,7 +66,7 @@ describe('quarantine', () => {
     const pseudo = `{'customers': [{'id': 1, 'name': "O'Brien", 'is_active': True, 'created_at': 1698915678000, 'email': None},
   {'id': 2, 'name': 'Ann', 'is_active': False, 'created_at': 1698915679000, 'email': 'a@x.io'}],
  'next_offset': '["1698915678000","63969095"]'}`;
-    const extra = (repair: boolean) => `    json: { repair: ${repair}, path: customers }\n    transforms: { created_at: { epoch: millis } }\n`;
+    const extra = (repair: boolean) => ({ json: { repair, path: 'customers' }, transforms: { created_at: { epoch: 'millis' } } });
     ws = new Workspace(yaml('json', extra(false)));
     ws.land('landing/etl.json', pseudo);
     await ws.run();

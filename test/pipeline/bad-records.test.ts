@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
+import { lakelet } from '../support/cli.ts';
 
 /**
  * Issue 8, points 2, 3 and 5: a file's records and values become stage rows one by one. A valid file
@@ -11,18 +13,7 @@ import { csv, lakelet, Workspace } from './workspace.ts';
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const yaml = (format: string, extra = '') => `
-stateDir: ./state
-pipelines:
-  p:
-    landing: ./landing
-    format: ${format}
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const yaml = (format: string, keys: PipelineKeys = {}) => pipelineYaml({ format, ...keys }, { stateDir: './state' });
 
 function quarantined(w: Workspace, suffix: string): string | undefined {
   const f = w.files('quarantine').find((x) => x.endsWith(suffix));
@@ -74,7 +65,7 @@ describe('a valid file is never quarantined because of its neighbours', () => {
   });
 
   it('text into a typed column: values are compared in a domain that holds both, not as spellings', async () => {
-    ws = new Workspace(yaml('ndjson', '    badRecordsLimit: 1\n'));
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: 1 }));
     // The first file establishes DOUBLE, BIGINT, DATE, TIMESTAMP, BOOLEAN.
     ws.land('landing/1.ndjson', ndjson([{ id: 1, d: 1.5, i: 1, dt: '2024-01-01', ts: '2024-01-01 00:00:00', b: true }]));
     await ws.run();
@@ -135,7 +126,7 @@ describe('badRecords: quarantine-file (the default)', () => {
   });
 
   it('a CSV row with the wrong field count and a value that does not cast are bad records; the other rows load', async () => {
-    ws = new Workspace(yaml('csv', '    transforms: { n: { cast: INTEGER } }\n'));
+    ws = new Workspace(yaml('csv', { transforms: { n: { cast: 'INTEGER' } } }));
     const rows = Array.from({ length: 20 }, (_, i) => `${i + 1},${i}`);
     rows[4] = '5,4,extra';
     rows[9] = '10,ten';
@@ -152,7 +143,7 @@ describe('badRecords: quarantine-file (the default)', () => {
   });
 
   it('a JSON document has no lines: its bad records say their record number', async () => {
-    ws = new Workspace(yaml('json', '    transforms: { n: { cast: INTEGER } }\n'));
+    ws = new Workspace(yaml('json', { transforms: { n: { cast: 'INTEGER' } } }));
     ws.land('landing/a.json', JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ id: i + 1, n: i === 6 ? 'seven' : String(i) }))));
     expect((await ws.run()).totals).toMatchObject({ rowsInserted: 9, rowsRejected: 1 });
     expect(badRecords(ws, 'a.json')).toEqual([
@@ -178,7 +169,7 @@ describe('badRecords: quarantine-file (the default)', () => {
     ws.cleanup();
 
     // '25%' lets the same file in.
-    ws = new Workspace(yaml('ndjson', "    badRecordsLimit: '25%'\n"));
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: '25%' }));
     ws.land('landing/a.ndjson', file);
     expect((await ws.run()).totals).toMatchObject({ staged: 1, quarantined: 0, rowsInserted: 8, rowsRejected: 2 });
     expect(badRecords(ws, 'a.ndjson').map((b) => [b.line, b.error])).toEqual([
@@ -189,11 +180,11 @@ describe('badRecords: quarantine-file (the default)', () => {
 
   it('a crash before the stage commit: the redo writes the same bad records and stages the same rows', async () => {
     for (const point of ['after-manifest', 'after-stage-commit']) {
-      const w = new Workspace(yaml('ndjson', '    badRecordsLimit: 0.5\n    transforms: { n: { cast: INTEGER } }\n'));
+      const w = new Workspace(yaml('ndjson', { badRecordsLimit: 0.5, transforms: { n: { cast: 'INTEGER' } } }));
       try {
         w.land('landing/a.ndjson', ndjson([{ id: 1, n: '1' }, '{bad', { id: 3, n: 'x' }, { id: 4, n: '4' }]));
         const args = ['run', '--once', '-c', w.configFile, '--json'];
-        expect((await lakelet(args, { LAKELET_CRASH_AT: point })).signal).toBe('SIGKILL');
+        expect((await lakelet(args, { env: { LAKELET_CRASH_AT: point } })).signal).toBe('SIGKILL');
         const again = await lakelet(args);
         expect(again.stderr).not.toContain('batch.failed');
         expect((await w.rows('tables/target', 'id')).map((r) => [r.id, r.n])).toEqual([['1', 1], ['4', 4]]);
@@ -211,7 +202,7 @@ describe('badRecords: quarantine-file (the default)', () => {
 
 describe('badRecords: rescue and fail-file', () => {
   it('rescue: an unreadable record is staged with its text in _rescued_data (not merged); a value that does not fit is rescued and merged', async () => {
-    ws = new Workspace(yaml('ndjson', '    badRecords: rescue\n    badRecordsLimit: 0.5\n    transforms: { n: { cast: INTEGER } }\n'));
+    ws = new Workspace(yaml('ndjson', { badRecords: 'rescue', badRecordsLimit: 0.5, transforms: { n: { cast: 'INTEGER' } } }));
     ws.land('landing/a.ndjson', ndjson([{ id: 1, n: '1' }, '{"id": 2, "n": 2', { id: 3, n: 'x' }, { id: 4, n: '4' }]));
     const s = await ws.run();
     expect(s.totals).toMatchObject({ staged: 1, quarantined: 0, rowsStaged: 4, rowsInserted: 3, rowsRejected: 1 });
@@ -234,7 +225,7 @@ describe('badRecords: rescue and fail-file', () => {
   });
 
   it("fail-file: one bad line quarantines the whole file (the old behaviour)", async () => {
-    ws = new Workspace(yaml('ndjson', '    badRecords: fail-file\n'));
+    ws = new Workspace(yaml('ndjson', { badRecords: 'fail-file' }));
     const lines = Array.from({ length: 100 }, (_, i) => JSON.stringify({ id: i + 1 }));
     lines[41] = '{"id": 42,}';
     ws.land('landing/a.ndjson', lines.join('\n') + '\n');
@@ -250,7 +241,7 @@ describe('epoch units are never guessed wrong silently', () => {
   const values = (v: number | string) => ({ id: String(v), created_at: v });
 
   it('a fixed unit refuses values outside 1971..2100 in that unit, naming the unit they look like', async () => {
-    ws = new Workspace(yaml('ndjson', '    badRecordsLimit: 1\n    transforms: { created_at: { epoch: millis } }\n'));
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: 1, transforms: { created_at: { epoch: 'millis' } } }));
     ws.land('landing/a.ndjson', ndjson([values(1698915678000), values(1698915678), values(0), values(1698915678000000), { id: 'n', created_at: null }]));
     await ws.run();
     expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.created_at])).toEqual([['1698915678000', instant], ['n', null]]);
@@ -262,7 +253,7 @@ describe('epoch units are never guessed wrong silently', () => {
   });
 
   it('epoch: auto takes each value’s unit from its magnitude (seed 001 mixes units)', async () => {
-    ws = new Workspace(yaml('ndjson', '    transforms: { created_at: { epoch: auto } }\n'));
+    ws = new Workspace(yaml('ndjson', { transforms: { created_at: { epoch: 'auto' } } }));
     ws.land('landing/a.ndjson', ndjson([values(1698915678), values('1698915678000'), values(1698915678000000), values('1698915678000000000'), values(1698915678.5)]));
     const s = await ws.run();
     expect(s.totals).toMatchObject({ rowsInserted: 5, rowsRejected: 0 });
@@ -270,7 +261,7 @@ describe('epoch units are never guessed wrong silently', () => {
   });
 
   it('rescue keeps an implausible epoch in _rescued_data; fail-file quarantines the file with the reason', async () => {
-    ws = new Workspace(yaml('ndjson', '    badRecords: rescue\n    badRecordsLimit: 1\n    transforms: { created_at: { epoch: millis } }\n'));
+    ws = new Workspace(yaml('ndjson', { badRecords: 'rescue', badRecordsLimit: 1, transforms: { created_at: { epoch: 'millis' } } }));
     ws.land('landing/a.ndjson', ndjson([values(1698915678000), values(1698915678)]));
     await ws.run();
     expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.created_at, r._rescued_data])).toEqual([
@@ -279,7 +270,7 @@ describe('epoch units are never guessed wrong silently', () => {
     ]);
     ws.cleanup();
 
-    ws = new Workspace(yaml('ndjson', '    badRecords: fail-file\n    transforms: { created_at: { epoch: millis } }\n'));
+    ws = new Workspace(yaml('ndjson', { badRecords: 'fail-file', transforms: { created_at: { epoch: 'millis' } } }));
     ws.land('landing/a.ndjson', ndjson([values(1698915678000), values(1698915678)]));
     await ws.run();
     expect(errorJson(ws, 'a.ndjson')).toMatchObject({ kind: 'cast', error: expect.stringContaining('epoch value 1698915678 is not a plausible epoch in millis') });

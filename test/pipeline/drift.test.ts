@@ -1,24 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml } from '../support/pipeline-yaml.ts';
 
 /** Schema drift policies: the first file establishes the stage columns; later files drift. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const yaml = (policy: string) => `
-pipelines:
-  p:
-    landing: ./landing
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    schemaDrift: ${policy}
-    archive: ./archive
-    quarantine: ./quarantine
-`;
+const yaml = (policy: string) => pipelineYaml({ schemaDrift: policy });
 
 async function twoBatches(policy: string): Promise<Workspace> {
   const w = new Workspace(yaml(policy));

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,51 +6,17 @@ import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-
 import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmount } from '../support/tmpfs.ts';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { expected, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
+import { lakelet } from '../support/cli.ts';
+import { startProcess } from '../support/process.ts';
 
 /**
- * Archive layout, deletes, duplicate deliveries, and the crash matrix: the real CLI killed with
- * SIGKILL at each step boundary, then run again.
+ * Archive layout, deletes, duplicate deliveries, one runner per pipeline, leftovers and full disks.
+ * The crash matrix (SIGKILL at each step boundary, then run again) is crash-matrix.test.ts.
  */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
-
-const HEADER = 'customer_id,account_number,credit_score,account_balance,last_modified,op';
-const yaml = (extra = '') => `
-stateDir: ./state
-pipelines:
-  accounts:
-    landing: ./landing
-    pattern: "*.csv"
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/accounts
-    key: account_number
-    orderBy: last_modified
-    deletes: { column: op, values: [D] }
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
-
-const initial = csv(HEADER, [
-  ['C1', 'A1', 700, 100.5, '2024-01-01 00:00:00', 'I'],
-  ['C2', 'A2', 650, 20, '2024-01-01 00:00:00', 'I'],
-  ['C3', 'A3', 600, 5, '2024-01-01 00:00:00', 'I'],
-  ['C4', 'A4', 610, 6, '2024-01-01 00:00:00', 'I'],
-]);
-const incremental = csv(HEADER, [
-  ['C1', 'A1', 710, 200, '2024-01-02 00:00:00', 'U'],
-  ['C2', 'A2', 650, 20, '2024-01-02 00:00:00', 'D'],
-  ['C5', 'A5', 800, 1, '2024-01-02 00:00:00', 'I'],
-  // An older change arriving late never replaces a newer row.
-  ['C3', 'A3', 100, 0, '2023-12-31 00:00:00', 'U'],
-]);
-const expected = [
-  { customer_id: 'C1', account_number: 'A1', credit_score: '710', account_balance: 200, last_modified: '2024-01-02 00:00:00' },
-  { customer_id: 'C3', account_number: 'A3', credit_score: '600', account_balance: 5, last_modified: '2024-01-01 00:00:00' },
-  { customer_id: 'C4', account_number: 'A4', credit_score: '610', account_balance: 6, last_modified: '2024-01-01 00:00:00' },
-  { customer_id: 'C5', account_number: 'A5', credit_score: '800', account_balance: 1, last_modified: '2024-01-02 00:00:00' },
-];
 
 describe('archive, deletes, duplicates', () => {
   it('archives under <yyyy>/<mm>/<dd>/<timestamp>-<id>/ from the injected clock; deletes by marker; late older rows ignored', async () => {
@@ -71,7 +36,7 @@ describe('archive, deletes, duplicates', () => {
   });
 
   it('boolean delete markers (is_deleted true)', async () => {
-    ws = new Workspace(yaml().replace('deletes: { column: op, values: [D] }', 'deletes: { column: is_deleted, values: [true] }'));
+    ws = new Workspace(yaml({ deletes: { column: 'is_deleted', values: [true] } }));
     ws.land('landing/a.csv', csv('account_number,last_modified,is_deleted', [['A1', 1, 'false'], ['A2', 1, 'false']]));
     ws.land('landing/b.csv', csv('account_number,last_modified,is_deleted', [['A1', 2, 'true'], ['A3', 2, 'true']]));
     await ws.run();
@@ -145,50 +110,6 @@ describe('archive, deletes, duplicates', () => {
   });
 });
 
-const POINTS = ['after-manifest', 'after-quarantine', 'after-stage-commit', 'after-archive', 'after-target-commit', 'after-log'];
-
-describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
-  for (const point of [...POINTS, 'after-stage-commit:2', 'after-target-commit:2']) {
-    it(`crash ${point}`, async () => {
-      const secondBatch = point.endsWith(':2');
-      ws = new Workspace(yaml(secondBatch ? '    batch: { maxFiles: 2 }\n' : ''));
-      ws.land('landing/initial.csv', initial);
-      ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
-      ws.land('landing/incremental.csv', incremental);
-      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
-      const crashed = await lakelet(args, { LAKELET_CRASH_AT: point });
-      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
-      const again = await lakelet(args);
-      // broken.csv is in batch 1: when the restart finishes that batch, not everything went in (exit 3);
-      // when the crash was in batch 2, the crashed run had already finished batch 1 and this one quarantines nothing.
-      expect(again.code, again.stderr).toBe(secondBatch ? 0 : 3);
-      const summary = JSON.parse(again.stdout);
-      expect(summary.totals.recovered).toBe(1);
-      expect(again.stderr).toContain('"event":"batch.recover"');
-
-      // The target is exactly what one clean run gives.
-      expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
-      // Every source row staged exactly once.
-      const stage = await ws.rows('tables/stage', '_source_file, _row_number');
-      expect(stage.map((r) => `${r._source_file}#${r._row_number}`)).toEqual([...[1, 2, 3, 4].map((n) => `incremental.csv#${n}`), ...[1, 2, 3, 4].map((n) => `initial.csv#${n}`)]);
-      // Each file moved exactly once; nothing left in landing.
-      expect(ws.files('landing')).toEqual([]);
-      expect(ws.files('archive').map((f) => f.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
-      expect(ws.files('quarantine').map((f) => f.split('/').pop()).sort()).toEqual(['broken.csv', 'broken.csv.error.json']);
-      // One log row per file, consistent with the outcome.
-      const log = await ws.log();
-      expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
-        ['broken.csv', 'quarantined', '0'],
-        ['incremental.csv', 'merged', '4'],
-        ['initial.csv', 'merged', '4'],
-      ]);
-      for (const r of log.filter((x) => x.status === 'merged')) expect(r.target_version).not.toBeNull();
-      // The lock was taken over from the killed process and released.
-      expect(ws.files('state/accounts')).not.toContain('lock');
-    });
-  }
-});
-
 describe('one runner per pipeline', () => {
   it('a second runner is refused while the first holds the lock', async () => {
     ws = new Workspace(yaml());
@@ -205,47 +126,12 @@ describe('one runner per pipeline', () => {
   });
 });
 
-describe('crash with repaired JSON: the redo repairs and stages the same rows', () => {
-  for (const point of ['after-manifest', 'after-stage-commit']) {
-    it(`crash ${point}`, async () => {
-      ws = new Workspace(`
-stateDir: ./state
-pipelines:
-  customers:
-    landing: ./landing
-    format: json
-    json: { repair: true, path: customers }
-    stage: ./tables/stage
-    target: ./tables/customers
-    key: id
-    transforms: { created_at: { epoch: millis } }
-    archive: ./archive
-    quarantine: ./quarantine
-`);
-      ws.land('landing/etl.json', `{'customers': [{'id': 1, 'ok': True, 'created_at': 1698915678000}, {'id': 2, 'ok': None, 'created_at': 1698915679000}]}`);
-      const args = ['run', '--once', '-c', ws.configFile, '--json'];
-      expect((await lakelet(args, { LAKELET_CRASH_AT: point })).signal).toBe('SIGKILL');
-      const again = await lakelet(args);
-      expect(again.code, again.stderr).toBe(0);
-      expect(await ws.rows('tables/customers', 'id')).toEqual([
-        { id: '1', ok: true, created_at: '2023-11-02 09:01:18+00' },
-        { id: '2', ok: null, created_at: '2023-11-02 09:01:19+00' },
-      ]);
-      expect((await ws.rows('tables/stage', 'id')).length).toBe(2);
-      const log = await ws.log();
-      expect(log).toHaveLength(1);
-      expect(log[0]).toMatchObject({ status: 'merged', repaired: true, records: '2' });
-      expect(ws.files('state/customers').filter((f) => f.startsWith('work'))).toEqual([]);
-    });
-  }
-});
-
 describe('leftovers and full disks', () => {
   it('a run removes .lakelet-tmp files a killed move left in archive/ and quarantine/, never a live writer\'s', async () => {
     ws = new Workspace(yaml());
-    const dead = spawn(process.execPath, ['-e', '']);
-    await new Promise((r) => dead.on('exit', r));
-    const leftovers = [`archive/2024/05/17/x/.lakelet-tmp-${dead.pid}-a`, `quarantine/2024/05/17/x/.lakelet-tmp-${dead.pid}-b`];
+    const dead = startProcess(process.execPath, ['-e', '']);
+    await dead.exited;
+    const leftovers = [`archive/2024/05/17/x/.lakelet-tmp-${dead.child.pid}-a`, `quarantine/2024/05/17/x/.lakelet-tmp-${dead.child.pid}-b`];
     // Fresh files (mtime now): the dead ones go because their writer is gone, not because of their age.
     mkdirSync(join(ws.dir, 'archive/2024/05/17/x'), { recursive: true });
     mkdirSync(join(ws.dir, 'quarantine/2024/05/17/x'), { recursive: true });

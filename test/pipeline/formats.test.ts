@@ -1,29 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { csv, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
 /** Ingestion of each format into stage and target, transforms, lineage, batching. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const pipeline = (format: string, extra = '') => `
-pipelines:
-  p:
-    landing: ./landing
-    pattern: "*.${format === 'ndjson' ? 'ndjson' : format}"
-    format: ${format}
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    orderBy: updated
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const pipeline = (format: string, keys: PipelineKeys = {}) => pipelineYaml({ pattern: `*.${format}`, format, orderBy: 'updated', ...keys });
 
 describe('formats', () => {
   it('CSV with a dialect: stage with lineage, target upserted, files archived', async () => {
-    ws = new Workspace(pipeline('csv', `    csv: { delimiter: ";", nullString: "NA" }\n`));
+    ws = new Workspace(pipeline('csv', { csv: { delimiter: ';', nullString: 'NA' } }));
     ws.land('landing/a.csv', 'id;name;amount;updated\n1;ann;10.5;1\n2;bob;NA;1\n');
     ws.land('landing/b.csv', 'id;name;amount;updated\n2;bob;7;2\n3;cy;1;2\n');
     const s = await ws.run();
@@ -75,16 +64,15 @@ describe('formats', () => {
 
   it('transforms before staging: epoch → UTC timestamp, rename, cast', async () => {
     ws = new Workspace(
-      pipeline(
-        'csv',
-        `    transforms:
-      created_ms: { epoch: millis, rename: created_at }
-      seen_s: { epoch: seconds }
-      seen_us: { epoch: micros }
-      score: { cast: INTEGER }
-      amount: { cast: "DECIMAL(10,2)", rename: balance }
-`,
-      ),
+      pipeline('csv', {
+        transforms: {
+          created_ms: { epoch: 'millis', rename: 'created_at' },
+          seen_s: { epoch: 'seconds' },
+          seen_us: { epoch: 'micros' },
+          score: { cast: 'INTEGER' },
+          amount: { cast: 'DECIMAL(10,2)', rename: 'balance' },
+        },
+      }),
     );
     ws.land('landing/a.csv', csv('id,updated,created_ms,seen_s,seen_us,score,amount', [[1, 1, 1698915678000, 1698915678, 1698915678123456, '42', '10.456']]));
     await ws.run();
@@ -101,7 +89,7 @@ describe('formats', () => {
   });
 
   it('a partitioned target: partitionBy from the definition', async () => {
-    ws = new Workspace(pipeline('csv', '    partitionBy: region\n'));
+    ws = new Workspace(pipeline('csv', { partitionBy: 'region' }));
     ws.land('landing/a.csv', csv('id,updated,region', [[1, 1, 'eu'], [2, 1, 'us'], [3, 1, 'eu']]));
     await ws.run();
     ws.land('landing/b.csv', csv('id,updated,region', [[3, 2, 'eu'], [4, 2, 'apac']]));
@@ -111,7 +99,7 @@ describe('formats', () => {
   });
 
   it('batching: arrival order by mtime then name, maxFiles and maxBytes', async () => {
-    ws = new Workspace(pipeline('csv', '    batch: { maxFiles: 2, maxBytes: 1MB }\n'));
+    ws = new Workspace(pipeline('csv', { batch: { maxFiles: 2, maxBytes: '1MB' } }));
     // Names sort opposite to arrival: c lands first.
     ws.land('landing/c.csv', csv('id,updated,v', [[1, 1, 'first']]));
     ws.land('landing/b.csv', csv('id,updated,v', [[1, 1, 'second']]));

@@ -1,22 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, Workspace } from './workspace.ts';
+import { Workspace } from '../support/workspace.ts';
+import { REPO, runTsx } from '../support/process.ts';
 
 /** The seed-002 notebooks, run as a user would (npx tsx …) on a temp copy of the sample data. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-function tsx(file: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, file), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
+/** A notebook as `npx tsx <file>` runs it; `out` is what it printed, stdout then stderr. */
+async function tsx(file: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const run = await runTsx(join(REPO, file), args);
+  return { code: run.code, out: run.stdout + run.stderr };
 }
 
 describe('notebooks', () => {

@@ -2,26 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml } from '../support/pipeline-yaml.ts';
+import { lakelet } from '../support/cli.ts';
 
 /** stage.properties / target.properties in lakelet.yml: set on create, and on an existing table by a metadata-only commit. */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const yaml = (targetProps: string, stageProps = '{}') => `
-pipelines:
-  p:
-    landing: ./landing
-    format: csv
-    stage: { path: ./tables/stage, properties: ${stageProps} }
-    target:
-      path: ./tables/target
-      properties: ${targetProps}
-    key: id
-    orderBy: ts
-    archive: ./archive
-    quarantine: ./quarantine
-`;
+const yaml = (targetProps: Record<string, unknown>, stageProps: Record<string, unknown> = {}) =>
+  pipelineYaml({ stage: { path: './tables/stage', properties: stageProps }, target: { path: './tables/target', properties: targetProps }, orderBy: 'ts' });
 
 async function tableOf(ws: Workspace, rel: string) {
   const t = await DeltaTable.forPath(join(ws.dir, rel));
@@ -36,7 +26,7 @@ async function tableOf(ws: Workspace, rel: string) {
 
 describe('pipeline table properties', () => {
   it('a target created with delta.enableChangeDataFeed: true records every MERGE for `lakelet changes`', async () => {
-    ws = new Workspace(yaml(`{ delta.enableChangeDataFeed: true, owner: orders-team }`, `{ delta.logRetentionDuration: "interval 60 days" }`));
+    ws = new Workspace(yaml({ 'delta.enableChangeDataFeed': true, owner: 'orders-team' }, { 'delta.logRetentionDuration': 'interval 60 days' }));
     ws.land('landing/a.csv', csv('id,v,ts', [[1, 'a', 1], [2, 'b', 1]]));
     const first = await lakelet(['run', '--once', '-c', ws.configFile, '--quiet']);
     expect(first.code, first.stderr).toBe(0);
@@ -60,13 +50,13 @@ describe('pipeline table properties', () => {
   });
 
   it('properties added to lakelet.yml later reach the existing tables in one metadata-only commit at the next run, once', async () => {
-    ws = new Workspace(yaml('{}'));
+    ws = new Workspace(yaml({}));
     ws.land('landing/a.csv', csv('id,v,ts', [[1, 'a', 1]]));
     expect((await lakelet(['run', '--once', '-c', ws.configFile, '--quiet'])).code).toBe(0);
     const before = await tableOf(ws, 'tables/target');
     expect(before.configuration).toEqual({});
 
-    writeFileSync(ws.configFile, yaml(`{ delta.enableChangeDataFeed: true }`, `{ delta.checkpointInterval: 5 }`));
+    writeFileSync(ws.configFile, yaml({ 'delta.enableChangeDataFeed': true }, { 'delta.checkpointInterval': 5 }));
     const run = await lakelet(['run', '--once', '-c', ws.configFile, '--log-format', 'json']);
     expect(run.code, run.stderr).toBe(0);
     const events = run.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; table?: string; changed?: unknown });
@@ -94,10 +84,10 @@ describe('pipeline table properties', () => {
   });
 
   it('a bad property value stops the run with a message naming the table and the property', async () => {
-    ws = new Workspace(yaml('{}'));
+    ws = new Workspace(yaml({}));
     ws.land('landing/a.csv', csv('id,v,ts', [[1, 'a', 1]]));
     expect((await lakelet(['run', '--once', '-c', ws.configFile, '--quiet'])).code).toBe(0);
-    writeFileSync(ws.configFile, yaml(`{ delta.enableChangeDataFeed: sometimes }`));
+    writeFileSync(ws.configFile, yaml({ 'delta.enableChangeDataFeed': 'sometimes' }));
     const run = await lakelet(['run', '--once', '-c', ws.configFile, '--quiet']);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/tables\/target: table property delta\.enableChangeDataFeed must be true or false, not 'sometimes'/);

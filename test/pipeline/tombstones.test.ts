@@ -1,26 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { csv, lakelet, Workspace } from './workspace.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
+import { lakelet } from '../support/cli.ts';
 
 /** Deleted keys stay deleted (issue 8, point 4). */
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
 const HEADER = 'id,v,ts,op';
-const yaml = (extra = '') => `
-stateDir: ./state
-pipelines:
-  p:
-    landing: ./landing
-    pattern: "*.csv"
-    format: csv
-    stage: ./tables/stage
-    target: ./tables/target
-    key: id
-    orderBy: ts
-    deletes: { column: op, values: [D] }
-    archive: ./archive
-    quarantine: ./quarantine
-${extra}`;
+const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ pattern: '*.csv', orderBy: 'ts', deletes: { column: 'op', values: ['D'] }, ...keys }, { stateDir: './state' });
 
 const initial = csv(HEADER, [
   [1, 'a', '2024-01-01 00:00:00', 'I'],
@@ -59,7 +47,7 @@ describe('deleted keys stay deleted', () => {
   });
 
   it('with duplicates: name-and-content the copy is applied, and the tombstones still keep the deleted keys out', async () => {
-    ws = new Workspace(yaml('    duplicates: name-and-content'));
+    ws = new Workspace(yaml({ duplicates: 'name-and-content' }));
     ws.land('landing/initial.csv', initial);
     await ws.run();
     ws.land('landing/deletes.csv', deletes);
@@ -97,7 +85,7 @@ describe('deleted keys stay deleted', () => {
     // This batch both deletes key 3 and carries older rows of keys deleted before.
     ws.land('landing/late.csv', lateOlder + '3,c,2024-01-05 00:00:00,D\n');
     const args = ['run', '--once', '-c', ws.configFile, '--log-format', 'json'];
-    expect((await lakelet(args, { LAKELET_CRASH_AT: 'after-tombstones' })).signal).toBe('SIGKILL');
+    expect((await lakelet(args, { env: { LAKELET_CRASH_AT: 'after-tombstones' } })).signal).toBe('SIGKILL');
     const redo = await lakelet(args);
     expect(redo.code, redo.stderr).toBe(0);
     expect(await ids(ws)).toEqual([]);

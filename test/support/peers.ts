@@ -9,10 +9,11 @@
 //
 // LAKELET_VENV overrides where the Python venv lives (default <repo>/.venv), for this file and for
 // scripts/setup-peers.sh alike.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from './process.ts';
 
 /** The repository root (this file is test/support/peers.ts). */
 export const repoRoot: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -104,30 +105,7 @@ export async function runDeltaRs(args: string[]): Promise<any> {
       `delta-rs peer: no Python venv at ${venvDir()}. Install it from the repository root with: ${SETUP_COMMAND}`,
     );
   }
-  const { code, signal, stdout, stderr } = await new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve, reject) => {
-    const child = spawn(python, [deltaRsPeerScript, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (c, s) =>
-      resolve({
-        code: c,
-        signal: s,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
+  const { code, signal, stdout, stderr } = await runProcess(python, [deltaRsPeerScript, ...args], { env: { PYTHONDONTWRITEBYTECODE: '1' } });
   const command = `deltars_peer ${args.join(' ')}`;
   if (code !== 0) {
     const how = signal ? `was killed by ${signal}` : `exited ${code}`;

@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DeltaTable } from '../../../../src/engine/table.ts';
+import type { TableHandle } from '../../../../src/engine/table-handle.ts';
+import { MergeBuilder, MergeDuplicateKeyError } from '../../../../src/engine/ops/merge.ts';
+import { ConstraintViolationError } from '../../../../src/engine/errors.ts';
+import { useEngine } from '../../../support/engine-fixture.ts';
+
+const fx = useEngine();
+
+/** Every file of a table's directory outside _delta_log, as paths relative to it. */
+function filesOnDisk(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((p) => !p.startsWith('_delta_log'));
+}
+
+/** Every path an add, remove or cdc action of any commit names. */
+function pathsInLog(dir: string): Set<string> {
+  const paths = new Set<string>();
+  for (const name of readdirSync(join(dir, '_delta_log')).filter((n) => n.endsWith('.json'))) {
+    for (const line of readFileSync(join(dir, '_delta_log', name), 'utf8').trim().split('\n')) {
+      const action = JSON.parse(line);
+      const file = action.add ?? action.remove ?? action.cdc;
+      if (file) paths.add(decodeURIComponent(file.path));
+    }
+  }
+  return paths;
+}
+
+let n = 0;
+/** A target of 10 files with 100 keys each, sorted, so key ranges do not overlap. */
+async function target(options: { partitioned?: boolean; properties?: Record<string, string> } = {}) {
+  const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
+  for (let f = 0; f < 10; f++) {
+    const w = t.write({ sql: `SELECT range AS id, 'v' || range AS val, range % 2 AS p, TIMESTAMP '2024-01-01' AS last_modified FROM range(${f * 100}, ${f * 100 + 100})` });
+    if (f === 0 && options.partitioned) w.partitionBy('p');
+    if (f === 0 && options.properties) w.properties(options.properties);
+    await w.execute();
+  }
+  return t;
+}
+
+describe('MERGE', () => {
+  it('upserts, rewriting only files that hold a matched row and pruning the rest by key stats', async () => {
+    const t = await target();
+    const before = new Set((await t.snapshot()).files.map((f) => f.path));
+    const res = await t
+      .merge({ sql: `SELECT * FROM (VALUES (150, 'updated', 1, TIMESTAMP '2024-02-01'), (5000, 'new', 0, TIMESTAMP '2024-02-01')) v(id, val, p, last_modified)` }, { on: ['id'] })
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute();
+    expect(res.metrics).toMatchObject({
+      numSourceRows: 2,
+      numTargetRowsInserted: 1,
+      numTargetRowsUpdated: 1,
+      numTargetRowsDeleted: 0,
+      numTargetRowsCopied: 99,
+      numTargetFilesRemoved: 1,
+      numTargetFilesScanned: 1,
+      numTargetFilesSkipped: 9,
+    });
+    const after = (await t.snapshot()).files.map((f) => f.path);
+    expect(after.filter((p) => before.has(p))).toHaveLength(9);
+    const rows = await t.read({ where: 'id IN (150, 5000, 151)', orderBy: 'id' });
+    expect(rows.map((r) => [r.id, r.val])).toEqual([
+      ['150', 'updated'],
+      ['151', 'v151'],
+      ['5000', 'new'],
+    ]);
+    expect((await t.read()).length).toBe(1001);
+    const history = await t.history(1);
+    expect(history[0].operation).toBe('MERGE');
+    expect(history[0].operationMetrics.numTargetRowsUpdated).toBe('1');
+    t.close();
+  });
+
+  it('an insert-only batch rewrites nothing and only adds files', async () => {
+    const t = await target();
+    const res = await t.merge({ sql: `SELECT range AS id, 'n' AS val, 0 AS p, TIMESTAMP '2024-03-01' AS last_modified FROM range(2000, 2100)` }, { on: ['id'] })
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute();
+    expect(res.metrics.numTargetFilesRemoved).toBe(0);
+    expect(res.metrics.numTargetFilesScanned).toBe(0);
+    expect(res.metrics.numTargetRowsInserted).toBe(100);
+    t.close();
+  });
+
+  it('refuses a target row matched by two source rows, naming the key; dedupBy keeps the latest', async () => {
+    const t = await target();
+    const src = { sql: `SELECT * FROM (VALUES (7, 'old', 1, TIMESTAMP '2024-02-01'), (7, 'newest', 1, TIMESTAMP '2024-03-01'), (7, 'mid', 1, TIMESTAMP '2024-02-15')) v(id, val, p, last_modified)` };
+    const err = await t.merge(src, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute().catch((e) => e);
+    expect(err).toBeInstanceOf(MergeDuplicateKeyError);
+    expect(err.message).toContain('"id":"7"');
+    expect((await t.snapshot()).version).toBe(9);
+    const res = await t.merge(src, { on: ['id'] }).dedupBy('last_modified').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(res.metrics.numSourceRowsDeduplicated).toBe(2);
+    expect((await t.read({ where: 'id = 7' }))[0].val).toBe('newest');
+    t.close();
+  });
+
+  it('deletes by a marker column and honours clause order and conditions', async () => {
+    const t = await target();
+    const res = await t
+      .merge({ sql: `SELECT * FROM (VALUES (1, 'x', 'D'), (2, 'y', 'U'), (3000, 'z', 'U'), (3001, 'w', 'D')) v(id, val, op)` }, { on: ['id'] })
+      .whenMatchedDelete(`s.op = 'D'`)
+      .whenMatchedUpdate({ val: 's.val' })
+      .whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '9' }, `s.op <> 'D'`)
+      .execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsDeleted: 1, numTargetRowsUpdated: 1, numTargetRowsInserted: 1 });
+    const rows = await t.read({ where: 'id IN (1, 2, 3000, 3001)', orderBy: 'id' });
+    expect(rows.map((r) => [r.id, r.val, r.p])).toEqual([
+      ['2', 'y', '0'],
+      ['3000', 'z', '9'],
+    ]);
+    t.close();
+  });
+
+  it('not matched by source: delete target rows the source no longer has', async () => {
+    const t = await target();
+    const res = await t
+      .merge({ sql: `SELECT range AS id FROM range(0, 1000) WHERE range % 10 <> 0` }, { on: ['id'] })
+      .whenNotMatchedBySourceDelete()
+      .execute();
+    expect(res.metrics.numTargetRowsNotMatchedBySourceDeleted).toBe(100);
+    expect((await t.read()).length).toBe(900);
+    t.close();
+  });
+
+  it('prunes by partition when the partition column is a key, and enforces constraints', async () => {
+    const t = await target({ partitioned: true, properties: { 'delta.constraints.val_not_empty': "val <> ''" } });
+    const res = await t
+      .merge({ sql: `SELECT 3 AS id, 'u' AS val, 1 AS p, TIMESTAMP '2024-05-01' AS last_modified` }, { on: ['id', 'p'] })
+      .whenMatchedUpdateAll()
+      .execute();
+    expect(res.metrics.numTargetRowsUpdated).toBe(1);
+    expect(res.metrics.numTargetFilesScanned).toBe(1);
+    const err = await t
+      .merge({ sql: `SELECT 5 AS id, '' AS val, 1 AS p, TIMESTAMP '2024-05-01' AS last_modified` }, { on: ['id', 'p'] })
+      .whenMatchedUpdateAll()
+      .execute()
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ConstraintViolationError);
+    t.close();
+  });
+
+  it('is idempotent with a txn and evolves the schema when asked', async () => {
+    const t = await target();
+    const src = { sql: `SELECT 1 AS id, 'a' AS val, 1 AS p, TIMESTAMP '2024-05-01' AS last_modified, 'new col' AS extra` };
+    // Without schema evolution, UPDATE SET * ignores source columns the target lacks (as Delta does).
+    await t.merge(src, { on: ['id'] }).whenMatchedUpdateAll().execute();
+    expect((await t.snapshot()).schema.fields.map((f) => f.name)).not.toContain('extra');
+    const wrongType = { sql: `SELECT 'one' AS id, 'a' AS val` };
+    await expect(t.merge(wrongType, { on: ['id'] }).whenMatchedUpdateAll().execute()).rejects.toThrow(/column 'id' is string in the batch/);
+    const first = await t.merge(src, { on: ['id'] }).mergeSchema().txn('pipe', 1).whenMatchedUpdateAll().execute();
+    const again = await t.merge(src, { on: ['id'] }).mergeSchema().txn('pipe', 1).whenMatchedUpdateAll().execute();
+    expect(again.skipped).toMatch(/already committed/);
+    expect(again.version).toBe(first.version);
+    expect((await t.read({ where: 'id = 1' }))[0].extra).toBe('new col');
+    expect((await t.read({ where: 'id = 2' }))[0].extra).toBe(null);
+    t.close();
+  });
+
+  it('writes the change data feed: inserts, update pre/post images and deletes', async () => {
+    const t = await target({ properties: { 'delta.enableChangeDataFeed': 'true' } });
+    const before = (await t.snapshot()).version;
+    const res = await t
+      .merge({ sql: `SELECT * FROM (VALUES (1, 'one', 'U'), (2, 'two', 'D'), (7000, 'new', 'U')) v(id, val, op)` }, { on: ['id'] })
+      .whenMatchedDelete(`s.op = 'D'`)
+      .whenMatchedUpdate({ val: 's.val' })
+      .whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' })
+      .execute();
+    const actions = (await t.history(1))[0];
+    expect(actions.operation).toBe('MERGE');
+    const changes = await t.changes({ fromVersion: res.version }).read();
+    const seen = changes.map((r) => [r._change_type, r.id, r.val]).sort((a, b) => String(a).localeCompare(String(b)));
+    expect(seen).toEqual(
+      [
+        ['delete', '2', 'v2'],
+        ['insert', '7000', 'new'],
+        ['update_postimage', '1', 'one'],
+        ['update_preimage', '1', 'v1'],
+      ].sort((a, b) => String(a).localeCompare(String(b))),
+    );
+    expect(changes.every((r) => Number(r._commit_version) === before + 1)).toBe(true);
+    t.close();
+  });
+
+  it('a merge skipped at commit as an already applied txn deletes the data and change data files it wrote', async () => {
+    const t = await target({ properties: { 'delta.enableChangeDataFeed': 'true' } });
+    const dir = join(fx.dir, `m${n}`);
+    const src = { sql: `SELECT * FROM (VALUES (1, 'one'), (7000, 'new')) v(id, val)` };
+    // This writer plans against the table as it is now...
+    const planned = await t.latest();
+    // ...while another writer applies the same txn first (its merge writes data and change data).
+    const other = await DeltaTable.forPath(dir, { compute: fx.compute });
+    const applied = await other.merge(src, { on: ['id'] }).whenMatchedUpdate({ val: 's.val' }).whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' }).txn('pipe', 1).execute();
+    expect(applied.skipped).toBeUndefined();
+    const stale: TableHandle = { ctx: t.ctx, uri: t.uri, snapshot: async () => planned, tryLatest: async () => planned };
+    const late = await new MergeBuilder(stale, src, { on: ['id'] })
+      .whenMatchedUpdate({ val: 's.val' })
+      .whenNotMatchedInsert({ id: 's.id', val: 's.val', p: '0' })
+      .txn('pipe', 1)
+      .execute();
+    expect(late.skipped).toMatch(/already committed/);
+    expect(late.version).toBe(applied.version);
+    // The late merge's files are never referenced: none may stay behind, under _change_data/ either.
+    const referenced = pathsInLog(dir);
+    expect([...referenced].some((p) => p.startsWith('_change_data/'))).toBe(true);
+    expect(filesOnDisk(dir).filter((p) => !referenced.has(p))).toEqual([]);
+    expect((await t.history()).filter((h) => h.operation === 'MERGE')).toHaveLength(1);
+    t.close();
+    other.close();
+  });
+});
