@@ -107,4 +107,28 @@ describe.skipIf(gcsMode === 'skip')('lakelet CLI on a gs:// table (fake-gcs-serv
     expect(left.filter((k) => k.endsWith('.parquet') && !k.includes('_delta_log/')).length).toBeGreaterThan(0);
     expect((await rows('--columns', 'id')).map((r) => r.id)).toEqual(['1', '2', '3', '4', '5']);
   });
+
+  it('merges from a Delta table on gs://; a data file on gs:// is refused with a message saying what to do', async () => {
+    const target = 'gs://lake/warehouse/accounts';
+    const source = 'gs://lake/staging/accounts';
+    await ok('write', target, '--from', join(dir, 'people.csv'));
+    await ok('write', source, '--from', join(dir, 'upsert.csv'));
+    const merged = JSON.parse((await ok('merge', target, '--from', source, '--on', 'id', '--json')).stdout);
+    expect(merged).toMatchObject({ version: 1 });
+    const got = byId(ndjson((await ok('read', target, '--format', 'ndjson', '--columns', 'id,name')).stdout));
+    expect(got.map((r) => `${r.id}:${r.name}`)).toEqual(['1:ann', '2:bobby', '3:cy', '6:fay']);
+
+    for (const args of [
+      ['write', target, '--from', 'gs://lake/incoming/more.csv', '--mode', 'append'],
+      ['merge', target, '--from', 'gs://lake/incoming/more.csv', '--on', 'id'],
+    ]) {
+      const refused = await lakelet(args, { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        "lakelet: gs://lake/incoming/more.csv: data files are read from local paths only (DuckDB's httpfs is not bundled); copy the file to local disk first, or give a Delta table.\n",
+      );
+    }
+    // Nothing was committed by the refused commands.
+    expect(JSON.parse((await ok('history', target, '--json')).stdout).map((h: { version: number }) => h.version)).toEqual([1, 0]);
+  });
 });
