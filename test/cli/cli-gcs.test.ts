@@ -108,7 +108,7 @@ describe.skipIf(gcsMode === 'skip')('lakelet CLI on a gs:// table (fake-gcs-serv
     expect((await rows('--columns', 'id')).map((r) => r.id)).toEqual(['1', '2', '3', '4', '5']);
   });
 
-  it('merges from a Delta table on gs://; a data file on gs:// is refused with a message saying what to do', async () => {
+  it('merges from a Delta table on gs://, refuses a data file on gs:// with a message saying what to do, alters properties', async () => {
     const target = 'gs://lake/warehouse/accounts';
     const source = 'gs://lake/staging/accounts';
     await ok('write', target, '--from', join(dir, 'people.csv'));
@@ -130,5 +130,8 @@ describe.skipIf(gcsMode === 'skip')('lakelet CLI on a gs:// table (fake-gcs-serv
     }
     // Nothing was committed by the refused commands.
     expect(JSON.parse((await ok('history', target, '--json')).stdout).map((h: { version: number }) => h.version)).toEqual([1, 0]);
+
+    await ok('alter', target, '--property', 'delta.checkpointInterval=20');
+    expect(JSON.parse((await ok('describe', target, '--json')).stdout)).toMatchObject({ version: 2, properties: { 'delta.checkpointInterval': '20' } });
   });
 });
