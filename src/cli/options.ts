@@ -1,5 +1,8 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { DeltaTable } from '../engine/table.ts';
+import { InputError } from '../engine/errors.ts';
 import { inContext } from './errors.ts';
 
 /** Option value parsers shared by the commands; a bad value is a usage error (exit 2). */
@@ -58,4 +61,26 @@ export function printJson(value: unknown): void {
 export function isoTime(ms: number | undefined): string | null {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return null;
   return new Date(ms).toISOString();
+}
+
+/** A location with a scheme (gs://, file://), as opposed to a local path. */
+export function isUri(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
+}
+
+/**
+ * A data file to load (`--from`), as an absolute local path. Files are read by DuckDB from local
+ * disk only (its httpfs extension is not bundled and extensions are never downloaded), so a gs://
+ * file is refused here rather than misread as a relative path named "gs:".
+ */
+export function localDataFile(from: string): string {
+  if (!isUri(from)) return resolve(from);
+  if (/^file:\/\//i.test(from)) return fileURLToPath(from);
+  throw remoteDataFileError(from);
+}
+
+export function remoteDataFileError(from: string): InputError {
+  return new InputError(
+    `${from}: data files are read from local paths only (DuckDB's httpfs is not bundled); copy the file to local disk first, or give a Delta table.`,
+  );
 }

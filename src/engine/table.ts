@@ -7,7 +7,7 @@ import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/c
 import { LogStore } from './delta/log-store.ts';
 import type { TableContext } from './delta/table-context.ts';
 import type { TableHandle, VersionSelector } from './table-handle.ts';
-import { advanceSnapshot, listLog, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
+import { advanceSnapshot, listLog, loadLatestSnapshot, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
 import { readHistory, type HistoryEntry } from './delta/history.ts';
 import { versionAtTimestamp } from './delta/time-travel.ts';
 import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from './delta/scan.ts';
@@ -103,7 +103,7 @@ export class DeltaTable implements TableHandle {
       const advanced = stillThere ? await advanceSnapshot(cached, newer) : undefined;
       if (advanced) return this.remember(advanced);
     }
-    return this.remember(await loadSnapshot(this.ctx, {}, await listLog(this.ctx)));
+    return this.remember(await loadLatestSnapshot(this.ctx));
   }
 
   /** Keeps a snapshot as the handle's latest (operations hand theirs in after a commit). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { commaList, printJson, withTable } from '../options.ts';
+import { commaList, isUri, localDataFile, printJson, remoteDataFileError, withTable } from '../options.ts';
 import { plural } from '../output/table-format.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import type { Source } from '../../engine/ops/source.ts';
@@ -45,11 +45,14 @@ Examples:
     )
     .action(async (location: string, options: MergeCliOptions) => {
       const result = await withTable(location, async (table) => {
-        const from = resolve(options.from);
         let source: Source;
         let release = async () => {};
-        if (existsSync(join(from, '_delta_log'))) {
+        // A gs:// source can only be a Delta table: data files are read from local paths only.
+        const remote = isUri(options.from) && !/^file:\/\//i.test(options.from);
+        const from = remote ? options.from : localDataFile(options.from);
+        if (remote || existsSync(join(from, '_delta_log'))) {
           const other = await DeltaTable.forPath(from, { compute: table.ctx.compute });
+          if (remote && !(await other.exists())) throw remoteDataFileError(from);
           const scan = await other.scan();
           source = { sql: scan.sql };
           release = () => scan.release();

@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { commaList, printJson, propertyOption, withTable } from '../options.ts';
+import { commaList, localDataFile, printJson, propertyOption, withTable } from '../options.ts';
 import { humanBytes, plural } from '../output/table-format.ts';
 
 interface WriteOptions {
@@ -40,7 +39,7 @@ Examples:
     )
     .action(async (location: string, options: WriteOptions) => {
       const result = await withTable(location, async (table) => {
-        let builder = table.write({ file: resolve(options.from) }).mode(options.mode);
+        let builder = table.write({ file: localDataFile(options.from) }).mode(options.mode);
         if (options.partitionBy) builder = builder.partitionBy(...options.partitionBy);
         if (options.mergeSchema) builder = builder.mergeSchema();
         if (options.property) builder = builder.properties(options.property);

@@ -8,7 +8,7 @@ import { readCheckpointFiles, UnreadableCheckpointError } from './checkpoint-rea
 import { buildSegment, type CheckpointCandidate } from './log-segment.ts';
 import { fileKey } from './file-key.ts';
 import { assertReadable } from './protocol-support.ts';
-import { CorruptLogError, LakeletError } from '../errors.ts';
+import { CorruptLogError, LakeletError, NotATableError, VersionNotFoundError } from '../errors.ts';
 
 const EMPTY_SCHEMA = '{"type":"struct","fields":[]}';
 
@@ -144,6 +144,25 @@ export async function advanceSnapshot(base: Snapshot, newer: LogFile[]): Promise
 /** Lists the log once; time travel and history reuse the listing. */
 export async function listLog(table: TableContext): Promise<LogFile[]> {
   return table.log.listLogFiles(0);
+}
+
+/**
+ * The latest snapshot of a table opened afresh, listed from the checkpoint `_last_checkpoint` names:
+ * on an object store the log is then one listing page from there, not every page since version 0.
+ * The hint is only a hint (stale, or naming a checkpoint that is gone or damaged): when what is
+ * listed from it does not load, the whole log is listed and loaded as without it.
+ */
+export async function loadLatestSnapshot(table: TableContext): Promise<Snapshot> {
+  const hint = await table.log.readLastCheckpoint();
+  if (hint && hint.version > 0) {
+    try {
+      return await loadSnapshot(table, {}, await table.log.listFrom(hint.version));
+    } catch (err) {
+      const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
+      if (!logProblem) throw err;
+    }
+  }
+  return loadSnapshot(table, {}, await listLog(table));
 }
 
 export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[]): Promise<Snapshot> {
