@@ -77,3 +77,10 @@ export class InvalidObjectKeyError extends LakeletError {
     super('INVALID_OBJECT_KEY', `invalid object key ${JSON.stringify(key)}: ${reason}`);
   }
 }
+
+/** getRange's arguments: a start and a length that are whole, non-negative numbers. */
+export function assertRange(key: string, start: number, length: number): void {
+  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`getRange(${JSON.stringify(key)}): start and length must be non-negative integers (got ${start}, ${length}).`);
+  }
+}

@@ -3,8 +3,7 @@ import { unlink } from 'node:fs/promises';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { LakeletError } from '../../../errors/lakelet-error.ts';
 import { DEFAULT_RETRY, withRetry, type AttemptInfo, type RetryPolicy } from '../../retry.ts';
-import { InvalidObjectKeyError } from '../object-store.ts';
-import { ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 import { httpStatus, toGcsError } from './gcs-error.ts';
 
 export interface GcsObjectStoreOptions {
@@ -77,9 +76,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async getRange(key: string, start: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`getRange(${JSON.stringify(key)}): start and length must be non-negative integers (got ${start}, ${length}).`);
-    }
+    assertRange(key, start, length);
     const file = this.file(key);
     // An empty range needs no bytes, only the answer "does it exist" (a missing key still rejects).
     if (length === 0) {

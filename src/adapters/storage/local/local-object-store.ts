@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { asIoError } from '../../io-error.ts';
 import { processAlive } from '../../process-alive.ts';
-import { InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
  * Temporary files are written next to their destination under this name prefix, so that the final
@@ -59,9 +59,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async getRange(key: string, start: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`getRange(${JSON.stringify(key)}): start and length must be non-negative integers (got ${start}, ${length}).`);
-    }
+    assertRange(key, start, length);
     const file = this.localPath(key);
     let handle: fs.FileHandle;
     try {
