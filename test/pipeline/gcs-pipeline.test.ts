@@ -168,3 +168,17 @@ describe.skipIf(gcsMode === 'skip')('crash matrix on gs:// landing, archive and 
     });
   }
 });
+
+describe('lakelet watch on a gs:// landing (polling a bucket is not built yet)', () => {
+  let ws: Workspace | undefined;
+  afterEach(() => ws?.cleanup());
+
+  it('is a clear error naming the pipeline and the location, and creates no local folder named after the URI', async () => {
+    ws = new Workspace(yaml({ landing: 'gs://lake/landing', archive: 'gs://lake/archive', quarantine: 'gs://lake/quarantine' }));
+    const run = await lakelet(['watch', '-c', ws.configFile], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' } });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain("pipeline 'accounts': lakelet watch cannot watch gs://lake/landing yet");
+    expect(run.stderr).toContain('lakelet run --once');
+    expect(ws.files('.').filter((f) => f.startsWith('gs:'))).toEqual([]);
+  });
+});
