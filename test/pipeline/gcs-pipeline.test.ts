@@ -87,6 +87,23 @@ describe.skipIf(gcsMode === 'skip')('pipelines on gs:// (fake-gcs-server, real C
     expect(JSON.parse(fourth.stdout).totals).toMatchObject({ duplicates: 0, rowsInserted: 1 });
   });
 
+  it('stage and target tables on gs:// as well: everything but the state folder in the bucket', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, stage: `${uri}/tables/stage`, target: `${uri}/tables/accounts` }));
+    await store.put('landing/initial.csv', initial);
+    await store.put('landing/incremental.csv', incremental);
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const read = await lakelet(['read', `${uri}/tables/accounts`, '--format', 'ndjson'], { env: env() });
+    expect(read.code, read.stderr).toBe(0);
+    const rows = read.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).sort((a, b) => String(a.account_number).localeCompare(String(b.account_number)));
+    expect(rows.map((r) => [r.account_number, r.credit_score, r.account_balance])).toEqual(expected.map((r) => [r.account_number, r.credit_score, r.account_balance]));
+    expect((await keys(store, 'tables/accounts/_delta_log/')).length).toBeGreaterThan(0);
+    expect(ws.files('tables')).toEqual([]);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    expect((await keys(store, 'archive/')).map((k) => k.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
+  });
+
   it('a local landing with a gs:// archive and quarantine (a mix)', async () => {
     const { uri, store } = bucketFolder();
     ws = new Workspace(yaml({ archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
