@@ -162,7 +162,7 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
     if (shared && rt.siblings.some((s) => !s.tookFile(f.key, f.sha256))) continue;
     const dest = `${manifest.folder}/${f.key}`;
     const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name, { planned: { size: f.size, mtime: f.mtime } });
-    if ((r === 'moved' || r === 'already-moved') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
+    if ((r === 'moved' || r === 'already-moved' || r === 'copied') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
     if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, reason: r });
     if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, duplicateOf: f.duplicateOf });
   }

@@ -27,7 +27,8 @@ export interface PlannedFile {
  * Moves a landed file to `to/toKey` exactly once, never overwriting: create-only at the
  * destination (an existing destination must hold the same bytes: a move a crash interrupted),
  * then delete the source. A source whose bytes changed since the batch was planned is left alone
- * (a new delivery under the same name; the next batch takes it). `keepSource` copies instead.
+ * (a new delivery under the same name; the next batch takes it), and so is one re-uploaded between
+ * the copy and the delete, on stores with generations ('copied'). `keepSource` copies instead.
  *
  * With `planned` (the size and mtime the batch saw when it hashed the file) and both stores on a
  * local disk, a source that still has that size and mtime is linked into place without being read
@@ -64,6 +65,8 @@ export async function moveOnce(
     }
   }
   if (options.keepSource) return 'copied';
-  await from.delete(key);
-  return 'moved';
+  // Only the generation that was checked goes (GCS: ifGenerationMatch). A file re-uploaded under
+  // the name since is a new delivery: it stays for the next batch, and this one counts as copied.
+  const deleted = await from.delete(key, head.generation !== undefined ? { ifGeneration: head.generation } : {});
+  return deleted ? 'moved' : 'copied';
 }

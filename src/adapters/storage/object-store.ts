@@ -24,6 +24,14 @@ export interface ListOptions {
   startAt?: string;
 }
 
+export interface DeleteOptions {
+  /**
+   * Delete only this generation (GCS: `ifGenerationMatch`): an object re-uploaded under the key
+   * since it was seen is a new delivery and stays. Stores without generations ignore it.
+   */
+  ifGeneration?: string;
+}
+
 export interface ObjectStore {
   /** A human-readable URI of the root, e.g. `file:///data/t` or `gs://bucket/prefix`. */
   readonly uri: string;
@@ -47,7 +55,8 @@ export interface ObjectStore {
   linkIfAbsent?(key: string, localPath: string): Promise<boolean>;
   /** Moves a local file into the store (the file is consumed). */
   putFile(key: string, localPath: string): Promise<void>;
-  delete(key: string): Promise<void>;
+  /** False when `ifGeneration` was given and the live object is another generation (left in place); true otherwise, also when nothing was there. */
+  delete(key: string, options?: DeleteOptions): Promise<boolean>;
   copy(fromKey: string, toKey: string): Promise<void>;
   /**
    * A local filesystem path where DuckDB can read the object directly, or undefined when the

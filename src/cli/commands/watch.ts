@@ -4,6 +4,7 @@ import { ChokidarTrigger } from '../../adapters/trigger/chokidar/chokidar-trigge
 import { DirectoryScanTrigger } from '../../adapters/trigger/directory-scan/directory-scan-trigger.ts';
 import type { FileArrival, FileTrigger } from '../../adapters/trigger/file-trigger.ts';
 import { loadConfig } from '../../pipeline/config.ts';
+import { WatchUnsupportedError } from '../../pipeline/errors.ts';
 import { PipelineRunner, summarize, type PipelineSummary } from '../../pipeline/runner.ts';
 import { positiveInteger } from '../options.ts';
 import { failIfIncomplete, pipelineOptions, printSummary, reporterFor, SUMMARY_HELP, type PipelineCliOptions } from './run.ts';
@@ -30,6 +31,11 @@ export function registerWatch(program: Command): void {
     .option('--interval-ms <ms>', 'how often --trigger poll lists the folders', positiveInteger, 1000);
   pipelineOptions(cmd).addHelpText('after', SUMMARY_HELP).action(async (options: WatchOptions) => {
     const config = loadConfig(options.config);
+    // A URI landing (gs://) cannot be watched by filesystem events or a directory scan; say so
+    // rather than creating a local folder named after the URI and watching it.
+    for (const p of config.pipelines) {
+      if ((!options.pipeline?.length || options.pipeline.includes(p.name)) && /^gs:\/\//i.test(p.landing)) throw new WatchUnsupportedError(p.name, p.landing);
+    }
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
     const totals = new Map<string, PipelineSummary[]>();

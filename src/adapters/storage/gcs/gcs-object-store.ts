@@ -3,7 +3,7 @@ import { unlink } from 'node:fs/promises';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { LakeletError } from '../../../errors/lakelet-error.ts';
 import { DEFAULT_RETRY, withRetry, type AttemptInfo, type RetryPolicy } from '../../retry.ts';
-import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type DeleteOptions, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 import { httpStatus, toGcsError } from './gcs-error.ts';
 
 export interface GcsObjectStoreOptions {
@@ -176,11 +176,18 @@ export class GcsObjectStore implements ObjectStore {
     await unlink(localPath);
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     const file = this.file(key);
-    await this.call('delete', file, async () => {
-      // A retried delete whose first try went through finds nothing: still done.
-      await file.delete({ ignoreNotFound: true });
+    return this.call('delete', file, async () => {
+      try {
+        // A retried delete whose first try went through finds nothing: still done.
+        await file.delete({ ignoreNotFound: true, ...(options.ifGeneration !== undefined ? { ifGenerationMatch: options.ifGeneration } : {}) });
+        return true;
+      } catch (err) {
+        // 412: the live object is another generation (re-uploaded since it was seen): not ours to delete.
+        if (options.ifGeneration !== undefined && httpStatus(err) === 412) return false;
+        throw err;
+      }
     });
   }
 

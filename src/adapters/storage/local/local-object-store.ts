@@ -286,12 +286,14 @@ export class LocalObjectStore implements ObjectStore {
     return removed;
   }
 
-  async delete(key: string): Promise<void> {
+  /** A local file has no generation: `ifGeneration` is ignored (moveOnce checks size and mtime itself). */
+  async delete(key: string): Promise<boolean> {
     const file = this.localPath(key);
     try {
       await fs.unlink(file);
+      return true;
     } catch (err) {
-      if (isMissing(err)) return;
+      if (isMissing(err)) return true;
       throw asIoError(err, file, 'delete');
     }
   }

@@ -1,0 +1,201 @@
+// A pipeline whose landing, archive and quarantine are gs:// folders (fake-gcs-server), run through
+// the real CLI with STORAGE_EMULATOR_HOST: the same exactly-once rules as on a local disk
+// (exactly-once.test.ts, crash-matrix.test.ts), and a mix of local and gs:// locations.
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGcsClient } from '../../src/adapters/storage/gcs/gcs-client.ts';
+import { GcsObjectStore } from '../../src/adapters/storage/gcs/gcs-object-store.ts';
+import { lakelet } from '../support/cli.ts';
+import { fakeGcsAvailable, startFakeGcs, type FakeGcs } from '../support/gcs-emulator.ts';
+import { requirePeer } from '../support/peers.ts';
+import { Workspace } from '../support/workspace.ts';
+import { expected, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
+
+const gcsMode = requirePeer('fake-gcs-server', fakeGcsAvailable);
+
+/** `<yyyy>/<mm>/<dd>/<stamp>-<id>/<name>`: a batch's dated folder (file-mover.ts batchFolder). */
+const DATED = /^\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{9}Z-[^/]+\/[^/]+$/;
+
+describe.skipIf(gcsMode === 'skip')('pipelines on gs:// (fake-gcs-server, real CLI)', () => {
+  let gcs: FakeGcs;
+  let ws: Workspace | undefined;
+  beforeAll(async () => {
+    gcs = await startFakeGcs();
+    await gcs.createBucket('lake');
+  });
+  afterAll(() => gcs?.stop());
+  afterEach(() => ws?.cleanup());
+
+  /** A fresh folder of the bucket per test, and a store on it to upload and list with. */
+  function bucketFolder(): { uri: string; store: GcsObjectStore } {
+    const prefix = `run-${randomUUID().slice(0, 8)}`;
+    const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+    return { uri: `gs://lake/${prefix}`, store: new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix }) };
+  }
+  const keys = async (store: GcsObjectStore, prefix: string) => (await store.list(prefix)).map((m) => m.key.slice(prefix.length));
+  const env = () => ({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+
+  it('landing, archive and quarantine on gs://: merged, archived under the dated prefix, the bad file quarantined with its .error.json', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
+    await store.put('landing/initial.csv', initial);
+    await store.put('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+    await store.put('landing/incremental.csv', incremental);
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'], { env: env() });
+    expect(run.code, run.stderr).toBe(3); // broken.csv quarantined: not everything went in
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    const archived = await keys(store, 'archive/');
+    expect(archived.map((k) => k.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
+    for (const k of archived) expect(k).toMatch(DATED);
+    expect(new TextDecoder().decode(await store.get(`archive/${archived.find((k) => k.endsWith('initial.csv'))}`))).toBe(initial);
+    const quarantined = await keys(store, 'quarantine/');
+    expect(quarantined.map((k) => k.split('/').pop()).sort()).toEqual(['broken.csv', 'broken.csv.error.json']);
+    const errorDoc = JSON.parse(new TextDecoder().decode(await store.get(`quarantine/${quarantined.find((k) => k.endsWith('.error.json'))}`)));
+    expect(JSON.stringify(errorDoc)).toContain('broken.csv');
+    const log = await ws.log();
+    expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
+      ['broken.csv', 'quarantined', '0'],
+      ['incremental.csv', 'merged', '4'],
+      ['initial.csv', 'merged', '4'],
+    ]);
+  });
+
+  it('a file delivered twice (same bytes) is logged as duplicate, archived again, not applied again; same name with new bytes is a new delivery', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
+    const args = ['run', '--once', '-c', ws.configFile, '--json'];
+    await store.put('landing/initial.csv', initial);
+    expect((await lakelet(args, { env: env() })).code).toBe(0);
+    await store.put('landing/incremental.csv', incremental);
+    expect((await lakelet(args, { env: env() })).code).toBe(0);
+    await store.put('landing/initial.csv', initial);
+    const third = await lakelet(args, { env: env() });
+    expect(third.code, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout).totals).toMatchObject({ files: 1, duplicates: 1, rowsStaged: 0, rowsInserted: 0 });
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    expect((await keys(store, 'archive/')).filter((k) => k.endsWith('/initial.csv'))).toHaveLength(2);
+    expect((await ws.log()).map((r) => [r.batch, r.file_name, r.status])).toEqual([
+      ['1', 'initial.csv', 'merged'],
+      ['2', 'incremental.csv', 'merged'],
+      ['3', 'initial.csv', 'duplicate'],
+    ]);
+    await store.put('landing/initial.csv', `${HEADER}\nC9,A9,1,1,2024-02-01 00:00:00,I\n`);
+    const fourth = await lakelet(args, { env: env() });
+    expect(fourth.code, fourth.stderr).toBe(0);
+    expect(JSON.parse(fourth.stdout).totals).toMatchObject({ duplicates: 0, rowsInserted: 1 });
+  });
+
+  it('stage and target tables on gs:// as well: everything but the state folder in the bucket', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, stage: `${uri}/tables/stage`, target: `${uri}/tables/accounts` }));
+    await store.put('landing/initial.csv', initial);
+    await store.put('landing/incremental.csv', incremental);
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const read = await lakelet(['read', `${uri}/tables/accounts`, '--format', 'ndjson'], { env: env() });
+    expect(read.code, read.stderr).toBe(0);
+    const rows = read.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).sort((a, b) => String(a.account_number).localeCompare(String(b.account_number)));
+    expect(rows.map((r) => [r.account_number, r.credit_score, r.account_balance])).toEqual(expected.map((r) => [r.account_number, r.credit_score, r.account_balance]));
+    expect((await keys(store, 'tables/accounts/_delta_log/')).length).toBeGreaterThan(0);
+    expect(ws.files('tables')).toEqual([]);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    expect((await keys(store, 'archive/')).map((k) => k.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
+  });
+
+  it('a local landing with a gs:// archive and quarantine (a mix)', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
+    ws.land('landing/initial.csv', initial);
+    ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+    ws.land('landing/incremental.csv', incremental);
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(3);
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    expect(ws.files('landing')).toEqual([]);
+    const archived = await keys(store, 'archive/');
+    expect(archived.map((k) => k.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
+    for (const k of archived) expect(k).toMatch(DATED);
+    expect((await keys(store, 'quarantine/')).map((k) => k.split('/').pop()).sort()).toEqual(['broken.csv', 'broken.csv.error.json']);
+  });
+
+  it('a gs:// landing with a local archive and quarantine (the other mix)', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing` }));
+    await store.put('landing/initial.csv', initial);
+    await store.put('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--json'], { env: env() });
+    expect(run.code, run.stderr).toBe(3);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    expect(ws.files('archive').map((f) => f.split('/').pop())).toEqual(['initial.csv']);
+    expect(ws.files('quarantine').map((f) => f.split('/').pop()).sort()).toEqual(['broken.csv', 'broken.csv.error.json']);
+  });
+});
+
+/** crash-matrix.test.ts on gs://: SIGKILL at each step boundary, then run again; exactly one clean run's result. */
+const POINTS = ['after-manifest', 'after-quarantine', 'after-stage-commit', 'after-archive', 'after-target-commit', 'after-log'];
+
+describe.skipIf(gcsMode === 'skip')('crash matrix on gs:// landing, archive and quarantine', () => {
+  let gcs: FakeGcs;
+  let ws: Workspace | undefined;
+  beforeAll(async () => {
+    gcs = await startFakeGcs();
+    await gcs.createBucket('lake');
+  });
+  afterAll(() => gcs?.stop());
+  afterEach(() => ws?.cleanup());
+
+  for (const point of [...POINTS, 'after-stage-commit:2', 'after-target-commit:2']) {
+    it(`crash ${point}`, async () => {
+      const secondBatch = point.endsWith(':2');
+      const prefix = `run-${randomUUID().slice(0, 8)}`;
+      const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+      const store = new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix });
+      const uri = `gs://lake/${prefix}`;
+      ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, ...(secondBatch ? { batch: { maxFiles: 2 } } : {}) }));
+      await store.put('landing/initial.csv', initial);
+      await store.put('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+      await store.put('landing/incremental.csv', incremental);
+      const env = { STORAGE_EMULATOR_HOST: gcs.endpoint };
+      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
+      const crashed = await lakelet(args, { env: { ...env, LAKELET_CRASH_AT: point } });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      const again = await lakelet(args, { env });
+      expect(again.code, again.stderr).toBe(secondBatch ? 0 : 3);
+      const summary = JSON.parse(again.stdout);
+      expect(summary.totals.recovered).toBe(1);
+      expect(again.stderr).toContain('"event":"batch.recover"');
+
+      expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+      const stage = await ws.rows('tables/stage', '_source_file, _row_number');
+      expect(stage.map((r) => `${r._source_file}#${r._row_number}`)).toEqual([...[1, 2, 3, 4].map((n) => `incremental.csv#${n}`), ...[1, 2, 3, 4].map((n) => `initial.csv#${n}`)]);
+      const names = async (p: string) => (await store.list(p)).map((m) => m.key.split('/').pop()!).sort();
+      expect(await names('landing/')).toEqual([]);
+      expect(await names('archive/')).toEqual(['incremental.csv', 'initial.csv']);
+      expect(await names('quarantine/')).toEqual(['broken.csv', 'broken.csv.error.json']);
+      const log = await ws.log();
+      expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
+        ['broken.csv', 'quarantined', '0'],
+        ['incremental.csv', 'merged', '4'],
+        ['initial.csv', 'merged', '4'],
+      ]);
+      for (const r of log.filter((x) => x.status === 'merged')) expect(r.target_version).not.toBeNull();
+      expect(ws.files('state/accounts')).not.toContain('lock');
+    });
+  }
+});
+
+describe('lakelet watch on a gs:// landing (polling a bucket is not built yet)', () => {
+  let ws: Workspace | undefined;
+  afterEach(() => ws?.cleanup());
+
+  it('is a clear error naming the pipeline and the location, and creates no local folder named after the URI', async () => {
+    ws = new Workspace(yaml({ landing: 'gs://lake/landing', archive: 'gs://lake/archive', quarantine: 'gs://lake/quarantine' }));
+    const run = await lakelet(['watch', '-c', ws.configFile], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' } });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain("pipeline 'accounts': lakelet watch cannot watch gs://lake/landing yet");
+    expect(run.stderr).toContain('lakelet run --once');
+    expect(ws.files('.').filter((f) => f.startsWith('gs:'))).toEqual([]);
+  });
+});
