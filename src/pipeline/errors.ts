@@ -54,13 +54,3 @@ export class PipelineStateError extends LakeletError {
     super('PIPELINE_STATE', `pipeline '${pipeline}': ${message}`);
   }
 }
-
-/** `lakelet watch` on a landing it cannot watch yet (a gs:// bucket: listing-based polling is not built yet). */
-export class WatchUnsupportedError extends LakeletError {
-  constructor(readonly pipeline: string, readonly landing: string) {
-    super(
-      'WATCH_UNSUPPORTED',
-      `pipeline '${pipeline}': lakelet watch cannot watch ${landing} yet (polling a gs:// landing is not supported). Run 'lakelet run --once' on a schedule instead, or watch a local landing folder.`,
-    );
-  }
-}

@@ -5,9 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsClient } from '../../src/adapters/storage/gcs/gcs-client.ts';
 import { GcsObjectStore } from '../../src/adapters/storage/gcs/gcs-object-store.ts';
-import { lakelet } from '../support/cli.ts';
+import { lakelet, startLakelet } from '../support/cli.ts';
 import { fakeGcsAvailable, startFakeGcs, type FakeGcs } from '../support/gcs-emulator.ts';
+import { lakeletYaml, PIPELINE_DEFAULTS } from '../support/pipeline-yaml.ts';
 import { requirePeer } from '../support/peers.ts';
+import type { LiveProcess } from '../support/process.ts';
 import { Workspace } from '../support/workspace.ts';
 import { expected, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
 
@@ -186,16 +188,78 @@ describe.skipIf(gcsMode === 'skip')('crash matrix on gs:// landing, archive and 
   }
 });
 
-describe('lakelet watch on a gs:// landing (polling a bucket is not built yet)', () => {
+describe.skipIf(gcsMode === 'skip')('lakelet watch on a gs:// landing (polling its listing, real CLI)', () => {
+  let gcs: FakeGcs;
   let ws: Workspace | undefined;
-  afterEach(() => ws?.cleanup());
+  let watch: LiveProcess | undefined;
+  beforeAll(async () => {
+    gcs = await startFakeGcs();
+    await gcs.createBucket('lake');
+  });
+  afterAll(() => gcs?.stop());
+  afterEach(() => {
+    if (watch && watch.child.exitCode === null) watch.child.kill('SIGKILL');
+    ws?.cleanup();
+  });
 
-  it('is a clear error naming the pipeline and the location, and creates no local folder named after the URI', async () => {
-    ws = new Workspace(yaml({ landing: 'gs://lake/landing', archive: 'gs://lake/archive', quarantine: 'gs://lake/quarantine' }));
-    const run = await lakelet(['watch', '-c', ws.configFile], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' } });
-    expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain("pipeline 'accounts': lakelet watch cannot watch gs://lake/landing yet");
-    expect(run.stderr).toContain('lakelet run --once');
+  function bucketFolder(): { uri: string; store: GcsObjectStore } {
+    const prefix = `watch-${randomUUID().slice(0, 8)}`;
+    const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+    return { uri: `gs://lake/${prefix}`, store: new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix }) };
+  }
+  async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+    const end = Date.now() + 60_000;
+    while (Date.now() < end) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}: ${watch?.stderr()}`);
+  }
+  const events = () => watch!.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const keys = async (store: GcsObjectStore, prefix: string) => (await store.list(prefix)).map((m) => m.key.slice(prefix.length));
+  const logged = async (name: string) => (await ws!.log()).some((r) => r.file_name === name);
+
+  it('files uploaded while it runs are merged as they arrive; SIGTERM prints the summary', async () => {
+    const { uri, store } = bucketFolder();
+    ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
+    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: gcs.endpoint } });
+    await until('watch.started', () => events().some((e) => e.event === 'watch.started'));
+    await store.put('landing/initial.csv', initial);
+    await until('initial.csv logged', () => logged('initial.csv'));
+    await store.put('landing/incremental.csv', incremental);
+    await until('incremental.csv logged', () => logged('incremental.csv'));
+    expect((await ws.log()).map((r) => [r.batch, r.file_name, r.status, r.records])).toEqual([
+      ['1', 'initial.csv', 'merged', '4'],
+      ['2', 'incremental.csv', 'merged', '4'],
+    ]);
+    expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+    expect(await keys(store, 'landing/')).toEqual([]);
+    expect((await keys(store, 'archive/')).map((k) => k.split('/').pop()).sort()).toEqual(['incremental.csv', 'initial.csv']);
     expect(ws.files('.').filter((f) => f.startsWith('gs:'))).toEqual([]);
+    watch.child.kill('SIGTERM');
+    const { code } = await watch.exited;
+    expect(code, watch.stderr()).toBe(0);
+    expect(JSON.parse(watch.stdout()).totals).toMatchObject({ files: 2, merged: 2, rowsStaged: 8 });
+  });
+
+  it('a config mixing a gs:// landing and a local one watches both', async () => {
+    const { uri, store } = bucketFolder();
+    const accounts = { ...PIPELINE_DEFAULTS, pattern: '*.csv', landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, stage: './tables/accounts-stage', target: './tables/accounts', key: 'account_number', orderBy: 'last_modified', deletes: { column: 'op', values: ['D'] } };
+    ws = new Workspace(lakeletYaml({ accounts, local: { ...PIPELINE_DEFAULTS, pattern: '*.csv' } }, { stateDir: './state' }));
+    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--stable-ms', '200', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: gcs.endpoint } });
+    await until('watch.started', () => events().some((e) => e.event === 'watch.started'));
+    await store.put('landing/initial.csv', initial);
+    ws.land('landing/events.csv', 'id,v\n1,one\n2,two\n');
+    await until('both logged', async () => (await logged('initial.csv')) && (await logged('events.csv')));
+    expect((await ws.log()).map((r) => [r.pipeline, r.file_name, r.status]).sort()).toEqual([
+      ['accounts', 'initial.csv', 'merged'],
+      ['local', 'events.csv', 'merged'],
+    ]);
+    expect((await ws.rows('tables/target', 'id')).length).toBe(2);
+    expect((await ws.rows('tables/accounts', 'account_number')).length).toBe(4);
+    watch.child.kill('SIGTERM');
+    const { code } = await watch.exited;
+    expect(code, watch.stderr()).toBe(0);
+    expect(JSON.parse(watch.stdout()).totals).toMatchObject({ files: 2, merged: 2 });
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The file-arrival seam: something that tells the pipeline which landed files are complete and
  * ready to read. Implementations: `chokidar/` (filesystem events, waiting until a file's size stops
- * changing) and `directory-scan/` (polling; also the one-shot listing used for backfills). A GCS
- * CloudEvent handler would be a third.
+ * changing), `directory-scan/` (polling; also the one-shot listing used for backfills) and
+ * `store-poll/` (polling an object store's listing, for a gs:// landing). A GCS CloudEvent handler
+ * would be another.
  */
 export interface FileArrival {
-  /** The watched folder (absolute). */
+  /** The watched folder (absolute), or the landing URI as configured (gs://bucket/folder). */
   dir: string;
   /** Path relative to `dir`, '/'-separated. */
   key: string;

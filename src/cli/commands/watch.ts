@@ -3,8 +3,9 @@ import { Option, type Command } from 'commander';
 import { ChokidarTrigger } from '../../adapters/trigger/chokidar/chokidar-trigger.ts';
 import { DirectoryScanTrigger } from '../../adapters/trigger/directory-scan/directory-scan-trigger.ts';
 import type { FileArrival, FileTrigger } from '../../adapters/trigger/file-trigger.ts';
+import { StorePollTrigger } from '../../adapters/trigger/store-poll/store-poll-trigger.ts';
+import { openStore } from '../../adapters/storage/open-store.ts';
 import { loadConfig } from '../../pipeline/config.ts';
-import { WatchUnsupportedError } from '../../pipeline/errors.ts';
 import { PipelineRunner, summarize, type PipelineSummary } from '../../pipeline/runner.ts';
 import { positiveInteger } from '../options.ts';
 import { failIfIncomplete, pipelineOptions, printSummary, reporterFor, SUMMARY_HELP, type PipelineCliOptions } from './run.ts';
@@ -28,14 +29,9 @@ export function registerWatch(program: Command): void {
     .addOption(new Option('--trigger <kind>', 'filesystem events (chokidar) or polling by directory scan').choices(['events', 'poll']).default('events'))
     .option('--stable-ms <ms>', 'a file is complete when its size has not changed for this long', positiveInteger, 500)
     .option('--burst-ms <ms>', 'files becoming ready within this window go into one batch', positiveInteger, 200)
-    .option('--interval-ms <ms>', 'how often --trigger poll lists the folders', positiveInteger, 1000);
+    .option('--interval-ms <ms>', 'how often --trigger poll lists the folders, and how often a gs:// landing is listed', positiveInteger, 1000);
   pipelineOptions(cmd).addHelpText('after', SUMMARY_HELP).action(async (options: WatchOptions) => {
     const config = loadConfig(options.config);
-    // A URI landing (gs://) cannot be watched by filesystem events or a directory scan; say so
-    // rather than creating a local folder named after the URI and watching it.
-    for (const p of config.pipelines) {
-      if ((!options.pipeline?.length || options.pipeline.includes(p.name)) && /^gs:\/\//i.test(p.landing)) throw new WatchUnsupportedError(p.name, p.landing);
-    }
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
     const totals = new Map<string, PipelineSummary[]>();
@@ -50,8 +46,19 @@ export function registerWatch(program: Command): void {
     };
     const pipelines = runner.pipelines;
     const dirs = [...new Set(pipelines.map((p) => p.landing))];
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    const trigger: FileTrigger = options.trigger === 'poll' ? new DirectoryScanTrigger(dirs, options.intervalMs) : new ChokidarTrigger(dirs, { stableMs: options.stableMs, burstMs: options.burstMs });
+    // A URI landing (gs://) has no folder to watch: its listing is polled instead. Local landings
+    // keep filesystem events or the directory scan; a config may mix both.
+    const uris = dirs.filter(isUri);
+    const folders = dirs.filter((d) => !isUri(d));
+    for (const d of folders) mkdirSync(d, { recursive: true });
+    const triggers: FileTrigger[] = [];
+    if (folders.length) {
+      triggers.push(options.trigger === 'poll' ? new DirectoryScanTrigger(folders, options.intervalMs) : new ChokidarTrigger(folders, { stableMs: options.stableMs, burstMs: options.burstMs }));
+    }
+    if (uris.length) {
+      const landings = uris.map((dir) => ({ dir, store: openStore(dir) }));
+      triggers.push(new StorePollTrigger(landings, options.intervalMs, (dir, err) => reporter.event('warn', 'watch.list-failed', { landing: dir, error: err.message })));
+    }
     // The signal handlers go in before the backfill, so that SIGTERM during a long backfill stops
     // after the batch in progress (the rest stays in landing) instead of killing a batch half-way.
     // A second signal means "now": exit at once (a killed batch is finished by the next run).
@@ -86,13 +93,13 @@ export function registerWatch(program: Command): void {
         record(await runner.runPipeline(p.name));
       }
       if (!runner.stopped) {
-        await trigger.start(onReady);
+        for (const t of triggers) await t.start(onReady);
         reporter.event('info', 'watch.started', { pipelines: pipelines.map((p) => p.name), dirs });
         await stopRequested;
       }
     } finally {
       clearInterval(retry);
-      await trigger.close();
+      for (const t of triggers) await t.close();
       // Waits for the batch in progress.
       await runner.close();
     }
@@ -105,4 +112,9 @@ export function registerWatch(program: Command): void {
     printSummary(summary, options, 'lakelet watch');
     failIfIncomplete(summary, pipelines, reporter);
   });
+}
+
+/** A location with a scheme (gs://bucket/…, file://…) rather than a local path. */
+function isUri(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
 }
