@@ -2,40 +2,35 @@
 // the real CLI with STORAGE_EMULATOR_HOST: the same exactly-once rules as on a local disk
 // (exactly-once.test.ts, crash-matrix.test.ts), and a mix of local and gs:// locations.
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createGcsClient } from '../../src/adapters/storage/gcs/gcs-client.ts';
 import { GcsObjectStore } from '../../src/adapters/storage/gcs/gcs-object-store.ts';
 import { lakelet, startLakelet } from '../support/cli.ts';
-import { fakeGcsAvailable, startFakeGcs, type FakeGcs } from '../support/gcs-emulator.ts';
+import { fakeGcsAvailable, useFakeGcs } from '../support/gcs-emulator.ts';
 import { lakeletYaml, PIPELINE_DEFAULTS } from '../support/pipeline-yaml.ts';
 import { requirePeer } from '../support/peers.ts';
 import type { LiveProcess } from '../support/process.ts';
 import { Workspace } from '../support/workspace.ts';
-import { expected, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
+import { CRASH_POINTS, expected, expectOneCleanRun, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
 
 const gcsMode = requirePeer('fake-gcs-server', fakeGcsAvailable);
+const fake = useFakeGcs('lake');
 
 /** `<yyyy>/<mm>/<dd>/<stamp>-<id>/<name>`: a batch's dated folder (file-mover.ts batchFolder). */
 const DATED = /^\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{9}Z-[^/]+\/[^/]+$/;
 
 describe.skipIf(gcsMode === 'skip')('pipelines on gs:// (fake-gcs-server, real CLI)', () => {
-  let gcs: FakeGcs;
   let ws: Workspace | undefined;
-  beforeAll(async () => {
-    gcs = await startFakeGcs();
-    await gcs.createBucket('lake');
-  });
-  afterAll(() => gcs?.stop());
   afterEach(() => ws?.cleanup());
 
   /** A fresh folder of the bucket per test, and a store on it to upload and list with. */
   function bucketFolder(): { uri: string; store: GcsObjectStore } {
     const prefix = `run-${randomUUID().slice(0, 8)}`;
-    const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+    const client = createGcsClient({ STORAGE_EMULATOR_HOST: fake.gcs.endpoint });
     return { uri: `gs://lake/${prefix}`, store: new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix }) };
   }
   const keys = async (store: GcsObjectStore, prefix: string) => (await store.list(prefix)).map((m) => m.key.slice(prefix.length));
-  const env = () => ({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+  const env = () => ({ STORAGE_EMULATOR_HOST: fake.gcs.endpoint });
 
   it('landing, archive and quarantine on gs://: merged, archived under the dated prefix, the bad file quarantined with its .error.json', async () => {
     const { uri, store } = bucketFolder();
@@ -136,67 +131,35 @@ describe.skipIf(gcsMode === 'skip')('pipelines on gs:// (fake-gcs-server, real C
 });
 
 /** crash-matrix.test.ts on gs://: SIGKILL at each step boundary, then run again; exactly one clean run's result. */
-const POINTS = ['after-manifest', 'after-quarantine', 'after-stage-commit', 'after-archive', 'after-target-commit', 'after-log'];
 
 describe.skipIf(gcsMode === 'skip')('crash matrix on gs:// landing, archive and quarantine', () => {
-  let gcs: FakeGcs;
   let ws: Workspace | undefined;
-  beforeAll(async () => {
-    gcs = await startFakeGcs();
-    await gcs.createBucket('lake');
-  });
-  afterAll(() => gcs?.stop());
   afterEach(() => ws?.cleanup());
 
-  for (const point of [...POINTS, 'after-stage-commit:2', 'after-target-commit:2']) {
+  for (const point of CRASH_POINTS) {
     it(`crash ${point}`, async () => {
       const secondBatch = point.endsWith(':2');
       const prefix = `run-${randomUUID().slice(0, 8)}`;
-      const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+      const client = createGcsClient({ STORAGE_EMULATOR_HOST: fake.gcs.endpoint });
       const store = new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix });
       const uri = `gs://lake/${prefix}`;
       ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, ...(secondBatch ? { batch: { maxFiles: 2 } } : {}) }));
       await store.put('landing/initial.csv', initial);
       await store.put('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
       await store.put('landing/incremental.csv', incremental);
-      const env = { STORAGE_EMULATOR_HOST: gcs.endpoint };
+      const env = { STORAGE_EMULATOR_HOST: fake.gcs.endpoint };
       const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
       const crashed = await lakelet(args, { env: { ...env, LAKELET_CRASH_AT: point } });
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       const again = await lakelet(args, { env });
-      expect(again.code, again.stderr).toBe(secondBatch ? 0 : 3);
-      const summary = JSON.parse(again.stdout);
-      expect(summary.totals.recovered).toBe(1);
-      expect(again.stderr).toContain('"event":"batch.recover"');
-
-      expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
-      const stage = await ws.rows('tables/stage', '_source_file, _row_number');
-      expect(stage.map((r) => `${r._source_file}#${r._row_number}`)).toEqual([...[1, 2, 3, 4].map((n) => `incremental.csv#${n}`), ...[1, 2, 3, 4].map((n) => `initial.csv#${n}`)]);
-      const names = async (p: string) => (await store.list(p)).map((m) => m.key.split('/').pop()!).sort();
-      expect(await names('landing/')).toEqual([]);
-      expect(await names('archive/')).toEqual(['incremental.csv', 'initial.csv']);
-      expect(await names('quarantine/')).toEqual(['broken.csv', 'broken.csv.error.json']);
-      const log = await ws.log();
-      expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
-        ['broken.csv', 'quarantined', '0'],
-        ['incremental.csv', 'merged', '4'],
-        ['initial.csv', 'merged', '4'],
-      ]);
-      for (const r of log.filter((x) => x.status === 'merged')) expect(r.target_version).not.toBeNull();
-      expect(ws.files('state/accounts')).not.toContain('lock');
+      await expectOneCleanRun(ws, again, secondBatch, async (folder) => (await store.list(`${folder}/`)).map((m) => m.key.split('/').pop()!).sort());
     });
   }
 });
 
 describe.skipIf(gcsMode === 'skip')('lakelet watch on a gs:// landing (polling its listing, real CLI)', () => {
-  let gcs: FakeGcs;
   let ws: Workspace | undefined;
   let watch: LiveProcess | undefined;
-  beforeAll(async () => {
-    gcs = await startFakeGcs();
-    await gcs.createBucket('lake');
-  });
-  afterAll(() => gcs?.stop());
   afterEach(() => {
     if (watch && watch.child.exitCode === null) watch.child.kill('SIGKILL');
     ws?.cleanup();
@@ -204,7 +167,7 @@ describe.skipIf(gcsMode === 'skip')('lakelet watch on a gs:// landing (polling i
 
   function bucketFolder(): { uri: string; store: GcsObjectStore } {
     const prefix = `watch-${randomUUID().slice(0, 8)}`;
-    const client = createGcsClient({ STORAGE_EMULATOR_HOST: gcs.endpoint });
+    const client = createGcsClient({ STORAGE_EMULATOR_HOST: fake.gcs.endpoint });
     return { uri: `gs://lake/${prefix}`, store: new GcsObjectStore({ storage: client.storage, endpoint: client.endpoint, bucket: 'lake', prefix }) };
   }
   async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -222,7 +185,7 @@ describe.skipIf(gcsMode === 'skip')('lakelet watch on a gs:// landing (polling i
   it('files uploaded while it runs are merged as they arrive; SIGTERM prints the summary', async () => {
     const { uri, store } = bucketFolder();
     ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }));
-    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: gcs.endpoint } });
+    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: fake.gcs.endpoint } });
     await until('watch.started', () => events().some((e) => e.event === 'watch.started'));
     await store.put('landing/initial.csv', initial);
     await until('initial.csv logged', () => logged('initial.csv'));
@@ -246,7 +209,7 @@ describe.skipIf(gcsMode === 'skip')('lakelet watch on a gs:// landing (polling i
     const { uri, store } = bucketFolder();
     const accounts = { ...PIPELINE_DEFAULTS, pattern: '*.csv', landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine`, stage: './tables/accounts-stage', target: './tables/accounts', key: 'account_number', orderBy: 'last_modified', deletes: { column: 'op', values: ['D'] } };
     ws = new Workspace(lakeletYaml({ accounts, local: { ...PIPELINE_DEFAULTS, pattern: '*.csv' } }, { stateDir: './state' }));
-    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--stable-ms', '200', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: gcs.endpoint } });
+    watch = startLakelet(['watch', '-c', ws.configFile, '--interval-ms', '100', '--stable-ms', '200', '--log-format', 'json', '--json'], { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: fake.gcs.endpoint } });
     await until('watch.started', () => events().some((e) => e.event === 'watch.started'));
     await store.put('landing/initial.csv', initial);
     ws.land('landing/events.csv', 'id,v\n1,one\n2,two\n');

@@ -2,12 +2,10 @@
 // one server per test file on a free loopback port, in memory, stopped in afterAll.
 //
 //   const gcsMode = requirePeer('fake-gcs-server', fakeGcsAvailable);
-//   describe.skipIf(gcsMode === 'skip')('...', () => {
-//     let gcs: FakeGcs;
-//     beforeAll(async () => { gcs = await startFakeGcs(); await gcs.createBucket('lake'); });
-//     afterAll(() => gcs?.stop());
-//   });
+//   const fake = useFakeGcs('lake');   // one server per file, with its buckets
+//   describe.skipIf(gcsMode === 'skip')('...', () => { … fake.gcs.endpoint … });
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -105,4 +103,27 @@ export async function startFakeGcs(): Promise<FakeGcs> {
     };
   }
   throw lastError;
+}
+
+/**
+ * One emulator for a whole test file, with these buckets: started before its tests, stopped after
+ * them (nothing is started when the binary is missing: the file's suites are skipped or fail by
+ * requirePeer then).
+ */
+export function useFakeGcs(...buckets: string[]): { readonly gcs: FakeGcs } {
+  let current: FakeGcs | undefined;
+  beforeAll(async () => {
+    if (!fakeGcsAvailable) return;
+    current = await startFakeGcs();
+    for (const b of buckets) await current.createBucket(b);
+  });
+  afterAll(async () => {
+    await current?.stop();
+  });
+  return {
+    get gcs(): FakeGcs {
+      if (!current) throw new Error('fake-gcs-server is not running (see test/support/gcs-emulator.ts)');
+      return current;
+    },
+  };
 }

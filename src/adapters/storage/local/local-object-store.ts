@@ -118,13 +118,7 @@ export class LocalObjectStore implements ObjectStore {
   /** Collects every file under `dirKey` whose name starts with `namePrefix` (recursing into matching directories). */
   private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[], startAt?: Buffer): Promise<void> {
     const dir = dirKey === '' ? this.rootDir : path.join(this.rootDir, dirKey);
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw asIoError(err, dir, 'list');
-    }
+    const entries = await entriesOf(dir);
     await Promise.all(
       entries.map(async (entry) => {
         const name = entry.name;
@@ -255,14 +249,7 @@ export class LocalObjectStore implements ObjectStore {
     const maxAge = options.olderThanMs ?? STALE_TEMP_MS;
     const removed: string[] = [];
     const visit = async (dir: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return;
-        throw asIoError(err, dir, 'list');
-      }
-      for (const e of entries) {
+      for (const e of await entriesOf(dir)) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) {
           await visit(full);
@@ -409,5 +396,15 @@ async function unlinkQuietly(file: string): Promise<void> {
     await fs.unlink(file);
   } catch {
     // already gone
+  }
+}
+
+/** A folder's entries; none when it does not exist (a store's folders appear with their first object). */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw asIoError(err, dir, 'list');
   }
 }
