@@ -1,8 +1,7 @@
 import { cpSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipelineYaml } from './pipeline-yaml.ts';
 import { csv, Workspace } from './workspace.ts';
-import { REPO } from './process.ts';
 
 /**
  * The workspace the UI tests look at, made by the real pipeline: pipeline `orders` (CSV → stage →
@@ -10,6 +9,8 @@ import { REPO } from './process.ts';
  * to travel between, one file quarantined whole (`broken.csv`), one staged with a bad record left
  * out (`mixed.csv`), one file still waiting in landing, and the checked-in benchmark report.
  */
+const REPO = resolve(import.meta.dirname, '..', '..');
+
 export const UI_FIXTURE = {
   pipeline: 'orders',
   quarantined: 'broken.csv',

@@ -17,12 +17,17 @@ export interface RowsPage {
 
 export const MAX_PAGE = 500;
 
-export async function rowsPage(compute: Compute, sql: string, options: { order: string[]; limit: number; offset: number }): Promise<RowsPage> {
+/**
+ * `order`: column names, each optionally followed by DESC (terms whose column the result lacks are
+ * dropped); `orderSql` (server-written SQL, never from a request) goes first when given.
+ */
+export async function rowsPage(compute: Compute, sql: string, options: { order: string[]; orderSql?: string; limit: number; offset: number }): Promise<RowsPage> {
   const described = await compute.describe(sql);
   const names = new Set(described.map((c) => c.name.toLowerCase()));
   // Only order terms whose column the result has (a stage without _row_number, say).
   const order = options.order.filter((term) => names.has(term.split(' ')[0].toLowerCase()));
-  const orderSql = order.length ? ` ORDER BY ${order.map((t) => { const [c, dir] = t.split(' '); return `${sqlIdent(c)}${dir ? ` ${dir === 'DESC' ? 'DESC' : 'ASC'}` : ''}`; }).join(', ')}` : '';
+  const terms = [...(options.orderSql ? [options.orderSql] : []), ...order.map((t) => { const [c, dir] = t.split(' '); return `${sqlIdent(c)}${dir ? ` ${dir === 'DESC' ? 'DESC' : 'ASC'}` : ''}`; })];
+  const orderSql = terms.length ? ` ORDER BY ${terms.join(', ')}` : '';
   const binary = described.filter((c) => c.type.kind === 'scalar' && c.type.name === 'BLOB');
   const replace = binary.length ? ` REPLACE (${binary.map((c) => `to_base64(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`).join(', ')})` : '';
   const [counted] = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);

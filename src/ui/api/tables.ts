@@ -89,6 +89,9 @@ export async function tableRows(ws: UiWorkspace, id: string, q: PageQuery & { ve
   }
 }
 
+/** Commit order, and within a commit each update's preimage right before its postimage (as `lakelet changes`). */
+const CHANGE_ORDER = `_commit_version, CASE _change_type WHEN 'delete' THEN 0 WHEN 'update_preimage' THEN 1 WHEN 'update_postimage' THEN 2 ELSE 3 END`;
+
 /** The change data feed between two versions (a diff of what changed), when the table records it. */
 export async function tableChanges(ws: UiWorkspace, id: string, q: PageQuery & { from: number; to?: number }): Promise<Record<string, unknown>> {
   const table = await ws.table(id);
@@ -99,7 +102,7 @@ export async function tableChanges(ws: UiWorkspace, id: string, q: PageQuery & {
   const scan = await table.changes({ fromVersion: q.from, ...(q.to !== undefined ? { toVersion: q.to } : {}) }).scan();
   try {
     const page = await withMissingFileCheck(scan.snapshot, scan.files, () =>
-      rowsPage(table.ctx.compute, scan.sql, { order: ['_commit_version', '_change_type', ...ws.tableRef(id).order], limit: q.limit, offset: q.offset }),
+      rowsPage(table.ctx.compute, scan.sql, { orderSql: CHANGE_ORDER, order: ws.tableRef(id).order, limit: q.limit, offset: q.offset }),
     );
     return { id, enabled: true, ...page, metrics: scan.metrics };
   } finally {
