@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLakelet } from '../support/cli.ts';
+import { lakelet, startLakelet } from '../support/cli.ts';
 import { REPO, type LiveProcess } from '../support/process.ts';
 import { launchBrowser, requireBrowser } from '../support/browser.ts';
 import { UI_FIXTURE, uiWorkspace } from '../support/ui-workspace.ts';
@@ -129,5 +129,14 @@ describe.skipIf(mode === 'skip')('lakelet ui in a real browser', () => {
     expect([run.code, run.signal]).toEqual([0, null]);
     expect(run.stdout).toContain('lakelet ui: stopped (SIGINT)');
     expect(run.stderr).toBe('');
+  });
+});
+
+describe('lakelet ui on the command line', () => {
+  it('refuses a non-loopback --host without --allow-remote: a usage error (exit 2) that says why', async () => {
+    const run = await lakelet(['ui', '-c', 'no-such.yml', '--host', '0.0.0.0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^lakelet: refusing to serve the UI on 0\.0\.0\.0: it is not a loopback address.*--allow-remote/);
+    expect(run.stdout).toBe('');
   });
 });
