@@ -15,8 +15,10 @@ const SRC = join(REPO, 'src');
 /**
  * Layers from the top: a file may import its own layer or one below it, never one above.
  * `dev/` (synthetic data, demo workspaces) sits above the pipeline: it reads a pipeline's config.
+ * `ui/` (the `lakelet ui` web server) is an entry point like cli/, which starts it: it reads through
+ * the pipeline, warehouse and engine APIs and never imports the CLI.
  */
-const LAYERS = ['cli', 'dev', 'pipeline', 'warehouse', 'engine', 'adapters', 'errors'] as const;
+const LAYERS = ['cli', 'ui', 'dev', 'pipeline', 'warehouse', 'engine', 'adapters', 'errors'] as const;
 
 /** Packages that only their own folders may import (a path prefix under src/, ending in '/'). */
 const PACKAGE_HOMES: { test: (pkg: string) => boolean; name: string; homes: string[] }[] = [
@@ -203,11 +205,17 @@ describe('dependency guard', () => {
       ['cli/commands/generate.ts', 'cli-progress', []],
       ['adapters/io-error.ts', '../errors/lakelet-error.ts', []],
       ['engine/delta/checkpoint-writer.ts', 'node:fs/promises', []],
+      ['cli/commands/ui.ts', '../../ui/server.ts', []],
+      ['ui/api/tables.ts', '../../engine/delta/scan.ts', []],
+      ['ui/api/pipelines.ts', '../../pipeline/batch-state.ts', []],
       // upward
-      ['engine/ops/write.ts', '../../pipeline/config.ts', ["src/engine/ops/write.ts imports '../../pipeline/config.ts': engine/ may not import pipeline/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['adapters/storage/open-store.ts', '../../engine/errors.ts', ["src/adapters/storage/open-store.ts imports '../../engine/errors.ts': adapters/ may not import engine/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['pipeline/runner.ts', '../dev/demo.ts', ["src/pipeline/runner.ts imports '../dev/demo.ts': pipeline/ may not import dev/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['errors/lakelet-error.ts', '../adapters/clock.ts', ["src/errors/lakelet-error.ts imports '../adapters/clock.ts': errors/ may not import adapters/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['engine/ops/write.ts', '../../pipeline/config.ts', ["src/engine/ops/write.ts imports '../../pipeline/config.ts': engine/ may not import pipeline/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['adapters/storage/open-store.ts', '../../engine/errors.ts', ["src/adapters/storage/open-store.ts imports '../../engine/errors.ts': adapters/ may not import engine/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['pipeline/runner.ts', '../dev/demo.ts', ["src/pipeline/runner.ts imports '../dev/demo.ts': pipeline/ may not import dev/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['errors/lakelet-error.ts', '../adapters/clock.ts', ["src/errors/lakelet-error.ts imports '../adapters/clock.ts': errors/ may not import adapters/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['ui/server.ts', '../cli/options.ts', ["src/ui/server.ts imports '../cli/options.ts': ui/ may not import cli/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['pipeline/runner.ts', '../ui/server.ts', ["src/pipeline/runner.ts imports '../ui/server.ts': pipeline/ may not import ui/ (layers point down: cli → ui → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['ui/api/rows-page.ts', '@duckdb/node-api', ["src/ui/api/rows-page.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
       // SDKs away from home
       ['engine/delta/scan.ts', '@duckdb/node-api', ["src/engine/delta/scan.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
       ['pipeline/batch.ts', '@google-cloud/storage', ["src/pipeline/batch.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/"]],
@@ -220,7 +228,7 @@ describe('dependency guard', () => {
       ['warehouse/bigquery/stage.ts', '../delta/stage.ts', ["src/warehouse/bigquery/stage.ts imports '../delta/stage.ts': vendor folder warehouse/bigquery/ may not import its sibling warehouse/delta/"]],
       ['adapters/trigger/chokidar/chokidar-trigger.ts', '../directory-scan/directory-scan-trigger.ts', ["src/adapters/trigger/chokidar/chokidar-trigger.ts imports '../directory-scan/directory-scan-trigger.ts': vendor folder adapters/trigger/chokidar/ may not import its sibling adapters/trigger/directory-scan/"]],
       ['pipeline/batch.ts', '../../test/support/temp.ts', ["src/pipeline/batch.ts imports '../../test/support/temp.ts': reaches outside src/"]],
-      ['tools/x.ts', './y.ts', ["src/tools/x.ts imports './y.ts': src/tools is not a known layer (known: cli, dev, pipeline, warehouse, engine, adapters, errors); place the file in one, or add the layer to LAYERS"]],
+      ['tools/x.ts', './y.ts', ["src/tools/x.ts imports './y.ts': src/tools is not a known layer (known: cli, ui, dev, pipeline, warehouse, engine, adapters, errors); place the file in one, or add the layer to LAYERS"]],
     ];
     for (const [file, specifier, expected] of cases) expect(importViolations(file, specifier), `${file} → ${specifier}`).toEqual(expected);
   });

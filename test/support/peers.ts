@@ -27,6 +27,8 @@ const SETUP_COMMAND = 'bash scripts/setup-peers.sh';
 const PEER_INSTALL_HINTS: Record<string, string> = {
   'delta-rs':
     'the Python `deltalake` package in a venv at .venv/ (LAKELET_VENV overrides the place), pinned in test/peers/requirements.txt',
+  chromium:
+    "Debian's chromium browser at /usr/bin/chromium (CHROMIUM overrides the place), installed as root with `apt-get install -y chromium` (the README's Prerequisites; .ci/run does it)",
   'fake-gcs-server':
     'the GCS emulator binary at .tools/bin/fake-gcs-server (LAKELET_FAKE_GCS_SERVER overrides the place), built by `go install github.com/fsouza/fake-gcs-server@v1.56.1` (needs Go; fake-gcs-server asks for 1.26)',
 };
