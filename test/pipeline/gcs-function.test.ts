@@ -20,7 +20,7 @@ const fake = useFakeGcs('lake');
 
 /** `<yyyy>/<mm>/<dd>/<stamp>-<id>/<name>`: a batch's dated folder (file-mover.ts batchFolder). */
 const DATED = /^\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{9}Z-[^/]+\/[^/]+$/;
-const PIPELINES = ['structured', 'binary', 'bad', 'flaky'] as const;
+const PIPELINES = ['structured', 'binary', 'bad', 'flaky', 'marked', 'overwritten'] as const;
 
 /** The accounts pipeline (accounts-fixture.ts) with landing, archive and quarantine in the bucket folder named after it. */
 const accounts = (name: string) => ({
@@ -48,7 +48,9 @@ describe.skipIf(gcsMode === 'skip')('Cloud Function entry: finalize CloudEvents 
   };
 
   beforeAll(async () => {
-    ws = new Workspace(lakeletYaml(Object.fromEntries(PIPELINES.map((p) => [p, accounts(p)])), { stateDir: './state' }));
+    const pipelines: Record<string, Record<string, unknown>> = Object.fromEntries(PIPELINES.map((p) => [p, accounts(p)]));
+    pipelines.marked = { ...pipelines.marked, arrival: { marker: 'done' } };
+    ws = new Workspace(lakeletYaml(pipelines, { stateDir: './state' }));
     proxy = await startFaultProxy(fake.gcs.endpoint, () => (outage ? { status: 503 } : 'pass'));
     server = await startFunctionServer(FUNCTION_TARGET, { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: proxy.endpoint, LAKELET_CONFIG: 'lakelet.yml' } });
   });
@@ -197,6 +199,33 @@ describe.skipIf(gcsMode === 'skip')('Cloud Function entry: finalize CloudEvents 
       ['2', 'cut.csv', 'quarantined', '0'],
     ]);
     expect(await ws.rows('tables/bad', 'account_number')).toEqual([]);
+  });
+
+  it('with arrival.marker: done, the data file waits for its marker; the marker\'s own event runs it, and both are archived', async () => {
+    let res = await postBinary(eventId(), await upload('marked/landing/initial.csv', initial));
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(await names('marked/landing/')).toEqual(['initial.csv']);
+    expect(await logOf('marked')).toEqual([]);
+    res = await postBinary(eventId(), await upload('marked/landing/initial.csv.done', ''));
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(await names('marked/landing/')).toEqual([]);
+    expect((await names('marked/archive/')).map((k) => k.split('/').pop()).sort()).toEqual(['initial.csv', 'initial.csv.done']);
+    expect(await logOf('marked')).toEqual([['1', 'initial.csv', 'merged', '4']]);
+  });
+
+  it('an event for a generation overwritten since is acknowledged without running; the new generation\'s event loads it', async () => {
+    const old = await upload('overwritten/landing/initial.csv', incremental);
+    const current = await upload('overwritten/landing/initial.csv', initial);
+    expect(current.generation).not.toBe(old.generation);
+    const stale = eventId();
+    let res = await postStructured(stale, old);
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(await names('overwritten/landing/')).toEqual(['initial.csv']);
+    expect(logLines().find((l) => l.eventId === stale)?.outcome).toBe('superseded');
+    res = await postStructured(eventId(), current);
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(await logOf('overwritten')).toEqual([['1', 'initial.csv', 'merged', '4']]);
+    expect((await ws.rows('tables/overwritten', 'account_number')).map((r) => r.credit_score)).toEqual(['700', '650', '600', '610']);
   });
 
   it('a failing store answers with an error so that the platform retries; the redelivery is applied once', async () => {
