@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { openCompute } from '../adapters/compute/open-compute.ts';
 import type { FinalizedObject } from '../adapters/trigger/cloud-function/finalized-object.ts';
@@ -7,6 +9,7 @@ import { LakeletError } from '../errors/lakelet-error.ts';
 import { loadConfig } from '../pipeline/config.ts';
 import { PipelineBusyError } from '../pipeline/errors.ts';
 import { cloudLog } from './cloud-logging.ts';
+import { FunctionSetupError } from './errors.ts';
 import { handleFinalized } from './finalized-handler.ts';
 import { FUNCTION_TARGET } from './target.ts';
 
@@ -43,7 +46,7 @@ function handleInTurn(object: FinalizedObject): Promise<void> {
 async function handleOne(object: FinalizedObject): Promise<void> {
   const eventLog = log.with({ eventId: object.eventId, object: `gs://${object.bucket}/${object.name}`, ...(object.generation ? { generation: object.generation } : {}) });
   try {
-    const config = loadConfig(process.env.LAKELET_CONFIG || 'lakelet.yml');
+    const config = loadConfig(configFile());
     await handleFinalized(object, { config, compute: await sharedCompute(), log: eventLog, ephemeralDisk: Boolean(process.env.K_SERVICE) });
   } catch (err) {
     const retry = retryable(err);
@@ -59,6 +62,17 @@ async function handleOne(object: FinalizedObject): Promise<void> {
     );
     throw err;
   }
+}
+
+/** The pipeline definition: LAKELET_CONFIG, or lakelet.yml in the working directory (the deployed source folder on GCP). */
+function configFile(): string {
+  const file = resolve(process.env.LAKELET_CONFIG || 'lakelet.yml');
+  if (!existsSync(file)) {
+    throw new FunctionSetupError(
+      `${file}: no pipeline definition there. Set LAKELET_CONFIG to the lakelet.yml deployed with the function (a path relative to ${process.cwd()}, or absolute).`,
+    );
+  }
+  return file;
 }
 
 /** Failures that a later delivery may not meet: a busy or flaky store, a commit race, another instance holding the lock. */
