@@ -22,10 +22,13 @@ import { FunctionSetupError } from './errors.ts';
  */
 export type PipelineOutcome =
   | { pipeline: string; outcome: 'ran'; summary: PipelineSummary }
-  /** Not in the landing any more: an earlier delivery took it (or someone removed it). */
-  | { pipeline: string; outcome: 'gone' }
+  /**
+   * Not in the landing any more: an earlier delivery took it (or someone removed it). `recovered`:
+   * that delivery stopped after archiving it, and this one finished its batch.
+   */
+  | { pipeline: string; outcome: 'gone'; recovered?: PipelineSummary }
   /** The live object is a later upload under the name; that upload's own event takes it. */
-  | { pipeline: string; outcome: 'superseded'; liveGeneration: string }
+  | { pipeline: string; outcome: 'superseded'; liveGeneration: string; recovered?: PipelineSummary }
   /** Not a data file of the pipeline: a temporary or hidden name, another pattern. */
   | { pipeline: string; outcome: 'ignored'; reason: string };
 
@@ -80,12 +83,18 @@ export async function handleFinalized(object: FinalizedObject, env: FinalizedEnv
       if (role.role === 'data') {
         const head = await rt.landing.head(claim.key);
         if (!head) {
-          outcomes.push({ pipeline: pipeline.name, outcome: 'gone' });
-          log.write('INFO', `${uri}: no longer in the landing of pipeline ${pipeline.name} (an earlier delivery of this event took it, or it was removed); acknowledged, nothing to do.`, { ...fields, outcome: 'gone' });
+          const recovered = await finishUnfinished(runner, pipeline.name);
+          outcomes.push({ pipeline: pipeline.name, outcome: 'gone', ...(recovered ? { recovered } : {}) });
+          log.write(
+            'INFO',
+            `${uri}: no longer in the landing of pipeline ${pipeline.name} (an earlier delivery of this event took it, or it was removed)${recovered ? `; finished what that delivery left: ${describe(recovered)}` : ''}; acknowledged.`,
+            { ...fields, outcome: 'gone', ...(recovered ? { summary: recovered } : {}) },
+          );
           continue;
         }
         if (object.generation && head.generation && head.generation !== object.generation) {
-          outcomes.push({ pipeline: pipeline.name, outcome: 'superseded', liveGeneration: head.generation });
+          const recovered = await finishUnfinished(runner, pipeline.name);
+          outcomes.push({ pipeline: pipeline.name, outcome: 'superseded', liveGeneration: head.generation, ...(recovered ? { recovered } : {}) });
           log.write('INFO', `${uri}: generation ${object.generation} was overwritten by generation ${head.generation}, which its own event brings; acknowledged, nothing done for this one.`, { ...fields, outcome: 'superseded' });
           continue;
         }
@@ -97,7 +106,8 @@ export async function handleFinalized(object: FinalizedObject, env: FinalizedEnv
           if (head) files.push(head);
         }
         if (files.length === 0) {
-          outcomes.push({ pipeline: pipeline.name, outcome: 'gone' });
+          const recovered = await finishUnfinished(runner, pipeline.name);
+          outcomes.push({ pipeline: pipeline.name, outcome: 'gone', ...(recovered ? { recovered } : {}) });
           log.write('INFO', `${uri}: a completion marker whose data files are no longer in the landing of pipeline ${pipeline.name}; acknowledged, nothing to do.`, { ...fields, outcome: 'gone' });
           continue;
         }
@@ -115,6 +125,16 @@ export async function handleFinalized(object: FinalizedObject, env: FinalizedEnv
     await runner.close();
   }
   return { object: uri, claimed: true, outcomes };
+}
+
+/**
+ * A batch an earlier delivery left unfinished (it stopped after archiving the file, before the MERGE
+ * or the log), finished now: the file being gone from the landing must not leave its batch half done
+ * until some later event of the pipeline comes along.
+ */
+async function finishUnfinished(runner: PipelineRunner, name: string): Promise<PipelineSummary | undefined> {
+  if (runner.runtime(name).state.unfinished().length === 0) return undefined;
+  return runner.runPipeline(name, [], { finalized: true });
 }
 
 function roleOf(p: PipelineConfig, key: string): Role {

@@ -2,6 +2,8 @@
 // loads the function module; real CloudEvent payloads, structured and binary mode, are POSTed to it
 // while the objects sit in fake-gcs-server (reached through a fault proxy, to make the store fail on
 // demand). One server and one lakelet.yml for the file, one pipeline (and bucket folder) per test.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsClient } from '../../src/adapters/storage/gcs/gcs-client.ts';
 import { GcsObjectStore } from '../../src/adapters/storage/gcs/gcs-object-store.ts';
@@ -20,7 +22,7 @@ const fake = useFakeGcs('lake');
 
 /** `<yyyy>/<mm>/<dd>/<stamp>-<id>/<name>`: a batch's dated folder (file-mover.ts batchFolder). */
 const DATED = /^\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{9}Z-[^/]+\/[^/]+$/;
-const PIPELINES = ['structured', 'binary', 'bad', 'flaky', 'marked', 'overwritten'] as const;
+const PIPELINES = ['structured', 'binary', 'bad', 'flaky', 'marked', 'overwritten', 'crashed'] as const;
 
 /** The accounts pipeline (accounts-fixture.ts) with landing, archive and quarantine in the bucket folder named after it. */
 const accounts = (name: string) => ({
@@ -116,6 +118,12 @@ describe.skipIf(gcsMode === 'skip')('Cloud Function entry: finalize CloudEvents 
   const names = async (prefix: string) => (await bucket().list(prefix)).map((m) => m.key.slice(prefix.length));
   const logOf = async (pipeline: string) => (await ws.log(pipeline)).map((r) => [r.batch, r.file_name, r.status, r.records]);
   const commits = (table: string) => ws.files(`tables/${table}/_delta_log`).filter((f) => f.endsWith('.json'));
+  /** The operations of a table's commits, oldest first (commitInfo.operation). */
+  const operations = (table: string) =>
+    commits(table).map((f) => {
+      const lines = readFileSync(join(ws.dir, 'tables', table, '_delta_log', f), 'utf8').trim().split('\n');
+      return lines.map((l) => JSON.parse(l) as { commitInfo?: { operation?: string } }).find((a) => a.commitInfo)?.commitInfo?.operation;
+    });
   /** The function's log lines (Cloud Logging's structured JSON on stdout). */
   const logLines = () =>
     server.process
@@ -248,5 +256,38 @@ describe.skipIf(gcsMode === 'skip')('Cloud Function entry: finalize CloudEvents 
     expect(await logOf('flaky')).toEqual([['1', 'initial.csv', 'merged', '4']]);
     expect((await ws.rows('tables/flaky', 'account_number')).map((r) => r.account_number)).toEqual(['A1', 'A2', 'A3', 'A4']);
     expect(await names('flaky/landing/')).toEqual([]);
+  });
+
+  it('a delivery killed after archiving the object (before the MERGE): the redelivery finds it gone, finishes that batch, and applies it once', async () => {
+    const data = await upload('crashed/landing/initial.csv', initial);
+    const id = eventId();
+    const crashing = await startFunctionServer(FUNCTION_TARGET, { cwd: ws.dir, env: { STORAGE_EMULATOR_HOST: proxy.endpoint, LAKELET_CONFIG: 'lakelet.yml', LAKELET_CRASH_AT: 'after-archive' } });
+    try {
+      const lost = await fetch(crashing.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'ce-id': id, 'ce-type': FINALIZED_EVENT_TYPE, 'ce-source': source, 'ce-specversion': '1.0', 'ce-subject': `objects/${data.name}` },
+        body: JSON.stringify(data),
+      }).then(
+        (r) => r.status,
+        (err: Error) => err.name,
+      );
+      expect(lost).toBe('TypeError'); // the connection dropped: the platform never got an answer
+      expect((await crashing.process.exited).signal).toBe('SIGKILL');
+    } finally {
+      await crashing.stop();
+    }
+    expect(await names('crashed/landing/')).toEqual([]);
+    expect(await logOf('crashed')).toEqual([]);
+    expect(await ws.rows('tables/crashed', 'account_number')).toEqual([]);
+
+    const res = await postBinary(id, data);
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(logLines().filter((l) => l.eventId === id && l.outcome).map((l) => [l.outcome, l.message])).toEqual([['gone', expect.stringMatching(/finished what that delivery left: 1 file: 1 staged, 1 merged.*1 unfinished batch finished first/)]]);
+    expect(await logOf('crashed')).toEqual([['1', 'initial.csv', 'merged', '4']]);
+    expect((await ws.rows('tables/crashed', 'account_number')).map((r) => r.account_number)).toEqual(['A1', 'A2', 'A3', 'A4']);
+    expect((await names('crashed/archive/')).map((k) => k.split('/').pop())).toEqual(['initial.csv']);
+    // One stage append and one MERGE: nothing committed twice across the two deliveries.
+    expect(operations('crashed-stage')).toEqual(['CREATE TABLE AS SELECT']);
+    expect(operations('crashed')).toEqual(['CREATE TABLE AS SELECT', 'MERGE']);
   });
 });
