@@ -176,6 +176,7 @@ export class MergeBuilder {
       decisions,
       written: output.written,
       removedFiles: output.removedFiles,
+      deletionVectors: output.dv,
       candidates: plan.candidates,
       targetFiles: snapshot.files.length,
       scanTimeMs,
