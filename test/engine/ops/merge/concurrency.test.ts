@@ -18,8 +18,8 @@ async function runWorker(dir: string, mode: string, worker: number, rounds: numb
 // With deletion vectors, racing merges mark rows of the same files in different DVs: a DV written
 // on top of a stale one would resurrect the rows the winner deleted, so it must conflict and retry.
 describe.each([
-  { mode: 'copy-on-write', props: {} },
-  { mode: 'deletion vectors', props: { 'delta.enableDeletionVectors': 'true' } },
+  { mode: 'copy-on-write', props: {} as Record<string, string> },
+  { mode: 'deletion vectors', props: { 'delta.enableDeletionVectors': 'true' } as Record<string, string> },
 ])('concurrent MERGE from real processes ($mode)', ({ props }) => {
   it('merges into disjoint partitions all commit without conflicts', async () => {
     const t = await DeltaTable.forPath(join(fx.dir, `disjoint-${Object.keys(props).length}`), { compute: fx.compute });
