@@ -1,7 +1,7 @@
 import type { Action, AddFile, DeletionVectorDescriptor } from '../delta/actions.ts';
 import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableContext } from '../delta/table-context.ts';
-import { encodeDeletionVectorFile, encodeInlineDeletionVector, readDeletionVector } from '../delta/deletion-vector.ts';
+import { frameDeletionVectorFile, inlineDeletionVector, readDeletionVector } from '../delta/deletion-vector.ts';
 import { encodeRoaringTreemap } from '../delta/roaring-bitmap.ts';
 import { parseStats } from '../delta/stats.ts';
 import { uuidToBytes, z85Encode } from '../delta/z85.ts';
@@ -48,13 +48,13 @@ export async function markRowsDeleted(
   now: number,
 ): Promise<DvMarkResult> {
   const result: DvMarkResult = { actions: [], written: [], dvAdded: 0, dvUpdated: 0, filesRemoved: [], filesWithDv: [] };
-  const pending: { file: AddFile; rows: number[] }[] = [];
+  const pending: { file: AddFile; payload: Uint8Array; cardinality: number }[] = [];
   const inline: { file: AddFile; dv: DeletionVectorDescriptor }[] = [];
   for (const file of files) {
     const fresh = positions.get(file.path);
     if (!fresh || fresh.length === 0) continue;
     const old = file.deletionVector ? await readDeletionVector(ctx.store, file.deletionVector, { tablePath: ctx.uri, version: snapshot.version }) : [];
-    const rows = old.length ? union(old, fresh) : [...new Set(fresh)].sort((a, b) => a - b);
+    const rows = union(old, fresh);
     const numRecords = parseStats(file.stats)?.numRecords;
     result.actions.push(removeFor(file, now, true));
     if (typeof numRecords === 'number' && rows.length >= numRecords) {
@@ -63,14 +63,15 @@ export async function markRowsDeleted(
     }
     if (file.deletionVector) result.dvUpdated++;
     else result.dvAdded++;
-    if (encodeRoaringTreemap(rows).length <= INLINE_MAX_BYTES) inline.push({ file, dv: encodeInlineDeletionVector(rows) });
-    else pending.push({ file, rows });
+    const payload = encodeRoaringTreemap(rows);
+    if (payload.length <= INLINE_MAX_BYTES) inline.push({ file, dv: inlineDeletionVector(payload, rows.length) });
+    else pending.push({ file, payload, cardinality: rows.length });
   }
   const withDv: { file: AddFile; dv: DeletionVectorDescriptor }[] = [...inline];
   if (pending.length > 0) {
     const uuid = ctx.ids.uuid();
     const key = `deletion_vector_${uuid}.bin`;
-    const { bytes, entries } = encodeDeletionVectorFile(pending.map((p) => p.rows));
+    const { bytes, entries } = frameDeletionVectorFile(pending);
     await ctx.store.put(key, bytes);
     result.written.push(key);
     const pathOrInlineDv = z85Encode(uuidToBytes(uuid));
@@ -84,11 +85,27 @@ export async function markRowsDeleted(
   return result;
 }
 
-/** Merge two sorted row lists (the second may be unsorted, with duplicates). */
+/**
+ * The sorted, distinct union of a file's current DV rows (sorted) and new positions (usually
+ * sorted already: collectPositions orders them; anything else is sorted here).
+ */
 function union(sorted: number[], fresh: number[]): number[] {
-  const set = new Set(sorted);
-  for (const r of fresh) set.add(r);
-  return set.size === sorted.length ? sorted : [...set].sort((a, b) => a - b);
+  let b = fresh;
+  for (let i = 1; i < b.length; i++) {
+    if (b[i] <= b[i - 1]) {
+      b = [...new Set(fresh)].sort((x, y) => x - y);
+      break;
+    }
+  }
+  if (sorted.length === 0) return b;
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sorted.length || j < b.length) {
+    const v = j >= b.length || (i < sorted.length && sorted[i] <= b[j]) ? sorted[i++] : b[j++];
+    if (out.length === 0 || out[out.length - 1] !== v) out.push(v);
+  }
+  return out;
 }
 
 /**
@@ -117,6 +134,6 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
  */
 export async function collectPositions(ctx: TableContext, sql: string): Promise<Map<string, number[]>> {
   // DOUBLE: exact up to 2^53 and returned as a JS number (BIGINT would come back as a string).
-  const rows = await ctx.compute.query<{ f: string; rows: number[] }>(`SELECT f, list(r::DOUBLE) AS rows FROM (${sql}) WHERE f IS NOT NULL GROUP BY f`);
+  const rows = await ctx.compute.query<{ f: string; rows: number[] }>(`SELECT f, list(r::DOUBLE ORDER BY r) AS rows FROM (${sql}) WHERE f IS NOT NULL GROUP BY f`);
   return new Map(rows.map((r) => [r.f, r.rows]));
 }
