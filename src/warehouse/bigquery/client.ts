@@ -63,15 +63,9 @@ export class BigQueryClient {
     return quoteIdent(`${this.settings.project}.${this.settings.dataset}.${id}`);
   }
 
-  async ensureDataset(): Promise<void> {
-    const ds = this.bq.dataset(this.settings.dataset);
-    try {
-      const [exists] = await ds.exists();
-      if (!exists) await ds.create({ location: this.settings.location });
-    } catch (err) {
-      if ((err as { code?: number }).code === 409) return; // created by another process meanwhile
-      throw bigQueryErrorFrom(err, `creating dataset ${this.settings.project}.${this.settings.dataset}`);
-    }
+  /** The dataset's CREATE, for a set-up script (one job with the tables' CREATEs, instead of a get and a create call). */
+  createDatasetSql(): string {
+    return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(`${this.settings.project}.${this.settings.dataset}`)} OPTIONS (location = '${this.settings.location.replace(/'/g, '')}')`;
   }
 
   /** Runs a query or script as one job; its rows (of the last statement) with plain JS values. */
@@ -115,14 +109,23 @@ export class BigQueryClient {
     }
   }
 
-  /** Column names and BigQuery types of a table, in order; undefined when it does not exist. */
+  /**
+   * Column names and BigQuery types of a table, in order; undefined when it does not exist. From the
+   * schema of `SELECT * … LIMIT 0` (a job that reads nothing, ~20 ms on the emulator): the emulator's
+   * table metadata misses columns added by ALTER TABLE, and its INFORMATION_SCHEMA takes ~1 s.
+   */
   async columns(table: string): Promise<{ name: string; type: string }[] | undefined> {
-    // INFORMATION_SCHEMA, not the table's metadata: the emulator's metadata misses columns added by ALTER TABLE.
-    const rows = await this.query<{ column_name: string; data_type: string }>(
-      `SELECT column_name, data_type FROM ${quoteIdent(`${this.settings.project}.${this.settings.dataset}`)}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = '${table.replace(/'/g, '')}' ORDER BY ordinal_position`,
-      `reading the columns of ${table}`,
-    );
-    return rows.length ? rows.map((r) => ({ name: r.column_name, type: r.data_type })) : undefined;
+    this.stats.jobs++;
+    try {
+      const [job] = await this.bq.createQueryJob({ query: `SELECT * FROM ${this.table(table)} LIMIT 0`, location: this.settings.location });
+      const [, , response] = await job.getQueryResults({ autoPaginate: false });
+      const fields = (response as { schema?: { fields?: { name?: string; type?: string }[] } } | undefined)?.schema?.fields ?? [];
+      return fields.map((f) => ({ name: f.name!, type: STANDARD_TYPE[f.type!] ?? f.type! }));
+    } catch (err) {
+      const e = err as { code?: number; errors?: { reason?: string }[] };
+      if (e.code === 404 || e.errors?.some((x) => x.reason === 'notFound')) return undefined;
+      throw bigQueryErrorFrom(err, `reading the columns of ${table}`);
+    }
   }
 
   /** Table ids of the dataset starting with `prefix` (an API list, no job). */
@@ -139,6 +142,9 @@ export class BigQueryClient {
     await this.query(`DROP TABLE IF EXISTS ${this.table(table)}`, `dropping ${table}`);
   }
 }
+
+/** The legacy type names a table schema uses, as GoogleSQL names them. */
+const STANDARD_TYPE: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', RECORD: 'STRUCT' };
 
 export interface LoadStats {
   outputRows: number;

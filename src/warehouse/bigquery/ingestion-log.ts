@@ -1,6 +1,6 @@
 import type { IngestionLogTable, LogRow } from '../warehouse.ts';
 import type { BigQueryClient } from './client.ts';
-import { LEDGER_TABLE, ledgerInsert, ledgerRows, notYet } from './ledger.ts';
+import { LEDGER_TABLE, ledgerInsert, ledgerSelect, notYet, type LedgerCache } from './ledger.ts';
 import { literal, quoteString } from './types.ts';
 
 /**
@@ -17,26 +17,34 @@ const COLUMNS: [keyof LogRow | 'load_path', string][] = [
   ['repairs', 'STRING'], ['moved_to', 'STRING'], ['logged_at', 'TIMESTAMP'], ['load_path', 'STRING'],
 ];
 
+/** The log's CREATE (the warehouse runs it with its other set-up statements, one job). */
+export function createLogSql(client: BigQueryClient, table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${client.table(table)} (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`;
+}
+
 export class BigQueryIngestionLog implements IngestionLogTable {
-  private constructor(
+  constructor(
     private readonly client: BigQueryClient,
+    private readonly ledger: LedgerCache,
     readonly table: string,
   ) {}
 
-  static async open(client: BigQueryClient, table: string): Promise<BigQueryIngestionLog> {
-    await client.query(`CREATE TABLE IF NOT EXISTS ${client.table(table)} (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`, `creating the ingestion log ${table}`);
-    return new BigQueryIngestionLog(client, table);
-  }
-
   async appliedVersion(pipeline: string): Promise<number> {
-    const rows = await ledgerRows(this.client, pipeline, 'log');
-    return rows.length ? Math.max(...rows.map((r) => Number(r.batch))) : 0;
+    const rows = await this.ledger.rows(pipeline, 'log');
+    return rows.length ? Math.max(...rows.map((r) => r.batch)) : 0;
   }
 
+  /** The batch's rows and its `log` ledger row in one transaction; the script ends selecting the ledger row (one job). */
   async append(pipeline: string, seq: number, rows: LogRow[]): Promise<number> {
-    const script = ['BEGIN TRANSACTION', `${this.insert(rows)} WHERE ${notYet(this.client, pipeline, 'log', seq)}`, ledgerInsert(this.client, pipeline, 'log', seq, { rows: rows.length, committed_at: Date.now() }), 'COMMIT TRANSACTION'];
-    await this.client.query(script.join(';\n') + ';', `writing the ingestion-log rows of batch ${seq} of ${pipeline}`);
-    return (await ledgerRows(this.client, pipeline, 'log', `batch = ${seq}`))[0].version;
+    const script = [
+      'BEGIN TRANSACTION',
+      `${this.insert(rows)} WHERE ${notYet(this.client, pipeline, 'log', seq)}`,
+      ledgerInsert(this.client, pipeline, 'log', seq, { staged_rows: rows.length, committed_at: Date.now() }),
+      'COMMIT TRANSACTION',
+      ledgerSelect(this.client, pipeline, 'log', seq),
+    ];
+    const row = await this.ledger.write(pipeline, 'log', seq, script.join(';\n') + ';', `writing the ingestion-log rows of batch ${seq} of ${pipeline}`);
+    return row.version;
   }
 
   async record(rows: LogRow[]): Promise<number> {

@@ -3,7 +3,7 @@ import { sqlString } from '../../adapters/compute/sql.ts';
 import { localFileFor } from '../../engine/delta/materialize.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
 import type { BigQueryClient } from './client.ts';
-import { ledgerInsert, ledgerRows } from './ledger.ts';
+import { ledgerInsert, ledgerSelect, Sql, type LedgerCache } from './ledger.ts';
 import { bigQueryType, quoteIdent } from './types.ts';
 
 /**
@@ -19,6 +19,7 @@ export function stagingTable(stage: string, seq: number): string {
 
 export interface StageTables {
   client: BigQueryClient;
+  ledger: LedgerCache;
   compute: Compute;
   pipeline: string;
   stage: string;
@@ -26,17 +27,24 @@ export interface StageTables {
 
 /** The stage's columns without lineage: every batch's, in order of first appearance. */
 export async function stageColumns(t: StageTables): Promise<Column[] | undefined> {
-  const rows = await ledgerRows(t.client, t.pipeline, 'stage');
+  const rows = await t.ledger.rows(t.pipeline, 'stage');
   if (rows.length === 0) return undefined;
   const out: Column[] = [];
   for (const r of rows) for (const c of JSON.parse(r.columns ?? '[]') as Column[]) if (!out.some((o) => o.name.toLowerCase() === c.name.toLowerCase())) out.push(c);
   return out;
 }
 
-/** Loads a batch into its staging table and records it, once. */
+/** Per-file counts a stage ledger row keeps (so the log step needs no query). */
+interface StagedFile {
+  file: string;
+  n: number;
+  rescued: number;
+}
+
+/** Loads a batch into its staging table and records it, once: a load job per file, then one script. */
 export async function appendBatch(t: StageTables, batch: StageBatch, committedAt: number): Promise<StageResult> {
-  const done = (await ledgerRows(t.client, t.pipeline, 'stage', `batch = ${batch.seq}`))[0];
-  if (done) return { version: done.version, rows: Number(done.rows ?? 0), skipped: true };
+  const done = await t.ledger.row(t.pipeline, 'stage', batch.seq);
+  if (done) return { version: done.version, rows: Number(done.staged_rows ?? 0), skipped: true };
   const files = await Promise.all(batch.files.map(async (f) => ({ path: await localFileFor(f.store, f.key), size: (await f.store.head(f.key))?.size ?? 0 })));
   const described = await t.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}])`);
   const fields = described.map((c) => ({ name: c.column_name, type: bigQueryType(c.column_type, c.column_name), mode: 'NULLABLE' }));
@@ -53,18 +61,40 @@ export async function appendBatch(t: StageTables, batch: StageBatch, committedAt
   }
   const columns = described.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
   const bytes = files.reduce((a, f) => a + f.size, 0);
-  await t.client.query(
-    ledgerInsert(t.client, t.pipeline, 'stage', batch.seq, { columns: JSON.stringify(columns), rows, load_path: 'in-process', bytes, committed_at: committedAt }),
-    `recording batch ${batch.seq} of ${t.pipeline} as staged`,
-  );
-  const version = (await ledgerRows(t.client, t.pipeline, 'stage', `batch = ${batch.seq}`))[0].version;
-  return { version, rows, skipped: false };
+  const row = await recordStaged(t, batch.seq, { columns, rows, bytes, loadPath: 'in-process', committedAt });
+  return { version: row.version, rows, skipped: false };
 }
 
-/** Per file of a staged batch: rows whose key is NULL (never merged) and rows with rescued data. */
+/**
+ * The stage ledger row of a loaded batch, with its per-file row and rescued counts computed from the
+ * staging table in the same script (one job), which ends by selecting the row for the cache.
+ */
+export async function recordStaged(t: StageTables, seq: number, r: { columns: Column[]; rows: number; bytes: number; loadPath: string; committedAt: number }) {
+  const staging = t.client.table(stagingTable(t.stage, seq));
+  const rescued = r.columns.some((c) => c.name === RESCUED) ? `COUNTIF(${quoteIdent(RESCUED)} IS NOT NULL)` : '0';
+  const files = new Sql(`(SELECT TO_JSON_STRING(ARRAY_AGG(STRUCT(f AS file, n, rescued))) FROM (SELECT _source_file AS f, COUNT(*) AS n, ${rescued} AS rescued FROM ${staging} GROUP BY 1))`);
+  const script = [
+    ledgerInsert(t.client, t.pipeline, 'stage', seq, { columns: JSON.stringify(r.columns), staged_rows: r.rows, load_path: r.loadPath, bytes: r.bytes, files, committed_at: r.committedAt }),
+    ledgerSelect(t.client, t.pipeline, 'stage', seq),
+  ];
+  return t.ledger.write(t.pipeline, 'stage', seq, script.join(';\n') + ';', `recording batch ${seq} of ${t.pipeline} as staged`);
+}
+
+/**
+ * Per file of a staged batch: rows whose key is NULL (never merged) and rows with rescued data.
+ * Both come from the ledger (rescued counted when the batch was staged, NULL keys when it was
+ * merged); a query only for a batch recorded without them.
+ */
 export async function batchCounts(t: StageTables, seq: number, key: string[]): Promise<Map<string, { rejected: number; rescued: number }>> {
-  const row = (await ledgerRows(t.client, t.pipeline, 'stage', `batch = ${seq}`))[0];
+  const row = await t.ledger.row(t.pipeline, 'stage', seq);
   if (!row) return new Map();
+  const merged = key.length ? (await t.ledger.row(t.pipeline, 'target', seq))?.files : '[]';
+  if (row.files && merged) {
+    const out = new Map<string, { rejected: number; rescued: number }>();
+    for (const f of JSON.parse(row.files) as StagedFile[]) out.set(f.file, { rejected: 0, rescued: Number(f.rescued) });
+    for (const f of JSON.parse(merged) as { file: string; rejected: number }[]) out.set(f.file, { rescued: out.get(f.file)?.rescued ?? 0, rejected: Number(f.rejected) });
+    return out;
+  }
   const hasRescue = (JSON.parse(row.columns ?? '[]') as Column[]).some((c) => c.name === RESCUED);
   const nullKey = key.length ? key.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ') : 'FALSE';
   const rows = await t.client.query<{ f: string; rejected: number; rescued: number }>(
@@ -79,18 +109,12 @@ export async function trimStage(t: StageTables, upToBatch: number, olderThan: nu
   const prefix = `${t.stage}__batch_`;
   const existing = new Set(await t.client.tablesStartingWith(prefix));
   if (existing.size === 0) return { deletedRows: 0, vacuumedFiles: 0 };
-  const staged = await ledgerRows(t.client, t.pipeline, 'stage', `batch <= ${upToBatch}`);
-  let deletedRows = 0;
-  let dropped = 0;
-  for (const r of staged) {
-    const table = stagingTable(t.stage, r.batch);
-    if (!existing.has(table)) continue;
-    if (olderThan !== undefined && (r.committed_at === null || Date.parse(r.committed_at) >= olderThan)) continue;
-    await t.client.dropTable(table);
-    deletedRows += Number(r.rows ?? 0);
-    dropped++;
-  }
-  return { deletedRows, vacuumedFiles: dropped };
+  const staged = (await t.ledger.rows(t.pipeline, 'stage')).filter((r) => r.batch <= upToBatch);
+  const drop = staged.filter((r) => existing.has(stagingTable(t.stage, r.batch)) && (olderThan === undefined || (r.committed_at !== null && Date.parse(r.committed_at) < olderThan)));
+  if (drop.length === 0) return { deletedRows: 0, vacuumedFiles: 0 };
+  // One script, one job, however many tables.
+  await t.client.query(drop.map((r) => `DROP TABLE IF EXISTS ${t.client.table(stagingTable(t.stage, r.batch))}`).join(';\n') + ';', `dropping ${drop.length} staging table(s) of ${t.pipeline}`);
+  return { deletedRows: drop.reduce((a, r) => a + Number(r.staged_rows ?? 0), 0), vacuumedFiles: drop.length };
 }
 
 /** Rows of the staging tables still there (small reads: notebooks, status). */

@@ -1,5 +1,4 @@
 import type { BigQueryClient } from './client.ts';
-import { notYet } from './ledger.ts';
 import { quoteIdent } from './types.ts';
 
 /**
@@ -25,28 +24,25 @@ export interface TombstoneSpec {
   deletedColumn: string;
 }
 
-export async function createTombstones(s: TombstoneSpec): Promise<void> {
+export function createTombstonesSql(s: TombstoneSpec): string {
   const cols = [...s.key.map((k) => `${quoteIdent(k.name)} ${k.type}`), `${TOMBSTONE_ORDER} ${s.order.type}`, `${TOMBSTONE_BATCH} INT64`];
-  await s.client.query(`CREATE TABLE IF NOT EXISTS ${s.client.table(tombstoneTable(s.pipeline))} (${cols.join(', ')})`, `creating the tombstones of ${s.pipeline}`);
+  return `CREATE TABLE IF NOT EXISTS ${s.client.table(tombstoneTable(s.pipeline))} (${cols.join(', ')})`;
 }
 
-/** The batch's winning deletes (from the deduplicated source), as a SELECT of tombstone rows. */
-export function tombstoneRows(s: TombstoneSpec, deduplicated: string, seq: number): string {
+/** The INSERT of the batch's winning deletes from its deduplicated source table, for the MERGE's transaction. */
+export function tombstoneInsertFrom(s: TombstoneSpec, source: string, seq: number): string {
   const keys = s.key.map((k) => quoteIdent(k.name)).join(', ');
-  return `SELECT ${keys}, ${quoteIdent(s.order.name)} AS ${TOMBSTONE_ORDER}, ${seq} AS ${TOMBSTONE_BATCH} FROM (${deduplicated}) WHERE ${s.deletedColumn} AND ${quoteIdent(s.order.name)} IS NOT NULL`;
-}
-
-/** The INSERT of the batch's tombstones, for the MERGE's transaction (guarded like the MERGE). */
-export function tombstoneInsert(s: TombstoneSpec, deduplicated: string, seq: number): string {
-  const cols = [...s.key.map((k) => quoteIdent(k.name)), TOMBSTONE_ORDER, TOMBSTONE_BATCH].join(', ');
-  return `INSERT INTO ${s.client.table(tombstoneTable(s.pipeline))} (${cols}) SELECT * FROM (${tombstoneRows(s, deduplicated, seq)}) WHERE ${notYet(s.client, s.pipeline, 'target', seq)}`;
-}
-
-/** Wraps a MERGE source so rows older than a tombstone of an earlier batch are dropped. */
-export function withoutBuriedRows(s: TombstoneSpec, source: string, seq: number): string {
-  const match = s.key.map((k) => `__t.${quoteIdent(k.name)} = __s.${quoteIdent(k.name)}`).join(' AND ');
   return (
-    `SELECT * FROM (${source}) __s WHERE NOT EXISTS (SELECT 1 FROM ${s.client.table(tombstoneTable(s.pipeline))} __t WHERE ${match} ` +
-    `AND __t.${TOMBSTONE_BATCH} < ${seq} AND __t.${TOMBSTONE_ORDER} > __s.${quoteIdent(s.order.name)})`
+    `INSERT INTO ${s.client.table(tombstoneTable(s.pipeline))} (${keys}, ${TOMBSTONE_ORDER}, ${TOMBSTONE_BATCH}) ` +
+    `SELECT ${keys}, ${quoteIdent(s.order.name)}, ${seq} FROM ${source} WHERE ${s.deletedColumn} AND ${quoteIdent(s.order.name)} IS NOT NULL`
+  );
+}
+
+/** TRUE for a source row (alias `row`) older than a tombstone of an earlier batch: it must not come back. */
+export function buriedExpression(s: TombstoneSpec, row: string, seq: number): string {
+  const match = s.key.map((k) => `__t.${quoteIdent(k.name)} = ${row}.${quoteIdent(k.name)}`).join(' AND ');
+  return (
+    `EXISTS (SELECT 1 FROM ${s.client.table(tombstoneTable(s.pipeline))} __t WHERE ${match} ` +
+    `AND __t.${TOMBSTONE_BATCH} < ${seq} AND __t.${TOMBSTONE_ORDER} > ${row}.${quoteIdent(s.order.name)})`
   );
 }
