@@ -86,7 +86,7 @@ export class PipelineRunner {
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;
-    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids });
+    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids }, config);
     const log = await warehouse.ingestionLog(config.ingestionLog);
     const runner = new PipelineRunner(config, compute, !options.compute, warehouse, log, reporter);
     try {
