@@ -18,6 +18,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerAlter } from './commands/alter.ts';
 import { registerInit } from './commands/init.ts';
+import { registerSync } from './commands/sync.ts';
 import { packageVersion } from './version.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
@@ -63,6 +64,7 @@ Run 'lakelet <command> --help' for the options of a command, 'lakelet --version'
   registerDemo(program);
   registerGenerate(program);
   registerInit(program);
+  registerSync(program);
   return program;
 }
 

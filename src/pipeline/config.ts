@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { WAREHOUSES, type WarehouseKind } from '../warehouse/open-warehouse.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { formatPath, locate } from './yaml-locate.ts';
+import { resolveSource, sourcesSchema, type SourceConfig } from './source-config.ts';
 
 /**
  * The pipeline definition (`lakelet.yml`): several named pipelines, each watching one landing
@@ -124,9 +125,12 @@ const fileSchema = z
     warehouse: z.enum(WAREHOUSES).default('delta'),
     stateDir: z.string().min(1).default('.lakelet'),
     ingestionLog: z.string().min(1).optional(),
-    pipelines: z.record(name, pipelineSchema).refine((r) => Object.keys(r).length > 0, { message: 'define at least one pipeline' }),
+    pipelines: z.record(name, pipelineSchema).default({}),
+    /** Databases synced by `lakelet sync` (source-config.ts). */
+    sources: sourcesSchema.default({}),
   })
-  .strict();
+  .strict()
+  .refine((f) => Object.keys(f.pipelines).length > 0 || Object.keys(f.sources).length > 0, { message: 'define at least one pipeline (or a source under sources:)', path: ['pipelines'] });
 
 type RawPipeline = z.infer<typeof pipelineSchema>;
 type RawArrival = z.infer<typeof arrivalSchema>;
@@ -183,6 +187,8 @@ export interface LakeletConfig {
   stateDir: string;
   ingestionLog: string;
   pipelines: PipelineConfig[];
+  /** Databases `lakelet sync` reads (sources:). */
+  sources: SourceConfig[];
 }
 
 export function loadConfig(file: string): LakeletConfig {
@@ -265,7 +271,8 @@ export function parseConfig(text: string, file: string): LakeletConfig {
     }
   }
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines };
+  const sources = Object.entries(parsed.data.sources).map(([n, s]) => resolveSource(n, s, abs, stateDir, parseDuration));
+  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines, sources };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {
