@@ -1,4 +1,5 @@
 import { LakeletError } from '../../errors/lakelet-error.ts';
+import type { SourceUrl } from './source-url.ts';
 
 /**
  * The Source port: an incremental database source (mysql://, postgres://). It discovers tables,
@@ -76,4 +77,14 @@ export class SourceError extends LakeletError {
   ) {
     super('SOURCE', `source '${source}': ${message}`, options);
   }
+}
+
+export interface SourceConnectOptions {
+  /** The source's name in lakelet.yml (every error names it). */
+  name: string;
+  url: SourceUrl;
+  password: string | undefined;
+  /** TLS: require (encrypt, any certificate), verify-ca / verify-full (check against `ca`, or the system's CAs). */
+  tls?: { mode: 'require' | 'verify-ca' | 'verify-full'; ca?: string };
+  connectTimeoutMs: number;
 }

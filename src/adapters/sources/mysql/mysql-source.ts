@@ -1,7 +1,6 @@
 import mysql, { type Connection, type ConnectionOptions, type TypeCast } from 'mysql2';
 import { keysQuery, pageQuery } from '../page-query.ts';
-import { SourceError, type PageRequest, type SourceConnection, type SourceTable, type TextRow } from '../source.ts';
-import type { SourceConnectOptions } from '../open-source.ts';
+import { SourceError, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { mysqlDialect } from './sql.ts';
 import { DATE_TYPES, isZeroDate, mysqlColumn } from './types.ts';
 

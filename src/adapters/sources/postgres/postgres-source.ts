@@ -1,8 +1,7 @@
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { keysQuery, pageQuery } from '../page-query.ts';
-import { SourceError, type PageRequest, type SourceConnection, type SourceTable, type TextRow } from '../source.ts';
-import type { SourceConnectOptions } from '../open-source.ts';
+import { SourceError, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { postgresDialect } from './sql.ts';
 import { postgresColumn } from './types.ts';
 
