@@ -19,6 +19,7 @@ import { registerGenerate } from './commands/generate.ts';
 import { registerAlter } from './commands/alter.ts';
 import { registerInit } from './commands/init.ts';
 import { registerUi } from './commands/ui.ts';
+import { registerSync } from './commands/sync.ts';
 import { packageVersion } from './version.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
@@ -65,6 +66,7 @@ Run 'lakelet <command> --help' for the options of a command, 'lakelet --version'
   registerGenerate(program);
   registerInit(program);
   registerUi(program);
+  registerSync(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { WAREHOUSES, type BigQuerySettings, type WarehouseKind } from '../wareho
 import { bigquerySchema } from './bigquery-config.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { formatPath, locate } from './yaml-locate.ts';
+import { resolveSource, sourcesSchema, type SourceConfig } from './source-config.ts';
 
 /**
  * The pipeline definition (`lakelet.yml`): several named pipelines, each watching one landing
@@ -126,9 +127,12 @@ const fileSchema = z
     bigquery: bigquerySchema.optional(),
     stateDir: z.string().min(1).default('.lakelet'),
     ingestionLog: z.string().min(1).optional(),
-    pipelines: z.record(name, pipelineSchema).refine((r) => Object.keys(r).length > 0, { message: 'define at least one pipeline' }),
+    pipelines: z.record(name, pipelineSchema).default({}),
+    /** Databases synced by `lakelet sync` (source-config.ts). */
+    sources: sourcesSchema.default({}),
   })
-  .strict();
+  .strict()
+  .refine((f) => Object.keys(f.pipelines).length > 0 || Object.keys(f.sources).length > 0, { message: 'define at least one pipeline (or a source under sources:)', path: ['pipelines'] });
 
 type RawPipeline = z.infer<typeof pipelineSchema>;
 type RawArrival = z.infer<typeof arrivalSchema>;
@@ -187,6 +191,8 @@ export interface LakeletConfig {
   stateDir: string;
   ingestionLog: string;
   pipelines: PipelineConfig[];
+  /** Databases `lakelet sync` reads (sources:). */
+  sources: SourceConfig[];
 }
 
 export function loadConfig(file: string): LakeletConfig {
@@ -272,7 +278,8 @@ export function parseConfig(text: string, file: string): LakeletConfig {
   if (parsed.data.warehouse === 'bigquery' && !bq) issues.push({ path: 'bigquery', message: 'warehouse: bigquery needs a bigquery: block with project, dataset and location', position: locate(doc, lines, ['warehouse']) });
   if (issues.length > 0) throw new ConfigError(file, issues);
   const bigquery = bq ? { project: bq.project, dataset: bq.dataset, location: bq.location, maxBadRecords: bq.maxBadRecords, ...(bq.loadJobFrom !== undefined ? { loadJobFrom: parseBytes(bq.loadJobFrom) } : {}) } : undefined;
-  return { file, warehouse: parsed.data.warehouse, ...(bigquery ? { bigquery } : {}), stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines };
+  const sources = Object.entries(parsed.data.sources).map(([n, s]) => resolveSource(n, s, abs, stateDir, parseDuration));
+  return { file, warehouse: parsed.data.warehouse, ...(bigquery ? { bigquery } : {}), stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines, sources };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {

@@ -69,4 +69,26 @@ pipelines:
     archive: ./archive/orders            # taken files move here, one folder per batch
     quarantine: ./quarantine/orders      # files that cannot be loaded, each with <name>.error.json
     batch: { maxFiles: 100, maxBytes: 256MB }  # at most this much per batch (one stage commit, one MERGE)
+
+# Databases synced by \`lakelet sync\` (README, "Database sources"): rows changed since the watermark
+# committed with the target, MERGEd on the primary key. Uncomment to use.
+# sources:
+#   shop:
+#     url: mysql://sync@db.internal:3306/shop   # or postgres://user@host:5432/db; never a password here
+#     passwordEnv: SHOP_DB_PASSWORD             # the password from this environment variable…
+#     passwordFile: ./secrets/shop.pw           # …or from this file (one of the two)
+#     tls: { mode: verify-full, ca: ./ca.pem }  # disable | require | verify-ca | verify-full
+#     connectTimeout: 10s
+#     tables: [customers, orders]               # listed tables (or discover:, not both)
+#     discover: { schemas: [shop], include: ["*"], exclude: ["tmp_*"] }  # without tables: every table found
+#     watermark: [updated_at, created_at]       # watermark column names to look for, in order
+#     withoutWatermark: skip                    # a table without one: skip (reported) | full (re-read whole each run)
+#     lookback: 5m                              # re-read this far back from the watermark (late commits)
+#     pageSize: 50000                           # rows per keyset page
+#     rowsPerFile: 250000                       # source rows per Parquet file handed to the stage
+#     schemaDrift: evolve                       # evolve (add new columns) | ignore | fail
+#     softDelete: deleted_at                    # a row with this column set is deleted from the target
+#     tableOptions: { orders: { watermark: modified, softDelete: is_deleted } }
+#     target: ./tables/shop                     # one Delta table per source table
+#     # stage: ./tables/_stage/shop             # default: <stateDir>/sync/<source>/stage
 `;

@@ -57,6 +57,27 @@ export interface UpsertSpec {
   fileOrder: string[];
   /** Columns new to the target are added (evolve) or left out. */
   addColumns: boolean;
+  /**
+   * A matched row is updated only when a column differs: a source re-read (a sync's lookback
+   * window) then neither rewrites nor counts unchanged rows.
+   */
+  changedOnly?: boolean;
+  /** State committed atomically with this MERGE (see {@link CommittedState}). */
+  state?: CommittedState;
+}
+
+/**
+ * An application's state that must change exactly when the target does, e.g. a database sync's
+ * watermark: stored in the same transaction as the batch's MERGE, so after a crash the state and the
+ * data agree (never data without its watermark, nor a watermark ahead of its data). Delta: a
+ * `domainMetadata` action in the MERGE's commit (domain `lakelet.state.<key>`). BigQuery: a row
+ * (key, value, committed_at) upserted in the dataset's `_lakelet_state` table inside the MERGE's
+ * multi-statement transaction. Read back with {@link PipelineTables.committedState}.
+ */
+export interface CommittedState {
+  key: string;
+  /** Opaque to the warehouse (JSON text). */
+  value: string;
 }
 
 export interface MergeCounts {
@@ -106,6 +127,8 @@ export interface PipelineTables {
    * returns what changed. Properties the spec no longer names stay.
    */
   syncProperties(): Promise<{ table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[]>;
+  /** The value last committed with a MERGE into the target under `key` (undefined: never). */
+  committedState(key: string): Promise<string | undefined>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
   rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
   close(): void;

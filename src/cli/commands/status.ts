@@ -8,6 +8,10 @@ import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { nonNegativeInteger, printJson } from '../options.ts';
 import { formatTable, humanBytes } from '../output/table-format.ts';
+import { syncStatus, type SyncTableStatus } from '../../pipeline/sync/sync-status.ts';
+import { openWarehouse } from '../../warehouse/open-warehouse.ts';
+import type { LakeletConfig } from '../../pipeline/config.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 
 interface StatusOptions {
   config: string;
@@ -83,10 +87,12 @@ export function registerStatus(program: Command): void {
           });
         }
         const recent = options.file ? rows.filter((r) => r.file_name === options.file || String(r.file_name).split('/').pop() === options.file).reverse() : rows.slice(0, options.limit);
+        const sources = await sourceStatus(config, compute);
         if (options.json) {
-          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, ...(options.file ? { history: recent } : { recent }) });
+          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, ...(options.file ? { history: recent } : { recent }), ...(config.sources.length ? { sources } : {}) });
           return;
         }
+        printSources(sources);
         process.stdout.write(
           formatTable(
             ['pipeline', 'waiting', 'batches', 'unfinished', 'staged', 'merged', 'quarantined', 'duplicate', 'requeued', 'records', 'last batch'],
@@ -107,4 +113,22 @@ export function registerStatus(program: Command): void {
         compute.close();
       }
     });
+}
+
+/** Database sources (lakelet sync): per table the committed watermark, rows, last run and lag. */
+async function sourceStatus(config: LakeletConfig, compute: Compute): Promise<{ source: string; tables: SyncTableStatus[] }[]> {
+  if (config.sources.length === 0) return [];
+  const warehouse = openWarehouse(config.warehouse, { compute, clock: systemClock });
+  try {
+    return await syncStatus(config, { warehouse, compute, clock: systemClock });
+  } finally {
+    warehouse.close();
+  }
+}
+
+function printSources(sources: { source: string; tables: SyncTableStatus[] }[]): void {
+  const rows = sources.flatMap((s) => s.tables.map((t) => [t.source, t.table, t.watermark ?? '(full)', String(t.rowsLastRun), String(t.rowsTotal), t.lastRun, `${Math.round(t.lagMs / 1000)} s`]));
+  if (!sources.length) return;
+  process.stdout.write('\nsynced tables:\n');
+  process.stdout.write((rows.length ? formatTable(['source', 'table', 'last watermark', 'rows last run', 'rows synced', 'last run', 'lag'], rows) : '(none synced yet: run lakelet sync)') + '\n');
 }

@@ -45,6 +45,12 @@ export function checkWinner(
       return { ok: false, conflict: { kind: 'concurrent-transaction', detail: `application '${theirs.appId}' committed its version ${theirs.version} in version ${winnerVersion}` } };
     }
   }
+  // Two writers setting the same metadata domain: the later one planned from a stale value.
+  const ourDomains = new Set(ours.actions.filter((a) => a.domainMetadata).map((a) => a.domainMetadata!.domain));
+  const sameDomain = winner.find((a) => a.domainMetadata && ourDomains.has(a.domainMetadata.domain))?.domainMetadata;
+  if (sameDomain) {
+    return { ok: false, conflict: { kind: 'metadata-changed', detail: `version ${winnerVersion} also set domain metadata '${sameDomain.domain}'` } };
+  }
   if (winner.some((a) => a.protocol)) {
     return { ok: false, conflict: { kind: 'protocol-changed', detail: `version ${winnerVersion} changed the table protocol` } };
   }

@@ -40,6 +40,7 @@ export class MergeBuilder {
   private _mergeSchema = false;
   private _createIfMissing: { partitionBy: string[] } | undefined;
   private _retries = 3;
+  private _domains: { domain: string; configuration: string }[] = [];
 
   constructor(
     private readonly table: TableHandle,
@@ -84,6 +85,16 @@ export class MergeBuilder {
   }
   txn(appId: string, version: number): this {
     this._txn = { appId, version };
+    return this;
+  }
+  /**
+   * Commits this domain metadata (Delta's `domainMetadata` action) in the merge's own commit, so an
+   * application's state (a sync watermark) changes exactly when the data does; upgrades the table
+   * protocol to the `domainMetadata` writer feature when needed.
+   */
+  domainMetadata(domain: string, configuration: string): this {
+    if (domain.startsWith('delta.')) throw new InputError(`domain '${domain}': names starting with 'delta.' are reserved for Delta itself`);
+    this._domains.push({ domain, configuration });
     return this;
   }
   mergeSchema(enabled = true): this {
@@ -191,6 +202,6 @@ export class MergeBuilder {
       scanTimeMs,
       rewriteTimeMs: output.rewriteTimeMs,
     });
-    return commitMerge(this.table, { target, plan, output, metrics, on, keys, sourceTable: source.table, txn: this._txn, started });
+    return commitMerge(this.table, { target, plan, output, metrics, on, keys, sourceTable: source.table, txn: this._txn, domains: this._domains, started });
   }
 }

@@ -109,6 +109,13 @@ class BigQueryPipelineTables implements PipelineTables {
     return stageColumns(this.stageTables);
   }
 
+  // Database sources commit their watermark through this; BigQuery's `_lakelet_state` row in the
+  // MERGE transaction is not built yet, so a sync into BigQuery stops here instead of re-reading
+  // the source on every run.
+  async committedState(key: string): Promise<string | undefined> {
+    throw new InputError(`pipeline '${this.spec.name}': committed state '${key}' (a database source's watermark) is not supported by warehouse: bigquery yet; sync database sources into warehouse: delta`);
+  }
+
   stage(batch: StageBatch) {
     return appendBatch(this.stageTables, batch, this.env.clock.now());
   }

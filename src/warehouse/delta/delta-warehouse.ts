@@ -7,7 +7,7 @@ import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch,
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
-import { upsertBatch } from './upsert.ts';
+import { stateDomain, upsertBatch } from './upsert.ts';
 
 /**
  * lakelet's own Delta engine as the warehouse: stage and target are Delta tables (local disk),
@@ -85,6 +85,11 @@ class DeltaPipelineTables implements PipelineTables {
       if (!result.skipped) out.push({ table: role, path: table.uri, version: result.version, changed: result.changed });
     }
     return out;
+  }
+
+  async committedState(key: string): Promise<string | undefined> {
+    const snap = await this.targetTable?.tryLatest();
+    return snap?.domains.get(stateDomain(key))?.configuration;
   }
 
   async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {

@@ -55,11 +55,13 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
       mergeSource = filtered.sql;
       releases.push(filtered.release);
     }
-    const newer = spec.orderBy ? `(t.${sqlIdent(spec.orderBy)} IS NULL OR s.${sqlIdent(spec.orderBy)} >= t.${sqlIdent(spec.orderBy)})` : undefined;
+    const newerOnly = spec.orderBy ? `(t.${sqlIdent(spec.orderBy)} IS NULL OR s.${sqlIdent(spec.orderBy)} >= t.${sqlIdent(spec.orderBy)})` : undefined;
+    const newer = spec.changedOnly ? [newerOnly, await changedCondition(t, business)].filter(Boolean).join(' AND ') : newerOnly;
     let merge = t.target.merge({ sql: mergeSource }, { on: spec.key }).dedupBy(ORDER);
     if (markerPresent) merge = merge.whenMatchedDelete(newer ? `s.${DELETED} AND ${newer}` : `s.${DELETED}`);
     merge = merge.whenMatchedUpdateAll(newer ? (markerPresent ? `NOT s.${DELETED} AND ${newer}` : newer) : markerPresent ? `NOT s.${DELETED}` : undefined);
     merge = merge.whenNotMatchedInsertAll(markerPresent ? `NOT s.${DELETED}` : undefined);
+    if (spec.state) merge = merge.domainMetadata(stateDomain(spec.state.key), spec.state.value);
     const result = await merge.txn(targetAppId(t.pipeline), seq).execute();
     // Already applied (a concurrent redo won): the version that applied it, and its counts.
     if (result.skipped) return { version: result.version, metrics: await t.ledger.mergeCounts(result.version), skipped: true, tombstones };
@@ -74,6 +76,19 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
     for (const release of releases) await release();
     await scan.release();
   }
+}
+
+/** The Delta domain that holds a committed state (warehouse.ts CommittedState). */
+export const stateDomain = (key: string) => `lakelet.state.${key}`;
+
+/** Some column the source and the target share differs (NULL-safe). */
+async function changedCondition(t: UpsertTables, business: string[]): Promise<string | undefined> {
+  const snap = await t.target.tryLatest();
+  const shared = business.filter((b) => snap?.schema.fields.some((f) => f.name === b));
+  // A column new to the target counts as a change when it has a value.
+  const added = business.filter((b) => !shared.includes(b)).map((b) => `s.${sqlIdent(b)} IS NOT NULL`);
+  const parts = [...shared.map((c) => `s.${sqlIdent(c)} IS DISTINCT FROM t.${sqlIdent(c)}`), ...added];
+  return parts.length ? `(${parts.join(' OR ')})` : undefined;
 }
 
 /** The target holds the business columns only: created on first use, or given the columns the stage gained (evolve). */

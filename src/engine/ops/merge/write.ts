@@ -3,7 +3,8 @@
  * pass (constraints checked first), the change data files when the feed is on, then one commit of
  * removes, adds and cdc actions. Files written by an attempt that does not commit are deleted.
  */
-import type { Action, AddCDCFile, AddFile } from '../../delta/actions.ts';
+import type { Action, AddCDCFile, AddFile, Protocol } from '../../delta/actions.ts';
+import { mergeProtocols } from '../restore.ts';
 import type { StructType } from '../../delta/schema.ts';
 import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
@@ -104,6 +105,8 @@ export interface CommitInput {
   keys: string[];
   sourceTable: string;
   txn?: { appId: string; version: number };
+  /** Domain metadata committed with the merge (an application's own state, e.g. a sync watermark). */
+  domains?: { domain: string; configuration: string }[];
   started: number;
 }
 
@@ -122,6 +125,7 @@ export async function commitMerge(table: TableHandle, input: CommitInput): Promi
     }
   }
   for (const add of output.written.adds) actions.push({ add });
+  if (input.domains?.length) withDomains(actions, target.snapshot.protocol, input.domains);
 
   // What we read, for conflict detection: the scanned files, and the source's key range.
   const readScope = plan.bySource.length > 0 ? ('all' as const) : await keyRangeScope(ctx.compute, input.keys, input.sourceTable);
@@ -146,6 +150,21 @@ export async function commitMerge(table: TableHandle, input: CommitInput): Promi
     return { version: result.version, snapshot: result.snapshot, metrics: emptyMetrics(), skipped: `transaction ${result.skipped.appId}@${result.skipped.txnVersion} already committed` };
   }
   return { version: result.version, snapshot: result.snapshot, metrics };
+}
+
+/**
+ * Adds domainMetadata actions, and the protocol upgrade they need (writer feature
+ * `domainMetadata`) when the table does not have it yet, merged with any upgrade already planned.
+ */
+function withDomains(actions: Action[], current: Protocol, domains: { domain: string; configuration: string }[]): void {
+  const planned = actions.findIndex((a) => a.protocol);
+  const base = planned >= 0 ? actions[planned].protocol! : current;
+  if (base.minWriterVersion < 7 || !(base.writerFeatures ?? []).includes('domainMetadata')) {
+    const protocol = mergeProtocols(base, { minReaderVersion: 1, minWriterVersion: 7, writerFeatures: ['domainMetadata'] });
+    if (planned >= 0) actions[planned] = { protocol };
+    else actions.push({ protocol });
+  }
+  for (const d of domains) actions.push({ domainMetadata: { domain: d.domain, configuration: d.configuration, removed: false } });
 }
 
 async function deleteFiles(ctx: TableContext, files: { path: string }[]): Promise<void> {

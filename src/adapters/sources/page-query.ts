@@ -1,0 +1,63 @@
+import type { PageRequest, SourceTable, WatermarkKind } from './source.ts';
+
+/**
+ * The page query both vendors build, in their own quoting and parameter style: columns by name,
+ * the lookback lower bound and the keyset position as bound parameters (never spliced), ordered by
+ * (watermark, key). Rows whose watermark is NULL are never in an incremental page (they cannot be
+ * ordered against a position); a table without a watermark pages by key alone.
+ */
+export interface Dialect {
+  ident(name: string): string;
+  /** The n-th (1-based) parameter placeholder. */
+  param(n: number): string;
+  /** `column >= value - lookback (µs)` for a column of this kind, with the two parameter placeholders. */
+  sinceCondition(column: string, kind: WatermarkKind, value: string, lookbackMicros: string): string;
+}
+
+export function pageQuery(d: Dialect, req: PageRequest): { sql: string; params: unknown[] } {
+  const { table } = req;
+  const params: unknown[] = [];
+  const next = (v: unknown) => {
+    params.push(v);
+    return d.param(params.length);
+  };
+  const order = [...(req.watermark ? [req.watermark] : []), ...table.primaryKey];
+  const where: string[] = [];
+  if (req.watermark) where.push(`${d.ident(req.watermark)} IS NOT NULL`);
+  if (req.since && req.watermark) {
+    const kind = table.columns.find((c) => c.name === req.watermark)?.watermark ?? 'integer';
+    where.push(d.sinceCondition(d.ident(req.watermark), kind, next(req.since.value), next(kind === 'integer' ? 0 : req.since.lookbackMs * 1000)));
+  }
+  if (req.after) where.push(afterKey(d, order, [...(req.watermark ? [req.after.value] : []), ...req.after.key], next));
+  const sql =
+    `SELECT ${table.columns.map((c) => d.ident(c.name)).join(', ')} FROM ${from(d, table)}` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY ${order.map((c) => d.ident(c)).join(', ')} LIMIT ${next(req.limit)}`;
+  return { sql, params };
+}
+
+export function keysQuery(d: Dialect, table: SourceTable, after: string[] | undefined, limit: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const next = (v: unknown) => {
+    params.push(v);
+    return d.param(params.length);
+  };
+  const keys = table.primaryKey;
+  const where = after ? ` WHERE ${afterKey(d, keys, after, next)}` : '';
+  return { sql: `SELECT ${keys.map((k) => d.ident(k)).join(', ')} FROM ${from(d, table)}${where} ORDER BY ${keys.map((k) => d.ident(k)).join(', ')} LIMIT ${next(limit)}`, params };
+}
+
+function from(d: Dialect, table: SourceTable): string {
+  return `${d.ident(table.schema)}.${d.ident(table.name)}`;
+}
+
+
+/** (c1, c2, …) > (v1, v2, …), spelled out (both vendors use an index for this form). */
+function afterKey(d: Dialect, cols: string[], values: unknown[], next: (v: unknown) => string): string {
+  const ors: string[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const eq = cols.slice(0, i).map((c, j) => `${d.ident(c)} = ${next(values[j])}`);
+    ors.push(`(${[...eq, `${d.ident(cols[i])} > ${next(values[i])}`].join(' AND ')})`);
+  }
+  return `(${ors.join(' OR ')})`;
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseSourceUrl, type SourceUrl } from '../adapters/sources/source-url.ts';
+import { InputError } from '../errors/lakelet-error.ts';
+
+/**
+ * `sources:` in lakelet.yml: databases synced incrementally into the warehouse (`lakelet sync`,
+ * seed 003's MySQL → BigQuery job). The password never sits in the YAML: it comes from an
+ * environment variable or a file, read when the sync connects.
+ */
+const duration = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i, "a duration like 30s, '5m', '1h'")]);
+
+const tableOptions = z
+  .object({
+    /** The watermark column of this table (default: the first of the source's `watermark` names it has). */
+    watermark: z.string().min(1).optional(),
+    /** A soft-delete column: a row whose value is set (not NULL, or true for a boolean) is deleted from the target. */
+    softDelete: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const sourceSchema = z
+  .object({
+    url: z.string().min(1),
+    passwordEnv: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    tls: z.object({ mode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']), ca: z.string().min(1).optional() }).strict().optional(),
+    connectTimeout: duration.default('10s'),
+    /** Tables to sync (`table` or `schema.table`); without it every table of `discover` is. */
+    tables: z.array(z.string().min(1)).min(1).optional(),
+    discover: z
+      .object({
+        schemas: z.array(z.string().min(1)).optional(),
+        include: z.array(z.string().min(1)).default(['*']),
+        exclude: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .optional(),
+    /** Watermark column names to look for, in order of preference. */
+    watermark: z.array(z.string().min(1)).min(1).default(['updated_at', 'modified_at', 'last_modified', 'created_at']),
+    /** A table with a primary key but no watermark column: reported and skipped, or re-read in full every run. */
+    withoutWatermark: z.enum(['skip', 'full']).default('skip'),
+    /** Rows whose watermark is this much older than the last one are read again (late commits). */
+    lookback: duration.default('5m'),
+    pageSize: z.number().int().positive().default(50_000),
+    /** Source rows per Parquet file handed to the stage. */
+    rowsPerFile: z.number().int().positive().default(250_000),
+    schemaDrift: z.enum(['evolve', 'fail', 'ignore']).default('evolve'),
+    softDelete: z.string().min(1).optional(),
+    tableOptions: z.record(z.string().min(1), tableOptions).default({}),
+    /** Folder of the target tables: one Delta table per source table (`<target>/<table>`). */
+    target: z.string().min(1),
+    /** Folder of the stage tables (default: <stateDir>/sync/<source>/stage). */
+    stage: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.passwordEnv && s.passwordFile) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give the password one way: passwordEnv or passwordFile' });
+    if (s.tables && s.discover) ctx.addIssue({ code: 'custom', path: ['discover'], message: 'list tables or discover them, not both' });
+    try {
+      parseSourceUrl('-', s.url);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message.replace(/^source '-': /, '') });
+    }
+  });
+
+export const sourcesSchema = z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . - (no spaces or slashes)'), sourceSchema);
+
+type RawSource = z.infer<typeof sourceSchema>;
+
+/** One source with its paths resolved and durations in ms. */
+export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | 'withoutWatermark' | 'pageSize' | 'rowsPerFile' | 'schemaDrift' | 'softDelete' | 'tableOptions'> {
+  name: string;
+  url: SourceUrl;
+  passwordEnv?: string;
+  passwordFile?: string;
+  tls?: { mode: 'require' | 'verify-ca' | 'verify-full'; caFile?: string };
+  connectTimeoutMs: number;
+  discover: { schemas?: string[]; include: string[]; exclude: string[] };
+  lookbackMs: number;
+  target: string;
+  stage: string;
+  /** Where the sync keeps its per-table bookkeeping (pending batch, last run). */
+  stateDir: string;
+}
+
+export function resolveSource(name: string, s: RawSource, abs: (p: string) => string, stateDir: string, parseDuration: (v: number | string) => number): SourceConfig {
+  return {
+    name,
+    url: parseSourceUrl(name, s.url),
+    ...(s.passwordEnv ? { passwordEnv: s.passwordEnv } : {}),
+    ...(s.passwordFile ? { passwordFile: abs(s.passwordFile) } : {}),
+    ...(s.tls && s.tls.mode !== 'disable' ? { tls: { mode: s.tls.mode, ...(s.tls.ca ? { caFile: abs(s.tls.ca) } : {}) } } : {}),
+    connectTimeoutMs: parseDuration(s.connectTimeout),
+    ...(s.tables ? { tables: s.tables } : {}),
+    discover: { ...(s.discover?.schemas ? { schemas: s.discover.schemas } : {}), include: s.discover?.include ?? ['*'], exclude: s.discover?.exclude ?? [] },
+    watermark: s.watermark,
+    withoutWatermark: s.withoutWatermark,
+    lookbackMs: parseDuration(s.lookback),
+    pageSize: s.pageSize,
+    rowsPerFile: s.rowsPerFile,
+    schemaDrift: s.schemaDrift,
+    ...(s.softDelete ? { softDelete: s.softDelete } : {}),
+    tableOptions: s.tableOptions,
+    target: abs(s.target),
+    stage: s.stage ? abs(s.stage) : `${stateDir}/sync/${name}/stage`,
+    stateDir: `${stateDir}/sync/${name}`,
+  };
+}
+
+/** The source's password: from its environment variable or file (a trailing newline is not part of it). */
+export function sourcePassword(s: SourceConfig): string | undefined {
+  if (s.passwordEnv) {
+    const v = process.env[s.passwordEnv];
+    if (v === undefined) throw new InputError(`source '${s.name}': the environment variable ${s.passwordEnv} (passwordEnv) is not set; export it with the database password`);
+    return v;
+  }
+  if (s.passwordFile) {
+    try {
+      return readFileSync(s.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new InputError(`source '${s.name}': cannot read the password file ${s.passwordFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  return undefined;
+}
