@@ -18,6 +18,7 @@ import { loadConfig } from '../../src/pipeline/config.ts';
 import { PipelineRunner } from '../../src/pipeline/runner.ts';
 import { silentReporter } from '../../src/pipeline/reporter.ts';
 import type { MergeKind, Task, TaskResult } from '../lib/tasks.ts';
+import { timeProcess } from '../lib/whole-process.ts';
 
 function cpuMs(): number {
   const u = process.resourceUsage();
@@ -46,6 +47,13 @@ async function open(path: string): Promise<DeltaTable> {
 
 async function run(task: Task): Promise<Partial<TaskResult>> {
   switch (task.op) {
+    case 'process': {
+      // The measured command's own wall and CPU time replace this harness process's.
+      const timing = timeProcess(task.argv);
+      const metrics: Record<string, number> = {};
+      for (const [name, argv] of Object.entries(task.extra ?? {})) metrics[`${name}Ms`] = timeProcess(argv).wallMs;
+      return { ...timing, metrics };
+    }
     case 'load': {
       const table = await open(task.table);
       try {
