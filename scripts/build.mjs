@@ -9,7 +9,7 @@
 //
 // The bin (bin/lakelet.mjs) runs dist/ only while it is newer than every file in src/ (the stamp
 // written last holds the build's start time); a developer who edited src/ gets tsx until the next build.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -44,6 +44,11 @@ try {
     logLevel: 'warning',
   });
   mkdirSync(join(staging, 'cli'), { recursive: true });
+  // Files the code finds beside itself (import.meta.dirname): the built code sits in dist/cli/, so
+  // they are copied there. src/ui/server.ts serves its page from ./web.
+  for (const [from, to] of [['src/ui/web', 'cli/web']]) {
+    if (existsSync(join(root, from))) cpSync(join(root, from), join(staging, to), { recursive: true });
+  }
   writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started }) + '\n');
   rmSync(dist, { recursive: true, force: true });
   try {

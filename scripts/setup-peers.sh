@@ -15,6 +15,8 @@
 #   2. database_peers   MariaDB and PostgreSQL via apt-get, for the incremental sources.   (not yet)
 #   3. go_emulators     emulators built with Go into .tools/bin: fake-gcs-server (the GCS
 #                       emulator the GcsObjectStore tests start). Stamp: .tools/.lakelet-stamp-go.
+#   4. bigquery_emulator  bqemulator (the BigQuery emulator) in its own venv .tools/bqemulator-venv,
+#                       pinned in test/peers/bqemulator-requirements.txt. Stamp: <venv>/.lakelet-stamp.
 #
 # Environment:
 #   LAKELET_VENV   where the venv lives (default: <repo>/.venv). test/support/peers.ts reads the same
@@ -126,7 +128,53 @@ go_emulators() {
   log "go emulators: built $want"
 }
 
-SECTIONS=(python_peers database_peers go_emulators)
+# ---------------------------------------------------------------------------------------------
+# 4. BigQuery emulator: bqemulator in its own venv
+# ---------------------------------------------------------------------------------------------
+# test/support/bigquery-emulator.ts starts `bqemulator start` on loopback. Its own venv (not .venv/):
+# its closure pins pyarrow, typing_extensions, ... to versions of its own, and delta-rs's venv must
+# not move. Its DuckDB loads the spatial extension at startup and would download it; the pinned
+# duckdb-extension-spatial wheel carries it, and importing it once from the wheel (below) puts it
+# where DuckDB looks, so the emulator starts offline. About 30 s cold with pip's cache.
+# LAKELET_BQEMULATOR_VENV moves it (test/support/bigquery-emulator.ts reads the same variable).
+bigquery_emulator() {
+  local venv="${LAKELET_BQEMULATOR_VENV:-$ROOT/.tools/bqemulator-venv}"
+  local requirements="$ROOT/test/peers/bqemulator-requirements.txt"
+  local stamp="$venv/.lakelet-stamp"
+  local py="${PYTHON:-python3}"
+  local check="import duckdb, bqemulator; duckdb.connect().execute(\"LOAD spatial\")"
+
+  [[ -f "$requirements" ]] || die "missing $requirements"
+  command -v "$py" >/dev/null 2>&1 || die "$py not found: install Python 3.10+ (Debian: apt-get install python3 python3-venv)"
+  local want
+  want="requirements-sha256=$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/bqemulator" && -f "$stamp" && "$(cat "$stamp")" == "$want"* ]]; then
+    if "$venv/bin/python" -c "$check" >/dev/null 2>&1; then
+      log "bigquery emulator: cached ($venv matches test/peers/bqemulator-requirements.txt), nothing to install"
+      return 0
+    fi
+    log "bigquery emulator: stamp matches but the venv cannot load DuckDB's spatial extension; rebuilding"
+  fi
+  "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || die "$py is older than Python 3.10; bqemulator needs 3.10 or newer"
+  if [[ -e "$venv" && ! -f "$venv/pyvenv.cfg" ]] && [[ -n "$(ls -A "$venv" 2>/dev/null)" ]]; then
+    die "$venv exists and is not a venv (no pyvenv.cfg); refusing to replace it. Move it, or point LAKELET_BQEMULATOR_VENV elsewhere."
+  fi
+  log "bigquery emulator: creating $venv"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$py" -m venv "$venv" || die "'$py -m venv' failed (Debian: apt-get install python3-venv)"
+  log "bigquery emulator: installing test/peers/bqemulator-requirements.txt"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
+    --only-binary=:all: -r "$requirements"
+  # Offline: the extension from the wheel, once, instead of DuckDB's download at the first start.
+  "$venv/bin/python" -c "from duckdb_extensions import import_extension; import_extension('spatial')" \
+    || die "importing DuckDB's spatial extension from the duckdb-extension-spatial wheel failed"
+  "$venv/bin/python" -c "$check" || die "the bqemulator venv cannot load DuckDB's spatial extension"
+  printf '%s bqemulator=%s\n' "$want" "$("$venv/bin/bqemulator" --version 2>/dev/null | tr -d '\n')" >"$stamp"
+  log "bigquery emulator: installed ($("$venv/bin/bqemulator" --version 2>/dev/null | tr -d '\n'))"
+}
+
+SECTIONS=(python_peers database_peers go_emulators bigquery_emulator)
 
 main() {
   local start=$EPOCHREALTIME failed=() section

@@ -76,15 +76,23 @@ export class Preparer {
     });
   }
 
-  /** The target as a Delta table written by `engine`: one append per chunk. */
-  targetTemplate(engine: 'lakelet' | 'deltars'): Promise<{ dir: string; files: number }> {
-    return this.once(`target table (${engine})`, async () => {
+  /**
+   * The target as a Delta table written by `engine`: one append per chunk. With `deletionVectors`
+   * (lakelet only) the table is created with delta.enableDeletionVectors=true.
+   */
+  targetTemplate(engine: 'lakelet' | 'deltars', deletionVectors = false): Promise<{ dir: string; files: number }> {
+    const dv = deletionVectors && engine === 'lakelet';
+    return this.once(`target table (${engine}${dv ? ', deletion vectors' : ''})`, async () => {
       const chunks = await this.targetChunks();
-      const dir = join(this.ctx.work, 'templates', `target-${engine}`);
+      const dir = join(this.ctx.work, 'templates', `target-${engine}${dv ? '-dv' : ''}`);
       rmSync(dir, { recursive: true, force: true });
       if (engine === 'lakelet') {
         const table = await DeltaTable.forPath(dir, { compute: this.ctx.compute });
-        for (const f of chunks) await table.write({ file: f }).execute();
+        for (const [i, f] of chunks.entries()) {
+          const w = table.write({ file: f });
+          if (i === 0 && dv) w.properties({ 'delta.enableDeletionVectors': 'true' });
+          await w.execute();
+        }
         return { dir, files: (await table.snapshot()).files.length };
       }
       const out = await runInChild('deltars', { op: 'append', sources: chunks, table: dir }, this.scratch(), this.ctx.scale.timeoutMs);

@@ -38,14 +38,15 @@ const KEY = accounts.key;
 const COLUMNS = [...accounts.columns];
 const NO_DELTA_IN_DUCKDB = 'DuckDB reads no Delta log offline (its delta extension is not bundled), so there is no native equivalent';
 
-/** A MERGE of one generated batch into the target, the same for each engine. */
-function mergeScenario(
-  id: string,
-  title: string,
-  description: string,
-  kind: MergeKind,
-  batch: (rows: number) => { batch: number; updates: number; deletes: number; order: 'sorted' | 'unsorted'; opColumn?: boolean; file?: string },
-): Scenario {
+type BatchShape = (rows: number) => { batch: number; updates: number; deletes: number; order: 'sorted' | 'unsorted'; opColumn?: boolean; file?: string };
+
+/**
+ * A MERGE of one generated batch into the target, the same for each engine. With `deletionVectors`
+ * lakelet's target has delta.enableDeletionVectors=true (matched rows are marked, not rewritten);
+ * DuckDB (in memory) and delta-rs (which cannot write DVs: copy-on-write) run the same merge as
+ * in the plain scenario, so the rows line up side by side.
+ */
+function mergeScenario(id: string, title: string, description: string, kind: MergeKind, batch: BatchShape, deletionVectors = false): Scenario {
   return {
     id,
     title,
@@ -58,7 +59,7 @@ function mergeScenario(
       const chunks = await p.targetChunks();
       const layout: PreparedScenario['layout'] = {};
       for (const engine of p.ctx.engines) {
-        if (engine === 'lakelet' || engine === 'deltars') layout[engine] = { targetFiles: (await p.targetTemplate(engine)).files };
+        if (engine === 'lakelet' || engine === 'deltars') layout[engine] = { targetFiles: (await p.targetTemplate(engine, deletionVectors)).files };
       }
       return {
         units: scale.batchRows,
@@ -72,12 +73,13 @@ function mergeScenario(
           sourceOrder: b.order,
           mergeKind: kind,
           hotFraction: b.updates + b.deletes > 0 ? scale.hotFraction : 0,
+          ...(deletionVectors ? { lakeletDeletionVectors: true } : {}),
         },
         layout,
         async setup(engine, repeat) {
           if (engine === 'duckdb') return { task: { op: 'merge', table: '', source, key: KEY, kind, columns: COLUMNS, targetSources: chunks }, outputs: [] };
           const dir = join(p.runDir(id, engine, repeat), 'target');
-          copyTable((await p.targetTemplate(engine as 'lakelet' | 'deltars')).dir, dir);
+          copyTable((await p.targetTemplate(engine as 'lakelet' | 'deltars', deletionVectors)).dir, dir);
           return { task: { op: 'merge', table: dir, source, key: KEY, kind, columns: COLUMNS }, outputs: [dir] };
         },
       };
@@ -184,6 +186,7 @@ export const SCENARIOS: Scenario[] = [
     'upsert',
     (rows) => ({ batch: 1, updates: Math.round(rows / 2), deletes: 0, order: 'unsorted', file: 'upsert-unsorted' }),
   ),
+  ...dvVariants(),
   pipelineScenario('small-files'),
   pipelineScenario('latency'),
   {
@@ -288,6 +291,24 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** The merge scenarios whose matched rows change, again with lakelet writing deletion vectors. */
+function dvVariants(): Scenario[] {
+  const note = ' lakelet: the target has delta.enableDeletionVectors=true, so matched rows are marked in deletion vectors instead of rewriting their files; delta-rs cannot write DVs and rewrites (copy-on-write).';
+  return [
+    mergeScenario('upsert-dv', 'Incremental upsert, deletion vectors', 'The incremental upsert batch.' + note, 'upsert', (rows) => ({ batch: 1, updates: Math.round(rows / 2), deletes: 0, order: 'sorted', file: 'upsert' }), true),
+    mergeScenario('update-only-dv', 'Update-only merge, deletion vectors', 'The update-only batch.' + note, 'upsert', (rows) => ({ batch: 3, updates: rows, deletes: 0, order: 'sorted', file: 'update-only' }), true),
+    mergeScenario(
+      'delete-heavy-dv',
+      'Delete-heavy merge, deletion vectors',
+      'The delete-heavy batch (80% deletes, 20% updates).' + note,
+      'upsert-delete',
+      (rows) => ({ batch: 4, updates: rows - Math.round(rows * 0.8), deletes: Math.round(rows * 0.8), order: 'sorted', opColumn: true, file: 'delete-heavy' }),
+      true,
+    ),
+    mergeScenario('no-change-merge-dv', 'No-change merge, deletion vectors', 'The no-change batch.' + note, 'upsert-if-newer', (rows) => ({ batch: 0, updates: rows, deletes: 0, order: 'sorted', file: 'no-change-merge' }), true),
+  ];
+}
 
 export function selectScenarios(only: string[] | undefined): Scenario[] {
   if (!only || only.length === 0) return SCENARIOS;

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.ts')).registerDemo,
   generate: async () => (await import('./commands/generate.ts')).registerGenerate,
   init: async () => (await import('./commands/init.ts')).registerInit,
+  ui: async () => (await import('./commands/ui.ts')).registerUi,
 };
 
 /** The command argv names (the first word that is not an option), when it is one of COMMANDS. */

@@ -67,7 +67,17 @@ export async function checkArrival(
   store: ObjectStore,
   pipeline: PipelineConfig,
   candidates: ObjectMeta[],
-  options: { now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+  options: {
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    /**
+     * The candidates are finalized objects (a Cloud Storage finalize event reported them): an object
+     * never changes once written, so there is no stability window to wait out, and a cut-off last
+     * record will never be completed (a new upload is a new object with its own event): it is
+     * quarantined now rather than left waiting for a run that no event would start.
+     */
+    finalized?: boolean;
+  } = {},
 ): Promise<ArrivalCheck> {
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
@@ -85,7 +95,7 @@ export async function checkArrival(
   }
 
   // Young files: watch them for the rest of the window once (one wait for the whole batch).
-  const youngest = Math.max(0, ...current.map((c) => policy.stableMs - (now() - c.lastModified)));
+  const youngest = options.finalized ? 0 : Math.max(0, ...current.map((c) => policy.stableMs - (now() - c.lastModified)));
   if (youngest > 0) {
     await wait(Math.min(youngest, policy.stableMs));
     const again: ObjectMeta[] = [];
@@ -107,7 +117,9 @@ export async function checkArrival(
       out.ready.push(c);
       continue;
     }
-    if (now() - c.lastModified >= policy.incompleteTimeoutMs) {
+    if (options.finalized) {
+      out.abandoned.push({ file: c, reason: `${incomplete}, and the object is finalized (a Cloud Storage object never grows): it was uploaded cut off` });
+    } else if (now() - c.lastModified >= policy.incompleteTimeoutMs) {
       out.abandoned.push({ file: c, reason: `${incomplete}, and the file has not changed for ${Math.round((now() - c.lastModified) / 1000)} s (arrival.incompleteTimeout): its writer probably stopped midway` });
     } else {
       out.waiting.push({ key: c.key, reason: `${incomplete}: waiting for the writer to finish it` });

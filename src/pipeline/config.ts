@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { WAREHOUSES, type WarehouseKind } from '../warehouse/open-warehouse.ts';
+import { WAREHOUSES, type BigQuerySettings, type WarehouseKind } from '../warehouse/open-warehouse.ts';
+import { bigquerySchema } from './bigquery-config.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { formatPath, locate } from './yaml-locate.ts';
 
@@ -122,6 +123,7 @@ const pipelineSchema = z
 const fileSchema = z
   .object({
     warehouse: z.enum(WAREHOUSES).default('delta'),
+    bigquery: bigquerySchema.optional(),
     stateDir: z.string().min(1).default('.lakelet'),
     ingestionLog: z.string().min(1).optional(),
     pipelines: z.record(name, pipelineSchema).refine((r) => Object.keys(r).length > 0, { message: 'define at least one pipeline' }),
@@ -180,6 +182,8 @@ export interface LakeletConfig {
   file: string;
   /** Where stage and target tables live and MERGE runs (`delta`: the embedded engine). */
   warehouse: WarehouseKind;
+  /** Where BigQuery tables live (`bigquery:`; with `warehouse: bigquery`). */
+  bigquery?: BigQuerySettings;
   stateDir: string;
   ingestionLog: string;
   pipelines: PipelineConfig[];
@@ -264,8 +268,11 @@ export function parseConfig(text: string, file: string): LakeletConfig {
       if (dir === p.landing || dir.startsWith(p.landing + '/')) issues.push({ ...where(k), message: 'must not be inside the landing folder (files there would be picked up again)' });
     }
   }
+  const bq = parsed.data.bigquery;
+  if (parsed.data.warehouse === 'bigquery' && !bq) issues.push({ path: 'bigquery', message: 'warehouse: bigquery needs a bigquery: block with project, dataset and location', position: locate(doc, lines, ['warehouse']) });
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { file, warehouse: parsed.data.warehouse, stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines };
+  const bigquery = bq ? { project: bq.project, dataset: bq.dataset, location: bq.location, maxBadRecords: bq.maxBadRecords, ...(bq.loadJobFrom !== undefined ? { loadJobFrom: parseBytes(bq.loadJobFrom) } : {}) } : undefined;
+  return { file, warehouse: parsed.data.warehouse, ...(bigquery ? { bigquery } : {}), stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {

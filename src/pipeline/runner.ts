@@ -86,7 +86,7 @@ export class PipelineRunner {
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;
-    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids });
+    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids }, config);
     const log = await warehouse.ingestionLog(config.ingestionLog);
     const runner = new PipelineRunner(config, compute, !options.compute, warehouse, log, reporter);
     try {
@@ -169,15 +169,16 @@ export class PipelineRunner {
 
   /**
    * Recovers, then runs the given landed files (default: all files matching the pattern). Calls
-   * are serialized: one batch at a time per runner.
+   * are serialized: one batch at a time per runner. `finalized`: the files are objects a finalize
+   * event reported (see checkArrival), as the Cloud Function entry passes them.
    */
-  runPipeline(name: string, files?: ObjectMeta[]): Promise<PipelineSummary> {
-    const next = this.queue.then(() => this.runPipelineNow(name, files));
+  runPipeline(name: string, files?: ObjectMeta[], options: { finalized?: boolean } = {}): Promise<PipelineSummary> {
+    const next = this.queue.then(() => this.runPipelineNow(name, files, options));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async runPipelineNow(name: string, files?: ObjectMeta[]): Promise<PipelineSummary> {
+  private async runPipelineNow(name: string, files: ObjectMeta[] | undefined, options: { finalized?: boolean }): Promise<PipelineSummary> {
     const rt = this.runtimes.get(name);
     if (!rt) throw new InputError(`pipeline '${name}' is not run by this runner`);
     const started = Date.now();
@@ -186,7 +187,7 @@ export class PipelineRunner {
       if (this.stopping) break;
       outcomes.push(await completeBatch(rt, manifest, undefined));
     }
-    const arrival = this.stopping ? { ready: [], waiting: [], abandoned: [] } : await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt, files));
+    const arrival = this.stopping ? { ready: [], waiting: [], abandoned: [] } : await checkArrival(rt.landing, rt.pipeline, await this.landedFiles(rt, files), { finalized: options.finalized === true });
     // Said once per file and reason: a watcher looks at a waiting file again and again.
     const said = this.waitingSaid.get(name) ?? new Map<string, string>();
     this.waitingSaid.set(name, new Map(arrival.waiting.map((w) => [w.key, w.reason])));

@@ -15,6 +15,12 @@ export const STARTER_CONFIG = `# lakelet.yml: file pipelines for \`lakelet run\`
 # Try it:  lakelet generate orders --rows 10k --files 3 --pipeline orders && lakelet run --once
 
 warehouse: delta                         # where stage/target tables live and MERGE runs (delta: the embedded engine)
+# bigquery:                              # with warehouse: bigquery (credentials: Application Default Credentials only)
+#   project: my-project                  # the Google Cloud project
+#   dataset: lakelet                     # stage/target/ingestionLog paths name tables here: tables/orders -> tables_orders
+#   location: US                         # where the dataset and every job live
+#   loadJobFrom: 256MB                   # gs:// files this big or bigger: one load job straight from gs://, never read here
+#   maxBadRecords: 0                     # bad records such a load job tolerates per file before quarantine
 stateDir: ./.lakelet                     # batch manifests, locks and delete tombstones (one folder per pipeline)
 ingestionLog: ./tables/ingestion_log     # Delta table, one row per file and outcome (default: <stateDir>/ingestion_log)
 

@@ -1,15 +1,30 @@
+import { dirname } from 'node:path';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
+import { InputError } from '../errors/lakelet-error.ts';
+import { BigQueryWarehouse } from './bigquery/bigquery-warehouse.ts';
+import type { BigQuerySettings } from './bigquery/client.ts';
 import { DeltaWarehouse } from './delta/delta-warehouse.ts';
 import type { Warehouse } from './warehouse.ts';
 
+export type { BigQuerySettings };
+
 /** The warehouses a lakelet.yml can name (`warehouse:`); `delta`, the embedded default. */
-export const WAREHOUSES = ['delta'] as const;
+export const WAREHOUSES = ['delta', 'bigquery'] as const;
 export type WarehouseKind = (typeof WAREHOUSES)[number];
 
-export function openWarehouse(kind: WarehouseKind, env: { compute: Compute; clock?: Clock; ids?: IdSource }): Warehouse {
+/** What a warehouse needs from the config: where lakelet.yml is (table names are relative to it) and its `bigquery:` block. */
+export interface WarehouseSettings {
+  file: string;
+  bigquery?: BigQuerySettings;
+}
+
+export function openWarehouse(kind: WarehouseKind, env: { compute: Compute; clock?: Clock; ids?: IdSource }, settings?: WarehouseSettings): Warehouse {
   switch (kind) {
     case 'delta':
       return new DeltaWarehouse({ compute: env.compute, clock: env.clock ?? systemClock, ids: env.ids ?? randomIds });
+    case 'bigquery':
+      if (!settings?.bigquery) throw new InputError('warehouse: bigquery needs a bigquery: block (project, dataset, location) in lakelet.yml');
+      return new BigQueryWarehouse(settings.bigquery, { compute: env.compute, clock: env.clock ?? systemClock, baseDir: dirname(settings.file) });
   }
 }

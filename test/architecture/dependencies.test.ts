@@ -14,14 +14,19 @@ const SRC = join(REPO, 'src');
 
 /**
  * Layers from the top: a file may import its own layer or one below it, never one above.
+ * `function/` (the Cloud Function entry) is an entry point like `cli/`, beside it: it runs
+ * pipelines, and nothing but the CLI may sit above it.
  * `dev/` (synthetic data, demo workspaces) sits above the pipeline: it reads a pipeline's config.
+ * `ui/` (the `lakelet ui` web server) is an entry point like cli/, which starts it: it reads through
+ * the pipeline, warehouse and engine APIs and never imports the CLI.
  */
-const LAYERS = ['cli', 'dev', 'pipeline', 'warehouse', 'engine', 'adapters', 'errors'] as const;
+const LAYERS = ['cli', 'ui', 'function', 'dev', 'pipeline', 'warehouse', 'engine', 'adapters', 'errors'] as const;
 
 /** Packages that only their own folders may import (a path prefix under src/, ending in '/'). */
 const PACKAGE_HOMES: { test: (pkg: string) => boolean; name: string; homes: string[] }[] = [
   { name: '@duckdb/node-api', test: (p) => p === '@duckdb/node-api', homes: ['adapters/compute/duckdb/'] },
-  { name: '@google-cloud/*', test: (p) => p.startsWith('@google-cloud/'), homes: ['adapters/storage/gcs/', 'warehouse/bigquery/'] },
+  { name: '@google-cloud/functions-framework', test: (p) => p === '@google-cloud/functions-framework', homes: ['adapters/trigger/cloud-function/'] },
+  { name: '@google-cloud/*', test: (p) => p.startsWith('@google-cloud/') && p !== '@google-cloud/functions-framework', homes: ['adapters/storage/gcs/', 'warehouse/bigquery/'] },
   { name: 'mysql2', test: (p) => p === 'mysql2', homes: ['adapters/sources/mysql/'] },
   { name: 'pg', test: (p) => p === 'pg' || p.startsWith('pg-'), homes: ['adapters/sources/postgres/'] },
   { name: 'chokidar', test: (p) => p === 'chokidar', homes: ['adapters/trigger/chokidar/'] },
@@ -201,16 +206,31 @@ describe('dependency guard', () => {
       ['adapters/sources/postgres/extract.ts', 'pg-query-stream', []],
       ['adapters/sources/mysql/extract.ts', 'mysql2', []],
       ['cli/commands/generate.ts', 'cli-progress', []],
+      ['adapters/trigger/cloud-function/register-finalized.ts', '@google-cloud/functions-framework', []],
+      ['function/main.ts', '../adapters/trigger/cloud-function/register-finalized.ts', []],
+      ['function/finalized-handler.ts', '../pipeline/runner.ts', []],
       ['adapters/io-error.ts', '../errors/lakelet-error.ts', []],
       ['engine/delta/checkpoint-writer.ts', 'node:fs/promises', []],
+      ['cli/commands/ui.ts', '../../ui/server.ts', []],
+      ['ui/api/tables.ts', '../../engine/delta/scan.ts', []],
+      ['ui/api/pipelines.ts', '../../pipeline/batch-state.ts', []],
       // upward
-      ['engine/ops/write.ts', '../../pipeline/config.ts', ["src/engine/ops/write.ts imports '../../pipeline/config.ts': engine/ may not import pipeline/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['adapters/storage/open-store.ts', '../../engine/errors.ts', ["src/adapters/storage/open-store.ts imports '../../engine/errors.ts': adapters/ may not import engine/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['pipeline/runner.ts', '../dev/demo.ts', ["src/pipeline/runner.ts imports '../dev/demo.ts': pipeline/ may not import dev/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
-      ['errors/lakelet-error.ts', '../adapters/clock.ts', ["src/errors/lakelet-error.ts imports '../adapters/clock.ts': errors/ may not import adapters/ (layers point down: cli → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['engine/ops/write.ts', '../../pipeline/config.ts', ["src/engine/ops/write.ts imports '../../pipeline/config.ts': engine/ may not import pipeline/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['adapters/storage/open-store.ts', '../../engine/errors.ts', ["src/adapters/storage/open-store.ts imports '../../engine/errors.ts': adapters/ may not import engine/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['pipeline/runner.ts', '../dev/demo.ts', ["src/pipeline/runner.ts imports '../dev/demo.ts': pipeline/ may not import dev/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['errors/lakelet-error.ts', '../adapters/clock.ts', ["src/errors/lakelet-error.ts imports '../adapters/clock.ts': errors/ may not import adapters/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['ui/server.ts', '../cli/options.ts', ["src/ui/server.ts imports '../cli/options.ts': ui/ may not import cli/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['pipeline/runner.ts', '../ui/server.ts', ["src/pipeline/runner.ts imports '../ui/server.ts': pipeline/ may not import ui/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['ui/api/rows-page.ts', '@duckdb/node-api', ["src/ui/api/rows-page.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
       // SDKs away from home
       ['engine/delta/scan.ts', '@duckdb/node-api', ["src/engine/delta/scan.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
       ['pipeline/batch.ts', '@google-cloud/storage', ["src/pipeline/batch.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/"]],
+      ['function/main.ts', '@google-cloud/functions-framework', ["src/function/main.ts imports '@google-cloud/functions-framework': @google-cloud/functions-framework may be imported only under src/adapters/trigger/cloud-function/"]],
+      ['adapters/storage/gcs/gcs-client.ts', '@google-cloud/functions-framework', ["src/adapters/storage/gcs/gcs-client.ts imports '@google-cloud/functions-framework': @google-cloud/functions-framework may be imported only under src/adapters/trigger/cloud-function/"]],
+      ['adapters/trigger/cloud-function/register-finalized.ts', '@google-cloud/storage', ["src/adapters/trigger/cloud-function/register-finalized.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/"]],
+      // the entry layers: the function runs pipelines but is never imported from below
+      ['pipeline/runner.ts', '../function/main.ts', ["src/pipeline/runner.ts imports '../function/main.ts': pipeline/ may not import function/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
+      ['function/main.ts', '../cli/main.ts', ["src/function/main.ts imports '../cli/main.ts': function/ may not import cli/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
       ['adapters/sources/mysql/extract.ts', 'pg', ["src/adapters/sources/mysql/extract.ts imports 'pg': pg may be imported only under src/adapters/sources/postgres/"]],
       ['warehouse/delta/stage.ts', 'mysql2/promise', ["src/warehouse/delta/stage.ts imports 'mysql2/promise': mysql2 may be imported only under src/adapters/sources/mysql/"]],
       ['cli/commands/watch.ts', 'chokidar', ["src/cli/commands/watch.ts imports 'chokidar': chokidar may be imported only under src/adapters/trigger/chokidar/"]],
@@ -220,7 +240,7 @@ describe('dependency guard', () => {
       ['warehouse/bigquery/stage.ts', '../delta/stage.ts', ["src/warehouse/bigquery/stage.ts imports '../delta/stage.ts': vendor folder warehouse/bigquery/ may not import its sibling warehouse/delta/"]],
       ['adapters/trigger/chokidar/chokidar-trigger.ts', '../directory-scan/directory-scan-trigger.ts', ["src/adapters/trigger/chokidar/chokidar-trigger.ts imports '../directory-scan/directory-scan-trigger.ts': vendor folder adapters/trigger/chokidar/ may not import its sibling adapters/trigger/directory-scan/"]],
       ['pipeline/batch.ts', '../../test/support/temp.ts', ["src/pipeline/batch.ts imports '../../test/support/temp.ts': reaches outside src/"]],
-      ['tools/x.ts', './y.ts', ["src/tools/x.ts imports './y.ts': src/tools is not a known layer (known: cli, dev, pipeline, warehouse, engine, adapters, errors); place the file in one, or add the layer to LAYERS"]],
+      ['tools/x.ts', './y.ts', ["src/tools/x.ts imports './y.ts': src/tools is not a known layer (known: cli, ui, function, dev, pipeline, warehouse, engine, adapters, errors); place the file in one, or add the layer to LAYERS"]],
     ];
     for (const [file, specifier, expected] of cases) expect(importViolations(file, specifier), `${file} → ${specifier}`).toEqual(expected);
   });

@@ -333,13 +333,24 @@ def open_table(table_dir: str, version: int | None = None) -> DeltaTable:
     return DeltaTable(os.path.abspath(table_dir), version=version)
 
 
+def read_arrow(t: DeltaTable) -> pa.Table:
+    """The table's rows. deltalake's pyarrow reader refuses the deletionVectors reader feature, but
+    its DataFusion scan (QueryBuilder) applies deletion vectors, so DV tables are read through it."""
+    features = t.protocol().reader_features or []
+    if "deletionVectors" not in features:
+        return t.to_pyarrow_table()
+    from deltalake import QueryBuilder
+
+    return pa.table(QueryBuilder().register("t", t).execute("SELECT * FROM t").read_all())
+
+
 def cmd_read(a: argparse.Namespace) -> Any:
     t = open_table(a.table_dir, a.version)
     return {
         "version": t.version(),
         "schema": json.loads(t.schema().to_json()),
         "partitionColumns": list(t.metadata().partition_columns),
-        "rows": table_to_rows(t.to_pyarrow_table()),
+        "rows": table_to_rows(read_arrow(t)),
     }
 
 

@@ -36,23 +36,30 @@ export const CRASH_POINTS = ['after-manifest', 'after-quarantine', 'after-stage-
  * clean run gives — target, stage, moved files, log — wherever the folders live (`names` lists the
  * file names under landing/, archive/ or quarantine/).
  */
-export async function expectOneCleanRun(ws: Workspace, again: CliRun, secondBatch: boolean, names: (folder: 'landing' | 'archive' | 'quarantine') => Promise<string[]>): Promise<void> {
+export async function expectOneCleanRun(
+  ws: Workspace,
+  again: CliRun,
+  secondBatch: boolean,
+  names: (folder: 'landing' | 'archive' | 'quarantine') => Promise<string[]>,
+  // Where the tables are read from: the workspace's Delta tables, or another warehouse's (bigquery-pipeline.test.ts).
+  tables: Pick<Workspace, 'rows' | 'log'> = ws,
+): Promise<void> {
   // broken.csv is in batch 1: when the restart finishes that batch, not everything went in (exit 3);
   // when the crash was in batch 2, the crashed run had already finished batch 1 and this one quarantines nothing.
   expect(again.code, again.stderr).toBe(secondBatch ? 0 : 3);
   expect(JSON.parse(again.stdout).totals.recovered).toBe(1);
   expect(again.stderr).toContain('"event":"batch.recover"');
   // The target is exactly what one clean run gives.
-  expect(await ws.rows('tables/accounts', 'account_number')).toEqual(expected);
+  expect(await tables.rows('tables/accounts', 'account_number')).toEqual(expected);
   // Every source row staged exactly once.
-  const stage = await ws.rows('tables/stage', '_source_file, _row_number');
+  const stage = await tables.rows('tables/stage', '_source_file, _row_number');
   expect(stage.map((r) => `${r._source_file}#${r._row_number}`)).toEqual([...[1, 2, 3, 4].map((n) => `incremental.csv#${n}`), ...[1, 2, 3, 4].map((n) => `initial.csv#${n}`)]);
   // Each file moved exactly once; nothing left in landing.
   expect(await names('landing')).toEqual([]);
   expect(await names('archive')).toEqual(['incremental.csv', 'initial.csv']);
   expect(await names('quarantine')).toEqual(['broken.csv', 'broken.csv.error.json']);
   // One log row per file, consistent with the outcome.
-  const log = await ws.log();
+  const log = await tables.log();
   expect(log.map((r) => [r.file_name, r.status, r.records]).sort()).toEqual([
     ['broken.csv', 'quarantined', '0'],
     ['incremental.csv', 'merged', '4'],

@@ -25,8 +25,10 @@ async function tableOf(ws: Workspace, rel: string) {
 }
 
 describe('pipeline table properties', () => {
-  it('a target created with delta.enableChangeDataFeed: true records every MERGE for `lakelet changes`', async () => {
-    ws = new Workspace(yaml({ 'delta.enableChangeDataFeed': true, owner: 'orders-team' }, { 'delta.logRetentionDuration': 'interval 60 days' }));
+  it('a target created with delta.enableChangeDataFeed and delta.enableDeletionVectors records every MERGE for `lakelet changes`, updating by DV', async () => {
+    ws = new Workspace(
+      yaml({ 'delta.enableChangeDataFeed': true, 'delta.enableDeletionVectors': true, owner: 'orders-team' }, { 'delta.logRetentionDuration': 'interval 60 days' }),
+    );
     ws.land('landing/a.csv', csv('id,v,ts', [[1, 'a', 1], [2, 'b', 1]]));
     const first = await lakelet(['run', '--once', '-c', ws.configFile, '--quiet']);
     expect(first.code, first.stderr).toBe(0);
@@ -35,7 +37,15 @@ describe('pipeline table properties', () => {
     expect(second.code, second.stderr).toBe(0);
 
     const target = await tableOf(ws, 'tables/target');
-    expect(target.configuration).toEqual({ 'delta.enableChangeDataFeed': 'true', owner: 'orders-team' });
+    expect(target.configuration).toEqual({ 'delta.enableChangeDataFeed': 'true', 'delta.enableDeletionVectors': 'true', owner: 'orders-team' });
+    expect(target.protocol.readerFeatures).toContain('deletionVectors');
+    // The update of id 2 marked its old row in a DV on the first file instead of rewriting it.
+    const t = await DeltaTable.forPath(join(ws.dir, 'tables/target'));
+    try {
+      expect((await t.snapshot()).files.filter((f) => f.deletionVector).map((f) => f.deletionVector!.cardinality)).toEqual([1]);
+    } finally {
+      t.close();
+    }
     expect((await tableOf(ws, 'tables/stage')).configuration).toEqual({ 'delta.logRetentionDuration': 'interval 60 days' });
 
     const changes = await lakelet(['changes', join(ws.dir, 'tables/target'), '--from-version', '0', '--format', 'ndjson']);

@@ -35,7 +35,7 @@ export interface FakeGcs {
 }
 
 /** A port that was free a moment ago (the server binds it right after; a lost race is retried). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -27,8 +27,12 @@ const SETUP_COMMAND = 'bash scripts/setup-peers.sh';
 const PEER_INSTALL_HINTS: Record<string, string> = {
   'delta-rs':
     'the Python `deltalake` package in a venv at .venv/ (LAKELET_VENV overrides the place), pinned in test/peers/requirements.txt',
+  chromium:
+    "Debian's chromium browser at /usr/bin/chromium (CHROMIUM overrides the place), installed as root with `apt-get install -y chromium` (the README's Prerequisites; .ci/run does it)",
   'fake-gcs-server':
     'the GCS emulator binary at .tools/bin/fake-gcs-server (LAKELET_FAKE_GCS_SERVER overrides the place), built by `go install github.com/fsouza/fake-gcs-server@v1.56.1` (needs Go; fake-gcs-server asks for 1.26)',
+  bqemulator:
+    'the BigQuery emulator `bqemulator` 1.4.0 in a venv at .tools/bqemulator-venv/ (LAKELET_BQEMULATOR_VENV overrides the place), pinned with DuckDB 1.5.5 and its offline spatial extension in test/peers/bqemulator-requirements.txt (needs Python 3.10+)',
 };
 
 /** The venv directory: $LAKELET_VENV (resolved against the working directory) or <repo>/.venv. */

@@ -186,13 +186,12 @@ function corrupt(ctx: DvContext, message: string, cause?: unknown): CorruptLogEr
 
 /** An inline ('i') descriptor for the given deleted rows. Suitable for small DVs only. */
 export function encodeInlineDeletionVector(rows: readonly number[]): DeletionVectorDescriptor {
-  const payload = encodeRoaringTreemap(rows);
-  return {
-    storageType: 'i',
-    pathOrInlineDv: z85Encode(payload),
-    sizeInBytes: payload.length,
-    cardinality: new Set(rows).size,
-  };
+  return inlineDeletionVector(encodeRoaringTreemap(rows), new Set(rows).size);
+}
+
+/** An inline descriptor for an encoded payload holding `cardinality` rows. */
+export function inlineDeletionVector(payload: Uint8Array, cardinality: number): DeletionVectorDescriptor {
+  return { storageType: 'i', pathOrInlineDv: z85Encode(payload), sizeInBytes: payload.length, cardinality };
 }
 
 /**
@@ -203,14 +202,22 @@ export function encodeDeletionVectorFile(rowSets: readonly (readonly number[])[]
   bytes: Uint8Array;
   entries: { offset: number; sizeInBytes: number; cardinality: number }[];
 } {
-  const payloads = rowSets.map((rows) => encodeRoaringTreemap(rows));
+  return frameDeletionVectorFile(rowSets.map((rows) => ({ payload: encodeRoaringTreemap(rows), cardinality: new Set(rows).size })));
+}
+
+/** `encodeDeletionVectorFile` for payloads already encoded (with their cardinality). */
+export function frameDeletionVectorFile(dvs: readonly { payload: Uint8Array; cardinality: number }[]): {
+  bytes: Uint8Array;
+  entries: { offset: number; sizeInBytes: number; cardinality: number }[];
+} {
+  const payloads = dvs.map((d) => d.payload);
   const total = 1 + payloads.reduce((n, p) => n + 8 + p.length, 0);
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
   bytes[0] = DV_FILE_VERSION;
   let pos = 1;
   const entries = payloads.map((p, i) => {
-    const entry = { offset: pos, sizeInBytes: p.length, cardinality: new Set(rowSets[i]).size };
+    const entry = { offset: pos, sizeInBytes: p.length, cardinality: dvs[i].cardinality };
     view.setUint32(pos, p.length, false);
     bytes.set(p, pos + 4);
     view.setUint32(pos + 4 + p.length, crc32(p) >>> 0, false);

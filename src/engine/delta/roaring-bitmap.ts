@@ -291,10 +291,14 @@ function writeBitmap32(w: Writer, lows: number[]): void {
  * Delta's DV payload: magic + RoaringTreemap. The inverse of `decodeRoaringTreemap`.
  */
 export function encodeRoaringTreemap(rows: readonly number[]): Uint8Array {
-  for (const v of rows) {
+  let ascending = true;
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i];
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`row index ${v} is not a non-negative safe integer`);
+    if (i > 0 && v <= rows[i - 1]) ascending = false;
   }
-  const sorted = [...new Set(rows)].sort((a, b) => a - b);
+  // Writers pass sorted, distinct positions: skip the copy, dedup and sort then.
+  const sorted = ascending ? rows : [...new Set(rows)].sort((a, b) => a - b);
   const w = new Writer();
   w.u32(DV_MAGIC_PORTABLE);
   const buckets: [number, number[]][] = [];

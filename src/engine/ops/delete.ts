@@ -10,6 +10,7 @@ import { commit } from '../delta/transaction.ts';
 import { CHANGE_TYPE_COLUMN, isChangeDataFeedEnabled, writeChangeDataFiles } from './cdf.ts';
 import { countMatches, countRows, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
+import { collectPositions, deleteUnusedDvFiles, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from './deletion-vectors.ts';
 
 export interface DeleteMetrics {
   numRemovedFiles: number;
@@ -19,6 +20,9 @@ export interface DeleteMetrics {
   numAddedChangeFiles: number;
   numRemovedBytes: number;
   numAddedBytes: number;
+  /** Files that got a deletion vector / whose deletion vector grew (tables with DVs on). */
+  numDeletionVectorsAdded: number;
+  numDeletionVectorsUpdated: number;
   executionTimeMs: number;
   /** Planning and finding the matching rows. */
   scanTimeMs: number;
@@ -31,7 +35,8 @@ export interface DeleteMetrics {
  * over partition columns only is decided per file without reading data. Of the remaining files,
  * those without a matching row are left alone, those where every row matches are removed without
  * rewriting, and the others are rewritten with their non-matching rows. A row whose predicate is
- * NULL is kept (SQL semantics). With the change data feed on, deleted rows are also written as
+ * NULL is kept (SQL semantics). On a table with `delta.enableDeletionVectors=true` the partially
+ * matching files are not rewritten: their matching rows are marked in a deletion vector. With the change data feed on, deleted rows are also written as
  * `delete` change data.
  */
 export class DeleteBuilder {
@@ -101,13 +106,25 @@ export class DeleteBuilder {
       };
     }
 
-    // 2. Rewrite the partially matching files with the rows that stay; record change data.
+    // 2. Rewrite the partially matching files with the rows that stay (or, with deletion vectors,
+    // mark the matching rows deleted in place); record change data.
     const rewriteStarted = Date.now();
     const partialFiles = partial.map((p) => p.file);
     let adds: AddFile[] = [];
     let copiedRows = 0;
     let addedBytes = 0;
-    if (partialFiles.length > 0) {
+    let dv: DvMarkResult | undefined;
+    if (partialFiles.length > 0 && deletionVectorsEnabled(snapshot)) {
+      const scan = await scanSnapshot(snapshot, { files: partialFiles, withFileInfo: true });
+      try {
+        const positions = await withMissingFileCheck(snapshot, partialFiles, () =>
+          evaluate(snapshot, predicate!, () => collectPositions(ctx, `SELECT _file AS f, _row_index AS r FROM (${scan.sql}) WHERE ${isTrue(predicate!)}`)),
+        );
+        dv = await markRowsDeleted(ctx, snapshot, partialFiles, positions, ctx.clock.now());
+      } finally {
+        await scan.release();
+      }
+    } else if (partialFiles.length > 0) {
       const scan = await scanSnapshot(snapshot, { files: partialFiles });
       try {
         const written = await withMissingFileCheck(snapshot, partialFiles, () =>
@@ -146,8 +163,14 @@ export class DeleteBuilder {
 
     // 3. Commit.
     const now = ctx.clock.now();
-    const removed = [...whole, ...partialFiles];
-    const actions: Action[] = [...removed.map((f) => removeFor(f, now, true)), ...adds.map((add) => ({ add })), ...cdc.map((c) => ({ cdc: c }))];
+    const rewritten = dv ? [] : partialFiles;
+    const removed = [...whole, ...rewritten, ...(dv?.filesRemoved ?? [])];
+    const actions: Action[] = [
+      ...[...whole, ...rewritten].map((f) => removeFor(f, now, true)),
+      ...(dv?.actions ?? []),
+      ...adds.map((add) => ({ add })),
+      ...cdc.map((c) => ({ cdc: c })),
+    ];
     const metrics: DeleteMetrics = {
       numRemovedFiles: removed.length,
       numAddedFiles: adds.length,
@@ -156,6 +179,8 @@ export class DeleteBuilder {
       numAddedChangeFiles: cdc.length,
       numRemovedBytes: totalBytes(removed),
       numAddedBytes: addedBytes,
+      numDeletionVectorsAdded: dv?.dvAdded ?? 0,
+      numDeletionVectorsUpdated: dv?.dvUpdated ?? 0,
       executionTimeMs: 0,
       scanTimeMs,
       rewriteTimeMs,
@@ -168,6 +193,9 @@ export class DeleteBuilder {
       operationParameters: { predicate: predicate ? [predicate] : [] },
       operationMetrics: { ...metrics },
       readSet: { files: candidates, scope },
+    }).catch(async (err: unknown) => {
+      await deleteUnusedDvFiles(ctx, dv?.written ?? []);
+      throw err;
     });
     return { version: result.version, snapshot: result.snapshot, metrics };
   }
@@ -182,6 +210,8 @@ function zeroMetrics(): DeleteMetrics {
     numAddedChangeFiles: 0,
     numRemovedBytes: 0,
     numAddedBytes: 0,
+    numDeletionVectorsAdded: 0,
+    numDeletionVectorsUpdated: 0,
     executionTimeMs: 0,
     scanTimeMs: 0,
     rewriteTimeMs: 0,

@@ -169,13 +169,23 @@ export class MergeBuilder {
     await assertUnambiguous(ctx, temp.joined, keys, plan);
     // 6. Which files change, and the counts Delta reports.
     const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses);
-    // 7. Write the rewritten files' rows and the inserts in one pass, then commit.
+    // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to
+    // record): no data file and no empty commit, just the counts.
+    const inserts = decisions.rowsOf('not-matched-insert');
+    if (decisions.touched.size === 0 && inserts === 0 && target.actions.length === 0 && !this._txn && current) {
+      const written = { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+      const metrics = mergeMetrics({ source, decisions, written, removedFiles: [], candidates: plan.candidates, targetFiles: snapshot.files.length, scanTimeMs, rewriteTimeMs: 0 });
+      metrics.executionTimeMs = Date.now() - started;
+      return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
+    }
+    // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
     const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched });
     const metrics = mergeMetrics({
       source,
       decisions,
       written: output.written,
       removedFiles: output.removedFiles,
+      deletionVectors: output.dv,
       candidates: plan.candidates,
       targetFiles: snapshot.files.length,
       scanTimeMs,

@@ -29,8 +29,17 @@ export interface OptimizeMetrics {
   numBatches: number;
   totalConsideredFiles: number;
   totalFilesSkipped: number;
+  /** Deletion vectors purged: files with a DV that were rewritten without their deleted rows. */
+  numDeletionVectorsRemoved: number;
   executionTimeMs: number;
 }
+
+/**
+ * A file whose deletion vector deletes more than this share of its rows is rewritten whatever its
+ * size (Delta's `optimize.maxDeletedRowsRatio` default): below it, the DV costs readers less than
+ * the rewrite costs the writer.
+ */
+export const DEFAULT_MAX_DELETED_ROWS_RATIO = 0.05;
 
 /** Bits per column of the z-order key: all columns' bits must fit in a signed 64-bit integer. */
 const MAX_ZORDER_BITS = 62;
@@ -42,9 +51,10 @@ const MAX_ZORDER_BITS = 62;
  * change data feed ignore it, and concurrent appends do not conflict with it.
  *
  * Bin-packing: in each partition, files smaller than `minFileSize` (default: the target size) and
- * files with deletion vectors are the candidates; they are packed, smallest first, into bins of at
- * most the target size, and each bin with two or more files (or a deletion vector to purge) is
- * rewritten. With zOrderBy/sortBy every file of a partition is a candidate and the partition is one
+ * files whose deletion vector deletes more than `maxDeletedRowsRatio` of their rows are the
+ * candidates; they are packed, smallest first, into bins of at most the target size, and each bin
+ * with two or more files (or a deletion vector to purge) is rewritten. A rewritten file loses its
+ * deleted rows, so its DV is purged. With zOrderBy/sortBy every file of a partition is a candidate and the partition is one
  * bin, rewritten in key order and split into files of about the target size.
  *
  * Z-order: each column is mapped to its percent rank within the partition (so any orderable type
@@ -59,6 +69,7 @@ export class OptimizeBuilder {
   private _sortBy: string[] = [];
   private _targetSize: number | undefined;
   private _minFileSize: number | undefined;
+  private _maxDeletedRowsRatio = DEFAULT_MAX_DELETED_ROWS_RATIO;
 
   constructor(private readonly table: TableHandle) {}
 
@@ -83,6 +94,13 @@ export class OptimizeBuilder {
   /** Files at least this large are left alone by bin-packing (default: the target size). */
   minFileSize(bytes: number): this {
     this._minFileSize = bytes;
+    return this;
+  }
+
+  /** Rewrite files whose deletion vector deletes more than this share of their rows (default 0.05; 0 = any DV). */
+  maxDeletedRowsRatio(ratio: number): this {
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new InputError(`${this.table.ctx.uri}: OPTIMIZE's maxDeletedRowsRatio must be between 0 and 1 (got ${ratio}).`);
+    this._maxDeletedRowsRatio = ratio;
     return this;
   }
 
@@ -128,11 +146,12 @@ export class OptimizeBuilder {
         optimizedPartitions.add(key);
         continue;
       }
-      const small = list.filter((f) => f.size < minFileSize || f.deletionVector).sort((a, b) => a.size - b.size);
+      const purge = (f: AddFile) => f.deletionVector != null && deletedShare(f) > this._maxDeletedRowsRatio;
+      const small = list.filter((f) => f.size < minFileSize || purge(f)).sort((a, b) => a.size - b.size);
       let bin: AddFile[] = [];
       let binSize = 0;
       const close = () => {
-        if (bin.length > 1 || bin.some((f) => f.deletionVector)) {
+        if (bin.length > 1 || bin.some(purge)) {
           bins.push(bin);
           optimizedPartitions.add(key);
         }
@@ -190,6 +209,13 @@ export class OptimizeBuilder {
   }
 }
 
+/** The share of a file's rows its deletion vector deletes (1 when the row count is unknown). */
+function deletedShare(f: AddFile): number {
+  const n = parseStats(f.stats)?.numRecords;
+  if (typeof n !== 'number' || n <= 0) return 1;
+  return (f.deletionVector?.cardinality ?? 0) / n;
+}
+
 function positive(n: number, what: string, uri: string): number {
   if (!Number.isFinite(n) || n <= 0) throw new InputError(`${uri}: the ${what} must be a positive number of bytes (got ${n}).`);
   return Math.floor(n);
@@ -205,6 +231,7 @@ function summarise(adds: AddFile[], removed: AddFile[], partitionsOptimized: num
     numBatches,
     totalConsideredFiles: considered,
     totalFilesSkipped: considered - removed.length,
+    numDeletionVectorsRemoved: removed.filter((f) => f.deletionVector).length,
     executionTimeMs: Date.now() - started,
   };
 }

@@ -13,6 +13,7 @@ import { commit } from '../delta/transaction.ts';
 import { CHANGE_TYPE_COLUMN, isChangeDataFeedEnabled, writeChangeDataFiles } from './cdf.ts';
 import { countMatches, evaluate, isTrue, matchByPartition, removeFor, totalBytes } from './file-selection.ts';
 import { InputError, NotATableError } from '../errors.ts';
+import { collectPositions, deleteUnusedDvFiles, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from './deletion-vectors.ts';
 
 export interface UpdateMetrics {
   numUpdatedRows: number;
@@ -22,6 +23,9 @@ export interface UpdateMetrics {
   numAddedChangeFiles: number;
   numAddedBytes: number;
   numRemovedBytes: number;
+  /** Files that got a deletion vector / whose deletion vector grew (tables with DVs on). */
+  numDeletionVectorsAdded: number;
+  numDeletionVectorsUpdated: number;
   executionTimeMs: number;
   scanTimeMs: number;
   rewriteTimeMs: number;
@@ -35,7 +39,9 @@ let updateCounter = 0;
  * expressions see the row's old values). The rewritten rows are computed once into a DuckDB temp
  * table, checked against the table's NOT NULL and CHECK constraints (a violation fails the update
  * before anything is written), then written; with the change data feed on, matched rows are also
- * recorded as `update_preimage` / `update_postimage` change data.
+ * recorded as `update_preimage` / `update_postimage` change data. On a table with
+ * `delta.enableDeletionVectors=true` only the updated rows are written: their old copies are marked
+ * in a deletion vector of their file, and the file's other rows stay where they are.
  */
 export class UpdateBuilder {
   private readonly assignments = new Map<string, string>();
@@ -114,8 +120,10 @@ export class UpdateBuilder {
     const matchCol = '__lakelet_matched';
     const oldCol = (i: number) => sqlIdent(`__lakelet_old_${i}`);
     const columnList = fields.map((f) => sqlIdent(f.name)).join(', ');
-    const scan = await scanSnapshot(snapshot, { files: touched });
+    const useDv = deletionVectorsEnabled(snapshot);
+    const scan = await scanSnapshot(snapshot, { files: touched, withFileInfo: useDv });
     const compute = ctx.compute;
+    let dv: DvMarkResult | undefined;
     let adds: AddFile[] = [];
     let cdc: AddCDCFile[] = [];
     let updatedRows = 0;
@@ -131,6 +139,7 @@ export class UpdateBuilder {
       });
       projections.push(`s.${matchCol} AS ${matchCol}`);
       if (cdf) fields.forEach((f, i) => projections.push(`s.${sqlIdent(f.name)} AS ${oldCol(i)}`));
+      if (useDv) projections.push('s._file AS __lakelet_file', 's._row_index AS __lakelet_row');
       const describe = [...assigned.entries()].map(([f, e]) => `${f.name} = ${e}`).join(', ') + (predicate ? ` WHERE ${predicate}` : '');
       await withMissingFileCheck(snapshot, touched, () =>
         evaluate(snapshot, describe, () =>
@@ -142,7 +151,8 @@ export class UpdateBuilder {
       );
       updatedRows = Number(counts.u);
       copiedRows = Number(counts.c);
-      const newRows = `SELECT ${columnList} FROM ${temp}`;
+      // With deletion vectors only the updated rows are new; the others stay in their files.
+      const newRows = `SELECT ${columnList} FROM ${temp}${useDv ? ` WHERE ${matchCol}` : ''}`;
       await enforceConstraints(compute, ctx.uri, tableConstraints(snapshot.schema, snapshot.configuration), newRows);
       const written = await writeDataFiles(ctx, newRows, {
         schema: snapshot.schema,
@@ -152,6 +162,11 @@ export class UpdateBuilder {
       });
       adds = written.adds;
       addedBytes = written.numOutputBytes;
+      if (useDv) {
+        const positions = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`);
+        dv = await markRowsDeleted(ctx, snapshot, touched, positions, ctx.clock.now());
+        copiedRows = 0;
+      }
       if (cdf) {
         const pre = fields.map((f, i) => `${oldCol(i)} AS ${sqlIdent(f.name)}`).join(', ');
         cdc = await writeChangeDataFiles(
@@ -169,15 +184,19 @@ export class UpdateBuilder {
 
     // 3. Commit.
     const now = ctx.clock.now();
-    const actions: Action[] = [...touched.map((f) => removeFor(f, now, true)), ...adds.map((add) => ({ add })), ...cdc.map((c) => ({ cdc: c }))];
+    const removes: Action[] = dv ? dv.actions : touched.map((f) => removeFor(f, now, true));
+    const actions: Action[] = [...removes, ...adds.map((add) => ({ add })), ...cdc.map((c) => ({ cdc: c }))];
+    const removedFiles = dv ? dv.filesRemoved : touched;
     const metrics: UpdateMetrics = {
       numUpdatedRows: updatedRows,
       numCopiedRows: copiedRows,
       numAddedFiles: adds.length,
-      numRemovedFiles: touched.length,
+      numRemovedFiles: removedFiles.length,
       numAddedChangeFiles: cdc.length,
       numAddedBytes: addedBytes,
-      numRemovedBytes: totalBytes(touched),
+      numRemovedBytes: totalBytes(removedFiles),
+      numDeletionVectorsAdded: dv?.dvAdded ?? 0,
+      numDeletionVectorsUpdated: dv?.dvUpdated ?? 0,
       executionTimeMs: Date.now() - started,
       scanTimeMs,
       rewriteTimeMs,
@@ -189,6 +208,9 @@ export class UpdateBuilder {
       operationParameters: { predicate: predicate ? [predicate] : [] },
       operationMetrics: { ...metrics },
       readSet: { files: candidates, scope },
+    }).catch(async (err: unknown) => {
+      await deleteUnusedDvFiles(ctx, dv?.written ?? []);
+      throw err;
     });
     return { version: result.version, snapshot: result.snapshot, metrics };
   }
@@ -203,6 +225,8 @@ function zeroMetrics(): UpdateMetrics {
     numAddedChangeFiles: 0,
     numAddedBytes: 0,
     numRemovedBytes: 0,
+    numDeletionVectorsAdded: 0,
+    numDeletionVectorsUpdated: 0,
     executionTimeMs: 0,
     scanTimeMs: 0,
     rewriteTimeMs: 0,

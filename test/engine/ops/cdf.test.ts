@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString } from '../../../src/adapters/compute/sql.ts';
@@ -12,7 +12,10 @@ const fx = useEngine('lakelet-cdf-');
 
 let n = 0;
 const freshTable = () => DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
-const CDF = { 'delta.enableChangeDataFeed': 'true' };
+const CDF_ONLY = { 'delta.enableChangeDataFeed': 'true' };
+const WITH_DV = { ...CDF_ONLY, 'delta.enableDeletionVectors': 'true' };
+// Set per run of the suite: the feed alone (copy-on-write), or with deletion vectors.
+let CDF: Record<string, string> = CDF_ONLY;
 
 function commitJson(table: DeltaTable, version: number): Record<string, any>[] {
   const text = readFileSync(join(dirOf(table), '_delta_log', `${String(version).padStart(20, '0')}.json`), 'utf8');
@@ -30,12 +33,20 @@ async function seed(t: DeltaTable) {
     .execute();
 }
 
-describe('change data feed', () => {
+describe.each([
+  { mode: 'copy-on-write', props: CDF_ONLY },
+  { mode: 'deletion vectors', props: WITH_DV },
+])('change data feed ($mode)', ({ props }) => {
+  beforeAll(() => {
+    CDF = props;
+  });
   it('DELETE writes delete change data under _change_data/<partition>/ as cdc actions', async () => {
     const t = await freshTable();
     await seed(t);
     const res = await t.delete('id IN (0, 3)').execute();
     expect(res.metrics.numAddedChangeFiles).toBe(2);
+    // Both partitions' files lose one row: rewritten, or marked in a deletion vector each.
+    expect([res.metrics.numAddedFiles, res.metrics.numDeletionVectorsAdded]).toEqual(CDF === WITH_DV ? [0, 2] : [2, 0]);
     const cdc = commitJson(t, 1).filter((a) => a.cdc).map((a) => a.cdc);
     expect(cdc).toHaveLength(2);
     for (const c of cdc) {
@@ -60,7 +71,10 @@ describe('change data feed', () => {
   it('UPDATE writes update_preimage and update_postimage rows', async () => {
     const t = await freshTable();
     await seed(t);
-    await t.update({ v: "v || '*'" }, 'id >= 4').execute();
+    const res = await t.update({ v: "v || '*'" }, 'id >= 4').execute();
+    // With DVs only the two updated rows are written; the files keep the others.
+    expect(res.metrics.numCopiedRows).toBe(CDF === WITH_DV ? 0 : 4);
+    expect(res.metrics.numDeletionVectorsAdded).toBe(CDF === WITH_DV ? 2 : 0);
     const changes = await t.changes({ fromVersion: 1, toVersion: 1 }).read();
     expect(brief(changes)).toEqual(['1:update_postimage:4:v4*', '1:update_postimage:5:v5*', '1:update_preimage:4:v4', '1:update_preimage:5:v5']);
     expect(changes.every((r) => r.k === (Number(r.id) % 2 === 0 ? 'k0' : 'k1'))).toBe(true);

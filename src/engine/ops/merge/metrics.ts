@@ -22,6 +22,9 @@ export interface MergeMetrics {
   numTargetFilesSkipped: number;
   numTargetBytesAdded: number;
   numTargetBytesRemoved: number;
+  /** Deletion vectors written for files that had none / replacing a file's DV (tables with DVs on). */
+  numTargetDeletionVectorsAdded: number;
+  numTargetDeletionVectorsUpdated: number;
   executionTimeMs: number;
   scanTimeMs: number;
   rewriteTimeMs: number;
@@ -33,6 +36,7 @@ export interface MetricInputs {
   /** What the merge wrote: data files and the rows in them. */
   written: { adds: AddFile[]; numOutputRows: number; numOutputBytes: number };
   removedFiles: AddFile[];
+  deletionVectors?: { dvAdded: number; dvUpdated: number };
   candidates: AddFile[];
   /** Active files of the target before the merge. */
   targetFiles: number;
@@ -65,6 +69,8 @@ export function mergeMetrics(m: MetricInputs): MergeMetrics {
     numTargetFilesSkipped: m.targetFiles - m.candidates.length,
     numTargetBytesAdded: m.written.numOutputBytes,
     numTargetBytesRemoved: m.removedFiles.reduce((a, f) => a + f.size, 0),
+    numTargetDeletionVectorsAdded: m.deletionVectors?.dvAdded ?? 0,
+    numTargetDeletionVectorsUpdated: m.deletionVectors?.dvUpdated ?? 0,
     executionTimeMs: 0,
     scanTimeMs: m.scanTimeMs,
     rewriteTimeMs: m.rewriteTimeMs,
@@ -76,6 +82,6 @@ export function emptyMetrics(): MergeMetrics {
     numSourceRows: 0, numSourceRowsDeduplicated: 0, numTargetRowsInserted: 0, numTargetRowsUpdated: 0, numTargetRowsMatchedUpdated: 0,
     numTargetRowsNotMatchedBySourceUpdated: 0, numTargetRowsDeleted: 0, numTargetRowsMatchedDeleted: 0, numTargetRowsNotMatchedBySourceDeleted: 0,
     numTargetRowsCopied: 0, numOutputRows: 0, numTargetFilesAdded: 0, numTargetFilesRemoved: 0, numTargetFilesScanned: 0, numTargetFilesSkipped: 0,
-    numTargetBytesAdded: 0, numTargetBytesRemoved: 0, executionTimeMs: 0, scanTimeMs: 0, rewriteTimeMs: 0,
+    numTargetBytesAdded: 0, numTargetBytesRemoved: 0, numTargetDeletionVectorsAdded: 0, numTargetDeletionVectorsUpdated: 0, executionTimeMs: 0, scanTimeMs: 0, rewriteTimeMs: 0,
   };
 }

@@ -61,23 +61,27 @@ async function pruneOneKey(
     const t = deltaTypeToDuckDb(field.type);
     const table = `__lakelet_prune_${process.pid}_${Math.random().toString(36).slice(2)}`;
     await compute.run(`CREATE TEMP TABLE ${table} (i INTEGER, lo VARCHAR, hi VARCHAR)`);
+    const typed = `${table}_t`;
     try {
       for (let j = 0; j < ranged.length; j += 1000) {
         const values = ranged.slice(j, j + 1000).map((b) => `(${b.i}, ${sqlString(b.lo!)}, ${sqlString(b.hi!)})`);
         await compute.run(`INSERT INTO ${table} VALUES ${values.join(', ')}`);
       }
-      // Timestamp stats are truncated to milliseconds: widen the upper bound by 1 ms.
-      const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(f.hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(f.hi AS ${t})`;
+      // Timestamp stats are truncated to milliseconds: widen the upper bound by 1 ms. The bounds
+      // are cast once into a typed table, so the range join compares plain values (a cast inside
+      // the join condition would be evaluated for every key × file pair).
+      const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(hi AS ${t})`;
+      await compute.run(`CREATE TEMP TABLE ${typed} AS SELECT i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM ${table}`);
       const rows = await compute.query<{ i: number }>(
-        `SELECT DISTINCT f.i FROM ${table} f JOIN (SELECT DISTINCT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL) s ` +
-          `ON s.v >= TRY_CAST(f.lo AS ${t}) AND s.v <= ${hiExpr}`,
+        `SELECT DISTINCT f.i FROM ${typed} f JOIN (SELECT DISTINCT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL) s ` +
+          `ON s.v >= f.lo AND s.v <= f.hi ` +
+          // A bound DuckDB could not parse must not prune.
+          `UNION SELECT i FROM ${typed} WHERE lo IS NULL OR hi IS NULL`,
       );
       for (const r of rows) kept.add(Number(r.i));
-      // A bound DuckDB could not parse must not prune.
-      const unparsable = await compute.query<{ i: number }>(`SELECT i FROM ${table} WHERE TRY_CAST(lo AS ${t}) IS NULL OR TRY_CAST(hi AS ${t}) IS NULL`);
-      for (const r of unparsable) kept.add(Number(r.i));
     } finally {
       await compute.run(`DROP TABLE IF EXISTS ${table}`);
+      await compute.run(`DROP TABLE IF EXISTS ${typed}`);
     }
   }
   return files.filter((_, i) => kept.has(i));

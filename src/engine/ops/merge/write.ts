@@ -19,12 +19,15 @@ import { isChangeDataFeedEnabled, writeChangeDataFiles } from '../cdf.ts';
 import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
 import { emptyMetrics, type MergeMetrics } from './metrics.ts';
 import type { MergePlan, MergeTarget } from './plan.ts';
+import { collectPositions, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from '../deletion-vectors.ts';
 
 export interface MergeOutput {
   written: DataWriteResult;
   cdc: AddCDCFile[];
   /** The candidate files holding a changed row: removed, their other rows rewritten. */
   removedFiles: AddFile[];
+  /** With deletion vectors: the touched files' new DVs (removedFiles are then the wholly deleted ones). */
+  dv?: DvMarkResult;
   rewriteTimeMs: number;
 }
 
@@ -35,15 +38,24 @@ export interface OutputInput {
   touched: Set<string>;
 }
 
-/** Writes the kept rows of the touched files and the inserts as new data files, and the change data. */
+/**
+ * Writes the kept rows of the touched files and the inserts as new data files, and the change data.
+ * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
+ * marked in a DV, and only updated rows and inserts are written.
+ */
 export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
-  const removedFiles = plan.candidates.filter((f) => touched.has(f.path));
+  const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
+  const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
   const rewriteStarted = Date.now();
   const deleteCodes = plan.clauses.filter(isDelete).map((c) => c.code);
+  const updateCodes = plan.clauses.filter(isUpdate).map((c) => c.code);
   const cols = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
   const parts: string[] = [];
-  if (touched.size > 0) {
+  if (useDv) {
+    // The join rejected ambiguous matches, so each updated target row appears once.
+    if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
+  } else if (touched.size > 0) {
     parts.push(
       `SELECT ${cols} FROM ${joined} WHERE __file IN (${[...touched].map(sqlString).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''} ` +
         `QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`,
@@ -55,9 +67,16 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const written = parts.length
     ? await writeDataFiles(ctx, outputSql, { schema, partitionColumns: metadata.partitionColumns, mappingMode: columnMappingMode(metadata), configuration: metadata.configuration })
     : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  let dv: DvMarkResult | undefined;
+  if (useDv) {
+    const changed = [...updateCodes, ...deleteCodes];
+    const positions = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    dv = await markRowsDeleted(ctx, snapshot, touchedFiles, positions, ctx.clock.now());
+  }
+  const removedFiles = dv ? dv.filesRemoved : touchedFiles;
   const rewriteTimeMs = Date.now() - rewriteStarted;
   const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
-  return { written, cdc, removedFiles, rewriteTimeMs };
+  return { written, cdc, removedFiles, dv, rewriteTimeMs };
 }
 
 /** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
@@ -94,15 +113,20 @@ export async function commitMerge(table: TableHandle, input: CommitInput): Promi
   const { target, plan, output, metrics } = input;
   const actions: Action[] = [...target.actions, ...output.cdc.map((cdc) => ({ cdc }))];
   const now = ctx.clock.now();
-  for (const f of output.removedFiles) {
-    actions.push({ remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size, ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}) } });
+  if (output.dv) {
+    // Wholly deleted files and the remove/add pairs that swap in each touched file's new DV.
+    actions.push(...output.dv.actions);
+  } else {
+    for (const f of output.removedFiles) {
+      actions.push({ remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size, ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}) } });
+    }
   }
   for (const add of output.written.adds) actions.push({ add });
 
   // What we read, for conflict detection: the scanned files, and the source's key range.
   const readScope = plan.bySource.length > 0 ? ('all' as const) : await keyRangeScope(ctx.compute, input.keys, input.sourceTable);
   metrics.executionTimeMs = Date.now() - input.started;
-  const unused = [...output.written.adds, ...output.cdc];
+  const unused = [...output.written.adds, ...output.cdc, ...(output.dv?.written ?? []).map((path) => ({ path }))];
   const result = await commit(ctx, {
     read: target.snapshot,
     actions,

@@ -6,6 +6,7 @@ import type { TableHandle } from '../../../../src/engine/table-handle.ts';
 import { MergeBuilder, MergeDuplicateKeyError } from '../../../../src/engine/ops/merge.ts';
 import { ConstraintViolationError } from '../../../../src/engine/errors.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
+import { dirOf } from '../../../support/temp.ts';
 
 const fx = useEngine();
 
@@ -87,6 +88,26 @@ describe('MERGE', () => {
     expect(res.metrics.numTargetFilesScanned).toBe(0);
     expect(res.metrics.numTargetRowsInserted).toBe(100);
     t.close();
+  });
+
+  it('a merge that changes nothing writes no data file and no commit (unless a txn must be recorded)', async () => {
+    for (const properties of [undefined, { 'delta.enableDeletionVectors': 'true' }]) {
+      const t = await target({ properties });
+      const before = (await t.snapshot()).version;
+      const filesBefore = filesOnDisk(dirOf(t)).sort();
+      const resend = `SELECT range AS id, 'v' || range AS val, range % 2 AS p, TIMESTAMP '2024-01-01' AS last_modified FROM range(100, 300)`;
+      const newer = () => t.merge({ sql: resend }, { on: ['id'] }).whenMatchedUpdateAll('s.last_modified > t.last_modified').whenNotMatchedInsertAll();
+      const res = await newer().execute();
+      expect(res.skipped).toMatch(/nothing to commit/);
+      expect(res.version).toBe(before);
+      expect(res.metrics).toMatchObject({ numSourceRows: 200, numTargetRowsUpdated: 0, numTargetRowsInserted: 0, numTargetFilesAdded: 0, numTargetFilesScanned: 2 });
+      expect((await t.snapshot()).version).toBe(before);
+      expect(filesOnDisk(dirOf(t)).sort()).toEqual(filesBefore);
+      // With a txn the merge is recorded, so a retry of the same batch is known as applied.
+      const withTxn = await newer().txn('app', 1).execute();
+      expect(withTxn.version).toBe(before + 1);
+      t.close();
+    }
   });
 
   it('refuses a target row matched by two source rows, naming the key; dedupBy keeps the latest', async () => {

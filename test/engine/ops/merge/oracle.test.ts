@@ -12,10 +12,14 @@ import { useEngine } from '../../../support/engine-fixture.ts';
 /**
  * Randomised differential test: lakelet's MERGE against DuckDB's own MERGE INTO on a native table
  * holding the same rows, over fixed seeds. Covers null keys, duplicate source keys (error vs
- * dedup), every clause kind with and without conditions, and partitioned targets.
+ * dedup), every clause kind with and without conditions, and partitioned targets. Runs twice: with
+ * copy-on-write rewrites, and with deletion vectors (delta.enableDeletionVectors=true), where the
+ * target's files keep their rows and matched rows are marked deleted instead.
  */
 const CASES = Number(process.env.LAKELET_ORACLE_CASES ?? 240);
 const PEER_EVERY = 12;
+/** With DVs, target rows with id % 5 equal to this are deleted before the merge. */
+const PRE_DELETED = 4;
 
 interface Case {
   target: [number | null, string, number, number][];
@@ -112,23 +116,34 @@ function applyClauses(builder: ReturnType<DeltaTable['merge']>, clauses: MergeCl
 
 const fx = useEngine('lakelet-oracle-');
 
-describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
+// The DV run takes every other seed: each of its cases is a DELETE and a MERGE (suite time budget).
+describe.each([
+  { mode: 'copy-on-write', dv: false, step: 1 },
+  { mode: 'deletion vectors', dv: true, step: 2 },
+])(`MERGE agrees with DuckDB MERGE INTO ($mode, ${CASES} seeds, every $step.)`, ({ dv, step }) => {
   it('every case gives the same rows, or the duplicate-key error Delta requires', async () => {
     const peer = requirePeer('delta-rs', deltaRsAvailable) === 'run';
     let errors = 0;
     let rejected = 0;
     let compared = 0;
-    for (let seed = 1; seed <= CASES; seed++) {
+    let dvCases = 0;
+    let dvUnions = 0;
+    for (let seed = 1; seed <= CASES; seed += step) {
       const c = makeCase(seed);
       const label = `seed ${seed}: ${JSON.stringify(c.clauses)} partitioned=${c.partitioned} dedup=${c.dedup}`;
-      const table = await DeltaTable.forPath(join(fx.dir, `case${seed}`), { compute: fx.compute });
+      const table = await DeltaTable.forPath(join(fx.dir, `${dv ? 'dv' : 'cow'}-case${seed}`), { compute: fx.compute });
       // Spread the target over several files (and commits) so pruning and partial rewrites happen.
       const chunk = Math.ceil(c.target.length / c.files) || 1;
       for (let f = 0; f < Math.max(1, c.files); f++) {
         const w = table.write({ sql: valuesSql(c.target.slice(f * chunk, (f + 1) * chunk), TARGET_COLS, TARGET_TYPES) });
         if (f === 0 && c.partitioned) w.partitionBy('p');
+        if (f === 0 && dv) w.properties({ 'delta.enableDeletionVectors': 'true' });
         await w.execute();
       }
+      // With DVs, a DELETE first, so the merge meets files that already carry a deletion vector and
+      // must union its row positions with it.
+      if (dv) await table.delete(`id % 5 = ${PRE_DELETED}`).execute();
+      const target = dv ? c.target.filter((row) => row[0] === null || row[0] % 5 !== PRE_DELETED) : c.target;
       const sourceSql = valuesSql(c.source, SOURCE_COLS, SOURCE_TYPES);
       const builder = applyClauses(table.merge({ sql: sourceSql }, { on: ['id'] }), c.clauses);
       if (c.dedup) builder.dedupBy('seq');
@@ -146,7 +161,7 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
         continue;
       }
       // Oracle: DuckDB MERGE INTO on a native table, source deduplicated the same way.
-      await fx.compute.run(`CREATE OR REPLACE TEMP TABLE oracle AS ${valuesSql(c.target, TARGET_COLS, TARGET_TYPES)}`);
+      await fx.compute.run(`CREATE OR REPLACE TEMP TABLE oracle AS ${valuesSql(target, TARGET_COLS, TARGET_TYPES)}`);
       const oracleSource = c.dedup ? `SELECT * FROM (${sourceSql}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1` : sourceSql;
       await fx.compute.run(`MERGE INTO oracle t USING (${oracleSource}) s ON t.id = s.id ${c.clauses.map(duckdbClause).join(' ')}`);
       const expected = await fx.compute.query(`SELECT * FROM oracle`);
@@ -155,7 +170,7 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
       // any WHEN MATCHED clause exists (DuckDB silently lets the last one win).
       const counts = new Map<number, number>();
       for (const s of c.source) if (s[0] !== null) counts.set(s[0], (counts.get(s[0]) ?? 0) + 1);
-      const ambiguous = !c.dedup && c.clauses.some((x) => x.kind.startsWith('matched')) && c.target.some((t) => t[0] !== null && (counts.get(t[0]) ?? 0) > 1);
+      const ambiguous = !c.dedup && c.clauses.some((x) => x.kind.startsWith('matched')) && target.some((t) => t[0] !== null && (counts.get(t[0]) ?? 0) > 1);
       if (ambiguous) {
         const err = await builder.execute().catch((e) => e);
         expect(err, label).toBeInstanceOf(MergeDuplicateKeyError);
@@ -163,11 +178,18 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
         table.close();
         continue;
       }
-      await builder.execute();
+      const result = await builder.execute();
+      if (dv) {
+        // No file was rewritten: touched files only lost rows to a DV (or went whole).
+        expect(result.metrics.numTargetRowsCopied, label).toBe(0);
+        if (result.metrics.numTargetDeletionVectorsAdded + result.metrics.numTargetDeletionVectorsUpdated > 0) dvCases++;
+        if (result.metrics.numTargetDeletionVectorsUpdated > 0) dvUnions++;
+      }
       const actual = await table.read();
       expect(canonicalRows(actual), label).toEqual(canonicalRows(expected));
       compared++;
-      if (peer && seed % PEER_EVERY === 0) {
+      // DV tables get the peer twice as often: delta-rs must apply lakelet's DVs as lakelet does.
+      if (peer && (dv ? (seed - 1) % (PEER_EVERY / 2) === 0 : seed % PEER_EVERY === 0)) {
         const theirs = await runDeltaRs(['read', dirOf(table)]);
         expect(theirs.version, label).toBe((await table.snapshot()).version);
         expect(canonicalRows(theirs.rows), `${label} (delta-rs)`).toEqual(canonicalRows(actual));
@@ -175,8 +197,10 @@ describe(`MERGE agrees with DuckDB MERGE INTO (${CASES} seeded cases)`, () => {
       table.close();
     }
     // The generator must exercise both outcomes, or the test proves little.
-    expect(errors).toBeGreaterThan(5);
+    expect(errors).toBeGreaterThan(5 / step);
     expect(rejected).toBeGreaterThan(0);
-    expect(compared).toBeGreaterThan(CASES / 2);
+    expect(compared).toBeGreaterThan(CASES / step / 2);
+    if (dv) expect(dvCases).toBeGreaterThan(CASES / step / 10);
+    if (dv) expect(dvUnions).toBeGreaterThan(CASES / step / 20);
   }, 600_000);
 });
