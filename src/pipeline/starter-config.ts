@@ -63,4 +63,12 @@ pipelines:
     archive: ./archive/orders            # taken files move here, one folder per batch
     quarantine: ./quarantine/orders      # files that cannot be loaded, each with <name>.error.json
     batch: { maxFiles: 100, maxBytes: 256MB }  # at most this much per batch (one stage commit, one MERGE)
+
+# Profiles: the same pipelines elsewhere, by locations only (lakelet run --profile gcp, or LAKELET_PROFILE=gcp).
+# local (the default) is this file as written. Credentials never go here: Application Default Credentials.
+# profiles:
+#   gcp:
+#     root: gs://my-lake/prod                 # relative locations above resolve under this (stateDir included)
+#     pipelines:
+#       orders: { landing: gs://my-uploads/orders, archive: gs://my-archive/orders }   # or set one outright
 `;

@@ -120,6 +120,21 @@ describe.skipIf(gcsMode === 'skip')('profiles: the same lakelet.yml on local fol
     expect(await rows(`gs://lake/${prefix}/tables/accounts`)).toEqual(expected);
   });
 
+  it('lakelet generate --pipeline under a gs:// profile uploads the files into that landing, nothing local', async () => {
+    const prefix = `g-${randomUUID().slice(0, 8)}`;
+    ws = new Workspace(config(prefix).replace('key: account_number', 'key: customer_id'));
+    const run = await lakelet(['generate', 'accounts', '--rows', '50', '--files', '1', '--pipeline', 'accounts', '-c', ws.configFile, '--json'], {
+      env: { STORAGE_EMULATOR_HOST: fake.gcs.endpoint, LAKELET_PROFILE: 'gcp' },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const paths = (JSON.parse(run.stdout) as { files: { path: string }[] }).files.map((f) => f.path);
+    expect(paths).toEqual([`gs://uploads/${prefix}/accounts/accounts-b0000.csv`, `gs://uploads/${prefix}/accounts/accounts-b0001.csv`]);
+    const uploads = store('uploads', `${prefix}/accounts`);
+    expect(await keys(uploads)).toEqual(['accounts-b0000.csv', 'accounts-b0001.csv']);
+    expect((await uploads.get('accounts-b0000.csv')).length).toBeGreaterThan(50 * 20);
+    expect(ws.files('')).toEqual(['lakelet.yml']);
+  });
+
   it('an unknown profile fails before anything runs, listing the profiles the file defines', async () => {
     ws = new Workspace(config('unused'));
     ws.land('landing/initial.csv', `${HEADER}\n`);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/pipeline/config.ts';
 import { ConfigError } from '../../src/pipeline/errors.ts';
+import { STARTER_CONFIG } from '../../src/pipeline/starter-config.ts';
 
 const base = `
 stateDir: ./state
@@ -159,6 +160,17 @@ describe('profiles', () => {
     expect(issues(base, 'gcp')).toEqual([
       { path: 'profiles', line: undefined, message: "unknown profile 'gcp' (--profile / LAKELET_PROFILE); this file defines: local (add a 'profiles:' section to define more)" },
     ]);
+  });
+});
+
+describe('the starter lakelet.yml', () => {
+  it("its commented profiles example, uncommented, is a valid gcp profile", () => {
+    const at = STARTER_CONFIG.indexOf('\n# profiles:\n') + 1;
+    expect(at).toBeGreaterThan(0);
+    const yaml = STARTER_CONFIG.slice(0, at) + STARTER_CONFIG.slice(at).replace(/^# /gm, '');
+    const c = parseConfig(yaml, '/w/lakelet.yml', { profile: 'gcp' });
+    expect(c.pipelines[0]).toMatchObject({ landing: 'gs://my-uploads/orders', archive: 'gs://my-archive/orders', stage: expect.stringMatching(/^gs:\/\/my-lake\/prod\//) });
+    expect(c.stateDir).toBe('gs://my-lake/prod/.lakelet');
   });
 });
 
