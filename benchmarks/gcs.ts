@@ -18,7 +18,7 @@
 // PUT = uploads). Loopback has no network latency: a real bucket adds ~10–50 ms per request.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCompute } from '../src/adapters/compute/open-compute.ts';
@@ -154,7 +154,7 @@ try {
   const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
   const lines: string[] = [];
   lines.push(`# lakelet on gs:// (fake-gcs-server) vs the local store`, '');
-  lines.push(`${new Date(started).toISOString()} · ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB · Node ${process.version} · scale ${scale.name} · median of ${repeat} cold runs (a new process and an empty object cache each) · total ${((Date.now() - started) / 1000).toFixed(0)} s`, '');
+  lines.push(`${new Date(started).toISOString()} · ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB · Node ${process.version} · scale ${scale.name} · median of ${repeat} cold runs (a new process and an empty object cache each) · total ${((Date.now() - started) / 1000).toFixed(0)} s · load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`, '');
   lines.push('| operation | store | time (median) | min–max | store calls: list / get / head / put / delete | HTTP requests: LIST / GET (media) / HEAD (metadata) / PUT / other | gs:// ÷ local (time) |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- |');
   const titles: Record<string, string> = { 'snapshot-open': `Open the latest snapshot (${scale.commits.toLocaleString('en-US')} commits)`, upsert: `Upsert ${scale.batchRows.toLocaleString('en-US')} rows into ${scale.targetRows.toLocaleString('en-US')} (${scale.targetFiles} files)` };
