@@ -11,7 +11,7 @@ import { lakelet } from '../support/cli.ts';
 import { fakeGcsAvailable, useFakeGcs } from '../support/gcs-emulator.ts';
 import { requirePeer } from '../support/peers.ts';
 import { Workspace } from '../support/workspace.ts';
-import { expected, HEADER, incremental, initial } from '../pipeline/accounts-fixture.ts';
+import { expected, expectOneCleanRun, HEADER, incremental, initial, yaml } from '../pipeline/accounts-fixture.ts';
 
 const gcsMode = requirePeer('fake-gcs-server', fakeGcsAvailable);
 const fake = useFakeGcs('lake', 'uploads', 'archive');
@@ -134,6 +134,28 @@ describe.skipIf(gcsMode === 'skip')('profiles: the same lakelet.yml on local fol
     expect((await uploads.get('accounts-b0000.csv')).length).toBeGreaterThan(50 * 20);
     expect(ws.files('')).toEqual(['lakelet.yml']);
   });
+
+  // The state folder on gs:// carries a crashed run's manifest to the next run: before the stage
+  // commit (the batch is prepared again from landing) and after the files left landing.
+  for (const point of ['after-manifest', 'after-archive']) {
+    it(`stateDir and ingestion log on gs://: a run killed ${point} is finished by the next one`, async () => {
+      const prefix = `c-${randomUUID().slice(0, 8)}`;
+      const lake = store('lake', prefix);
+      const uri = `gs://lake/${prefix}`;
+      ws = new Workspace(yaml({ landing: `${uri}/landing`, archive: `${uri}/archive`, quarantine: `${uri}/quarantine` }).replace('stateDir: ./state', `stateDir: ${uri}/state`));
+      await lake.put('landing/initial.csv', initial);
+      await lake.put('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+      await lake.put('landing/incremental.csv', incremental);
+      const env = { STORAGE_EMULATOR_HOST: fake.gcs.endpoint };
+      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
+      const crashed = await lakelet(args, { env: { ...env, LAKELET_CRASH_AT: point } });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      expect((await keys(lake, 'state/accounts/batches/')).length).toBeGreaterThan(0);
+      const again = await lakelet(args, { env });
+      await expectOneCleanRun(ws, again, false, async (folder) => (await lake.list(`${folder}/`)).map((m) => m.key.split('/').pop()!).sort());
+      expect(ws.files('').filter((f) => f !== 'lakelet.yml' && !f.startsWith('tables/'))).toEqual([]);
+    });
+  }
 
   it('an unknown profile fails before anything runs, listing the profiles the file defines', async () => {
     ws = new Workspace(config('unused'));
