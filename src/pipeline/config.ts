@@ -189,7 +189,10 @@ export interface LakeletConfig {
   pipelines: PipelineConfig[];
 }
 
-/** Which `profiles:` entry to apply (default `local`: the locations as written). */
+/**
+ * Which `profiles:` entry to apply (default `local`: the locations as written). loadConfig falls
+ * back to LAKELET_PROFILE, so whatever loads lakelet.yml (the CLI, a Cloud Function entry) honours it.
+ */
 export interface ConfigOptions {
   profile?: string;
 }
@@ -202,7 +205,7 @@ export function loadConfig(file: string, options: ConfigOptions = {}): LakeletCo
   } catch (err) {
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass -c <lakelet.yml>` }]);
   }
-  return parseConfig(text, path, options);
+  return parseConfig(text, path, { ...options, profile: options.profile ?? (process.env.LAKELET_PROFILE || undefined) });
 }
 
 export function parseConfig(text: string, file: string, options: ConfigOptions = {}): LakeletConfig {

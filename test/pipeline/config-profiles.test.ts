@@ -1,7 +1,10 @@
 // `profiles:` in lakelet.yml (src/pipeline/profiles.ts): the same pipelines, other locations; and
 // credentials refused in lakelet.yml (src/pipeline/config-credentials.ts).
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/pipeline/config.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/pipeline/config.ts';
+import { tempDir } from '../support/temp.ts';
 import { ConfigError } from '../../src/pipeline/errors.ts';
 import { STARTER_CONFIG } from '../../src/pipeline/starter-config.ts';
 
@@ -151,6 +154,24 @@ describe('profiles', () => {
       { path: 'profiles.gcp.pipelines.accounts.landing', line: lineOf(yaml, 'gs:/acme-uploads'), message: expect.stringContaining("is not a valid URI; write gs://acme-uploads/accounts") },
     ]);
     expect(issues(yaml, 's3')).toEqual([{ path: 'profiles.s3.root', line: lineOf(yaml, 's3://'), message: expect.stringContaining("unknown storage scheme 's3:'") }]);
+  });
+
+  it('loadConfig takes the profile from LAKELET_PROFILE when none is given (what a Cloud Function deployment sets)', () => {
+    const tmp = tempDir('lakelet-profile-');
+    const saved = process.env.LAKELET_PROFILE;
+    try {
+      const file = join(tmp.dir, 'lakelet.yml');
+      writeFileSync(file, gcp);
+      process.env.LAKELET_PROFILE = 'gcp';
+      expect(loadConfig(file).pipelines[0].landing).toBe('gs://acme-uploads/accounts');
+      expect(loadConfig(file, { profile: 'local' }).pipelines[0].landing).toBe(join(tmp.dir, 'landing/accounts'));
+      delete process.env.LAKELET_PROFILE;
+      expect(loadConfig(file).profile).toBe('local');
+    } finally {
+      if (saved === undefined) delete process.env.LAKELET_PROFILE;
+      else process.env.LAKELET_PROFILE = saved;
+      tmp.cleanup();
+    }
   });
 
   it('an unknown profile lists the known ones', () => {
