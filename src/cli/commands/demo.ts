@@ -48,7 +48,7 @@ export function registerDemo(program: Command): void {
       const demo = writeDemoWorkspace(dir, Number(options.accounts));
       const out = process.stdout;
       out.write(`lakelet demo workspace: ${dir}\n  landed ${demo.files.length} files in ${demo.landing}: ${demo.files.join(', ')}\n\n`);
-      const config = loadConfig(demo.config);
+      const config = loadConfig(demo.config, { profile: 'local' }); // its own workspace, whatever LAKELET_PROFILE says
       const reporter = streamReporter({ format: 'text', level: 'error' });
 
       out.write('1) lakelet run --once\n');
