@@ -40,6 +40,9 @@ function executable(file: string): boolean {
 export function ensureFakeGcsBinary(say: (line: string) => void): string {
   const binary = fakeGcsBinaryPath();
   if (executable(binary)) return binary;
+  if (process.env.LAKELET_FAKE_GCS_SERVER) {
+    throw new EmulatorError(`LAKELET_FAKE_GCS_SERVER=${process.env.LAKELET_FAKE_GCS_SERVER}: no executable there; unset it to use (and build) .tools/bin/fake-gcs-server.`);
+  }
   say(`fake-gcs-server is not built yet (${binary}): building it with Go now (scripts/setup-peers.sh, about 2.5 minutes the first time on 2 cores; cached after that)...`);
   const build = spawnSync('bash', [join(REPO, 'scripts', 'setup-peers.sh'), '--section', 'go_emulators'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
   if (build.status !== 0 || !executable(binary)) {
