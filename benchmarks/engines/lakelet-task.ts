@@ -108,7 +108,7 @@ async function run(task: Task): Promise<Partial<TaskResult>> {
       // one reached the target; the time per file is from its landing to the runner's return.
       const pending = `${task.landing}.pending`;
       const arrivals = task.latency ? holdBack(task.landing, pending) : [];
-      const runner = await PipelineRunner.open(loadConfig(task.config), { reporter: silentReporter });
+      const runner = await PipelineRunner.open(loadConfig(task.config, { profile: 'local' }), { reporter: silentReporter });
       try {
         const batchMs: number[] = [];
         let summary = task.latency ? undefined : await runner.runAll();
