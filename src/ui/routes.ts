@@ -3,6 +3,7 @@ import { benchmarkList, benchmarkReport } from './api/benchmarks.ts';
 import { fileDetail } from './api/files.ts';
 import { logPage } from './api/log-table.ts';
 import { pipelinesView } from './api/pipelines.ts';
+import { sourcesView } from './api/sources.ts';
 import { describeTable, intParam, pageQuery, tableChanges, tableHistory, tableList, tableRows } from './api/tables.ts';
 import type { UiWorkspace } from './api/workspace.ts';
 
@@ -28,6 +29,7 @@ const ROUTES: { pattern: string[]; handler: Handler }[] = [
     }),
   },
   { pattern: ['pipelines'], handler: (ws) => pipelinesView(ws) },
+  { pattern: ['sources'], handler: (ws) => sourcesView(ws) },
   {
     pattern: ['files'],
     handler: (ws, q) =>

@@ -9,6 +9,14 @@ import { assertBindAllowed, isLoopback } from '../../src/ui/bind.ts';
 import { staticFile } from '../../src/ui/static-files.ts';
 import { UI_FIXTURE, uiWorkspace } from '../support/ui-workspace.ts';
 import type { Workspace } from '../support/workspace.ts';
+import { systemClock } from '../../src/adapters/clock.ts';
+import { loadConfig } from '../../src/pipeline/config.ts';
+import { silentReporter } from '../../src/pipeline/reporter.ts';
+import { syncSources } from '../../src/pipeline/sync/sync-runner.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
+import { openWarehouse } from '../../src/warehouse/open-warehouse.ts';
+import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
+import { requirePeer } from '../support/peers.ts';
 
 /**
  * `lakelet ui`'s server in-process over a workspace the real pipeline made: what the API answers,
@@ -18,6 +26,9 @@ import type { Workspace } from '../support/workspace.ts';
  */
 let ws: Workspace;
 let server: UiServer;
+// The pipelines page's database sources: a real PostgreSQL synced by `lakelet sync`'s own code.
+const pgMode = requirePeer('postgres', postgresAvailable);
+const pg = usePostgres();
 
 beforeAll(async () => {
   ws = await uiWorkspace();
@@ -234,5 +245,68 @@ describe('lakelet ui is read-only and stays inside the workspace', () => {
     expect(() => assertBindAllowed('0.0.0.0', true)).not.toThrow();
     await expect(startUiServer({ configFile: ws.configFile, host: '0.0.0.0' })).rejects.toThrow(/refusing to serve the UI on 0\.0\.0\.0: it is not a loopback address.*--allow-remote/);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+});
+
+describe.skipIf(pgMode === 'skip')('lakelet ui API: database sources (PostgreSQL, lakelet sync)', () => {
+  it('sources: per synced table the committed watermark, rows last run and in all, last run and lag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakelet-ui-sources-'));
+    const saved = process.env.UI_PG_PW;
+    process.env.UI_PG_PW = pg.server.adminPassword;
+    let sources: UiServer | undefined;
+    try {
+      await pg.server.admin(
+        `CREATE TABLE ui_items (id bigint PRIMARY KEY, name text, updated_at timestamptz NOT NULL);
+         INSERT INTO ui_items VALUES (1, 'a', '2024-06-01 10:00:00+00'), (2, 'b', '2024-06-01 11:00:00+00'), (3, 'c', '2024-06-01 12:00:00+00');
+         CREATE TABLE ui_codes (code text PRIMARY KEY, label text);
+         INSERT INTO ui_codes VALUES ('x', 'ex'), ('y', 'why');`,
+      );
+      const yml = join(dir, 'lakelet.yml');
+      writeFileSync(yml, `sources:\n  pg:\n    url: ${pg.server.url()}\n    passwordEnv: UI_PG_PW\n    tables: [ui_items, ui_codes]\n    withoutWatermark: full\n    target: ./lake\n    lookback: 0s\n`);
+      const compute = await openCompute();
+      try {
+        const sync = () => syncSources(loadConfig(yml), { warehouse: openWarehouse('delta', { compute }), compute, clock: systemClock, reporter: silentReporter });
+        expect((await sync()).failed).toEqual([]);
+        await pg.server.admin(`INSERT INTO ui_items VALUES (4, 'd', '2024-06-02 08:00:00+00')`);
+        expect((await sync()).failed).toEqual([]);
+      } finally {
+        compute.close();
+      }
+      sources = await startUiServer({ configFile: yml });
+      const get = (path: string) =>
+        new Promise<Reply>((resolve, reject) => {
+          request({ host: '127.0.0.1', port: sources!.port, path }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+          }).on('error', reject).end();
+        });
+      const r = await get('/api/sources');
+      expect(r.status, r.body).toBe(200);
+      const [source] = JSON.parse(r.body);
+      expect(source).toMatchObject({ source: 'pg', target: join(dir, 'lake'), error: null });
+      expect(source.url).not.toContain(pg.server.adminPassword);
+      const byTable = Object.fromEntries(source.tables.map((t: any) => [t.table, t]));
+      expect(Object.keys(byTable).sort()).toEqual(['ui_codes', 'ui_items']);
+      // Incremental: the second run read only the new row; its watermark is the newest updated_at.
+      expect(byTable.ui_items).toMatchObject({ rowsLastRun: 1, rowsTotal: 4, batch: 2 });
+      expect(byTable.ui_items.watermark).toMatch(/^2024-06-02 08:00:00/);
+      // No watermark column: read in full each run.
+      expect(byTable.ui_codes).toMatchObject({ watermark: null, rowsLastRun: 2, rowsTotal: 4 });
+      for (const t of source.tables) {
+        expect(Date.parse(t.lastRun)).not.toBeNaN();
+        expect(t.lagMs).toBeGreaterThanOrEqual(0);
+        expect(t.lag).toMatch(/^\d+ (s|min|h|d)/);
+      }
+      // This config has no file pipelines: an empty list, not an error.
+      expect(JSON.parse((await get('/api/pipelines')).body)).toEqual([]);
+      // And the workspace with pipelines but no sources has none.
+      expect(await json('/api/sources')).toEqual([]);
+    } finally {
+      await sources?.close();
+      if (saved === undefined) delete process.env.UI_PG_PW;
+      else process.env.UI_PG_PW = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,8 @@ import type { UiWorkspace } from './workspace.ts';
 /**
  * The pipelines page: per pipeline, what waits in landing, its last runs (batches) with their
  * summaries, and its files by status. Runs come from the batch manifests (the pipeline's own
- * state), counts from the ingestion log, "still quarantined" from requeue's own rule.
+ * state), counts from the ingestion log, "still quarantined" from requeue's own rule. Database
+ * sources (the config's, not a pipeline's) are /api/sources (sources.ts), shown on the same page.
  */
 export const RUNS_SHOWN = 100;
 const WAITING_SHOWN = 50;
@@ -68,8 +69,6 @@ export async function pipelinesView(ws: UiWorkspace): Promise<Record<string, unk
       },
       records: mine.reduce((a, c) => a + (c.status === 'staged' || c.status === 'merged' ? c.records : 0), 0),
       runs: batches.slice(-RUNS_SHOWN).reverse().map((b) => runView(b.manifest, b.done)),
-      // Database sources (issue 12) report their lag here once they exist; file pipelines have none.
-      sources: [],
     });
   }
   return out;

@@ -3,10 +3,27 @@ import { chart } from '../lib/charts.js';
 import { badge, bytes, dataTable, h, kv, time } from '../lib/dom.js';
 
 // Pipelines: per pipeline its landing (waiting files), counts by status, the rows and files of each
-// run over time, and the last runs with their summaries.
+// run over time, and the last runs with their summaries; then the database sources (lakelet sync)
+// with each synced table's watermark, rows and lag.
 export async function pipelinesPage() {
-  const pipelines = await api('pipelines');
-  return [h('h1', {}, 'Pipelines'), ...pipelines.map(pipelineCard)];
+  const [pipelines, sources] = await Promise.all([api('pipelines'), api('sources')]);
+  return [h('h1', {}, 'Pipelines'), ...pipelines.map(pipelineCard), ...(sources.length ? [h('h1', {}, 'Database sources'), ...sources.map(sourceCard)] : [])];
+}
+
+function sourceCard(s) {
+  const card = h('section', { class: 'card', 'data-testid': `source-${s.source}` },
+    h('h2', {}, s.source, ' ', h('span', { class: 'muted' }, s.url)),
+    kv([['target', s.target]]));
+  if (s.error) card.append(h('div', { class: 'error-box' }, s.error));
+  else if (!s.tables.length) card.append(h('p', { class: 'muted' }, 'No table synced yet: run lakelet sync.'));
+  else {
+    card.append(dataTable(
+      ['table', 'last watermark', 'rows last run', 'rows synced', 'last run', 'lag', 'batch'].map((name) => ({ name })),
+      s.tables.map((t) => [t.table, t.watermark ?? '(full reload)', t.rowsLastRun, t.rowsTotal, time(t.lastRun), t.lag, t.batch]),
+      { testid: 'synced-tables' },
+    ));
+  }
+  return card;
 }
 
 function pipelineCard(p) {
@@ -58,6 +75,5 @@ function pipelineCard(p) {
   }
   card.append(h('p', {}, h('a', { href: `#/files?pipeline=${encodeURIComponent(p.name)}` }, 'Files of this pipeline'), ' · ',
     h('a', { href: `#/tables/${encodeURIComponent(`${p.name}.${p.target ? 'target' : 'stage'}`)}` }, p.target ? 'Target table' : 'Stage table')));
-  if (p.sources.length) card.append(h('h3', {}, 'Sources'), dataTable([{ name: 'source' }, { name: 'lag' }], p.sources.map((s) => [s.name, s.lag])));
   return card;
 }
