@@ -1,10 +1,9 @@
 import { UiRequestError } from './errors.ts';
 import { benchmarkList, benchmarkReport } from './api/benchmarks.ts';
 import { fileDetail } from './api/files.ts';
-import { logPage } from './api/log-table.ts';
 import { pipelinesView } from './api/pipelines.ts';
 import { sourcesView } from './api/sources.ts';
-import { describeTable, intParam, pageQuery, tableChanges, tableHistory, tableList, tableRows } from './api/tables.ts';
+import { intParam, pageQuery } from './api/tables.ts';
 import type { UiWorkspace } from './api/workspace.ts';
 
 /**
@@ -22,6 +21,7 @@ const ROUTES: { pattern: string[]; handler: Handler }[] = [
     handler: async (ws) => ({
       config: ws.config.file,
       warehouse: ws.config.warehouse,
+      timeTravel: ws.reader.timeTravel,
       ingestionLog: ws.config.ingestionLog,
       pipelines: ws.config.pipelines.map((p) => p.name),
       tables: ws.tables.map((t) => ({ id: t.id, role: t.role, pipeline: t.pipeline ?? null, location: t.location })),
@@ -33,7 +33,7 @@ const ROUTES: { pattern: string[]; handler: Handler }[] = [
   {
     pattern: ['files'],
     handler: (ws, q) =>
-      logPage(ws, {
+      ws.reader.logPage({
         ...pageQuery(q),
         ...(q.get('q') ? { q: q.get('q')! } : {}),
         ...(q.get('pipeline') ? { pipeline: q.get('pipeline')! } : {}),
@@ -49,14 +49,14 @@ const ROUTES: { pattern: string[]; handler: Handler }[] = [
       return fileDetail(ws, pipeline, file);
     },
   },
-  { pattern: ['tables'], handler: (ws) => tableList(ws) },
-  { pattern: ['tables', '*'], handler: (ws, q, [id]) => describeTable(ws, id, intParam(q, 'version')) },
-  { pattern: ['tables', '*', 'history'], handler: (ws, q, [id]) => tableHistory(ws, id, Math.max(1, intParam(q, 'limit') ?? HISTORY_LIMIT)) },
+  { pattern: ['tables'], handler: (ws) => ws.reader.list() },
+  { pattern: ['tables', '*'], handler: (ws, q, [id]) => ws.reader.describe(id, intParam(q, 'version')) },
+  { pattern: ['tables', '*', 'history'], handler: (ws, q, [id]) => ws.reader.history(id, Math.max(1, intParam(q, 'limit') ?? HISTORY_LIMIT)) },
   {
     pattern: ['tables', '*', 'rows'],
     handler: (ws, q, [id]) => {
       const version = intParam(q, 'version');
-      return tableRows(ws, id, { ...pageQuery(q), ...(version !== undefined ? { version } : {}), filters: q.get('filters') });
+      return ws.reader.rows(id, { ...pageQuery(q), ...(version !== undefined ? { version } : {}), filters: q.get('filters') });
     },
   },
   {
@@ -65,7 +65,7 @@ const ROUTES: { pattern: string[]; handler: Handler }[] = [
       const from = intParam(q, 'from');
       if (from === undefined) throw new UiRequestError(400, 'changes need from=<version> (and optionally to=<version>)');
       const to = intParam(q, 'to');
-      return tableChanges(ws, id, { ...pageQuery(q), from, ...(to !== undefined ? { to } : {}) });
+      return ws.reader.changes(id, { ...pageQuery(q), from, ...(to !== undefined ? { to } : {}) });
     },
   },
   { pattern: ['benchmarks'], handler: (ws) => benchmarkList(ws.benchmarks) },

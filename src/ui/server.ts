@@ -7,6 +7,7 @@ import { assertBindAllowed, isLoopback } from './bind.ts';
 import { UiRequestError } from './errors.ts';
 import { apiCall } from './routes.ts';
 import { staticFile } from './static-files.ts';
+import { openReader } from './api/open-reader.ts';
 import { UiWorkspace, type UiWorkspaceOptions } from './api/workspace.ts';
 
 /**
@@ -35,7 +36,7 @@ export interface UiServer {
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
   assertBindAllowed(host, options.allowRemote ?? false);
-  const ws = await UiWorkspace.open(options.configFile, options);
+  const ws = await UiWorkspace.open(options.configFile, options, openReader);
   const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
   const server = createServer((req, res) => {
     handle(ws, req, res, { chartJs, checkHost: !(options.allowRemote ?? false) }).catch((err) => send(res, req, 500, 'application/json', json({ error: String(err) })));

@@ -2,7 +2,6 @@ import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 import { openStore } from '../../adapters/storage/open-store.ts';
 import { badRecordsKey } from '../../pipeline/bad-records.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
-import { logPage } from './log-table.ts';
 import type { UiWorkspace } from './workspace.ts';
 
 /**
@@ -17,7 +16,7 @@ const BAD_RECORDS_SHOWN = 20;
 
 export async function fileDetail(ws: UiWorkspace, pipelineName: string, file: string): Promise<Record<string, unknown>> {
   const p = ws.pipeline(pipelineName);
-  const history = await logPage(ws, { pipeline: p.name, file, limit: 200, offset: 0, oldestFirst: true });
+  const history = await ws.reader.logPage({ pipeline: p.name, file, limit: 200, offset: 0, oldestFirst: true });
   const state = new BatchState(p.name, p.stateDir);
   await state.load();
   const quarantine = openStore(p.quarantine);

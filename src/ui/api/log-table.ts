@@ -1,6 +1,7 @@
 import { sqlString } from '../../adapters/compute/sql.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { rowsPage, type RowsPage } from './rows-page.ts';
+import type { LogQuery } from './table-reader.ts';
 import type { UiWorkspace } from './workspace.ts';
 
 /**
@@ -25,17 +26,7 @@ export async function statusCounts(ws: UiWorkspace): Promise<{ pipeline: string;
   }
 }
 
-export interface LogQuery {
-  /** Part of the file name (case-insensitive). */
-  q?: string;
-  pipeline?: string;
-  status?: string;
-  /** Exactly this file name (a file's history). */
-  file?: string;
-  limit: number;
-  offset: number;
-  oldestFirst?: boolean;
-}
+export type { LogQuery };
 
 /** A page of log rows, newest first (or oldest first for one file's history). */
 export async function logPage(ws: UiWorkspace, q: LogQuery): Promise<RowsPage> {

@@ -2,7 +2,6 @@ import { openStore } from '../../adapters/storage/open-store.ts';
 import { dataFileFilter } from '../../pipeline/arrival.ts';
 import { BatchState, type BatchDone, type BatchManifest } from '../../pipeline/batch-state.ts';
 import { quarantinedFiles } from '../../pipeline/requeue.ts';
-import { statusCounts } from './log-table.ts';
 import type { UiWorkspace } from './workspace.ts';
 
 /**
@@ -33,7 +32,7 @@ export interface RunView {
 }
 
 export async function pipelinesView(ws: UiWorkspace): Promise<Record<string, unknown>[]> {
-  const counts = await statusCounts(ws);
+  const counts = await ws.reader.statusCounts();
   const out = [];
   for (const p of ws.config.pipelines) {
     const state = new BatchState(p.name, p.stateDir);

@@ -5,6 +5,7 @@ import { UiRequestError } from '../errors.ts';
 import { filterSql, parseFilters } from './filters.ts';
 import { MAX_PAGE, rowsPage, type RowsPage } from './rows-page.ts';
 import { versionSizes } from './table-sizes.ts';
+import type { PageQuery } from './table-reader.ts';
 import type { UiWorkspace } from './workspace.ts';
 
 /** The tables page and the history page: what a table is, was, and holds, through the engine. */
@@ -70,10 +71,7 @@ export async function tableHistory(ws: UiWorkspace, id: string, limit: number): 
   };
 }
 
-export interface PageQuery {
-  limit: number;
-  offset: number;
-}
+export type { PageQuery };
 
 /** A page of the rows as of a version (default latest), filtered. */
 export async function tableRows(ws: UiWorkspace, id: string, q: PageQuery & { version?: number; filters: string | null }): Promise<RowsPage & { version: number; where: string | null; filesScanned: number; filesTotal: number }> {

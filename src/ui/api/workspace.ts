@@ -4,6 +4,7 @@ import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { loadConfig, type LakeletConfig, type PipelineConfig } from '../../pipeline/config.ts';
 import { UiRequestError } from '../errors.ts';
+import type { TableReader } from './table-reader.ts';
 
 /**
  * What the UI looks at: one lakelet.yml, its tables and its pipelines' state, read through the
@@ -31,6 +32,8 @@ export interface UiWorkspaceOptions {
 export class UiWorkspace {
   readonly tables: TableRef[];
   readonly benchmarks: string;
+  /** Reads the tables the config names, from the warehouse it says (Delta or BigQuery). */
+  readonly reader: TableReader;
   private handles = new Map<string, DeltaTable>();
   /** One request at a time reaches DuckDB: the UI has one connection and one user. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -39,6 +42,7 @@ export class UiWorkspace {
     readonly config: LakeletConfig,
     readonly compute: Compute,
     options: UiWorkspaceOptions,
+    reader: (ws: UiWorkspace) => TableReader,
   ) {
     this.benchmarks = resolve(options.benchmarks ?? resolve(dirname(config.file), 'benchmarks', 'results'));
     this.tables = [
@@ -48,11 +52,19 @@ export class UiWorkspace {
       ]),
       { id: 'ingestion_log', role: 'ingestion-log', location: config.ingestionLog, order: ['logged_at DESC', 'batch DESC', 'file_name'] },
     ];
+    this.reader = reader(this);
   }
 
-  static async open(configFile: string, options: UiWorkspaceOptions = {}): Promise<UiWorkspace> {
+  /** `reader`: how the tables are read (open-reader.ts picks it from the config's warehouse). */
+  static async open(configFile: string, options: UiWorkspaceOptions, reader: (ws: UiWorkspace) => TableReader): Promise<UiWorkspace> {
     const config = loadConfig(configFile);
-    return new UiWorkspace(config, await openCompute(), options);
+    const compute = await openCompute();
+    try {
+      return new UiWorkspace(config, compute, options, reader);
+    } catch (err) {
+      compute.close();
+      throw err;
+    }
   }
 
   /** Runs `fn` after every earlier call has finished (DuckDB work never interleaves). */
