@@ -44,6 +44,7 @@ export async function historyPage(id, q) {
       testid: 'versions',
       render: (i, val) => {
         if (i === 3 || i === 4) return h('td', { class: 'mono' }, Object.entries(val).map(([k, x]) => h('div', {}, `${k}=${typeof x === 'string' ? x : JSON.stringify(x)}`)));
+        if (i === 5 && !d.timeTravel) return h('td', {});
         if (i === 5) return h('td', {}, h('a', { href: tableHash(id, { version: val }), 'data-testid': `as-of-${val}` }, `rows as of v${val}`));
         return undefined;
       },
@@ -55,6 +56,10 @@ export async function historyPage(id, q) {
 
 async function diffSection(id, d, versions, q) {
   const section = h('section', { class: 'card', 'data-testid': 'diff' }, h('h2', {}, 'Diff two versions (change data feed)'));
+  if (d.warehouse === 'bigquery') {
+    section.append(h('p', { class: 'muted' }, `${id} is a BigQuery table: lakelet keeps no change feed for it; the versions above are its batch ledger, with what each MERGE inserted, updated and deleted.`));
+    return section;
+  }
   if (!d.changeDataFeed) {
     section.append(h('p', { class: 'muted' }, `The change data feed is off for ${id}: set delta.enableChangeDataFeed=true in its properties to diff versions.`));
     return section;

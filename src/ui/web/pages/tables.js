@@ -13,7 +13,7 @@ export async function tablesPage() {
   return [
     h('h1', {}, 'Tables'),
     dataTable(['table', 'role', 'version', 'files', 'size', 'last commit', 'location'].map((name) => ({ name })),
-      tables.map((t) => [t.id, t.role, t.exists ? t.version : 'not created yet', t.numFiles ?? null, t.exists ? bytes(t.sizeInBytes) : null, t.lastCommit ? time(t.lastCommit) : null, t.location]),
+      tables.map((t) => [t.id, t.role, t.exists ? t.version : 'not created yet', t.numFiles ?? null, t.exists ? bytes(t.sizeInBytes) : null, t.lastCommit ? time(t.lastCommit) : null, t.table ?? t.location]),
       { testid: 'tables', render: (i, v) => (i === 0 ? h('td', {}, h('a', { href: `#/tables/${encodeURIComponent(v)}` }, v)) : undefined) }),
   ];
 }
@@ -36,7 +36,8 @@ export async function tablePage(id, q) {
   const go = (changes) => { location.hash = tableHash(id, { ...state, offset: 0, ...changes }); };
 
   const latest = history.versions[0]?.version;
-  const picker = h('select', { 'data-testid': 'version-picker', onchange: (e) => go({ version: e.target.value }) },
+  // BigQuery: no versions lakelet can read (d.timeTravel false), so no picker.
+  const picker = !d.timeTravel ? h('span', { class: 'muted', 'data-testid': 'no-time-travel' }, `latest (batch ledger version ${d.version}); ${d.warehouse} tables have no time travel here`) : h('select', { 'data-testid': 'version-picker', onchange: (e) => go({ version: e.target.value }) },
     h('option', { value: '' }, `latest (v${latest})`),
     history.versions.map((v) => h('option', { value: v.version, selected: String(v.version) === version }, `v${v.version} · ${v.operation} · ${time(v.timestamp)}`)));
 
@@ -52,7 +53,12 @@ export async function tablePage(id, q) {
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'data-testid': 'describe' },
         h('h2', {}, 'Table'),
-        kv([
+        d.warehouse === 'bigquery' ? kv([
+          ['table', d.tableId], ['location', d.uri], ['ledger version', `${d.version} (last batch ${time(d.timestamp)})`], ['created', time(d.createdTime)],
+          ['rows', d.numRows], ['size', bytes(d.sizeInBytes)], ['partitioned by', d.partitioning ?? (d.partitionColumns.length ? d.partitionColumns.join(', ') : '(not partitioned)')],
+          ['clustered by', d.clustering?.length ? d.clustering.join(', ') : '(not clustered)'],
+          ...(d.stagingTables ? [['staging tables', d.stagingTables.length ? d.stagingTables.join(', ') : '(none left: dropped by stage retention)']] : []),
+        ]) : kv([
           ['location', d.uri], ['id', d.tableId], ['version', `${d.version} (committed ${time(d.timestamp)})`], ['created', time(d.createdTime)],
           ['files', `${d.numFiles} files, ${bytes(d.sizeInBytes)}`], ['partitioned by', d.partitionColumns.length ? d.partitionColumns.join(', ') : '(not partitioned)'],
           ['protocol', `reader ${d.protocol.minReaderVersion}, writer ${d.protocol.minWriterVersion}${d.protocol.readerFeatures?.length ? `; reader features: ${d.protocol.readerFeatures.join(', ')}` : ''}${d.protocol.writerFeatures?.length ? `; writer features: ${d.protocol.writerFeatures.join(', ')}` : ''}`],
@@ -68,7 +74,7 @@ export async function tablePage(id, q) {
       h('div', { class: 'toolbar' }, 'filter', column, op, value, h('button', { 'data-testid': 'filter-add', onclick: add }, 'Add filter'),
         filters.map((f, i) => h('span', { class: 'chip' }, `${f.column} ${f.op}${f.value !== undefined ? ` ${JSON.stringify(f.value)}` : ''}`,
           h('button', { title: 'remove', onclick: () => go({ filters: filters.filter((_, j) => j !== i) }) }, '×')))),
-      h('div', { class: 'badges' }, badge('rows', rows.total), badge('files read', `${rows.filesScanned} of ${rows.filesTotal}`)),
+      h('div', { class: 'badges' }, badge('rows', rows.total), rows.filesTotal === null ? null : badge('files read', `${rows.filesScanned} of ${rows.filesTotal}`)),
       h('p', { class: 'muted', 'data-testid': 'row-count' }, rows.total === 0 ? 'No rows match.' : `${rows.offset + 1}–${rows.offset + rows.rows.length} of ${rows.total} rows`),
       dataTable(rows.columns, rows.rows, { testid: 'rows' }),
       pager(rows, (o) => go({ offset: o }))),
