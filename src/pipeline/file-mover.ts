@@ -1,9 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../adapters/storage/object-store.ts';
+import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import { PipelineStateError } from './errors.ts';
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Whether `data` is the content a manifest identified as `expected`: its sha256, or for a file the
+ * warehouse loaded straight from the store (direct-load.ts) the listing's `md5:<hex>` (a `gen:`
+ * identity names a generation, which `head` checks; the bytes cannot).
+ */
+function sameContent(data: Uint8Array, expected: string, head?: ObjectMeta): boolean {
+  if (expected.startsWith('md5:')) return `md5:${createHash('md5').update(data).digest('hex')}` === expected;
+  if (expected.startsWith('gen:')) return head?.generation === expected.slice(4);
+  return sha256(data) === expected;
 }
 
 /** `<yyyy>/<mm>/<dd>/<yyyymmddThhmmssSSSZ>-<id>` in UTC: a batch's folder under archive/ and quarantine/. */
@@ -52,7 +63,7 @@ export async function moveOnce(
     created = await to.linkIfAbsent(toKey, local);
   } else {
     const data = await from.get(key);
-    if (sha256(data) !== expectedSha) {
+    if (!sameContent(data, expectedSha, head)) {
       if (await to.head(toKey)) return 'already-moved';
       return 'changed';
     }
@@ -60,7 +71,7 @@ export async function moveOnce(
   }
   if (!created) {
     const existing = await to.get(toKey);
-    if (sha256(existing) !== expectedSha) {
+    if (!sameContent(existing, expectedSha, head)) {
       throw new PipelineStateError(pipeline, `${to.uri}/${toKey} already exists with other content; refusing to overwrite it (the landed file stays in ${from.uri}/${key}).`);
     }
   }

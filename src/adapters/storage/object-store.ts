@@ -17,6 +17,8 @@ export interface ObjectMeta {
    * conditional deletes and copies. Absent on the local store.
    */
   generation?: string;
+  /** The content's MD5 as the store lists it (GCS `md5Hash`, hex); absent elsewhere and for composite GCS objects. */
+  md5?: string;
 }
 
 export interface ListOptions {

@@ -2,7 +2,8 @@ import { isAbsolute, relative } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock } from '../../adapters/clock.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
-import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, RemoteFile, RemoteLoad, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import { loadRemoteFile } from './direct-load.ts';
 import { BigQueryClient, type BigQuerySettings } from './client.ts';
 import { createStateSql, StateCache } from './committed-state.ts';
 import { BigQueryIngestionLog, createLogSql } from './ingestion-log.ts';
@@ -107,6 +108,15 @@ class BigQueryPipelineTables implements PipelineTables {
 
   get hasTarget(): boolean {
     return this.target !== undefined;
+  }
+
+  /** `bigquery.loadJobFrom`: gs:// files this big are loaded by a job straight from their URI (direct-load.ts). */
+  get remoteLoadFrom(): number | undefined {
+    return this.client.settings.loadJobFrom;
+  }
+
+  loadRemote(seq: number, index: number, file: RemoteFile): Promise<RemoteLoad> {
+    return loadRemoteFile(this.client, this.stageTable, seq, index, file);
   }
 
   stageColumns() {

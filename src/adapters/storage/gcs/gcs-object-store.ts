@@ -216,12 +216,13 @@ export class GcsObjectStore implements ObjectStore {
     return `gs://${this.bucketName}/${file.name}`;
   }
 
-  private meta(key: string, metadata: { size?: string | number; updated?: string; generation?: string | number }): ObjectMeta {
+  private meta(key: string, metadata: { size?: string | number; updated?: string; generation?: string | number; md5Hash?: string }): ObjectMeta {
     return {
       key,
       size: Number(metadata.size ?? 0),
       lastModified: metadata.updated ? Date.parse(metadata.updated) : 0,
       ...(metadata.generation !== undefined ? { generation: String(metadata.generation) } : {}),
+      ...(metadata.md5Hash ? { md5: Buffer.from(metadata.md5Hash, 'base64').toString('hex') } : {}),
     };
   }
 
