@@ -31,6 +31,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Builds dist/ once, so the CLI the tests spawn is the compiled one users run (bin/lakelet.mjs).
+    globalSetup: ['./test/support/build-cli.ts'],
     projects: [
       {
         extends: true,

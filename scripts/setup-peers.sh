@@ -149,11 +149,13 @@ bigquery_emulator() {
   local want
   want="requirements-sha256=$(sha256sum "$requirements" | cut -d' ' -f1)"
   if [[ -x "$venv/bin/bqemulator" && -f "$stamp" && "$(cat "$stamp")" == "$want"* ]]; then
-    if "$venv/bin/python" -c "$check" >/dev/null 2>&1; then
+    # The entry script too: its shebang names the venv's path at creation, so a venv moved or
+    # reached through another path (a worktree's symlink) has a bqemulator that cannot start.
+    if "$venv/bin/python" -c "$check" >/dev/null 2>&1 && "$venv/bin/bqemulator" --version >/dev/null 2>&1; then
       log "bigquery emulator: cached ($venv matches test/peers/bqemulator-requirements.txt), nothing to install"
       return 0
     fi
-    log "bigquery emulator: stamp matches but the venv cannot load DuckDB's spatial extension; rebuilding"
+    log "bigquery emulator: stamp matches but the venv cannot load DuckDB's spatial extension or start bqemulator; rebuilding"
   fi
   "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || die "$py is older than Python 3.10; bqemulator needs 3.10 or newer"
   if [[ -e "$venv" && ! -f "$venv/pyvenv.cfg" ]] && [[ -n "$(ls -A "$venv" 2>/dev/null)" ]]; then

@@ -14,6 +14,7 @@ import type { Compute } from '../../src/adapters/compute/compute.ts';
 import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { sqlIdent, sqlString } from '../../src/adapters/compute/sql.ts';
 import type { MergeKind, Task, TaskResult } from '../lib/tasks.ts';
+import { timeProcess } from '../lib/whole-process.ts';
 
 function cpuMs(): number {
   const u = process.resourceUsage();
@@ -42,6 +43,9 @@ interface Prepared {
 
 async function prepare(compute: Compute, task: Task): Promise<Prepared> {
   switch (task.op) {
+    case 'process':
+      // The DuckDB CLI as a whole process; its wall and CPU time replace this harness process's.
+      return { measure: async () => ({ ...timeProcess(task.argv) }) };
     case 'load': {
       const rows = Number((await compute.query<{ n: string }>(`SELECT sum(num_rows) AS n FROM parquet_file_metadata(${list(task.sources)})`))[0].n);
       return {

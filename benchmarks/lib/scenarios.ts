@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { accounts } from '../../src/dev/synthetic/index.ts';
-import { REPO_ROOT, type EngineId } from './engines.ts';
+import { REPO_ROOT, venvPython, type EngineId } from './engines.ts';
 import { copyLanded, copyTable, type Preparer } from './prepare.ts';
 import type { ColumnType, MergeKind, Task } from './tasks.ts';
 
@@ -187,6 +189,42 @@ export const SCENARIOS: Scenario[] = [
   ...dvVariants(),
   pipelineScenario('small-files'),
   pipelineScenario('latency'),
+  {
+    id: 'cli-start',
+    title: 'CLI: read a one-file table, whole process',
+    description:
+      "`lakelet read <table> --format csv` (the compiled CLI, dist/) against the DuckDB CLI (PyPI duckdb-cli in the peers venv) printing the same Parquet file as CSV: both whole processes, start-up and exit included, after one unmeasured run. lakelet's metrics add `lakelet --version` (versionMs) and `node -e 0` (nodeMs), timed the same way. Peak RSS is the harness process's, not the command's.",
+    unit: 'rows',
+    notApplicable: { deltars: 'delta-rs has no command line (its Python package is a library)' },
+    async prepare(p) {
+      const { scale } = p.ctx;
+      // The bin runs dist/ only while it is newer than src/: build it, so what is timed is what users run.
+      const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--quiet'], { encoding: 'utf8' });
+      if (build.status !== 0) throw new Error(`scripts/build.mjs failed: ${build.stderr}`);
+      const t = await p.manyCommitsTable(1, scale.commitRows);
+      const bin = join(REPO_ROOT, 'bin', 'lakelet.mjs');
+      const duckdbCli = join(dirname(venvPython() ?? join(REPO_ROOT, '.venv', 'bin', 'python')), 'duckdb');
+      return {
+        units: scale.commitRows,
+        params: { rows: scale.commitRows, files: t.files.length, format: 'csv' },
+        layout: {},
+        async setup(engine) {
+          if (engine === 'duckdb') {
+            if (!existsSync(duckdbCli)) throw new Error(`no DuckDB CLI at ${duckdbCli} (bash scripts/setup-peers.sh installs duckdb-cli)`);
+            return { task: { op: 'process', argv: [duckdbCli, '-csv', '-c', `SELECT * FROM read_parquet(${sqlString(t.files[0])})`] }, outputs: [] };
+          }
+          return {
+            task: {
+              op: 'process',
+              argv: [process.execPath, bin, 'read', t.dir, '--format', 'csv'],
+              extra: { version: [process.execPath, bin, '--version'], node: [process.execPath, '-e', '0'] },
+            },
+            outputs: [],
+          };
+        },
+      };
+    },
+  },
   {
     id: 'snapshot-open',
     title: 'Open the latest snapshot',

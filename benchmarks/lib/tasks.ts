@@ -26,6 +26,11 @@ export type Task =
   | { op: 'merge'; table: string; source: string; key: string; kind: MergeKind; columns: string[]; targetSources?: string[] }
   /** Compact the table's small files (DuckDB: rewrite `files` as one Parquet file at `output`). */
   | { op: 'optimize'; table: string; targetSize: number; files?: string[]; output?: string }
+  /**
+   * Whole processes (cli-start): `argv` once unmeasured, then once timed from spawn to exit; the
+   * lakelet engine also times `extra` commands (reported as metrics, e.g. --version and `node -e 0`).
+   */
+  | { op: 'process'; argv: string[]; extra?: Record<string, string[]> }
   /** Open the table (at `version`: time travel) and list its files. */
   | { op: 'snapshot'; table: string; version?: number }
   /**

@@ -1,30 +1,50 @@
 import { Command, CommanderError } from 'commander';
-import { registerRead } from './commands/read.ts';
-import { registerHistory } from './commands/history.ts';
-import { registerDescribe } from './commands/describe.ts';
-import { registerWrite } from './commands/write.ts';
-import { registerMerge } from './commands/merge.ts';
-import { registerDelete } from './commands/delete.ts';
-import { registerUpdate } from './commands/update.ts';
-import { registerOptimize } from './commands/optimize.ts';
-import { registerVacuum } from './commands/vacuum.ts';
-import { registerRestore } from './commands/restore.ts';
-import { registerChanges } from './commands/changes.ts';
-import { registerRun } from './commands/run.ts';
-import { registerWatch } from './commands/watch.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerRequeue } from './commands/requeue.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerGenerate } from './commands/generate.ts';
-import { registerAlter } from './commands/alter.ts';
-import { registerInit } from './commands/init.ts';
-import { registerUi } from './commands/ui.ts';
-import { registerSync } from './commands/sync.ts';
 import { packageVersion } from './version.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
-/** The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command, in the order `lakelet --help` lists them, each loaded on demand: a start imports
+ * only the module of the command it runs (and through it only the engine parts that command uses),
+ * so `lakelet read` does not load the pipeline, and `--version` loads nothing.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  read: async () => (await import('./commands/read.ts')).registerRead,
+  write: async () => (await import('./commands/write.ts')).registerWrite,
+  alter: async () => (await import('./commands/alter.ts')).registerAlter,
+  merge: async () => (await import('./commands/merge.ts')).registerMerge,
+  history: async () => (await import('./commands/history.ts')).registerHistory,
+  describe: async () => (await import('./commands/describe.ts')).registerDescribe,
+  delete: async () => (await import('./commands/delete.ts')).registerDelete,
+  update: async () => (await import('./commands/update.ts')).registerUpdate,
+  optimize: async () => (await import('./commands/optimize.ts')).registerOptimize,
+  vacuum: async () => (await import('./commands/vacuum.ts')).registerVacuum,
+  restore: async () => (await import('./commands/restore.ts')).registerRestore,
+  changes: async () => (await import('./commands/changes.ts')).registerChanges,
+  run: async () => (await import('./commands/run.ts')).registerRun,
+  watch: async () => (await import('./commands/watch.ts')).registerWatch,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  requeue: async () => (await import('./commands/requeue.ts')).registerRequeue,
+  demo: async () => (await import('./commands/demo.ts')).registerDemo,
+  generate: async () => (await import('./commands/generate.ts')).registerGenerate,
+  init: async () => (await import('./commands/init.ts')).registerInit,
+  ui: async () => (await import('./commands/ui.ts')).registerUi,
+  sync: async () => (await import('./commands/sync.ts')).registerSync,
+};
+
+/** The command argv names (the first word that is not an option), when it is one of COMMANDS. */
+function commandNamed(argv: string[]): string | undefined {
+  const word = argv.slice(2).find((a) => !a.startsWith('-'));
+  return word !== undefined && Object.hasOwn(COMMANDS, word) ? word : undefined;
+}
+
+/**
+ * The `lakelet` command line: parses argv, runs one command, reports errors; no logic of its own.
+ * With `only`, just that command is registered (what a run needs); without, all of them (the
+ * top-level help, `lakelet help <cmd>`, suggestions for a mistyped command).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('lakelet')
     .description('lakelet: a local-first lakehouse over real Delta Lake tables.')
     .option('--verbose', 'on failure, also print the stack trace and causes')
@@ -46,34 +66,14 @@ Examples:
 Run 'lakelet <command> --help' for the options of a command, 'lakelet --version' for the version.`,
     );
   // Registered after exitOverride/configureOutput so that the subcommands inherit them.
-  registerRead(program);
-  registerWrite(program);
-  registerAlter(program);
-  registerMerge(program);
-  registerHistory(program);
-  registerDescribe(program);
-  registerDelete(program);
-  registerUpdate(program);
-  registerOptimize(program);
-  registerVacuum(program);
-  registerRestore(program);
-  registerChanges(program);
-  registerRun(program);
-  registerWatch(program);
-  registerStatus(program);
-  registerRequeue(program);
-  registerDemo(program);
-  registerGenerate(program);
-  registerInit(program);
-  registerUi(program);
-  registerSync(program);
+  const names = only !== undefined ? [only] : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]()));
+  for (const register of registers) register(program);
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code (also set on process.exitCode). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  const verbose = () => argv.includes('--verbose') || program.opts().verbose === true;
   // A reader that goes away (`| head`) must not crash the process with an unhandled 'error'.
   process.stdout.on('error', (err) => {
     if (!isBrokenPipe(err)) throw err;
@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     process.exitCode = 0;
     return 0;
   }
+  const program = await buildProgram(commandNamed(argv));
+  const verbose = () => argv.includes('--verbose') || program.opts().verbose === true;
   let code = 0;
   try {
     await program.parseAsync(argv);

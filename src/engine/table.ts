@@ -7,7 +7,7 @@ import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/c
 import { LogStore } from './delta/log-store.ts';
 import type { TableContext } from './delta/table-context.ts';
 import type { TableHandle, VersionSelector } from './table-handle.ts';
-import { advanceSnapshot, listLog, loadLatestSnapshot, loadSnapshot, type Snapshot } from './delta/snapshot.ts';
+import { advanceSnapshot, listLog, loadLatestSnapshot, loadSnapshot, loadSnapshotAt, type Snapshot } from './delta/snapshot.ts';
 import { readHistory, type HistoryEntry } from './delta/history.ts';
 import { versionAtTimestamp } from './delta/time-travel.ts';
 import { scanSnapshot, withMissingFileCheck, type Scan, type ScanOptions } from './delta/scan.ts';
@@ -74,6 +74,8 @@ export class DeltaTable implements TableHandle {
         if (latest.version === selector.version) return latest;
       }
     }
+    // Time travel to a version: listed around that version only, not from 0.
+    if (selector.timestamp === undefined && selector.version !== undefined) return loadSnapshotAt(this.ctx, selector.version);
     const listing = await listLog(this.ctx);
     let version = selector.version;
     if (selector.timestamp !== undefined) {

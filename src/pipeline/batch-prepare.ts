@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import { LocalObjectStore } from '../adapters/storage/local/local-object-store.ts';
 import { RESCUED, type Column } from '../warehouse/warehouse.ts';
 import type { PipelineRuntime } from './runtime.ts';
 import { settleBadRecords } from './bad-records.ts';
 import { FileRejectedError } from './errors.ts';
+import { batchWorkDir } from './work-dir.ts';
 import { readRaw } from './file-reader.ts';
 import { checkFileSelect, fileSelect, planFile, type FilePlan } from './stage-select.ts';
 
@@ -46,7 +46,7 @@ export class BatchPreparer {
     const { rt, seq, columns } = this;
     const started = Date.now();
     const i = this.count++;
-    const work = join(rt.pipeline.stateDir, 'work', String(seq));
+    const work = batchWorkDir(rt.pipeline.stateDir, seq);
     try {
       const path = rt.landing.localPath(key) ?? (await localCopy(work, `landed-${i}`, bytes));
       const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns);

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { PipelineStateError } from './errors.ts';
+import { batchWorkDir } from './work-dir.ts';
 import type { BatchManifest } from './batch-state.ts';
 import type { PipelineRuntime } from './runtime.ts';
 
@@ -65,5 +65,5 @@ export async function earlierBatchesFirst(rt: PipelineRuntime, step: 'stage' | '
 
 /** Where a batch keeps its normalized inputs and its stage Parquet until it is done. */
 export function workDir(rt: PipelineRuntime, seq: number): string {
-  return join(rt.pipeline.stateDir, 'work', String(seq));
+  return batchWorkDir(rt.pipeline.stateDir, seq);
 }

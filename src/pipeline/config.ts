@@ -7,6 +7,8 @@ import { bigquerySchema } from './bigquery-config.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { formatPath, locate } from './yaml-locate.ts';
 import { resolveSource, sourcesSchema, type SourceConfig } from './source-config.ts';
+import { applyProfile, DEFAULT_PROFILE } from './profiles.ts';
+import { credentialIssues } from './config-credentials.ts';
 
 /**
  * The pipeline definition (`lakelet.yml`): several named pipelines, each watching one landing
@@ -184,6 +186,8 @@ export interface ArrivalPolicy extends Pick<RawArrival, 'requireCompleteRecord' 
 
 export interface LakeletConfig {
   file: string;
+  /** The profile whose locations these are (`profiles:` in lakelet.yml; `local` by default). */
+  profile?: string;
   /** Where stage and target tables live and MERGE runs (`delta`: the embedded engine). */
   warehouse: WarehouseKind;
   /** Where BigQuery tables live (`bigquery:`; with `warehouse: bigquery`). */
@@ -195,7 +199,15 @@ export interface LakeletConfig {
   sources: SourceConfig[];
 }
 
-export function loadConfig(file: string): LakeletConfig {
+/**
+ * Which `profiles:` entry to apply (default `local`: the locations as written). loadConfig falls
+ * back to LAKELET_PROFILE, so whatever loads lakelet.yml (the CLI, a Cloud Function entry) honours it.
+ */
+export interface ConfigOptions {
+  profile?: string;
+}
+
+export function loadConfig(file: string, options: ConfigOptions = {}): LakeletConfig {
   const path = resolve(file);
   let text: string;
   try {
@@ -203,10 +215,10 @@ export function loadConfig(file: string): LakeletConfig {
   } catch (err) {
     throw new ConfigError(path, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass -c <lakelet.yml>` }]);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, { ...options, profile: options.profile ?? (process.env.LAKELET_PROFILE || undefined) });
 }
 
-export function parseConfig(text: string, file: string): LakeletConfig {
+export function parseConfig(text: string, file: string, options: ConfigOptions = {}): LakeletConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -218,7 +230,15 @@ export function parseConfig(text: string, file: string): LakeletConfig {
       }),
     );
   }
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
+  const written: unknown = doc.toJS() ?? {};
+  const credentials = credentialIssues(written, doc, lines);
+  if (credentials.length > 0) throw new ConfigError(file, credentials);
+  const profile = options.profile ?? DEFAULT_PROFILE;
+  const profiled = applyProfile(written, profile, { doc, lines, locationProblem });
+  if (profiled.issues.length > 0) throw new ConfigError(file, profiled.issues);
+  // Problems with a location a profile set are reported at the profile's line.
+  const origin = profiled.origin;
+  const parsed = fileSchema.safeParse(profiled.raw);
   if (!parsed.success) {
     const issues: ConfigIssue[] = parsed.error.issues.map((issue) => {
       let message = issue.message;
@@ -253,16 +273,17 @@ export function parseConfig(text: string, file: string): LakeletConfig {
     ];
     for (const [key, location] of locations) {
       const problem = location === undefined ? undefined : locationProblem(location);
-      if (problem) issues.push({ path: `pipelines.${name}.${key}`, message: problem, position: locate(doc, lines, ['pipelines', name, key]) });
+      const at = origin(['pipelines', name, key]);
+      if (problem) issues.push({ path: formatPath(at), message: problem, position: locate(doc, lines, at) });
     }
   }
   for (const [key, location] of [['stateDir', parsed.data.stateDir], ['ingestionLog', parsed.data.ingestionLog]] as const) {
     const problem = location === undefined ? undefined : locationProblem(location);
-    if (problem) issues.push({ path: key, message: problem, position: locate(doc, lines, [key]) });
+    if (problem) issues.push({ path: formatPath(origin([key])), message: problem, position: locate(doc, lines, origin([key])) });
   }
   for (const p of pipelines) {
     p.siblings = pipelines.filter((o) => o !== p && o.landing === p.landing).map((o) => o.name);
-    const where = (key: string) => ({ path: `pipelines.${p.name}.${key}`, position: locate(doc, lines, ['pipelines', p.name, key]) });
+    const where = (key: string) => ({ path: formatPath(origin(['pipelines', p.name, key])), position: locate(doc, lines, origin(['pipelines', p.name, key])) });
     if (p.siblings.length > 0 && !p.json.path) {
       issues.push({ ...where('landing'), message: `shares its landing folder with ${p.siblings.join(', ')}: pipelines may share a landing folder only to fan out a nested JSON document, each with its own json.path` });
     }
@@ -279,7 +300,7 @@ export function parseConfig(text: string, file: string): LakeletConfig {
   if (issues.length > 0) throw new ConfigError(file, issues);
   const bigquery = bq ? { project: bq.project, dataset: bq.dataset, location: bq.location, maxBadRecords: bq.maxBadRecords, ...(bq.loadJobFrom !== undefined ? { loadJobFrom: parseBytes(bq.loadJobFrom) } : {}) } : undefined;
   const sources = Object.entries(parsed.data.sources).map(([n, s]) => resolveSource(n, s, abs, stateDir, parseDuration));
-  return { file, warehouse: parsed.data.warehouse, ...(bigquery ? { bigquery } : {}), stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines, sources };
+  return { file, profile, warehouse: parsed.data.warehouse, ...(bigquery ? { bigquery } : {}), stateDir, ingestionLog: parsed.data.ingestionLog ? abs(parsed.data.ingestionLog) : within(stateDir, 'ingestion_log'), pipelines, sources };
 }
 
 function resolvePipeline(pipelineName: string, p: RawPipeline, abs: (p: string) => string, stateDir: string): PipelineConfig {

@@ -24,6 +24,11 @@ export async function applyStageRetention(tables: PipelineTables, pipeline: Pipe
   const upToBatch = finishedPrefix(state);
   if (upToBatch === 0) return undefined;
   const olderThan = retain === 'truncate-after-merge' ? undefined : clock.now() - retain;
+  // No finished batch is old enough yet (every stage row carries its batch's ingestedAt): the
+  // delete could match nothing, so the stage table is not scanned after every batch for it.
+  if (olderThan !== undefined && !state.all().some((b) => b.manifest.seq <= upToBatch && b.manifest.ingestedAt < olderThan)) {
+    return { deletedRows: 0, vacuumedFiles: 0, upToBatch };
+  }
   return { ...(await tables.retainStage(upToBatch, olderThan)), upToBatch };
 }
 

@@ -91,4 +91,12 @@ pipelines:
 #     tableOptions: { orders: { watermark: modified, softDelete: is_deleted } }
 #     target: ./tables/shop                     # one Delta table per source table
 #     # stage: ./tables/_stage/shop             # default: <stateDir>/sync/<source>/stage
+#
+# Profiles: the same pipelines elsewhere, by locations only (lakelet run --profile gcp, or LAKELET_PROFILE=gcp).
+# local (the default) is this file as written. Credentials never go here: Application Default Credentials.
+# profiles:
+#   gcp:
+#     root: gs://my-lake/prod                 # relative locations above resolve under this (stateDir included)
+#     pipelines:
+#       orders: { landing: gs://my-uploads/orders, archive: gs://my-archive/orders }   # or set one outright
 `;

@@ -80,8 +80,8 @@ describe('lakelet delete/update/optimize/restore/vacuum/changes', () => {
     expect(notEnabled.stderr).toMatch(/^lakelet: .*change data was not recorded for version 0/);
   });
 
-  it('every new command has --help with examples', () => {
-    const program = buildProgram();
+  it('every new command has --help with examples', async () => {
+    const program = await buildProgram();
     for (const name of ['delete', 'update', 'optimize', 'vacuum', 'restore', 'changes']) {
       const command = program.commands.find((c) => c.name() === name)!;
       expect(command, name).toBeDefined();

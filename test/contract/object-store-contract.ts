@@ -211,6 +211,23 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Contr
         expect(await keysOf('_delta_log/9')).toEqual([]);
       });
 
+      it('lists a key range: startAt inclusive, endBefore exclusive, in byte order', async () => {
+        const pad = (v: number) => String(v).padStart(20, '0');
+        for (let v = 0; v < 13; v++) await store.put(`_delta_log/${pad(v)}.json`, `{"v":${v}}`);
+        await store.put(`_delta_log/${pad(10)}.checkpoint.parquet`, 'cp');
+        await store.put('_delta_log/_last_checkpoint', '{"version":10}');
+        const keysOf = async (start?: string, end?: string) =>
+          (await store.list('_delta_log/0', { ...(start ? { startAt: start } : {}), ...(end ? { endBefore: end } : {}) })).map((m) => m.key);
+        // versions 3..10 (the checkpoint of 10 sorts before 10's commit), not 11
+        expect(await keysOf(`_delta_log/${pad(3)}`, `_delta_log/${pad(11)}`)).toEqual([
+          ...[3, 4, 5, 6, 7, 8, 9].map((v) => `_delta_log/${pad(v)}.json`),
+          `_delta_log/${pad(10)}.checkpoint.parquet`,
+          `_delta_log/${pad(10)}.json`,
+        ]);
+        expect(await keysOf(undefined, `_delta_log/${pad(2)}`)).toEqual([`_delta_log/${pad(0)}.json`, `_delta_log/${pad(1)}.json`]);
+        expect(await keysOf(`_delta_log/${pad(5)}`, `_delta_log/${pad(5)}`)).toEqual([]);
+      });
+
       it('distinguishes a directory prefix from a sibling with a longer name', async () => {
         await store.put('dir/x', '1');
         await store.put('dir2/y', '2');

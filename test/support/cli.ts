@@ -3,8 +3,10 @@ import { how, REPO, runProcess, startProcess, type LiveProcess, type ProcessOpti
 
 /**
  * The real `lakelet` bin, run as a child process the way a user runs it: the one way tests spawn
- * the CLI. Each spawn costs about a second of CPU (tsx, DuckDB and the command modules load), so
- * tests group assertions over one run and use in-process calls where the CLI is not the point.
+ * the CLI. The bin runs the JavaScript build in dist/ (test/support/build-cli.ts brings it up to
+ * date before the tests start); each spawn still costs 0.1–0.3 s of CPU (Node, DuckDB, the
+ * command's modules), so tests group assertions over one run and use in-process calls where the
+ * CLI is not the point.
  */
 export const LAKELET_BIN: string = path.join(REPO, 'bin', 'lakelet.mjs');
 

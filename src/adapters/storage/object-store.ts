@@ -24,6 +24,8 @@ export interface ObjectMeta {
 export interface ListOptions {
   /** Only keys >= this one (byte order). */
   startAt?: string;
+  /** Only keys < this one (byte order): GCS's endOffset, so time travel lists a Delta log up to a version. */
+  endBefore?: string;
 }
 
 export interface DeleteOptions {

@@ -13,10 +13,12 @@ import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { formatTable } from '../output/table-format.ts';
 import { printSummary } from './run.ts';
+import { demoGcp } from './demo-gcp.ts';
 
 interface DemoOptions {
   dir?: string;
   accounts: string;
+  gcp?: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -30,6 +32,7 @@ export function registerDemo(program: Command): void {
     )
     .option('--dir <dir>', 'where to create the workspace (must be new or empty); default: a new temp folder')
     .option('--accounts <n>', 'accounts in the initial file', '500')
+    .option('--gcp', 'the same job on Cloud Storage (npm run demo:gcp): starts a GCS emulator, uploads the files to a bucket, runs the pipeline with --profile gcp, stops the emulator')
     .action(async (options: DemoOptions) => {
       const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'lakelet-demo-'));
       if (options.dir) {
@@ -41,10 +44,11 @@ export function registerDemo(program: Command): void {
         }
         if (existing.length) throw new InputError(`${dir} is not empty; give a new folder to --dir`);
       }
+      if (options.gcp) return demoGcp({ dir, accounts: Number(options.accounts) });
       const demo = writeDemoWorkspace(dir, Number(options.accounts));
       const out = process.stdout;
       out.write(`lakelet demo workspace: ${dir}\n  landed ${demo.files.length} files in ${demo.landing}: ${demo.files.join(', ')}\n\n`);
-      const config = loadConfig(demo.config);
+      const config = loadConfig(demo.config, { profile: 'local' }); // its own workspace, whatever LAKELET_PROFILE says
       const reporter = streamReporter({ format: 'text', level: 'error' });
 
       out.write('1) lakelet run --once\n');

@@ -1,4 +1,6 @@
-import { relative, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
@@ -6,7 +8,9 @@ import { DATASETS, GENERATE_DEFAULTS, OUTPUT_FORMATS, generate, type GenerateRes
 import { fitToPipeline } from '../../dev/synthetic/pipeline-fit.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { InputError } from '../../engine/errors.ts';
-import { printJson } from '../options.ts';
+import { isUri, printJson } from '../options.ts';
+import { profileFlag } from '../profile-option.ts';
+import { uploadFiles } from '../../dev/upload.ts';
 import { formatTable, humanBytes, plural } from '../output/table-format.ts';
 
 interface GenerateCliOptions {
@@ -27,6 +31,7 @@ interface GenerateCliOptions {
   out?: string;
   pipeline?: string;
   config: string;
+  profile?: string;
   memoryLimit?: string;
   json?: boolean;
 }
@@ -120,13 +125,14 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
     .option('--out <dir>', `output folder (default: ./synthetic/${dataset.name}, or the --pipeline's landing folder)`)
     .option('--pipeline <name>', "write into this pipeline's landing folder, in its format, after checking that the files fit it (key, orderBy, pattern, deletes)")
     .option('-c, --config <file>', 'the lakelet.yml that defines --pipeline', 'lakelet.yml')
+    .addOption(profileFlag())
     .option('--memory-limit <size>', "DuckDB memory limit, e.g. '2GB' (it spills to disk beyond it)")
     .option('--json', 'print the list of files as JSON')
     .addHelpText('after', EXAMPLES[dataset.name] ?? '')
     .action(async (options: GenerateCliOptions, command: Command) => {
       if (options.pipeline) {
         if (options.out) throw new InputError('give either --out or --pipeline (which writes into the pipeline\'s landing folder), not both.');
-        const config = loadConfig(options.config);
+        const config = loadConfig(options.config, { profile: options.profile });
         const pipeline = config.pipelines.find((p) => p.name === options.pipeline);
         if (!pipeline) throw new InputError(`no pipeline named '${options.pipeline}' in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')}).`);
         const explicitFormat = command.getOptionValueSource('format') === 'cli' ? options.format : undefined;
@@ -134,7 +140,9 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
         options.out = fit.out;
         options.format = fit.format;
       }
-      const out = resolve(options.out ?? `synthetic/${dataset.name}`);
+      // A gs:// folder (a landing under --profile gcp): written to a local temp folder by DuckDB, then uploaded in order.
+      const remote = options.out !== undefined && isUri(options.out) ? options.out : undefined;
+      const out = remote ? mkdtempSync(join(tmpdir(), 'lakelet-generate-')) : resolve(options.out ?? `synthetic/${dataset.name}`);
       const compute = await openCompute(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {});
       const bar = process.stderr.isTTY && !options.json ? progressBar() : undefined;
       let result: GenerateResult;
@@ -167,11 +175,19 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
         bar?.stop();
         compute.close();
       }
+      if (remote) {
+        try {
+          const keys = await uploadFiles(result.files.map((f) => f.path), out, remote);
+          result = { ...result, files: result.files.map((f, i) => ({ ...f, path: `${remote.replace(/\/+$/, '')}/${keys[i]}` })) };
+        } finally {
+          rmSync(out, { recursive: true, force: true });
+        }
+      }
       if (options.json) {
         printJson(result);
         return;
       }
-      const where = relative(process.cwd(), out) || '.';
+      const where = remote ?? (relative(process.cwd(), out) || '.');
       process.stdout.write(
         `wrote ${plural(result.files.length, 'file')} of ${dataset.name} (${plural(result.rows, 'row')}, ${humanBytes(result.bytes)}) to ${where} ` +
           `with seed ${result.seed}; keys 1..${result.keysIssued}\n`,
@@ -180,7 +196,7 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
       const table = shown.map((f) =>
         f === undefined
           ? ['…', '', '', '', '', '', '']
-          : [relative(out, f.path), f.batch === 0 ? 'initial' : String(f.batch), String(f.rows), String(f.inserts), String(f.updates), String(f.deletes), humanBytes(f.bytes)],
+          : [remote ? f.path.slice(remote.replace(/\/+$/, '').length + 1) : relative(out, f.path), f.batch === 0 ? 'initial' : String(f.batch), String(f.rows), String(f.inserts), String(f.updates), String(f.deletes), humanBytes(f.bytes)],
       );
       process.stdout.write(formatTable(['file', 'batch', 'rows', 'new', 'updates', 'deletes', 'size'], table) + '\n');
     });

@@ -7,16 +7,18 @@ import { quarantinedFiles, requeueFiles, selectFiles, type QuarantinedFile } fro
 import { CliError, usageError } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
+import { profileOption } from '../profile-option.ts';
 
 interface RequeueOptions {
   config: string;
+  profile?: string;
   pipeline?: string[];
   all?: boolean;
   json?: boolean;
 }
 
 export function registerRequeue(program: Command): void {
-  program
+  const cmd = program
     .command('requeue')
     .summary('move quarantined files back to landing for another try')
     .description(
@@ -27,7 +29,8 @@ export function registerRequeue(program: Command): void {
     )
     .argument('[files...]', 'quarantined files: a path in the quarantine folder, or the name the file had in landing')
     .option('--all', 'every quarantined file (of the pipelines chosen with -p)')
-    .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
+    .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml');
+  profileOption(cmd)
     .option('-p, --pipeline <names>', 'only these pipelines (comma-separated)', commaList)
     .option('--json', 'print what was requeued as JSON')
     .addHelpText(
@@ -41,7 +44,7 @@ Examples:
     .action(async (files: string[], options: RequeueOptions) => {
       if (!options.all && files.length === 0) throw usageError('name the quarantined files to requeue, or --all');
       if (options.all && files.length > 0) throw usageError('give either files or --all, not both');
-      const config = loadConfig(options.config);
+      const config = loadConfig(options.config, { profile: options.profile });
       const unknown = (options.pipeline ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
       if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
       const pipelines = config.pipelines.filter((p) => !options.pipeline || options.pipeline.includes(p.name));

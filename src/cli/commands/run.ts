@@ -6,9 +6,11 @@ import { streamReporter } from '../output/stream-reporter.ts';
 import { CliError, EXIT_CODES_HELP, EXIT_INCOMPLETE } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
+import { profileOption } from '../profile-option.ts';
 
 export interface PipelineCliOptions {
   config: string;
+  profile?: string;
   pipeline?: string[];
   logFormat?: 'json' | 'text';
   json?: boolean;
@@ -17,8 +19,7 @@ export interface PipelineCliOptions {
 
 /** The options `run` and `watch` share. */
 export function pipelineOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
+  return profileOption(cmd.option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml'))
     .option('-p, --pipeline <names>', 'run only these pipelines (comma-separated)', commaList)
     .addOption(new Option('--log-format <format>', 'progress events on stderr: text, or one JSON object per line (default: text on a terminal, json otherwise)').choices(['json', 'text']))
     .option('-q, --quiet', 'no progress events, only warnings and errors')
@@ -99,10 +100,11 @@ export function registerRun(program: Command): void {
 Examples:
   $ lakelet run --once
   $ lakelet run --once -c pipelines/lakelet.yml --pipeline accounts --json
+  $ lakelet run --once --profile gcp        # the same pipelines on the locations of profiles.gcp
 ${SUMMARY_HELP}`,
     )
     .action(async (options: PipelineCliOptions) => {
-      const config = loadConfig(options.config);
+      const config = loadConfig(options.config, { profile: options.profile });
       const reporter = reporterFor(options);
       const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
       let summary: RunSummary;

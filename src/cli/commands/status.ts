@@ -12,9 +12,11 @@ import { syncStatus, type SyncTableStatus } from '../../pipeline/sync/sync-statu
 import { openWarehouse } from '../../warehouse/open-warehouse.ts';
 import type { LakeletConfig } from '../../pipeline/config.ts';
 import type { Compute } from '../../adapters/compute/compute.ts';
+import { profileOption } from '../profile-option.ts';
 
 interface StatusOptions {
   config: string;
+  profile?: string;
   limit: number;
   file?: string;
   json?: boolean;
@@ -46,7 +48,7 @@ export function fileCounts(rows: Record<string, unknown>[]): { merged: number; s
 }
 
 export function registerStatus(program: Command): void {
-  program
+  const cmd = program
     .command('status')
     .summary('show the pipelines: files waiting, batches, counts by status, recent files')
     .description(
@@ -55,12 +57,13 @@ export function registerStatus(program: Command): void {
         '(merged files included), merged = staged and then merged into the target, quarantined = still in quarantine (a requeued ' +
         'file is not), duplicate = the same bytes as a file already applied, replaced = overwritten in landing before its batch staged it, requeued = moved back to landing by `lakelet requeue`.',
     )
-    .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
+    .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml');
+  profileOption(cmd)
     .option('-n, --limit <n>', 'how many recent files to show', nonNegativeInteger, 20)
     .option('--file <name>', "the history of one file (its name in landing): every log row, oldest first")
     .option('--json', 'print as JSON')
     .action(async (options: StatusOptions) => {
-      const config = loadConfig(options.config);
+      const config = loadConfig(options.config, { profile: options.profile });
       const compute = await openCompute();
       const log = await openIngestionLog(config, compute, systemClock);
       try {

@@ -31,7 +31,7 @@ export function registerWatch(program: Command): void {
     .option('--burst-ms <ms>', 'files becoming ready within this window go into one batch', positiveInteger, 200)
     .option('--interval-ms <ms>', 'how often --trigger poll lists the folders, and how often a gs:// landing is listed', positiveInteger, 1000);
   pipelineOptions(cmd).addHelpText('after', SUMMARY_HELP).action(async (options: WatchOptions) => {
-    const config = loadConfig(options.config);
+    const config = loadConfig(options.config, { profile: options.profile });
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
     const totals = new Map<string, PipelineSummary[]>();

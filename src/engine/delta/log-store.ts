@@ -179,6 +179,28 @@ export class LogStore {
     return out;
   }
 
+  /**
+   * The log files of versions `from` up to (not including) `toExclusive`, listed only over that
+   * range (the store skips the rest before any stat), sorted by version (then name): time travel
+   * to an old version of a long log reads the names around it, not the thousands after it.
+   */
+  async listRange(from: number, toExclusive: number): Promise<LogFile[]> {
+    const listed = await this.store.list(`${LOG_DIR}0`, {
+      ...(from > 0 ? { startAt: `${LOG_DIR}${padVersion(from)}` } : {}),
+      endBefore: `${LOG_DIR}${padVersion(toExclusive)}`,
+    });
+    const out: LogFile[] = [];
+    for (const meta of listed) {
+      const name = meta.key.slice(LOG_DIR.length);
+      if (name.includes('/')) continue;
+      const parsed = parseLogFileName(name);
+      if (!parsed || parsed.version < from || parsed.version >= toExclusive) continue;
+      out.push({ ...parsed, key: meta.key, size: meta.size, lastModified: meta.lastModified });
+    }
+    out.sort((a, b) => a.version - b.version || byteOrder(a.key, b.key));
+    return out;
+  }
+
   /** The newest commit version at or after `from` (default: any), or undefined when there is none. */
   async latestVersion(from = 0): Promise<number | undefined> {
     let latest: number | undefined;

@@ -165,6 +165,32 @@ export async function loadLatestSnapshot(table: TableContext): Promise<Snapshot>
   return loadSnapshot(table, {}, await listLog(table));
 }
 
+/** Delta's default `delta.checkpointInterval` (and lakelet's): where time travel looks for a checkpoint first. */
+const DEFAULT_CHECKPOINT_INTERVAL = 10;
+
+/**
+ * The snapshot at `version` of a table opened afresh (time travel), without listing the whole log:
+ * at or after the checkpoint `_last_checkpoint` names, the log is listed from there; before it,
+ * only the range from the checkpoint the default interval puts at or below `version` (one listing
+ * of a few names, not every commit since 0). Both are guesses checked by loading: a table with
+ * another interval, a missing or damaged checkpoint, or a version that does not exist falls back
+ * to the whole listing, which gives the same answer or the same error as always.
+ */
+export async function loadSnapshotAt(table: TableContext, version: number): Promise<Snapshot> {
+  const hint = await table.log.readLastCheckpoint();
+  try {
+    if (hint && hint.version > 0 && hint.version <= version) return await loadSnapshot(table, { version }, await table.log.listFrom(hint.version));
+    if (hint && hint.version > version && version >= 0) {
+      const from = version - (version % DEFAULT_CHECKPOINT_INTERVAL);
+      return await loadSnapshot(table, { version }, await table.log.listRange(from, version + 1));
+    }
+  } catch (err) {
+    const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
+    if (!logProblem) throw err;
+  }
+  return loadSnapshot(table, { version }, await listLog(table));
+}
+
 export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[]): Promise<Snapshot> {
   const files = listing ?? (await listLog(table));
   const segment = buildSegment(table.uri, files, options.version);
@@ -180,6 +206,8 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
     if (checkpoint && lastError && !hasCommits(commitByVersion, checkpoint.version + 1, segment.version)) continue;
     try {
       const state = new ReplayState();
+      // The commits after the checkpoint are read while the checkpoint is (a few at a time).
+      const commitTexts = new CommitPrefetch(table, from, segment.version, commitByVersion);
       if (checkpoint) state.apply(await readCheckpoint(table, checkpoint));
       let timestamp = 0;
       for (let v = from; v <= segment.version; v++) {
@@ -187,7 +215,7 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
         if (!commit) {
           throw new CorruptLogError(table.uri, `commit ${v} is missing from the log.`, { version: v });
         }
-        const actions = parseCommit(await table.log.readCommit(v), { tablePath: table.uri, version: v, file: commit.key });
+        const actions = parseCommit(await commitTexts.take(v), { tablePath: table.uri, version: v, file: commit.key });
         state.apply(actions, v);
         timestamp = commitTimestamp(actions, commit);
       }
@@ -219,6 +247,46 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
   }
   if (lastError) throw lastError;
   throw new LakeletError('CORRUPT_LOG', `${table.uri}: version ${segment.version} cannot be reconstructed from the log.`);
+}
+
+/**
+ * Reads commit files ahead of replay, at most WINDOW at once (a full replay of a long log on an
+ * object store must not open thousands of requests). A read that fails surfaces when its version
+ * is taken, as the sequential read did.
+ */
+class CommitPrefetch {
+  private static readonly WINDOW = 16;
+  private readonly pending = new Map<number, Promise<string>>();
+  private next: number;
+
+  constructor(
+    private readonly table: TableContext,
+    from: number,
+    private readonly to: number,
+    private readonly commits: Map<number, LogFile>,
+  ) {
+    this.next = from;
+    this.fill(from);
+  }
+
+  take(version: number): Promise<string> {
+    const text = this.pending.get(version) ?? this.table.log.readCommit(version);
+    this.pending.delete(version);
+    this.fill(version + 1);
+    return text;
+  }
+
+  private fill(from: number): void {
+    this.next = Math.max(this.next, from);
+    while (this.next <= this.to && this.next < from + CommitPrefetch.WINDOW) {
+      const v = this.next++;
+      if (!this.commits.has(v)) continue;
+      const text = this.table.log.readCommit(v);
+      // Taken later (or never, when replay stops early): no unhandled rejection meanwhile.
+      text.catch(() => undefined);
+      this.pending.set(v, text);
+    }
+  }
 }
 
 function hasCommits(commits: Map<number, LogFile>, from: number, to: number): boolean {

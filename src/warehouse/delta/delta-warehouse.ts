@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
+import { childLocation } from '../../adapters/storage/location.ts';
 import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
@@ -23,7 +23,7 @@ export class DeltaWarehouse implements Warehouse {
     const open = (path: string) => DeltaTable.forPath(path, this.env);
     const stage = await open(spec.stage);
     const target = spec.target ? await open(spec.target) : undefined;
-    const tombstones = target && spec.tombstones ? await open(join(spec.stateDir, 'tombstones')) : undefined;
+    const tombstones = target && spec.tombstones ? await open(childLocation(spec.stateDir, 'tombstones')) : undefined;
     return new DeltaPipelineTables(spec, this.env.compute, stage, target, tombstones);
   }
 

@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBListType, type DuckDBArrayType, type DuckDBMapType, type DuckDBStructType, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection, DuckDBListType, DuckDBArrayType, DuckDBMapType, DuckDBStructType, DuckDBType } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,11 @@ export class DuckDbCompute implements Compute {
   ) {}
 
   static async open(options: ComputeOptions = {}): Promise<DuckDbCompute> {
+    // Loaded here, not at import: the native module takes ~0.2 s, which `lakelet --help` and every
+    // command that never queries would otherwise pay.
+    // `.default` (the package's own default export, the whole API) is the same object whether Node
+    // loads the package or the build bundled it (esbuild's chunk of a CommonJS module exports only a default).
+    duckdb ??= (await import('@duckdb/node-api')).default;
     const spill = options.spillDirectory ?? join(tmpdir(), 'lakelet-spill');
     mkdirSync(spill, { recursive: true });
     const config: Record<string, string> = {
@@ -27,7 +32,7 @@ export class DuckDbCompute implements Compute {
       temp_directory: spill,
     };
     if (options.threads) config.threads = String(options.threads);
-    const instance = await DuckDBInstance.create(':memory:', config);
+    const instance = await duckdb.DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();
     // UTC everywhere: Delta timestamps are UTC instants; results must not depend on the laptop's zone.
     await connection.run("SET TimeZone = 'UTC'");
@@ -80,7 +85,10 @@ export class DuckDbCompute implements Compute {
   }
 }
 
+let duckdb: typeof import('@duckdb/node-api').default | undefined;
+
 function columnType(type: DuckDBType): ColumnType {
+  const { DuckDBTypeId } = duckdb!;
   switch (type.typeId) {
     case DuckDBTypeId.STRUCT: {
       const struct = type as DuckDBStructType;

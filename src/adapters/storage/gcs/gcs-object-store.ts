@@ -120,6 +120,7 @@ export class GcsObjectStore implements ObjectStore {
         const [files, next] = await this.bucket.getFiles({
           prefix: root + prefix,
           ...(options?.startAt !== undefined ? { startOffset: root + options.startAt } : {}),
+          ...(options?.endBefore !== undefined ? { endOffset: root + options.endBefore } : {}),
           maxResults: this.listPageSize,
           autoPaginate: false,
           ...(pageToken !== undefined ? { pageToken } : {}),

@@ -110,13 +110,14 @@ export class LocalObjectStore implements ObjectStore {
     const out: ObjectMeta[] = [];
     const dirKey = dirPart === '' ? '' : dirPart + '/';
     const startAt = options.startAt !== undefined ? Buffer.from(options.startAt, 'utf8') : undefined;
-    await this.walk(dirKey, namePart, out, startAt);
+    const endBefore = options.endBefore !== undefined ? Buffer.from(options.endBefore, 'utf8') : undefined;
+    await this.walk(dirKey, namePart, out, startAt, endBefore);
     out.sort((a, b) => Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8')));
     return out;
   }
 
   /** Collects every file under `dirKey` whose name starts with `namePrefix` (recursing into matching directories). */
-  private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[], startAt?: Buffer): Promise<void> {
+  private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[], startAt?: Buffer, endBefore?: Buffer): Promise<void> {
     const dir = dirKey === '' ? this.rootDir : path.join(this.rootDir, dirKey);
     const entries = await entriesOf(dir);
     await Promise.all(
@@ -126,6 +127,8 @@ export class LocalObjectStore implements ObjectStore {
         const key = dirKey + name;
         // Below the start: skipped before the stat (a long Delta log is mostly below it).
         if (startAt && entry.isFile() && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0) return;
+        // At or past the end: skipped before the stat too (time travel lists only up to its version).
+        if (endBefore && entry.isFile() && Buffer.compare(Buffer.from(key, 'utf8'), endBefore) >= 0) return;
         let isDir = entry.isDirectory();
         let isFile = entry.isFile();
         let size = 0;
@@ -142,8 +145,8 @@ export class LocalObjectStore implements ObjectStore {
             throw asIoError(err, path.join(dir, name), 'list');
           }
         }
-        if (isDir) await this.walk(key + '/', '', out, startAt);
-        else if (isFile && !(startAt && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0)) out.push({ key, size, lastModified: Math.floor(mtime) });
+        if (isDir) await this.walk(key + '/', '', out, startAt, endBefore);
+        else if (isFile && !(startAt && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0) && !(endBefore && Buffer.compare(Buffer.from(key, 'utf8'), endBefore) >= 0)) out.push({ key, size, lastModified: Math.floor(mtime) });
       }),
     );
   }

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Builds the shipped CLI: src/ (TypeScript) -> dist/ (JavaScript), so that `lakelet` starts without
+// transpiling anything. Run by npm's `prepare` (every `npm install` in a checkout) and `npm run build`;
+// the test suite's global setup runs it once too. Plain JavaScript, so it needs no tsx to run.
+//
+// esbuild (already installed: tsx is built on it) bundles src/cli/main.ts in ~0.2 s, splitting out
+// one chunk per dynamically imported command, so a command loads only its own code. Packages stay
+// external (node_modules is there at run time); type checking is `npm run typecheck`'s job.
+//
+// The bin (bin/lakelet.mjs) runs dist/ only while it is newer than every file in src/ (the stamp
+// written last holds the build's start time); a developer who edited src/ gets tsx until the next build.
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const started = Date.now();
+
+// Built beside dist/ and swapped in, so a `lakelet` started meanwhile never sees half a build.
+const staging = join(root, `.dist-${process.pid}`);
+rmSync(staging, { recursive: true, force: true });
+try {
+  await build({
+    absWorkingDir: root,
+    entryPoints: { 'cli/main': 'src/cli/main.ts' },
+    outdir: staging,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Packages stay external, but for the JavaScript half of DuckDB's client (124 small CommonJS
+    // files: loading them one by one through Node's ESM loader costs ~0.15 s of CPU, more than the
+    // native library itself); its native half (@duckdb/node-bindings) stays a package.
+    plugins: [externalPackagesBut(['@duckdb/node-api'])],
+    // Bundled CommonJS calls require(), which ES modules lack.
+    banner: { js: "import { createRequire as __lakeletCreateRequire } from 'node:module'; const require = __lakeletCreateRequire(import.meta.url);" },
+    // Every chunk sits in dist/cli/, the depth of src/cli/, so `new URL('../../package.json',
+    // import.meta.url)` (src/cli/version.ts) finds the same file from the built code.
+    chunkNames: 'cli/[name]-[hash]',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  mkdirSync(join(staging, 'cli'), { recursive: true });
+  // Files the code finds beside itself (import.meta.dirname): the built code sits in dist/cli/, so
+  // they are copied there. src/ui/server.ts serves its page from ./web.
+  for (const [from, to] of [['src/ui/web', 'cli/web']]) {
+    if (existsSync(join(root, from))) cpSync(join(root, from), join(staging, to), { recursive: true });
+  }
+  writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started }) + '\n');
+  rmSync(dist, { recursive: true, force: true });
+  try {
+    renameSync(staging, dist);
+  } catch (err) {
+    // Another build (a parallel `npm install`, two test runs) swapped its dist/ in first: same sources, keep it.
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+  }
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}
+/** An esbuild plugin: every bare import (a package) stays an import at run time, except `bundled`. */
+function externalPackagesBut(bundled) {
+  return {
+    name: 'external-packages',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+        return bundled.includes(name) ? undefined : { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+if (!process.argv.includes('--quiet')) process.stdout.write(`lakelet: built dist/ in ${Date.now() - started} ms\n`);

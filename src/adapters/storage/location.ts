@@ -1,0 +1,14 @@
+import { join } from 'node:path';
+
+/** A location with a scheme (gs://bucket/x, file:///x), as opposed to a local path. */
+export function isUriLocation(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:\/\//i.test(location);
+}
+
+/**
+ * `name` inside a folder given as a local path or a URI. path.join would fold `gs://b/x` into the
+ * local relative path `gs:/b/x`.
+ */
+export function childLocation(location: string, ...names: string[]): string {
+  return isUriLocation(location) ? [location.replace(/\/+$/, ''), ...names].join('/') : join(location, ...names);
+}

@@ -1,0 +1,112 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LakeletError } from '../errors/lakelet-error.ts';
+
+/**
+ * fake-gcs-server (the GCS emulator scripts/setup-peers.sh builds into .tools/bin) for the GCS demo
+ * and benchmark: started on a free loopback port with the in-memory backend, stopped by them.
+ * Not a product dependency: lakelet itself talks to whatever STORAGE_EMULATOR_HOST or Google says.
+ */
+
+const REPO = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/** $LAKELET_FAKE_GCS_SERVER or <repo>/.tools/bin/fake-gcs-server (as test/support/gcs-emulator.ts). */
+export function fakeGcsBinaryPath(): string {
+  return process.env.LAKELET_FAKE_GCS_SERVER ? resolve(process.env.LAKELET_FAKE_GCS_SERVER) : join(REPO, '.tools', 'bin', 'fake-gcs-server');
+}
+
+export class EmulatorError extends LakeletError {
+  constructor(message: string) {
+    super('GCS_EMULATOR', message);
+  }
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The binary, building it first when it is missing (setup-peers.sh's Go section: about 2.5 minutes
+ * on two cores the first time, which `say` announces; cached afterwards).
+ */
+export function ensureFakeGcsBinary(say: (line: string) => void): string {
+  const binary = fakeGcsBinaryPath();
+  if (executable(binary)) return binary;
+  if (process.env.LAKELET_FAKE_GCS_SERVER) {
+    throw new EmulatorError(`LAKELET_FAKE_GCS_SERVER=${process.env.LAKELET_FAKE_GCS_SERVER}: no executable there; unset it to use (and build) .tools/bin/fake-gcs-server.`);
+  }
+  say(`fake-gcs-server is not built yet (${binary}): building it with Go now (scripts/setup-peers.sh, about 2.5 minutes the first time on 2 cores; cached after that)...`);
+  const build = spawnSync('bash', [join(REPO, 'scripts', 'setup-peers.sh'), '--section', 'go_emulators'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0 || !executable(binary)) {
+    throw new EmulatorError(`could not build fake-gcs-server (exit ${build.status ?? build.signal}); it needs Go (apt-get install golang-go) and the Go module proxy. Run 'bash scripts/setup-peers.sh' to see why.`);
+  }
+  return binary;
+}
+
+export interface RunningFakeGcs {
+  /** `http://127.0.0.1:<port>`: the value for STORAGE_EMULATOR_HOST. */
+  endpoint: string;
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export async function startFakeGcsServer(binary: string): Promise<RunningFakeGcs> {
+  let last = '';
+  for (let tries = 0; tries < 3; tries++) {
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const child = spawn(binary, ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-public-host', `127.0.0.1:${port}`, '-log-level', 'error'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-2000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+    const deadline = Date.now() + 30_000;
+    let up = false;
+    while (!up && Date.now() < deadline && child.exitCode === null) {
+      up = await fetch(`${endpoint}/storage/v1/b?project=lakelet`).then((r) => r.ok, () => false);
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!up) {
+      last = out;
+      child.kill('SIGKILL');
+      await exited;
+      continue;
+    }
+    return {
+      endpoint,
+      async createBucket(name: string) {
+        const res = await fetch(`${endpoint}/storage/v1/b?project=lakelet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+        if (!res.ok) throw new EmulatorError(`fake-gcs-server: creating bucket ${name} answered ${res.status}: ${await res.text()}`);
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          await exited;
+        }
+      },
+    };
+  }
+  throw new EmulatorError(`fake-gcs-server did not start: ${last.trim() || 'no output'}`);
+}
