@@ -102,7 +102,22 @@ describe.skipIf(bqMode === 'skip' || gcsMode === 'skip')('size-based dispatch in
     expect(small.length).toBeLessThan(LOAD_JOB_FROM);
     await s.landBigInBothGcsAndEmulatorRoot('a-big.parquet', big);
     await s.landSmall('b-small.parquet', small);
-    const run = await ws.run();
+    // Which landed objects the run downloads whole (GcsObjectStore.get): the big one must not be among them.
+    const downloaded: string[] = [];
+    const get = GcsObjectStore.prototype.get;
+    GcsObjectStore.prototype.get = function (this: GcsObjectStore, key: string) {
+      downloaded.push(key);
+      return get.call(this, key);
+    };
+    let run;
+    try {
+      run = await ws.run();
+    } finally {
+      GcsObjectStore.prototype.get = get;
+    }
+    // Planned from the listing and the footer (ranged reads), loaded by BigQuery, archived by a copy inside GCS.
+    expect(downloaded.filter((k) => k.endsWith('a-big.parquet'))).toEqual([]);
+    expect(downloaded.filter((k) => k.endsWith('b-small.parquet')).length).toBeGreaterThan(0);
     expect(run.totals.merged).toBe(2);
     const [counts] = await s.client.query(`SELECT COUNT(*) AS n, COUNTIF(name LIKE 'big-%') AS big FROM ${s.client.table('tables_target')}`);
     expect(counts).toEqual({ n: '601', big: '599' });
@@ -118,7 +133,9 @@ describe.skipIf(bqMode === 'skip' || gcsMode === 'skip')('size-based dispatch in
       ['b-small.parquet', 'merged', '2', 'in-process', sha256(small)],
     ]);
     expect((await s.store.list('landing/')).map((m) => m.key)).toEqual([]);
-    expect((await s.store.list('archive/')).map((m) => m.key.split('/').pop()).sort()).toEqual(['a-big.parquet', 'b-small.parquet']);
+    const archived = await s.store.list('archive/');
+    expect(archived.map((m) => m.key.split('/').pop()).sort()).toEqual(['a-big.parquet', 'b-small.parquet']);
+    expect(Buffer.from(await s.store.get(archived.find((m) => m.key.endsWith('a-big.parquet'))!.key)).equals(Buffer.from(big))).toBe(true);
     // The stage ledger says how the batch went in; the load table went with the staging table.
     const [ledger] = await s.client.query(`SELECT load_path, staged_rows FROM ${s.client.table('_lakelet_batches')} WHERE role = 'stage'`);
     expect(ledger).toEqual({ load_path: 'mixed', staged_rows: '602' });

@@ -204,6 +204,23 @@ export class GcsObjectStore implements ObjectStore {
     });
   }
 
+  async copyFromIfAbsent(source: ObjectStore, fromKey: string, toKey: string, options: { ifGeneration?: string } = {}): Promise<boolean | undefined> {
+    if (!(source instanceof GcsObjectStore)) return undefined;
+    const from = source.file(fromKey);
+    const read = options.ifGeneration !== undefined ? source.bucket.file(from.name, { generation: options.ifGeneration }) : from;
+    const to = this.file(toKey);
+    return this.call('copy', from, async () => {
+      try {
+        // A rewrite inside GCS; ifGenerationMatch 0: only when nothing is at the destination.
+        await read.copy(to, { preconditionOpts: { ifGenerationMatch: 0 } });
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 412) return false;
+        throw source.notFoundOr(err, from);
+      }
+    });
+  }
+
   private file(key: string): File {
     validateKey(key);
     const name = this.prefix ? `${this.prefix}/${key}` : key;
