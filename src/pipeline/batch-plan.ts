@@ -4,6 +4,7 @@ import { BatchPreparer, type Prepared } from './batch-prepare.ts';
 import type { BatchManifest, ManifestFile } from './batch-state.ts';
 import { badRecordsSummary } from './bad-records.ts';
 import { crashPoint } from './crash-points.ts';
+import { directLoadFor, planDirectFile } from './direct-load.ts';
 import { batchFolder, sha256 } from './file-mover.ts';
 
 /** Plans a batch over landed files (already ordered): hashes, duplicate check, validation, manifest. */
@@ -25,21 +26,28 @@ export async function planBatch(
   // Each file is read once, here: hashed, classified and (if it is to be staged) checked from the
   // same bytes, which are then let go before the next file is read.
   const preparer = await BatchPreparer.start(rt, seq);
-  for (const c of candidates) {
+  for (const [index, c] of candidates.entries()) {
     bar.tick(1, c.key);
-    let data: Uint8Array;
-    try {
-      data = await rt.landing.get(c.key);
-    } catch {
-      continue; // gone since it was listed
+    // A file at or above bigquery.loadJobFrom is not read here: the listing identifies it (direct-load.ts).
+    const direct = directLoadFor(rt, c);
+    let data: Uint8Array | undefined;
+    let sum: string;
+    if (direct) {
+      sum = direct.identity;
+    } else {
+      try {
+        data = await rt.landing.get(c.key);
+      } catch {
+        continue; // gone since it was listed
+      }
+      // Still being written (it grew since it was listed): the next run takes it.
+      const now2 = await rt.landing.head(c.key);
+      if (data.length !== c.size || !now2 || now2.size !== c.size || now2.lastModified !== c.lastModified) {
+        rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
+        continue;
+      }
+      sum = sha256(data);
     }
-    // Still being written (it grew since it was listed): the next run takes it.
-    const now2 = await rt.landing.head(c.key);
-    if (data.length !== c.size || !now2 || now2.size !== c.size || now2.lastModified !== c.lastModified) {
-      rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
-      continue;
-    }
-    const sum = sha256(data);
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
     // A copy of content already applied (a late or renamed redelivery) is not applied again: its
@@ -49,12 +57,15 @@ export async function planBatch(
     const dupOf = rt.state.stagedBefore(c.key, sum, sameName);
     const incomplete = abandoned.get(c.key);
     if (incomplete !== undefined) {
-      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
+      files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
     } else if (dupOf !== undefined) {
-      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf.seq, ...(dupOf.key !== c.key ? { duplicateName: dupOf.key } : {}) });
+      files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'duplicate', duplicateOf: dupOf.seq, ...(dupOf.key !== c.key ? { duplicateName: dupOf.key } : {}) });
+    } else if (direct) {
+      const f = await planDirectFile(rt, seq, index, c, direct);
+      if (f) files.push(f);
     } else {
-      files.push({ key: c.key, size: data.length, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
-      await preparer.add(c.key, data);
+      files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
+      await preparer.add(c.key, data!);
     }
   }
   bar.stop();
@@ -62,6 +73,7 @@ export async function planBatch(
   const toStage = files.filter((f) => f.outcome === 'stage');
   const prepared = preparer.result();
   for (const f of toStage) {
+    if (f.loadJob) continue; // its verdict is the load job's
     const rejection = prepared.rejected.get(f.key);
     if (rejection) {
       f.outcome = 'quarantine';

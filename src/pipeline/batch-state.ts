@@ -36,6 +36,11 @@ export interface ManifestFile {
   duplicateName?: string;
   /** For a replaced file: why it left the batch (see BatchState.replace). */
   replaced?: string;
+  /**
+   * Loaded by the warehouse straight from its URI (direct-load.ts): the load's table index in the
+   * batch and the job's error list. `sha256` then holds the listing's identity (`md5:…` or `gen:…`).
+   */
+  loadJob?: { index: number; errors: { reason?: string; location?: string; message?: string }[] };
 }
 
 /** Files taken out of a planned batch: the manifest is create-only, so changes live beside it. */

@@ -8,6 +8,7 @@ import { prepareFromLanding, type Prepared } from './batch-prepare.ts';
 import type { BatchDone, BatchManifest, ManifestFile } from './batch-state.ts';
 import { badRecordsDocument, badRecordsKey } from './bad-records.ts';
 import { crashPoint } from './crash-points.ts';
+import { loadErrorsDocument } from './direct-load.ts';
 import { PipelineStateError } from './errors.ts';
 import { dropRawInputs } from './file-reader.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
@@ -84,8 +85,12 @@ async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prep
     rt.reporter.event('warn', 'file.bad-records', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, records: f.bad!.records, leftOut: f.bad!.leftOut, error: f.bad!.summary });
     const dest = badRecordsKey(manifest.folder, f.key);
     if (f.bad!.leftOut === 0 || (await rt.quarantine.head(dest))) continue;
+    if (f.loadJob) {
+      await rt.quarantine.putIfAbsent(dest, loadErrorsDocument(f));
+      continue;
+    }
     if (!prep) {
-      const stageFiles = manifest.files.filter((x) => x.outcome === 'stage');
+      const stageFiles = manifest.files.filter((x) => x.outcome === 'stage' && !x.loadJob);
       // Gone or changed since planned: the stage step says what to do about it.
       let changed = false;
       const redo = await prepareFromLanding(rt, manifest.seq, stageFiles, sha256, async () => {
@@ -107,7 +112,9 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
   const { manifest } = progress;
   const { pipeline } = rt;
   const seq = manifest.seq;
-  const stageFiles = manifest.files.filter((f) => f.outcome === 'stage');
+  // Files the warehouse loaded itself when the batch was planned (direct-load.ts) are not read here.
+  const stageFiles = manifest.files.filter((f) => f.outcome === 'stage' && !f.loadJob);
+  const remote = manifest.files.filter((f) => f.outcome === 'stage' && f.loadJob).map((f) => ({ key: f.key, index: f.loadJob!.index }));
   const started = Date.now();
   if (!hasRows(manifest)) return;
   const done = await rt.tables.ledger.stageVersion(seq);
@@ -144,9 +151,16 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
     // The batch goes to the warehouse as Parquet (what a BigQuery load job takes as well).
     const work = new LocalObjectStore(workDir(rt, seq));
     const file = 'stage.parquet';
-    await work.put(file, new Uint8Array());
-    await rt.compute.run(`COPY (${selects.map((x) => `(${x})`).join(' UNION ALL ')}) TO ${sqlString(work.localPath(file)!)} (FORMAT parquet, COMPRESSION zstd)`);
-    const result = await rt.tables.stage({ seq, files: [{ store: work, key: file }], addColumns: pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue' });
+    if (selects.length) {
+      await work.put(file, new Uint8Array());
+      await rt.compute.run(`COPY (${selects.map((x) => `(${x})`).join(' UNION ALL ')}) TO ${sqlString(work.localPath(file)!)} (FORMAT parquet, COMPRESSION zstd)`);
+    }
+    const result = await rt.tables.stage({
+      seq,
+      files: selects.length ? [{ store: work, key: file }] : [],
+      addColumns: pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue',
+      ...(remote.length ? { remote, ingestedAt: manifest.ingestedAt } : {}),
+    });
     progress.stageVersion = result.version;
     rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: result.version, rows: result.rows, skipped: result.skipped || undefined });
   }
@@ -237,6 +251,8 @@ export async function logStep(rt: PipelineRuntime, progress: BatchProgress): Pro
     repairs: f.repaired?.length ? f.repaired.join('; ') : null,
     moved_to: progress.movedTo.get(f.key) ?? null,
     logged_at: now,
+    // A big file identified by its listing (a duplicate is not loaded at all) took the load-job path too.
+    load_path: f.loadJob || /^(md5|gen):/.test(f.sha256) ? 'load-job' : 'in-process',
   }));
   const logVersion = await rt.log.append(pipeline.name, seq, rows);
   crashPoint('after-log', seq);

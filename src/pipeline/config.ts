@@ -253,6 +253,9 @@ export function parseConfig(text: string, file: string, options: ConfigOptions =
         message = `invalid name: ${issue.issues.map((i) => i.message).join('; ')}`;
         atKey = true;
       }
+      // A top-level key a profile set (warehouse, bigquery) is reported where the profile set it.
+      const from = path.length ? origin([String(path[0])]) : [];
+      if (from.length > 1) path = [...from, ...path.slice(1)];
       return { path: formatPath(path), message, position: locate(doc, lines, path, { atKey }) };
     });
     throw new ConfigError(file, issues);

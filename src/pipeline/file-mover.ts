@@ -1,9 +1,27 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../adapters/storage/object-store.ts';
+import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import { PipelineStateError } from './errors.ts';
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Whether `data` is the content a manifest identified as `expected`: its sha256, or for a file the
+ * warehouse loaded straight from the store (direct-load.ts) the listing's `md5:<hex>` (a `gen:`
+ * identity names a generation, which `head` checks; the bytes cannot).
+ */
+const isListingIdentity = (id: string) => id.startsWith('md5:') || id.startsWith('gen:');
+
+/** The object as listed now is the content a listing identity named. */
+function listingMatches(head: ObjectMeta, expected: string): boolean {
+  return expected.startsWith('md5:') ? head.md5 !== undefined && `md5:${head.md5}` === expected : head.generation === expected.slice(4);
+}
+
+function sameContent(data: Uint8Array, expected: string, head?: ObjectMeta): boolean {
+  if (expected.startsWith('md5:')) return `md5:${createHash('md5').update(data).digest('hex')}` === expected;
+  if (expected.startsWith('gen:')) return head?.generation === expected.slice(4);
+  return sha256(data) === expected;
 }
 
 /** `<yyyy>/<mm>/<dd>/<yyyymmddThhmmssSSSZ>-<id>` in UTC: a batch's folder under archive/ and quarantine/. */
@@ -47,20 +65,27 @@ export async function moveOnce(
   if (!head) return (await to.head(toKey)) ? 'already-moved' : 'missing';
   const local = from.localPath(key);
   const unchanged = options.planned !== undefined && head.size === options.planned.size && head.lastModified === options.planned.mtime;
-  let created: boolean;
+  let created: boolean | undefined;
+  const listed = isListingIdentity(expectedSha);
   if (unchanged && local !== undefined && to.linkIfAbsent) {
     created = await to.linkIfAbsent(toKey, local);
-  } else {
+  } else if (listed && to.copyFromIfAbsent) {
+    // A file planned by its listing (too big to read here): checked and copied without its bytes.
+    if (!listingMatches(head, expectedSha)) return (await to.head(toKey)) ? 'already-moved' : 'changed';
+    created = await to.copyFromIfAbsent(from, key, toKey, head.generation !== undefined ? { ifGeneration: head.generation } : {});
+  }
+  if (created === undefined) {
     const data = await from.get(key);
-    if (sha256(data) !== expectedSha) {
+    if (!sameContent(data, expectedSha, head)) {
       if (await to.head(toKey)) return 'already-moved';
       return 'changed';
     }
     created = await to.putIfAbsent(toKey, data);
   }
   if (!created) {
-    const existing = await to.get(toKey);
-    if (sha256(existing) !== expectedSha) {
+    const there = listed && to.copyFromIfAbsent ? await to.head(toKey) : undefined;
+    const same = there?.md5 !== undefined && expectedSha.startsWith('md5:') ? `md5:${there.md5}` === expectedSha : sameContent(await to.get(toKey), expectedSha, head);
+    if (!same) {
       throw new PipelineStateError(pipeline, `${to.uri}/${toKey} already exists with other content; refusing to overwrite it (the landed file stays in ${from.uri}/${key}).`);
     }
   }

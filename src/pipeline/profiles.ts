@@ -27,11 +27,18 @@ export const DEFAULT_PROFILE = 'local';
 
 /** Keys a profile may set at its top level, and in each pipeline. */
 const TOP_LOCATIONS = ['stateDir', 'ingestionLog'] as const;
+/**
+ * Where the stage and target tables live: `warehouse: delta` (tables at their paths) or `bigquery`
+ * (tables of a dataset, `bigquery:` its project, dataset and location). Also a place, so a profile may
+ * move the tables into BigQuery (issue 11: one lakelet.yml, Delta on a laptop, BigQuery on GCP); the
+ * pipelines stay exactly the same.
+ */
+const TOP_PLACES = ['warehouse', 'bigquery'] as const;
 const PIPELINE_LOCATIONS = ['landing', 'archive', 'quarantine', 'stage', 'target'] as const;
 
 /** Keys of lakelet.yml that are not locations: named as such when a profile tries to change them. */
 const NOT_LOCATIONS = new Set([
-  'warehouse', 'pattern', 'format', 'csv', 'json', 'arrival', 'key', 'orderBy', 'partitionBy', 'transforms', 'schemaDrift',
+  'pattern', 'format', 'csv', 'json', 'arrival', 'key', 'orderBy', 'partitionBy', 'transforms', 'schemaDrift',
   'badRecords', 'badRecordsLimit', 'duplicates', 'deletes', 'batch', 'retain', 'properties',
 ]);
 
@@ -91,8 +98,8 @@ export function applyProfile(written: unknown, profile: string, ctx: ProfileCont
 
   // Check the profile's keys first: a profile that changes a non-location must not half-apply.
   for (const key of Object.keys(spec)) {
-    if (key === 'root' || key === 'pipelines' || (TOP_LOCATIONS as readonly string[]).includes(key)) continue;
-    issue([...at, key], notLocation(key, ['root', ...TOP_LOCATIONS, 'pipelines']), true);
+    if (key === 'root' || key === 'pipelines' || (TOP_LOCATIONS as readonly string[]).includes(key) || (TOP_PLACES as readonly string[]).includes(key)) continue;
+    issue([...at, key], notLocation(key, ['root', ...TOP_LOCATIONS, ...TOP_PLACES, 'pipelines']), true);
   }
   const root = spec.root;
   if (root !== undefined && (typeof root !== 'string' || root.trim() === '')) issue([...at, 'root'], 'expected a location: gs://bucket/prefix, or a folder');
@@ -151,6 +158,13 @@ export function applyProfile(written: unknown, profile: string, ctx: ProfileCont
   for (const key of TOP_LOCATIONS) {
     if (typeof spec[key] === 'string') {
       raw[key] = rooted(spec[key] as string, [...at, key]);
+      setOrigin([key], [...at, key]);
+    }
+  }
+  // Validated with the rest of the file (config.ts): a bad value is reported at the profile's line.
+  for (const key of TOP_PLACES) {
+    if (spec[key] !== undefined) {
+      raw[key] = spec[key];
       setOrigin([key], [...at, key]);
     }
   }

@@ -43,6 +43,38 @@ export interface StageBatch {
   files: { store: ObjectStore; key: string }[];
   /** New columns may be added to the stage (schemaDrift: evolve, or a `_rescued_data` to add). */
   addColumns: boolean;
+  /**
+   * Landed files the warehouse already loaded itself with {@link PipelineTables.loadRemote} (their
+   * `index` in the batch); staged with their lineage (`_ingested_at` = `ingestedAt`) beside `files`.
+   */
+  remote?: { key: string; index: number }[];
+  ingestedAt?: number;
+}
+
+/** A landed file a warehouse loads itself from its URI (seed 004's dispatch: a BigQuery load job from gs://). */
+export interface RemoteFile {
+  /** The landing key (the rows' `_source_file`). */
+  key: string;
+  /** Where the warehouse reads it: `gs://bucket/path`. */
+  uri: string;
+  size: number;
+  format: 'parquet' | 'csv' | 'ndjson';
+  csv?: { delimiter?: string; header?: boolean; quote?: string; nullString?: string };
+  /** The file's columns when known without reading it (a Parquet footer): the load's explicit schema. */
+  columns?: Column[];
+}
+
+/** What loading a remote file gave. */
+export interface RemoteLoad {
+  rows: number;
+  /** Records the load left out and tolerated (BigQuery's maxBadRecords). */
+  badRecords: number;
+  /** The load's error list as the warehouse reported it (tolerated bad records, or why it failed). */
+  errors: { reason?: string; location?: string; message?: string }[];
+  /** Why the file could not be loaded at all (too many bad records, not a readable file): it is quarantined. */
+  failed?: string;
+  /** The file's columns (DuckDB names), when it loaded. */
+  columns: Column[];
 }
 
 /** How a batch's stage rows go into the target. */
@@ -127,6 +159,13 @@ export interface PipelineTables {
    * returns what changed. Properties the spec no longer names stay.
    */
   syncProperties(): Promise<{ table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[]>;
+  /**
+   * Landed files at or above this many bytes, on a remote landing the warehouse can read, are loaded
+   * by the warehouse itself ({@link loadRemote}) instead of being read here; undefined: never.
+   */
+  readonly remoteLoadFrom?: number;
+  /** Loads landed file `index` of batch `seq` from its URI into a table of its own (a redo replaces it). */
+  loadRemote?(seq: number, index: number, file: RemoteFile): Promise<RemoteLoad>;
   /** The value last committed with a MERGE into the target under `key` (undefined: never). */
   committedState(key: string): Promise<string | undefined>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
@@ -158,6 +197,8 @@ export interface LogRow {
   repairs: string | null;
   moved_to: string | null;
   logged_at: number;
+  /** How the file reached the warehouse: read here (`in-process`) or loaded by it from its URI (`load-job`). */
+  load_path?: 'in-process' | 'load-job';
 }
 
 export interface IngestionLogTable {

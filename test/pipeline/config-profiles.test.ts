@@ -106,7 +106,7 @@ describe('profiles', () => {
     const yaml = withProfiles(`
   gcp:
     root: gs://acme-lake/prod
-    warehouse: delta
+    format: parquet
     pipelines:
       accounts:
         landing: gs://acme-uploads/accounts
@@ -114,12 +114,29 @@ describe('profiles', () => {
         stage: { path: gs://acme-lake/stage, retain: forever }
 `);
     expect(issues(yaml, 'gcp')).toEqual([
-      { path: 'profiles.gcp.warehouse', line: lineOf(yaml, 'warehouse: delta'), message: expect.stringMatching(/^'warehouse' is not a location: a profile changes only where things are \(root, stateDir, ingestionLog, pipelines\)/) },
+      { path: 'profiles.gcp.format', line: lineOf(yaml, 'format: parquet'), message: expect.stringMatching(/^'format' is not a location: a profile changes only where things are \(root, stateDir, ingestionLog, warehouse, bigquery, pipelines\)/) },
       { path: 'profiles.gcp.pipelines.accounts.orderBy', line: lineOf(yaml, 'orderBy: updated_at'), message: expect.stringMatching(/^'orderBy' is not a location.*\(landing, archive, quarantine, stage, target\).*change 'orderBy' in the pipeline itself/) },
       { path: 'profiles.gcp.pipelines.accounts.stage.retain', line: lineOf(yaml, 'retain: forever'), message: expect.stringMatching(/^'retain' is not a location/) },
     ]);
     // Checked when the profile is chosen: the local run of the same file is not blocked by it.
     expect(parseConfig(yaml, '/w/lakelet.yml').pipelines).toHaveLength(2);
+  });
+
+  it('a profile may move the tables into BigQuery (warehouse, bigquery: where stage and target live); a bad warehouse is an error at the profile\'s line', () => {
+    const yaml = withProfiles(`
+  bq:
+    warehouse: bigquery
+    bigquery: { project: my-project, dataset: lake, location: EU }
+  wrong:
+    warehouse: snowflake
+`);
+    expect(parseConfig(yaml, '/w/lakelet.yml')).toMatchObject({ warehouse: 'delta' });
+    expect(parseConfig(yaml, '/w/lakelet.yml').bigquery).toBeUndefined();
+    const bq = parseConfig(yaml, '/w/lakelet.yml', { profile: 'bq' });
+    expect(bq).toMatchObject({ warehouse: 'bigquery', bigquery: { project: 'my-project', dataset: 'lake', location: 'EU' } });
+    // Everything else is the pipeline as written.
+    expect(bq.pipelines.map((p) => [p.name, p.key, p.orderBy, p.target])).toEqual(parseConfig(yaml, '/w/lakelet.yml').pipelines.map((p) => [p.name, p.key, p.orderBy, p.target]));
+    expect(issues(yaml, 'wrong')).toEqual([expect.objectContaining({ path: 'profiles.wrong.warehouse', line: lineOf(yaml, 'warehouse: snowflake') })]);
   });
 
   it('a typo, a pipeline the file does not define, or a location leaving the root are errors at their line', () => {
@@ -132,7 +149,7 @@ describe('profiles', () => {
       uploads: { target: gs://acme-lake/uploads }
 `);
     expect(issues(yaml, 'gcp')).toEqual([
-      { path: 'profiles.gcp.stateDri', line: lineOf(yaml, 'stateDri'), message: "unknown key 'stateDri'; a profile may set root, stateDir, ingestionLog, pipelines" },
+      { path: 'profiles.gcp.stateDri', line: lineOf(yaml, 'stateDri'), message: "unknown key 'stateDri'; a profile may set root, stateDir, ingestionLog, warehouse, bigquery, pipelines" },
       { path: 'profiles.gcp.pipelines.acounts', line: lineOf(yaml, 'acounts'), message: "no pipeline 'acounts' in pipelines: (defined: accounts, uploads)" },
       { path: 'profiles.gcp.pipelines.uploads.target', line: lineOf(yaml, 'gs://acme-lake/uploads'), message: "pipeline 'uploads' has no target: a profile may move a target, not add one (add it to the pipeline itself)" },
     ]);

@@ -17,6 +17,8 @@ export interface ObjectMeta {
    * conditional deletes and copies. Absent on the local store.
    */
   generation?: string;
+  /** The content's MD5 as the store lists it (GCS `md5Hash`, hex); absent elsewhere and for composite GCS objects. */
+  md5?: string;
 }
 
 export interface ListOptions {
@@ -60,6 +62,13 @@ export interface ObjectStore {
   /** False when `ifGeneration` was given and the live object is another generation (left in place); true otherwise, also when nothing was there. */
   delete(key: string, options?: DeleteOptions): Promise<boolean>;
   copy(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * Copies `fromKey` of `source` (another folder or bucket of the same service) to `toKey` here,
+   * server-side and create-only: false when `toKey` exists. With `ifGeneration`, only that generation
+   * of the source is read. Undefined: this store cannot copy from that source (then the caller reads
+   * and writes the bytes). Optional: GCS has it (a big file is archived without passing through lakelet).
+   */
+  copyFromIfAbsent?(source: ObjectStore, fromKey: string, toKey: string, options?: { ifGeneration?: string }): Promise<boolean | undefined>;
   /**
    * A local filesystem path where DuckDB can read the object directly, or undefined when the
    * store is remote (the compute layer then materializes it into a local cache).

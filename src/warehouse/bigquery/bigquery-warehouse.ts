@@ -2,8 +2,10 @@ import { isAbsolute, relative } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock } from '../../adapters/clock.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
-import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, RemoteFile, RemoteLoad, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import { loadRemoteFile } from './direct-load.ts';
 import { BigQueryClient, type BigQuerySettings } from './client.ts';
+import { createStateSql, StateCache } from './committed-state.ts';
 import { BigQueryIngestionLog, createLogSql } from './ingestion-log.ts';
 import { BigQueryBatchLedger, createLedgerSql, LedgerCache } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, stageRows, trimStage, type StageTables } from './stage.ts';
@@ -30,6 +32,7 @@ export class BigQueryWarehouse implements Warehouse {
   readonly capabilities: WarehouseCapabilities = { timeTravel: false, atomicLedger: true, addColumns: true, loadsRemoteFiles: true };
   readonly client: BigQueryClient;
   private readonly ledger: LedgerCache;
+  private readonly states: StateCache;
   private ready: Promise<void> | undefined;
 
   constructor(
@@ -38,6 +41,7 @@ export class BigQueryWarehouse implements Warehouse {
   ) {
     this.client = BigQueryClient.open(settings);
     this.ledger = new LedgerCache(this.client);
+    this.states = new StateCache(this.client);
   }
 
   /**
@@ -46,7 +50,7 @@ export class BigQueryWarehouse implements Warehouse {
    */
   private setUp(logTable?: string): Promise<void> {
     this.ready ??= this.client
-      .query([this.client.createDatasetSql(), createLedgerSql(this.client), ...(logTable ? [createLogSql(this.client, logTable)] : [])].join(';\n') + ';', 'creating the dataset, the batch ledger and the ingestion log')
+      .query([this.client.createDatasetSql(), createLedgerSql(this.client), createStateSql(this.client), ...(logTable ? [createLogSql(this.client, logTable)] : [])].join(';\n') + ';', 'creating the dataset, the batch ledger, the committed-state table and the ingestion log')
       .then(() => undefined);
     this.ready.catch(() => (this.ready = undefined));
     return this.ready;
@@ -58,7 +62,7 @@ export class BigQueryWarehouse implements Warehouse {
 
   async pipelineTables(spec: PipelineTablesSpec): Promise<PipelineTables> {
     await this.setUp();
-    return new BigQueryPipelineTables(spec, this.client, this.ledger, this.env, this.tableId(spec.stage), spec.target ? this.tableId(spec.target) : undefined);
+    return new BigQueryPipelineTables(spec, this.client, this.ledger, this.states, this.env, this.tableId(spec.stage), spec.target ? this.tableId(spec.target) : undefined);
   }
 
   async ingestionLog(location: string): Promise<IngestionLogTable> {
@@ -89,6 +93,7 @@ class BigQueryPipelineTables implements PipelineTables {
     private readonly spec: PipelineTablesSpec,
     private readonly client: BigQueryClient,
     private readonly cache: LedgerCache,
+    private readonly states: StateCache,
     private readonly env: { compute: Compute; clock: Clock },
     readonly stageTable: string,
     readonly target: string | undefined,
@@ -105,15 +110,22 @@ class BigQueryPipelineTables implements PipelineTables {
     return this.target !== undefined;
   }
 
+  /** `bigquery.loadJobFrom`: gs:// files this big are loaded by a job straight from their URI (direct-load.ts). */
+  get remoteLoadFrom(): number | undefined {
+    return this.client.settings.loadJobFrom;
+  }
+
+  loadRemote(seq: number, index: number, file: RemoteFile): Promise<RemoteLoad> {
+    return loadRemoteFile(this.client, this.stageTable, seq, index, file);
+  }
+
   stageColumns() {
     return stageColumns(this.stageTables);
   }
 
-  // Database sources commit their watermark through this; BigQuery's `_lakelet_state` row in the
-  // MERGE transaction is not built yet, so a sync into BigQuery stops here instead of re-reading
-  // the source on every run.
-  async committedState(key: string): Promise<string | undefined> {
-    throw new InputError(`pipeline '${this.spec.name}': committed state '${key}' (a database source's watermark) is not supported by warehouse: bigquery yet; sync database sources into warehouse: delta`);
+  /** The `_lakelet_state` row the pipeline's last MERGE with this key wrote (committed-state.ts). */
+  committedState(key: string): Promise<string | undefined> {
+    return this.states.get(this.spec.name, key);
   }
 
   stage(batch: StageBatch) {
@@ -126,7 +138,7 @@ class BigQueryPipelineTables implements PipelineTables {
 
   upsert(spec: UpsertSpec, afterTombstones?: (count: number) => void) {
     if (!this.target) throw new InputError(`pipeline '${this.spec.name}' has no target table to MERGE into; add target: to it in lakelet.yml`);
-    return upsertBatch({ client: this.client, ledger: this.cache, pipeline: this.spec.name, stage: this.stageTable, target: this.target, tombstones: this.spec.tombstones, now: () => this.env.clock.now() }, spec, afterTombstones);
+    return upsertBatch({ client: this.client, ledger: this.cache, pipeline: this.spec.name, stage: this.stageTable, target: this.target, tombstones: this.spec.tombstones, now: () => this.env.clock.now(), states: this.states }, spec, afterTombstones);
   }
 
   retainStage(upToBatch: number, olderThan: number | undefined) {

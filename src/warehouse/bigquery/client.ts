@@ -110,6 +110,30 @@ export class BigQueryClient {
   }
 
   /**
+   * A load job from gs:// URIs that is waited for and returned as BigQuery reports it, failed or
+   * not: the job's errors are the file's verdict (direct-load.ts), not a failure of this call. Only
+   * an API call that fails (no job, a job that never finishes) throws.
+   */
+  async loadUrisJob(table: string, uris: string[], bytes: number, config: JobLoadMetadata): Promise<Job['metadata']> {
+    this.stats.jobs++;
+    this.stats.bytesLoaded += bytes;
+    const what = `load job of ${uris.join(', ')} into ${this.settings.dataset}.${table}`;
+    try {
+      const [job] = await this.bq.createJob({
+        configuration: { load: { ...config, sourceUris: uris, destinationTable: { projectId: this.settings.project, datasetId: this.settings.dataset, tableId: table } } },
+        location: this.settings.location,
+      } as never);
+      // promise() rejects when the job ends with an errorResult: the metadata below says so.
+      await job.promise().catch(() => undefined);
+      const [metadata] = await job.getMetadata();
+      if ((metadata as { status?: { state?: string } }).status?.state !== 'DONE') throw new Error(`${what}: the job did not finish`);
+      return metadata;
+    } catch (err) {
+      throw bigQueryErrorFrom(err, what);
+    }
+  }
+
+  /**
    * Column names and BigQuery types of a table, in order; undefined when it does not exist. From the
    * schema of `SELECT * … LIMIT 0` (a job that reads nothing, ~20 ms on the emulator): the emulator's
    * table metadata misses columns added by ALTER TABLE, and its INFORMATION_SCHEMA takes ~1 s.

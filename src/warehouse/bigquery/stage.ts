@@ -4,7 +4,8 @@ import { localFileFor } from '../../engine/delta/materialize.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
 import type { BigQueryClient } from './client.ts';
 import { ledgerInsert, ledgerSelect, Sql, type LedgerCache } from './ledger.ts';
-import { bigQueryType, quoteIdent } from './types.ts';
+import { loadTable } from './direct-load.ts';
+import { bigQueryType, duckdbType, literal, quoteIdent, quoteString } from './types.ts';
 
 /**
  * The stage of a BigQuery pipeline is one staging table per batch (`<stage>__batch_<seq>`, seed
@@ -41,12 +42,15 @@ interface StagedFile {
   rescued: number;
 }
 
-/** Loads a batch into its staging table and records it, once: a load job per file, then one script. */
+/**
+ * Loads a batch into its staging table and records it, once: a load job per local file, then one
+ * script that copies in the files BigQuery loaded itself (direct-load.ts) and records the batch.
+ */
 export async function appendBatch(t: StageTables, batch: StageBatch, committedAt: number): Promise<StageResult> {
   const done = await t.ledger.row(t.pipeline, 'stage', batch.seq);
   if (done) return { version: done.version, rows: Number(done.staged_rows ?? 0), skipped: true };
   const files = await Promise.all(batch.files.map(async (f) => ({ path: await localFileFor(f.store, f.key), size: (await f.store.head(f.key))?.size ?? 0 })));
-  const described = await t.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}])`);
+  const described = files.length ? await t.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}])`) : [];
   const fields = described.map((c) => ({ name: c.column_name, type: bigQueryType(c.column_type, c.column_name), mode: 'NULLABLE' }));
   const table = stagingTable(t.stage, batch.seq);
   let rows = 0;
@@ -61,19 +65,64 @@ export async function appendBatch(t: StageTables, batch: StageBatch, committedAt
   }
   const columns = described.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
   const bytes = files.reduce((a, f) => a + f.size, 0);
-  const row = await recordStaged(t, batch.seq, { columns, rows, bytes, loadPath: 'in-process', committedAt });
-  return { version: row.version, rows, skipped: false };
+  const remote = batch.remote ?? [];
+  const copyIn = remote.length ? await remoteRows(t, batch, fields, columns) : [];
+  const loadPath = remote.length === 0 ? 'in-process' : files.length === 0 ? 'load-job' : 'mixed';
+  const row = await recordStaged(t, batch.seq, { columns, rows: remote.length ? new Sql(`(SELECT COUNT(*) FROM ${t.client.table(table)})`) : rows, bytes, loadPath, committedAt }, copyIn);
+  return { version: row.version, rows: Number(row.staged_rows ?? rows), skipped: false };
+}
+
+const LINEAGE_TYPES: [string, string][] = [['_batch', 'INT64'], ['_source_file', 'STRING'], ['_ingested_at', 'TIMESTAMP'], ['_row_number', 'INT64']];
+
+/**
+ * The statements that copy the rows of the batch's directly loaded files into its staging table
+ * (creating it when no local file did, so a redo starts from an empty one either way), with their
+ * lineage. A load job keeps no row order, so `_row_number` is the row's place in BigQuery's read of
+ * the load table (ROW_NUMBER() OVER ()), not its line in the file: two rows of one such file with
+ * the same key and the same orderBy value are told apart arbitrarily (orderBy, then file order, decide
+ * everything else). Without addColumns, a file's columns the stage does not have are left out.
+ * `columns` (the stage columns of the batch, DuckDB names) gains the columns added.
+ */
+async function remoteRows(t: StageTables, batch: StageBatch, fields: { name: string; type: string }[], columns: Column[]): Promise<string[]> {
+  const staging = t.client.table(stagingTable(t.stage, batch.seq));
+  const have = new Map(fields.map((f) => [f.name.toLowerCase(), f.type]));
+  const known = batch.addColumns ? undefined : new Set([...((await stageColumns(t)) ?? []), ...columns].map((c) => c.name.toLowerCase()));
+  const out: string[] = [];
+  for (const r of batch.remote!) {
+    const source = loadTable(t.stage, batch.seq, r.index);
+    const cols = await t.client.columns(source);
+    if (!cols) throw new Error(`batch ${batch.seq} of ${t.pipeline}: ${r.key} was loaded into ${source} when the batch was planned, and that table is gone; remove the batch's manifest to plan it again`);
+    const take = cols.filter((c) => !known || known.size === 0 || known.has(c.name.toLowerCase()));
+    const fresh = take.filter((c) => !have.has(c.name.toLowerCase()));
+    if (have.size === 0) {
+      out.push(`CREATE OR REPLACE TABLE ${staging} (${[...take.map((c) => [c.name, c.type]), ...LINEAGE_TYPES].map(([n, ty]) => `${quoteIdent(n)} ${ty}`).join(', ')})`);
+      for (const [n, ty] of LINEAGE_TYPES) have.set(n, ty);
+    } else if (fresh.length) {
+      out.push(`ALTER TABLE ${staging} ${fresh.map((c) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}`).join(', ')}`);
+    }
+    for (const c of fresh) {
+      have.set(c.name.toLowerCase(), c.type);
+      columns.push({ name: c.name, type: duckdbType(c.type) });
+    }
+    const names = take.map((c) => quoteIdent(c.name));
+    out.push(
+      `INSERT INTO ${staging} (${[...names, ...LINEAGE_TYPES.map(([n]) => n)].join(', ')}) ` +
+        `SELECT ${[...names, String(batch.seq), quoteString(r.key), literal(batch.ingestedAt ?? 0, 'TIMESTAMP'), 'ROW_NUMBER() OVER ()'].join(', ')} FROM ${t.client.table(source)}`,
+    );
+  }
+  return out;
 }
 
 /**
  * The stage ledger row of a loaded batch, with its per-file row and rescued counts computed from the
  * staging table in the same script (one job), which ends by selecting the row for the cache.
  */
-export async function recordStaged(t: StageTables, seq: number, r: { columns: Column[]; rows: number; bytes: number; loadPath: string; committedAt: number }) {
+export async function recordStaged(t: StageTables, seq: number, r: { columns: Column[]; rows: number | Sql; bytes: number; loadPath: string; committedAt: number }, before: string[] = []) {
   const staging = t.client.table(stagingTable(t.stage, seq));
   const rescued = r.columns.some((c) => c.name === RESCUED) ? `COUNTIF(${quoteIdent(RESCUED)} IS NOT NULL)` : '0';
   const files = new Sql(`(SELECT TO_JSON_STRING(ARRAY_AGG(STRUCT(f AS file, n, rescued))) FROM (SELECT _source_file AS f, COUNT(*) AS n, ${rescued} AS rescued FROM ${staging} GROUP BY 1))`);
   const script = [
+    ...before,
     ledgerInsert(t.client, t.pipeline, 'stage', seq, { columns: JSON.stringify(r.columns), staged_rows: r.rows, load_path: r.loadPath, bytes: r.bytes, files, committed_at: r.committedAt }),
     ledgerSelect(t.client, t.pipeline, 'stage', seq),
   ];
@@ -106,14 +155,16 @@ export async function batchCounts(t: StageTables, seq: number, key: string[]): P
 
 /** Drops the staging tables of finished batches (up to `upToBatch`, staged before `olderThan` if given). */
 export async function trimStage(t: StageTables, upToBatch: number, olderThan: number | undefined): Promise<{ deletedRows: number; vacuumedFiles: number }> {
-  const prefix = `${t.stage}__batch_`;
-  const existing = new Set(await t.client.tablesStartingWith(prefix));
+  const all = await t.client.tablesStartingWith(`${t.stage}__`);
+  const existing = new Set(all.filter((id) => id.startsWith(`${t.stage}__batch_`)));
   if (existing.size === 0) return { deletedRows: 0, vacuumedFiles: 0 };
   const staged = (await t.ledger.rows(t.pipeline, 'stage')).filter((r) => r.batch <= upToBatch);
   const drop = staged.filter((r) => existing.has(stagingTable(t.stage, r.batch)) && (olderThan === undefined || (r.committed_at !== null && Date.parse(r.committed_at) < olderThan)));
   if (drop.length === 0) return { deletedRows: 0, vacuumedFiles: 0 };
+  // The tables direct loads of those batches left (direct-load.ts) go with them.
+  const loads = all.filter((id) => drop.some((r) => id.startsWith(`${t.stage}__load_${r.batch}_`)));
   // One script, one job, however many tables.
-  await t.client.query(drop.map((r) => `DROP TABLE IF EXISTS ${t.client.table(stagingTable(t.stage, r.batch))}`).join(';\n') + ';', `dropping ${drop.length} staging table(s) of ${t.pipeline}`);
+  await t.client.query([...drop.map((r) => stagingTable(t.stage, r.batch)), ...loads].map((id) => `DROP TABLE IF EXISTS ${t.client.table(id)}`).join(';\n') + ';', `dropping ${drop.length} staging table(s) of ${t.pipeline}`);
   return { deletedRows: drop.reduce((a, r) => a + Number(r.staged_rows ?? 0), 0), vacuumedFiles: drop.length };
 }
 

@@ -1,6 +1,7 @@
 import { InputError } from '../../errors/lakelet-error.ts';
 import type { Column, UpsertResult, UpsertSpec } from '../warehouse.ts';
 import type { BigQueryClient } from './client.ts';
+import { stateWriteSql, type StateCache } from './committed-state.ts';
 import { countsOf, ledgerInsert, ledgerSelect, notYet, Sql, type LedgerCache } from './ledger.ts';
 import { stagingTable } from './stage.ts';
 import { buriedExpression, createTombstonesSql, tombstoneInsertFrom, type TombstoneSpec } from './tombstones.ts';
@@ -19,6 +20,8 @@ export interface UpsertTables {
   target: string;
   tombstones: boolean;
   now: () => number;
+  /** Follows the committed state a MERGE writes (spec.state). */
+  states?: StateCache;
 }
 
 /** The per-batch table the MERGE reads: the staging table deduplicated, built once and dropped by the same script. */
@@ -77,13 +80,16 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
   const target = client.table(t.target);
   const on = spec.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
   const ob = spec.orderBy ? quoteIdent(spec.orderBy) : undefined;
-  const newer = ob ? `(t.${ob} IS NULL OR s.${ob} >= t.${ob})` : 'TRUE';
+  const newerOnly = ob ? `(t.${ob} IS NULL OR s.${ob} >= t.${ob})` : 'TRUE';
+  // changedOnly: a matched row is written (and counted) only when some column differs, NULL-safe;
+  // the target's columns the batch lacks are not compared (they are not written either).
+  const newer = spec.changedOnly && cols.length ? `${newerOnly} AND (${business.map((c) => changed(c)).join(' OR ')})` : newerOnly;
   const live = `(SELECT * FROM ${source} WHERE NOT ${BURIED})`;
   // What the MERGE will do, counted in one pass over the source and the target as they are before it.
   const counts =
     `(SELECT COUNTIF(t.__hit IS NULL AND NOT s.${DELETED}) AS inserted, COUNTIF(t.__hit IS NOT NULL AND NOT s.${DELETED} AND ${newer}) AS updated, ` +
-    `COUNTIF(t.__hit IS NOT NULL AND s.${DELETED} AND ${newer}) AS deleted FROM ${live} s ` +
-    `LEFT JOIN (SELECT ${spec.key.map(quoteIdent).join(', ')}${ob && !spec.key.includes(spec.orderBy!) ? `, ${ob}` : ''}, TRUE AS __hit FROM ${target}) t ON ${on}) __c`;
+    `COUNTIF(t.__hit IS NOT NULL AND s.${DELETED} AND ${newerOnly}) AS deleted FROM ${live} s ` +
+    `LEFT JOIN (SELECT ${targetRead(spec, business)}, TRUE AS __hit FROM ${target}) t ON ${on}) __c`;
   const metrics = {
     inserted: new Sql('__c.inserted'),
     updated: new Sql('__c.updated'),
@@ -95,7 +101,7 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
   };
 
   const clauses = [
-    ...(markerPresent ? [`WHEN MATCHED AND s.${DELETED} AND ${newer} THEN DELETE`] : []),
+    ...(markerPresent ? [`WHEN MATCHED AND s.${DELETED} AND ${newerOnly} THEN DELETE`] : []),
     `WHEN MATCHED AND NOT s.${DELETED} AND ${newer} THEN UPDATE SET ${cols.map((c) => `${c} = s.${c}`).join(', ')}`,
     // Explicit column lists: the emulator rejects INSERT ROW, and a target with more columns than the batch is fine.
     `WHEN NOT MATCHED AND NOT s.${DELETED} THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`,
@@ -104,6 +110,7 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
     ...(ts ? [tombstoneInsertFrom(ts, source, seq)] : []),
     ledgerInsert(client, t.pipeline, 'target', seq, { ...metrics, columns: JSON.stringify(targetColumns), committed_at: t.now() }, counts),
     `MERGE ${target} t USING ${live} s ON ${on} ${clauses.join(' ')}`,
+    ...(spec.state ? stateWriteSql(client, t.pipeline, spec.state, t.now()) : []),
   ];
   const script = [
     // DECLARE comes first in a GoogleSQL script.
@@ -117,11 +124,30 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
     `DROP TABLE IF EXISTS ${source}`,
     ledgerSelect(client, t.pipeline, 'target', seq),
   ];
-  const row = await t.ledger.write(t.pipeline, 'target', seq, script.join(';\n') + ';', `MERGE of batch ${seq} into ${t.target}`);
+  let row;
+  try {
+    row = await t.ledger.write(t.pipeline, 'target', seq, script.join(';\n') + ';', `MERGE of batch ${seq} into ${t.target}`);
+  } catch (err) {
+    t.states?.forget(t.pipeline);
+    throw err;
+  }
+  if (spec.state) await t.states?.committed(t.pipeline, spec.state);
   const tombstones = Number(row.tombstones ?? 0);
   // The tombstones commit with the MERGE (one transaction): this runs once both are in.
   afterTombstones?.(tombstones);
   return { version: row.version, metrics: countsOf(row), skipped: false, tombstones };
+}
+
+/** The target's columns the counting join needs: the key and orderBy, or (changedOnly) every column the MERGE writes. */
+function targetRead(spec: UpsertSpec, business: { name: string }[]): string {
+  const names = spec.changedOnly ? [...new Set([...spec.key, ...business.map((c) => c.name)])] : [...spec.key, ...(spec.orderBy && !spec.key.includes(spec.orderBy) ? [spec.orderBy] : [])];
+  return names.map(quoteIdent).join(', ');
+}
+
+/** `s.c` differs from `t.c`, NULL-safe. JSON has no equality in GoogleSQL: compared as its JSON text. */
+function changed(c: { name: string; type: string }): string {
+  const q = quoteIdent(c.name);
+  return c.type === 'JSON' ? `TO_JSON_STRING(s.${q}) IS DISTINCT FROM TO_JSON_STRING(t.${q})` : `s.${q} IS DISTINCT FROM t.${q}`;
 }
 
 /**

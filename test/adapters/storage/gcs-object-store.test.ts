@@ -1,7 +1,7 @@
 // GcsObjectStore against a real fake-gcs-server (test/support/gcs-emulator.ts): the ObjectStore
 // contract under a folder and at a bucket's root, then what is GCS's own: put-if-absent by
 // generation precondition, retries (through a fault-injecting proxy), paged listings, ranges, errors.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GcsObjectStore } from '../../../src/adapters/storage/gcs/gcs-object-store.ts';
@@ -257,6 +257,50 @@ describe.skipIf(gcsMode === 'skip')('GcsObjectStore on fake-gcs-server', () => {
       expect(second?.generation).toMatch(/^\d+$/);
       expect(second?.generation).not.toBe(first?.generation);
       expect((await store.list(''))[0]).toEqual(second);
+    });
+  });
+
+  describe('copyFromIfAbsent (a big file archived inside GCS, never through lakelet)', () => {
+    it('copies across buckets server-side (a rewrite, no download), reading the generation it was given; md5 in the listing; another kind of store: undefined', async () => {
+      const g = await emulator();
+      const bucket = `c-${randomUUID().slice(0, 18)}`;
+      await g.createBucket(bucket);
+      const { proxy, requests } = await proxied();
+      const from = storeAt(proxy.endpoint, 'lake', folder());
+      const to = storeAt(proxy.endpoint, bucket, 'archive');
+      await from.put('big.bin', 'the big bytes');
+      const seen = (await from.head('big.bin'))!;
+      expect(seen.md5).toBe(createHash('md5').update('the big bytes').digest('hex'));
+      requests.length = 0;
+      expect(await to.copyFromIfAbsent(from, 'big.bin', 'x/big.bin', { ifGeneration: seen.generation })).toBe(true);
+      expect(requests.some(isDownload)).toBe(false);
+      const rewrite = requests.find((r) => r.method === 'POST' && /\/(rewriteTo|copyTo)\//.test(r.url))!;
+      expect(rewrite.url).toMatch(/[?&]ifGenerationMatch=0(&|$)/);
+      expect(rewrite.url).toMatch(new RegExp(`[?&]sourceGeneration=${seen.generation}(&|$)`));
+      expect(text.decode(await to.get('x/big.bin'))).toBe('the big bytes');
+      expect(await to.copyFromIfAbsent({ uri: 'file:///x' } as never, 'big.bin', 'y')).toBeUndefined();
+    });
+
+    it('a taken destination: GCS answers 412, which is false (nothing overwritten), not retried', async () => {
+      const { proxy, faults, requests } = await proxied((req) => /\/(rewriteTo|copyTo)\//.test(req.url ?? ''));
+      const from = storeAt(proxy.endpoint, 'lake', folder());
+      await from.put('big.bin', 'bytes');
+      // The 412 is injected: GCS sends it for ifGenerationMatch=0 on a taken name, fake-gcs-server does not (next test).
+      faults.push({ status: 412 });
+      requests.length = 0;
+      expect(await from.copyFromIfAbsent(from, 'big.bin', 'copy.bin')).toBe(false);
+      expect(requests.filter((r) => /\/(rewriteTo|copyTo)\//.test(r.url))).toHaveLength(1);
+      expect(await from.head('copy.bin')).toBeUndefined();
+    });
+
+    it('emulator gap: fake-gcs-server v1.56.1 ignores ifGenerationMatch=0 on a copy and overwrites a taken name (real GCS answers 412)', async () => {
+      // When this fails, the emulator enforces it: fold the 412 case above into a real one.
+      const g = await emulator();
+      const store = storeAt(g.endpoint, 'lake', folder());
+      await store.put('a', 'one');
+      await store.put('b', 'two');
+      expect(await store.copyFromIfAbsent(store, 'a', 'b')).toBe(true);
+      expect(text.decode(await store.get('b'))).toBe('one');
     });
   });
 

@@ -204,6 +204,23 @@ export class GcsObjectStore implements ObjectStore {
     });
   }
 
+  async copyFromIfAbsent(source: ObjectStore, fromKey: string, toKey: string, options: { ifGeneration?: string } = {}): Promise<boolean | undefined> {
+    if (!(source instanceof GcsObjectStore)) return undefined;
+    const from = source.file(fromKey);
+    const read = options.ifGeneration !== undefined ? source.bucket.file(from.name, { generation: options.ifGeneration }) : from;
+    const to = this.file(toKey);
+    return this.call('copy', from, async () => {
+      try {
+        // A rewrite inside GCS; ifGenerationMatch 0: only when nothing is at the destination.
+        await read.copy(to, { preconditionOpts: { ifGenerationMatch: 0 } });
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 412) return false;
+        throw source.notFoundOr(err, from);
+      }
+    });
+  }
+
   private file(key: string): File {
     validateKey(key);
     const name = this.prefix ? `${this.prefix}/${key}` : key;
@@ -217,12 +234,13 @@ export class GcsObjectStore implements ObjectStore {
     return `gs://${this.bucketName}/${file.name}`;
   }
 
-  private meta(key: string, metadata: { size?: string | number; updated?: string; generation?: string | number }): ObjectMeta {
+  private meta(key: string, metadata: { size?: string | number; updated?: string; generation?: string | number; md5Hash?: string }): ObjectMeta {
     return {
       key,
       size: Number(metadata.size ?? 0),
       lastModified: metadata.updated ? Date.parse(metadata.updated) : 0,
       ...(metadata.generation !== undefined ? { generation: String(metadata.generation) } : {}),
+      ...(metadata.md5Hash ? { md5: Buffer.from(metadata.md5Hash, 'base64').toString('hex') } : {}),
     };
   }
 
