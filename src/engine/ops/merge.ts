@@ -137,6 +137,7 @@ export class MergeBuilder {
     } finally {
       for (const r of release) await r().catch(() => {});
       for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
+      await this.table.ctx.compute.run(`DROP VIEW IF EXISTS ${temp.src}`).catch(() => {});
     }
   }
 
@@ -158,7 +159,7 @@ export class MergeBuilder {
     // 3. Prune target files by partition values and key ranges, unless every row matters.
     const scanStarted = Date.now();
     const plan = await planFiles(snapshot, this.clauses, keys, source.table);
-    const scan = await scanSnapshot(snapshot, { withFileInfo: true, files: plan.candidates });
+    const scan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: plan.candidates });
     release.push(() => scan.release());
     // 4. Join once and decide every row's clause inside DuckDB.
     const on = joinCondition(keys, aliases, this.options.condition);
@@ -166,9 +167,9 @@ export class MergeBuilder {
     await joinRows(ctx, { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
-    await assertUnambiguous(ctx, temp.joined, keys, plan);
+    await assertUnambiguous(ctx, temp.joined, keys, plan, source, snapshot.schema);
     // 6. Which files change, and the counts Delta reports.
-    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses);
+    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
     // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to
     // record): no data file and no empty commit, just the counts.
     const inserts = decisions.rowsOf('not-matched-insert');
@@ -179,7 +180,7 @@ export class MergeBuilder {
       return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
     }
     // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
-    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched });
+    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files });
     const metrics = mergeMetrics({
       source,
       decisions,

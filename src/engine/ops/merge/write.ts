@@ -36,6 +36,8 @@ export interface OutputInput {
   plan: MergePlan;
   joined: string;
   touched: Set<string>;
+  /** The scanned target files: the joined rows' `__file` is an index into these. */
+  scanned: AddFile[];
 }
 
 /**
@@ -43,7 +45,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -56,27 +58,40 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     // The join rejected ambiguous matches, so each updated target row appears once.
     if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
   } else if (touched.size > 0) {
+    // With a WHEN MATCHED clause the join was checked unambiguous: each target row is there once.
+    // Without one, a target row matched by several source rows repeats and is kept once here.
+    const once = plan.matched.length > 0 ? '' : ` QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`;
     parts.push(
-      `SELECT ${cols} FROM ${joined} WHERE __file IN (${[...touched].map(sqlString).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''} ` +
-        `QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`,
+      `SELECT ${cols} FROM ${joined} WHERE __file IN (${touchedIndexes(scanned, touched).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''}${once}`,
     );
   }
   if (plan.inserts.length > 0) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`);
   const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
   await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
   const written = parts.length
-    ? await writeDataFiles(ctx, outputSql, { schema, partitionColumns: metadata.partitionColumns, mappingMode: columnMappingMode(metadata), configuration: metadata.configuration })
+    ? await writeDataFiles(ctx, outputSql, {
+        schema,
+        partitionColumns: metadata.partitionColumns,
+        mappingMode: columnMappingMode(metadata),
+        configuration: metadata.configuration,
+        columns: schema.fields.map((f) => f.name),
+      })
     : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
   let dv: DvMarkResult | undefined;
   if (useDv) {
     const changed = [...updateCodes, ...deleteCodes];
-    const positions = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    const byIndex = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
     dv = await markRowsDeleted(ctx, snapshot, touchedFiles, positions, ctx.clock.now());
   }
   const removedFiles = dv ? dv.filesRemoved : touchedFiles;
   const rewriteTimeMs = Date.now() - rewriteStarted;
   const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
   return { written, cdc, removedFiles, dv, rewriteTimeMs };
+}
+
+function touchedIndexes(scanned: AddFile[], touched: Set<string>): number[] {
+  return scanned.flatMap((f, i) => (touched.has(f.path) ? [i] : []));
 }
 
 /** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
