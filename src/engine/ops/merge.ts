@@ -7,7 +7,7 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, joinCondition, joinRows } from './merge/join.ts';
+import { assertUnambiguous, decideRows, joinCondition, joinRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -164,10 +164,14 @@ export class MergeBuilder {
     // 4. Join once and decide every row's clause inside DuckDB.
     const on = joinCondition(keys, aliases, this.options.condition);
     const preimages = isChangeDataFeedEnabled(snapshot);
-    await joinRows(ctx, { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined });
+    // Ambiguity (a target row matched by several source rows) needs every joined row only when
+    // the source repeats a key; otherwise the join keeps just the rows a clause acts on.
+    const mayRepeat = await sourceKeysMayRepeat(ctx, keys, plan, source, snapshot.schema);
+    const joinInput = { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined };
+    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
-    await assertUnambiguous(ctx, temp.joined, keys, plan, source, snapshot.schema);
+    if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
     // 6. Which files change, and the counts Delta reports.
     const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
     // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to

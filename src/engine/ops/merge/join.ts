@@ -59,6 +59,11 @@ export interface JoinInput {
   preimages: boolean;
   /** The temp table to create. */
   joined: string;
+  /**
+   * Keep only rows a clause acts on (updated, deleted, inserted): the rows no clause touches are
+   * needed only by the exact ambiguity check. Rewritten files' other rows are re-read at write.
+   */
+  actedOnly: boolean;
 }
 
 /**
@@ -84,7 +89,8 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     // which spares packing both sides' rows into structs for an outer query.
     await ctx.compute.run(
       `CREATE TEMP TABLE ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, ${decision} AS __code, ${outputs.join(', ')} ` +
-        `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}`,
+        `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
+        (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
     );
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
@@ -110,13 +116,14 @@ function outputExpr(field: StructField, clauses: CodedClause[], sourceNames: Set
 }
 
 /**
- * Ambiguity: a target row matched by several source rows (Delta refuses such a merge). The join
- * is on key equality, so that needs a key repeated in the source: a source with unique keys (the
- * usual batch, and any deduplicated one) is cleared by one cheap grouping of the source alone;
- * otherwise the joined rows are checked, since a repeated key that matches no target row is fine.
+ * Whether the source may repeat a key, so that one target row could match several source rows
+ * (Delta refuses such a merge). The join is on key equality: a source with unique keys (the usual
+ * batch, and any deduplicated one) cannot be ambiguous, and one cheap grouping of the source alone
+ * shows it. Only otherwise are the joined rows checked (assertUnambiguous), since a repeated key
+ * that matches no target row is fine.
  */
-export async function assertUnambiguous(ctx: TableContext, joined: string, keys: string[], plan: MergePlan, source: MergeSource, target: StructType): Promise<void> {
-  if (plan.matched.length === 0 || source.uniqueKeys) return;
+export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], plan: MergePlan, source: MergeSource, target: StructType): Promise<boolean> {
+  if (plan.matched.length === 0 || source.uniqueKeys) return false;
   // Keys as the target types them: a cast can only merge source values, never split them, so a
   // source that is unique this way cannot match one target row twice.
   const typed = keys.map((k) => {
@@ -127,7 +134,11 @@ export async function assertUnambiguous(ctx: TableContext, joined: string, keys:
     `SELECT 1 FROM (SELECT ${typed.map((e, i) => `${e} AS __k${i}`).join(', ')} FROM ${source.table}) ` +
       `WHERE ${typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND ')} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
   );
-  if (repeated.length === 0) return;
+  return repeated.length > 0;
+}
+
+/** Ambiguity, exactly: a target row matched by several source rows (needs every joined row kept). */
+export async function assertUnambiguous(ctx: TableContext, joined: string, keys: string[]): Promise<void> {
   const dup = await ctx.compute.query<Record<string, unknown> & { __n: string }>(
     `SELECT count(*) AS __n, ${keys.map((k) => `any_value(${sqlIdent(k)}) AS ${sqlIdent(k)}`).join(', ')} FROM ${joined} ` +
       `WHERE __file IS NOT NULL AND __code BETWEEN 0 AND 99 GROUP BY __file, __row HAVING count(*) > 1 LIMIT 1`,

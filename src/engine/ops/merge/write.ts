@@ -14,6 +14,8 @@ import { columnMappingMode } from '../../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
 import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
 import { compilePredicate } from '../../delta/skipping.ts';
+import { scanSnapshot, type Scan } from '../../delta/scan.ts';
+import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { commit } from '../../delta/transaction.ts';
 import { isChangeDataFeedEnabled, writeChangeDataFiles } from '../cdf.ts';
 import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
@@ -54,29 +56,43 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const updateCodes = plan.clauses.filter(isUpdate).map((c) => c.code);
   const cols = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
   const parts: string[] = [];
+  let rescan: Scan | undefined;
   if (useDv) {
     // The join rejected ambiguous matches, so each updated target row appears once.
     if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
   } else if (touched.size > 0) {
-    // With a WHEN MATCHED clause the join was checked unambiguous: each target row is there once.
-    // Without one, a target row matched by several source rows repeats and is kept once here.
-    const once = plan.matched.length > 0 ? '' : ` QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`;
+    // Copy-on-write: the updated rows come from the join; the touched files' other rows are
+    // re-read from the files (each once), minus every row a clause updated or deleted.
+    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: touchedFiles });
+    const changed = [...updateCodes, ...deleteCodes];
+    // The re-scan numbers its files anew; as indexes of the join's scan, they are:
+    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
+    const asScanned = `[${rescan.files.map((f) => indexOf.get(f.path)).join(', ')}][r._file + 1]`;
+    // A column just added by schema evolution has no value in the files yet.
+    const existing = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
+    const kept = schema.fields.map((f) => (existing.has(f.name.toLowerCase()) ? `r.${sqlIdent(f.name)}` : `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`)).join(', ');
     parts.push(
-      `SELECT ${cols} FROM ${joined} WHERE __file IN (${touchedIndexes(scanned, touched).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''}${once}`,
+      `SELECT ${kept} FROM (${rescan.sql}) r ANTI JOIN (SELECT __file, __row FROM ${joined} WHERE __code IN (${changed.join(', ')})) c ON c.__file = ${asScanned} AND c.__row = r._row_index`,
     );
+    if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
   }
   if (plan.inserts.length > 0) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`);
   const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
-  await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
-  const written = parts.length
-    ? await writeDataFiles(ctx, outputSql, {
-        schema,
-        partitionColumns: metadata.partitionColumns,
-        mappingMode: columnMappingMode(metadata),
-        configuration: metadata.configuration,
-        columns: schema.fields.map((f) => f.name),
-      })
-    : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  let written: DataWriteResult;
+  try {
+    await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
+    written = parts.length
+      ? await writeDataFiles(ctx, outputSql, {
+          schema,
+          partitionColumns: metadata.partitionColumns,
+          mappingMode: columnMappingMode(metadata),
+          configuration: metadata.configuration,
+          columns: schema.fields.map((f) => f.name),
+        })
+      : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  } finally {
+    await rescan?.release();
+  }
   let dv: DvMarkResult | undefined;
   if (useDv) {
     const changed = [...updateCodes, ...deleteCodes];
@@ -88,10 +104,6 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const rewriteTimeMs = Date.now() - rewriteStarted;
   const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
   return { written, cdc, removedFiles, dv, rewriteTimeMs };
-}
-
-function touchedIndexes(scanned: AddFile[], touched: Set<string>): number[] {
-  return scanned.flatMap((f, i) => (touched.has(f.path) ? [i] : []));
 }
 
 /** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
