@@ -137,7 +137,7 @@ export class MergeBuilder {
     } finally {
       for (const r of release) await r().catch(() => {});
       for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
-      await this.table.ctx.compute.run(`DROP VIEW IF EXISTS ${temp.src}`).catch(() => {});
+      for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP VIEW IF EXISTS ${name}`).catch(() => {});
     }
   }
 
@@ -166,9 +166,10 @@ export class MergeBuilder {
     const preimages = isChangeDataFeedEnabled(snapshot);
     // Ambiguity (a target row matched by several source rows) needs every joined row only when
     // the source repeats a key; otherwise the join keeps just the rows a clause acts on.
-    const mayRepeat = await sourceKeysMayRepeat(ctx, keys, plan, source, snapshot.schema);
+    // (With no target file to read, no target row can be matched at all.)
+    const mayRepeat = scan.files.length > 0 && (await sourceKeysMayRepeat(ctx, keys, plan, source, snapshot.schema));
     const joinInput = { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined };
-    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat });
+    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat, asView: scan.files.length === 0 });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
     if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);

@@ -64,6 +64,11 @@ export interface JoinInput {
    * needed only by the exact ambiguity check. Rewritten files' other rows are re-read at write.
    */
   actedOnly: boolean;
+  /**
+   * No target file can match (e.g. an insert-only batch): the join is just the source, so it stays
+   * a view, re-read by each step, instead of copying every source row into a temp table first.
+   */
+  asView: boolean;
 }
 
 /**
@@ -88,7 +93,7 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.
     await ctx.compute.run(
-      `CREATE TEMP TABLE ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, ${decision} AS __code, ${outputs.join(', ')} ` +
+      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, ${decision} AS __code, ${outputs.join(', ')} ` +
         `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
         (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
     );
@@ -161,7 +166,7 @@ export async function decideRows(compute: Compute, joined: string, clauses: Code
   const rowsOf = (kind: ClauseKind) =>
     perCode.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
   const changeCodes = clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code);
-  const touchedRows = changeCodes.length
+  const touchedRows = changeCodes.length && files.length > 0
     ? await compute.query<{ f: number }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
     : [];
   return { rowsOf, touched: new Set(touchedRows.map((r) => files[Number(r.f)].path)) };
