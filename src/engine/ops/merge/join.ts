@@ -69,6 +69,24 @@ export interface JoinInput {
    * a view, re-read by each step, instead of copying every source row into a temp table first.
    */
   asView: boolean;
+  /**
+   * Keep only the decision (file, row, clause code), no output columns: the merge is a plain
+   * upsert (see isPlainUpsert), so the written rows are exactly the source's and are read from it.
+   */
+  narrow: boolean;
+}
+
+/**
+ * A plain upsert: WHEN MATCHED UPDATE SET * and WHEN NOT MATCHED INSERT *, both unconditional,
+ * nothing else, and the source has every column the merge writes. Then every source row is
+ * written exactly once (updated or inserted; the join is checked unambiguous) with its own values,
+ * so the rows to write are the source itself, and the join only decides which target rows go.
+ */
+export function isPlainUpsert(plan: MergePlan, schema: StructType, source: MergeSource): boolean {
+  const plain = (kind: ClauseKind) => plan.clauses.some((c) => c.kind === kind && !c.condition && !c.set);
+  if (plan.clauses.length !== 2 || !plain('matched-update') || !plain('not-matched-insert')) return false;
+  const sourceNames = new Set(source.schema.fields.map((f) => f.name.toLowerCase()));
+  return schema.fields.every((f) => sourceNames.has(f.name.toLowerCase()));
 }
 
 /**
@@ -84,7 +102,7 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     `ELSE ${decisionSql(plan.bySource, CODE_BY_SOURCE_NONE)} END`;
   const sourceNames = new Set(input.source.schema.fields.map((f) => f.name.toLowerCase()));
   const existing = new Set(input.targetSchema.fields.map((f) => f.name.toLowerCase()));
-  const outputs = schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+  const outputs = input.narrow ? [] : schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
   // Source rows without a target row matter only to inserts.
@@ -93,7 +111,7 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.
     await ctx.compute.run(
-      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, ${decision} AS __code, ${outputs.join(', ')} ` +
+      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${decision} AS __code`, ...outputs].join(', ')} ` +
         `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
         (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
     );

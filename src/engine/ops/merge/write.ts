@@ -40,6 +40,8 @@ export interface OutputInput {
   touched: Set<string>;
   /** The scanned target files: the joined rows' `__file` is an index into these. */
   scanned: AddFile[];
+  /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
+  fromSource?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -57,12 +59,17 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const cols = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
   const parts: string[] = [];
   let rescan: Scan | undefined;
-  if (useDv) {
-    // The join rejected ambiguous matches, so each updated target row appears once.
-    if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
-  } else if (touched.size > 0) {
-    // Copy-on-write: the updated rows come from the join; the touched files' other rows are
-    // re-read from the files (each once), minus every row a clause updated or deleted.
+  // The updated rows and the inserts: from the join, or, for a plain upsert, the source rows.
+  const acted = fromSource
+    ? [`SELECT ${cols} FROM ${fromSource}`]
+    : [
+        ...(updateCodes.length ? [`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`] : []),
+        ...(plan.inserts.length > 0 ? [`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`] : []),
+      ];
+  // With deletion vectors the touched files keep their rows (the DVs hide the changed ones).
+  if (!useDv && touched.size > 0) {
+    // Copy-on-write: the touched files' other rows are re-read from the files (each once),
+    // minus every row a clause updated or deleted.
     rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: touchedFiles });
     const changed = [...updateCodes, ...deleteCodes];
     // The re-scan numbers its files anew; as indexes of the join's scan, they are:
@@ -74,9 +81,8 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     parts.push(
       `SELECT ${kept} FROM (${rescan.sql}) r ANTI JOIN (SELECT __file, __row FROM ${joined} WHERE __code IN (${changed.join(', ')})) c ON c.__file = ${asScanned} AND c.__row = r._row_index`,
     );
-    if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
   }
-  if (plan.inserts.length > 0) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`);
+  parts.push(...acted);
   const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
   let written: DataWriteResult;
   try {
