@@ -123,6 +123,25 @@ describe('MERGE', () => {
     t.close();
   });
 
+  it('prunes exactly when file key ranges overlap: a key inside a wide file is matched, not inserted again', async () => {
+    const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
+    // File A spans [1, 100]; file B [50, 60] lies inside it. Key 100 is only in A, yet B has the
+    // greatest lower bound below 100: pruning by "the file whose range starts last" would miss A.
+    await t.write({ sql: `SELECT * FROM (VALUES (1, 'a1'), (100, 'a100')) v(id, val)` }).execute();
+    await t.write({ sql: `SELECT * FROM (VALUES (50, 'b50'), (60, 'b60')) v(id, val)` }).execute();
+    const res = await t.merge({ sql: `SELECT * FROM (VALUES (100, 'new'), (55, 'ins')) v(id, val)` }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 1, numTargetRowsInserted: 1 });
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.map((r) => [r.id, r.val])).toEqual([
+      [1, 'a1'],
+      [50, 'b50'],
+      [55, 'ins'],
+      [60, 'b60'],
+      [100, 'new'],
+    ]);
+    t.close();
+  });
+
   it('a Parquet file source with a repeated key: refused when the key matches, merged when it only inserts', async () => {
     for (const properties of [undefined, { 'delta.enableDeletionVectors': 'true' }]) {
       const t = await target({ properties });
