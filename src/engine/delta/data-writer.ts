@@ -31,6 +31,8 @@ export interface DataWriteOptions {
   partitionValues?: Record<string, string | null>;
   /** Rows per Parquet row group (DuckDB checks the file size only between row groups). */
   rowGroupSize?: number;
+  /** The relation's column names when the caller knows them: spares a DESCRIBE of it. */
+  columns?: string[];
 }
 
 export interface DataWriteResult {
@@ -100,7 +102,7 @@ export async function writeDataFiles(table: TableContext, sourceSql: string, opt
  */
 export async function writeParquetFiles(table: TableContext, sourceSql: string, kind: FileKind, options: DataWriteOptions): Promise<WrittenFile[]> {
   const layout = columnLayout(options);
-  const select = await selectList(table, sourceSql, kind, layout, options.mappingMode);
+  const select = await selectList(table, sourceSql, kind, layout, options.mappingMode, options.columns);
   const id = table.ids.uuid();
   const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
   await mkdir(stagingLocal, { recursive: true });
@@ -146,9 +148,9 @@ function columnLayout(options: DataWriteOptions): ColumnLayout {
 }
 
 /** The COPY's select list: data columns (physical names), the kind's extra columns, partition keys. */
-async function selectList(table: TableContext, sourceSql: string, kind: FileKind, layout: ColumnLayout, mode: ColumnMappingMode): Promise<string[]> {
+async function selectList(table: TableContext, sourceSql: string, kind: FileKind, layout: ColumnLayout, mode: ColumnMappingMode, known?: string[]): Promise<string[]> {
   // Columns the batch lacks (after schema evolution, or nullable ones left out) are written as NULL.
-  const described = await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`);
+  const described = known ? known.map((column_name) => ({ column_name })) : await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`);
   const present = new Set(described.map((c) => c.column_name.toLowerCase()));
   const valueOf = (f: StructField) =>
     present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;

@@ -7,7 +7,7 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, joinCondition, joinRows } from './merge/join.ts';
+import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -148,6 +148,7 @@ export class MergeBuilder {
     } finally {
       for (const r of release) await r().catch(() => {});
       for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
+      for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP VIEW IF EXISTS ${name}`).catch(() => {});
     }
   }
 
@@ -169,17 +170,24 @@ export class MergeBuilder {
     // 3. Prune target files by partition values and key ranges, unless every row matters.
     const scanStarted = Date.now();
     const plan = await planFiles(snapshot, this.clauses, keys, source.table);
-    const scan = await scanSnapshot(snapshot, { withFileInfo: true, files: plan.candidates });
+    const scan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: plan.candidates });
     release.push(() => scan.release());
     // 4. Join once and decide every row's clause inside DuckDB.
     const on = joinCondition(keys, aliases, this.options.condition);
     const preimages = isChangeDataFeedEnabled(snapshot);
-    await joinRows(ctx, { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined });
+    // Ambiguity (a target row matched by several source rows) needs every joined row only when
+    // the source repeats a key; otherwise the join keeps just the rows a clause acts on.
+    // (With no target file to read, no target row can be matched at all.)
+    const mayRepeat = scan.files.length > 0 && (await sourceKeysMayRepeat(ctx, keys, plan, source, snapshot.schema));
+    const joinInput = { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined };
+    // A plain upsert without change data writes the source rows as they are: the join only decides.
+    const narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
+    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
-    await assertUnambiguous(ctx, temp.joined, keys, plan);
+    if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
     // 6. Which files change, and the counts Delta reports.
-    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses);
+    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
     // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to
     // record): no data file and no empty commit, just the counts.
     const inserts = decisions.rowsOf('not-matched-insert');
@@ -190,7 +198,7 @@ export class MergeBuilder {
       return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
     }
     // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
-    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched });
+    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, fromSource: narrow ? source.table : undefined });
     const metrics = mergeMetrics({
       source,
       decisions,

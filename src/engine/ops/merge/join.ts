@@ -3,10 +3,12 @@
  * clause decided there (a code per row, see clauses.ts) next to the values it takes, kept as a temp
  * table that the ambiguity check, the counts, the file selection and the writes all read.
  */
+import type { AddFile } from '../../delta/actions.ts';
 import type { StructField, StructType } from '../../delta/schema.ts';
 import type { TableContext } from '../../delta/table-context.ts';
 import type { Compute } from '../../../adapters/compute/compute.ts';
 import { sqlIdent } from '../../../adapters/compute/sql.ts';
+import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { LakeletError } from '../../errors.ts';
 import {
   CODE_BY_SOURCE_NONE,
@@ -57,10 +59,38 @@ export interface JoinInput {
   preimages: boolean;
   /** The temp table to create. */
   joined: string;
+  /**
+   * Keep only rows a clause acts on (updated, deleted, inserted): the rows no clause touches are
+   * needed only by the exact ambiguity check. Rewritten files' other rows are re-read at write.
+   */
+  actedOnly: boolean;
+  /**
+   * No target file can match (e.g. an insert-only batch): the join is just the source, so it stays
+   * a view, re-read by each step, instead of copying every source row into a temp table first.
+   */
+  asView: boolean;
+  /**
+   * Keep only the decision (file, row, clause code), no output columns: the merge is a plain
+   * upsert (see isPlainUpsert), so the written rows are exactly the source's and are read from it.
+   */
+  narrow: boolean;
 }
 
 /**
- * Creates the joined table: per row the target file and row (NULL when not matched), the clause
+ * A plain upsert: WHEN MATCHED UPDATE SET * and WHEN NOT MATCHED INSERT *, both unconditional,
+ * nothing else, and the source has every column the merge writes. Then every source row is
+ * written exactly once (updated or inserted; the join is checked unambiguous) with its own values,
+ * so the rows to write are the source itself, and the join only decides which target rows go.
+ */
+export function isPlainUpsert(plan: MergePlan, schema: StructType, source: MergeSource): boolean {
+  const plain = (kind: ClauseKind) => plan.clauses.some((c) => c.kind === kind && !c.condition && !c.set);
+  if (plan.clauses.length !== 2 || !plain('matched-update') || !plain('not-matched-insert')) return false;
+  const sourceNames = new Set(source.schema.fields.map((f) => f.name.toLowerCase()));
+  return schema.fields.every((f) => sourceNames.has(f.name.toLowerCase()));
+}
+
+/**
+ * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
 export async function joinRows(ctx: TableContext, input: JoinInput): Promise<void> {
@@ -72,15 +102,18 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     `ELSE ${decisionSql(plan.bySource, CODE_BY_SOURCE_NONE)} END`;
   const sourceNames = new Set(input.source.schema.fields.map((f) => f.name.toLowerCase()));
   const existing = new Set(input.targetSchema.fields.map((f) => f.name.toLowerCase()));
-  const outputs = schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+  const outputs = input.narrow ? [] : schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
   // Source rows without a target row matter only to inserts.
   const joinKind = plan.inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER';
   try {
+    // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
+    // which spares packing both sides' rows into structs for an outer query.
     await ctx.compute.run(
-      `CREATE TEMP TABLE ${input.joined} AS SELECT ${t}._file AS __file, ${t}._row_index AS __row, __code, ${outputs.join(', ')} FROM (` +
-        `SELECT ${t}, ${s}, ${decision} AS __code FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on})`,
+      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${decision} AS __code`, ...outputs].join(', ')} ` +
+        `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
+        (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
     );
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
@@ -105,9 +138,30 @@ function outputExpr(field: StructField, clauses: CodedClause[], sourceNames: Set
   return whens.length ? `CASE ${whens.join(' ')} ELSE ${current} END` : current;
 }
 
-/** Ambiguity: a target row matched by several source rows (Delta refuses such a merge). */
-export async function assertUnambiguous(ctx: TableContext, joined: string, keys: string[], plan: MergePlan): Promise<void> {
-  if (plan.matched.length === 0) return;
+/**
+ * Whether the source may repeat a key, so that one target row could match several source rows
+ * (Delta refuses such a merge). The join is on key equality: a source with unique keys (the usual
+ * batch, and any deduplicated one) cannot be ambiguous, and one cheap grouping of the source alone
+ * shows it. Only otherwise are the joined rows checked (assertUnambiguous), since a repeated key
+ * that matches no target row is fine.
+ */
+export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], plan: MergePlan, source: MergeSource, target: StructType): Promise<boolean> {
+  if (plan.matched.length === 0 || source.uniqueKeys) return false;
+  // Keys as the target types them: a cast can only merge source values, never split them, so a
+  // source that is unique this way cannot match one target row twice.
+  const typed = keys.map((k) => {
+    const field = target.fields.find((f) => f.name.toLowerCase() === k.toLowerCase());
+    return field ? `TRY_CAST(${sqlIdent(k)} AS ${deltaTypeToDuckDb(field.type)})` : sqlIdent(k);
+  });
+  const repeated = await ctx.compute.query(
+    `SELECT 1 FROM (SELECT ${typed.map((e, i) => `${e} AS __k${i}`).join(', ')} FROM ${source.table}) ` +
+      `WHERE ${typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND ')} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
+  );
+  return repeated.length > 0;
+}
+
+/** Ambiguity, exactly: a target row matched by several source rows (needs every joined row kept). */
+export async function assertUnambiguous(ctx: TableContext, joined: string, keys: string[]): Promise<void> {
   const dup = await ctx.compute.query<Record<string, unknown> & { __n: string }>(
     `SELECT count(*) AS __n, ${keys.map((k) => `any_value(${sqlIdent(k)}) AS ${sqlIdent(k)}`).join(', ')} FROM ${joined} ` +
       `WHERE __file IS NOT NULL AND __code BETWEEN 0 AND 99 GROUP BY __file, __row HAVING count(*) > 1 LIMIT 1`,
@@ -124,13 +178,14 @@ export interface RowDecisions {
   touched: Set<string>;
 }
 
-export async function decideRows(compute: Compute, joined: string, clauses: CodedClause[]): Promise<RowDecisions> {
+/** `files`: the scanned target files, which the joined rows' `__file` indexes. */
+export async function decideRows(compute: Compute, joined: string, clauses: CodedClause[], files: AddFile[]): Promise<RowDecisions> {
   const perCode = await compute.query<{ code: number; n: string }>(`SELECT __code AS code, count(*) AS n FROM ${joined} GROUP BY __code`);
   const rowsOf = (kind: ClauseKind) =>
     perCode.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
   const changeCodes = clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code);
-  const touchedRows = changeCodes.length
-    ? await compute.query<{ f: string }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
+  const touchedRows = changeCodes.length && files.length > 0
+    ? await compute.query<{ f: number }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
     : [];
-  return { rowsOf, touched: new Set(touchedRows.map((r) => r.f)) };
+  return { rowsOf, touched: new Set(touchedRows.map((r) => files[Number(r.f)].path)) };
 }

@@ -13,7 +13,7 @@ import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
 import { InputError, NotATableError } from '../../errors.ts';
-import { sourceSql, type Source } from '../source.ts';
+import { formatOf, sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
 import { pruneByKeys } from './pruning.ts';
@@ -24,13 +24,18 @@ export const SOURCE_ROW = '__lakelet_srow';
 
 /** The merge's source, materialised once: it is joined, counted and range-joined. */
 export interface MergeSource {
-  /** The temp table holding it, with the SOURCE_ROW column. */
+  /** The temp table (or, for a Parquet file, view) holding it, with the SOURCE_ROW column. */
   table: string;
   /** Its columns, without SOURCE_ROW. */
   schema: StructType;
   numSourceRows: number;
   /** Source rows dropped by dedup. */
   numSourceRowsDeduplicated: number;
+  /**
+   * Each key occurs at most once (deduplicated by key), so no target row can match two source
+   * rows and the ambiguity check has nothing to find.
+   */
+  uniqueKeys: boolean;
 }
 
 export interface Dedup {
@@ -45,8 +50,14 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   const dedupSql = dedup
     ? ` QUALIFY row_number() OVER (PARTITION BY ${keys.map(sqlIdent).join(', ')} ORDER BY ${sqlIdent(dedup.orderBy)} ${direction} NULLS LAST, ${SOURCE_ROW} ${direction}) = 1`
     : '';
+  // The row number orders dedup ties; without dedup a constant marks a source row just as well
+  // and spares a single-threaded window over the whole source.
+  const marker = dedup ? `row_number() OVER ()` : '1';
+  // A Parquet file is cheap to re-read (only the columns a step needs) and reads the same each
+  // time, so it stays a view; copying it into a temp table costs more than the re-reads.
+  const kind = !dedup && 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? 'VIEW' : 'TABLE';
   try {
-    await compute.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT *, row_number() OVER () AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
+    await compute.run(`CREATE TEMP ${kind} ${table} AS SELECT * FROM (SELECT *, ${marker} AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
   }
@@ -57,9 +68,11 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     }
   }
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
-  const counts = await compute.query<{ n: string; raw: string }>(`SELECT (SELECT count(*) FROM ${table}) AS n, (SELECT count(*) FROM (${sql})) AS raw`);
-  const numSourceRows = Number(counts[0].raw);
-  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n) };
+  // The raw source is counted again only when dedup dropped rows from the table.
+  const rawSql = dedup ? `(SELECT count(*) FROM (${sql}))` : 'NULL';
+  const counts = await compute.query<{ n: string; raw: string | null }>(`SELECT (SELECT count(*) FROM ${table}) AS n, ${rawSql} AS raw`);
+  const numSourceRows = Number(counts[0].raw ?? counts[0].n);
+  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n), uniqueKeys: dedup !== undefined };
 }
 
 /** The target as the merge writes it: its snapshot, the (evolved) schema and metadata. */

@@ -72,11 +72,16 @@ async function pruneOneKey(
       // the join condition would be evaluated for every key × file pair).
       const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(hi AS ${t})`;
       await compute.run(`CREATE TEMP TABLE ${typed} AS SELECT i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM ${table}`);
+      const keysSql = `SELECT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL`;
+      const matching = (await rangesOverlap(compute, typed))
+        ? `SELECT DISTINCT f.i FROM ${typed} f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`
+        : // Disjoint ranges (the usual sorted or clustered layout): the one file that can hold a
+          // key is the one with the greatest lower bound at or below it. An ASOF join finds it
+          // with a sort instead of a two-sided range join (which costs ~3x at a million keys).
+          `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM ${typed} WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
       const rows = await compute.query<{ i: number }>(
-        `SELECT DISTINCT f.i FROM ${typed} f JOIN (SELECT DISTINCT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL) s ` +
-          `ON s.v >= f.lo AND s.v <= f.hi ` +
-          // A bound DuckDB could not parse must not prune.
-          `UNION SELECT i FROM ${typed} WHERE lo IS NULL OR hi IS NULL`,
+        // A bound DuckDB could not parse must not prune.
+        `${matching} UNION SELECT i FROM ${typed} WHERE lo IS NULL OR hi IS NULL`,
       );
       for (const r of rows) kept.add(Number(r.i));
     } finally {
@@ -85,4 +90,13 @@ async function pruneOneKey(
     }
   }
   return files.filter((_, i) => kept.has(i));
+}
+
+/** Whether any two files' [lo, hi] ranges (both bounds known) share a value. */
+async function rangesOverlap(compute: Snapshot['table']['compute'], typed: string): Promise<boolean> {
+  const r = await compute.query<{ n: string }>(
+    `SELECT count(*) AS n FROM (SELECT lo, max(hi) OVER (ORDER BY lo ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before ` +
+      `FROM ${typed} WHERE lo IS NOT NULL AND hi IS NOT NULL) WHERE before >= lo`,
+  );
+  return Number(r[0].n) > 0;
 }

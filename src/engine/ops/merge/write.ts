@@ -15,6 +15,8 @@ import { columnMappingMode } from '../../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
 import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
 import { compilePredicate } from '../../delta/skipping.ts';
+import { scanSnapshot, type Scan } from '../../delta/scan.ts';
+import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { commit } from '../../delta/transaction.ts';
 import { isChangeDataFeedEnabled, writeChangeDataFiles } from '../cdf.ts';
 import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
@@ -37,6 +39,10 @@ export interface OutputInput {
   plan: MergePlan;
   joined: string;
   touched: Set<string>;
+  /** The scanned target files: the joined rows' `__file` is an index into these. */
+  scanned: AddFile[];
+  /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
+  fromSource?: string;
 }
 
 /**
@@ -44,7 +50,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -53,25 +59,52 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const updateCodes = plan.clauses.filter(isUpdate).map((c) => c.code);
   const cols = schema.fields.map((f) => sqlIdent(f.name)).join(', ');
   const parts: string[] = [];
-  if (useDv) {
-    // The join rejected ambiguous matches, so each updated target row appears once.
-    if (updateCodes.length) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`);
-  } else if (touched.size > 0) {
+  let rescan: Scan | undefined;
+  // The updated rows and the inserts: from the join, or, for a plain upsert, the source rows.
+  const acted = fromSource
+    ? [`SELECT ${cols} FROM ${fromSource}`]
+    : [
+        ...(updateCodes.length ? [`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`] : []),
+        ...(plan.inserts.length > 0 ? [`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`] : []),
+      ];
+  // With deletion vectors the touched files keep their rows (the DVs hide the changed ones).
+  if (!useDv && touched.size > 0) {
+    // Copy-on-write: the touched files' other rows are re-read from the files (each once),
+    // minus every row a clause updated or deleted.
+    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: touchedFiles });
+    const changed = [...updateCodes, ...deleteCodes];
+    // The re-scan numbers its files anew; as indexes of the join's scan, they are:
+    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
+    const asScanned = `[${rescan.files.map((f) => indexOf.get(f.path)).join(', ')}][r._file + 1]`;
+    // A column just added by schema evolution has no value in the files yet.
+    const existing = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
+    const kept = schema.fields.map((f) => (existing.has(f.name.toLowerCase()) ? `r.${sqlIdent(f.name)}` : `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`)).join(', ');
     parts.push(
-      `SELECT ${cols} FROM ${joined} WHERE __file IN (${[...touched].map(sqlString).join(', ')})${deleteCodes.length ? ` AND __code NOT IN (${deleteCodes.join(', ')})` : ''} ` +
-        `QUALIFY row_number() OVER (PARTITION BY __file, __row) = 1`,
+      `SELECT ${kept} FROM (${rescan.sql}) r ANTI JOIN (SELECT __file, __row FROM ${joined} WHERE __code IN (${changed.join(', ')})) c ON c.__file = ${asScanned} AND c.__row = r._row_index`,
     );
   }
-  if (plan.inserts.length > 0) parts.push(`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`);
+  parts.push(...acted);
   const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
-  await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
-  const written = parts.length
-    ? await writeDataFiles(ctx, outputSql, { schema, partitionColumns: metadata.partitionColumns, mappingMode: columnMappingMode(metadata), configuration: metadata.configuration })
-    : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  let written: DataWriteResult;
+  try {
+    await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
+    written = parts.length
+      ? await writeDataFiles(ctx, outputSql, {
+          schema,
+          partitionColumns: metadata.partitionColumns,
+          mappingMode: columnMappingMode(metadata),
+          configuration: metadata.configuration,
+          columns: schema.fields.map((f) => f.name),
+        })
+      : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+  } finally {
+    await rescan?.release();
+  }
   let dv: DvMarkResult | undefined;
   if (useDv) {
     const changed = [...updateCodes, ...deleteCodes];
-    const positions = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    const byIndex = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
     dv = await markRowsDeleted(ctx, snapshot, touchedFiles, positions, ctx.clock.now());
   }
   const removedFiles = dv ? dv.filesRemoved : touchedFiles;

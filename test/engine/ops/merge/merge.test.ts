@@ -123,6 +123,54 @@ describe('MERGE', () => {
     t.close();
   });
 
+  it('prunes exactly when file key ranges overlap: a key inside a wide file is matched, not inserted again', async () => {
+    const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
+    // File A spans [1, 100]; file B [50, 60] lies inside it. Key 100 is only in A, yet B has the
+    // greatest lower bound below 100: pruning by "the file whose range starts last" would miss A.
+    await t.write({ sql: `SELECT * FROM (VALUES (1, 'a1'), (100, 'a100')) v(id, val)` }).execute();
+    await t.write({ sql: `SELECT * FROM (VALUES (50, 'b50'), (60, 'b60')) v(id, val)` }).execute();
+    const res = await t.merge({ sql: `SELECT * FROM (VALUES (100, 'new'), (55, 'ins')) v(id, val)` }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 1, numTargetRowsInserted: 1 });
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.map((r) => [r.id, r.val])).toEqual([
+      [1, 'a1'],
+      [50, 'b50'],
+      [55, 'ins'],
+      [60, 'b60'],
+      [100, 'new'],
+    ]);
+    t.close();
+  });
+
+  it('a Parquet file source with a repeated key: refused when the key matches, merged when it only inserts', async () => {
+    for (const properties of [undefined, { 'delta.enableDeletionVectors': 'true' }]) {
+      const t = await target({ properties });
+      const file = (name: string) => join(fx.dir, `${name}-${n}.parquet`);
+      // Key 150 (in the target) twice: ambiguous whatever else the batch holds.
+      await fx.compute.run(
+        `COPY (SELECT * FROM (VALUES (150, 'a', 1, TIMESTAMP '2024-02-01'), (151, 'b', 1, TIMESTAMP '2024-02-01'), (150, 'c', 1, TIMESTAMP '2024-02-01')) v(id, val, p, last_modified)) TO '${file('dup')}' (FORMAT parquet)`,
+      );
+      const err = await t.merge({ file: file('dup') }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute().catch((e) => e);
+      expect(err).toBeInstanceOf(MergeDuplicateKeyError);
+      expect(err.message).toContain('"id":"150"');
+      // Key 5000 (not in the target) twice: Delta inserts both; 151 is updated, other rows of its file kept.
+      await fx.compute.run(
+        `COPY (SELECT * FROM (VALUES (5000, 'x', 0, TIMESTAMP '2024-02-01'), (151, 'u', 1, TIMESTAMP '2024-02-01'), (5000, 'y', 0, TIMESTAMP '2024-02-01')) v(id, val, p, last_modified)) TO '${file('ins')}' (FORMAT parquet)`,
+      );
+      const res = await t.merge({ file: file('ins') }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+      expect(res.metrics).toMatchObject({ numSourceRows: 3, numTargetRowsInserted: 2, numTargetRowsUpdated: 1 });
+      const rows = await t.read({ where: 'id IN (150, 151, 5000) OR id BETWEEN 100 AND 199', orderBy: 'id, val' });
+      expect(rows.length).toBe(102);
+      expect(rows.filter((r) => ['150', '151', '5000'].includes(String(r.id))).map((r) => [r.id, r.val])).toEqual([
+        ['150', 'v150'],
+        ['151', 'u'],
+        ['5000', 'x'],
+        ['5000', 'y'],
+      ]);
+      t.close();
+    }
+  });
+
   it('deletes by a marker column and honours clause order and conditions', async () => {
     const t = await target();
     const res = await t
