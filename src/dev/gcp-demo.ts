@@ -247,7 +247,7 @@ async function runBigQueryProfile(
  * Row by row (both ordered by the key), each value as text in one canonical form: the two engines
  * hand back the same value in different JS shapes (an INT64 as a string, a DATETIME with a 'T').
  */
-export function compareRows(delta: Record<string, unknown>[], bigquery: Record<string, unknown>[], columns: string[]): string[] {
+function compareRows(delta: Record<string, unknown>[], bigquery: Record<string, unknown>[], columns: string[]): string[] {
   const out: string[] = [];
   if (delta.length !== bigquery.length) out.push(`${delta.length} rows in the Delta target, ${bigquery.length} in BigQuery`);
   for (let i = 0; i < Math.min(delta.length, bigquery.length) && out.length < 5; i++) {
