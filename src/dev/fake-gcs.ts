@@ -58,7 +58,8 @@ export interface RunningFakeGcs {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port (also for the BigQuery emulator of the same demo). */
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);

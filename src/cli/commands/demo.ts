@@ -32,7 +32,7 @@ export function registerDemo(program: Command): void {
     )
     .option('--dir <dir>', 'where to create the workspace (must be new or empty); default: a new temp folder')
     .option('--accounts <n>', 'accounts in the initial file', '500')
-    .option('--gcp', 'the same job on Cloud Storage (npm run demo:gcp): starts a GCS emulator, uploads the files to a bucket, runs the pipeline with --profile gcp, stops the emulator')
+    .option('--gcp', 'the same job on Cloud Storage (npm run demo:gcp): starts a GCS and a BigQuery emulator, uploads the files to a bucket, runs the pipeline with --profile gcp (Delta on gs://) and --profile gcp-bigquery (tables in BigQuery), compares the targets, stops the emulators')
     .action(async (options: DemoOptions) => {
       const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'lakelet-demo-'));
       if (options.dir) {
