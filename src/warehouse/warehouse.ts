@@ -129,6 +129,11 @@ export interface PipelineTables {
   syncProperties(): Promise<{ table: 'stage' | 'target'; path: string; version: number; changed: Record<string, { from?: string; to: string }> }[]>;
   /** The value last committed with a MERGE into the target under `key` (undefined: never). */
   committedState(key: string): Promise<string | undefined>;
+  /**
+   * Writes these target columns, of the rows matching `where` (DuckDB SQL over the target's
+   * columns), to a local Parquet file, streamed (a sync's key diff); false: no target yet.
+   */
+  exportTarget(columns: string[], where: string | undefined, file: string): Promise<boolean>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
   rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
   close(): void;

@@ -85,6 +85,64 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     expect(new Set(rows.map((x) => x.id)).size).toBe(20000);
   });
 
+  it('key-diff deletes: a vanished key is deleted with a tombstone (an older copy stays out, a newer one comes back); recent scopes it; full tables too', async () => {
+    await db.server.admin(`CREATE TABLE kd (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+      INSERT INTO kd SELECT g, 'v' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 5) g;
+      CREATE TABLE kd_recent (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+      INSERT INTO kd_recent VALUES (1, '2024-01-01 00:00:00+00'), (2, '2024-01-01 00:00:00+00'), (3, '2024-01-03 00:00:00+00'), (4, '2024-01-03 00:00:00+00');
+      CREATE TABLE kd_full (id int PRIMARY KEY, v text);
+      INSERT INTO kd_full VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+    const w = workspace(
+      `  pg:
+    url: ${db.server.url()}
+    passwordEnv: PG_PW
+    tables: [kd, kd_recent, kd_full]
+    target: ./lake
+    lookback: 1h
+    pageSize: 2
+    keyDiff: true
+` +
+        `    withoutWatermark: full
+    tableOptions:
+      kd_recent:
+        keyDiff:
+          recent: 1d
+`,
+    );
+    process.env.PG_PW = 'admin-pw';
+    const ids = async (t: string) => (await read(join(w.dir, 'lake', t))).map((r) => r.id);
+    const first = await sync(w.yml);
+    expect(first.failed).toEqual([]);
+    expect(first.synced.map((t) => [t.table, t.inserted, t.deleted, t.keyDiff])).toEqual([
+      ['kd', 5, 0, { sourceKeys: 5, deletes: 0 }],
+      ['kd_recent', 4, 0, { sourceKeys: 2, deletes: 0 }],
+      ['kd_full', 3, 0, { sourceKeys: 3, deletes: 0 }],
+    ]);
+
+    await db.server.admin(`DELETE FROM kd WHERE id IN (2, 4); UPDATE kd SET v = 'x', updated_at = '2024-01-01 00:10:00+00' WHERE id = 5;
+      DELETE FROM kd_recent WHERE id IN (1, 3); DELETE FROM kd_full WHERE id = 2`);
+    const second = await sync(w.yml);
+    expect(second.failed).toEqual([]);
+    const [kd, recent, full] = second.synced;
+    // The lookback re-reads 1, 3 and 5; only 5 changed.
+    expect(kd).toMatchObject({ rowsRead: 3, updated: 1, deleted: 2, keyDiff: { sourceKeys: 3, deletes: 2 } });
+    expect(await ids('kd')).toEqual([1, 3, 5]);
+    // Only the last day is compared: id 3 goes, id 1 (older) is outside the range and stays.
+    expect(recent).toMatchObject({ rowsRead: 1, deleted: 1, keyDiff: { sourceKeys: 1, deletes: 1 } });
+    expect(await ids('kd_recent')).toEqual([1, 2, 4]);
+    expect(full).toMatchObject({ deleted: 1 });
+    expect(await ids('kd_full')).toEqual([1, 3]);
+    // The deleted keys' watermark did not move the table's: nothing newer than 00:10 was read.
+    expect(kd.watermark).toEqual({ value: '2024-01-01 00:10:00+00', key: ['5'] });
+
+    // Back in the source: id 2 with a time older than its delete (a late copy: its tombstone keeps it
+    // out), id 4 newer than its delete (a real re-insert: it comes back).
+    await db.server.admin(`INSERT INTO kd VALUES (2, 'late', '2024-01-01 00:00:01+00'), (4, 'again', '2024-01-01 00:20:00+00')`);
+    const third = await sync(w.yml, { table: 'kd' });
+    expect(third.synced[0]).toMatchObject({ inserted: 1, deleted: 0, keyDiff: { sourceKeys: 5, deletes: 0 } });
+    expect((await read(join(w.dir, 'lake', 'kd'))).map((r) => [r.id, r.v])).toEqual([[1, 'v1'], [3, 'v3'], [4, 'again'], [5, 'x']]);
+  });
+
   it('a wrong password is one line naming the source; an unreachable one too; a listed table that is missing is reported', async () => {
     const w = workspace(
       `  bad:\n    url: ${db.server.url()}\n    passwordEnv: BAD_PW\n    target: ./lake\n` +

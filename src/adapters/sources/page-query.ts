@@ -1,4 +1,4 @@
-import type { PageRequest, SourceTable, WatermarkKind } from './source.ts';
+import type { KeyScope, PageRequest, SourceTable, WatermarkKind } from './source.ts';
 
 /**
  * The page query both vendors build, in their own quoting and parameter style: columns by name,
@@ -36,14 +36,24 @@ export function pageQuery(d: Dialect, req: PageRequest): { sql: string; params: 
   return { sql, params };
 }
 
-export function keysQuery(d: Dialect, table: SourceTable, after: string[] | undefined, limit: number): { sql: string; params: unknown[] } {
+/**
+ * A page of primary keys in key order (key-diff deletes). `since` scopes it to rows whose watermark
+ * column is at least `value` minus `lookbackMs` (a recent range), bound like the page query's.
+ */
+export function keysQuery(d: Dialect, table: SourceTable, after: string[] | undefined, limit: number, since?: KeyScope): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const next = (v: unknown) => {
     params.push(v);
     return d.param(params.length);
   };
   const keys = table.primaryKey;
-  const where = after ? ` WHERE ${afterKey(d, keys, after, next)}` : '';
+  const conds: string[] = [];
+  if (since) {
+    const kind = table.columns.find((c) => c.name === since.column)?.watermark ?? 'integer';
+    conds.push(d.sinceCondition(d.ident(since.column), kind, next(since.value), next(kind === 'integer' ? 0 : since.lookbackMs * 1000)));
+  }
+  if (after) conds.push(afterKey(d, keys, after, next));
+  const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
   return { sql: `SELECT ${keys.map((k) => d.ident(k)).join(', ')} FROM ${from(d, table)}${where} ORDER BY ${keys.map((k) => d.ident(k)).join(', ')} LIMIT ${next(limit)}`, params };
 }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
@@ -90,6 +91,17 @@ class DeltaPipelineTables implements PipelineTables {
   async committedState(key: string): Promise<string | undefined> {
     const snap = await this.targetTable?.tryLatest();
     return snap?.domains.get(stateDomain(key))?.configuration;
+  }
+
+  async exportTarget(columns: string[], where: string | undefined, file: string): Promise<boolean> {
+    if (!this.targetTable || !(await this.targetTable.tryLatest())) return false;
+    const scan = await this.targetTable.scan();
+    try {
+      await this.compute.run(`COPY (SELECT ${columns.map(sqlIdent).join(', ')} FROM (${scan.sql})${where ? ` WHERE ${where}` : ''}) TO ${sqlString(file)} (FORMAT parquet)`);
+    } finally {
+      await scan.release();
+    }
+    return true;
   }
 
   async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
