@@ -61,6 +61,8 @@ export const sourceSchema = z
     tableOptions: z.record(z.string().min(1), tableOptions).default({}),
     /** Folder of the target tables: one Delta table per source table (`<target>/<table>`). */
     target: z.string().min(1),
+    /** Seed 003's metadata table, one row per synced table (default: <target>/_sync_metadata), readable with `lakelet read`. */
+    metadata: z.string().min(1).optional(),
     /** Folder of the stage tables (default: <stateDir>/sync/<source>/stage). */
     stage: z.string().min(1).optional(),
   })
@@ -80,6 +82,9 @@ export const sourcesSchema = z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_
 type RawSource = z.infer<typeof sourceSchema>;
 
 /** One source with its paths resolved and durations in ms. */
+/** The default folder of a source's metadata table, inside its target folder (never a table's slug: see sync-status.ts). */
+export const SYNC_METADATA_FOLDER = '_sync_metadata';
+
 /** Key-diff deletes, resolved: `recentMs` scopes the compare to a recent watermark range. */
 export interface KeyDiff {
   recentMs?: number;
@@ -104,6 +109,8 @@ export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | '
   discover: { schemas?: string[]; include: string[]; exclude: string[] };
   lookbackMs: number;
   target: string;
+  /** The sync metadata table (a copy of the committed states; see pipeline/sync/sync-metadata.ts). */
+  metadata: string;
   stage: string;
   /** Where the sync keeps its per-table bookkeeping (pending batch, last run). */
   stateDir: string;
@@ -131,6 +138,7 @@ export function resolveSource(name: string, s: RawSource, abs: (p: string) => st
       Object.entries(s.tableOptions).map(([t, o]) => [t, { ...(o.watermark ? { watermark: o.watermark } : {}), ...(o.softDelete ? { softDelete: o.softDelete } : {}), ...(o.keyDiff !== undefined ? { keyDiff: o.keyDiff === false ? (false as const) : resolveKeyDiff(o.keyDiff, parseDuration) } : {}) }]),
     ),
     target: abs(s.target),
+    metadata: s.metadata ? abs(s.metadata) : `${abs(s.target)}/${SYNC_METADATA_FOLDER}`,
     stage: s.stage ? abs(s.stage) : `${stateDir}/sync/${name}/stage`,
     stateDir: `${stateDir}/sync/${name}`,
   };

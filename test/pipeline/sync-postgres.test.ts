@@ -7,6 +7,7 @@ import { DeltaTable } from '../../src/engine/table.ts';
 import { loadConfig } from '../../src/pipeline/config.ts';
 import { silentReporter } from '../../src/pipeline/reporter.ts';
 import { syncSources, type SyncOptions } from '../../src/pipeline/sync/sync-runner.ts';
+import { sourceStatus } from '../../src/pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../src/warehouse/open-warehouse.ts';
 import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
 import { useEngine } from '../support/engine-fixture.ts';
@@ -141,6 +142,27 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     const third = await sync(w.yml, { table: 'kd' });
     expect(third.synced[0]).toMatchObject({ inserted: 1, deleted: 0, keyDiff: { sourceKeys: 5, deletes: 0 } });
     expect((await read(join(w.dir, 'lake', 'kd'))).map((r) => [r.id, r.v])).toEqual([[1, 'v1'], [3, 'v3'], [4, 'again'], [5, 'x']]);
+
+    // Seed 003's metadata table: a Delta table beside the targets, one row per table, from the committed states.
+    const metadata = join(w.dir, 'lake', '_sync_metadata');
+    const meta = async () => (await read(metadata, 'table_name')).map((r) => [r.table_name, r.last_sync_timestamp, r.last_sync_key, String(r.rows_synced), String(r.rows_total), String(r.batch)]);
+    const expected = [
+      ['kd', '2024-01-01 00:20:00+00', '["4"]', '5', '13', '3'],
+      ['kd_full', null, null, '2', '5', '2'],
+      ['kd_recent', '2024-01-03 00:00:00+00', '["4"]', '1', '5', '2'],
+    ];
+    expect(await meta()).toEqual(expected);
+    const status = await sourceStatus(loadConfig(w.yml).sources[0], { warehouse: openWarehouse('delta', { compute: engine.compute }), clock: systemClock });
+    expect(status.map((s) => [s.status.table, s.status.batch])).toEqual([['kd', 3], ['kd_full', 2], ['kd_recent', 2]]);
+    // A run that moves nothing commits no new version of it; a lost (or stale) copy is rebuilt by the next run.
+    const versions = () => readdirSync(join(metadata, '_delta_log')).filter((f) => f.endsWith('.json')).length;
+    const before = versions();
+    const idle = () => sync(w.yml, { table: 'no_such_table' }); // reads no table, still refreshes the copy
+    expect((await idle()).synced).toEqual([]);
+    expect(versions()).toBe(before);
+    rmSync(metadata, { recursive: true, force: true });
+    await idle();
+    expect(await meta()).toEqual(expected);
   });
 
   it('a wrong password is one line naming the source; an unreachable one too; a listed table that is missing is reported', async () => {

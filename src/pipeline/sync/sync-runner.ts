@@ -9,6 +9,7 @@ import { BatchState } from '../batch-state.ts';
 import type { LakeletConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import { sourcePassword, type SourceConfig } from '../source-config.ts';
+import { refreshSyncMetadata } from './sync-metadata.ts';
 import { syncTable, tableLocations, type TableOutcome } from './sync-table.ts';
 import { planTables } from './table-plan.ts';
 
@@ -86,6 +87,12 @@ async function syncSource(source: SourceConfig, conn: SourceConnection, env: { w
     }
   }
   if (options.table && !plans.some((p) => p.id === options.table)) summary.failed.push({ source: source.name, table: options.table, error: `no table ${options.table} in source '${source.name}'` });
+  try {
+    if (await refreshSyncMetadata(source, env)) env.reporter.event('info', 'sync.metadata', { source: source.name, table: source.metadata });
+  } catch (err) {
+    // A copy: the next run rebuilds it from the committed states, so the sync itself stands.
+    env.reporter.event('warn', 'sync.metadata-failed', { source: source.name, table: source.metadata, error: oneLine(err) });
+  }
 }
 
 function oneLine(err: unknown): string {

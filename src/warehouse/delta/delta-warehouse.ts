@@ -4,7 +4,8 @@ import type { Clock, IdSource } from '../../adapters/clock.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
-import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import { DeltaSyncMetadata } from './sync-metadata.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
@@ -30,6 +31,10 @@ export class DeltaWarehouse implements Warehouse {
 
   async ingestionLog(location: string): Promise<IngestionLogTable> {
     return DeltaIngestionLog.open(location, this.env.compute, this.env.clock);
+  }
+
+  syncMetadata(location: string): Promise<SyncMetadataTable> {
+    return DeltaSyncMetadata.open(location, this.env.compute, this.env.clock);
   }
 
   close(): void {}
