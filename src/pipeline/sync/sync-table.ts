@@ -79,6 +79,7 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
       if (pending.seq !== next) throw new PipelineStateError(loc.name, `batch ${next} is staged but ${pendingFile} holds batch ${pending.seq}; remove the stage table ${loc.stage} to start over`);
       ctx.reporter.event('warn', 'sync.recover', { source: source.name, table: plan.id, batch: next, message: 'merging a batch an earlier run staged but did not merge' });
       const m = await merge(ctx, tables, plan, pending.state, outcome);
+      crashPoint('after-target-commit', next);
       Object.assign(outcome, { recovered: true, inserted: m.inserted, updated: m.updated, deleted: m.deleted });
       state = pending.state;
     }
@@ -183,7 +184,7 @@ async function merge(ctx: SyncContext, tables: PipelineTables, plan: Exclude<Tab
     addColumns: ctx.source.schemaDrift === 'evolve',
     changedOnly: true,
     state: { key: SYNC_STATE_KEY, value: JSON.stringify(state) },
-  });
+  }, () => crashPoint('after-tombstones', state.seq));
   ctx.reporter.event('info', 'sync.merged', { source: ctx.source.name, table: plan.id, batch: state.seq, version: r.version, ...r.metrics, watermark: state.watermark?.value });
   outcome.seq = state.seq;
   return r.metrics;
