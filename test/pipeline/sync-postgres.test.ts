@@ -9,6 +9,7 @@ import { silentReporter } from '../../src/pipeline/reporter.ts';
 import { syncSources, type SyncOptions } from '../../src/pipeline/sync/sync-runner.ts';
 import { sourceStatus } from '../../src/pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../src/warehouse/open-warehouse.ts';
+import { startLakelet } from '../support/cli.ts';
 import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { requirePeer } from '../support/peers.ts';
@@ -164,6 +165,39 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     await idle();
     expect(await meta()).toEqual(expected);
   });
+
+  it('a 1M-row first sync streams under a 64 MB JS heap cap (the real CLI; its RSS stays bounded)', async () => {
+    const n = 1_000_000;
+    // Rows made by the server itself; 50 rows share each updated_at, so pages continue by key.
+    await db.server.admin(`CREATE TABLE million (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), note text, updated_at timestamp NOT NULL);
+      INSERT INTO million SELECT g, g % 1000, (g % 100000) / 100.0, md5(g::text), timestamp '2024-01-01' + (g / 50) * interval '1 second' FROM generate_series(1, ${n}) g;
+      CREATE INDEX ON million (updated_at, id); ANALYZE million`);
+    const w = workspace(`  pg:\n    url: ${db.server.url()}\n    passwordEnv: PG_PW\n    tables: [million]\n    target: ./lake\n`);
+    // The whole table as JS values would need several hundred MB of heap; the cap is 64 MB.
+    const child = startLakelet(['sync', '-c', w.yml, '--quiet', '--json'], { env: { PG_PW: 'admin-pw', NODE_OPTIONS: '--max-old-space-size=64' } });
+    let peakKb = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.child.pid}/status`, 'utf8'))?.[1] ?? 0));
+      } catch {
+        // exited
+      }
+    }, 50);
+    const done = await child.exited;
+    clearInterval(sampler);
+    expect(done.code, done.stderr).toBe(0);
+    const summary = JSON.parse(done.stdout);
+    expect(summary.failed).toEqual([]);
+    expect(summary.synced[0]).toMatchObject({ rowsRead: n, inserted: n, pages: 21, files: 4 });
+    const [count] = await engine.compute.query<{ n: bigint; ids: bigint; sum: string }>(
+      `SELECT count(*) AS n, count(DISTINCT id) AS ids, CAST(sum(amount) AS VARCHAR) AS sum FROM read_parquet('${join(w.dir, 'lake', 'million').replace(/'/g, "''")}/*.parquet')`,
+    );
+    expect([Number(count.n), Number(count.ids)]).toEqual([n, n]);
+    expect(count.sum).toBe(String((await db.server.admin('SELECT CAST(sum(amount) AS text) AS s FROM million'))[0].s));
+    // Node, DuckDB (its own memory, outside the JS heap) and one page in flight: far below the table's size.
+    if (peakKb > 0) expect(peakKb / 1024).toBeLessThan(700);
+    await db.server.admin('DROP TABLE million');
+  }, 240_000);
 
   it('a wrong password is one line naming the source; an unreachable one too; a listed table that is missing is reported', async () => {
     const w = workspace(
