@@ -24,6 +24,8 @@ const tableOptions = z
     watermark: z.string().min(1).optional(),
     /** A soft-delete column: a row whose value is set (not NULL, or true for a boolean) is deleted from the target. */
     softDelete: z.string().min(1).optional(),
+    /** The primary key, where the source declares none (BigQuery's keys are optional and unenforced). */
+    key: z.array(z.string().min(1)).min(1).optional(),
     /** Track deletes by a key diff (see keyDiff above); false turns the source's setting off for this table. */
     keyDiff: keyDiff.optional(),
   })
@@ -92,6 +94,7 @@ export interface KeyDiff {
 
 export interface SourceTableOptions {
   watermark?: string;
+  key?: string[];
   softDelete?: string;
   /** false: no key diff for this table even if the source asks for one. */
   keyDiff?: KeyDiff | false;
@@ -135,7 +138,7 @@ export function resolveSource(name: string, s: RawSource, abs: (p: string) => st
     ...(s.softDelete ? { softDelete: s.softDelete } : {}),
     ...(s.keyDiff ? { keyDiff: resolveKeyDiff(s.keyDiff, parseDuration) } : {}),
     tableOptions: Object.fromEntries(
-      Object.entries(s.tableOptions).map(([t, o]) => [t, { ...(o.watermark ? { watermark: o.watermark } : {}), ...(o.softDelete ? { softDelete: o.softDelete } : {}), ...(o.keyDiff !== undefined ? { keyDiff: o.keyDiff === false ? (false as const) : resolveKeyDiff(o.keyDiff, parseDuration) } : {}) }]),
+      Object.entries(s.tableOptions).map(([t, o]) => [t, { ...(o.watermark ? { watermark: o.watermark } : {}), ...(o.key ? { key: o.key } : {}), ...(o.softDelete ? { softDelete: o.softDelete } : {}), ...(o.keyDiff !== undefined ? { keyDiff: o.keyDiff === false ? (false as const) : resolveKeyDiff(o.keyDiff, parseDuration) } : {}) }]),
     ),
     target: abs(s.target),
     metadata: s.metadata ? abs(s.metadata) : `${abs(s.target)}/${SYNC_METADATA_FOLDER}`,

@@ -65,7 +65,7 @@ export interface KeyScope {
 }
 
 export interface SourceConnection {
-  readonly kind: 'mysql' | 'postgres';
+  readonly kind: 'mysql' | 'postgres' | 'bigquery';
   /** Every base table of these schemas (default: the database's own), with columns and primary keys. */
   tables(schemas?: string[]): Promise<SourceTable[]>;
   /** One page of rows, streamed. */

@@ -60,7 +60,7 @@ async function connect(source: SourceConfig): Promise<SourceConnection> {
 }
 
 async function syncSource(source: SourceConfig, conn: SourceConnection, env: { warehouse: Warehouse; compute: Compute; clock: Clock; reporter: Reporter }, options: SyncOptions, summary: SyncSummary): Promise<void> {
-  const defaultSchema = conn.kind === 'mysql' ? source.url.database : 'public';
+  const defaultSchema = conn.kind === 'postgres' ? 'public' : source.url.database;
   const schemas = source.discover.schemas ?? [...new Set([defaultSchema, ...(source.tables ?? []).filter((t) => t.includes('.')).map((t) => t.slice(0, t.indexOf('.')))])];
   const all = await conn.tables(schemas);
   const { plans, missing } = planTables(source, all, defaultSchema);

@@ -36,12 +36,16 @@ export function planTables(source: SourceConfig, all: SourceTable[], defaultSche
     const exclude = source.discover.exclude.length ? picomatch(source.discover.exclude, { dot: true }) : () => false;
     chosen = all.filter((t) => include(id(t)) && !exclude(id(t)));
   }
-  const plans = chosen.map((table): TablePlan => {
+  const plans = chosen.map((found): TablePlan => {
+    const options = source.tableOptions[id(found)] ?? {};
+    // A key from lakelet.yml where the source declares none (or another one).
+    const table = options.key ? { ...found, primaryKey: options.key } : found;
     const base = { table, id: id(table), slug: tableSlug(table.schema, table.name, table.schema === defaultSchema) };
-    const options = source.tableOptions[base.id] ?? {};
+    const unknownKey = options.key?.filter((k) => !table.columns.some((c) => c.name === k)) ?? [];
+    if (unknownKey.length) return { ...base, mode: 'skip', reason: `tableOptions.${base.id}.key names ${unknownKey.join(', ')}, which the table does not have` };
     const softDelete = options.softDelete ?? (source.softDelete && table.columns.some((c) => c.name === source.softDelete) ? source.softDelete : undefined);
     const keyDiff = options.keyDiff === false ? undefined : (options.keyDiff ?? source.keyDiff);
-    if (table.primaryKey.length === 0) return { ...base, mode: 'skip', reason: 'no primary key (a MERGE needs one)' };
+    if (table.primaryKey.length === 0) return { ...base, mode: 'skip', reason: 'no primary key (a MERGE needs one; set tableOptions.<table>.key)' };
     const names = options.watermark ? [options.watermark] : source.watermark;
     const watermark = names.map((n) => table.columns.find((c) => c.name.toLowerCase() === n.toLowerCase() && c.watermark)).find((c) => c !== undefined);
     const deletes = { ...(softDelete ? { softDelete } : {}), ...(keyDiff ? { keyDiff } : {}) };
