@@ -4,7 +4,7 @@
  * changed rows, each in a child process of its own, with wall time and peak RSS (/usr/bin/time or
  * /proc VmHWM). Not a test: run it by hand; it prints a Markdown table and writes results.json.
  *
- *   npm run bench:sync -- [--rows 1000000[,10000000]] [--out <dir>]
+ *   npm run bench:sync -- [--rows 1000000[,10000000]] [--dv] [--out <dir>]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ const arg = (name: string) => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const sizes = (arg('--rows') ?? '1000000').split(',').map(Number);
+/** --dv: the targets get delta.enableDeletionVectors (a MERGE of scattered changes then rewrites no file). */
+const dv = process.argv.includes('--dv');
 const outDir = arg('--out') ?? join(REPO, 'benchmarks', 'results', `sync-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 interface Measure {
@@ -68,7 +70,7 @@ try {
         INSERT INTO ${table} SELECT g, g % 1000, (g % 100000) / 100.0, md5(g::text), timestamp '2024-01-01' + (g / 10) * interval '1 second' FROM generate_series(1, ${n}) g;
         CREATE INDEX ON ${table} (updated_at, id); ANALYZE ${table}`);
       process.stderr.write(`${n} rows generated in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      writeFileSync(join(work, 'lakelet.yml'), `sources:\n  pg:\n    url: ${server.url()}\n    passwordEnv: BENCH_PW\n    tables: [${table}]\n    target: ./lake\n`);
+      writeFileSync(join(work, 'lakelet.yml'), `sources:\n  pg:\n    url: ${server.url()}\n    passwordEnv: BENCH_PW\n    tables: [${table}]\n    target: ./lake\n${dv ? '    properties:\n      delta.enableDeletionVectors: true\n' : ''}`);
       const lakelet = () => measure(process.execPath, [join(REPO, 'bin', 'lakelet.mjs'), 'sync', '-c', join(work, 'lakelet.yml'), '--quiet', '--json'], { BENCH_PW: server.adminPassword });
       const baseline = () => measure(process.execPath, ['--import', 'tsx', join(REPO, 'benchmarks', 'sync', 'baseline.ts'), server.url(), server.adminPassword, join(work, 'baseline.duckdb'), table]);
       const run = async (phase: string) => {

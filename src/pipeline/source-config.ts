@@ -63,6 +63,8 @@ export const sourceSchema = z
     tableOptions: z.record(z.string().min(1), tableOptions).default({}),
     /** Folder of the target tables: one Delta table per source table (`<target>/<table>`). */
     target: z.string().min(1),
+    /** Delta table properties of every target table (e.g. delta.enableDeletionVectors: true, so a MERGE of a few changed rows rewrites no file). */
+    properties: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Seed 003's metadata table, one row per synced table (default: <target>/_sync_metadata), readable with `lakelet read`. */
     metadata: z.string().min(1).optional(),
     /** Folder of the stage tables (default: <stateDir>/sync/<source>/stage). */
@@ -112,6 +114,8 @@ export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | '
   discover: { schemas?: string[]; include: string[]; exclude: string[] };
   lookbackMs: number;
   target: string;
+  /** Delta table properties of the targets (values as text). */
+  targetProperties: Record<string, string>;
   /** The sync metadata table (a copy of the committed states; see pipeline/sync/sync-metadata.ts). */
   metadata: string;
   stage: string;
@@ -141,6 +145,7 @@ export function resolveSource(name: string, s: RawSource, abs: (p: string) => st
       Object.entries(s.tableOptions).map(([t, o]) => [t, { ...(o.watermark ? { watermark: o.watermark } : {}), ...(o.key ? { key: o.key } : {}), ...(o.softDelete ? { softDelete: o.softDelete } : {}), ...(o.keyDiff !== undefined ? { keyDiff: o.keyDiff === false ? (false as const) : resolveKeyDiff(o.keyDiff, parseDuration) } : {}) }]),
     ),
     target: abs(s.target),
+    targetProperties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, String(v)])),
     metadata: s.metadata ? abs(s.metadata) : `${abs(s.target)}/${SYNC_METADATA_FOLDER}`,
     stage: s.stage ? abs(s.stage) : `${stateDir}/sync/${name}/stage`,
     stateDir: `${stateDir}/sync/${name}`,

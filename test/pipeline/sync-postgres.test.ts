@@ -105,6 +105,8 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     keyDiff: true
 ` +
         `    withoutWatermark: full
+    properties:
+      delta.enableDeletionVectors: true
     tableOptions:
       kd_recent:
         keyDiff:
@@ -129,6 +131,12 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     // The lookback re-reads 1, 3 and 5; only 5 changed.
     expect(kd).toMatchObject({ rowsRead: 3, updated: 1, deleted: 2, keyDiff: { sourceKeys: 3, deletes: 2 } });
     expect(await ids('kd')).toEqual([1, 3, 5]);
+    // The targets carry the source's properties: with deletion vectors the deletes rewrote no data file.
+    const kdTable = await DeltaTable.forPath(join(w.dir, 'lake', 'kd'), { compute: engine.compute });
+    const lastMerge = (await kdTable.history()).find((h) => h.operation === 'MERGE')!;
+    expect((await kdTable.latest()).configuration['delta.enableDeletionVectors']).toBe('true');
+    kdTable.close();
+    expect(Number(lastMerge.operationMetrics?.numTargetDeletionVectorsAdded)).toBeGreaterThan(0);
     // Only the last day is compared: id 3 goes, id 1 (older) is outside the range and stays.
     expect(recent).toMatchObject({ rowsRead: 1, deleted: 1, keyDiff: { sourceKeys: 1, deletes: 1 } });
     expect(await ids('kd_recent')).toEqual([1, 2, 4]);

@@ -54,7 +54,7 @@ export function tableLocations(source: SourceConfig, slug: string) {
 
 export async function openSyncTables(warehouse: Warehouse, source: SourceConfig, plan: { slug: string; softDelete?: string; keyDiff?: unknown; mode: string }): Promise<PipelineTables> {
   const loc = tableLocations(source, plan.slug);
-  return warehouse.pipelineTables({ name: loc.name, stage: loc.stage, target: loc.target, stageProperties: {}, targetProperties: {}, stateDir: loc.stateDir, tombstones: (plan.softDelete !== undefined || plan.keyDiff !== undefined) && plan.mode === 'incremental' });
+  return warehouse.pipelineTables({ name: loc.name, stage: loc.stage, target: loc.target, stageProperties: {}, targetProperties: source.targetProperties, stateDir: loc.stateDir, tombstones: (plan.softDelete !== undefined || plan.keyDiff !== undefined) && plan.mode === 'incremental' });
 }
 
 /**
