@@ -10,12 +10,24 @@ import { InputError } from '../errors/lakelet-error.ts';
  */
 const duration = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i, "a duration like 30s, '5m', '1h'")]);
 
+/**
+ * Key-diff deletes: every primary key of the source compared with the target's, and target rows
+ * whose key vanished are deleted (with tombstones, like soft deletes). `recent` limits the compare
+ * to rows whose watermark is within that range of the newest one (cheaper on a big table; an older
+ * row deleted in the source then stays until a run without `recent`, or a --full sync).
+ */
+const keyDiff = z.union([z.boolean(), z.object({ recent: duration.optional() }).strict()]);
+
 const tableOptions = z
   .object({
     /** The watermark column of this table (default: the first of the source's `watermark` names it has). */
     watermark: z.string().min(1).optional(),
     /** A soft-delete column: a row whose value is set (not NULL, or true for a boolean) is deleted from the target. */
     softDelete: z.string().min(1).optional(),
+    /** The primary key, where the source declares none (BigQuery's keys are optional and unenforced). */
+    key: z.array(z.string().min(1)).min(1).optional(),
+    /** Track deletes by a key diff (see keyDiff above); false turns the source's setting off for this table. */
+    keyDiff: keyDiff.optional(),
   })
   .strict();
 
@@ -47,9 +59,14 @@ export const sourceSchema = z
     rowsPerFile: z.number().int().positive().default(250_000),
     schemaDrift: z.enum(['evolve', 'fail', 'ignore']).default('evolve'),
     softDelete: z.string().min(1).optional(),
+    keyDiff: keyDiff.optional(),
     tableOptions: z.record(z.string().min(1), tableOptions).default({}),
     /** Folder of the target tables: one Delta table per source table (`<target>/<table>`). */
     target: z.string().min(1),
+    /** Delta table properties of every target table (e.g. delta.enableDeletionVectors: true, so a MERGE of a few changed rows rewrites no file). */
+    properties: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Seed 003's metadata table, one row per synced table (default: <target>/_sync_metadata), readable with `lakelet read`. */
+    metadata: z.string().min(1).optional(),
     /** Folder of the stage tables (default: <stateDir>/sync/<source>/stage). */
     stage: z.string().min(1).optional(),
   })
@@ -69,7 +86,25 @@ export const sourcesSchema = z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_
 type RawSource = z.infer<typeof sourceSchema>;
 
 /** One source with its paths resolved and durations in ms. */
-export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | 'withoutWatermark' | 'pageSize' | 'rowsPerFile' | 'schemaDrift' | 'softDelete' | 'tableOptions'> {
+/** The default folder of a source's metadata table, inside its target folder (never a table's slug: see sync-status.ts). */
+export const SYNC_METADATA_FOLDER = '_sync_metadata';
+
+/** Key-diff deletes, resolved: `recentMs` scopes the compare to a recent watermark range. */
+export interface KeyDiff {
+  recentMs?: number;
+}
+
+export interface SourceTableOptions {
+  watermark?: string;
+  key?: string[];
+  softDelete?: string;
+  /** false: no key diff for this table even if the source asks for one. */
+  keyDiff?: KeyDiff | false;
+}
+
+export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | 'withoutWatermark' | 'pageSize' | 'rowsPerFile' | 'schemaDrift' | 'softDelete'> {
+  tableOptions: Record<string, SourceTableOptions>;
+  keyDiff?: KeyDiff;
   name: string;
   url: SourceUrl;
   passwordEnv?: string;
@@ -79,6 +114,10 @@ export interface SourceConfig extends Pick<RawSource, 'tables' | 'watermark' | '
   discover: { schemas?: string[]; include: string[]; exclude: string[] };
   lookbackMs: number;
   target: string;
+  /** Delta table properties of the targets (values as text). */
+  targetProperties: Record<string, string>;
+  /** The sync metadata table (a copy of the committed states; see pipeline/sync/sync-metadata.ts). */
+  metadata: string;
   stage: string;
   /** Where the sync keeps its per-table bookkeeping (pending batch, last run). */
   stateDir: string;
@@ -101,11 +140,20 @@ export function resolveSource(name: string, s: RawSource, abs: (p: string) => st
     rowsPerFile: s.rowsPerFile,
     schemaDrift: s.schemaDrift,
     ...(s.softDelete ? { softDelete: s.softDelete } : {}),
-    tableOptions: s.tableOptions,
+    ...(s.keyDiff ? { keyDiff: resolveKeyDiff(s.keyDiff, parseDuration) } : {}),
+    tableOptions: Object.fromEntries(
+      Object.entries(s.tableOptions).map(([t, o]) => [t, { ...(o.watermark ? { watermark: o.watermark } : {}), ...(o.key ? { key: o.key } : {}), ...(o.softDelete ? { softDelete: o.softDelete } : {}), ...(o.keyDiff !== undefined ? { keyDiff: o.keyDiff === false ? (false as const) : resolveKeyDiff(o.keyDiff, parseDuration) } : {}) }]),
+    ),
     target: abs(s.target),
+    targetProperties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, String(v)])),
+    metadata: s.metadata ? abs(s.metadata) : `${abs(s.target)}/${SYNC_METADATA_FOLDER}`,
     stage: s.stage ? abs(s.stage) : `${stateDir}/sync/${name}/stage`,
     stateDir: `${stateDir}/sync/${name}`,
   };
+}
+
+function resolveKeyDiff(k: true | { recent?: number | string }, parseDuration: (v: number | string) => number): KeyDiff {
+  return k === true || k.recent === undefined ? {} : { recentMs: parseDuration(k.recent) };
 }
 
 /** The source's password: from its environment variable or file (a trailing newline is not part of it). */

@@ -168,6 +168,11 @@ export interface PipelineTables {
   loadRemote?(seq: number, index: number, file: RemoteFile): Promise<RemoteLoad>;
   /** The value last committed with a MERGE into the target under `key` (undefined: never). */
   committedState(key: string): Promise<string | undefined>;
+  /**
+   * Writes these target columns, of the rows matching `where` (DuckDB SQL over the target's
+   * columns), to a local Parquet file, streamed (a sync's key diff); false: no target yet.
+   */
+  exportTarget(columns: string[], where: string | undefined, file: string): Promise<boolean>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
   rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
   close(): void;
@@ -226,10 +231,43 @@ export interface PipelineTablesSpec {
   tombstones: boolean;
 }
 
+/** One row of seed 003's sync metadata table: where one source table's sync stands. */
+export interface SyncMetadataRow {
+  source: string;
+  table_name: string;
+  target: string;
+  /** The committed watermark as the source prints it (null: a table synced in full). */
+  last_sync_timestamp: string | null;
+  /** The keyset position with it (JSON array of key values). */
+  last_sync_key: string | null;
+  rows_synced: number;
+  rows_total: number;
+  batch: number;
+  /** ms since the epoch: when the committed run started reading, and when it committed. */
+  last_run: number;
+  updated_at: number;
+}
+
+/**
+ * Seed 003's metadata table as a table anyone can read (`lakelet read`): a copy derived from the
+ * states committed with each target (the truth), replaced by a sync after its tables are done.
+ */
+export interface SyncMetadataTable {
+  /** Makes the table hold exactly these rows (no commit when it already does); returns whether it changed. */
+  replace(rows: SyncMetadataRow[]): Promise<boolean>;
+  read(): Promise<Record<string, unknown>[]>;
+  close(): void;
+}
+
 export interface Warehouse {
   readonly name: string;
   readonly capabilities: WarehouseCapabilities;
   pipelineTables(spec: PipelineTablesSpec): Promise<PipelineTables>;
   ingestionLog(location: string): Promise<IngestionLogTable>;
+  /**
+   * The sync metadata table at `location` (undefined: the warehouse has its own readable form of
+   * the committed states, e.g. BigQuery's `_lakelet_state` table, written in the MERGE's transaction).
+   */
+  syncMetadata?(location: string): Promise<SyncMetadataTable>;
   close(): void;
 }

@@ -26,7 +26,7 @@ const LAYERS = ['cli', 'ui', 'function', 'dev', 'pipeline', 'warehouse', 'engine
 const PACKAGE_HOMES: { test: (pkg: string) => boolean; name: string; homes: string[] }[] = [
   { name: '@duckdb/node-api', test: (p) => p === '@duckdb/node-api', homes: ['adapters/compute/duckdb/'] },
   { name: '@google-cloud/functions-framework', test: (p) => p === '@google-cloud/functions-framework', homes: ['adapters/trigger/cloud-function/'] },
-  { name: '@google-cloud/*', test: (p) => p.startsWith('@google-cloud/') && p !== '@google-cloud/functions-framework', homes: ['adapters/storage/gcs/', 'warehouse/bigquery/'] },
+  { name: '@google-cloud/*', test: (p) => p.startsWith('@google-cloud/') && p !== '@google-cloud/functions-framework', homes: ['adapters/storage/gcs/', 'warehouse/bigquery/', 'adapters/sources/bigquery/'] },
   { name: 'mysql2', test: (p) => p === 'mysql2', homes: ['adapters/sources/mysql/'] },
   { name: 'pg', test: (p) => p === 'pg' || p.startsWith('pg-'), homes: ['adapters/sources/postgres/'] },
   { name: 'chokidar', test: (p) => p === 'chokidar', homes: ['adapters/trigger/chokidar/'] },
@@ -203,6 +203,8 @@ describe('dependency guard', () => {
       ['adapters/compute/duckdb/duckdb-compute.ts', '@duckdb/node-api', []],
       ['adapters/storage/gcs/gcs-object-store.ts', '@google-cloud/storage', []],
       ['warehouse/bigquery/upsert.ts', '@google-cloud/bigquery', []],
+      ['adapters/sources/bigquery/bigquery-source.ts', '@google-cloud/bigquery', []],
+      ['adapters/sources/postgres/postgres-source.ts', '@google-cloud/bigquery', ["src/adapters/sources/postgres/postgres-source.ts imports '@google-cloud/bigquery': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/ or src/adapters/sources/bigquery/"]],
       ['adapters/sources/postgres/extract.ts', 'pg-query-stream', []],
       ['adapters/sources/mysql/extract.ts', 'mysql2', []],
       ['cli/commands/generate.ts', 'cli-progress', []],
@@ -224,10 +226,10 @@ describe('dependency guard', () => {
       ['ui/api/rows-page.ts', '@duckdb/node-api', ["src/ui/api/rows-page.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
       // SDKs away from home
       ['engine/delta/scan.ts', '@duckdb/node-api', ["src/engine/delta/scan.ts imports '@duckdb/node-api': @duckdb/node-api may be imported only under src/adapters/compute/duckdb/"]],
-      ['pipeline/batch.ts', '@google-cloud/storage', ["src/pipeline/batch.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/"]],
+      ['pipeline/batch.ts', '@google-cloud/storage', ["src/pipeline/batch.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/ or src/adapters/sources/bigquery/"]],
       ['function/main.ts', '@google-cloud/functions-framework', ["src/function/main.ts imports '@google-cloud/functions-framework': @google-cloud/functions-framework may be imported only under src/adapters/trigger/cloud-function/"]],
       ['adapters/storage/gcs/gcs-client.ts', '@google-cloud/functions-framework', ["src/adapters/storage/gcs/gcs-client.ts imports '@google-cloud/functions-framework': @google-cloud/functions-framework may be imported only under src/adapters/trigger/cloud-function/"]],
-      ['adapters/trigger/cloud-function/register-finalized.ts', '@google-cloud/storage', ["src/adapters/trigger/cloud-function/register-finalized.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/"]],
+      ['adapters/trigger/cloud-function/register-finalized.ts', '@google-cloud/storage', ["src/adapters/trigger/cloud-function/register-finalized.ts imports '@google-cloud/storage': @google-cloud/* may be imported only under src/adapters/storage/gcs/ or src/warehouse/bigquery/ or src/adapters/sources/bigquery/"]],
       // the entry layers: the function runs pipelines but is never imported from below
       ['pipeline/runner.ts', '../function/main.ts', ["src/pipeline/runner.ts imports '../function/main.ts': pipeline/ may not import function/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],
       ['function/main.ts', '../cli/main.ts', ["src/function/main.ts imports '../cli/main.ts': function/ may not import cli/ (layers point down: cli → ui → function → dev → pipeline → warehouse → engine → adapters → errors)"]],

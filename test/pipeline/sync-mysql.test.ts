@@ -132,7 +132,10 @@ describe.skipIf(mode === 'skip')('lakelet sync from MariaDB', () => {
     ]);
     expect(r.failed).toEqual([{ source: 'broken', error: "source 'broken': cannot connect: access denied (wrong user or password?)" }]);
     const lake = join(w.dir, 'lake');
-    const [folder] = readdirSync(lake);
+    // One folder per synced table, beside the source's metadata table.
+    const folders = readdirSync(lake).filter((f) => f !== '_sync_metadata');
+    expect(folders).toHaveLength(1);
+    const [folder] = folders;
     expect(folder).toMatch(/^we_ird__name___-[0-9a-f]{8}$/);
     expect((await rows(join(lake, folder), 'id "x"')).map((x) => x[`va'l`])).toEqual(['a', "b'c"]);
   });
@@ -140,6 +143,48 @@ describe.skipIf(mode === 'skip')('lakelet sync from MariaDB', () => {
   it('a password in the URL is refused with a clear error', async () => {
     const w = workspace(`  shop:\n    url: mysql://admin:secret@127.0.0.1:${db.server.port}/lakelet_test\n    target: ./lake\n`);
     expect(() => loadConfig(w.yml)).toThrow(/the URL holds a password; remove it from lakelet.yml and give it with passwordEnv/);
+  });
+
+  it('a SIGKILL during recovery (after its tombstones, then after its MERGE), then a rerun: key-diff deletes and rows land exactly once', async () => {
+    await db.server.admin(`CREATE TABLE crash_recovery (id INT PRIMARY KEY, v INT, updated_at DATETIME NOT NULL); INSERT INTO crash_recovery VALUES (1, 1, '2024-01-01'), (2, 2, '2024-01-01'), (3, 3, '2024-01-02')`);
+    const w = workspace(`  shop:\n    url: ${db.server.url()}\n    passwordFile: ./pw\n    tables: [crash_recovery]\n    target: ./lake\n    lookback: 0s\n    keyDiff: true\n`);
+    expect((await sync(w.yml)).failed).toEqual([]);
+    await db.server.admin(`UPDATE crash_recovery SET v = 10, updated_at = '2024-01-03' WHERE id = 1; INSERT INTO crash_recovery VALUES (4, 4, '2024-01-03'); DELETE FROM crash_recovery WHERE id = 2`);
+    // Batch 2 staged, not merged; then two recoveries that die: before the MERGE (its tombstones are in), and after it.
+    for (const at of ['after-stage-commit:2', 'after-tombstones:2', 'after-target-commit:2']) {
+      const crashed = await lakelet(['sync', '-c', w.yml, '--quiet'], { env: { LAKELET_CRASH_AT: at } });
+      expect(crashed.signal, `${at}: ${crashed.stderr}`).toBe('SIGKILL');
+    }
+    const rerun = await sync(w.yml);
+    expect(rerun.failed).toEqual([]);
+    expect(rerun.synced[0]).toMatchObject({ recovered: false, rowsRead: 0, deleted: 0 });
+    expect((await rows(join(w.dir, 'lake', 'crash_recovery'))).map((r) => [r.id, r.v])).toEqual([[1, 10], [3, 3], [4, 4]]);
+    const t = await DeltaTable.forPath(join(w.dir, 'lake', 'crash_recovery'), { compute: engine.compute });
+    const merges = (await t.history()).filter((h) => h.operation === 'MERGE');
+    t.close();
+    const sum = (k: string) => merges.reduce((a, h) => a + Number(h.operationMetrics?.[k] ?? 0), 0);
+    expect(merges.length).toBe(2);
+    expect([sum('numTargetRowsInserted'), sum('numTargetRowsUpdated'), sum('numTargetRowsDeleted')]).toEqual([4, 1, 1]);
+  });
+
+  it('a dropped and a retyped column: evolve keeps the target (dropped → NULL, retyped → cast to the lake type) and says so; fail stops with the changes named', async () => {
+    await db.server.admin(`CREATE TABLE drift_t (id INT PRIMARY KEY, qty INT, note VARCHAR(10), updated_at DATETIME NOT NULL); INSERT INTO drift_t VALUES (1, 5, 'a', '2024-01-01')`);
+    const yml = (policy: string) => `  shop:\n    url: ${db.server.url()}\n    passwordFile: ./pw\n    tables: [drift_t]\n    target: ./lake\n    lookback: 0s\n    schemaDrift: ${policy}\n`;
+    const w = workspace(yml('evolve'));
+    expect((await sync(w.yml)).failed).toEqual([]);
+    await db.server.admin(`ALTER TABLE drift_t DROP COLUMN note, MODIFY qty DECIMAL(10,2); INSERT INTO drift_t VALUES (2, 7.00, '2024-01-02')`);
+    writeFileSync(w.yml, `sources:\n${yml('fail')}`);
+    const failed = await sync(w.yml);
+    expect(failed.failed).toEqual([
+      { source: 'shop', table: 'drift_t', error: expect.stringMatching(/table drift_t changed in the source: column note was dropped; column qty changed type to decimal\(10,2\) .*schemaDrift is fail, so nothing was synced/) },
+    ]);
+    writeFileSync(w.yml, `sources:\n${yml('evolve')}`);
+    const evolved = await sync(w.yml);
+    expect(evolved.failed).toEqual([]);
+    expect(evolved.synced[0]).toMatchObject({ rowsRead: 1, inserted: 1 });
+    expect(evolved.synced[0].drift).toEqual(['column note was dropped', expect.stringMatching(/^column qty changed type to decimal\(10,2\) \(DECIMAL\(10,2\); the lake has INTEGER\)$/)]);
+    expect((await rows(join(w.dir, 'lake', 'drift_t'))).map((r) => [r.id, r.qty, r.note])).toEqual([[1, 5, 'a'], [2, 7, null]]);
+    expect(await schemaOf(join(w.dir, 'lake', 'drift_t'))).toMatchObject({ qty: 'integer', note: 'string' });
   });
 
   it.each(['after-extract', 'after-stage-commit', 'after-target-commit'])('a SIGKILL %s, then a rerun: no row skipped or repeated', async (point) => {

@@ -7,7 +7,9 @@ import { DeltaTable } from '../../src/engine/table.ts';
 import { loadConfig } from '../../src/pipeline/config.ts';
 import { silentReporter } from '../../src/pipeline/reporter.ts';
 import { syncSources, type SyncOptions } from '../../src/pipeline/sync/sync-runner.ts';
+import { sourceStatus } from '../../src/pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../src/warehouse/open-warehouse.ts';
+import { startLakelet } from '../support/cli.ts';
 import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { requirePeer } from '../support/peers.ts';
@@ -84,6 +86,126 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     expect(rows.length).toBe(20000);
     expect(new Set(rows.map((x) => x.id)).size).toBe(20000);
   });
+
+  it('key-diff deletes: a vanished key is deleted with a tombstone (an older copy stays out, a newer one comes back); recent scopes it; full tables too', async () => {
+    await db.server.admin(`CREATE TABLE kd (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+      INSERT INTO kd SELECT g, 'v' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 5) g;
+      CREATE TABLE kd_recent (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+      INSERT INTO kd_recent VALUES (1, '2024-01-01 00:00:00+00'), (2, '2024-01-01 00:00:00+00'), (3, '2024-01-03 00:00:00+00'), (4, '2024-01-03 00:00:00+00');
+      CREATE TABLE kd_full (id int PRIMARY KEY, v text);
+      INSERT INTO kd_full VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+    const w = workspace(
+      `  pg:
+    url: ${db.server.url()}
+    passwordEnv: PG_PW
+    tables: [kd, kd_recent, kd_full]
+    target: ./lake
+    lookback: 1h
+    pageSize: 2
+    keyDiff: true
+` +
+        `    withoutWatermark: full
+    properties:
+      delta.enableDeletionVectors: true
+    tableOptions:
+      kd_recent:
+        keyDiff:
+          recent: 1d
+`,
+    );
+    process.env.PG_PW = 'admin-pw';
+    const ids = async (t: string) => (await read(join(w.dir, 'lake', t))).map((r) => r.id);
+    const first = await sync(w.yml);
+    expect(first.failed).toEqual([]);
+    expect(first.synced.map((t) => [t.table, t.inserted, t.deleted, t.keyDiff])).toEqual([
+      ['kd', 5, 0, { sourceKeys: 5, deletes: 0 }],
+      ['kd_recent', 4, 0, { sourceKeys: 2, deletes: 0 }],
+      ['kd_full', 3, 0, { sourceKeys: 3, deletes: 0 }],
+    ]);
+
+    await db.server.admin(`DELETE FROM kd WHERE id IN (2, 4); UPDATE kd SET v = 'x', updated_at = '2024-01-01 00:10:00+00' WHERE id = 5;
+      DELETE FROM kd_recent WHERE id IN (1, 3); DELETE FROM kd_full WHERE id = 2`);
+    const second = await sync(w.yml);
+    expect(second.failed).toEqual([]);
+    const [kd, recent, full] = second.synced;
+    // The lookback re-reads 1, 3 and 5; only 5 changed.
+    expect(kd).toMatchObject({ rowsRead: 3, updated: 1, deleted: 2, keyDiff: { sourceKeys: 3, deletes: 2 } });
+    expect(await ids('kd')).toEqual([1, 3, 5]);
+    // The targets carry the source's properties: with deletion vectors the deletes rewrote no data file.
+    const kdTable = await DeltaTable.forPath(join(w.dir, 'lake', 'kd'), { compute: engine.compute });
+    const lastMerge = (await kdTable.history()).find((h) => h.operation === 'MERGE')!;
+    expect((await kdTable.latest()).configuration['delta.enableDeletionVectors']).toBe('true');
+    kdTable.close();
+    expect(Number(lastMerge.operationMetrics?.numTargetDeletionVectorsAdded)).toBeGreaterThan(0);
+    // Only the last day is compared: id 3 goes, id 1 (older) is outside the range and stays.
+    expect(recent).toMatchObject({ rowsRead: 1, deleted: 1, keyDiff: { sourceKeys: 1, deletes: 1 } });
+    expect(await ids('kd_recent')).toEqual([1, 2, 4]);
+    expect(full).toMatchObject({ deleted: 1 });
+    expect(await ids('kd_full')).toEqual([1, 3]);
+    // The deleted keys' watermark did not move the table's: nothing newer than 00:10 was read.
+    expect(kd.watermark).toEqual({ value: '2024-01-01 00:10:00+00', key: ['5'] });
+
+    // Back in the source: id 2 with a time older than its delete (a late copy: its tombstone keeps it
+    // out), id 4 newer than its delete (a real re-insert: it comes back).
+    await db.server.admin(`INSERT INTO kd VALUES (2, 'late', '2024-01-01 00:00:01+00'), (4, 'again', '2024-01-01 00:20:00+00')`);
+    const third = await sync(w.yml, { table: 'kd' });
+    expect(third.synced[0]).toMatchObject({ inserted: 1, deleted: 0, keyDiff: { sourceKeys: 5, deletes: 0 } });
+    expect((await read(join(w.dir, 'lake', 'kd'))).map((r) => [r.id, r.v])).toEqual([[1, 'v1'], [3, 'v3'], [4, 'again'], [5, 'x']]);
+
+    // Seed 003's metadata table: a Delta table beside the targets, one row per table, from the committed states.
+    const metadata = join(w.dir, 'lake', '_sync_metadata');
+    const meta = async () => (await read(metadata, 'table_name')).map((r) => [r.table_name, r.last_sync_timestamp, r.last_sync_key, String(r.rows_synced), String(r.rows_total), String(r.batch)]);
+    const expected = [
+      ['kd', '2024-01-01 00:20:00+00', '["4"]', '5', '13', '3'],
+      ['kd_full', null, null, '2', '5', '2'],
+      ['kd_recent', '2024-01-03 00:00:00+00', '["4"]', '1', '5', '2'],
+    ];
+    expect(await meta()).toEqual(expected);
+    const status = await sourceStatus(loadConfig(w.yml).sources[0], { warehouse: openWarehouse('delta', { compute: engine.compute }), clock: systemClock });
+    expect(status.map((s) => [s.status.table, s.status.batch])).toEqual([['kd', 3], ['kd_full', 2], ['kd_recent', 2]]);
+    // A run that moves nothing commits no new version of it; a lost (or stale) copy is rebuilt by the next run.
+    const versions = () => readdirSync(join(metadata, '_delta_log')).filter((f) => f.endsWith('.json')).length;
+    const before = versions();
+    const idle = () => sync(w.yml, { table: 'no_such_table' }); // reads no table, still refreshes the copy
+    expect((await idle()).synced).toEqual([]);
+    expect(versions()).toBe(before);
+    rmSync(metadata, { recursive: true, force: true });
+    await idle();
+    expect(await meta()).toEqual(expected);
+  });
+
+  it('a 1M-row first sync streams under a 64 MB JS heap cap (the real CLI; its RSS stays bounded)', async () => {
+    const n = 1_000_000;
+    // Rows made by the server itself; 50 rows share each updated_at, so pages continue by key.
+    await db.server.admin(`CREATE TABLE million (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), note text, updated_at timestamp NOT NULL);
+      INSERT INTO million SELECT g, g % 1000, (g % 100000) / 100.0, md5(g::text), timestamp '2024-01-01' + (g / 50) * interval '1 second' FROM generate_series(1, ${n}) g;
+      CREATE INDEX ON million (updated_at, id); ANALYZE million`);
+    const w = workspace(`  pg:\n    url: ${db.server.url()}\n    passwordEnv: PG_PW\n    tables: [million]\n    target: ./lake\n`);
+    // The whole table as JS values would need several hundred MB of heap; the cap is 64 MB.
+    const child = startLakelet(['sync', '-c', w.yml, '--quiet', '--json'], { env: { PG_PW: 'admin-pw', NODE_OPTIONS: '--max-old-space-size=64' } });
+    let peakKb = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.child.pid}/status`, 'utf8'))?.[1] ?? 0));
+      } catch {
+        // exited
+      }
+    }, 50);
+    const done = await child.exited;
+    clearInterval(sampler);
+    expect(done.code, done.stderr).toBe(0);
+    const summary = JSON.parse(done.stdout);
+    expect(summary.failed).toEqual([]);
+    expect(summary.synced[0]).toMatchObject({ rowsRead: n, inserted: n, pages: 21, files: 4 });
+    const [count] = await engine.compute.query<{ n: bigint; ids: bigint; sum: string }>(
+      `SELECT count(*) AS n, count(DISTINCT id) AS ids, CAST(sum(amount) AS VARCHAR) AS sum FROM read_parquet('${join(w.dir, 'lake', 'million').replace(/'/g, "''")}/*.parquet')`,
+    );
+    expect([Number(count.n), Number(count.ids)]).toEqual([n, n]);
+    expect(count.sum).toBe(String((await db.server.admin('SELECT CAST(sum(amount) AS text) AS s FROM million'))[0].s));
+    // Node, DuckDB (its own memory, outside the JS heap) and one page in flight: far below the table's size.
+    if (peakKb > 0) expect(peakKb / 1024).toBeLessThan(700);
+    await db.server.admin('DROP TABLE million');
+  }, 240_000);
 
   it('a wrong password is one line naming the source; an unreachable one too; a listed table that is missing is reported', async () => {
     const w = workspace(

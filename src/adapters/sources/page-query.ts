@@ -1,4 +1,4 @@
-import type { PageRequest, SourceTable, WatermarkKind } from './source.ts';
+import type { KeyScope, PageRequest, SourceColumn, SourceTable, WatermarkKind } from './source.ts';
 
 /**
  * The page query both vendors build, in their own quoting and parameter style: columns by name,
@@ -8,43 +8,59 @@ import type { PageRequest, SourceTable, WatermarkKind } from './source.ts';
  */
 export interface Dialect {
   ident(name: string): string;
-  /** The n-th (1-based) parameter placeholder. */
-  param(n: number): string;
+  /** The n-th (1-based) parameter placeholder; `column`: the column the value is compared with (a typed dialect casts to its type). */
+  param(n: number, column?: SourceColumn): string;
   /** `column >= value - lookback (µs)` for a column of this kind, with the two parameter placeholders. */
   sinceCondition(column: string, kind: WatermarkKind, value: string, lookbackMicros: string): string;
+  /** The select-list entry of a column (default: the column itself); a dialect may turn values into text here. */
+  select?(column: SourceColumn): string;
 }
 
 export function pageQuery(d: Dialect, req: PageRequest): { sql: string; params: unknown[] } {
   const { table } = req;
   const params: unknown[] = [];
-  const next = (v: unknown) => {
+  const next = (v: unknown, column?: string) => {
     params.push(v);
-    return d.param(params.length);
+    return d.param(params.length, column === undefined ? undefined : table.columns.find((c) => c.name === column));
   };
   const order = [...(req.watermark ? [req.watermark] : []), ...table.primaryKey];
   const where: string[] = [];
   if (req.watermark) where.push(`${d.ident(req.watermark)} IS NOT NULL`);
   if (req.since && req.watermark) {
     const kind = table.columns.find((c) => c.name === req.watermark)?.watermark ?? 'integer';
-    where.push(d.sinceCondition(d.ident(req.watermark), kind, next(req.since.value), next(kind === 'integer' ? 0 : req.since.lookbackMs * 1000)));
+    where.push(d.sinceCondition(d.ident(req.watermark), kind, next(req.since.value, req.watermark), next(kind === 'integer' ? 0 : req.since.lookbackMs * 1000)));
   }
   if (req.after) where.push(afterKey(d, order, [...(req.watermark ? [req.after.value] : []), ...req.after.key], next));
   const sql =
-    `SELECT ${table.columns.map((c) => d.ident(c.name)).join(', ')} FROM ${from(d, table)}` +
+    `SELECT ${table.columns.map((c) => (d.select ? d.select(c) : d.ident(c.name))).join(', ')} FROM ${from(d, table)}` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${order.map((c) => d.ident(c)).join(', ')} LIMIT ${next(req.limit)}`;
   return { sql, params };
 }
 
-export function keysQuery(d: Dialect, table: SourceTable, after: string[] | undefined, limit: number): { sql: string; params: unknown[] } {
+/**
+ * A page of primary keys in key order (key-diff deletes). `since` scopes it to rows whose watermark
+ * column is at least `value` minus `lookbackMs` (a recent range), bound like the page query's.
+ */
+export function keysQuery(d: Dialect, table: SourceTable, after: string[] | undefined, limit: number, since?: KeyScope): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
-  const next = (v: unknown) => {
+  const next = (v: unknown, column?: string) => {
     params.push(v);
-    return d.param(params.length);
+    return d.param(params.length, column === undefined ? undefined : table.columns.find((c) => c.name === column));
   };
   const keys = table.primaryKey;
-  const where = after ? ` WHERE ${afterKey(d, keys, after, next)}` : '';
-  return { sql: `SELECT ${keys.map((k) => d.ident(k)).join(', ')} FROM ${from(d, table)}${where} ORDER BY ${keys.map((k) => d.ident(k)).join(', ')} LIMIT ${next(limit)}`, params };
+  const conds: string[] = [];
+  if (since) {
+    const kind = table.columns.find((c) => c.name === since.column)?.watermark ?? 'integer';
+    conds.push(d.sinceCondition(d.ident(since.column), kind, next(since.value, since.column), next(kind === 'integer' ? 0 : since.lookbackMs * 1000)));
+  }
+  if (after) conds.push(afterKey(d, keys, after, next));
+  const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+  const select = keys.map((k) => {
+    const c = table.columns.find((x) => x.name === k);
+    return d.select && c ? d.select(c) : d.ident(k);
+  });
+  return { sql: `SELECT ${select.join(', ')} FROM ${from(d, table)}${where} ORDER BY ${keys.map((k) => d.ident(k)).join(', ')} LIMIT ${next(limit)}`, params };
 }
 
 function from(d: Dialect, table: SourceTable): string {
@@ -53,11 +69,11 @@ function from(d: Dialect, table: SourceTable): string {
 
 
 /** (c1, c2, …) > (v1, v2, …), spelled out (both vendors use an index for this form). */
-function afterKey(d: Dialect, cols: string[], values: unknown[], next: (v: unknown) => string): string {
+function afterKey(d: Dialect, cols: string[], values: unknown[], next: (v: unknown, column: string) => string): string {
   const ors: string[] = [];
   for (let i = 0; i < cols.length; i++) {
-    const eq = cols.slice(0, i).map((c, j) => `${d.ident(c)} = ${next(values[j])}`);
-    ors.push(`(${[...eq, `${d.ident(cols[i])} > ${next(values[i])}`].join(' AND ')})`);
+    const eq = cols.slice(0, i).map((c, j) => `${d.ident(c)} = ${next(values[j], c)}`);
+    ors.push(`(${[...eq, `${d.ident(cols[i])} > ${next(values[i], cols[i])}`].join(' AND ')})`);
   }
   return `(${ors.join(' OR ')})`;
 }

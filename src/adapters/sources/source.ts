@@ -57,14 +57,21 @@ export interface PageRequest {
 /** One row: every column's value as text (binary as base64), NULL as null, in `table.columns` order. */
 export type TextRow = (string | null)[];
 
+/** Rows whose `column` is at least `value` minus `lookbackMs` (key-diff deletes scoped to a recent range). */
+export interface KeyScope {
+  column: string;
+  value: string;
+  lookbackMs: number;
+}
+
 export interface SourceConnection {
-  readonly kind: 'mysql' | 'postgres';
+  readonly kind: 'mysql' | 'postgres' | 'bigquery';
   /** Every base table of these schemas (default: the database's own), with columns and primary keys. */
   tables(schemas?: string[]): Promise<SourceTable[]>;
   /** One page of rows, streamed. */
   page(request: PageRequest): AsyncIterable<TextRow>;
-  /** Every primary key of the table, streamed in key order, as text. */
-  keys(table: SourceTable, pageSize: number): AsyncIterable<TextRow>;
+  /** Every primary key of the table (or of its rows in `since`'s range), streamed in key order, as text. */
+  keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow>;
   close(): Promise<void>;
 }
 

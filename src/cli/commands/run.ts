@@ -3,7 +3,8 @@ import { loadConfig, type PipelineConfig } from '../../pipeline/config.ts';
 import { incomplete, PipelineRunner, type RunSummary } from '../../pipeline/runner.ts';
 import type { Reporter } from '../../pipeline/reporter.ts';
 import { streamReporter } from '../output/stream-reporter.ts';
-import { CliError, EXIT_CODES_HELP, EXIT_INCOMPLETE } from '../errors.ts';
+import { CliError, EXIT_CODES_HELP, EXIT_INCOMPLETE, usageError } from '../errors.ts';
+import { everyInterval, runScheduled } from '../scheduled.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { profileOption } from '../profile-option.ts';
@@ -92,7 +93,8 @@ export function registerRun(program: Command): void {
         'exactly once. Batches an earlier run left unfinished (a crash) are finished first. Bad files go to quarantine ' +
         'with an .error.json beside them; the run goes on.',
     )
-    .option('--once', 'process what is there and exit (the default; `lakelet watch` keeps running)');
+    .option('--once', 'process what is there and exit (the default; `lakelet watch` keeps running)')
+    .option('--every <interval>', 'keep running: a run every interval (e.g. 1h, 15m), in the foreground, a summary per run; a run still going makes the next one skip');
   pipelineOptions(cmd)
     .addHelpText(
       'after',
@@ -101,11 +103,33 @@ Examples:
   $ lakelet run --once
   $ lakelet run --once -c pipelines/lakelet.yml --pipeline accounts --json
   $ lakelet run --once --profile gcp        # the same pipelines on the locations of profiles.gcp
-${SUMMARY_HELP}`,
+  $ lakelet run --every 1h          (seed 001's hourly schedule; stop with Ctrl-C)
+${SUMMARY_HELP}
+  With --every the exit code (on SIGINT/SIGTERM) is the worst any run had.`,
     )
-    .action(async (options: PipelineCliOptions) => {
+    .action(async (options: PipelineCliOptions & { once?: boolean; every?: string }) => {
+      const intervalMs = everyInterval(options.every);
+      if (intervalMs !== undefined && options.once) throw usageError('--once and --every contradict each other: give one');
       const config = loadConfig(options.config, { profile: options.profile });
       const reporter = reporterFor(options);
+      if (intervalMs !== undefined) {
+        const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
+        try {
+          await runScheduled(
+            intervalMs,
+            async (run) => {
+              const summary = await runner.runAll();
+              printSummary(summary, options, `lakelet run (run ${run})`);
+              failIfIncomplete(summary, runner.pipelines, reporter);
+            },
+            reporter,
+            'run',
+          );
+        } finally {
+          await runner.close();
+        }
+        return;
+      }
       const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
       let summary: RunSummary;
       try {

@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
-import { loadConfig, parseDuration } from '../../pipeline/config.ts';
-import { every } from '../../pipeline/sync/schedule.ts';
+import { loadConfig } from '../../pipeline/config.ts';
 import { syncSources, type SyncSummary } from '../../pipeline/sync/sync-runner.ts';
 import { openWarehouse } from '../../warehouse/open-warehouse.ts';
 import { CliError, usageError } from '../errors.ts';
 import { printJson } from '../options.ts';
+import { everyInterval, runScheduled } from '../scheduled.ts';
 import { formatTable } from '../output/table-format.ts';
 import { streamReporter } from '../output/stream-reporter.ts';
 
@@ -48,15 +48,7 @@ Exit codes: 0 every table synced (or skipped as reported), 1 a source or table f
     .action(async (options: SyncCliOptions) => {
       const config = loadConfig(options.config);
       if (config.sources.length === 0) throw usageError(`${config.file} has no sources: to sync; add one (see README, "Database sources")`);
-      let intervalMs: number | undefined;
-      if (options.every !== undefined) {
-        try {
-          intervalMs = parseDuration(options.every);
-        } catch {
-          throw usageError(`--every ${options.every}: not an interval; write e.g. 1h, 15m or 30s`);
-        }
-        if (intervalMs <= 0) throw usageError('--every must be longer than 0');
-      }
+      const intervalMs = everyInterval(options.every);
       const reporter = streamReporter({ format: options.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'), level: options.quiet ? 'warn' : 'info' });
       const compute = await openCompute();
       const warehouse = openWarehouse(config.warehouse, { compute, clock: systemClock });
@@ -70,11 +62,8 @@ Exit codes: 0 every table synced (or skipped as reported), 1 a source or table f
         if (intervalMs === undefined) {
           await once();
         } else {
-          const stop = new AbortController();
-          const onSignal = () => stop.abort();
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-          await every(intervalMs, once, { signal: stop.signal, onSkip: (n) => reporter.event('warn', 'sync.run-skipped', { run: n, reason: 'the previous run was still going' }) });
+          // A run's failed tables are in its summary; the exit code (on SIGINT/SIGTERM) says whether any run had one.
+          await runScheduled(intervalMs, once, reporter, 'sync');
         }
       } finally {
         warehouse.close();

@@ -54,8 +54,15 @@ export class ExtractWriter {
     if (this.inFile >= this.spec.rowsPerFile) await this.flush();
   }
 
-  /** Converts what is buffered on disk to Parquet; returns the Parquet files written so far. */
-  async finish(): Promise<string[]> {
+  /**
+   * Converts what is buffered on disk to Parquet; returns the Parquet files written so far.
+   * `atLeastOne`: write an empty file when no row came (it carries the batch's schema).
+   */
+  async finish(options: { atLeastOne?: boolean } = {}): Promise<string[]> {
+    if (options.atLeastOne && this.files.length === 0 && !this.out) {
+      await mkdir(this.dir, { recursive: true });
+      this.out = createWriteStream(this.ndjson(0));
+    }
     await this.flush();
     return this.files;
   }

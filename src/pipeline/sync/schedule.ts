@@ -15,7 +15,8 @@ export async function every(intervalMs: number, job: (n: number) => Promise<void
     const nextTick = Math.floor(elapsed / intervalMs) + 1;
     const missed = nextTick - n;
     for (let i = 0; i < missed; i++) options.onSkip?.(n + i + 1);
-    n = Math.max(n, nextTick - 1);
+    // The next run is the one on tick `nextTick` (runs are numbered from 1 at tick 0).
+    n = Math.max(n, nextTick);
     const wait = start + nextTick * intervalMs - now();
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, Math.max(0, wait));

@@ -9,6 +9,7 @@ import { BatchState } from '../batch-state.ts';
 import type { LakeletConfig } from '../config.ts';
 import type { Reporter } from '../reporter.ts';
 import { sourcePassword, type SourceConfig } from '../source-config.ts';
+import { refreshSyncMetadata } from './sync-metadata.ts';
 import { syncTable, tableLocations, type TableOutcome } from './sync-table.ts';
 import { planTables } from './table-plan.ts';
 
@@ -59,7 +60,7 @@ async function connect(source: SourceConfig): Promise<SourceConnection> {
 }
 
 async function syncSource(source: SourceConfig, conn: SourceConnection, env: { warehouse: Warehouse; compute: Compute; clock: Clock; reporter: Reporter }, options: SyncOptions, summary: SyncSummary): Promise<void> {
-  const defaultSchema = conn.kind === 'mysql' ? source.url.database : 'public';
+  const defaultSchema = conn.kind === 'postgres' ? 'public' : source.url.database;
   const schemas = source.discover.schemas ?? [...new Set([defaultSchema, ...(source.tables ?? []).filter((t) => t.includes('.')).map((t) => t.slice(0, t.indexOf('.')))])];
   const all = await conn.tables(schemas);
   const { plans, missing } = planTables(source, all, defaultSchema);
@@ -86,6 +87,12 @@ async function syncSource(source: SourceConfig, conn: SourceConnection, env: { w
     }
   }
   if (options.table && !plans.some((p) => p.id === options.table)) summary.failed.push({ source: source.name, table: options.table, error: `no table ${options.table} in source '${source.name}'` });
+  try {
+    if (await refreshSyncMetadata(source, env)) env.reporter.event('info', 'sync.metadata', { source: source.name, table: source.metadata });
+  } catch (err) {
+    // A copy: the next run rebuilds it from the committed states, so the sync itself stands.
+    env.reporter.event('warn', 'sync.metadata-failed', { source: source.name, table: source.metadata, error: oneLine(err) });
+  }
 }
 
 function oneLine(err: unknown): string {

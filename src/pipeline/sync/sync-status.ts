@@ -3,7 +3,8 @@ import type { Clock } from '../../adapters/clock.ts';
 import { openStore } from '../../adapters/storage/open-store.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import type { LakeletConfig } from '../config.ts';
-import { parseSyncState, SYNC_STATE_KEY } from './sync-state.ts';
+import { SYNC_METADATA_FOLDER, type SourceConfig } from '../source-config.ts';
+import { parseSyncState, SYNC_STATE_KEY, type SyncState } from './sync-state.ts';
 import { openSyncTables } from './sync-table.ts';
 
 export interface SyncTableStatus {
@@ -27,15 +28,23 @@ export interface SyncTableStatus {
  */
 export async function syncStatus(config: LakeletConfig, env: { warehouse: Warehouse; compute: Compute; clock: Clock }): Promise<{ source: string; tables: SyncTableStatus[] }[]> {
   const out: { source: string; tables: SyncTableStatus[] }[] = [];
-  for (const source of config.sources) {
-    const tables: SyncTableStatus[] = [];
-    const slugs = new Set((await openStore(source.target).list('')).map((o) => o.key.split('/')[0]));
-    for (const slug of [...slugs].sort()) {
-      const t = await openSyncTables(env.warehouse, source, { slug, mode: 'full' });
-      try {
-        const state = parseSyncState(await t.committedState(SYNC_STATE_KEY));
-        if (!state) continue;
-        tables.push({
+  for (const source of config.sources) out.push({ source: source.name, tables: (await sourceStatus(source, env)).map((s) => s.status) });
+  return out;
+}
+
+/** One source's tables as their targets' committed states say, with the states themselves. */
+export async function sourceStatus(source: SourceConfig, env: { warehouse: Warehouse; clock: Clock }): Promise<{ status: SyncTableStatus; state: SyncState }[]> {
+  const tables: { status: SyncTableStatus; state: SyncState }[] = [];
+  const slugs = new Set((await openStore(source.target).list('')).map((o) => o.key.split('/')[0]));
+  slugs.delete(SYNC_METADATA_FOLDER);
+  for (const slug of [...slugs].sort()) {
+    const t = await openSyncTables(env.warehouse, source, { slug, mode: 'full' });
+    try {
+      const state = parseSyncState(await t.committedState(SYNC_STATE_KEY));
+      if (!state) continue;
+      tables.push({
+        state,
+        status: {
           source: source.name,
           table: state.table,
           target: `${source.target}/${slug}`,
@@ -45,12 +54,11 @@ export async function syncStatus(config: LakeletConfig, env: { warehouse: Wareho
           lastRun: new Date(state.startedAt).toISOString(),
           lagMs: env.clock.now() - state.startedAt,
           batch: state.seq,
-        });
-      } finally {
-        t.close();
-      }
+        },
+      });
+    } finally {
+      t.close();
     }
-    out.push({ source: source.name, tables });
   }
-  return out;
+  return tables;
 }

@@ -11,6 +11,7 @@ import { PipelineStateError } from '../errors.ts';
 import type { Reporter } from '../reporter.ts';
 import type { SourceConfig } from '../source-config.ts';
 import { ExtractWriter, type ExtractColumn } from './extract-writer.ts';
+import { keyDiffDeletes, keyDiffFile } from './key-diff.ts';
 import { parseSyncState, SYNC_STATE_KEY, type PendingBatch, type SyncState } from './sync-state.ts';
 import type { TablePlan } from './table-plan.ts';
 
@@ -41,6 +42,8 @@ export interface TableOutcome {
   watermark: Position | null;
   recovered: boolean;
   drift: string[];
+  /** Key-diff deletes: source keys compared, target rows deleted because their key vanished. */
+  keyDiff?: { sourceKeys: number; deletes: number };
   ms: number;
 }
 
@@ -49,9 +52,9 @@ export function tableLocations(source: SourceConfig, slug: string) {
   return { name: `sync.${source.name}.${slug}`, stage: join(source.stage, slug), target: join(source.target, slug), stateDir: join(source.stateDir, 'tables', slug) };
 }
 
-export async function openSyncTables(warehouse: Warehouse, source: SourceConfig, plan: { slug: string; softDelete?: string; mode: string }): Promise<PipelineTables> {
+export async function openSyncTables(warehouse: Warehouse, source: SourceConfig, plan: { slug: string; softDelete?: string; keyDiff?: unknown; mode: string }): Promise<PipelineTables> {
   const loc = tableLocations(source, plan.slug);
-  return warehouse.pipelineTables({ name: loc.name, stage: loc.stage, target: loc.target, stageProperties: {}, targetProperties: {}, stateDir: loc.stateDir, tombstones: plan.softDelete !== undefined && plan.mode === 'incremental' });
+  return warehouse.pipelineTables({ name: loc.name, stage: loc.stage, target: loc.target, stageProperties: {}, targetProperties: source.targetProperties, stateDir: loc.stateDir, tombstones: (plan.softDelete !== undefined || plan.keyDiff !== undefined) && plan.mode === 'incremental' });
 }
 
 /**
@@ -76,6 +79,7 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
       if (pending.seq !== next) throw new PipelineStateError(loc.name, `batch ${next} is staged but ${pendingFile} holds batch ${pending.seq}; remove the stage table ${loc.stage} to start over`);
       ctx.reporter.event('warn', 'sync.recover', { source: source.name, table: plan.id, batch: next, message: 'merging a batch an earlier run staged but did not merge' });
       const m = await merge(ctx, tables, plan, pending.state, outcome);
+      crashPoint('after-target-commit', next);
       Object.assign(outcome, { recovered: true, inserted: m.inserted, updated: m.updated, deleted: m.deleted });
       state = pending.state;
     }
@@ -88,7 +92,7 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
     const from = ctx.full || plan.mode === 'full' ? undefined : (state?.watermark ?? undefined);
     const writer = new ExtractWriter(ctx.compute, work, {
       columns: columns.extract,
-      derived: plan.softDelete ? [{ name: DELETED, sql: softDeleteSql(plan.softDelete, columns.extract, plan.table.columns) }] : [],
+      derived: plan.softDelete || plan.keyDiff ? [{ name: DELETED, sql: plan.softDelete ? softDeleteSql(plan.softDelete, columns.extract, plan.table.columns) : 'false' }] : [],
       missing: columns.missing,
       lineage: { batch: seq, sourceFile: `${source.name}:${plan.id}`, ingestedAt: started },
       rowsPerFile: source.rowsPerFile,
@@ -113,18 +117,38 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
       after = positionOf(last!);
       since = undefined;
     }
-    const files = await writer.finish();
+    const files = await writer.finish({ atLeastOne: plan.keyDiff !== undefined });
     outcome.rowsRead = writer.rows;
+    if (plan.keyDiff) {
+      const diff = await keyDiffDeletes({
+        conn: ctx.conn,
+        compute: ctx.compute,
+        tables,
+        table: plan.table,
+        keyDiff: plan.keyDiff,
+        watermark,
+        newest: last ? positionOf(last).value : state?.watermark?.value,
+        extract: writer.rows > 0 ? files : [],
+        template: files[0]!,
+        dir: work,
+        pageSize: source.pageSize,
+        deletedColumn: DELETED,
+        lineage: { batch: seq, sourceFile: keyDiffFile(source.name, plan.id), ingestedAt: started },
+      });
+      if (diff.file) files.push(diff.file);
+      outcome.keyDiff = { sourceKeys: diff.sourceKeys, deletes: diff.deletes };
+      ctx.reporter.event('info', 'sync.key-diff', { source: source.name, table: plan.id, batch: seq, sourceKeys: diff.sourceKeys, deletes: diff.deletes });
+    }
     outcome.files = files.length;
     crashPoint('after-extract', seq);
-    if (writer.rows === 0) {
+    if (writer.rows === 0 && !outcome.keyDiff?.deletes) {
       outcome.watermark = state?.watermark ?? null;
       return outcome;
     }
     const newState: SyncState = {
       table: plan.id,
       seq,
-      watermark: watermark ? positionOf(last!) : null,
+      watermark: watermark ? (last ? positionOf(last) : (state?.watermark ?? null)) : null,
       rowsLastRun: writer.rows,
       rowsTotal: (state?.rowsTotal ?? 0) + writer.rows,
       startedAt: started,
@@ -154,13 +178,13 @@ async function merge(ctx: SyncContext, tables: PipelineTables, plan: Exclude<Tab
     seq: state.seq,
     key: plan.table.primaryKey,
     ...(plan.mode === 'incremental' ? { orderBy: plan.watermark } : {}),
-    ...(plan.softDelete ? { deletes: { column: DELETED, values: [true] } } : {}),
+    ...(plan.softDelete || plan.keyDiff ? { deletes: { column: DELETED, values: [true] } } : {}),
     partitionBy: [],
-    fileOrder: [`${ctx.source.name}:${plan.id}`],
+    fileOrder: [`${ctx.source.name}:${plan.id}`, ...(plan.keyDiff ? [keyDiffFile(ctx.source.name, plan.id)] : [])],
     addColumns: ctx.source.schemaDrift === 'evolve',
     changedOnly: true,
     state: { key: SYNC_STATE_KEY, value: JSON.stringify(state) },
-  });
+  }, () => crashPoint('after-tombstones', state.seq));
   ctx.reporter.event('info', 'sync.merged', { source: ctx.source.name, table: plan.id, batch: state.seq, version: r.version, ...r.metrics, watermark: state.watermark?.value });
   outcome.seq = state.seq;
   return r.metrics;

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import picomatch from 'picomatch';
 import type { SourceTable } from '../../adapters/sources/source.ts';
-import type { SourceConfig } from '../source-config.ts';
+import type { KeyDiff, SourceConfig } from '../source-config.ts';
 
 /** What a sync does with one source table, decided from its columns and the source's settings. */
 export type TablePlan =
-  | { table: SourceTable; id: string; slug: string; mode: 'incremental'; watermark: string; softDelete?: string }
-  | { table: SourceTable; id: string; slug: string; mode: 'full'; softDelete?: string }
+  | { table: SourceTable; id: string; slug: string; mode: 'incremental'; watermark: string; softDelete?: string; keyDiff?: KeyDiff }
+  | { table: SourceTable; id: string; slug: string; mode: 'full'; softDelete?: string; keyDiff?: KeyDiff }
   | { table: SourceTable; id: string; slug: string; mode: 'skip'; reason: string };
 
 /**
@@ -36,15 +36,24 @@ export function planTables(source: SourceConfig, all: SourceTable[], defaultSche
     const exclude = source.discover.exclude.length ? picomatch(source.discover.exclude, { dot: true }) : () => false;
     chosen = all.filter((t) => include(id(t)) && !exclude(id(t)));
   }
-  const plans = chosen.map((table): TablePlan => {
+  const plans = chosen.map((found): TablePlan => {
+    const options = source.tableOptions[id(found)] ?? {};
+    // A key from lakelet.yml where the source declares none (or another one).
+    const table = options.key ? { ...found, primaryKey: options.key } : found;
     const base = { table, id: id(table), slug: tableSlug(table.schema, table.name, table.schema === defaultSchema) };
-    const options = source.tableOptions[base.id] ?? {};
+    const unknownKey = options.key?.filter((k) => !table.columns.some((c) => c.name === k)) ?? [];
+    if (unknownKey.length) return { ...base, mode: 'skip', reason: `tableOptions.${base.id}.key names ${unknownKey.join(', ')}, which the table does not have` };
     const softDelete = options.softDelete ?? (source.softDelete && table.columns.some((c) => c.name === source.softDelete) ? source.softDelete : undefined);
-    if (table.primaryKey.length === 0) return { ...base, mode: 'skip', reason: 'no primary key (a MERGE needs one)' };
+    const keyDiff = options.keyDiff === false ? undefined : (options.keyDiff ?? source.keyDiff);
+    if (table.primaryKey.length === 0) return { ...base, mode: 'skip', reason: 'no primary key (a MERGE needs one; set tableOptions.<table>.key)' };
     const names = options.watermark ? [options.watermark] : source.watermark;
     const watermark = names.map((n) => table.columns.find((c) => c.name.toLowerCase() === n.toLowerCase() && c.watermark)).find((c) => c !== undefined);
-    if (watermark) return { ...base, mode: 'incremental', watermark: watermark.name, ...(softDelete ? { softDelete } : {}) };
-    if (source.withoutWatermark === 'full') return { ...base, mode: 'full', ...(softDelete ? { softDelete } : {}) };
+    const deletes = { ...(softDelete ? { softDelete } : {}), ...(keyDiff ? { keyDiff } : {}) };
+    if (keyDiff?.recentMs !== undefined && watermark?.watermark === 'integer') {
+      return { ...base, mode: 'skip', reason: `keyDiff.recent needs a date or time watermark column, and ${watermark.name} is an integer; drop recent (compare every key) or set tableOptions.<table>.watermark` };
+    }
+    if (watermark) return { ...base, mode: 'incremental', watermark: watermark.name, ...deletes };
+    if (source.withoutWatermark === 'full') return { ...base, mode: 'full', ...(softDelete ? { softDelete } : {}), ...(keyDiff ? { keyDiff: {} } : {}) };
     return { ...base, mode: 'skip', reason: `no watermark column (looked for ${names.join(', ')} of a date, time or integer type); set withoutWatermark: full to re-read it whole, or tableOptions.<table>.watermark` };
   });
   return { plans, missing };

@@ -150,6 +150,11 @@ class BigQueryPipelineTables implements PipelineTables {
     return [];
   }
 
+  /** Not yet: the key diff would read every target key back out of BigQuery (an export job to GCS is the way). */
+  async exportTarget(): Promise<boolean> {
+    throw new InputError(`pipeline '${this.spec.name}': key-diff deletes (keyDiff:) need the delta warehouse for now; track deletes with a softDelete column on bigquery`);
+  }
+
   async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     if (table === 'stage') return stageRows(this.stageTables, options);
     if (!this.target || !(await this.client.columns(this.target))) return [];

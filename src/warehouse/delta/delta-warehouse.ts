@@ -1,9 +1,11 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
+import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { childLocation } from '../../adapters/storage/location.ts';
-import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import { DeltaSyncMetadata } from './sync-metadata.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
@@ -29,6 +31,10 @@ export class DeltaWarehouse implements Warehouse {
 
   async ingestionLog(location: string): Promise<IngestionLogTable> {
     return DeltaIngestionLog.open(location, this.env.compute, this.env.clock);
+  }
+
+  syncMetadata(location: string): Promise<SyncMetadataTable> {
+    return DeltaSyncMetadata.open(location, this.env.compute, this.env.clock);
   }
 
   close(): void {}
@@ -90,6 +96,17 @@ class DeltaPipelineTables implements PipelineTables {
   async committedState(key: string): Promise<string | undefined> {
     const snap = await this.targetTable?.tryLatest();
     return snap?.domains.get(stateDomain(key))?.configuration;
+  }
+
+  async exportTarget(columns: string[], where: string | undefined, file: string): Promise<boolean> {
+    if (!this.targetTable || !(await this.targetTable.tryLatest())) return false;
+    const scan = await this.targetTable.scan();
+    try {
+      await this.compute.run(`COPY (SELECT ${columns.map(sqlIdent).join(', ')} FROM (${scan.sql})${where ? ` WHERE ${where}` : ''}) TO ${sqlString(file)} (FORMAT parquet)`);
+    } finally {
+      await scan.release();
+    }
+    return true;
   }
 
   async rows(table: 'stage' | 'target', options: { where?: string; orderBy?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {

@@ -58,7 +58,8 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
     const newerOnly = spec.orderBy ? `(t.${sqlIdent(spec.orderBy)} IS NULL OR s.${sqlIdent(spec.orderBy)} >= t.${sqlIdent(spec.orderBy)})` : undefined;
     const newer = spec.changedOnly ? [newerOnly, await changedCondition(t, business)].filter(Boolean).join(' AND ') : newerOnly;
     let merge = t.target.merge({ sql: mergeSource }, { on: spec.key }).dedupBy(ORDER);
-    if (markerPresent) merge = merge.whenMatchedDelete(newer ? `s.${DELETED} AND ${newer}` : `s.${DELETED}`);
+    // changedOnly is about updates: a delete row (a key diff's carries the key and its last watermark only) deletes whatever it matches.
+    if (markerPresent) merge = merge.whenMatchedDelete(newerOnly ? `s.${DELETED} AND ${newerOnly}` : `s.${DELETED}`);
     merge = merge.whenMatchedUpdateAll(newer ? (markerPresent ? `NOT s.${DELETED} AND ${newer}` : newer) : markerPresent ? `NOT s.${DELETED}` : undefined);
     merge = merge.whenNotMatchedInsertAll(markerPresent ? `NOT s.${DELETED}` : undefined);
     if (spec.state) merge = merge.domainMetadata(stateDomain(spec.state.key), spec.state.value);

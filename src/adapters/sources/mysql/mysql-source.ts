@@ -1,6 +1,6 @@
 import mysql, { type Connection, type ConnectionOptions, type TypeCast } from 'mysql2';
 import { keysQuery, pageQuery } from '../page-query.ts';
-import { SourceError, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
+import { SourceError, type KeyScope, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { mysqlDialect } from './sql.ts';
 import { DATE_TYPES, isZeroDate, mysqlColumn } from './types.ts';
 
@@ -122,12 +122,12 @@ class MysqlSource implements SourceConnection {
     return this.stream(sql, params, (row) => row.map((v, i) => (v !== null && dates[i] && isZeroDate(v) ? null : v)), request.table);
   }
 
-  keys(table: SourceTable, pageSize: number): AsyncIterable<TextRow> {
+  keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow> {
     const self = this;
     return (async function* () {
       let after: string[] | undefined;
       for (;;) {
-        const { sql, params } = keysQuery(mysqlDialect, table, after, pageSize);
+        const { sql, params } = keysQuery(mysqlDialect, table, after, pageSize, since);
         let n = 0;
         for await (const row of self.stream(sql, params, (r) => r, table)) {
           n++;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { keysQuery, pageQuery } from '../page-query.ts';
-import { SourceError, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
+import { SourceError, type KeyScope, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { postgresDialect } from './sql.ts';
 import { postgresColumn } from './types.ts';
 
@@ -87,12 +87,12 @@ class PostgresSource implements SourceConnection {
     return this.stream(sql, params, (row) => row.map((v, i) => (v !== null && bytea[i] ? Buffer.from(v.slice(2), 'hex').toString('base64') : v)), request.table);
   }
 
-  keys(table: SourceTable, pageSize: number): AsyncIterable<TextRow> {
+  keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow> {
     const self = this;
     return (async function* () {
       let after: string[] | undefined;
       for (;;) {
-        const { sql, params } = keysQuery(postgresDialect, table, after, pageSize);
+        const { sql, params } = keysQuery(postgresDialect, table, after, pageSize, since);
         let n = 0;
         for await (const row of self.stream(sql, params, (r) => r, table)) {
           n++;
