@@ -88,7 +88,10 @@ pipelines:
 #     rowsPerFile: 250000                       # source rows per Parquet file handed to the stage
 #     schemaDrift: evolve                       # evolve (add new columns) | ignore | fail
 #     softDelete: deleted_at                    # a row with this column set is deleted from the target
+#     keyDiff: { recent: 7d }                   # or true: keys gone from the source are deleted (compare scoped to the last 7 days)
 #     tableOptions: { orders: { watermark: modified, softDelete: is_deleted } }
+#     properties: { delta.enableDeletionVectors: true }   # Delta properties of every target (DVs: small changes rewrite no file)
+#     metadata: ./tables/shop/_sync_metadata    # seed 003's metadata table, readable with lakelet read (this is the default)
 #     target: ./tables/shop                     # one Delta table per source table
 #     # stage: ./tables/_stage/shop             # default: <stateDir>/sync/<source>/stage
 #
