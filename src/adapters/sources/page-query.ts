@@ -1,4 +1,4 @@
-import type { KeyScope, PageRequest, SourceColumn, SourceTable, WatermarkKind } from './source.ts';
+import type { KeyScope, PageRequest, SourceColumn, SourceTable, TextRow, WatermarkKind } from './source.ts';
 
 /**
  * The page query both vendors build, in their own quoting and parameter style: columns by name,
@@ -76,4 +76,28 @@ function afterKey(d: Dialect, cols: string[], values: unknown[], next: (v: unkno
     ors.push(`(${[...eq, `${d.ident(cols[i])} > ${next(values[i], cols[i])}`].join(' AND ')})`);
   }
   return `(${ors.join(' OR ')})`;
+}
+
+/**
+ * Every primary key of a table in key order, page after page (keyset paging from the last key
+ * read), through `run`, the vendor's streaming query: what a key diff compares with the target.
+ */
+export async function* keyPages(
+  d: Dialect,
+  table: SourceTable,
+  pageSize: number,
+  since: KeyScope | undefined,
+  run: (sql: string, params: unknown[]) => AsyncIterable<TextRow>,
+): AsyncIterable<TextRow> {
+  let after: string[] | undefined;
+  for (;;) {
+    const { sql, params } = keysQuery(d, table, after, pageSize, since);
+    let n = 0;
+    for await (const row of run(sql, params)) {
+      n++;
+      after = row as string[];
+      yield row;
+    }
+    if (n < pageSize) return;
+  }
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { BigQuery, BigQueryOptions } from '@google-cloud/bigquery';
-import { keysQuery, pageQuery } from '../page-query.ts';
+import { keyPages, pageQuery } from '../page-query.ts';
 import { SourceError, type KeyScope, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { bigQueryDialect, bigQueryIdent } from './sql.ts';
 import { bigQueryColumn } from './types.ts';
@@ -94,20 +94,7 @@ class BigQuerySource implements SourceConnection {
   }
 
   keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow> {
-    const self = this;
-    return (async function* () {
-      let after: string[] | undefined;
-      for (;;) {
-        const { sql, params } = keysQuery(bigQueryDialect, table, after, pageSize, since);
-        let n = 0;
-        for await (const row of self.rows(sql, params, table, table.primaryKey)) {
-          n++;
-          after = row as string[];
-          yield row;
-        }
-        if (n < pageSize) return;
-      }
-    })();
+    return keyPages(bigQueryDialect, table, pageSize, since, (sql, params) => this.rows(sql, params, table, table.primaryKey));
   }
 
   private async *rows(sql: string, params: unknown[], table: SourceTable, names: string[]): AsyncIterable<TextRow> {

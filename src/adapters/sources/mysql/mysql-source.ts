@@ -1,5 +1,5 @@
 import mysql, { type Connection, type ConnectionOptions, type TypeCast } from 'mysql2';
-import { keysQuery, pageQuery } from '../page-query.ts';
+import { keyPages, pageQuery } from '../page-query.ts';
 import { SourceError, type KeyScope, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { mysqlDialect } from './sql.ts';
 import { DATE_TYPES, isZeroDate, mysqlColumn } from './types.ts';
@@ -123,20 +123,7 @@ class MysqlSource implements SourceConnection {
   }
 
   keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow> {
-    const self = this;
-    return (async function* () {
-      let after: string[] | undefined;
-      for (;;) {
-        const { sql, params } = keysQuery(mysqlDialect, table, after, pageSize, since);
-        let n = 0;
-        for await (const row of self.stream(sql, params, (r) => r, table)) {
-          n++;
-          after = row as string[];
-          yield row;
-        }
-        if (n < pageSize) return;
-      }
-    })();
+    return keyPages(mysqlDialect, table, pageSize, since, (sql, params) => this.stream(sql, params, (r) => r, table));
   }
 
   private async *stream(sql: string, params: unknown[], map: (row: TextRow) => TextRow, table: SourceTable): AsyncIterable<TextRow> {

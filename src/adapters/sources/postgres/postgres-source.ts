@@ -1,6 +1,6 @@
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
-import { keysQuery, pageQuery } from '../page-query.ts';
+import { keyPages, pageQuery } from '../page-query.ts';
 import { SourceError, type KeyScope, type PageRequest, type SourceConnection, type SourceConnectOptions, type SourceTable, type TextRow } from '../source.ts';
 import { postgresDialect } from './sql.ts';
 import { postgresColumn } from './types.ts';
@@ -88,20 +88,7 @@ class PostgresSource implements SourceConnection {
   }
 
   keys(table: SourceTable, pageSize: number, since?: KeyScope): AsyncIterable<TextRow> {
-    const self = this;
-    return (async function* () {
-      let after: string[] | undefined;
-      for (;;) {
-        const { sql, params } = keysQuery(postgresDialect, table, after, pageSize, since);
-        let n = 0;
-        for await (const row of self.stream(sql, params, (r) => r, table)) {
-          n++;
-          after = row as string[];
-          yield row;
-        }
-        if (n < pageSize) return;
-      }
-    })();
+    return keyPages(postgresDialect, table, pageSize, since, (sql, params) => this.stream(sql, params, (r) => r, table));
   }
 
   private async *stream(sql: string, params: unknown[], map: (row: TextRow) => TextRow, table: SourceTable): AsyncIterable<TextRow> {
