@@ -13,12 +13,11 @@
 //   upsert            a target of --target-rows rows (batch 1), then one batch of --batch-rows rows,
 //                     half updates of existing keys (newer), half new keys: that batch's wall time,
 //                     jobs and bytes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bqEmulatorBinaryPath, startBqEmulator } from '../src/dev/bigquery-emulator.ts';
 import { parseConfig } from '../src/pipeline/config.ts';
 import { PipelineRunner } from '../src/pipeline/runner.ts';
 import { BigQueryClient } from '../src/warehouse/bigquery/client.ts';
@@ -49,32 +48,12 @@ BigQueryClient.open = (...args: Parameters<typeof BigQueryClient.open>) => {
 };
 const usage = () => clients.reduce((a, c) => ({ jobs: a.jobs + c.stats.jobs, bytes: a.bytes + c.stats.bytesLoaded }), { jobs: 0, bytes: 0 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** The emulator to measure against: BIGQUERY_EMULATOR_HOST, or one started here (stopped at the end). */
-async function emulator(): Promise<{ endpoint: string; child?: ChildProcess }> {
+async function emulator(): Promise<{ endpoint: string; stop?: () => Promise<void> }> {
   if (process.env.BIGQUERY_EMULATOR_HOST) return { endpoint: process.env.BIGQUERY_EMULATOR_HOST };
-  const venv = process.env.LAKELET_BQEMULATOR_VENV ?? join(import.meta.dirname, '..', '.tools', 'bqemulator-venv');
-  const bin = join(venv, 'bin', 'bqemulator');
+  const bin = bqEmulatorBinaryPath();
   if (!existsSync(bin)) throw new Error(`no bqemulator at ${bin}: run bash scripts/setup-peers.sh, or set BIGQUERY_EMULATOR_HOST`);
-  const [rest, grpc] = [await freePort(), await freePort()];
-  const child = spawn(bin, ['start', '--project', 'lakelet-bench', '--rest-host', '127.0.0.1', '--rest-port', String(rest), '--grpc-host', '127.0.0.1', '--grpc-port', String(grpc), '--ephemeral', '--log-level', 'warning'], { stdio: 'ignore' });
-  const endpoint = `http://127.0.0.1:${rest}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bqemulator did not start at ${endpoint}`);
-    if (await fetch(`${endpoint}/readyz`).then((r) => r.ok, () => false)) return { endpoint, child };
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return startBqEmulator(bin, 'lakelet-bench');
 }
 
 function workspace(dataset: string): { dir: string; config: ReturnType<typeof parseConfig> } {
@@ -196,5 +175,5 @@ try {
     writeFileSync(join(values.out, 'results.json'), JSON.stringify({ options: { files, rowsPerFile, targetRows, batchRows, oneRunner }, latency, upsert: up }, null, 2) + '\n');
   }
 } finally {
-  emu.child?.kill('SIGTERM');
+  await emu.stop?.();
 }

@@ -1,14 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakeletError } from '../errors/lakelet-error.ts';
-import { freePort } from './fake-gcs.ts';
+import { executable, freePort } from './loopback.ts';
 
 /**
  * bqemulator (the BigQuery emulator scripts/setup-peers.sh installs into .tools/bqemulator-venv)
- * for the GCP demo: started on free loopback ports, in memory, and stopped by it. The demo's own
- * starter (src/dev may not import test/support/bigquery-emulator.ts, which does the same for tests).
+ * for the GCP demo, the BigQuery benchmark and the tests (test/support/bigquery-emulator.ts adds
+ * the per-file lifecycle): started on free loopback ports, in memory, and stopped by them.
  * Not a product dependency: lakelet talks to whatever BIGQUERY_EMULATOR_HOST or Google says.
  */
 
@@ -24,15 +23,6 @@ export class BigQueryEmulatorError extends LakeletError {
 export function bqEmulatorBinaryPath(): string {
   const venv = process.env.LAKELET_BQEMULATOR_VENV ? resolve(process.env.LAKELET_BQEMULATOR_VENV) : join(REPO, '.tools', 'bqemulator-venv');
   return join(venv, 'bin', 'bqemulator');
-}
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -64,8 +54,12 @@ export interface RunningBqEmulator {
   stop(): Promise<void>;
 }
 
-/** Starts it for `project` (a BigQuery project id the emulator serves); waits for /readyz (up to 60 s: Python's imports). */
-export async function startBqEmulator(binary: string, project: string): Promise<RunningBqEmulator> {
+/**
+ * Starts it for `project` (a BigQuery project id the emulator serves); waits for /readyz (up to 60 s:
+ * Python's imports). `gcsLocalRoot`: where it resolves a load job's gs://bucket/path
+ * (BQEMU_GCS_LOCAL_ROOT); it cannot read gs:// from a GCS emulator.
+ */
+export async function startBqEmulator(binary: string, project: string, options: { gcsLocalRoot?: string } = {}): Promise<RunningBqEmulator> {
   let last = '';
   for (let tries = 0; tries < 3; tries++) {
     const [rest, grpc] = [await freePort(), await freePort()];
@@ -73,7 +67,8 @@ export async function startBqEmulator(binary: string, project: string): Promise<
     const endpoint = `http://127.0.0.1:${rest}`;
     const child = spawn(binary, ['start', '--project', project, '--rest-host', '127.0.0.1', '--rest-port', String(rest), '--grpc-host', '127.0.0.1', '--grpc-port', String(grpc), '--ephemeral', '--log-level', 'warning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      // No network: a DuckDB that wanted to download an extension fails at once instead of hanging.
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...(options.gcsLocalRoot ? { BQEMU_GCS_LOCAL_ROOT: options.gcsLocalRoot } : {}) },
     });
     let out = '';
     const keep = (b: Buffer) => (out = (out + b.toString()).slice(-4000));

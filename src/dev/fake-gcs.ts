@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakeletError } from '../errors/lakelet-error.ts';
+import { executable, freePort } from './loopback.ts';
 
 /**
- * fake-gcs-server (the GCS emulator scripts/setup-peers.sh builds into .tools/bin) for the GCS demo
- * and benchmark: started on a free loopback port with the in-memory backend, stopped by them.
+ * fake-gcs-server (the GCS emulator scripts/setup-peers.sh builds into .tools/bin) for the GCS demo,
+ * the benchmark and the tests (test/support/gcs-emulator.ts adds the per-file lifecycle): started
+ * on a free loopback port with the in-memory backend, stopped by them.
  * Not a product dependency: lakelet itself talks to whatever STORAGE_EMULATOR_HOST or Google says.
  */
 
@@ -21,15 +21,6 @@ export function fakeGcsBinaryPath(): string {
 export class EmulatorError extends LakeletError {
   constructor(message: string) {
     super('GCS_EMULATOR', message);
-  }
-}
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -56,18 +47,6 @@ export interface RunningFakeGcs {
   endpoint: string;
   createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (also for the BigQuery emulator of the same demo). */
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 export async function startFakeGcsServer(binary: string): Promise<RunningFakeGcs> {

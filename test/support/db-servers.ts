@@ -7,23 +7,14 @@
 //   const db = useMariaDb();            // db.server.admin(sql), db.server.port, …
 //   describe.skipIf(mysqlMode === 'skip')('…', () => { … });
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { executable, freePort } from '../../src/dev/loopback.ts';
 
 const MARIADBD = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'].find(executable);
 const MARIADB_INSTALL_DB = ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'].find(executable);
@@ -38,17 +29,6 @@ export const mariadbAvailable = MARIADBD !== undefined && MARIADB_INSTALL_DB !==
 export const postgresAvailable = PG_BIN !== undefined;
 
 const isRoot = process.getuid?.() === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(what: string, child: ChildProcess, output: () => string, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 60_000;

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Snapshot } from '../../engine/delta/snapshot.ts';
-import type { DataType } from '../../engine/delta/schema.ts';
+import { typeText } from '../../engine/delta/schema.ts';
 import { isoTime, nonNegativeInteger, printJson, withTable } from '../options.ts';
 import { formatKeyValues, formatTable, humanBytes, plural } from '../output/table-format.ts';
 
@@ -99,15 +99,3 @@ function renderText(s: Snapshot): string {
   );
 }
 
-/** Delta types as Spark prints them: struct<a: long, b: string>, array<int>, map<string, double>. */
-function typeText(t: DataType): string {
-  if (typeof t === 'string') return t;
-  switch (t.type) {
-    case 'struct':
-      return `struct<${t.fields.map((f) => `${f.name}: ${typeText(f.type)}`).join(', ')}>`;
-    case 'array':
-      return `array<${typeText(t.elementType)}>`;
-    case 'map':
-      return `map<${typeText(t.keyType)}, ${typeText(t.valueType)}>`;
-  }
-}

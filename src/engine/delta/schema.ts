@@ -57,3 +57,16 @@ export function field(name: string, type: DataType, nullable = true, metadata: R
 export function struct(fields: StructField[]): StructType {
   return { type: 'struct', fields };
 }
+
+/** A Delta type as Spark prints it: struct<a: long, b: string>, array<int>, map<string, double>. */
+export function typeText(t: DataType): string {
+  if (typeof t === 'string') return t;
+  switch (t.type) {
+    case 'struct':
+      return `struct<${t.fields.map((f) => `${f.name}: ${typeText(f.type)}`).join(', ')}>`;
+    case 'array':
+      return `array<${typeText(t.elementType)}>`;
+    case 'map':
+      return `map<${typeText(t.keyType)}, ${typeText(t.valueType)}>`;
+  }
+}

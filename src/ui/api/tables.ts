@@ -1,5 +1,5 @@
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
-import type { DataType } from '../../engine/delta/schema.ts';
+import { typeText } from '../../engine/delta/schema.ts';
 import type { Snapshot } from '../../engine/delta/snapshot.ts';
 import { UiRequestError } from '../errors.ts';
 import { filterSql, parseFilters } from './filters.ts';
@@ -130,14 +130,3 @@ function notYet(ws: UiWorkspace, id: string): UiRequestError {
   return new UiRequestError(404, `table ${id} (${ws.tableRef(id).location}) has no commits yet: run the pipeline first (lakelet run -c ${ws.config.file})`);
 }
 
-function typeText(t: DataType): string {
-  if (typeof t === 'string') return t;
-  switch (t.type) {
-    case 'struct':
-      return `struct<${t.fields.map((f) => `${f.name}: ${typeText(f.type)}`).join(', ')}>`;
-    case 'array':
-      return `array<${typeText(t.elementType)}>`;
-    case 'map':
-      return `map<${typeText(t.keyType)}, ${typeText(t.valueType)}>`;
-  }
-}

@@ -1,4 +1,4 @@
-import type { BigQueryClient } from './client.ts';
+import { plain, type BigQueryClient } from './client.ts';
 import { bigQueryErrorFrom } from './bigquery-error.ts';
 import { quoteIdent } from './types.ts';
 
@@ -16,7 +16,7 @@ export async function queryWithParams(client: BigQueryClient, sql: string, param
   try {
     const [job] = await client.bq.createQueryJob({ query: sql, params, location: client.settings.location });
     const [rows] = await job.getQueryResults({ wrapIntegers: { integerTypeCastFunction: (v: string) => v } });
-    return rows.map((r) => plainRow(r as Record<string, unknown>));
+    return rows.map((r) => plain(r as Record<string, unknown>, 'base64'));
   } catch (err) {
     throw bigQueryErrorFrom(err, `${what} (${sql.replace(/\s+/g, ' ').slice(0, 120)}…)`);
   }
@@ -88,18 +88,3 @@ export async function tableInfo(client: BigQueryClient, table: string): Promise<
   }
 }
 
-/** The client's typed values (BigQueryTimestamp, BigQueryDate, Big) as plain strings and numbers; BYTES as base64. */
-function plainRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = plainValue(v);
-  return out;
-}
-
-function plainValue(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(plainValue);
-  if (Buffer.isBuffer(v)) return v.toString('base64');
-  if ('value' in v && Object.keys(v).length === 1) return (v as { value: unknown }).value;
-  if (v.constructor?.name === 'Big') return String(v);
-  return plainRow(v as Record<string, unknown>);
-}

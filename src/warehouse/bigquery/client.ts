@@ -75,7 +75,7 @@ export class BigQueryClient {
       const [job] = await this.bq.createQueryJob({ query: sql, location: this.settings.location });
       // INT64 as strings, as DuckDB's JSON rows give BIGINT (no precision lost past 2^53).
       const [rows] = await job.getQueryResults({ wrapIntegers: { integerTypeCastFunction: (v: string) => v } });
-      return rows.map(plain) as T[];
+      return rows.map((r) => plain(r)) as T[];
     } catch (err) {
       throw bigQueryErrorFrom(err, `${what} (${sql.replace(/\s+/g, ' ').slice(0, 120)}…)`);
     }
@@ -191,18 +191,21 @@ export function emulatorEndpoint(env: NodeJS.ProcessEnv = process.env): string |
   return url.replace(/\/+$/, '');
 }
 
-/** The client's typed values (BigQueryTimestamp, BigQueryDate, Big) as plain strings and numbers. */
-function plain(row: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The client's typed values (BigQueryTimestamp, BigQueryDate, Big) as plain strings and numbers;
+ * BYTES as Buffers, or as base64 text for JSON answers (the web view).
+ */
+export function plain(row: Record<string, unknown>, bytes: 'buffer' | 'base64' = 'buffer'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = plainValue(v);
+  for (const [k, v] of Object.entries(row)) out[k] = plainValue(v, bytes);
   return out;
 }
 
-function plainValue(v: unknown): unknown {
+function plainValue(v: unknown, bytes: 'buffer' | 'base64'): unknown {
   if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(plainValue);
-  if (Buffer.isBuffer(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => plainValue(x, bytes));
+  if (Buffer.isBuffer(v)) return bytes === 'base64' ? v.toString('base64') : v;
   if ('value' in v && Object.keys(v).length === 1) return (v as { value: unknown }).value;
   if (v.constructor?.name === 'Big') return String(v);
-  return plain(v as Record<string, unknown>);
+  return plain(v as Record<string, unknown>, bytes);
 }
