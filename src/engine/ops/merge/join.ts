@@ -90,6 +90,19 @@ export function isPlainUpsert(plan: MergePlan, schema: StructType, source: Merge
 }
 
 /**
+ * Every clause deletes, or is an UPDATE SET * / INSERT * of WHEN [NOT] MATCHED (conditions
+ * allowed), and the source has every column the merge writes: the rows a clause writes are source
+ * rows as they are. (The other rows' outputs are never written: deleted and untouched rows are
+ * only located by file and row.)
+ */
+export function takesSourceRows(plan: MergePlan, schema: StructType, source: MergeSource): boolean {
+  const ok = plan.clauses.every((c) => isDelete(c) || ((c.kind === 'matched-update' || c.kind === 'not-matched-insert') && !c.set));
+  if (!ok) return false;
+  const sourceNames = new Set(source.schema.fields.map((f) => f.name.toLowerCase()));
+  return schema.fields.every((f) => sourceNames.has(f.name.toLowerCase()));
+}
+
+/**
  * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
@@ -102,7 +115,14 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     `ELSE ${decisionSql(plan.bySource, CODE_BY_SOURCE_NONE)} END`;
   const sourceNames = new Set(input.source.schema.fields.map((f) => f.name.toLowerCase()));
   const existing = new Set(input.targetSchema.fields.map((f) => f.name.toLowerCase()));
-  const outputs = input.narrow ? [] : schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+  // Star clauses only: an updated or inserted row takes the source row's values, so the outputs
+  // are the source columns (as the table types them), and the target's other columns are never read.
+  const star = takesSourceRows(plan, schema, input.source);
+  // (Only the rows written are cast: a deleted row's source values need not fit the table.)
+  const written = plan.clauses.filter((c) => !isDelete(c)).map((c) => c.code).join(', ') || 'NULL';
+  const outputs = input.narrow
+    ? []
+    : schema.fields.map((f) => `${star ? `CASE WHEN __code IN (${written}) THEN CAST(${s}.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) END` : outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
   // Source rows without a target row matter only to inserts.
@@ -153,6 +173,15 @@ export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], pla
     const field = target.fields.find((f) => f.name.toLowerCase() === k.toLowerCase());
     return field ? `TRY_CAST(${sqlIdent(k)} AS ${deltaTypeToDuckDb(field.type)})` : sqlIdent(k);
   });
+  if (typed.length === 1) {
+    // A key column that strictly increases from row to row (the usual batch, sorted by key) holds
+    // no value twice, whatever order DuckDB reads the rows in: one pass with lag() shows it,
+    // several times cheaper than grouping every key. Anything else gets the exact grouping.
+    const order = await ctx.compute.query<{ unsorted: boolean }>(
+      `SELECT coalesce(bool_or(__k0 <= __prev), false) AS unsorted FROM (SELECT __k0, lag(__k0) OVER () AS __prev FROM (SELECT ${typed[0]} AS __k0 FROM ${source.table}) WHERE __k0 IS NOT NULL)`,
+    );
+    if (!order[0].unsorted) return false;
+  }
   const repeated = await ctx.compute.query(
     `SELECT 1 FROM (SELECT ${typed.map((e, i) => `${e} AS __k${i}`).join(', ')} FROM ${source.table}) ` +
       `WHERE ${typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND ')} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
@@ -180,12 +209,12 @@ export interface RowDecisions {
 
 /** `files`: the scanned target files, which the joined rows' `__file` indexes. */
 export async function decideRows(compute: Compute, joined: string, clauses: CodedClause[], files: AddFile[]): Promise<RowDecisions> {
-  const perCode = await compute.query<{ code: number; n: string }>(`SELECT __code AS code, count(*) AS n FROM ${joined} GROUP BY __code`);
+  // One grouping gives both the counts per clause and the files holding a changed row.
+  const perCodeFile = await compute.query<{ code: number; f: number | null; n: string }>(`SELECT __code AS code, __file AS f, count(*) AS n FROM ${joined} GROUP BY __code, __file`);
   const rowsOf = (kind: ClauseKind) =>
-    perCode.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
-  const changeCodes = clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code);
-  const touchedRows = changeCodes.length && files.length > 0
-    ? await compute.query<{ f: number }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
-    : [];
-  return { rowsOf, touched: new Set(touchedRows.map((r) => files[Number(r.f)].path)) };
+    perCodeFile.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
+  const changeCodes = new Set(clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code));
+  const touched = new Set<string>();
+  for (const r of perCodeFile) if (r.f !== null && changeCodes.has(Number(r.code))) touched.add(files[Number(r.f)].path);
+  return { rowsOf, touched };
 }
