@@ -14,7 +14,7 @@ import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { columnMappingMode } from '../../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
 import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
-import { compilePredicate } from '../../delta/skipping.ts';
+import { compilePredicate, type Predicate } from '../../delta/skipping.ts';
 import { scanSnapshot, type Scan } from '../../delta/scan.ts';
 import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { commit } from '../../delta/transaction.ts';
@@ -214,14 +214,20 @@ function operationParameters(on: string, plan: MergePlan): Record<string, unknow
   };
 }
 
-/** A predicate covering the source's key range: files a concurrent writer adds inside it conflict. */
-async function keyRangeScope(compute: Compute, keys: string[], src: string) {
+/**
+ * A predicate covering the source's key range: files a concurrent writer adds inside it conflict.
+ * The range is read now (one query for every key); the predicate is compiled only if a concurrent
+ * commit has to be checked against it.
+ */
+async function keyRangeScope(compute: Compute, keys: string[], src: string): Promise<'none' | (() => Promise<Predicate>)> {
+  const cols = keys.map((k, i) => `min(${sqlIdent(k)})::VARCHAR AS lo${i}, max(${sqlIdent(k)})::VARCHAR AS hi${i}, typeof(min(${sqlIdent(k)})) AS t${i}`);
+  const [r] = await compute.query<Record<string, string | null>>(`SELECT ${cols.join(', ')} FROM ${src}`);
   const parts: string[] = [];
-  for (const k of keys) {
-    const r = await compute.query<{ lo: string | null; hi: string | null }>(`SELECT min(${sqlIdent(k)})::VARCHAR AS lo, max(${sqlIdent(k)})::VARCHAR AS hi FROM ${src}`);
-    if (r[0].lo === null || r[0].hi === null) return 'none' as const;
-    const type = (await compute.query<{ t: string }>(`SELECT typeof(${sqlIdent(k)}) AS t FROM ${src} LIMIT 1`))[0].t;
-    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(r[0].lo)} AS ${type}) AND CAST(${sqlString(r[0].hi)} AS ${type})`);
+  for (const [i, k] of keys.entries()) {
+    const lo = r[`lo${i}`];
+    const hi = r[`hi${i}`];
+    if (lo === null || hi === null) return 'none';
+    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(lo)} AS ${r[`t${i}`]}) AND CAST(${sqlString(hi)} AS ${r[`t${i}`]})`);
   }
-  return compilePredicate(compute, parts.join(' AND '));
+  return () => compilePredicate(compute, parts.join(' AND '));
 }
