@@ -7,7 +7,7 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -182,7 +182,9 @@ export class MergeBuilder {
     const joinInput = { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined };
     // A plain upsert without change data writes the source rows as they are: the join only decides.
     const narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
-    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow });
+    // Other star merges keep each source row's id and fetch the values of the rows they write.
+    const late = !narrow && scan.files.length > 0 && lateSourceRows(plan, target.schema, source, preimages);
+    await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
     if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
@@ -198,7 +200,7 @@ export class MergeBuilder {
       return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
     }
     // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
-    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, fromSource: narrow ? source.table : undefined });
+    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, fromSource: narrow ? source.table : undefined, sourceRows: late ? { table: source.table, rowId: source.rowId! } : undefined });
     const metrics = mergeMetrics({
       source,
       decisions,

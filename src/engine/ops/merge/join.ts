@@ -59,6 +59,8 @@ export interface JoinInput {
   preimages: boolean;
   /** The temp table to create. */
   joined: string;
+  /** The key columns (kept beside the source row id, for the ambiguity error). */
+  keys: string[];
   /**
    * Keep only rows a clause acts on (updated, deleted, inserted): the rows no clause touches are
    * needed only by the exact ambiguity check. Rewritten files' other rows are re-read at write.
@@ -74,6 +76,11 @@ export interface JoinInput {
    * upsert (see isPlainUpsert), so the written rows are exactly the source's and are read from it.
    */
   narrow: boolean;
+  /**
+   * Keep the decision and the source row's id (`__srow`, see lateSourceRows) instead of its
+   * values; the keys are kept too, for the ambiguity error.
+   */
+  late: boolean;
 }
 
 /**
@@ -103,6 +110,16 @@ export function takesSourceRows(plan: MergePlan, schema: StructType, source: Mer
 }
 
 /**
+ * Star clauses (takesSourceRows) and a source with stable row ids, without change data (which
+ * needs the written values beside the pre-images in the join): the join keeps just each source
+ * row's id, so it reads only the key and condition columns of both sides, and the write fetches
+ * the values of the rows it writes. A merge that changes few rows (or none) never reads the rest.
+ */
+export function lateSourceRows(plan: MergePlan, schema: StructType, source: MergeSource, preimages: boolean): boolean {
+  return !preimages && source.rowId !== undefined && takesSourceRows(plan, schema, source);
+}
+
+/**
  * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
@@ -120,9 +137,15 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
   const star = takesSourceRows(plan, schema, input.source);
   // (Only the rows written are cast: a deleted row's source values need not fit the table.)
   const written = plan.clauses.filter((c) => !isDelete(c)).map((c) => c.code).join(', ') || 'NULL';
+  // A row no clause writes keeps the target's key (read anyway), which the ambiguity error names.
+  const isKey = (name: string) => input.keys.some((k) => k.toLowerCase() === name.toLowerCase());
+  const starExpr = (f: StructField) =>
+    `CASE WHEN __code IN (${written}) THEN CAST(${s}.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) ${isKey(f.name) && existing.has(f.name.toLowerCase()) ? `ELSE ${t}.${sqlIdent(f.name)} ` : ''}END`;
   const outputs = input.narrow
     ? []
-    : schema.fields.map((f) => `${star ? `CASE WHEN __code IN (${written}) THEN CAST(${s}.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) END` : outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+    : input.late
+      ? [`${s}.${input.source.rowId} AS __srow`, ...input.keys.map((k) => `${t}.${sqlIdent(k)} AS ${sqlIdent(k)}`)]
+      : schema.fields.map((f) => `${star ? starExpr(f) : outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
   // Source rows without a target row matter only to inserts.

@@ -43,6 +43,8 @@ export interface OutputInput {
   scanned: AddFile[];
   /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
   fromSource?: string;
+  /** The join kept source row ids (join.ts lateSourceRows): the written rows' values are fetched by them. */
+  sourceRows?: { table: string; rowId: string };
 }
 
 /**
@@ -50,7 +52,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource, sourceRows }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -61,9 +63,15 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const parts: string[] = [];
   let rescan: Scan | undefined;
   // The updated rows and the inserts: from the join, or, for a plain upsert, the source rows.
+  const writtenCodes = [...updateCodes, ...plan.inserts.map((c) => c.code)];
   const acted = fromSource
     ? [`SELECT ${cols} FROM ${fromSource}`]
-    : [
+    : sourceRows
+      ? // One output row per joined row (a source row matching two target rows updates both).
+        writtenCodes.length > 0
+        ? [`SELECT ${schema.fields.map((f) => `s.${sqlIdent(f.name)}`).join(', ')} FROM ${joined} j JOIN ${sourceRows.table} s ON s.${sourceRows.rowId} = j.__srow WHERE j.__code IN (${writtenCodes.join(', ')})`]
+        : []
+      : [
         ...(updateCodes.length ? [`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`] : []),
         ...(plan.inserts.length > 0 ? [`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`] : []),
       ];
@@ -84,7 +92,8 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     );
   }
   parts.push(...acted);
-  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
+  const noRows = `SELECT ${schema.fields.map((f) => `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`).join(', ')} WHERE false`;
+  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : noRows;
   let written: DataWriteResult;
   try {
     await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
