@@ -227,7 +227,8 @@ export async function assertUnambiguous(ctx: TableContext, joined: string, keys:
 /** What the join decided: rows per clause kind, and the target files holding a changed row. */
 export interface RowDecisions {
   rowsOf(kind: ClauseKind): number;
-  touched: Set<string>;
+  /** The target files holding a changed (updated or deleted) row, with how many rows changed. */
+  touched: Map<string, number>;
 }
 
 /** `files`: the scanned target files, which the joined rows' `__file` indexes. */
@@ -237,7 +238,11 @@ export async function decideRows(compute: Compute, joined: string, clauses: Code
   const rowsOf = (kind: ClauseKind) =>
     perCodeFile.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
   const changeCodes = new Set(clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code));
-  const touched = new Set<string>();
-  for (const r of perCodeFile) if (r.f !== null && changeCodes.has(Number(r.code))) touched.add(files[Number(r.f)].path);
+  const touched = new Map<string, number>();
+  for (const r of perCodeFile) {
+    if (r.f === null || !changeCodes.has(Number(r.code))) continue;
+    const path = files[Number(r.f)].path;
+    touched.set(path, (touched.get(path) ?? 0) + Number(r.n));
+  }
   return { rowsOf, touched };
 }

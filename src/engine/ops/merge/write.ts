@@ -15,6 +15,7 @@ import { columnMappingMode } from '../../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
 import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
 import { compilePredicate, type Predicate } from '../../delta/skipping.ts';
+import { parseStats } from '../../delta/stats.ts';
 import { scanSnapshot, type Scan } from '../../delta/scan.ts';
 import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { commit } from '../../delta/transaction.ts';
@@ -38,7 +39,8 @@ export interface OutputInput {
   target: MergeTarget;
   plan: MergePlan;
   joined: string;
-  touched: Set<string>;
+  /** The files holding a changed row, with how many of their rows changed. */
+  touched: Map<string, number>;
   /** The scanned target files: the joined rows' `__file` is an index into these. */
   scanned: AddFile[];
   /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
@@ -76,10 +78,11 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
         ...(plan.inserts.length > 0 ? [`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`] : []),
       ];
   // With deletion vectors the touched files keep their rows (the DVs hide the changed ones).
-  if (!useDv && touched.size > 0) {
-    // Copy-on-write: the touched files' other rows are re-read from the files (each once),
-    // minus every row a clause updated or deleted.
-    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: touchedFiles });
+  // Copy-on-write: a touched file whose every live row changed has nothing to keep; the others'
+  // rows are re-read from the files (each once), minus every row a clause updated or deleted.
+  const keeping = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
+  if (!useDv && keeping.length > 0) {
+    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: keeping });
     const changed = [...updateCodes, ...deleteCodes];
     // The re-scan numbers its files anew; as indexes of the join's scan, they are:
     const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
@@ -120,6 +123,12 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const rewriteTimeMs = Date.now() - rewriteStarted;
   const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
   return { written, cdc, removedFiles, dv, rewriteTimeMs };
+}
+
+/** Rows a file holds (its stats' count minus its deletion vector's); unknown without stats. */
+function liveRows(f: AddFile): number {
+  const n = parseStats(f.stats)?.numRecords;
+  return typeof n === 'number' ? n - (f.deletionVector?.cardinality ?? 0) : Number.POSITIVE_INFINITY;
 }
 
 /** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */

@@ -137,6 +137,24 @@ describe('MERGE fast paths', () => {
     for (const r of results) expect(r).toEqual(expected);
   });
 
+  it('copy-on-write: a file whose every row changes is not re-read, a partly changed one keeps its other rows', async () => {
+    const t = await table();
+    await t.write({ sql: `SELECT range AS id, 'a' || range AS val FROM range(0, 10)` }).execute();
+    await t.write({ sql: `SELECT range AS id, 'b' || range AS val FROM range(10, 20)` }).execute();
+    // DELETE one row of the second file first (copy-on-write: rewritten), then update all of file 1
+    // and delete all that is left of file 2 but one row.
+    await t.delete('id = 10').execute();
+    const res = await t
+      .merge({ sql: `SELECT range AS id, CASE WHEN range < 10 THEN 'U' ELSE 'D' END AS op, 'new' || range AS val FROM range(0, 19)` }, { on: ['id'] })
+      .whenMatchedDelete("s.op = 'D'")
+      .whenMatchedUpdateAll()
+      .execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 10, numTargetRowsDeleted: 8, numTargetRowsCopied: 1, numTargetFilesRemoved: 2 });
+    const rows = (await t.read({ orderBy: 'id' })).map((r) => [Number(r.id), r.val]);
+    expect(rows).toEqual([...Array.from({ length: 10 }, (_, i) => [i, `new${i}`]), [19, 'b19']]);
+    t.close();
+  });
+
   it('a no-change merge from a Parquet file reads, decides, and writes nothing', async () => {
     const t = await table();
     await t.write({ sql: `SELECT range AS id, 'v' || range AS val, TIMESTAMP '2024-01-01' AS last_modified FROM range(100)` }).execute();
