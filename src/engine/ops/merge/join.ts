@@ -148,8 +148,11 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
       : schema.fields.map((f) => `${star ? starExpr(f) : outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
-  // Source rows without a target row matter only to inserts.
-  const joinKind = plan.inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER';
+  // Source rows without a target row matter only to inserts, target rows without a source row
+  // only to NOT MATCHED BY SOURCE clauses: an outer side only where a clause needs it.
+  const keepTarget = plan.bySource.length > 0;
+  const keepSource = plan.inserts.length > 0;
+  const joinKind = keepTarget && keepSource ? 'FULL OUTER' : keepTarget ? 'LEFT OUTER' : keepSource ? 'RIGHT OUTER' : 'INNER';
   try {
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.

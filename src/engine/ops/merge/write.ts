@@ -24,6 +24,7 @@ import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
 import { emptyMetrics, type MergeMetrics } from './metrics.ts';
 import type { MergePlan, MergeTarget } from './plan.ts';
 import { collectPositions, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from '../deletion-vectors.ts';
+import { removeFor } from '../file-selection.ts';
 
 export interface MergeOutput {
   written: DataWriteResult;
@@ -115,9 +116,25 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   let dv: DvMarkResult | undefined;
   if (useDv) {
     const changed = [...updateCodes, ...deleteCodes];
-    const byIndex = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    // A file whose every live row changed is removed outright: its positions are not needed.
+    const now = ctx.clock.now();
+    const whole = touchedFiles.filter((f) => touched.get(f.path)! >= liveRows(f));
+    const partial = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
+    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
+    const byIndex =
+      partial.length > 0
+        ? await collectPositions(
+            ctx,
+            `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})` +
+              (whole.length > 0 ? ` AND __file IN (${partial.map((f) => indexOf.get(f.path)).join(', ')})` : ''),
+          )
+        : new Map<string, number[]>();
     const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
-    dv = await markRowsDeleted(ctx, snapshot, touchedFiles, positions, ctx.clock.now());
+    dv = await markRowsDeleted(ctx, snapshot, partial, positions, now);
+    for (const f of whole) {
+      dv.actions.push(removeFor(f, now, true));
+      dv.filesRemoved.push(f);
+    }
   }
   const removedFiles = dv ? dv.filesRemoved : touchedFiles;
   const rewriteTimeMs = Date.now() - rewriteStarted;
