@@ -11,9 +11,10 @@ const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double',
 /**
  * Files that may hold a row whose key equals some source key, decided before any data is read:
  * for each key column, a file survives only if at least one distinct source key falls inside the
- * file's [min, max] (its partition value, for a partition column). DuckDB does this as a range
- * join of the distinct source keys against one row per file, so it is exact per column whether
- * the source has ten keys or ten million, and sorted or not. A file must survive every key column.
+ * file's [min, max] (its partition value, for a partition column). DuckDB does this in one pass
+ * over the source keys (a binary search over disjoint ranges, else a range join against one row
+ * per file), so it is exact per column whether the source has ten keys or ten million, and sorted
+ * or not. A file must survive every key column.
  * Files without usable stats for a column always survive for it.
  */
 export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string): Promise<AddFile[]> {
