@@ -12,9 +12,16 @@ export interface ReadSet {
   files: (AddFile | RemoveFile)[];
   /**
    * The part of the table we read: 'none' for a blind append, 'all' when we read every row,
-   * or a compiled predicate: new files that may match it would have changed our result.
+   * or a compiled predicate: new files that may match it would have changed our result. A
+   * function compiles the predicate only when a concurrent commit has to be checked (compiling
+   * takes DuckDB round trips that an uncontended commit never needs).
    */
-  scope: 'none' | 'all' | Predicate;
+  scope: 'none' | 'all' | Predicate | (() => Promise<Predicate>);
+}
+
+/** Compiles a lazy read scope (once) before commits are checked against it. */
+export async function resolveScope(readSet: ReadSet): Promise<void> {
+  if (typeof readSet.scope === 'function') readSet.scope = await readSet.scope();
 }
 
 export interface Conflict {
@@ -70,6 +77,7 @@ export function checkWinner(
     }
   }
   const scope = ours.read.scope;
+  if (typeof scope === 'function') throw new Error('checkWinner: resolve a lazy read scope first (resolveScope)');
   if (scope !== 'none') {
     const info = winner.find((a) => a.commitInfo)?.commitInfo;
     const blindAppend = info?.isBlindAppend === true;

@@ -185,7 +185,7 @@ interface Container {
   key: number;
   values: number[]; // low 16 bits, ascending
   kind: 'array' | 'bitset' | 'run';
-  runs: [number, number][]; // [start, length] pairs, filled for every container
+  runs: [number, number][]; // [start, length] pairs, filled only for run containers
 }
 
 /** Little-endian byte sink that grows as needed. */
@@ -221,16 +221,22 @@ class Writer {
 }
 
 function makeContainer(key: number, values: number[]): Container {
-  const runs: [number, number][] = [];
-  for (const v of values) {
-    const last = runs[runs.length - 1];
-    if (last && last[0] + last[1] === v) last[1]++;
-    else runs.push([v, 1]);
-  }
+  // Count the runs first: only a run container needs them built (most containers of scattered
+  // positions are arrays or bitsets, where a pair per value would be wasted allocation).
+  let runCount = 0;
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[i - 1] + 1) runCount++;
   const arrayBytes = values.length <= ARRAY_MAX ? values.length * 2 : Infinity;
-  const runBytes = 2 + runs.length * 4;
+  const runBytes = 2 + runCount * 4;
   let kind: Container['kind'] = arrayBytes <= BITSET_BYTES ? 'array' : 'bitset';
   if (runBytes < Math.min(arrayBytes, BITSET_BYTES)) kind = 'run';
+  const runs: [number, number][] = [];
+  if (kind === 'run') {
+    for (const v of values) {
+      const last = runs[runs.length - 1];
+      if (last && last[0] + last[1] === v) last[1]++;
+      else runs.push([v, 1]);
+    }
+  }
   return { key, values, kind, runs };
 }
 
@@ -302,11 +308,16 @@ export function encodeRoaringTreemap(rows: readonly number[]): Uint8Array {
   const w = new Writer();
   w.u32(DV_MAGIC_PORTABLE);
   const buckets: [number, number[]][] = [];
-  for (const v of sorted) {
-    const high = Math.floor(v / 2 ** 32);
-    const last = buckets[buckets.length - 1];
-    if (last && last[0] === high) last[1].push(v % 2 ** 32);
-    else buckets.push([high, [v % 2 ** 32]]);
+  // The usual case, every position below 2^32: one bucket, the positions as they are.
+  if (sorted.length > 0 && sorted[sorted.length - 1] < 2 ** 32) {
+    buckets.push([0, sorted as number[]]);
+  } else {
+    for (const v of sorted) {
+      const high = Math.floor(v / 2 ** 32);
+      const last = buckets[buckets.length - 1];
+      if (last && last[0] === high) last[1].push(v % 2 ** 32);
+      else buckets.push([high, [v % 2 ** 32]]);
+    }
   }
   w.u32(buckets.length); // uint64 bucket count: low word ...
   w.u32(0); // ... and high word

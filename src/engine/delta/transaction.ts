@@ -3,7 +3,7 @@ import type { Snapshot } from './snapshot.ts';
 import type { TableContext } from './table-context.ts';
 import { loadSnapshot } from './snapshot.ts';
 import { parseCommit, serializeActions } from './action-codec.ts';
-import { checkWinner, type ReadSet } from './conflict-checker.ts';
+import { checkWinner, resolveScope, type ReadSet } from './conflict-checker.ts';
 import { assertWritable } from './protocol-support.ts';
 import { writeCheckpoint } from './checkpoint-writer.ts';
 import { ENGINE_INFO } from './engine-info.ts';
@@ -97,6 +97,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
     }
     // Lost the race for `version`: check every commit that got in since our read.
     const latest = (await table.log.latestVersion(version)) ?? version;
+    await resolveScope(readSet);
     for (let v = version; v <= latest; v++) {
       const winner = parseCommit(await table.log.readCommit(v), { tablePath: table.uri, version: v });
       const check = checkWinner(winner, v, { actions: request.actions, read: readSet, appTxn: request.appTxn }, read);

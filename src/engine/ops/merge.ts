@@ -7,7 +7,7 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -181,13 +181,22 @@ export class MergeBuilder {
     const mayRepeat = scan.files.length > 0 && (await sourceKeysMayRepeat(ctx, keys, plan, source, snapshot.schema));
     const joinInput = { targetSql: scan.sql, targetSchema: snapshot.schema, schema: target.schema, source, plan, aliases, on, preimages, joined: temp.joined };
     // A plain upsert without change data writes the source rows as they are: the join only decides.
-    const narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
-    await joinRows(ctx, { ...joinInput, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow });
+    let narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
+    // Other star merges keep each source row's id and fetch the values of the rows they write.
+    const late = scan.files.length > 0 && lateSourceRows(plan, target.schema, source, preimages);
+    await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow });
     const scanTimeMs = Date.now() - scanStarted;
     // 5. Ambiguity: a target row matched by several source rows.
     if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
     // 6. Which files change, and the counts Delta reports.
     const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
+    if (narrow && decisions.rowsOf('matched-update') + decisions.rowsOf('not-matched-insert') !== source.numSourceRows - source.numSourceRowsDeduplicated) {
+      // A source row matched several target rows (the target repeats a key): each of them is
+      // updated, so the rows to write are the join's, not the source's once. Join again, keeping them.
+      narrow = false;
+      await ctx.compute.run(`DROP TABLE ${temp.joined}`);
+      await joinRows(ctx, { ...joinInput, keys, actedOnly: true, asView: false, narrow, late });
+    }
     // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to
     // record): no data file and no empty commit, just the counts.
     const inserts = decisions.rowsOf('not-matched-insert');
@@ -198,7 +207,7 @@ export class MergeBuilder {
       return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
     }
     // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
-    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, fromSource: narrow ? source.table : undefined });
+    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, fromSource: narrow ? source.table : undefined, sourceRows: late && !narrow ? { table: source.table, rowId: source.rowId! } : undefined });
     const metrics = mergeMetrics({
       source,
       decisions,

@@ -309,6 +309,8 @@ async function rewriteBin(
         orderBy,
         partitionValues,
         dataChange: false,
+        // Compacted files are meant to last: DuckDB's default zstd level (3), not the fast one.
+        compressionLevel: 3,
       }),
     );
     return written.adds;

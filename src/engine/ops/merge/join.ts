@@ -59,6 +59,8 @@ export interface JoinInput {
   preimages: boolean;
   /** The temp table to create. */
   joined: string;
+  /** The key columns (kept beside the source row id, for the ambiguity error). */
+  keys: string[];
   /**
    * Keep only rows a clause acts on (updated, deleted, inserted): the rows no clause touches are
    * needed only by the exact ambiguity check. Rewritten files' other rows are re-read at write.
@@ -74,6 +76,11 @@ export interface JoinInput {
    * upsert (see isPlainUpsert), so the written rows are exactly the source's and are read from it.
    */
   narrow: boolean;
+  /**
+   * Keep the decision and the source row's id (`__srow`, see lateSourceRows) instead of its
+   * values; the keys are kept too, for the ambiguity error.
+   */
+  late: boolean;
 }
 
 /**
@@ -90,6 +97,29 @@ export function isPlainUpsert(plan: MergePlan, schema: StructType, source: Merge
 }
 
 /**
+ * Every clause deletes, or is an UPDATE SET * / INSERT * of WHEN [NOT] MATCHED (conditions
+ * allowed), and the source has every column the merge writes: the rows a clause writes are source
+ * rows as they are. (The other rows' outputs are never written: deleted and untouched rows are
+ * only located by file and row.)
+ */
+export function takesSourceRows(plan: MergePlan, schema: StructType, source: MergeSource): boolean {
+  const ok = plan.clauses.every((c) => isDelete(c) || ((c.kind === 'matched-update' || c.kind === 'not-matched-insert') && !c.set));
+  if (!ok) return false;
+  const sourceNames = new Set(source.schema.fields.map((f) => f.name.toLowerCase()));
+  return schema.fields.every((f) => sourceNames.has(f.name.toLowerCase()));
+}
+
+/**
+ * Star clauses (takesSourceRows) and a source with stable row ids, without change data (which
+ * needs the written values beside the pre-images in the join): the join keeps just each source
+ * row's id, so it reads only the key and condition columns of both sides, and the write fetches
+ * the values of the rows it writes. A merge that changes few rows (or none) never reads the rest.
+ */
+export function lateSourceRows(plan: MergePlan, schema: StructType, source: MergeSource, preimages: boolean): boolean {
+  return !preimages && source.rowId !== undefined && takesSourceRows(plan, schema, source);
+}
+
+/**
  * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
@@ -102,11 +132,27 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
     `ELSE ${decisionSql(plan.bySource, CODE_BY_SOURCE_NONE)} END`;
   const sourceNames = new Set(input.source.schema.fields.map((f) => f.name.toLowerCase()));
   const existing = new Set(input.targetSchema.fields.map((f) => f.name.toLowerCase()));
-  const outputs = input.narrow ? [] : schema.fields.map((f) => `${outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
+  // Star clauses only: an updated or inserted row takes the source row's values, so the outputs
+  // are the source columns (as the table types them), and the target's other columns are never read.
+  const star = takesSourceRows(plan, schema, input.source);
+  // (Only the rows written are cast: a deleted row's source values need not fit the table.)
+  const written = plan.clauses.filter((c) => !isDelete(c)).map((c) => c.code).join(', ') || 'NULL';
+  // A row no clause writes keeps the target's key (read anyway), which the ambiguity error names.
+  const isKey = (name: string) => input.keys.some((k) => k.toLowerCase() === name.toLowerCase());
+  const starExpr = (f: StructField) =>
+    `CASE WHEN __code IN (${written}) THEN CAST(${s}.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)}) ${isKey(f.name) && existing.has(f.name.toLowerCase()) ? `ELSE ${t}.${sqlIdent(f.name)} ` : ''}END`;
+  const outputs = input.narrow
+    ? []
+    : input.late
+      ? [`${s}.${input.source.rowId} AS __srow`, ...input.keys.map((k) => `${t}.${sqlIdent(k)} AS ${sqlIdent(k)}`)]
+      : schema.fields.map((f) => `${star ? starExpr(f) : outputExpr(f, plan.clauses, sourceNames, existing, aliases)} AS ${sqlIdent(f.name)}`);
   const preimage = (f: StructField, i: number) => `${existing.has(f.name.toLowerCase()) ? `${t}.${sqlIdent(f.name)}` : 'NULL'} AS __pre_${i}`;
   if (input.preimages) outputs.push(...schema.fields.map(preimage));
-  // Source rows without a target row matter only to inserts.
-  const joinKind = plan.inserts.length > 0 ? 'FULL OUTER' : 'LEFT OUTER';
+  // Source rows without a target row matter only to inserts, target rows without a source row
+  // only to NOT MATCHED BY SOURCE clauses: an outer side only where a clause needs it.
+  const keepTarget = plan.bySource.length > 0;
+  const keepSource = plan.inserts.length > 0;
+  const joinKind = keepTarget && keepSource ? 'FULL OUTER' : keepTarget ? 'LEFT OUTER' : keepSource ? 'RIGHT OUTER' : 'INNER';
   try {
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.
@@ -153,6 +199,15 @@ export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], pla
     const field = target.fields.find((f) => f.name.toLowerCase() === k.toLowerCase());
     return field ? `TRY_CAST(${sqlIdent(k)} AS ${deltaTypeToDuckDb(field.type)})` : sqlIdent(k);
   });
+  if (typed.length === 1) {
+    // A key column that strictly increases from row to row (the usual batch, sorted by key) holds
+    // no value twice, whatever order DuckDB reads the rows in: one pass with lag() shows it,
+    // several times cheaper than grouping every key. Anything else gets the exact grouping.
+    const order = await ctx.compute.query<{ unsorted: boolean }>(
+      `SELECT coalesce(bool_or(__k0 <= __prev), false) AS unsorted FROM (SELECT __k0, lag(__k0) OVER () AS __prev FROM (SELECT ${typed[0]} AS __k0 FROM ${source.table}) WHERE __k0 IS NOT NULL)`,
+    );
+    if (!order[0].unsorted) return false;
+  }
   const repeated = await ctx.compute.query(
     `SELECT 1 FROM (SELECT ${typed.map((e, i) => `${e} AS __k${i}`).join(', ')} FROM ${source.table}) ` +
       `WHERE ${typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND ')} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
@@ -175,17 +230,22 @@ export async function assertUnambiguous(ctx: TableContext, joined: string, keys:
 /** What the join decided: rows per clause kind, and the target files holding a changed row. */
 export interface RowDecisions {
   rowsOf(kind: ClauseKind): number;
-  touched: Set<string>;
+  /** The target files holding a changed (updated or deleted) row, with how many rows changed. */
+  touched: Map<string, number>;
 }
 
 /** `files`: the scanned target files, which the joined rows' `__file` indexes. */
 export async function decideRows(compute: Compute, joined: string, clauses: CodedClause[], files: AddFile[]): Promise<RowDecisions> {
-  const perCode = await compute.query<{ code: number; n: string }>(`SELECT __code AS code, count(*) AS n FROM ${joined} GROUP BY __code`);
+  // One grouping gives both the counts per clause and the files holding a changed row.
+  const perCodeFile = await compute.query<{ code: number; f: number | null; n: string }>(`SELECT __code AS code, __file AS f, count(*) AS n FROM ${joined} GROUP BY __code, __file`);
   const rowsOf = (kind: ClauseKind) =>
-    perCode.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
-  const changeCodes = clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code);
-  const touchedRows = changeCodes.length && files.length > 0
-    ? await compute.query<{ f: number }>(`SELECT DISTINCT __file AS f FROM ${joined} WHERE __code IN (${changeCodes.join(', ')})`)
-    : [];
-  return { rowsOf, touched: new Set(touchedRows.map((r) => files[Number(r.f)].path)) };
+    perCodeFile.filter((r) => clauses.some((c) => c.code === Number(r.code) && c.kind === kind)).reduce((a, r) => a + Number(r.n), 0);
+  const changeCodes = new Set(clauses.filter((c) => isUpdate(c) || isDelete(c)).map((c) => c.code));
+  const touched = new Map<string, number>();
+  for (const r of perCodeFile) {
+    if (r.f === null || !changeCodes.has(Number(r.code))) continue;
+    const path = files[Number(r.f)].path;
+    touched.set(path, (touched.get(path) ?? 0) + Number(r.n));
+  }
+  return { rowsOf, touched };
 }

@@ -8,7 +8,7 @@ import type { StructType } from '../../delta/schema.ts';
 import type { Snapshot } from '../../delta/snapshot.ts';
 import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
-import { sqlIdent } from '../../../adapters/compute/sql.ts';
+import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
@@ -36,6 +36,12 @@ export interface MergeSource {
    * rows and the ambiguity check has nothing to find.
    */
   uniqueKeys: boolean;
+  /**
+   * A column of `table` naming each source row the same way on every read (a Parquet file's row
+   * number, a temp table's rowid), or undefined: the join can then keep just it, and the write
+   * fetch the values of the few rows it writes.
+   */
+  rowId?: string;
 }
 
 export interface Dedup {
@@ -56,12 +62,19 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   // A Parquet file is cheap to re-read (only the columns a step needs) and reads the same each
   // time, so it stays a view; copying it into a temp table costs more than the re-reads.
   const kind = !dedup && 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? 'VIEW' : 'TABLE';
-  try {
-    await compute.run(`CREATE TEMP ${kind} ${table} AS SELECT * FROM (SELECT *, ${marker} AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
-  } catch (err) {
-    throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
+  // The view's marker is the row's position in the file: a stable row id, for free. (DuckDB
+  // refuses it for a file with its own file_row_number column: then the plain view below.)
+  let rowId = kind === 'VIEW' && 'file' in source ? await parquetViewWithRowNumbers(ctx, source.file, table) : undefined;
+  if (!rowId) {
+    try {
+      await compute.run(`CREATE TEMP ${kind} ${table} AS SELECT * FROM (SELECT *, ${marker} AS ${SOURCE_ROW} FROM (${sql}))${dedupSql}`);
+    } catch (err) {
+      throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
+    }
   }
   const columns = (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).filter((c) => c.column_name !== SOURCE_ROW);
+  // A temp table's rowid names its rows stably (unless the source has a column of that name).
+  if (kind === 'TABLE' && !columns.some((c) => c.column_name.toLowerCase() === 'rowid')) rowId = 'rowid';
   for (const k of keys) {
     if (!columns.some((c) => c.column_name.toLowerCase() === k.toLowerCase())) {
       throw new InputError(`${ctx.uri}: MERGE key column '${k}' is not in the source (columns: ${columns.map((c) => c.column_name).join(', ')}).`);
@@ -72,7 +85,19 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   const rawSql = dedup ? `(SELECT count(*) FROM (${sql}))` : 'NULL';
   const counts = await compute.query<{ n: string; raw: string | null }>(`SELECT (SELECT count(*) FROM ${table}) AS n, ${rawSql} AS raw`);
   const numSourceRows = Number(counts[0].raw ?? counts[0].n);
-  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n), uniqueKeys: dedup !== undefined };
+  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n), uniqueKeys: dedup !== undefined, rowId };
+}
+
+/** A view of one Parquet file whose SOURCE_ROW is the row's position in the file; undefined if DuckDB refuses it. */
+async function parquetViewWithRowNumbers(ctx: TableContext, file: string, table: string): Promise<string | undefined> {
+  try {
+    await ctx.compute.run(
+      `CREATE TEMP VIEW ${table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${SOURCE_ROW} FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
+    );
+    return SOURCE_ROW;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The target as the merge writes it: its snapshot, the (evolved) schema and metadata. */

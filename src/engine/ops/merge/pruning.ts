@@ -11,9 +11,10 @@ const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double',
 /**
  * Files that may hold a row whose key equals some source key, decided before any data is read:
  * for each key column, a file survives only if at least one distinct source key falls inside the
- * file's [min, max] (its partition value, for a partition column). DuckDB does this as a range
- * join of the distinct source keys against one row per file, so it is exact per column whether
- * the source has ten keys or ten million, and sorted or not. A file must survive every key column.
+ * file's [min, max] (its partition value, for a partition column). DuckDB does this in one pass
+ * over the source keys (a binary search over disjoint ranges, else a range join against one row
+ * per file), so it is exact per column whether the source has ten keys or ten million, and sorted
+ * or not. A file must survive every key column.
  * Files without usable stats for a column always survive for it.
  */
 export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string): Promise<AddFile[]> {
@@ -59,44 +60,47 @@ async function pruneOneKey(
   const kept = new Set<number>(unknown);
   if (ranged.length > 0) {
     const t = deltaTypeToDuckDb(field.type);
-    const table = `__lakelet_prune_${process.pid}_${Math.random().toString(36).slice(2)}`;
-    await compute.run(`CREATE TEMP TABLE ${table} (i INTEGER, lo VARCHAR, hi VARCHAR)`);
-    const typed = `${table}_t`;
-    try {
-      for (let j = 0; j < ranged.length; j += 1000) {
-        const values = ranged.slice(j, j + 1000).map((b) => `(${b.i}, ${sqlString(b.lo!)}, ${sqlString(b.hi!)})`);
-        await compute.run(`INSERT INTO ${table} VALUES ${values.join(', ')}`);
-      }
-      // Timestamp stats are truncated to milliseconds: widen the upper bound by 1 ms. The bounds
-      // are cast once into a typed table, so the range join compares plain values (a cast inside
-      // the join condition would be evaluated for every key × file pair).
-      const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(hi AS ${t})`;
-      await compute.run(`CREATE TEMP TABLE ${typed} AS SELECT i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM ${table}`);
-      const keysSql = `SELECT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL`;
-      const matching = (await rangesOverlap(compute, typed))
-        ? `SELECT DISTINCT f.i FROM ${typed} f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`
-        : // Disjoint ranges (the usual sorted or clustered layout): the one file that can hold a
-          // key is the one with the greatest lower bound at or below it. An ASOF join finds it
-          // with a sort instead of a two-sided range join (which costs ~3x at a million keys).
-          `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM ${typed} WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
-      const rows = await compute.query<{ i: number }>(
-        // A bound DuckDB could not parse must not prune.
-        `${matching} UNION SELECT i FROM ${typed} WHERE lo IS NULL OR hi IS NULL`,
-      );
-      for (const r of rows) kept.add(Number(r.i));
-    } finally {
-      await compute.run(`DROP TABLE IF EXISTS ${table}`);
-      await compute.run(`DROP TABLE IF EXISTS ${typed}`);
+    // Timestamp stats are truncated to milliseconds: widen the upper bound by 1 ms. The bounds are
+    // typed once here (inline, no temp table), so the matching compares plain values.
+    const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(hi AS ${t})`;
+    const values = ranged.map((b) => `(${b.i}, ${sqlString(b.lo!)}, ${sqlString(b.hi!)})`).join(', ');
+    const typedSql = `SELECT i::INTEGER AS i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM (VALUES ${values}) v(i, lo, hi)`;
+    const keysSql = `SELECT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL`;
+    // One small query orders the typed bounds and tells whether a file's range starts inside an
+    // earlier one; a bound DuckDB could not parse must not prune.
+    // (The text forms get their own names: ORDER BY would otherwise sort by the text.)
+    const rows = await compute.query<{ i: number; lo_text: string | null; hi_text: string | null; overlaps: boolean | null }>(
+      `SELECT i, lo::VARCHAR AS lo_text, hi::VARCHAR AS hi_text, max(hi) OVER (PARTITION BY lo IS NULL OR hi IS NULL ORDER BY lo ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) >= lo AS overlaps ` +
+        `FROM (${typedSql}) ORDER BY lo`,
+    );
+    const sorted = rows.map((r) => ({ i: Number(r.i), lo: r.lo_text, hi: r.hi_text, overlaps: r.overlaps }));
+    const usable = sorted.filter((r) => r.lo !== null && r.hi !== null);
+    for (const r of sorted) if (r.lo === null || r.hi === null) kept.add(r.i);
+    let matching: string;
+    if (usable.some((r) => r.overlaps === true)) {
+      matching = `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
+    } else if (usable.length <= SEARCH_TREE_MAX_FILES) {
+      // Disjoint ranges (the usual sorted or clustered layout): the one file that can hold a key
+      // is the one with the greatest lower bound at or below it. A binary search written as
+      // nested CASEs over the sorted bounds finds it in log2(files) comparisons per key, in one
+      // pass over the source keys (no sort, no join: ~3x cheaper than an ASOF join).
+      const literal = (v: string) => `CAST(${sqlString(v)} AS ${t})`;
+      const search = (a: number, b: number): string => {
+        if (b - a === 1) return `CASE WHEN v <= ${literal(usable[a].hi!)} THEN ${usable[a].i} END`;
+        const m = (a + b) >> 1;
+        return `CASE WHEN v < ${literal(usable[m].lo!)} THEN ${search(a, m)} ELSE ${search(m, b)} END`;
+      };
+      matching = `SELECT DISTINCT CASE WHEN v >= ${literal(usable[0].lo!)} THEN ${search(0, usable.length)} END AS i FROM (${keysSql})`;
+    } else {
+      // Too many files for a search written out as SQL: an ASOF join finds the same file with a sort.
+      matching = `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM (${typedSql}) WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
+    }
+    if (usable.length > 0) {
+      for (const r of await compute.query<{ i: number | null }>(matching)) if (r.i !== null) kept.add(Number(r.i));
     }
   }
   return files.filter((_, i) => kept.has(i));
 }
 
-/** Whether any two files' [lo, hi] ranges (both bounds known) share a value. */
-async function rangesOverlap(compute: Snapshot['table']['compute'], typed: string): Promise<boolean> {
-  const r = await compute.query<{ n: string }>(
-    `SELECT count(*) AS n FROM (SELECT lo, max(hi) OVER (ORDER BY lo ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before ` +
-      `FROM ${typed} WHERE lo IS NOT NULL AND hi IS NOT NULL) WHERE before >= lo`,
-  );
-  return Number(r[0].n) > 0;
-}
+/** Past this many files with disjoint ranges, the nested-CASE search would be too long a statement. */
+const SEARCH_TREE_MAX_FILES = 2048;

@@ -14,7 +14,8 @@ import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { columnMappingMode } from '../../delta/column-mapping.ts';
 import { enforceConstraints, tableConstraints } from '../../delta/constraints.ts';
 import { writeDataFiles, type DataWriteResult } from '../../delta/data-writer.ts';
-import { compilePredicate } from '../../delta/skipping.ts';
+import { compilePredicate, type Predicate } from '../../delta/skipping.ts';
+import { parseStats } from '../../delta/stats.ts';
 import { scanSnapshot, type Scan } from '../../delta/scan.ts';
 import { deltaTypeToDuckDb } from '../../delta/duckdb-types.ts';
 import { commit } from '../../delta/transaction.ts';
@@ -23,6 +24,7 @@ import { isDelete, isUpdate, type CodedClause } from './clauses.ts';
 import { emptyMetrics, type MergeMetrics } from './metrics.ts';
 import type { MergePlan, MergeTarget } from './plan.ts';
 import { collectPositions, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from '../deletion-vectors.ts';
+import { removeFor } from '../file-selection.ts';
 
 export interface MergeOutput {
   written: DataWriteResult;
@@ -38,11 +40,14 @@ export interface OutputInput {
   target: MergeTarget;
   plan: MergePlan;
   joined: string;
-  touched: Set<string>;
+  /** The files holding a changed row, with how many of their rows changed. */
+  touched: Map<string, number>;
   /** The scanned target files: the joined rows' `__file` is an index into these. */
   scanned: AddFile[];
   /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
   fromSource?: string;
+  /** The join kept source row ids (join.ts lateSourceRows): the written rows' values are fetched by them. */
+  sourceRows?: { table: string; rowId: string };
 }
 
 /**
@@ -50,7 +55,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource, sourceRows }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -61,17 +66,24 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const parts: string[] = [];
   let rescan: Scan | undefined;
   // The updated rows and the inserts: from the join, or, for a plain upsert, the source rows.
+  const writtenCodes = [...updateCodes, ...plan.inserts.map((c) => c.code)];
   const acted = fromSource
     ? [`SELECT ${cols} FROM ${fromSource}`]
-    : [
+    : sourceRows
+      ? // One output row per joined row (a source row matching two target rows updates both).
+        writtenCodes.length > 0
+        ? [`SELECT ${schema.fields.map((f) => `s.${sqlIdent(f.name)}`).join(', ')} FROM ${joined} j JOIN ${sourceRows.table} s ON s.${sourceRows.rowId} = j.__srow WHERE j.__code IN (${writtenCodes.join(', ')})`]
+        : []
+      : [
         ...(updateCodes.length ? [`SELECT ${cols} FROM ${joined} WHERE __code IN (${updateCodes.join(', ')})`] : []),
         ...(plan.inserts.length > 0 ? [`SELECT ${cols} FROM ${joined} WHERE __code BETWEEN 101 AND 199`] : []),
       ];
   // With deletion vectors the touched files keep their rows (the DVs hide the changed ones).
-  if (!useDv && touched.size > 0) {
-    // Copy-on-write: the touched files' other rows are re-read from the files (each once),
-    // minus every row a clause updated or deleted.
-    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: touchedFiles });
+  // Copy-on-write: a touched file whose every live row changed has nothing to keep; the others'
+  // rows are re-read from the files (each once), minus every row a clause updated or deleted.
+  const keeping = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
+  if (!useDv && keeping.length > 0) {
+    rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: keeping });
     const changed = [...updateCodes, ...deleteCodes];
     // The re-scan numbers its files anew; as indexes of the join's scan, they are:
     const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
@@ -84,7 +96,8 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     );
   }
   parts.push(...acted);
-  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : `SELECT ${cols} FROM ${joined} WHERE false`;
+  const noRows = `SELECT ${schema.fields.map((f) => `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`).join(', ')} WHERE false`;
+  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : noRows;
   let written: DataWriteResult;
   try {
     await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
@@ -103,14 +116,36 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   let dv: DvMarkResult | undefined;
   if (useDv) {
     const changed = [...updateCodes, ...deleteCodes];
-    const byIndex = await collectPositions(ctx, `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})`);
+    // A file whose every live row changed is removed outright: its positions are not needed.
+    const now = ctx.clock.now();
+    const whole = touchedFiles.filter((f) => touched.get(f.path)! >= liveRows(f));
+    const partial = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
+    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
+    const byIndex =
+      partial.length > 0
+        ? await collectPositions(
+            ctx,
+            `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})` +
+              (whole.length > 0 ? ` AND __file IN (${partial.map((f) => indexOf.get(f.path)).join(', ')})` : ''),
+          )
+        : new Map<string, number[]>();
     const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
-    dv = await markRowsDeleted(ctx, snapshot, touchedFiles, positions, ctx.clock.now());
+    dv = await markRowsDeleted(ctx, snapshot, partial, positions, now);
+    for (const f of whole) {
+      dv.actions.push(removeFor(f, now, true));
+      dv.filesRemoved.push(f);
+    }
   }
   const removedFiles = dv ? dv.filesRemoved : touchedFiles;
   const rewriteTimeMs = Date.now() - rewriteStarted;
   const cdc = isChangeDataFeedEnabled(snapshot) ? await writeChangeDataFiles(ctx, snapshot, changeRowsSql(schema, joined, plan.clauses)) : [];
   return { written, cdc, removedFiles, dv, rewriteTimeMs };
+}
+
+/** Rows a file holds (its stats' count minus its deletion vector's); unknown without stats. */
+function liveRows(f: AddFile): number {
+  const n = parseStats(f.stats)?.numRecords;
+  return typeof n === 'number' ? n - (f.deletionVector?.cardinality ?? 0) : Number.POSITIVE_INFINITY;
 }
 
 /** Change data rows of a merge: inserts, update pre/post images and deletes (pre-images). */
@@ -214,14 +249,20 @@ function operationParameters(on: string, plan: MergePlan): Record<string, unknow
   };
 }
 
-/** A predicate covering the source's key range: files a concurrent writer adds inside it conflict. */
-async function keyRangeScope(compute: Compute, keys: string[], src: string) {
+/**
+ * A predicate covering the source's key range: files a concurrent writer adds inside it conflict.
+ * The range is read now (one query for every key); the predicate is compiled only if a concurrent
+ * commit has to be checked against it.
+ */
+async function keyRangeScope(compute: Compute, keys: string[], src: string): Promise<'none' | (() => Promise<Predicate>)> {
+  const cols = keys.map((k, i) => `min(${sqlIdent(k)})::VARCHAR AS lo${i}, max(${sqlIdent(k)})::VARCHAR AS hi${i}, typeof(min(${sqlIdent(k)})) AS t${i}`);
+  const [r] = await compute.query<Record<string, string | null>>(`SELECT ${cols.join(', ')} FROM ${src}`);
   const parts: string[] = [];
-  for (const k of keys) {
-    const r = await compute.query<{ lo: string | null; hi: string | null }>(`SELECT min(${sqlIdent(k)})::VARCHAR AS lo, max(${sqlIdent(k)})::VARCHAR AS hi FROM ${src}`);
-    if (r[0].lo === null || r[0].hi === null) return 'none' as const;
-    const type = (await compute.query<{ t: string }>(`SELECT typeof(${sqlIdent(k)}) AS t FROM ${src} LIMIT 1`))[0].t;
-    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(r[0].lo)} AS ${type}) AND CAST(${sqlString(r[0].hi)} AS ${type})`);
+  for (const [i, k] of keys.entries()) {
+    const lo = r[`lo${i}`];
+    const hi = r[`hi${i}`];
+    if (lo === null || hi === null) return 'none';
+    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(lo)} AS ${r[`t${i}`]}) AND CAST(${sqlString(hi)} AS ${r[`t${i}`]})`);
   }
-  return compilePredicate(compute, parts.join(' AND '));
+  return () => compilePredicate(compute, parts.join(' AND '));
 }
