@@ -49,6 +49,7 @@ export class DeltaTable implements TableHandle {
   static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
     const store = options.store ?? openStore(location);
     const compute = options.compute ?? (await openCompute());
+    let table: DeltaTable | undefined;
     const ctx: TableContext = {
       uri: store.uri,
       store,
@@ -56,8 +57,10 @@ export class DeltaTable implements TableHandle {
       compute,
       clock: options.clock ?? systemClock,
       ids: options.ids ?? randomIds,
+      committed: (snapshot) => table?.remember(snapshot),
     };
-    return new DeltaTable(ctx, !options.compute);
+    table = new DeltaTable(ctx, !options.compute);
+    return table;
   }
 
   get uri(): string {

@@ -2,6 +2,7 @@ import type { Compute } from '../../adapters/compute/compute.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import type { LogStore } from './log-store.ts';
+import type { Snapshot } from './snapshot.ts';
 
 /** Everything an operation on one table needs: where it lives, how to compute, what time it is. */
 export interface TableContext {
@@ -12,4 +13,9 @@ export interface TableContext {
   readonly compute: Compute;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /**
+   * Told of the snapshot each commit of this process produced (the table handle keeps it), so the
+   * next question about the table replays only commits written by others since, not its own.
+   */
+  readonly committed?: (snapshot: Snapshot) => void;
 }

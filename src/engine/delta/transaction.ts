@@ -90,6 +90,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
         await writeCheckpoint(table, snapshot);
         checkpointWritten = true;
       }
+      table.committed?.(snapshot);
       return { version, snapshot, attempts: attempt, checkpointWritten };
     }
     if (!read) {
