@@ -39,7 +39,9 @@ export class BatchPreparer {
 
   static async start(rt: PipelineRuntime, seq: number): Promise<BatchPreparer> {
     const existing = await rt.tables.stageColumns();
-    return new BatchPreparer(rt, seq, (existing ?? []).filter((c) => c.name !== RESCUED), existing === undefined);
+    const preparer = new BatchPreparer(rt, seq, (existing ?? []).filter((c) => c.name !== RESCUED), existing === undefined);
+    preparer.lastColumns = lastRawColumns.get(rt);
+    return preparer;
   }
 
   async add(key: string, bytes: Uint8Array): Promise<void> {
@@ -51,7 +53,10 @@ export class BatchPreparer {
       const path = rt.landing.localPath(key) ?? (await localCopy(work, `landed-${i}`, bytes));
       const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns);
       // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
-      if (raw.sql && raw.records > 0) this.lastColumns = raw.columns;
+      if (raw.sql && raw.records > 0) {
+        this.lastColumns = raw.columns;
+        lastRawColumns.set(rt, raw.columns);
+      }
       const trial = [...columns];
       const plan = planFile(rt.pipeline, key, raw, trial, this.firstSight && columns.length === 0);
       const check = raw.sql ? await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true })) : undefined;
@@ -69,6 +74,14 @@ export class BatchPreparer {
     return { plans: this.plans, columns: this.columns, firstSight: this.firstSight, rejected: this.rejected, readMs: this.readMs };
   }
 }
+
+/**
+ * The raw columns of the last file with records a pipeline read, kept across its batches: a file
+ * landing alone in its batch (one file per batch, the latency case) is then read with its
+ * predecessor's types too, instead of sniffing the whole file again (the sniffer reads every
+ * record: sample_size = -1). A file that does not fit them is sniffed as before (readKnownCsv).
+ */
+const lastRawColumns = new WeakMap<PipelineRuntime, { name: string; type: string }[]>();
 
 /**
  * A redo: reads the planned files again through the landing store, each once, and prepares those

@@ -41,6 +41,11 @@ export const RESCUED = '_rescued_data';
 export interface StageBatch {
   seq: number;
   files: { store: ObjectStore; key: string }[];
+  /**
+   * The batch's rows as a query on the pipeline's Compute, in place of `files`, for tables whose
+   * `stagesQuery` is set (they run on that Compute): no Parquet hand-off written and read back.
+   */
+  query?: string;
   /** New columns may be added to the stage (schemaDrift: evolve, or a `_rescued_data` to add). */
   addColumns: boolean;
   /**
@@ -146,6 +151,8 @@ export interface PipelineTables {
   readonly hasTarget: boolean;
   /** Stage columns without lineage (with `_rescued_data` when the stage has it); undefined: no stage yet. */
   stageColumns(): Promise<Column[] | undefined>;
+  /** `stage()` takes a batch as a query on the pipeline's Compute (StageBatch.query) instead of Parquet files. */
+  readonly stagesQuery?: boolean;
   /** Appends a batch once (a repeat returns the version that staged it). */
   stage(batch: StageBatch): Promise<StageResult>;
   /** Per source file of a staged batch: rows with no key (not merged) and rows with rescued data. */
