@@ -335,14 +335,7 @@ export async function badValueRows(
  */
 export async function checkFileSelect(compute: Compute, sql: string): Promise<{ rows: number; rescued: number; bad: number }> {
   try {
-    const hasRescue = sql.includes(` AS ${RESCUED},`);
-    const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
-    // Every column's value is used (hashed), so no cast is optimized away. (Hashing each column is
-    // several times cheaper than the row as text: on a 10k-row file most of the check was that cast.)
-    const r = await compute.query<{ __lakelet_n: string | number; __lakelet_r: string | number; __lakelet_b: string | number }>(
-      `SELECT count(*) AS __lakelet_n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS __lakelet_r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS __lakelet_b, max(hash(COLUMNS(*))) FROM (${sql}) __t`,
-    );
-    return { rows: Number(r[0].__lakelet_n), rescued: Number(r[0].__lakelet_r), bad: Number(r[0].__lakelet_b) };
+    return (await checkFileSelects(compute, [sql]))[0];
   } catch (err) {
     const e = duckdbReadError('cast', err);
     throw new FileRejectedError(
@@ -352,4 +345,23 @@ export async function checkFileSelect(compute: Compute, sql: string): Promise<{ 
       'use badRecords: quarantine-file to load the other records, or badRecords/schemaDrift: rescue to keep such values in _rescued_data',
     );
   }
+}
+
+/**
+ * The checks of several files' SELECTs (as checkFileSelect) in one statement: a batch of small
+ * files pays one round trip instead of one per file. Throws DuckDB's error as it is when any of
+ * them fails; the caller then checks them one by one to find which.
+ */
+export async function checkFileSelects(compute: Compute, sqls: string[]): Promise<{ rows: number; rescued: number; bad: number }[]> {
+  // Every column's value is used (the row hashed), so no cast is optimized away; a hash is several
+  // times cheaper than the row cast to text.
+  const parts = sqls.map((sql, i) => {
+    const hasRescue = sql.includes(` AS ${RESCUED},`);
+    const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
+    return `SELECT ${i} AS i, count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(hash(__t)) AS h FROM (${sql}) __t`;
+  });
+  const rows = await compute.query<{ i: number; n: string | number; r: string | number; b: string | number }>(parts.join(' UNION ALL '));
+  const out = new Array<{ rows: number; rescued: number; bad: number }>(sqls.length);
+  for (const r of rows) out[Number(r.i)] = { rows: Number(r.n), rescued: Number(r.r), bad: Number(r.b) };
+  return out;
 }
