@@ -3,7 +3,8 @@ import type { ObjectStore } from '../adapters/storage/object-store.ts';
 /**
  * The Warehouse seam: where a pipeline's stage and target tables live and where MERGE runs. The
  * pipeline reads and checks landed files itself; it hands the warehouse each batch as Parquet
- * files on an ObjectStore plus an upsert spec, and asks it which versions a batch produced. One
+ * files on an ObjectStore (or, to tables on its own Compute, as a query: `stagesQuery`) plus an
+ * upsert spec, and asks it which versions a batch produced. One
  * folder per vendor with the same files in each (kysely's dialects are the model):
  *
  *   <vendor>/<vendor>-warehouse.ts   opens the tables of a pipeline, the ingestion log
