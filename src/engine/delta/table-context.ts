@@ -2,7 +2,6 @@ import type { Compute } from '../../adapters/compute/compute.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import type { LogStore } from './log-store.ts';
-import type { Snapshot } from './snapshot.ts';
 
 /** Everything an operation on one table needs: where it lives, how to compute, what time it is. */
 export interface TableContext {
@@ -14,8 +13,9 @@ export interface TableContext {
   readonly clock: Clock;
   readonly ids: IdSource;
   /**
-   * Told of the snapshot each commit of this process produced (the table handle keeps it), so the
-   * next question about the table replays only commits written by others since, not its own.
+   * Told of the snapshot each commit of this process produced and the size of the commit file it
+   * wrote (the table handle keeps both), so the next question about the table replays only commits
+   * written by others since, not its own. Typed loosely: snapshot.ts imports this file.
    */
-  readonly committed?: (snapshot: Snapshot) => void;
+  readonly committed?: (snapshot: unknown, commitBytes: number) => void;
 }
