@@ -40,6 +40,8 @@ export class DeltaTable implements TableHandle {
   readonly ctx: TableContext;
   private ownsCompute: boolean;
   private cached: Snapshot | undefined;
+  /** The commit file this handle last wrote (see latest()). */
+  private ownCommit: { version: number; size: number } | undefined;
 
   private constructor(ctx: TableContext, ownsCompute: boolean) {
     this.ctx = ctx;
@@ -49,6 +51,7 @@ export class DeltaTable implements TableHandle {
   static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
     const store = options.store ?? openStore(location);
     const compute = options.compute ?? (await openCompute());
+    let table: DeltaTable | undefined;
     const ctx: TableContext = {
       uri: store.uri,
       store,
@@ -56,8 +59,10 @@ export class DeltaTable implements TableHandle {
       compute,
       clock: options.clock ?? systemClock,
       ids: options.ids ?? randomIds,
+      committed: (snapshot, commitBytes) => table?.rememberCommit(snapshot as Snapshot, commitBytes),
     };
-    return new DeltaTable(ctx, !options.compute);
+    table = new DeltaTable(ctx, !options.compute);
+    return table;
   }
 
   get uri(): string {
@@ -101,11 +106,24 @@ export class DeltaTable implements TableHandle {
     if (cached) {
       const listed = await this.ctx.log.listFrom(cached.version);
       const newer = listed.filter((f) => f.version > cached.version);
-      const stillThere = listed.some((f) => f.kind === 'commit' && f.version === cached.version) || newer.some((f) => f.kind === 'commit');
+      const own = listed.find((f) => f.kind === 'commit' && f.version === cached.version);
+      // A commit this handle wrote stands for itself while its file is the one written (same size);
+      // one changed since is read again like any other (it may be damaged).
+      const intact = this.ownCommit?.version !== cached.version || own?.size === this.ownCommit.size;
+      const stillThere = intact && (own !== undefined || newer.some((f) => f.kind === 'commit'));
       const advanced = stillThere ? await advanceSnapshot(cached, newer) : undefined;
       if (advanced) return this.remember(advanced);
+      this.cached = undefined;
+      this.ownCommit = undefined;
     }
     return this.remember(await loadLatestSnapshot(this.ctx));
+  }
+
+  /** Keeps the snapshot a commit of this handle's produced, with the size of the commit file it wrote. */
+  rememberCommit(snapshot: Snapshot, commitBytes: number): void {
+    if (this.cached && snapshot.version < this.cached.version) return;
+    this.cached = snapshot;
+    this.ownCommit = { version: snapshot.version, size: commitBytes };
   }
 
   /** Keeps a snapshot as the handle's latest (operations hand theirs in after a commit). */

@@ -71,7 +71,7 @@ export async function planBatch(
   bar.stop();
   if (files.length === 0) return undefined;
   const toStage = files.filter((f) => f.outcome === 'stage');
-  const prepared = preparer.result();
+  const prepared = await preparer.finish();
   for (const f of toStage) {
     if (f.loadJob) continue; // its verdict is the load job's
     const rejection = prepared.rejected.get(f.key);

@@ -4,8 +4,8 @@ import type { PipelineRuntime } from './runtime.ts';
 import { settleBadRecords } from './bad-records.ts';
 import { FileRejectedError } from './errors.ts';
 import { batchWorkDir } from './work-dir.ts';
-import { readRaw } from './file-reader.ts';
-import { checkFileSelect, fileSelect, planFile, type FilePlan } from './stage-select.ts';
+import { checkCsvText, groupable, readCsvGroup, readRaw, type CheckedCsv, type RawInput } from './file-reader.ts';
+import { checkFileSelect, checkFileSelects, fileSelect, planFile, type FilePlan } from './stage-select.ts';
 
 /** Every file of a batch read, checked against the stage's columns, and planned (or rejected). */
 export interface Prepared {
@@ -29,6 +29,10 @@ export class BatchPreparer {
   private readonly readMs = new Map<string, number>();
   private lastColumns: Column[] | undefined;
   private count = 0;
+  /** CSV files checked and laid out as lastColumns, waiting to be read together (readGroup). */
+  private readonly group: { key: string; path: string; checked: CheckedCsv; i: number; readMs: number }[] = [];
+  /** Files read and planned whose check waits for the next flush. */
+  private readonly pending: { key: string; plan: FilePlan; columns: Column[]; sql: string }[] = [];
 
   private constructor(
     private readonly rt: PipelineRuntime,
@@ -39,25 +43,33 @@ export class BatchPreparer {
 
   static async start(rt: PipelineRuntime, seq: number): Promise<BatchPreparer> {
     const existing = await rt.tables.stageColumns();
-    return new BatchPreparer(rt, seq, (existing ?? []).filter((c) => c.name !== RESCUED), existing === undefined);
+    const preparer = new BatchPreparer(rt, seq, (existing ?? []).filter((c) => c.name !== RESCUED), existing === undefined);
+    preparer.lastColumns = lastRawColumns.get(rt);
+    return preparer;
   }
 
   async add(key: string, bytes: Uint8Array): Promise<void> {
-    const { rt, seq, columns } = this;
+    const { rt, seq } = this;
     const started = Date.now();
     const i = this.count++;
     const work = batchWorkDir(rt.pipeline.stateDir, seq);
     try {
       const path = rt.landing.localPath(key) ?? (await localCopy(work, `landed-${i}`, bytes));
-      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns);
+      const checked = rt.pipeline.format === 'csv' ? checkCsvText(bytes, rt.pipeline) : undefined;
+      // A CSV file laid out as the one before it waits, to be read with its neighbours in one statement.
+      if (checked && groupable(checked, rt.pipeline, this.lastColumns)) {
+        this.group.push({ key, path, checked, i, readMs: Date.now() - started });
+        if (this.group.length >= MAX_PENDING) await this.readGroup();
+        return;
+      }
+      await this.readGroup();
+      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns, checked);
       // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
-      if (raw.sql && raw.records > 0) this.lastColumns = raw.columns;
-      const trial = [...columns];
-      const plan = planFile(rt.pipeline, key, raw, trial, this.firstSight && columns.length === 0);
-      const check = raw.sql ? await checkFileSelect(rt.compute, fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true })) : undefined;
-      await settleBadRecords(rt.compute, rt.pipeline, plan, trial, check?.bad ?? 0);
-      columns.splice(0, columns.length, ...trial);
-      this.plans.set(key, plan);
+      if (raw.sql && raw.records > 0) {
+        this.lastColumns = raw.columns;
+        lastRawColumns.set(rt, raw.columns);
+      }
+      await this.plan(key, raw);
     } catch (err) {
       if (!(err instanceof FileRejectedError)) throw err;
       this.rejected.set(key, err);
@@ -65,10 +77,95 @@ export class BatchPreparer {
     this.readMs.set(key, Date.now() - started);
   }
 
-  result(): Prepared {
+  /** Plans a file read: its check runs now when it adds columns, else with its neighbours' (flush). */
+  private async plan(key: string, raw: RawInput): Promise<void> {
+    const { rt, seq, columns } = this;
+    const trial = [...columns];
+    const plan = planFile(rt.pipeline, key, raw, trial, this.firstSight && columns.length === 0);
+    const check = raw.sql ? fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true }) : undefined;
+    if (check !== undefined && trial.length === columns.length) {
+      // The file adds no column, so whether it is taken changes nothing for the files after it:
+      // its check waits, to run with its neighbours' in one statement (flush).
+      this.pending.push({ key, plan, columns: trial, sql: check });
+      if (this.pending.length >= MAX_PENDING) await this.flush();
+      return;
+    }
+    await this.flush();
+    const counted = check !== undefined ? await checkFileSelect(rt.compute, check) : undefined;
+    await settleBadRecords(rt.compute, rt.pipeline, plan, trial, counted?.bad ?? 0);
+    columns.splice(0, columns.length, ...trial);
+    this.plans.set(key, plan);
+  }
+
+  /**
+   * Reads the waiting CSV files in one statement and plans them in arrival order; when that read
+   * fails (a file does not fit the known columns), each is read on its own as it would have been.
+   */
+  private async readGroup(): Promise<void> {
+    const waiting = this.group.splice(0);
+    if (waiting.length === 0) return;
+    const { rt, seq } = this;
+    const started = Date.now();
+    const known = this.lastColumns!;
+    const raws = waiting.length > 1 ? await readCsvGroup(rt.compute, rt.pipeline, waiting, known) : undefined;
+    const work = batchWorkDir(rt.pipeline.stateDir, seq);
+    for (const [n, w] of waiting.entries()) {
+      try {
+        const raw = raws ? raws[n] : await readRaw(rt.compute, rt.pipeline, { bytes: new Uint8Array(), path: w.path }, work, String(w.i), this.lastColumns, w.checked);
+        if (!raws && raw.sql && raw.records > 0) {
+          this.lastColumns = raw.columns;
+          lastRawColumns.set(rt, raw.columns);
+        }
+        await this.plan(w.key, raw);
+      } catch (err) {
+        if (!(err instanceof FileRejectedError)) throw err;
+        this.rejected.set(w.key, err);
+      }
+      this.readMs.set(w.key, w.readMs + Math.round((Date.now() - started) / waiting.length));
+    }
+  }
+
+  /** Every file added, checked: the plans of those taken, and why the others were rejected. */
+  async finish(): Promise<Prepared> {
+    await this.readGroup();
+    await this.flush();
     return { plans: this.plans, columns: this.columns, firstSight: this.firstSight, rejected: this.rejected, readMs: this.readMs };
   }
+
+  /**
+   * Runs the waiting checks in one statement. When it fails (a value that does not cast, under
+   * badRecords: fail-file), each file is checked on its own, as if none had waited, so the error
+   * lands on the file it belongs to.
+   */
+  private async flush(): Promise<void> {
+    const waiting = this.pending.splice(0);
+    if (waiting.length === 0) return;
+    const { rt } = this;
+    let counts: { bad: number }[] | undefined;
+    if (waiting.length > 1) counts = await checkFileSelects(rt.compute, waiting.map((w) => w.sql)).catch(() => undefined);
+    for (const [n, w] of waiting.entries()) {
+      try {
+        const counted = counts ? counts[n] : await checkFileSelect(rt.compute, w.sql);
+        await settleBadRecords(rt.compute, rt.pipeline, w.plan, w.columns, counted.bad);
+        this.plans.set(w.key, w.plan);
+      } catch (err) {
+        if (!(err instanceof FileRejectedError)) throw err;
+        this.rejected.set(w.key, err);
+      }
+    }
+  }
 }
+
+/** Checks waiting at most: bounds the one statement that runs them. */
+const MAX_PENDING = 200;
+
+/**
+ * The raw columns of the last file with records a pipeline read, kept across its batches: a file
+ * landing alone in its batch (one file per batch, the latency case) is then read with its
+ * predecessor's types too, instead of sniffing the whole file again (the sniffer reads every
+ * record: sample_size = -1). A file that does not fit them is sniffed as before (readKnownCsv).
+ */
+const lastRawColumns = new WeakMap<PipelineRuntime, { name: string; type: string }[]>();
 
 /**
  * A redo: reads the planned files again through the landing store, each once, and prepares those
@@ -92,7 +189,7 @@ export async function prepareFromLanding(
     }
     await preparer.add(f.key, data);
   }
-  return preparer.result();
+  return preparer.finish();
 }
 
 /** A remote landing object's bytes as a local file DuckDB can read (in the batch's work folder). */

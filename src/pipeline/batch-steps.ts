@@ -148,16 +148,20 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       .map((f) => prep!.plans.get(f.key)!)
       .filter((p) => p.raw.sql !== undefined)
       .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
-    // The batch goes to the warehouse as Parquet (what a BigQuery load job takes as well).
+    const query = selects.length ? selects.map((x) => `(${x})`).join(' UNION ALL ') : undefined;
+    // A warehouse on this Compute (Delta) appends the query itself; others get the batch as Parquet
+    // (what a BigQuery load job takes as well).
+    const direct = query !== undefined && rt.tables.stagesQuery === true;
     const work = new LocalObjectStore(workDir(rt, seq));
     const file = 'stage.parquet';
-    if (selects.length) {
+    if (query !== undefined && !direct) {
       await work.put(file, new Uint8Array());
-      await rt.compute.run(`COPY (${selects.map((x) => `(${x})`).join(' UNION ALL ')}) TO ${sqlString(work.localPath(file)!)} (FORMAT parquet, COMPRESSION zstd)`);
+      await rt.compute.run(`COPY (${query}) TO ${sqlString(work.localPath(file)!)} (FORMAT parquet, COMPRESSION zstd)`);
     }
     const result = await rt.tables.stage({
       seq,
-      files: selects.length ? [{ store: work, key: file }] : [],
+      files: query !== undefined && !direct ? [{ store: work, key: file }] : [],
+      ...(direct ? { query } : {}),
       addColumns: pipeline.schemaDrift === 'evolve' || pipeline.badRecords === 'rescue',
       ...(remote.length ? { remote, ingestedAt: manifest.ingestedAt } : {}),
     });

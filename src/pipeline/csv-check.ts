@@ -70,7 +70,18 @@ export function checkCsv(
           throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
         }
       } else {
-        while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+        // An unquoted field is a slice of the text: scanned by char code, not built a char at a time.
+        const start = i;
+        if (delim.length === 1) {
+          const d = delim.charCodeAt(0);
+          for (; i < n; i++) {
+            const c = text.charCodeAt(i);
+            if (c === d || c === 10 || c === 13) break;
+          }
+        } else {
+          while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
+        }
+        field = text.slice(start, i);
       }
       fields.push(field);
       field = '';

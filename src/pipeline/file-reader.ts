@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compute } from '../adapters/compute/compute.ts';
-import { sqlString } from '../adapters/compute/sql.ts';
+import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig } from './config.ts';
-import { checkCsv } from './csv-check.ts';
+import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
 import { JsonSyntaxError, parseJsonStrict } from './json-text.ts';
@@ -61,19 +61,16 @@ export async function readRaw(
   workName: string,
   /** The raw columns of an earlier file of the batch: a CSV with the same header is read with them. */
   knownColumns?: { name: string; type: string }[],
+  /** A CSV file's structure as checkCsvText already found it (not parsed twice). */
+  checked?: CheckedCsv,
 ): Promise<RawInput> {
   const { bytes, path: file } = input;
   if (pipeline.format === 'parquet') {
     if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
     return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
   }
-  const text = decodeUtf8(bytes);
-  // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
-  const tolerant = pipeline.badRecords !== 'fail-file';
   if (pipeline.format === 'csv') {
-    // The line of each record, collected in the one pass over the text (to place a bad value later).
-    const recordLines: number[] = [];
-    const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant, lines: recordLines });
+    const { text, header, records, ragged, lines: recordLines } = checked ?? checkCsvText(bytes, pipeline);
     let source = file;
     if (ragged.length > 0) {
       // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
@@ -95,6 +92,9 @@ export async function readRaw(
     const bad = ragged.map((r): BadRecord => ({ line: r.line, column: 1, kind: 'csv', error: r.message, text: text.slice(r.start, r.end).replace(/\r?\n$/, '') }));
     return { ...raw, bad, lines: async () => recordLines };
   }
+  const text = decodeUtf8(bytes);
+  // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
+  const tolerant = pipeline.badRecords !== 'fail-file';
   // JSON and NDJSON: parse here (positions for errors, optional repair, json.path), load as NDJSON.
   const repaired = new Set<string>();
   const bad: BadRecord[] = [];
@@ -143,6 +143,80 @@ export async function readRaw(
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
 
+/** A CSV file's text and structure (checkCsv): its header, records, ragged records, and each record's line. */
+export interface CheckedCsv {
+  text: string;
+  header: string[];
+  records: number;
+  ragged: RaggedRecord[];
+  lines: number[];
+}
+
+/** Decodes and checks a CSV file's structure (throws FileRejectedError as readRaw does). */
+export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): CheckedCsv {
+  const text = decodeUtf8(bytes);
+  // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
+  const tolerant = pipeline.badRecords !== 'fail-file';
+  // The line of each record, collected in the one pass over the text (to place a bad value later).
+  const lines: number[] = [];
+  const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant, lines });
+  return { text, header, records, ragged, lines };
+}
+
+/** Whether a checked CSV file can be read with others of the same layout in one statement (readCsvGroup). */
+export function groupable(checked: CheckedCsv, pipeline: PipelineConfig, known: { name: string; type: string }[] | undefined): boolean {
+  return knownReadable(pipeline, checked.header, known) && checked.ragged.length === 0 && checked.records > 0;
+}
+
+/**
+ * Many small CSV files of one layout read into one temp table in one statement, each with the
+ * known columns (as readKnownCsv reads one): a file's rows are a rowid range of it, in file order.
+ * Undefined when the read fails or does not give each file exactly its records; the caller then
+ * reads the files one by one, so a file that does not fit is found and read as it is.
+ */
+export async function readCsvGroup(
+  compute: Compute,
+  pipeline: PipelineConfig,
+  files: { path: string; checked: CheckedCsv }[],
+  known: { name: string; type: string }[],
+): Promise<RawInput[] | undefined> {
+  const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
+  const source = `[${files.map((f) => sqlString(f.path)).join(', ')}]`;
+  const sql = knownCsvSql(source, pipeline, known, FILE_COLUMN);
+  if (sql === undefined) return undefined;
+  try {
+    await compute.run(`CREATE TEMP TABLE ${table} AS ${sql}`);
+  } catch {
+    return undefined;
+  } finally {
+    rawTablesOf(compute).add(table);
+  }
+  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number }>(
+    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table} GROUP BY 1`,
+  );
+  const byFile = new Map(counts.map((c) => [c.f, { n: Number(c.n), lo: Number(c.lo), hi: Number(c.hi) }]));
+  const out: RawInput[] = [];
+  let next = 0;
+  for (const f of files) {
+    const c = byFile.get(f.path);
+    // Each file its own records, contiguous and in file order, or not taken this way.
+    if (!c || c.n !== f.checked.records || c.hi - c.lo + 1 !== c.n || c.lo !== next) return undefined;
+    next = c.hi + 1;
+    const lines = f.checked.lines;
+    out.push({
+      sql: `SELECT * EXCLUDE (${FILE_COLUMN}), rowid - ${c.lo} AS ${REC} FROM ${table} WHERE rowid BETWEEN ${c.lo} AND ${c.hi}`,
+      columns: known.map((k) => ({ name: k.name, type: k.type })),
+      records: c.n,
+      repaired: [],
+      bad: [],
+      lines: async () => lines,
+    });
+  }
+  return out;
+}
+
+const FILE_COLUMN = '__lakelet_file';
+
 function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number): unknown {
   try {
     return parseJsonStrict(text);
@@ -183,7 +257,10 @@ function selectPath(doc: unknown, path: string): unknown {
  * Fast path for the common case of many files with one layout: when the header names match an
  * earlier file's, read with that file's column types and no sniffing (DuckDB's sniffer is most of
  * the cost of a small file). A value that does not fit those types fails the read, and the caller
- * falls back to full detection, so drift is still seen exactly as before.
+ * falls back to full detection, so drift is still seen exactly as before. DuckDB's reader rounds
+ * text like 8.5 into an integer column and cuts a time off a date, where sniffing would have said
+ * DOUBLE or TIMESTAMP (and the lossless check then caught it): such columns are read as text and
+ * converted only when every value is written as the type is, else the read fails too.
  */
 async function readKnownCsv(
   compute: Compute,
@@ -192,18 +269,54 @@ async function readKnownCsv(
   header: string[],
   known: { name: string; type: string }[] | undefined,
 ): Promise<RawInput | undefined> {
-  if (!known || (pipeline.csv.header ?? true) === false || header.length !== known.length) return undefined;
-  if (header.some((h, i) => h !== known[i].name)) return undefined;
-  const columns = known.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
-  const sql = csvSql(file, pipeline).replace(/\)$/, `, auto_detect = false, columns = {${columns}})`);
+  if (!known || !knownReadable(pipeline, header, known)) return undefined;
+  const sql = knownCsvSql(sqlString(file), pipeline, known);
+  if (sql === undefined) return undefined;
   try {
-    return await describe(compute, sql, 'csv');
+    return await describe(compute, sql, 'csv', known);
   } catch {
     return undefined;
   }
 }
 
+/** The header names are the known columns' (and the file has a header to compare). */
+function knownReadable(pipeline: PipelineConfig, header: string[], known: { name: string; type: string }[] | undefined): known is { name: string; type: string }[] {
+  if (!known || (pipeline.csv.header ?? true) === false || header.length !== known.length) return false;
+  return !header.some((h, i) => h !== known[i].name);
+}
+
+/** read_csv of `source` (a path or a list, as SQL) with the known columns, guarded as readKnownCsv says; undefined: not this way. */
+function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: string; type: string }[], fileColumn?: string): string | undefined {
+  const shapes = known.map((c) => strictShape(c.type, pipeline));
+  if (shapes.some((x) => x === null)) return undefined;
+  const columns = known.map((c, i) => `${sqlString(c.name)}: ${sqlString(shapes[i] ? 'VARCHAR' : c.type)}`).join(', ');
+  const read = csvSqlFrom(source, pipeline).replace(/\)$/, `, auto_detect = false, columns = {${columns}}${fileColumn ? `, filename = ${sqlString(fileColumn)}` : ''})`);
+  if (!shapes.some((x) => x)) return read;
+  const guarded = known.map((c, i) => {
+    const col = sqlIdent(c.name);
+    const shape = shapes[i];
+    if (!shape) return col;
+    return `CASE WHEN ${col} IS NULL OR regexp_full_match(${col}, ${sqlString(shape)}) THEN CAST(${col} AS ${c.type}) ELSE error(${sqlString(`not a plain ${c.type}`)}) END AS ${col}`;
+  });
+  return `SELECT ${[...guarded, ...(fileColumn ? [fileColumn] : [])].join(', ')} FROM (${read})`;
+}
+
+/**
+ * The text a value of a type the reader would convert with a loss must have to be read as that
+ * type (a regular expression); undefined: the reader's own conversion fails where it must; null:
+ * the fast path is not taken (a date read by a custom dateformat).
+ */
+function strictShape(type: string, pipeline: PipelineConfig): string | undefined | null {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(type)) return '[+-]?[0-9]+';
+  if (type === 'DATE') return pipeline.csv.dateFormat !== undefined ? null : '[0-9]{4}-[0-9]{2}-[0-9]{2}';
+  return undefined;
+}
+
 export function csvSql(file: string, pipeline: PipelineConfig): string {
+  return csvSqlFrom(sqlString(file), pipeline);
+}
+
+function csvSqlFrom(source: string, pipeline: PipelineConfig): string {
   const o = pipeline.csv;
   const opts = [
     `delim = ${sqlString(o.delimiter ?? ',')}`,
@@ -217,7 +330,7 @@ export function csvSql(file: string, pipeline: PipelineConfig): string {
   if (o.nullString !== undefined) opts.push(`nullstr = ${sqlString(o.nullString)}`);
   if (o.dateFormat !== undefined) opts.push(`dateformat = ${sqlString(o.dateFormat)}`);
   if (o.timestampFormat !== undefined) opts.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
-  return `SELECT * FROM read_csv(${sqlString(file)}, ${opts.join(', ')})`;
+  return `SELECT * FROM read_csv(${source}, ${opts.join(', ')})`;
 }
 
 /**
@@ -225,18 +338,22 @@ export function csvSql(file: string, pipeline: PipelineConfig): string {
  * stage write) reads that table instead of sniffing and parsing the file again — with hundreds of
  * small files, re-parsing dominated a batch. Tables are dropped by `dropRawInputs` after staging.
  */
-async function describe(compute: Compute, sql: string, kind: RejectKind): Promise<RawInput> {
+async function describe(compute: Compute, sql: string, kind: RejectKind, known?: { name: string; type: string }[]): Promise<RawInput> {
   const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
+  let created: { Count?: string | number }[];
   try {
-    await compute.run(`CREATE TEMP TABLE ${table} AS ${sql}`);
+    created = await compute.query<{ Count?: string | number }>(`CREATE TEMP TABLE ${table} AS ${sql}`);
   } catch (err) {
     throw duckdbReadError(kind, err);
   }
   rawTablesOf(compute).add(table);
-  const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
-  const count = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
+  // A read with the columns given has exactly those (no DESCRIBE); CREATE … AS says how many rows it took.
+  const columns = known
+    ? known.map((c) => ({ name: c.name, type: c.type }))
+    : (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).map((c) => ({ name: c.column_name, type: c.column_type }));
+  const records = created[0]?.Count !== undefined ? Number(created[0].Count) : Number((await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
   // rowid: the table was filled in file order (insertion order is preserved), so it numbers the records.
-  return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })), records: Number(count[0].n), repaired: [], bad: [] };
+  return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns, records, repaired: [], bad: [] };
 }
 
 let rawCounter = 0;
@@ -250,7 +367,8 @@ function rawTablesOf(compute: Compute): Set<string> {
 /** Drops the temp tables of every file read so far on this Compute (after the batch is staged). */
 export async function dropRawInputs(compute: Compute): Promise<void> {
   const set = rawTablesOf(compute);
-  for (const table of set) await compute.run(`DROP TABLE IF EXISTS ${table}`);
+  // One round trip for the batch's tables (a batch of small files has hundreds).
+  if (set.size > 0) await compute.run([...set].map((table) => `DROP TABLE IF EXISTS ${table};`).join(' '));
   set.clear();
 }
 

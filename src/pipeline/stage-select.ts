@@ -252,8 +252,13 @@ export function fileSelect(
   ];
   const rowError = rowErrorSql(checks);
   const flag = options.flagBad && policy.valueIsBad;
-  const from = !flag && policy.valueIsBad && !policy.rescueValues && rowError ? `(SELECT * FROM (${plan.raw.sql}) WHERE ${rowError} IS NULL)` : `(${plan.raw.sql})`;
-  const good = `SELECT ${[...outputs, ...lineageCols('row_number() OVER ()'), ...(flag ? [`${rowError ?? 'CAST(NULL AS VARCHAR)'} AS ${BAD_FLAG}`] : [])].join(', ')} FROM ${from}`;
+  // Records with a value that does not fit are left out; a file whose check found none (its plan
+  // has no bad records) needs no filter. Unfiltered, a record's row number is its place in the file
+  // (REC + 1), with no window to compute; filtered, the staged rows are numbered 1.. in file order.
+  const filter = !flag && policy.valueIsBad && !policy.rescueValues && rowError !== undefined && plan.bad.length > 0;
+  const from = filter ? `(SELECT * FROM (${plan.raw.sql}) WHERE ${rowError} IS NULL)` : `(${plan.raw.sql})`;
+  const rowNumber = filter ? `row_number() OVER (ORDER BY ${REC})` : `${REC} + 1`;
+  const good = `SELECT ${[...outputs, ...lineageCols(rowNumber), ...(flag ? [`${rowError ?? 'CAST(NULL AS VARCHAR)'} AS ${BAD_FLAG}`] : [])].join(', ')} FROM ${from}`;
   if (pipeline.badRecords !== 'rescue' || plan.raw.bad.length === 0) return good;
   const corrupt = plan.raw.bad.map((b, i) => {
     const doc = JSON.stringify({ _corrupt_record: b.text, _error: `${b.kind}: ${b.error}`, ...(b.line !== undefined ? { _line: b.line } : {}) });
@@ -330,13 +335,7 @@ export async function badValueRows(
  */
 export async function checkFileSelect(compute: Compute, sql: string): Promise<{ rows: number; rescued: number; bad: number }> {
   try {
-    const hasRescue = sql.includes(` AS ${RESCUED},`);
-    const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
-    // Every column is used (the whole row as a struct), so no cast is optimized away.
-    const r = await compute.query<{ n: string | number; r: string | number; b: string | number }>(
-      `SELECT count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(length(CAST(__t AS VARCHAR))) AS w FROM (${sql}) __t`,
-    );
-    return { rows: Number(r[0].n), rescued: Number(r[0].r), bad: Number(r[0].b) };
+    return (await checkFileSelects(compute, [sql]))[0];
   } catch (err) {
     const e = duckdbReadError('cast', err);
     throw new FileRejectedError(
@@ -346,4 +345,23 @@ export async function checkFileSelect(compute: Compute, sql: string): Promise<{ 
       'use badRecords: quarantine-file to load the other records, or badRecords/schemaDrift: rescue to keep such values in _rescued_data',
     );
   }
+}
+
+/**
+ * The checks of several files' SELECTs (as checkFileSelect) in one statement: a batch of small
+ * files pays one round trip instead of one per file. Throws DuckDB's error as it is when any of
+ * them fails; the caller then checks them one by one to find which.
+ */
+export async function checkFileSelects(compute: Compute, sqls: string[]): Promise<{ rows: number; rescued: number; bad: number }[]> {
+  // Every column's value is used (the row hashed), so no cast is optimized away; a hash is several
+  // times cheaper than the row cast to text.
+  const parts = sqls.map((sql, i) => {
+    const hasRescue = sql.includes(` AS ${RESCUED},`);
+    const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
+    return `SELECT ${i} AS i, count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(hash(__t)) AS h FROM (${sql}) __t`;
+  });
+  const rows = await compute.query<{ i: number; n: string | number; r: string | number; b: string | number }>(parts.join(' UNION ALL '));
+  const out = new Array<{ rows: number; rescued: number; bad: number }>(sqls.length);
+  for (const r of rows) out[Number(r.i)] = { rows: Number(r.n), rescued: Number(r.r), bad: Number(r.b) };
+  return out;
 }

@@ -3,7 +3,8 @@ import type { ObjectStore } from '../adapters/storage/object-store.ts';
 /**
  * The Warehouse seam: where a pipeline's stage and target tables live and where MERGE runs. The
  * pipeline reads and checks landed files itself; it hands the warehouse each batch as Parquet
- * files on an ObjectStore plus an upsert spec, and asks it which versions a batch produced. One
+ * files on an ObjectStore (or, to tables on its own Compute, as a query: `stagesQuery`) plus an
+ * upsert spec, and asks it which versions a batch produced. One
  * folder per vendor with the same files in each (kysely's dialects are the model):
  *
  *   <vendor>/<vendor>-warehouse.ts   opens the tables of a pipeline, the ingestion log
@@ -41,6 +42,11 @@ export const RESCUED = '_rescued_data';
 export interface StageBatch {
   seq: number;
   files: { store: ObjectStore; key: string }[];
+  /**
+   * The batch's rows as a query on the pipeline's Compute, in place of `files`, for tables whose
+   * `stagesQuery` is set (they run on that Compute): no Parquet hand-off written and read back.
+   */
+  query?: string;
   /** New columns may be added to the stage (schemaDrift: evolve, or a `_rescued_data` to add). */
   addColumns: boolean;
   /**
@@ -146,6 +152,8 @@ export interface PipelineTables {
   readonly hasTarget: boolean;
   /** Stage columns without lineage (with `_rescued_data` when the stage has it); undefined: no stage yet. */
   stageColumns(): Promise<Column[] | undefined>;
+  /** `stage()` takes a batch as a query on the pipeline's Compute (StageBatch.query) instead of Parquet files. */
+  readonly stagesQuery?: boolean;
   /** Appends a batch once (a repeat returns the version that staged it). */
   stage(batch: StageBatch): Promise<StageResult>;
   /** Per source file of a staged batch: rows with no key (not merged) and rows with rescued data. */

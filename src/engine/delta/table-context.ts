@@ -12,4 +12,10 @@ export interface TableContext {
   readonly compute: Compute;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /**
+   * Told of the snapshot each commit of this process produced and the size of the commit file it
+   * wrote (the table handle keeps both), so the next question about the table replays only commits
+   * written by others since, not its own. Typed loosely: snapshot.ts imports this file.
+   */
+  readonly committed?: (snapshot: unknown, commitBytes: number) => void;
 }

@@ -79,7 +79,8 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
     const txnAction: Action[] = request.appTxn ? [{ txn: { appId: request.appTxn.appId, version: request.appTxn.version, lastUpdated: now } }] : [];
     // In-commit timestamps require commitInfo to be the first action of the commit.
     const actions: Action[] = [{ commitInfo }, ...txnAction, ...request.actions];
-    const written = await table.log.writeCommit(version, serializeActions(actions));
+    const text = serializeActions(actions);
+    const written = await table.log.writeCommit(version, text);
     if (written) {
       const timestamp = commitInfo.inCommitTimestamp ?? now;
       const snapshot =
@@ -90,6 +91,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
         await writeCheckpoint(table, snapshot);
         checkpointWritten = true;
       }
+      table.committed?.(snapshot, Buffer.byteLength(text, 'utf8'));
       return { version, snapshot, attempts: attempt, checkpointWritten };
     }
     if (!read) {

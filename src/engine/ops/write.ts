@@ -185,6 +185,8 @@ export class WriteBuilder {
       mappingMode: columnMappingMode(metadata),
       targetFileSize: this._targetFileSize,
       configuration: metadata.configuration,
+      // Described above: the batch's query is not planned a second time (a batch of many files is one large UNION).
+      columns: columns.map((c) => c.column_name),
     });
     const now = ctx.clock.now();
     for (const f of removed) {

@@ -42,6 +42,8 @@ export class DeltaWarehouse implements Warehouse {
 
 class DeltaPipelineTables implements PipelineTables {
   readonly ledger: DeltaBatchLedger;
+  /** The stage table is written on the pipeline's own Compute: a batch comes as the query of its rows. */
+  readonly stagesQuery = true;
 
   constructor(
     private readonly spec: PipelineTablesSpec,

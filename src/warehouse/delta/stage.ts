@@ -23,8 +23,8 @@ export async function stageColumns(stage: DeltaTable, compute: Compute): Promise
 
 export async function appendBatch(stage: DeltaTable, pipeline: string, batch: StageBatch, properties: Record<string, string>): Promise<StageResult> {
   // Batch files on a remote store are read through the bounded local cache (DuckDB reads local files).
-  const paths = await Promise.all(batch.files.map((f) => localFileFor(f.store, f.key)));
-  const sql = `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}])`;
+  const paths = batch.query !== undefined ? [] : await Promise.all(batch.files.map((f) => localFileFor(f.store, f.key)));
+  const sql = batch.query ?? `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}])`;
   const result = await stage
     .write({ sql })
     .mode('append')

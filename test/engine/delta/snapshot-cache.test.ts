@@ -52,6 +52,30 @@ describe('snapshot cache', () => {
     reader.close();
   });
 
+  it("a handle keeps the snapshot of its own commit: the next question reads no commit file, another writer's commit still shows", async () => {
+    const path = join(fx.dir, 'own-commits');
+    const store = new CountingStore(path);
+    const t = await DeltaTable.forPath(path, { compute: fx.compute, store });
+    await t.write({ sql: 'SELECT 0 AS k' }).execute();
+    for (let i = 1; i < 4; i++) {
+      store.gets = [];
+      const r = await t.write({ sql: `SELECT ${i} AS k` }).mode('append').execute();
+      expect(r.version).toBe(i);
+      // The write read its snapshot from the handle and replayed nothing: its own commit is known.
+      expect(store.gets.filter((k) => k.startsWith('_delta_log/'))).toEqual([]);
+      expect((await t.latest()).version).toBe(i);
+      expect(store.gets.filter((k) => k.startsWith('_delta_log/'))).toEqual([]);
+    }
+    const other = await DeltaTable.forPath(path, { compute: fx.compute });
+    await other.write({ sql: 'SELECT 9 AS k' }).mode('append').execute();
+    store.gets = [];
+    expect((await t.latest()).version).toBe(4);
+    expect(store.gets).toEqual(['_delta_log/00000000000000000004.json']);
+    expect((await t.read({ orderBy: 'k' })).map((r) => r.k)).toEqual([0, 1, 2, 3, 9]);
+    other.close();
+    t.close();
+  });
+
   it('a handle whose table was removed loads afresh (and says there is no table)', async () => {
     const path = join(fx.dir, 'removed');
     const t = await DeltaTable.forPath(path, { compute: fx.compute });

@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
+
+/**
+ * Issue 13, point 5: a batch of small files is checked in one statement, files are staged without
+ * a filter when they have no bad record, and a lone file is read with its predecessor's column
+ * types. None of it may change which file is taken, which rows are staged, or how they are numbered.
+ */
+let ws: Workspace | undefined;
+afterEach(() => ws?.cleanup());
+
+const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ transforms: { n: { cast: 'INTEGER' } }, ...keys }, { stateDir: './state' });
+const numbers = (from: number, count: number) => Array.from({ length: count }, (_, i) => [from + i, (from + i) * 10]);
+
+function errorJson(w: Workspace, name: string): Record<string, unknown> {
+  const f = w.files('quarantine').find((x) => x.endsWith(`/${name}.error.json`));
+  if (!f) throw new Error(`no error.json for ${name}: ${w.files('quarantine').join(', ')}`);
+  return JSON.parse(readFileSync(join(w.dir, 'quarantine', f), 'utf8'));
+}
+
+describe('files of one batch checked together', () => {
+  it('fail-file: a value that does not cast quarantines its own file only, with the error naming it', async () => {
+    ws = new Workspace(yaml({ badRecords: 'fail-file' }));
+    ws.land('landing/a.csv', csv('id,n', numbers(1, 5)));
+    ws.land('landing/b.csv', csv('id,n', numbers(6, 5)));
+    ws.land('landing/c.csv', csv('id,n', [[11, 110], [12, 'twelve'], [13, 130]]));
+    ws.land('landing/d.csv', csv('id,n', numbers(14, 5)));
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ batches: 1, staged: 3, quarantined: 1 });
+    expect(errorJson(ws, 'c.csv')).toMatchObject({ kind: 'cast' });
+    expect(String(errorJson(ws, 'c.csv').error)).toContain('twelve');
+    const ids = (await ws.rows('tables/target', 'id')).map((r) => Number(r.id)).sort((x, y) => x - y);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18]);
+    expect(ws.files('landing')).toEqual([]);
+  });
+
+  it('quarantine-file: stage rows are numbered in file order, a file with left-out records 1.. over the rows it keeps', async () => {
+    ws = new Workspace(yaml());
+    ws.land('landing/a.csv', csv('id,n', numbers(1, 4)));
+    // One bad value in 12 records (under the default badRecordsLimit of 10%): that record is left out.
+    const b = numbers(5, 12).map((r) => (r[0] === 7 ? [7, 'seven'] : r));
+    ws.land('landing/b.csv', csv('id,n', b));
+    ws.land('landing/c.csv', csv('id,n', numbers(17, 3)));
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ batches: 1, staged: 3, quarantined: 0, rowsRejected: 1 });
+    const stage = await ws.rows('tables/stage', '_source_file, _row_number');
+    const kept = [5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    expect(stage.map((r) => [r._source_file, Number(r.id), Number(r._row_number)])).toEqual([
+      ...[1, 2, 3, 4].map((id, i) => ['a.csv', id, i + 1]),
+      ...kept.map((id, i) => ['b.csv', id, i + 1]),
+      ...[17, 18, 19].map((id, i) => ['c.csv', id, i + 1]),
+    ]);
+  });
+});
+
+describe('a file alone in its batch', () => {
+  it("is read with the previous batch's column types, and sniffed afresh when its values do not fit them", async () => {
+    ws = new Workspace(yaml({ transforms: {}, batch: { maxFiles: 1 } }));
+    ws.land('landing/a.csv', csv('id,n', numbers(1, 3)));
+    ws.land('landing/b.csv', csv('id,n', numbers(4, 3)));
+    // n no longer fits the BIGINT the earlier files had (8.5 is not rounded to 9): read with its
+    // own types, the value does not fit the stage's column and its record is left out.
+    ws.land('landing/c.csv', csv('id,n', numbers(7, 12).map((r) => (r[0] === 8 ? [8, 8.5] : r))));
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ batches: 3, staged: 3, quarantined: 0, rowsRejected: 1 });
+    const target = await ws.rows('tables/target', 'id');
+    expect(target.map((r) => [Number(r.id), Number(r.n)])).toEqual(numbers(1, 18).filter((r) => r[0] !== 8));
+  });
+});
