@@ -46,7 +46,7 @@ export async function writeCheckpoint(table: TableContext, snapshot: Snapshot): 
     const out = join(dir, 'checkpoint.parquet');
     await table.compute.run(
       `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${columns}})) ` +
-        `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+        `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION snappy)`,
     );
     const key = checkpointKey(snapshot.version);
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(out));
