@@ -1,6 +1,7 @@
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { openCompute } from '../adapters/compute/open-compute.ts';
+import { LazyCompute } from '../adapters/compute/lazy-compute.ts';
 import { sqlIdent } from '../adapters/compute/sql.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
@@ -48,7 +49,8 @@ export class DeltaTable implements TableHandle {
 
   static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
     const store = options.store ?? openStore(location);
-    const compute = options.compute ?? (await openCompute());
+    // DuckDB starts on the first SQL, not here: opening a snapshot does not need it.
+    const compute = options.compute ?? new LazyCompute(() => openCompute());
     const ctx: TableContext = {
       uri: store.uri,
       store,
