@@ -37,7 +37,7 @@ export function snappyDecompress(input: Uint8Array, expectedLength?: number): Ui
       len += 1;
       if (pos + len > input.length || o + len > length) throw new ParquetLiteUnsupported('snappy literal overruns');
       // Short literals by hand: a subarray + set per literal costs more than the bytes.
-      if (len < 32) for (let i = 0; i < len; i++) out[o + i] = input[pos + i];
+      if (len < 8) for (let i = 0; i < len; i++) out[o + i] = input[pos + i];
       else out.set(input.subarray(pos, pos + len), o);
       pos += len;
       o += len;
@@ -61,8 +61,9 @@ export function snappyDecompress(input: Uint8Array, expectedLength?: number): Ui
       pos += 4;
     }
     if (offset === 0 || offset > o || o + len > length) throw new ParquetLiteUnsupported('snappy copy points outside the output');
-    // Byte by byte: copies are short (at most 64 bytes) and may overlap their own output (a run).
-    for (let i = 0, from = o - offset; i < len; i++) out[o + i] = out[from + i];
+    // Short or overlapping (a run) copies byte by byte; longer ones natively.
+    if (offset < len) for (let i = 0, from = o - offset; i < len; i++) out[o + i] = out[from + i];
+    else out.copyWithin(o, o - offset, o - offset + len);
     o += len;
   }
   if (o !== length) throw new ParquetLiteUnsupported(`snappy block decoded to ${o} of ${length} bytes`);
