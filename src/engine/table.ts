@@ -62,6 +62,11 @@ export class DeltaTable implements TableHandle {
     return new DeltaTable(ctx, !options.compute);
   }
 
+  /** Starts the table's SQL engine in the background when the handle opened it lazily (see LazyCompute.start). */
+  startCompute(): void {
+    if (this.ctx.compute instanceof LazyCompute) this.ctx.compute.start();
+  }
+
   get uri(): string {
     return this.ctx.uri;
   }

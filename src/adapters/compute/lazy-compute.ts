@@ -17,6 +17,16 @@ export class LazyCompute implements Compute {
     return this.opening !== undefined;
   }
 
+  /**
+   * Starts the engine in the background without waiting for it, for a caller that knows SQL is
+   * coming (`lakelet read`): DuckDB's instance then comes up on its own threads while the snapshot
+   * is read. A failure to start surfaces on the first use, as it would have without this.
+   */
+  start(): void {
+    if (this.closed || this.opening) return;
+    this.engine().catch(() => undefined);
+  }
+
   private engine(): Promise<Compute> {
     if (this.closed) return Promise.reject(new Error('this table handle is closed; open the table again to run SQL.'));
     this.opening ??= this.open();
