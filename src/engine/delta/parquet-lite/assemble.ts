@@ -57,17 +57,47 @@ export class Assembler {
   private entry: Int32Array;
   private value: Int32Array;
   private maxDef: number[] = [];
+  /** Per leaf: index of the first entry and first value of each row (numRows + 1 long). */
+  private rowEntry: Int32Array[] = [];
+  private rowValue: Int32Array[] = [];
+  private rowIndex = 0;
 
   /** `tops`: the root's children to assemble; `columnFor(leaf)` decodes one leaf column. */
   constructor(
     tops: SchemaNode[],
     columnFor: (leaf: SchemaNode) => ColumnData,
+    private readonly numRows: number,
     private readonly omitNullFields: boolean,
     private readonly keepNullFields: ReadonlySet<string> = new Set(),
   ) {
     this.plans = tops.map((t) => this.plan(t, columnFor));
     this.entry = new Int32Array(this.columns.length);
     this.value = new Int32Array(this.columns.length);
+    for (let i = 0; i < this.columns.length; i++) this.indexRows(i);
+  }
+
+  /** Where each row starts in leaf `i`'s entries and values. */
+  private indexRows(i: number): void {
+    const { rep, def, count, values } = this.columns[i];
+    const maxDef = this.maxDef[i];
+    const rowEntry = new Int32Array(this.numRows + 1);
+    const rowValue = new Int32Array(this.numRows + 1);
+    let row = 0;
+    let v = 0;
+    for (let e = 0; e < count; e++) {
+      if (!rep || rep[e] === 0) {
+        if (row >= this.numRows) throw new ParquetLiteUnsupported('a column holds more rows than its row group');
+        rowEntry[row] = e;
+        rowValue[row] = v;
+        row++;
+      }
+      if (!def || def[e] === maxDef) v++;
+    }
+    if (row !== this.numRows || v !== values.length) throw new ParquetLiteUnsupported('a column does not match its row group');
+    rowEntry[row] = count;
+    rowValue[row] = v;
+    this.rowEntry.push(rowEntry);
+    this.rowValue.push(rowValue);
   }
 
   private plan(node: SchemaNode, columnFor: (leaf: SchemaNode) => ColumnData): Plan {
@@ -101,18 +131,30 @@ export class Assembler {
 
   /** The next row: one value per top-level column. */
   row(): Record<string, unknown> {
+    const r = this.rowIndex++;
     const out: Record<string, unknown> = {};
-    for (const p of this.plans) out[p.node.name] = this.read(p, false, false);
-    return out;
-  }
-
-  /** Checks that every leaf was consumed exactly (a damaged file would leave entries or values over). */
-  finish(): void {
-    for (let i = 0; i < this.columns.length; i++) {
-      if (this.entry[i] !== this.columns[i].count || this.value[i] !== this.columns[i].values.length) {
-        throw new ParquetLiteUnsupported('a column holds more entries than the rows use');
+    for (const p of this.plans) {
+      const first = p.first;
+      const c = this.columns[first];
+      const e = this.rowEntry[first][r];
+      const d = c.def ? c.def[e] : 0;
+      if (p.node.repetition === Repetition.OPTIONAL && d < p.node.defLevel) {
+        out[p.node.name] = null;
+        continue;
+      }
+      for (let i = first; i < p.end; i++) {
+        this.entry[i] = this.rowEntry[i][r];
+        this.value[i] = this.rowValue[i][r];
+      }
+      out[p.node.name] = this.read(p, false, false);
+      // Every leaf must end exactly where the next row starts (else the file is damaged).
+      for (let i = first; i < p.end; i++) {
+        if (this.entry[i] !== this.rowEntry[i][r + 1] || this.value[i] !== this.rowValue[i][r + 1]) {
+          throw new ParquetLiteUnsupported(`column ${this.columns[i] === c ? p.node.name : p.node.name + '.*'} is inconsistent at row ${r}`);
+        }
       }
     }
+    return out;
   }
 
   private def(leaf: number): number {

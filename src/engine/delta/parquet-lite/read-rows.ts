@@ -33,11 +33,11 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
         if (!chunk) throw new ParquetLiteUnsupported(`row group lacks column ${leaf.path.join('.')}`);
         return readColumnChunk(file, chunk, leaf);
       },
+      rg.numRows,
       options.omitNullFields === true,
       options.keepNullFields,
     );
     for (let r = 0; r < rg.numRows; r++) rows.push(assembler.row());
-    assembler.finish();
   }
   return rows;
 }
