@@ -57,9 +57,8 @@ export class Assembler {
   private entry: Int32Array;
   private value: Int32Array;
   private maxDef: number[] = [];
-  /** Per leaf: index of the first entry and first value of each row (numRows + 1 long). */
-  private rowEntry: Int32Array[] = [];
-  private rowValue: Int32Array[] = [];
+  /** Per leaf: the row its cursor (entry, value) stands at the start of. */
+  private atRow: Int32Array;
   private rowIndex = 0;
 
   /** `tops`: the root's children to assemble; `columnFor(leaf)` decodes one leaf column. */
@@ -73,31 +72,38 @@ export class Assembler {
     this.plans = tops.map((t) => this.plan(t, columnFor));
     this.entry = new Int32Array(this.columns.length);
     this.value = new Int32Array(this.columns.length);
-    for (let i = 0; i < this.columns.length; i++) this.indexRows(i);
+    this.atRow = new Int32Array(this.columns.length);
+    for (const c of this.columns) {
+      if (!c.rep && c.count !== numRows) throw new ParquetLiteUnsupported(`a column holds ${c.count} values for ${numRows} rows`);
+    }
   }
 
-  /** Where each row starts in leaf `i`'s entries and values. */
-  private indexRows(i: number): void {
-    const { rep, def, count, values } = this.columns[i];
+  /** Moves leaf `i`'s cursor forward to the start of row `r`, counting the values it passes. */
+  private seek(i: number, r: number): void {
+    let row = this.atRow[i];
+    if (row === r) return;
+    if (row > r) throw new ParquetLiteUnsupported('rows read out of order');
+    const { rep, def, count } = this.columns[i];
     const maxDef = this.maxDef[i];
-    const rowEntry = new Int32Array(this.numRows + 1);
-    const rowValue = new Int32Array(this.numRows + 1);
-    let row = 0;
-    let v = 0;
-    for (let e = 0; e < count; e++) {
-      if (!rep || rep[e] === 0) {
-        if (row >= this.numRows) throw new ParquetLiteUnsupported('a column holds more rows than its row group');
-        rowEntry[row] = e;
-        rowValue[row] = v;
-        row++;
+    let e = this.entry[i];
+    let v = this.value[i];
+    if (!rep) {
+      // One entry per row.
+      if (def) for (; e < r; e++) v += def[e] === maxDef ? 1 : 0;
+      else v += r - e;
+      e = r;
+    } else {
+      for (; row < r; row++) {
+        if (e >= count) throw new ParquetLiteUnsupported('a column ends before its row group');
+        do {
+          if (!def || def[e] === maxDef) v++;
+          e++;
+        } while (e < count && rep[e] !== 0);
       }
-      if (!def || def[e] === maxDef) v++;
     }
-    if (row !== this.numRows || v !== values.length) throw new ParquetLiteUnsupported('a column does not match its row group');
-    rowEntry[row] = count;
-    rowValue[row] = v;
-    this.rowEntry.push(rowEntry);
-    this.rowValue.push(rowValue);
+    this.entry[i] = e;
+    this.value[i] = v;
+    this.atRow[i] = r;
   }
 
   private plan(node: SchemaNode, columnFor: (leaf: SchemaNode) => ColumnData): Plan {
@@ -135,26 +141,35 @@ export class Assembler {
     const out: Record<string, unknown> = {};
     for (const p of this.plans) {
       const first = p.first;
-      const c = this.columns[first];
-      const e = this.rowEntry[first][r];
-      const d = c.def ? c.def[e] : 0;
-      if (p.node.repetition === Repetition.OPTIONAL && d < p.node.defLevel) {
+      this.seek(first, r);
+      if (p.node.repetition === Repetition.OPTIONAL && this.def(first) < p.node.defLevel) {
         out[p.node.name] = null;
         continue;
       }
-      for (let i = first; i < p.end; i++) {
-        this.entry[i] = this.rowEntry[i][r];
-        this.value[i] = this.rowValue[i][r];
-      }
+      for (let i = first + 1; i < p.end; i++) this.seek(i, r);
       out[p.node.name] = this.read(p, false, false);
-      // Every leaf must end exactly where the next row starts (else the file is damaged).
+      // Every leaf must now stand at the start of the next row (else the file is damaged).
       for (let i = first; i < p.end; i++) {
-        if (this.entry[i] !== this.rowEntry[i][r + 1] || this.value[i] !== this.rowValue[i][r + 1]) {
-          throw new ParquetLiteUnsupported(`column ${this.columns[i] === c ? p.node.name : p.node.name + '.*'} is inconsistent at row ${r}`);
-        }
+        const c = this.columns[i];
+        const e = this.entry[i];
+        if (e < c.count && c.rep && c.rep[e] !== 0) throw new ParquetLiteUnsupported(`column ${p.node.name} is inconsistent at row ${r}`);
+        this.atRow[i] = r + 1;
       }
     }
     return out;
+  }
+
+  /**
+   * After the last row: every repeated leaf used up exactly (a damaged file could hold entries for
+   * more rows). A flat leaf was checked up front (one entry per row), and every leaf holds exactly
+   * one value per defined entry by construction (column-chunk.ts decodes that many).
+   */
+  finish(): void {
+    for (let i = 0; i < this.columns.length; i++) {
+      if (!this.columns[i].rep) continue;
+      this.seek(i, this.numRows);
+      if (this.entry[i] !== this.columns[i].count) throw new ParquetLiteUnsupported('a column holds more entries than its rows');
+    }
   }
 
   private def(leaf: number): number {

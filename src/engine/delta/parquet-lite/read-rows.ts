@@ -38,6 +38,7 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
       options.keepNullFields,
     );
     for (let r = 0; r < rg.numRows; r++) rows.push(assembler.row());
+    assembler.finish();
   }
   return rows;
 }
