@@ -59,7 +59,6 @@ export class Assembler {
   private maxDef: number[] = [];
   /** Per leaf: the row its cursor (entry, value) stands at the start of. */
   private atRow: Int32Array;
-  private rowIndex = 0;
 
   /** `tops`: the root's children to assemble; `columnFor(leaf)` decodes one leaf column. */
   constructor(
@@ -135,28 +134,96 @@ export class Assembler {
     return p;
   }
 
-  /** The next row: one value per top-level column. */
-  row(): Record<string, unknown> {
-    const r = this.rowIndex++;
-    const out: Record<string, unknown> = {};
-    for (const p of this.plans) {
-      const first = p.first;
-      this.seek(first, r);
-      if (p.node.repetition === Repetition.OPTIONAL && this.def(first) < p.node.defLevel) {
-        out[p.node.name] = null;
-        continue;
+  /**
+   * Every row of the row group. Structs and plain leaves outside any list or map are assembled a
+   * column at a time (one tight loop per leaf over the rows where its parent exists, which the JIT
+   * optimises within a few hundred rows); a list, a map or a repeated field is read row by row
+   * with the cursors. In a checkpoint that is all of `add` but its partitionValues and tags.
+   */
+  rows(): Record<string, unknown>[] {
+    const all = new Int32Array(this.numRows);
+    for (let r = 0; r < this.numRows; r++) all[r] = r;
+    const columns = this.plans.map((p) => this.column(p, all));
+    const out: Record<string, unknown>[] = new Array(this.numRows);
+    for (let r = 0; r < this.numRows; r++) {
+      const row: Record<string, unknown> = {};
+      for (let t = 0; t < this.plans.length; t++) row[this.plans[t].node.name] = columns[t][r];
+      out[r] = row;
+    }
+    this.finish();
+    return out;
+  }
+
+  /** The values of `p` (not inside any repeated node) at `rows` (ascending), one per row. */
+  private column(p: Plan, rows: Int32Array): unknown[] {
+    const node = p.node;
+    const n = rows.length;
+    const out: unknown[] = new Array(n);
+    if (p.shape === 'leaf' && node.repetition !== Repetition.REPEATED) {
+      // Outside any repeated node a leaf has one entry per row, at the row's index; a value for
+      // each defined entry, and it can only be defined where its parent exists (in `rows`).
+      const c = this.columns[p.first];
+      const def = c.def;
+      const values = c.values;
+      const maxDef = this.maxDef[p.first];
+      let v = 0;
+      for (let k = 0; k < n; k++) out[k] = !def || def[rows[k]] === maxDef ? values[v++] : null;
+      return out;
+    }
+    // Lists, maps, repeated nodes, and optional structs whose first leaf repeats (its level at a
+    // row start is not at the row's index): row by row.
+    if (p.shape !== 'struct' || node.repetition === Repetition.REPEATED || (node.repetition === Repetition.OPTIONAL && this.columns[p.first].rep)) {
+      for (let k = 0; k < n; k++) out[k] = this.readRow(p, rows[k]);
+      return out;
+    }
+    // A struct: present where its first leaf is defined at least to the struct's own level.
+    let present = rows;
+    if (node.repetition === Repetition.OPTIONAL) {
+      const def = this.columns[p.first].def!;
+      const keep: number[] = [];
+      for (let k = 0; k < n; k++) {
+        if (def[rows[k]] >= node.defLevel) keep.push(k);
+        else out[k] = null;
       }
-      for (let i = first + 1; i < p.end; i++) this.seek(i, r);
-      out[p.node.name] = this.read(p, false, false);
-      // Every leaf must now stand at the start of the next row (else the file is damaged).
-      for (let i = first; i < p.end; i++) {
-        const c = this.columns[i];
-        const e = this.entry[i];
-        if (e < c.count && c.rep && c.rep[e] !== 0) throw new ParquetLiteUnsupported(`column ${p.node.name} is inconsistent at row ${r}`);
-        this.atRow[i] = r + 1;
+      present = new Int32Array(keep.length);
+      for (let j = 0; j < keep.length; j++) present[j] = rows[keep[j]];
+      const objs = this.structs(p, present);
+      for (let j = 0; j < keep.length; j++) out[keep[j]] = objs[j];
+      return out;
+    }
+    return this.structs(p, present);
+  }
+
+  /** Objects for struct `p` at `rows` (where it exists), filled a child column at a time. */
+  private structs(p: Plan, rows: Int32Array): Record<string, unknown>[] {
+    const n = rows.length;
+    const objs: Record<string, unknown>[] = new Array(n);
+    for (let k = 0; k < n; k++) objs[k] = {};
+    const omit = this.omitNullFields;
+    for (const child of p.children) {
+      const name = child.node.name;
+      const values = this.column(child, rows);
+      const keepNull = !omit || this.keepNullFields.has(name);
+      for (let k = 0; k < n; k++) {
+        const v = values[k];
+        if (v !== null || keepNull) objs[k][name] = v;
       }
     }
-    return out;
+    return objs;
+  }
+
+  /** `p` (a list, map or repeated node) at row `r`, read with the cursors of its leaves. */
+  private readRow(p: Plan, r: number): unknown {
+    for (let i = p.first; i < p.end; i++) this.seek(i, r);
+    const value = this.read(p, false, false);
+    // Every leaf must now stand at the start of the next row (else the file is damaged).
+    for (let i = p.first; i < p.end; i++) {
+      const c = this.columns[i];
+      const e = this.entry[i];
+      if (e < c.count && c.rep && c.rep[e] !== 0) throw new ParquetLiteUnsupported(`column ${p.node.name} is inconsistent at row ${r}`);
+      this.atRow[i] = r + 1;
+    }
+    return value;
   }
 
   /**
@@ -164,7 +231,7 @@ export class Assembler {
    * more rows). A flat leaf was checked up front (one entry per row), and every leaf holds exactly
    * one value per defined entry by construction (column-chunk.ts decodes that many).
    */
-  finish(): void {
+  private finish(): void {
     for (let i = 0; i < this.columns.length; i++) {
       if (!this.columns[i].rep) continue;
       this.seek(i, this.numRows);

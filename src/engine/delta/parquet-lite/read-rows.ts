@@ -37,8 +37,7 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
       options.omitNullFields === true,
       options.keepNullFields,
     );
-    for (let r = 0; r < rg.numRows; r++) rows.push(assembler.row());
-    assembler.finish();
+    for (const row of assembler.rows()) rows.push(row);
   }
   return rows;
 }
