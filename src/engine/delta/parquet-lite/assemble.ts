@@ -137,28 +137,35 @@ export class Assembler {
   /**
    * Every row of the row group. Structs and plain leaves outside any list or map are assembled a
    * column at a time (one tight loop per leaf over the rows where its parent exists, which the JIT
-   * optimises within a few hundred rows); a list, a map or a repeated field is read row by row
-   * with the cursors. In a checkpoint that is all of `add` but its partitionValues and tags.
+   * optimises within a few hundred rows), each value stored straight into its object; a list, a
+   * map or a repeated field is read row by row with the cursors. In a checkpoint that is all of
+   * `add` but its partitionValues and tags. With omitNullFields a null top-level column is left
+   * out of the row too.
    */
   rows(): Record<string, unknown>[] {
     const all = new Int32Array(this.numRows);
     for (let r = 0; r < this.numRows; r++) all[r] = r;
-    const columns = this.plans.map((p) => this.column(p, all));
     const out: Record<string, unknown>[] = new Array(this.numRows);
-    for (let r = 0; r < this.numRows; r++) {
-      const row: Record<string, unknown> = {};
-      for (let t = 0; t < this.plans.length; t++) row[this.plans[t].node.name] = columns[t][r];
-      out[r] = row;
-    }
+    for (let r = 0; r < this.numRows; r++) out[r] = {};
+    for (const p of this.plans) this.fill(p, all, out);
     this.finish();
     return out;
   }
 
-  /** The values of `p` (not inside any repeated node) at `rows` (ascending), one per row. */
-  private column(p: Plan, rows: Int32Array): unknown[] {
+  /** Whether a null field named `name` is stored (as null) or left out. */
+  private keeps(name: string): boolean {
+    return !this.omitNullFields || this.keepNullFields.has(name);
+  }
+
+  /**
+   * Stores `p`'s value at each of `rows` (ascending; `p` not inside any repeated node) as field
+   * `p.node.name` of `into[k]`.
+   */
+  private fill(p: Plan, rows: Int32Array, into: Record<string, unknown>[]): void {
     const node = p.node;
+    const name = node.name;
     const n = rows.length;
-    const out: unknown[] = new Array(n);
+    const keepNull = this.keeps(name);
     if (p.shape === 'leaf' && node.repetition !== Repetition.REPEATED) {
       // Outside any repeated node a leaf has one entry per row, at the row's index; a value for
       // each defined entry, and it can only be defined where its parent exists (in `rows`).
@@ -167,49 +174,43 @@ export class Assembler {
       const values = c.values;
       const maxDef = this.maxDef[p.first];
       let v = 0;
-      for (let k = 0; k < n; k++) out[k] = !def || def[rows[k]] === maxDef ? values[v++] : null;
-      return out;
+      if (!def) for (let k = 0; k < n; k++) into[k][name] = values[v++];
+      else {
+        for (let k = 0; k < n; k++) {
+          if (def[rows[k]] === maxDef) into[k][name] = values[v++];
+          else if (keepNull) into[k][name] = null;
+        }
+      }
+      return;
     }
     // Lists, maps, repeated nodes, and optional structs whose first leaf repeats (its level at a
     // row start is not at the row's index): row by row.
     if (p.shape !== 'struct' || node.repetition === Repetition.REPEATED || (node.repetition === Repetition.OPTIONAL && this.columns[p.first].rep)) {
-      for (let k = 0; k < n; k++) out[k] = this.readRow(p, rows[k]);
-      return out;
+      for (let k = 0; k < n; k++) {
+        const v = this.readRow(p, rows[k]);
+        if (v !== null || keepNull) into[k][name] = v;
+      }
+      return;
     }
     // A struct: present where its first leaf is defined at least to the struct's own level.
     let present = rows;
+    let targets = into;
     if (node.repetition === Repetition.OPTIONAL) {
       const def = this.columns[p.first].def!;
-      const keep: number[] = [];
-      for (let k = 0; k < n; k++) {
-        if (def[rows[k]] >= node.defLevel) keep.push(k);
-        else out[k] = null;
-      }
-      present = new Int32Array(keep.length);
-      for (let j = 0; j < keep.length; j++) present[j] = rows[keep[j]];
-      const objs = this.structs(p, present);
-      for (let j = 0; j < keep.length; j++) out[keep[j]] = objs[j];
-      return out;
-    }
-    return this.structs(p, present);
-  }
-
-  /** Objects for struct `p` at `rows` (where it exists), filled a child column at a time. */
-  private structs(p: Plan, rows: Int32Array): Record<string, unknown>[] {
-    const n = rows.length;
-    const objs: Record<string, unknown>[] = new Array(n);
-    for (let k = 0; k < n; k++) objs[k] = {};
-    const omit = this.omitNullFields;
-    for (const child of p.children) {
-      const name = child.node.name;
-      const values = this.column(child, rows);
-      const keepNull = !omit || this.keepNullFields.has(name);
-      for (let k = 0; k < n; k++) {
-        const v = values[k];
-        if (v !== null || keepNull) objs[k][name] = v;
+      let count = 0;
+      for (let k = 0; k < n; k++) if (def[rows[k]] >= node.defLevel) count++;
+      present = new Int32Array(count);
+      targets = new Array(count);
+      for (let k = 0, j = 0; k < n; k++) {
+        if (def[rows[k]] >= node.defLevel) {
+          present[j] = rows[k];
+          targets[j++] = into[k];
+        } else if (keepNull) into[k][name] = null;
       }
     }
-    return objs;
+    const objs: Record<string, unknown>[] = new Array(present.length);
+    for (let j = 0; j < present.length; j++) objs[j] = targets[j][name] = {};
+    for (const child of p.children) this.fill(child, present, objs);
   }
 
   /** `p` (a list, map or repeated node) at row `r`, read with the cursors of its leaves. */
