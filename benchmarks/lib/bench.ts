@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openCompute } from '../../src/adapters/compute/open-compute.ts';
@@ -46,7 +46,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
 
   const loadStart = loadavg();
-  rmSync(options.work, { recursive: true, force: true });
+  // Everything but templates/ starts afresh; a template is rebuilt by its own step (or, for the
+  // many-commits table, reused when marked complete: see Preparer.manyCommitsTable).
+  for (const entry of existsSync(options.work) ? readdirSync(options.work) : []) {
+    if (entry !== 'templates') rmSync(join(options.work, entry), { recursive: true, force: true });
+  }
   mkdirSync(options.work, { recursive: true });
   const compute = await openCompute();
   const progress = new BenchProgress(scenarios.length * engines.length * repeat, options.progress ?? { bar: false, quiet: true });

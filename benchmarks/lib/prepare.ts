@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compute } from '../../src/adapters/compute/compute.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
@@ -110,6 +110,14 @@ export class Preparer {
     return this.once(`table of ${commits} commits × ${rows} rows`, async () => {
       const { compute, seed } = this.ctx;
       const dir = join(this.ctx.work, 'templates', `commits-${commits}x${rows}`);
+      // A kept --work folder reuses a finished table (10,000 commits take many minutes to write):
+      // the marker is written only once the last commit is in. Delete it to rebuild with new code.
+      const done = `${dir}.complete`;
+      if (existsSync(done)) {
+        this.ctx.log(`reusing ${dir} (delete ${done} to rebuild it)`);
+        const snapshot = await (await DeltaTable.forPath(dir, { compute })).snapshot();
+        return { dir, files: snapshot.files.map((f) => join(dir, decodeURIComponent(f.path))) };
+      }
       rmSync(dir, { recursive: true, force: true });
       const table = await DeltaTable.forPath(dir, { compute });
       const columns = accounts.select({ seed, batch: 0, id: 'id', op: "'I'" }).join(', ');
@@ -117,6 +125,7 @@ export class Preparer {
         await table.write({ sql: `SELECT ${columns} FROM range(${c * rows + 1}, ${(c + 1) * rows + 1}) r(id)` }).execute();
       }
       const snapshot = await table.snapshot();
+      writeFileSync(done, `${snapshot.version}\n`);
       return { dir, files: snapshot.files.map((f) => join(dir, decodeURIComponent(f.path))) };
     });
   }

@@ -1,6 +1,7 @@
 import type { ObjectStore } from '../adapters/storage/object-store.ts';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { openCompute } from '../adapters/compute/open-compute.ts';
+import { LazyCompute } from '../adapters/compute/lazy-compute.ts';
 import { sqlIdent } from '../adapters/compute/sql.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
@@ -50,7 +51,8 @@ export class DeltaTable implements TableHandle {
 
   static async forPath(location: string, options: TableOptions = {}): Promise<DeltaTable> {
     const store = options.store ?? openStore(location);
-    const compute = options.compute ?? (await openCompute());
+    // DuckDB starts on the first SQL, not here: opening a snapshot does not need it.
+    const compute = options.compute ?? new LazyCompute(() => openCompute());
     let table: DeltaTable | undefined;
     const ctx: TableContext = {
       uri: store.uri,
@@ -63,6 +65,11 @@ export class DeltaTable implements TableHandle {
     };
     table = new DeltaTable(ctx, !options.compute);
     return table;
+  }
+
+  /** Starts the table's SQL engine in the background when the handle opened it lazily (see LazyCompute.start). */
+  startCompute(): void {
+    if (this.ctx.compute instanceof LazyCompute) this.ctx.compute.start();
   }
 
   get uri(): string {

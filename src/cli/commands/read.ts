@@ -53,6 +53,8 @@ Examples:
 }
 
 async function read(table: DeltaTable, options: ReadOptions): Promise<void> {
+  // Every read runs SQL: DuckDB starts on its threads while the log is read.
+  table.startCompute();
   const scan = await table.scan({
     columns: options.columns,
     where: options.where,

@@ -6,20 +6,28 @@ import { ACTION_KEYS } from './actions.ts';
 import { parseCommit } from './action-codec.ts';
 import { localFileFor } from './materialize.ts';
 import { CorruptLogError } from '../errors.ts';
+import { readParquetRows } from './parquet-lite/read-rows.ts';
 
 /** The checkpoint's bytes cannot be decoded (truncated, not Parquet). Replay may fall back past it. */
 export class UnreadableCheckpointError extends CorruptLogError {}
 
 /**
  * Reads the actions of checkpoint files (classic single file, the parts of a multi-part checkpoint,
- * a V2 top-level checkpoint in JSON or Parquet, or V2 sidecars). Parquet is read by DuckDB and each
- * row turned into the same JSON shape as a commit line, so replay has one code path.
+ * a V2 top-level checkpoint in JSON or Parquet, or V2 sidecars). Each Parquet row is turned into
+ * the same JSON shape as a commit line, so replay has one code path.
+ *
+ * Parquet is decoded directly (parquet-lite: the footer, the action columns, snappy/gzip/plain
+ * pages) when the files stay within what it reads, which lakelet's own checkpoints do: that skips
+ * starting DuckDB and a JSON round trip per action. Anything else (zstd, an unusual type or
+ * encoding, a damaged file) is read by DuckDB as before, which also reports damage with the
+ * typed error. `direct: false` forces the DuckDB path (tests compare the two).
  */
 export async function readCheckpointFiles(
   compute: Compute,
   store: ObjectStore,
   keys: string[],
   ctx: { tablePath: string; version: number },
+  options: { direct?: boolean } = {},
 ): Promise<Action[]> {
   const jsonKeys = keys.filter((k) => k.endsWith('.json'));
   const parquetKeys = keys.filter((k) => !k.endsWith('.json'));
@@ -28,7 +36,10 @@ export async function readCheckpointFiles(
     const text = new TextDecoder().decode(await store.get(key));
     actions.push(...parseCommit(text, { ...ctx, file: key }));
   }
-  if (parquetKeys.length > 0) {
+  const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys) : undefined;
+  if (direct) {
+    for (const row of direct) pushAction(actions, row, false);
+  } else if (parquetKeys.length > 0) {
     const paths = await Promise.all(parquetKeys.map((k) => localFileFor(store, k)));
     const list = `[${paths.map(sqlString).join(', ')}]`;
     let rows: { j: string }[];
@@ -44,18 +55,45 @@ export async function readCheckpointFiles(
         { cause: err, version: ctx.version },
       );
     }
-    for (const { j } of rows) {
-      const row = JSON.parse(j) as Record<string, unknown>;
-      for (const key of ACTION_KEYS) {
-        const value = row[key];
-        if (value !== null && value !== undefined) {
-          actions.push({ [key]: stripNulls(value) } as Action);
-          break;
-        }
-      }
-    }
+    for (const { j } of rows) pushAction(actions, JSON.parse(j) as Record<string, unknown>);
   }
   return actions;
+}
+
+const ACTION_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS);
+/** As stripNulls: a null partitionValues stays (see there). */
+const KEEP_NULL: ReadonlySet<string> = new Set(['partitionValues']);
+
+/** The rows of every file by parquet-lite, or undefined when any file is outside what it reads. */
+async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<string, unknown>[] | undefined> {
+  const rows: Record<string, unknown>[] = [];
+  for (const key of keys) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.get(key);
+    } catch {
+      return undefined; // the DuckDB path reports a missing file as it always has
+    }
+    try {
+      // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
+      for (const row of readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL })) rows.push(row);
+    } catch {
+      // Unsupported or damaged: DuckDB reads it, or raises the typed error for damage.
+      return undefined;
+    }
+  }
+  return rows;
+}
+
+/** A checkpoint row holds one action: the first action column that is not null. */
+function pushAction(actions: Action[], row: Record<string, unknown>, strip = true): void {
+  for (const key of ACTION_KEYS) {
+    const value = row[key];
+    if (value !== null && value !== undefined) {
+      actions.push({ [key]: strip ? stripNulls(value) : value } as Action);
+      return;
+    }
+  }
 }
 
 /** Parquet turns absent optional fields into nulls; JSON commits omit them. Normalise to omitted. */

@@ -29,6 +29,11 @@ export function checkpointKey(version: number): string {
  * schema, so every engine (Spark, delta-rs, DuckDB's delta reader) finds the columns it expects.
  * A checkpoint is a pure function of the snapshot, so a racing writer producing the same file is
  * harmless.
+ *
+ * Compression is what lakelet's direct reader (parquet-lite) decodes, which Spark and delta-rs read
+ * too: none on a local disk, where reading a few more MB costs less than inflating them in
+ * JavaScript (a 10,000-file checkpoint: 5 MB plain, opened ~50 ms sooner than as 1.3 MB of
+ * snappy); snappy on an object store, where every byte is a download.
  */
 export async function writeCheckpoint(table: TableContext, snapshot: Snapshot): Promise<{ key: string; actions: number; size: number }> {
   const actions: Action[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
@@ -44,9 +49,10 @@ export async function writeCheckpoint(table: TableContext, snapshot: Snapshot): 
       .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
       .join(', ');
     const out = join(dir, 'checkpoint.parquet');
+    const codec = table.store.uri.startsWith('file:') ? 'uncompressed' : 'snappy';
     await table.compute.run(
       `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${columns}})) ` +
-        `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+        `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION ${codec})`,
     );
     const key = checkpointKey(snapshot.version);
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(out));

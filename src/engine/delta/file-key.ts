@@ -10,6 +10,8 @@ export function canonicalPath(path: string): string {
   let p = path;
   if (p.startsWith('file://')) p = p.slice('file://'.length);
   else if (p.startsWith('file:')) p = p.slice('file:'.length);
+  // Most paths hold no escape: no decode (replaying a 10,000-file checkpoint keys every add).
+  if (!p.includes('%')) return p;
   try {
     return decodeURIComponent(p);
   } catch {

@@ -119,16 +119,21 @@ export class LocalObjectStore implements ObjectStore {
   /** Collects every file under `dirKey` whose name starts with `namePrefix` (recursing into matching directories). */
   private async walk(dirKey: string, namePrefix: string, out: ObjectMeta[], startAt?: Buffer, endBefore?: Buffer): Promise<void> {
     const dir = dirKey === '' ? this.rootDir : path.join(this.rootDir, dirKey);
-    const entries = await entriesOf(dir);
+    const below = startAt && keyComparer(startAt);
+    const past = endBefore && keyComparer(endBefore);
+    // Names outside the range are dropped in one synchronous pass, before any stat or promise:
+    // a long Delta log listed from its last checkpoint is thousands of names, nearly all below it.
+    const wanted = (await entriesOf(dir)).filter((entry) => {
+      const name = entry.name;
+      if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return false;
+      if (!entry.isFile()) return true;
+      const key = dirKey + name;
+      return !(below && below(key) < 0) && !(past && past(key) >= 0);
+    });
     await Promise.all(
-      entries.map(async (entry) => {
+      wanted.map(async (entry) => {
         const name = entry.name;
-        if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return;
         const key = dirKey + name;
-        // Below the start: skipped before the stat (a long Delta log is mostly below it).
-        if (startAt && entry.isFile() && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0) return;
-        // At or past the end: skipped before the stat too (time travel lists only up to its version).
-        if (endBefore && entry.isFile() && Buffer.compare(Buffer.from(key, 'utf8'), endBefore) >= 0) return;
         let isDir = entry.isDirectory();
         let isFile = entry.isFile();
         let size = 0;
@@ -146,7 +151,7 @@ export class LocalObjectStore implements ObjectStore {
           }
         }
         if (isDir) await this.walk(key + '/', '', out, startAt, endBefore);
-        else if (isFile && !(startAt && Buffer.compare(Buffer.from(key, 'utf8'), startAt) < 0) && !(endBefore && Buffer.compare(Buffer.from(key, 'utf8'), endBefore) >= 0)) out.push({ key, size, lastModified: Math.floor(mtime) });
+        else if (isFile && !(below && below(key) < 0) && !(past && past(key) >= 0)) out.push({ key, size, lastModified: Math.floor(mtime) });
       }),
     );
   }
@@ -403,6 +408,17 @@ async function unlinkQuietly(file: string): Promise<void> {
 }
 
 /** A folder's entries; none when it does not exist (a store's folders appear with their first object). */
+/**
+ * Compares keys with `bound` in UTF-8 byte order (object stores' order). Against an ASCII bound —
+ * every Delta log bound — JavaScript's own string order is the same (the first differing unit is
+ * ASCII on one side, and any non-ASCII unit sorts above it in both), with no buffer per key.
+ */
+function keyComparer(bound: Buffer): (key: string) => number {
+  const text = bound.toString('utf8');
+  if (bound.every((b) => b < 0x80)) return (key) => (key < text ? -1 : key > text ? 1 : 0);
+  return (key) => Buffer.compare(Buffer.from(key, 'utf8'), bound);
+}
+
 async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
     return await fs.readdir(dir, { withFileTypes: true });

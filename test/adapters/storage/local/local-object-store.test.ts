@@ -22,6 +22,23 @@ objectStoreContract('LocalObjectStore', async () => {
 });
 
 describe('LocalObjectStore specifics', () => {
+  it('bounds a listing in UTF-8 byte order with ASCII and non-ASCII bounds alike', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      // Byte order: a < b < é (C3) < U+E000 (EE) < 😀 (F0); JavaScript's own order puts 😀 (a surrogate) before U+E000.
+      for (const name of ['a', 'b', 'é', '\uE000', '😀']) await store.put(`k/${name}`, name);
+      const keysOf = async (startAt?: string, endBefore?: string) =>
+        (await store.list('k/', { ...(startAt ? { startAt } : {}), ...(endBefore ? { endBefore } : {}) })).map((m) => m.key.slice(2));
+      expect(await keysOf('k/b')).toEqual(['b', 'é', '\uE000', '😀']);
+      expect(await keysOf('k/\uE000')).toEqual(['\uE000', '😀']);
+      expect(await keysOf(undefined, 'k/\uE000')).toEqual(['a', 'b', 'é']);
+      expect(await keysOf('k/é', 'k/😀')).toEqual(['é', '\uE000']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('maps keys to files byte for byte under the root', async () => {
     const dir = await tempRoot();
     try {

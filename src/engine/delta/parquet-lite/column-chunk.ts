@@ -1,0 +1,231 @@
+import { gunzipSync } from 'node:zlib';
+import { CompactReader, type ThriftStruct } from './thrift-compact.ts';
+import { Type, type ColumnChunkMeta, type SchemaNode } from './footer.ts';
+import { bitWidthFor, decodeRleHybrid } from './rle.ts';
+import { snappyDecompress } from './snappy.ts';
+import { ParquetLiteUnsupported } from './unsupported.ts';
+
+/** One leaf column of one row group, shredded: levels per entry, values for the defined entries. */
+export interface ColumnData {
+  /** Repetition / definition level per entry; undefined when the column's max level is 0. */
+  rep: Int32Array | undefined;
+  def: Int32Array | undefined;
+  count: number;
+  values: unknown[];
+}
+
+const CODEC_UNCOMPRESSED = 0;
+const CODEC_SNAPPY = 1;
+const CODEC_GZIP = 2;
+const ENC_PLAIN = 0;
+const ENC_PLAIN_DICTIONARY = 2;
+const ENC_RLE = 3;
+const ENC_RLE_DICTIONARY = 8;
+const PAGE_DATA = 0;
+const PAGE_INDEX = 1;
+const PAGE_DICTIONARY = 2;
+const PAGE_DATA_V2 = 3;
+
+/** How a leaf's physical values become JSON values (as DuckDB's to_json renders them), or why not. */
+function valueKind(leaf: SchemaNode): 'boolean' | 'int32' | 'int64' | 'double' | 'string' {
+  const where = `column ${leaf.path.join('.')}`;
+  const logical = leaf.logicalType;
+  const logicalId = logical ? Number(Object.keys(logical)[0]) : undefined;
+  const converted = leaf.convertedType;
+  switch (leaf.type) {
+    case Type.BOOLEAN:
+      if (converted === undefined && logical === undefined) return 'boolean';
+      break;
+    case Type.INT32:
+    case Type.INT64: {
+      // Plain signed integers only: dates, times, timestamps, decimals and unsigned types print differently.
+      const intLogical = logicalId === 10 ? (logical![10] as ThriftStruct) : undefined;
+      const signedInt = (converted === undefined || (converted >= 15 && converted <= 18)) && (logical === undefined || (intLogical !== undefined && intLogical[2] === true));
+      if (signedInt) return leaf.type === Type.INT32 ? 'int32' : 'int64';
+      break;
+    }
+    case Type.DOUBLE:
+      if (converted === undefined && logical === undefined) return 'double';
+      break;
+    case Type.BYTE_ARRAY: {
+      // UTF8 / ENUM / JSON annotations (converted 0, 4, 19; logical STRING 1, ENUM 4, JSON 12).
+      const text = converted === 0 || converted === 4 || converted === 19 || logicalId === 1 || logicalId === 4 || logicalId === 12;
+      if (text) return 'string';
+      break;
+    }
+  }
+  throw new ParquetLiteUnsupported(`${where}: physical type ${leaf.type} with converted type ${converted} is not decoded`);
+}
+
+function decompress(codec: number, data: Uint8Array, uncompressedSize: number): Uint8Array {
+  switch (codec) {
+    case CODEC_UNCOMPRESSED:
+      return data;
+    case CODEC_SNAPPY:
+      return snappyDecompress(data, uncompressedSize);
+    case CODEC_GZIP: {
+      const out = gunzipSync(data);
+      if (out.length !== uncompressedSize) throw new ParquetLiteUnsupported('gzip page has the wrong size');
+      return out;
+    }
+    default:
+      throw new ParquetLiteUnsupported(`compression codec ${codec} is not decoded`);
+  }
+}
+
+/** Decodes `n` PLAIN values of the leaf's kind from `buf[pos..end)`. */
+function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: number, end: number, n: number, out: unknown[]): void {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const need = (bytes: number): void => {
+    if (pos + bytes > end) throw new ParquetLiteUnsupported('PLAIN values end early');
+  };
+  switch (kind) {
+    case 'boolean':
+      need(Math.ceil(n / 8));
+      for (let i = 0; i < n; i++) out.push(((buf[pos + (i >> 3)] >> (i & 7)) & 1) === 1);
+      return;
+    case 'int32':
+      need(4 * n);
+      for (let i = 0; i < n; i++, pos += 4) out.push(view.getInt32(pos, true));
+      return;
+    case 'int64':
+      need(8 * n);
+      for (let i = 0; i < n; i++, pos += 8) out.push(view.getInt32(pos + 4, true) * 4294967296 + view.getUint32(pos, true));
+      return;
+    case 'double':
+      need(8 * n);
+      for (let i = 0; i < n; i++, pos += 8) out.push(view.getFloat64(pos, true));
+      return;
+    case 'string': {
+      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+      for (let i = 0; i < n; i++) {
+        need(4);
+        const len = view.getUint32(pos, true);
+        pos += 4;
+        need(len);
+        out.push(b.toString('utf8', pos, pos + len));
+        pos += len;
+      }
+      return;
+    }
+  }
+}
+
+/** Reads every page of one column chunk of `file`. */
+export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode): ColumnData {
+  const kind = valueKind(leaf);
+  if (chunk.type !== leaf.type) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: chunk type differs from the schema`);
+  const maxRep = leaf.repLevel;
+  const maxDef = leaf.defLevel;
+  const total = chunk.numValues;
+  const rep = maxRep > 0 ? new Int32Array(total) : undefined;
+  const def = maxDef > 0 ? new Int32Array(total) : undefined;
+  const values: unknown[] = [];
+  let dictionary: unknown[] | undefined;
+  let done = 0;
+  let pos = chunk.start;
+  const end = chunk.start + chunk.length;
+  const scratch = new Int32Array(0);
+  let indices = scratch;
+
+  while (done < total) {
+    if (pos >= end) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: pages end before all values`);
+    const reader = new CompactReader(file, pos);
+    const header = reader.readStruct();
+    const pageType = header[1] as number;
+    const uncompressedSize = header[2] as number;
+    const compressedSize = header[3] as number;
+    const bodyStart = reader.pos;
+    if (typeof compressedSize !== 'number' || bodyStart + compressedSize > end) throw new ParquetLiteUnsupported('page overruns its column chunk');
+    const body = file.subarray(bodyStart, bodyStart + compressedSize);
+    pos = bodyStart + compressedSize;
+
+    if (pageType === PAGE_INDEX) continue;
+    if (pageType === PAGE_DICTIONARY) {
+      const dh = header[7] as ThriftStruct;
+      const enc = dh[2] as number;
+      if (enc !== ENC_PLAIN && enc !== ENC_PLAIN_DICTIONARY) throw new ParquetLiteUnsupported(`dictionary encoding ${enc}`);
+      const data = decompress(chunk.codec, body, uncompressedSize);
+      dictionary = [];
+      decodePlain(kind, data, 0, data.length, dh[1] as number, dictionary);
+      continue;
+    }
+    let n: number;
+    let encoding: number;
+    let data: Uint8Array;
+    let p: number;
+    if (pageType === PAGE_DATA) {
+      const dh = header[5] as ThriftStruct;
+      n = dh[1] as number;
+      encoding = dh[2] as number;
+      data = decompress(chunk.codec, body, uncompressedSize);
+      p = 0;
+      if (done + n > total) throw new ParquetLiteUnsupported('pages hold more values than the chunk');
+      // v1 levels: each a 4-byte length, then RLE hybrid (the deprecated BIT_PACKED is not read).
+      if (rep) {
+        if ((dh[4] as number) !== ENC_RLE) throw new ParquetLiteUnsupported('repetition levels not RLE');
+        const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done);
+        p += 4 + len;
+      }
+      if (def) {
+        if ((dh[3] as number) !== ENC_RLE) throw new ParquetLiteUnsupported('definition levels not RLE');
+        if (p + 4 > data.length) throw new ParquetLiteUnsupported('page ends before its levels');
+        const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
+        if (p + 4 + len > data.length) throw new ParquetLiteUnsupported('levels overrun the page');
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done);
+        p += 4 + len;
+      }
+    } else if (pageType === PAGE_DATA_V2) {
+      const dh = header[8] as ThriftStruct;
+      n = dh[1] as number;
+      encoding = dh[4] as number;
+      const defLen = dh[5] as number;
+      const repLen = dh[6] as number;
+      if (done + n > total) throw new ParquetLiteUnsupported('pages hold more values than the chunk');
+      if (repLen + defLen > body.length) throw new ParquetLiteUnsupported('levels overrun the page');
+      // v2 levels are never compressed and carry no length prefix.
+      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done);
+      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done);
+      const compressed = dh[7] !== false;
+      const rest = body.subarray(repLen + defLen);
+      data = compressed ? decompress(chunk.codec, rest, uncompressedSize - repLen - defLen) : rest;
+      p = 0;
+    } else {
+      throw new ParquetLiteUnsupported(`page type ${pageType}`);
+    }
+
+    let present = n;
+    if (def) {
+      present = 0;
+      for (let i = done; i < done + n; i++) if (def[i] === maxDef) present++;
+    }
+    if (encoding === ENC_PLAIN) {
+      decodePlain(kind, data, p, data.length, present, values);
+    } else if (encoding === ENC_PLAIN_DICTIONARY || encoding === ENC_RLE_DICTIONARY) {
+      if (!dictionary) throw new ParquetLiteUnsupported('dictionary-encoded page without a dictionary');
+      if (present > 0) {
+        if (p >= data.length) throw new ParquetLiteUnsupported('page ends before its indices');
+        const width = data[p];
+        if (indices.length < present) indices = new Int32Array(present);
+        decodeRleHybrid(data, p + 1, data.length, width, present, indices);
+        for (let i = 0; i < present; i++) {
+          const ix = indices[i];
+          if (ix < 0 || ix >= dictionary.length) throw new ParquetLiteUnsupported('dictionary index out of range');
+          values.push(dictionary[ix]);
+        }
+      }
+    } else if (encoding === ENC_RLE && kind === 'boolean') {
+      if (present > 0) {
+        const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
+        const bits = new Int32Array(present);
+        decodeRleHybrid(data, p + 4, p + 4 + len, 1, present, bits);
+        for (let i = 0; i < present; i++) values.push(bits[i] === 1);
+      }
+    } else {
+      throw new ParquetLiteUnsupported(`value encoding ${encoding}`);
+    }
+    done += n;
+  }
+  return { rep, def, count: total, values };
+}

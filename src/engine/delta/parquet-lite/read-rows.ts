@@ -1,0 +1,43 @@
+import { readFooter, type SchemaNode } from './footer.ts';
+import { readColumnChunk } from './column-chunk.ts';
+import { Assembler } from './assemble.ts';
+import { ParquetLiteUnsupported } from './unsupported.ts';
+
+export interface ReadRowsOptions {
+  /** Only these top-level columns (all when omitted). */
+  columns?: ReadonlySet<string>;
+  /**
+   * Leave out struct fields that are null (not inside lists; map entries keep theirs), as a Delta
+   * action's JSON omits absent optional fields. Default: keep them, as DuckDB's to_json does.
+   */
+  omitNullFields?: boolean;
+  /** With omitNullFields: struct fields of these names are kept even when null. */
+  keepNullFields?: ReadonlySet<string>;
+}
+
+/**
+ * The rows of a Parquet file held in memory, as JSON-shaped objects (what DuckDB's
+ * `to_json(row)` gives, parsed). Throws ParquetLiteUnsupported for anything outside its narrow
+ * scope; see column-chunk.ts for the codecs, encodings and types it decodes.
+ */
+export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {}): Record<string, unknown>[] {
+  const meta = readFooter(file);
+  const { columns } = options;
+  const tops: SchemaNode[] = meta.root.children.filter((c) => !columns || columns.has(c.name));
+  const rows: Record<string, unknown>[] = [];
+  for (const rg of meta.rowGroups) {
+    const assembler = new Assembler(
+      tops,
+      (leaf) => {
+        const chunk = rg.columns.get(leaf.path.join('\u0000'));
+        if (!chunk) throw new ParquetLiteUnsupported(`row group lacks column ${leaf.path.join('.')}`);
+        return readColumnChunk(file, chunk, leaf);
+      },
+      rg.numRows,
+      options.omitNullFields === true,
+      options.keepNullFields,
+    );
+    for (const row of assembler.rows()) rows.push(row);
+  }
+  return rows;
+}
