@@ -97,13 +97,15 @@ function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: n
       for (let i = 0; i < n; i++, pos += 8) out.push(view.getFloat64(pos, true));
       return;
     case 'string': {
-      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+      // utf8Slice directly: Buffer#toString's argument checks cost as much as decoding a short
+      // string, and a 10,000-file checkpoint holds two strings per file (path, stats).
+      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as Buffer & { utf8Slice(start: number, end: number): string };
       for (let i = 0; i < n; i++) {
         need(4);
         const len = view.getUint32(pos, true);
         pos += 4;
         need(len);
-        out.push(b.toString('utf8', pos, pos + len));
+        out.push(b.utf8Slice(pos, pos + len));
         pos += len;
       }
       return;
