@@ -90,10 +90,18 @@ function pushAction(actions: Action[], row: Record<string, unknown>, strip = tru
   for (const key of ACTION_KEYS) {
     const value = row[key];
     if (value !== null && value !== undefined) {
-      actions.push({ [key]: strip ? stripNulls(value) : value } as Action);
+      // A directly decoded row without other fields already is the action: no copy per file.
+      if (!strip && onlyField(row)) actions.push(row as Action);
+      else actions.push({ [key]: strip ? stripNulls(value) : value } as Action);
       return;
     }
   }
+}
+
+function onlyField(row: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const _ in row) if (++n > 1) return false;
+  return true;
 }
 
 /** Parquet turns absent optional fields into nulls; JSON commits omit them. Normalise to omitted. */

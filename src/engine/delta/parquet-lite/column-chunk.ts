@@ -73,6 +73,41 @@ function decompress(codec: number, data: Uint8Array, uncompressedSize: number): 
   }
 }
 
+type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string };
+
+/** From this many values in a page, strings are cut from one decoded page string (below). */
+const SLICED_STRINGS_FROM = 64;
+const NON_ASCII = /[^\x00-\x7f]/g;
+
+/**
+ * `n` PLAIN strings of `b[pos..end)`, as slices of the page decoded once as Latin-1 (one character
+ * per byte, so a value's byte range is its character range). V8 makes such slices views into the
+ * page string instead of copies: a checkpoint's 10,000 `stats` strings then cost 10,000 small
+ * objects rather than megabytes of young-generation copies (which garbage collection, run while
+ * they are all still alive, copied again). A value holding a non-ASCII byte is decoded as UTF-8,
+ * so every value is exactly what utf8Slice gives. The page string stays alive while any of its
+ * values does, as the snapshot holding them would anyway.
+ */
+function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: number, n: number, out: unknown[]): void {
+  const text = b.latin1Slice(pos, end);
+  // Positions (into text) of the non-ASCII bytes: UTF-8 sequences, or bytes of a length prefix.
+  const high: number[] = [];
+  NON_ASCII.lastIndex = 0;
+  for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) high.push(m.index);
+  let h = 0;
+  let p = pos;
+  for (let i = 0; i < n; i++) {
+    if (p + 4 > end) throw new ParquetLiteUnsupported('PLAIN values end early');
+    const len = view.getUint32(p, true);
+    p += 4;
+    if (p + len > end) throw new ParquetLiteUnsupported('PLAIN values end early');
+    const start = p - pos;
+    while (h < high.length && high[h] < start) h++;
+    out.push(h < high.length && high[h] < start + len ? b.utf8Slice(p, p + len) : text.slice(start, start + len));
+    p += len;
+  }
+}
+
 /** Decodes `n` PLAIN values of the leaf's kind from `buf[pos..end)`. */
 function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: number, end: number, n: number, out: unknown[]): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -99,7 +134,11 @@ function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: n
     case 'string': {
       // utf8Slice directly: Buffer#toString's argument checks cost as much as decoding a short
       // string, and a 10,000-file checkpoint holds two strings per file (path, stats).
-      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as Buffer & { utf8Slice(start: number, end: number): string };
+      const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength) as NodeBuffer;
+      if (n >= SLICED_STRINGS_FROM) {
+        decodeStringsSliced(b, view, pos, end, n, out);
+        return;
+      }
       for (let i = 0; i < n; i++) {
         need(4);
         const len = view.getUint32(pos, true);
