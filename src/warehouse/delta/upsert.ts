@@ -30,7 +30,8 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
   const scan = await t.stage.scan({ where: `_batch = ${seq}` });
   const releases: (() => Promise<void>)[] = [];
   try {
-    const cols = await t.compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
+    // The scan's columns are its snapshot's schema fields, in order: no DESCRIBE round trip needed.
+    const cols = scan.snapshot.schema.fields.map((f) => ({ column_name: f.name }));
     const marker = spec.deletes?.column;
     const business = cols.map((c) => c.column_name).filter((c) => !(LINEAGE as readonly string[]).includes(c) && c.toLowerCase() !== marker?.toLowerCase());
     // A file's place in the batch: one list lookup per row (a CASE of 100 files compared every row up to 100 times).
