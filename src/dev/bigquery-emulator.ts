@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakeletError } from '../errors/lakelet-error.ts';
-import { executable, freePort } from './loopback.ts';
+import { executable, startUntilReady } from './loopback.ts';
 
 /**
  * bqemulator (the BigQuery emulator scripts/setup-peers.sh installs into .tools/bqemulator-venv)
@@ -60,46 +60,18 @@ export interface RunningBqEmulator {
  * (BQEMU_GCS_LOCAL_ROOT); it cannot read gs:// from a GCS emulator.
  */
 export async function startBqEmulator(binary: string, project: string, options: { gcsLocalRoot?: string } = {}): Promise<RunningBqEmulator> {
-  let last = '';
-  for (let tries = 0; tries < 3; tries++) {
-    const [rest, grpc] = [await freePort(), await freePort()];
-    if (rest === grpc) continue;
-    const endpoint = `http://127.0.0.1:${rest}`;
-    const child = spawn(binary, ['start', '--project', project, '--rest-host', '127.0.0.1', '--rest-port', String(rest), '--grpc-host', '127.0.0.1', '--grpc-port', String(grpc), '--ephemeral', '--log-level', 'warning'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No network: a DuckDB that wanted to download an extension fails at once instead of hanging.
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...(options.gcsLocalRoot ? { BQEMU_GCS_LOCAL_ROOT: options.gcsLocalRoot } : {}) },
-    });
-    let out = '';
-    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-4000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-    const deadline = Date.now() + 60_000;
-    let up = false;
-    while (!up && Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-      up = await fetch(`${endpoint}/readyz`).then((r) => r.ok, () => false);
-      if (!up) await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!up) {
-      last = out;
-      child.kill('SIGKILL');
-      await exited;
-      continue;
-    }
-    return {
-      endpoint,
-      project,
-      async stop() {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          // uvicorn drains first; a hung one must not keep the demo from ending.
-          const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          await exited;
-          clearTimeout(killer);
-        }
-      },
-    };
-  }
-  throw new BigQueryEmulatorError(`bqemulator did not start: ${last.trim() || 'no output'}`);
+  const started = await startUntilReady({
+    binary,
+    ports: 2,
+    argv: ([rest, grpc]) => ['start', '--project', project, '--rest-host', '127.0.0.1', '--rest-port', String(rest), '--grpc-host', '127.0.0.1', '--grpc-port', String(grpc), '--ephemeral', '--log-level', 'warning'],
+    readyUrl: ([rest]) => `http://127.0.0.1:${rest}/readyz`,
+    // No network: a DuckDB that wanted to download an extension fails at once instead of hanging.
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...(options.gcsLocalRoot ? { BQEMU_GCS_LOCAL_ROOT: options.gcsLocalRoot } : {}) },
+    timeoutMs: 60_000,
+    pollMs: 100,
+    // uvicorn drains first; a hung one must not keep the demo from ending.
+    killAfterMs: 5_000,
+  });
+  if ('failed' in started) throw new BigQueryEmulatorError(`bqemulator did not start: ${started.failed}`);
+  return { endpoint: `http://127.0.0.1:${started.ports[0]}`, project, stop: () => started.child.stop() };
 }

@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakeletError } from '../errors/lakelet-error.ts';
-import { executable, freePort } from './loopback.ts';
+import { executable, startUntilReady } from './loopback.ts';
 
 /**
  * fake-gcs-server (the GCS emulator scripts/setup-peers.sh builds into .tools/bin) for the GCS demo,
@@ -50,43 +50,22 @@ export interface RunningFakeGcs {
 }
 
 export async function startFakeGcsServer(binary: string): Promise<RunningFakeGcs> {
-  let last = '';
-  for (let tries = 0; tries < 3; tries++) {
-    const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
-    const child = spawn(binary, ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-public-host', `127.0.0.1:${port}`, '-log-level', 'error'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-2000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-    const deadline = Date.now() + 30_000;
-    let up = false;
-    while (!up && Date.now() < deadline && child.exitCode === null) {
-      up = await fetch(`${endpoint}/storage/v1/b?project=lakelet`).then((r) => r.ok, () => false);
-      if (!up) await new Promise((r) => setTimeout(r, 50));
-    }
-    if (!up) {
-      last = out;
-      child.kill('SIGKILL');
-      await exited;
-      continue;
-    }
-    return {
-      endpoint,
-      async createBucket(name: string) {
-        const res = await fetch(`${endpoint}/storage/v1/b?project=lakelet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
-        if (!res.ok) throw new EmulatorError(`fake-gcs-server: creating bucket ${name} answered ${res.status}: ${await res.text()}`);
-      },
-      async stop() {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          await exited;
-        }
-      },
-    };
-  }
-  throw new EmulatorError(`fake-gcs-server did not start: ${last.trim() || 'no output'}`);
+  const started = await startUntilReady({
+    binary,
+    ports: 1,
+    argv: ([port]) => ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-public-host', `127.0.0.1:${port}`, '-log-level', 'error'],
+    readyUrl: ([port]) => `http://127.0.0.1:${port}/storage/v1/b?project=lakelet`,
+    timeoutMs: 30_000,
+    pollMs: 50,
+  });
+  if ('failed' in started) throw new EmulatorError(`fake-gcs-server did not start: ${started.failed}`);
+  const endpoint = `http://127.0.0.1:${started.ports[0]}`;
+  return {
+    endpoint,
+    async createBucket(name: string) {
+      const res = await fetch(`${endpoint}/storage/v1/b?project=lakelet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+      if (!res.ok) throw new EmulatorError(`fake-gcs-server: creating bucket ${name} answered ${res.status}: ${await res.text()}`);
+    },
+    stop: () => started.child.stop(),
+  };
 }
