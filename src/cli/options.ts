@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { DeltaTable } from '../engine/table.ts';
+import type { DeltaTable } from '../engine/table.ts';
 import { InputError } from '../engine/errors.ts';
 import { inContext } from './errors.ts';
 
@@ -44,6 +44,9 @@ export function propertyOption(value: string, previous: Record<string, string> =
 export async function withTable<T>(location: string, fn: (table: DeltaTable) => Promise<T>): Promise<T> {
   let table: DeltaTable | undefined;
   try {
+    // Loaded here, not at the top: every command imports these option parsers, and the table
+    // (with DuckDB's client) is more than `lakelet read`'s direct path needs.
+    const { DeltaTable } = await import('../engine/table.ts');
     table = await DeltaTable.forPath(location);
     return await fn(table);
   } catch (err) {

@@ -1,26 +1,6 @@
 import { Option, type Command } from 'commander';
-import type { Compute } from '../../adapters/compute/compute.ts';
-import type { DeltaTable } from '../../engine/table.ts';
-import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { commaList, nonNegativeInteger, withTable } from '../options.ts';
-import { jsonTextSelect, outputColumns, plainText, type OutputColumn } from '../output/values.ts';
-import { NdjsonEncoder } from '../output/ndjson.ts';
-import { CsvEncoder } from '../output/csv.ts';
-import { formatTable, plural } from '../output/table-format.ts';
-import { OutputSink } from '../output/sink.ts';
-
-type ReadFormat = 'table' | 'ndjson' | 'csv';
-
-interface ReadOptions {
-  version?: number;
-  timestamp?: string;
-  where?: string;
-  columns?: string[];
-  limit?: number;
-  format: ReadFormat;
-}
-
-const TABLE_FORMAT_LIMIT = 50;
+import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 
 export function registerRead(program: Command): void {
   program
@@ -48,74 +28,12 @@ Examples:
   $ lakelet read ./tables/orders --timestamp 2024-05-01T12:00:00Z --format csv --limit 1000`,
     )
     .action(async (location: string, options: ReadOptions) => {
+      // A plain read of a small local table needs no SQL: decoded directly, it prints the same bytes
+      // without loading DuckDB (read-direct.ts); anything else, or anything it declines, runs SQL.
+      const { readDirect } = await import('./read-direct.ts');
+      if (await readDirect(location, options)) return;
+      const { read } = await import('./read-duckdb.ts');
       await withTable(location, (table) => read(table, options));
     });
 }
 
-async function read(table: DeltaTable, options: ReadOptions): Promise<void> {
-  // Every read runs SQL: DuckDB starts on its threads while the log is read.
-  table.startCompute();
-  const scan = await table.scan({
-    columns: options.columns,
-    where: options.where,
-    version: options.version,
-    timestamp: options.timestamp,
-  });
-  try {
-    const compute = table.ctx.compute;
-    await withMissingFileCheck(scan.snapshot, scan.files, async () => {
-      const columns = await outputColumns(compute, scan.sql);
-      if (options.format === 'table') await printTable(compute, scan.sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
-      else await streamRows(compute, scan.sql, columns, options.format, options.limit);
-    });
-    if (options.where && options.format === 'table') {
-      // After the rows, so that a predicate DuckDB rejects does not leave a misleading line behind.
-      const m = scan.metrics;
-      process.stderr.write(`scanned ${m.filesScanned} of ${plural(m.filesTotal, 'file')} (${m.filesSkipped} skipped)\n`);
-    }
-  } finally {
-    await scan.release();
-  }
-}
-
-/** ndjson / csv: rows go out chunk by chunk (DuckDB's 2048-row vectors), never all held at once. */
-async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
-  const names = columns.map((c) => c.name);
-  const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
-  const sink = new OutputSink(process.stdout);
-  if (encoder instanceof CsvEncoder) sink.write(encoder.header());
-  const select = jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : '');
-  for await (const rows of compute.stream(select)) {
-    for (const row of rows) {
-      sink.write(encoder.line(row as (string | null)[]));
-    }
-    if (sink.full) await sink.flush();
-  }
-  await sink.flush();
-}
-
-/** The table format: the first `limit` rows aligned, and how many more there are. */
-async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
-  const rows: (string | null)[][] = [];
-  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
-    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
-  }
-  const more = rows.length > limit;
-  if (more) rows.length = limit;
-  const sink = new OutputSink(process.stdout);
-  sink.write(
-    formatTable(
-      columns.map((c) => c.name),
-      rows,
-      { rightAlign: columns.map((c) => c.numeric) },
-    ),
-  );
-  if (more) {
-    const [counted] = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
-    const total = Number(counted.n);
-    sink.write(`… ${plural(total - limit, 'more row')} (showing ${limit} of ${total}; use --limit to see more)\n`);
-  } else if (rows.length === 0) {
-    sink.write('(no rows)\n');
-  }
-  await sink.flush();
-}

@@ -3,6 +3,7 @@ import { CompactReader, type ThriftStruct } from './thrift-compact.ts';
 import { Type, type ColumnChunkMeta, type SchemaNode } from './footer.ts';
 import { bitWidthFor, decodeRleHybrid } from './rle.ts';
 import { snappyDecompress } from './snappy.ts';
+import { zstdDecompress } from './zstd.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
 
 /** One leaf column of one row group, shredded: levels per entry, values for the defined entries. */
@@ -17,6 +18,7 @@ export interface ColumnData {
 const CODEC_UNCOMPRESSED = 0;
 const CODEC_SNAPPY = 1;
 const CODEC_GZIP = 2;
+const CODEC_ZSTD = 6;
 const ENC_PLAIN = 0;
 const ENC_PLAIN_DICTIONARY = 2;
 const ENC_RLE = 3;
@@ -26,8 +28,16 @@ const PAGE_INDEX = 1;
 const PAGE_DICTIONARY = 2;
 const PAGE_DATA_V2 = 3;
 
+/**
+ * How a leaf's PLAIN values are decoded: the checkpoint kinds (JSON values as DuckDB's to_json
+ * renders them) plus raw kinds for data files (direct-read.ts interprets their annotations):
+ * `int64-exact` a number while safe, else a bigint; `float` a float32 widened; `bytes` a view of a
+ * BYTE_ARRAY, `fixed` of a FIXED_LEN_BYTE_ARRAY (leaf.typeLength bytes).
+ */
+export type ValueKind = 'boolean' | 'int32' | 'int64' | 'double' | 'string' | 'int64-exact' | 'float' | 'bytes' | 'fixed';
+
 /** How a leaf's physical values become JSON values (as DuckDB's to_json renders them), or why not. */
-function valueKind(leaf: SchemaNode): 'boolean' | 'int32' | 'int64' | 'double' | 'string' {
+function valueKind(leaf: SchemaNode): ValueKind {
   const where = `column ${leaf.path.join('.')}`;
   const logical = leaf.logicalType;
   const logicalId = logical ? Number(Object.keys(logical)[0]) : undefined;
@@ -68,6 +78,8 @@ function decompress(codec: number, data: Uint8Array, uncompressedSize: number): 
       if (out.length !== uncompressedSize) throw new ParquetLiteUnsupported('gzip page has the wrong size');
       return out;
     }
+    case CODEC_ZSTD:
+      return zstdDecompress(data, uncompressedSize);
     default:
       throw new ParquetLiteUnsupported(`compression codec ${codec} is not decoded`);
   }
@@ -109,7 +121,7 @@ function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: nu
 }
 
 /** Decodes `n` PLAIN values of the leaf's kind from `buf[pos..end)`. */
-function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: number, end: number, n: number, out: unknown[]): void {
+function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number, n: number, out: unknown[], fixedLength = 0): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const need = (bytes: number): void => {
     if (pos + bytes > end) throw new ParquetLiteUnsupported('PLAIN values end early');
@@ -130,6 +142,33 @@ function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: n
     case 'double':
       need(8 * n);
       for (let i = 0; i < n; i++, pos += 8) out.push(view.getFloat64(pos, true));
+      return;
+    case 'int64-exact':
+      need(8 * n);
+      for (let i = 0; i < n; i++, pos += 8) {
+        const hi = view.getInt32(pos + 4, true);
+        // |value| < 2^53 exactly when the high word is within ±2^21: a number; beyond, a bigint.
+        out.push(hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(pos, true) : view.getBigInt64(pos, true));
+      }
+      return;
+    case 'float':
+      need(4 * n);
+      for (let i = 0; i < n; i++, pos += 4) out.push(view.getFloat32(pos, true));
+      return;
+    case 'fixed':
+      if (fixedLength <= 0) throw new ParquetLiteUnsupported('FIXED_LEN_BYTE_ARRAY without a length');
+      need(fixedLength * n);
+      for (let i = 0; i < n; i++, pos += fixedLength) out.push(buf.subarray(pos, pos + fixedLength));
+      return;
+    case 'bytes':
+      for (let i = 0; i < n; i++) {
+        need(4);
+        const len = view.getUint32(pos, true);
+        pos += 4;
+        need(len);
+        out.push(buf.subarray(pos, pos + len));
+        pos += len;
+      }
       return;
     case 'string': {
       // utf8Slice directly: Buffer#toString's argument checks cost as much as decoding a short
@@ -152,9 +191,9 @@ function decodePlain(kind: ReturnType<typeof valueKind>, buf: Uint8Array, pos: n
   }
 }
 
-/** Reads every page of one column chunk of `file`. */
-export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode): ColumnData {
-  const kind = valueKind(leaf);
+/** Reads every page of one column chunk of `file`, its values decoded as `kind` (default: as JSON values). */
+export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode, kind: ValueKind = valueKind(leaf)): ColumnData {
+  const fixed = leaf.typeLength ?? 0;
   if (chunk.type !== leaf.type) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: chunk type differs from the schema`);
   const maxRep = leaf.repLevel;
   const maxDef = leaf.defLevel;
@@ -188,7 +227,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (enc !== ENC_PLAIN && enc !== ENC_PLAIN_DICTIONARY) throw new ParquetLiteUnsupported(`dictionary encoding ${enc}`);
       const data = decompress(chunk.codec, body, uncompressedSize);
       dictionary = [];
-      decodePlain(kind, data, 0, data.length, dh[1] as number, dictionary);
+      decodePlain(kind, data, 0, data.length, dh[1] as number, dictionary, fixed);
       continue;
     }
     let n: number;
@@ -242,7 +281,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       for (let i = done; i < done + n; i++) if (def[i] === maxDef) present++;
     }
     if (encoding === ENC_PLAIN) {
-      decodePlain(kind, data, p, data.length, present, values);
+      decodePlain(kind, data, p, data.length, present, values, fixed);
     } else if (encoding === ENC_PLAIN_DICTIONARY || encoding === ENC_RLE_DICTIONARY) {
       if (!dictionary) throw new ParquetLiteUnsupported('dictionary-encoded page without a dictionary');
       if (present > 0) {

@@ -13,6 +13,11 @@ export interface SchemaNode {
   type?: number;
   convertedType?: number;
   logicalType?: ThriftStruct;
+  /** FIXED_LEN_BYTE_ARRAY: bytes per value. */
+  typeLength?: number;
+  /** Legacy DECIMAL annotation (converted type 5); the logical type carries its own. */
+  scale?: number;
+  precision?: number;
   children: SchemaNode[];
   /** Max definition / repetition level of the path from the root to this node. */
   defLevel: number;
@@ -87,6 +92,9 @@ export function readFooter(file: Uint8Array): FileMeta {
       type: numChildren > 0 || isRoot ? undefined : (e[1] as number | undefined),
       convertedType: e[6] as number | undefined,
       logicalType: e[10] as ThriftStruct | undefined,
+      typeLength: e[2] as number | undefined,
+      scale: e[7] as number | undefined,
+      precision: e[8] as number | undefined,
       children: [],
       defLevel,
       repLevel,

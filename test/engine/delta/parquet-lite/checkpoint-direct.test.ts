@@ -1,6 +1,6 @@
 // The direct checkpoint reader (parquet-lite) against the DuckDB path it short-cuts: on every
 // checkpoint lakelet writes, on Spark's (the golden corpus) and on delta-rs's, both give the same
-// actions, and lakelet's own are read without falling back. What it does not decode (zstd, INT96)
+// actions, and lakelet's own are read without falling back. What it does not decode (brotli, INT96)
 // and what is damaged still goes through DuckDB, with the same typed error as before.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -121,18 +121,22 @@ describe('direct checkpoint reading (parquet-lite)', () => {
     expect(direct).toBeGreaterThan(files.length / 2);
   });
 
-  it('falls back to DuckDB for codecs it does not decode (zstd) and for damage, with the same typed error', async () => {
+  it('falls back to DuckDB for codecs it does not decode (brotli) and for damage, with the same typed error', async () => {
     const dir = join(fx.dir, 'fallback');
     const t = await DeltaTable.forPath(dir, { compute: fx.compute });
     for (let i = 0; i < 11; i++) await t.write({ sql: `SELECT ${i} AS k` }).execute();
     t.close();
     const key = `_delta_log/${pad(10)}.checkpoint.parquet`;
     const file = join(dir, key);
+    // zstd (lakelet's data files) is decoded, to the same rows as the snappy original.
     const zstd = join(fx.dir, 'zstd.parquet');
     await fx.compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(file)})) TO ${sqlString(zstd)} (FORMAT parquet, COMPRESSION zstd)`);
-    expect(() => readParquetRows(readFileSync(zstd))).toThrow(ParquetLiteUnsupported);
+    expect(readParquetRows(readFileSync(zstd))).toEqual(readParquetRows(readFileSync(file)));
+    const brotli = join(fx.dir, 'brotli.parquet');
+    await fx.compute.run(`COPY (SELECT * FROM read_parquet(${sqlString(file)})) TO ${sqlString(brotli)} (FORMAT parquet, COMPRESSION brotli)`);
+    expect(() => readParquetRows(readFileSync(brotli))).toThrow(ParquetLiteUnsupported);
     const snappyActions = await readCheckpointFiles(fx.compute, openStore(dir), [key], { tablePath: dir, version: 10 });
-    writeFileSync(file, readFileSync(zstd));
+    writeFileSync(file, readFileSync(brotli));
     expect(await readCheckpointFiles(fx.compute, openStore(dir), [key], { tablePath: dir, version: 10 })).toEqual(snappyActions);
 
     truncateSync(file, Math.floor(statSync(file).size / 2));

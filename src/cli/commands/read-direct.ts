@@ -1,0 +1,101 @@
+import { openSnapshotForRead } from '../../engine/snapshot-reader.ts';
+import { readRowsDirect } from '../../engine/delta/direct-read.ts';
+import { cellTextFor, isNumericType, type JsonText } from '../output/direct-values.ts';
+import { NdjsonEncoder } from '../output/ndjson.ts';
+import { csvRecord } from '../output/csv.ts';
+import { formatTable, plural } from '../output/table-format.ts';
+import { OutputSink } from '../output/sink.ts';
+import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
+
+/**
+ * `lakelet read` without DuckDB, for a plain read (no --where, no --timestamp) of a small local
+ * table whose columns engine/delta/direct-read.ts decodes: the process then never loads DuckDB's
+ * client, which alone takes longer than the DuckDB CLI needs for the whole read (issue 13).
+ *
+ * Everything is read and rendered before the first byte is written, so any refusal or failure
+ * on the way (a type, an encoding, a damaged or missing file, a table that is not one) leaves
+ * stdout untouched and returns false: the DuckDB path then reads the table, or reports the error,
+ * exactly as before. What is printed is byte for byte what that path prints (values.ts renders in
+ * SQL what direct-values.ts renders here; test/cli/read-direct.test.ts compares the two).
+ *
+ * LAKELET_READ_DIRECT=0 turns it off; LAKELET_TRACE_READ=1 says on stderr which path ran and why.
+ */
+
+/** Above this many bytes of data files the DuckDB path is used (it streams; this holds every row). */
+const MAX_DIRECT_BYTES = 4 * 1024 * 1024;
+
+export async function readDirect(location: string, options: ReadOptions): Promise<boolean> {
+  const declined = whyNot(options);
+  if (declined) return trace(`DuckDB (${declined})`);
+  const times: number[] = [performance.now()];
+  let text: string;
+  try {
+    text = await render(location, options, times);
+  } catch (err) {
+    return trace(`DuckDB (${(err as Error).message})`);
+  }
+  const ms = (i: number) => (times[i + 1] - times[i]).toFixed(1);
+  trace(`direct (started at ${times[0].toFixed(1)} ms; snapshot ${ms(0)} ms, decode ${ms(1)} ms, render ${ms(2)} ms)`);
+  const sink = new OutputSink(process.stdout);
+  sink.write(text);
+  await sink.flush();
+  return true;
+}
+
+function whyNot(options: ReadOptions): string | undefined {
+  if (process.env.LAKELET_READ_DIRECT === '0') return 'LAKELET_READ_DIRECT=0';
+  if (options.where !== undefined) return '--where needs SQL';
+  if (options.timestamp !== undefined) return '--timestamp';
+  return undefined;
+}
+
+function trace(path: string): false {
+  if (process.env.LAKELET_TRACE_READ === '1') process.stderr.write(`lakelet: read: ${path}\n`);
+  return false;
+}
+
+/** The whole output; `times` gets the time after the snapshot, the decode and the rendering. */
+async function render(location: string, options: ReadOptions, times: number[]): Promise<string> {
+  const { snapshot, close } = await openSnapshotForRead(location, options.version);
+  times.push(performance.now());
+  let result;
+  try {
+    result = await readRowsDirect(snapshot, { columns: options.columns, maxBytes: MAX_DIRECT_BYTES });
+  } finally {
+    close();
+  }
+  times.push(performance.now());
+  const text = format(result, options);
+  times.push(performance.now());
+  return text;
+}
+
+function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: ReadOptions): string {
+  const { columns, rows } = result;
+  if (columns.length === 0) throw new Error('no columns');
+  const names = columns.map((c) => c.name);
+  const texts = columns.map((c) => cellTextFor(c.type));
+  // csv and the table format print plain text (CsvEncoder.line and read-duckdb.ts's printTable
+  // apply plainText to the JSON text), ndjson the JSON text.
+  const cells = (renderers: JsonText[]) => (row: (typeof rows)[number]): (string | null)[] => renderers.map((r, i) => r(row[i]));
+  const plainCells = cells(texts.map((t) => t.plain));
+  if (options.format === 'table') {
+    const limit = options.limit ?? TABLE_FORMAT_LIMIT;
+    const shown = rows.slice(0, limit).map(plainCells);
+    let out = formatTable(names, shown, { rightAlign: columns.map((c) => isNumericType(c.type)) });
+    if (rows.length > limit) out += `… ${plural(rows.length - limit, 'more row')} (showing ${limit} of ${rows.length}; use --limit to see more)\n`;
+    else if (rows.length === 0) out += '(no rows)\n';
+    return out;
+  }
+  const end = options.limit === undefined ? rows.length : Math.min(options.limit, rows.length);
+  const parts: string[] = [];
+  if (options.format === 'csv') {
+    parts.push(csvRecord(names));
+    for (let r = 0; r < end; r++) parts.push(csvRecord(plainCells(rows[r])));
+  } else {
+    const encoder = new NdjsonEncoder(names);
+    const jsonCells = cells(texts.map((t) => t.json));
+    for (let r = 0; r < end; r++) parts.push(encoder.line(jsonCells(rows[r])));
+  }
+  return parts.join('');
+}

@@ -1,0 +1,81 @@
+import type { Compute } from '../../adapters/compute/compute.ts';
+import type { DeltaTable } from '../../engine/table.ts';
+import { withMissingFileCheck } from '../../engine/delta/scan.ts';
+import { jsonTextSelect, outputColumns, plainText, type OutputColumn } from '../output/values.ts';
+import { NdjsonEncoder } from '../output/ndjson.ts';
+import { CsvEncoder } from '../output/csv.ts';
+import { formatTable, plural } from '../output/table-format.ts';
+import { OutputSink } from '../output/sink.ts';
+import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
+
+/**
+ * `lakelet read` through DuckDB: any table, predicate and time travel. Loaded only when the direct
+ * path (read-direct.ts) declines, since DuckDB's client alone costs more to load than that path.
+ */
+export async function read(table: DeltaTable, options: ReadOptions): Promise<void> {
+  // Every read runs SQL: DuckDB starts on its threads while the log is read.
+  table.startCompute();
+  const scan = await table.scan({
+    columns: options.columns,
+    where: options.where,
+    version: options.version,
+    timestamp: options.timestamp,
+  });
+  try {
+    const compute = table.ctx.compute;
+    await withMissingFileCheck(scan.snapshot, scan.files, async () => {
+      const columns = await outputColumns(compute, scan.sql);
+      if (options.format === 'table') await printTable(compute, scan.sql, columns, options.limit ?? TABLE_FORMAT_LIMIT);
+      else await streamRows(compute, scan.sql, columns, options.format, options.limit);
+    });
+    if (options.where && options.format === 'table') {
+      // After the rows, so that a predicate DuckDB rejects does not leave a misleading line behind.
+      const m = scan.metrics;
+      process.stderr.write(`scanned ${m.filesScanned} of ${plural(m.filesTotal, 'file')} (${m.filesSkipped} skipped)\n`);
+    }
+  } finally {
+    await scan.release();
+  }
+}
+
+/** ndjson / csv: rows go out chunk by chunk (DuckDB's 2048-row vectors), never all held at once. */
+async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
+  const names = columns.map((c) => c.name);
+  const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
+  const sink = new OutputSink(process.stdout);
+  if (encoder instanceof CsvEncoder) sink.write(encoder.header());
+  const select = jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : '');
+  for await (const rows of compute.stream(select)) {
+    for (const row of rows) {
+      sink.write(encoder.line(row as (string | null)[]));
+    }
+    if (sink.full) await sink.flush();
+  }
+  await sink.flush();
+}
+
+/** The table format: the first `limit` rows aligned, and how many more there are. */
+async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
+  const rows: (string | null)[][] = [];
+  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
+    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
+  }
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  const sink = new OutputSink(process.stdout);
+  sink.write(
+    formatTable(
+      columns.map((c) => c.name),
+      rows,
+      { rightAlign: columns.map((c) => c.numeric) },
+    ),
+  );
+  if (more) {
+    const [counted] = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
+    const total = Number(counted.n);
+    sink.write(`… ${plural(total - limit, 'more row')} (showing ${limit} of ${total}; use --limit to see more)\n`);
+  } else if (rows.length === 0) {
+    sink.write('(no rows)\n');
+  }
+  await sink.flush();
+}
