@@ -31,15 +31,28 @@ function sourcesNewerThan(time) {
   return false;
 }
 
-const stamp = builtFrom();
-let main;
-if (stamp !== undefined && !sourcesNewerThan(stamp)) {
-  // --verbose prints stack traces: point them at src/ (the maps are read only when asked for).
-  if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true);
-  ({ main } = await import('../dist/cli/main.js'));
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../src/cli/main.ts'));
+/**
+ * A plain `lakelet read` first tries the direct path, one CommonJS file (scripts/build.mjs says
+ * why): true when it printed the rows, false when it declined having printed nothing.
+ */
+async function readDirectly() {
+  const { createRequire } = await import('node:module');
+  const { readFast } = createRequire(import.meta.url)('../dist/read-fast.cjs');
+  return readFast(process.argv);
 }
-await main(process.argv);
+
+const stamp = builtFrom();
+const built = stamp !== undefined && !sourcesNewerThan(stamp);
+if (!(built && process.argv[2] === 'read' && (await readDirectly()))) {
+  let main;
+  if (built) {
+    // --verbose prints stack traces: point them at src/ (the maps are read only when asked for).
+    if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true);
+    ({ main } = await import('../dist/cli/main.js'));
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    ({ main } = await import('../src/cli/main.ts'));
+  }
+  await main(process.argv);
+}

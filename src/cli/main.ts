@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { packageVersion } from './version.ts';
 import { CliError, EXIT_USAGE, errorDetail, errorLine, exitCodeOf, isBrokenPipe } from './errors.ts';
 
@@ -45,6 +45,8 @@ function commandNamed(argv: string[]): string | undefined {
  * top-level help, `lakelet help <cmd>`, suggestions for a mistyped command).
  */
 export async function buildProgram(only?: string): Promise<Command> {
+  // Loaded here, not at the top: --version and `lakelet read`'s direct path run without it.
+  const { Command } = await import('commander');
   const program = new Command('lakelet')
     .description('lakelet: a local-first lakehouse over real Delta Lake tables.')
     .option('--verbose', 'on failure, also print the stack trace and causes')
@@ -85,19 +87,29 @@ export async function main(argv: string[]): Promise<number> {
     process.exitCode = 0;
     return 0;
   }
+  // A plain read of a small table, in the simplest spellings: printed without commander or DuckDB
+  // (commands/read-fast.ts); anything else it declines, and the full parse below runs.
+  if (argv[2] === 'read') {
+    const { readFast } = await import('./commands/read-fast.ts');
+    if (await readFast(argv)) {
+      process.exitCode = 0;
+      return 0;
+    }
+  }
   const program = await buildProgram(commandNamed(argv));
+  const { CommanderError } = await import('commander');
   const verbose = () => argv.includes('--verbose') || program.opts().verbose === true;
   let code = 0;
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    code = handle(err, verbose());
+    code = handle(err, verbose(), CommanderError);
   }
   process.exitCode = code;
   return code;
 }
 
-function handle(err: unknown, verbose: boolean): number {
+function handle(err: unknown, verbose: boolean, CommanderError: typeof import('commander').CommanderError): number {
   if (err instanceof CommanderError) {
     // Help and usage errors: commander has already printed what there is to say.
     if (err.exitCode === 0) return 0;

@@ -24,14 +24,25 @@ import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 /** Above this many bytes of data files the DuckDB path is used (it streams; this holds every row). */
 const MAX_DIRECT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The read this process already declined: read-fast.ts, then read.ts after the full parse, ask
+ * twice, from two copies of this module when the bin ran dist/read-fast.cjs, hence a registry
+ * symbol on the global object rather than a module variable.
+ */
+const DECLINED = Symbol.for('lakelet.readDirect.declined');
+const declinedRead = globalThis as { [DECLINED]?: string };
+
 export async function readDirect(location: string, options: ReadOptions): Promise<boolean> {
   const declined = whyNot(options);
   if (declined) return trace(`DuckDB (${declined})`);
+  const key = JSON.stringify([location, options.version, options.columns, options.limit, options.format]);
+  if (key === declinedRead[DECLINED]) return false;
   const times: number[] = [performance.now()];
   let text: string;
   try {
     text = await render(location, options, times);
   } catch (err) {
+    declinedRead[DECLINED] = key;
     return trace(`DuckDB (${(err as Error).message})`);
   }
   const ms = (i: number) => (times[i + 1] - times[i]).toFixed(1);
