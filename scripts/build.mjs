@@ -59,7 +59,9 @@ try {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    plugins: [withoutDuckDb(), externalPackagesBut(['fzstd'])],
+    // node:crypto and node:zlib take ~3 ms to load and a plain read seldom calls them (gzip pages,
+    // deletion vector files, ids for writes): loaded on first call.
+    plugins: [withoutDuckDb(), lazyBuiltins({ 'node:crypto': ['randomUUID', 'createHash'], 'node:zlib': ['gunzipSync', 'crc32'] }), externalPackagesBut(['fzstd'])],
     // CommonJS has no import.meta: the file's own URL stands in (createRequire(import.meta.url)).
     define: { 'import.meta.url': '__lakeletFileUrl' },
     banner: { js: "const __lakeletFileUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -91,6 +93,27 @@ function withoutDuckDb() {
       b.onResolve({ filter: /\/open-compute\.ts$/ }, () => ({ path: 'open-compute', namespace: 'without-duckdb' }));
       b.onLoad({ filter: /.*/, namespace: 'without-duckdb' }, () => ({
         contents: "export function openCompute() { return Promise.reject(new Error('DuckDB is not loaded on the direct read path')); }",
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * An esbuild plugin: each named built-in module becomes functions that require() it on first call.
+ * An import of a name not listed fails the build (esbuild: no matching export), never the run.
+ */
+function lazyBuiltins(modules) {
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      const names = Object.keys(modules).map((m) => m.replace(/[/]/g, '\\/')).join('|');
+      b.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) => ({ path: args.path, namespace: 'lazy-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+        contents:
+          // The bare name ('zlib'), which this plugin does not match: Node's own module.
+          `let loaded; const load = () => (loaded ??= require(${JSON.stringify(args.path.replace(/^node:/, ''))}));\n` +
+          modules[args.path].map((n) => `export function ${n}(...args) { return load().${n}(...args); }\n`).join(''),
         loader: 'js',
       }));
     },
