@@ -1,6 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
 import { openSnapshotForRead } from '../../engine/snapshot-reader.ts';
 import { readRowsDirect } from '../../engine/delta/direct-read.ts';
+import { optimizerOff, optimizerOn } from '../../engine/delta/parquet-lite/short-run.ts';
 import { cellTextFor, isNumericType, type JsonText } from '../output/direct-values.ts';
 import { NdjsonEncoder } from '../output/ndjson.ts';
 import { csvField, csvRecord } from '../output/csv.ts';
@@ -79,7 +79,7 @@ async function render(location: string, options: ReadOptions, times: number[]): 
   const { snapshot, close } = await openSnapshotForRead(location, options.version);
   times.push(performance.now());
   const small = snapshot.files.reduce((s, f) => s + f.size, 0) <= UNOPTIMISED_BYTES;
-  if (small) setFlagsFromString('--no-opt');
+  if (small) optimizerOff();
   try {
     let result;
     try {
@@ -92,7 +92,7 @@ async function render(location: string, options: ReadOptions, times: number[]): 
     times.push(performance.now());
     return text;
   } finally {
-    if (small) setFlagsFromString('--opt');
+    if (small) optimizerOn();
   }
 }
 

@@ -7,6 +7,7 @@ import { parseCommit } from './action-codec.ts';
 import { localFileFor } from './materialize.ts';
 import { CorruptLogError } from '../errors.ts';
 import { readParquetRows } from './parquet-lite/read-rows.ts';
+import { SHORT_RUN_BYTES, withoutOptimizer } from './parquet-lite/short-run.ts';
 
 /** The checkpoint's bytes cannot be decoded (truncated, not Parquet). Replay may fall back past it. */
 export class UnreadableCheckpointError extends CorruptLogError {}
@@ -76,7 +77,8 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     }
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
-      for (const row of readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL })) rows.push(row);
+      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL });
+      for (const row of bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode()) rows.push(row);
     } catch {
       // Unsupported or damaged: DuckDB reads it, or raises the typed error for damage.
       return undefined;
