@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { lakelet } from '../support/cli.ts';
+import { LAKELET_BIN, lakelet } from '../support/cli.ts';
+import { runProcess } from '../support/process.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';
 import { writePeerData } from '../support/interop.ts';
@@ -183,7 +184,7 @@ describe('lakelet read: the direct path prints what the SQL path prints', () => 
     expect(await expectSameOutput(dir, FORMATS)).toEqual(['direct', 'direct']);
   });
 
-  it('goes to SQL for what it does not decode: nested columns, --where, --timestamp', async () => {
+  it('goes to SQL for what it does not decode: nested columns, --where, --timestamp, over 10,000 rows', async () => {
     const nested = await lakeletTable('nested', async (t) => {
       await t.write({ sql: `SELECT 1::BIGINT AS id, {'a': 1, 'b': [1, 2]} AS st` }).execute();
     });
@@ -196,6 +197,28 @@ describe('lakelet read: the direct path prints what the SQL path prints', () => 
     const ts = await read(nested, ['--timestamp', new Date(Date.now() + 60_000).toISOString(), '--format', 'csv', '--columns', 'id'], false);
     expect(ts.path).toBe('DuckDB');
     expect(ts.stdout).toBe('id\n1\n');
+    // Past 10,000 rows SQL is faster; at 10,000 the direct path still reads it.
+    const large = await lakeletTable('large', async (t) => {
+      await t.write({ sql: `SELECT i::BIGINT AS id FROM range(10000) t(i)` }).execute();
+    });
+    expect(await expectSameOutput(large, [['--format', 'csv']])).toEqual(['direct']);
+    await (await DeltaTable.forPath(large, { compute: fx.compute })).write({ sql: 'SELECT 10000::BIGINT AS id' }).execute();
+    expect(await expectSameOutput(large, [['--format', 'csv']])).toEqual(['DuckDB']);
+  });
+
+  it('ends quietly, exit 0, when the reader goes away (| head)', async () => {
+    const dir = await lakeletTable('piped', async (t) => {
+      await t.write({ sql: `SELECT i::BIGINT AS id, repeat('x', 60) AS s FROM range(5000) t(i)` }).execute();
+    });
+    // ~350 KB of csv (the write waits for the pipe, and fails) and ~80 KB (the pipe takes 64 KB,
+    // the rest is queued and fails after the read returned) into a reader that leaves after 10 bytes.
+    for (const limit of ['5000', '1100']) {
+      const read = `LAKELET_TRACE_READ=1 ${JSON.stringify(process.execPath)} ${JSON.stringify(LAKELET_BIN)} read ${JSON.stringify(dir)} --format csv --limit ${limit}`;
+      const run = await runProcess('bash', ['-c', `set -o pipefail; ${read} | (sleep 0.5; head -c 10 > /dev/null)`]);
+      expect(run.stderr, limit).toMatch(/^lakelet: read: direct/);
+      expect(run.stderr.split('\n').filter((l) => l.length > 0), limit).toHaveLength(1);
+      expect(run.code, limit).toBe(0);
+    }
   });
 
   it('leaves errors to the SQL path: a missing data file is reported as before, nothing printed', async () => {

@@ -1,11 +1,12 @@
 import { openSnapshotForRead } from '../../engine/snapshot-reader.ts';
-import { readRowsDirect } from '../../engine/delta/direct-read.ts';
+import { readRowsDirect, statsRowCount } from '../../engine/delta/direct-read.ts';
 import { optimizerOff, optimizerOn } from '../../engine/delta/parquet-lite/short-run.ts';
 import { cellTextFor, isNumericType, type JsonText } from '../output/direct-values.ts';
 import { NdjsonEncoder } from '../output/ndjson.ts';
 import { csvField, csvRecord } from '../output/csv.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { OutputSink } from '../output/sink.ts';
+import { isBrokenPipe } from '../errors.ts';
 import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 
 /**
@@ -26,12 +27,18 @@ import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 const MAX_DIRECT_BYTES = 4 * 1024 * 1024;
 
 /**
- * Up to this many bytes of data files, V8 does not optimise while the rows are decoded and
+ * Above this many rows the DuckDB path is used: decoding here costs per row (zstd in JavaScript
+ * above all) what loading DuckDB costs once: at 15,000 rows the two took about as long.
+ */
+const MAX_DIRECT_ROWS = 10_000;
+
+/**
+ * Up to this many rows (by the files' stats), V8 does not optimise while the rows are decoded and
  * rendered (`--no-opt`, turned back on after): a read this short is over before optimised code
  * pays for its compilation, which competes for the CPU and deoptimises on the way (measured on
  * a 1,000-row table: decode + render 15 → 11 ms at best, 43 → 15 ms median on a busy machine).
  */
-const UNOPTIMISED_BYTES = 256 * 1024;
+const UNOPTIMISED_ROWS = 5_000;
 
 /**
  * The read this process already declined: read-fast.ts, then read.ts after the full parse, ask
@@ -56,9 +63,18 @@ export async function readDirect(location: string, options: ReadOptions): Promis
   }
   const ms = (i: number) => (times[i + 1] - times[i]).toFixed(1);
   trace(`direct (started at ${times[0].toFixed(1)} ms; snapshot ${ms(0)} ms, decode ${ms(1)} ms, render ${ms(2)} ms)`);
+  // A reader that goes away (`| head`) ends the read quietly, exit 0, as main.ts has it for the
+  // SQL path (this runs before main: the bin calls it first).
+  process.stdout.on('error', (err) => {
+    if (!isBrokenPipe(err)) throw err;
+  });
   const sink = new OutputSink(process.stdout);
   sink.write(text);
-  await sink.flush();
+  try {
+    await sink.flush();
+  } catch (err) {
+    if (!isBrokenPipe(err)) throw err;
+  }
   return true;
 }
 
@@ -78,12 +94,12 @@ function trace(path: string): false {
 async function render(location: string, options: ReadOptions, times: number[]): Promise<string> {
   const { snapshot, close } = await openSnapshotForRead(location, options.version);
   times.push(performance.now());
-  const small = snapshot.files.reduce((s, f) => s + f.size, 0) <= UNOPTIMISED_BYTES;
+  const small = snapshot.files.every((f) => f.stats) && statsRowCount(snapshot.files) <= UNOPTIMISED_ROWS;
   if (small) optimizerOff();
   try {
     let result;
     try {
-      result = await readRowsDirect(snapshot, { columns: options.columns, maxBytes: MAX_DIRECT_BYTES });
+      result = await readRowsDirect(snapshot, { columns: options.columns, maxBytes: MAX_DIRECT_BYTES, maxRows: MAX_DIRECT_ROWS });
     } finally {
       close();
     }
