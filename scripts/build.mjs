@@ -85,16 +85,23 @@ try {
 } finally {
   rmSync(staging, { recursive: true, force: true });
 }
-/** An esbuild plugin: the compute adapter's opener becomes one that refuses (see the read-fast build). */
+/**
+ * An esbuild plugin for the read-fast build: what a local read never needs becomes a function that
+ * refuses (the direct path then declines and the full CLI runs): the compute adapter's opener
+ * (DuckDB), the gs:// store and the cache of remote objects.
+ */
 function withoutDuckDb() {
+  const refuse = (name) => `export function ${name}() { throw new Error('not loaded on the direct read path'); }`;
+  const stubs = {
+    'open-compute.ts': "export function openCompute() { return Promise.reject(new Error('DuckDB is not loaded on the direct read path')); }",
+    'open-gcs-store.ts': refuse('openGcsStore'),
+    'local-cache.ts': refuse('remoteObjectCache'),
+  };
   return {
     name: 'without-duckdb',
     setup(b) {
-      b.onResolve({ filter: /\/open-compute\.ts$/ }, () => ({ path: 'open-compute', namespace: 'without-duckdb' }));
-      b.onLoad({ filter: /.*/, namespace: 'without-duckdb' }, () => ({
-        contents: "export function openCompute() { return Promise.reject(new Error('DuckDB is not loaded on the direct read path')); }",
-        loader: 'js',
-      }));
+      b.onResolve({ filter: /\/(open-compute|open-gcs-store|local-cache)\.ts$/ }, (args) => ({ path: args.path.split('/').pop(), namespace: 'without-duckdb' }));
+      b.onLoad({ filter: /.*/, namespace: 'without-duckdb' }, (args) => ({ contents: stubs[args.path], loader: 'js' }));
     },
   };
 }
