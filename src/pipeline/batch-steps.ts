@@ -12,7 +12,7 @@ import { loadErrorsDocument } from './direct-load.ts';
 import { PipelineStateError } from './errors.ts';
 import { dropRawInputs } from './file-reader.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
-import { fileSelect } from './stage-select.ts';
+import { batchSelects } from './group-select.ts';
 
 /**
  * The steps of a planned batch (see batch.ts for the whole sequence), each idempotent: quarantine,
@@ -144,10 +144,9 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       }
       prep = redo;
     }
-    const selects = stageFiles
-      .map((f) => prep!.plans.get(f.key)!)
-      .filter((p) => p.raw.sql !== undefined)
-      .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
+    const plans = stageFiles.map((f) => prep!.plans.get(f.key)!).filter((p) => p.raw.sql !== undefined);
+    // Files read together (one temp table) are staged by one SELECT over it (group-select.ts).
+    const selects = batchSelects(pipeline, plans.map((plan) => ({ plan, columns: prep!.columns })), { batch: seq, ingestedAt: manifest.ingestedAt }).map((p) => p.sql);
     const query = selects.length ? selects.map((x) => `(${x})`).join(' UNION ALL ') : undefined;
     // A warehouse on this Compute (Delta) appends the query itself; others get the batch as Parquet
     // (what a BigQuery load job takes as well).
