@@ -39,7 +39,11 @@ export function checkCsv(
   while (i < n) {
     const recordLine = line;
     const recordStart = i;
+    // Only the first record's fields are kept (the header); the others are counted, not copied.
+    const keep = expected < 0;
     const fields: string[] = [];
+    let count = 0;
+    let lastEmpty = false;
     let field = '';
     // One record.
     for (;;) {
@@ -47,11 +51,13 @@ export function checkCsv(
         const qLine = line;
         const qCol = i - lineStart + 1;
         i++;
+        let empty = true;
         for (;;) {
           if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
           const c = text[i];
           if (escape && c === escape && text[i + 1] === quote) {
-            field += quote;
+            if (keep) field += quote;
+            empty = false;
             i += 2;
             continue;
           }
@@ -63,9 +69,11 @@ export function checkCsv(
             line++;
             lineStart = i + 1;
           }
-          field += c;
+          if (keep) field += c;
+          empty = false;
           i++;
         }
+        lastEmpty = empty;
         if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
           throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
         }
@@ -81,9 +89,11 @@ export function checkCsv(
         } else {
           while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
         }
-        field = text.slice(start, i);
+        lastEmpty = i === start;
+        if (keep) field = text.slice(start, i);
       }
-      fields.push(field);
+      count++;
+      if (keep) fields.push(field);
       field = '';
       if (i < n && text.startsWith(delim, i)) {
         i += delim.length;
@@ -96,17 +106,17 @@ export function checkCsv(
     line++;
     lineStart = i;
     // Blank lines are not records.
-    if (fields.length === 1 && fields[0] === '') continue;
+    if (count === 1 && lastEmpty) continue;
     if (expected < 0) {
-      expected = fields.length;
+      expected = count;
       if (hasHeader) {
         header = fields;
         continue;
       }
-    } else if (fields.length !== expected) {
-      const message = `expected ${expected} fields (as in line 1) but found ${fields.length}`;
+    } else if (count !== expected) {
+      const message = `expected ${expected} fields (as in line 1) but found ${count}`;
       if (!options.tolerant) throw new FileRejectedError('csv', message, { line: recordLine, column: 1 }, 'a ragged row: a missing or extra delimiter');
-      ragged.push({ line: recordLine, fields: fields.length, message, start: recordStart, end: i });
+      ragged.push({ line: recordLine, fields: count, message, start: recordStart, end: i });
       continue;
     }
     options.lines?.push(recordLine);

@@ -41,6 +41,21 @@ describe('CSV structure check', () => {
     expect(checkCsv('1,a\n2,b\n', { header: false }).records).toBe(2);
     expect(() => checkCsv('id,v\n1,"a"b\n', {})).toThrow(/after a closing quote/);
   });
+
+  it('records are counted, not copied: the header keeps its (quoted) names, blank lines are skipped, ragged records are found with their lines', () => {
+    const lines: number[] = [];
+    const text = '\n"i""d",v\n1,a\n\n""\n2,"x\ny"\n3\n4,b,c\n5,\n';
+    const r = checkCsv(text, {}, { tolerant: true, lines });
+    expect(r.header).toEqual(['i"d', 'v']);
+    // '""' alone on a line is one empty field: a blank line, as an empty unquoted one.
+    expect(r.records).toBe(3);
+    expect(lines).toEqual([3, 6, 10]);
+    expect(r.ragged?.map((x) => [x.line, x.fields, text.slice(x.start, x.end)])).toEqual([
+      [8, 1, '3\n'],
+      [9, 3, '4,b,c\n'],
+    ]);
+    expect(() => checkCsv('id,v\n1,2\n3\n', {})).toThrow('expected 2 fields (as in line 1) but found 1');
+  });
 });
 
 describe('batching', () => {
