@@ -36,6 +36,11 @@ export function checkCsv(
   let header: string[] = [];
   let records = 0;
   const n = text.length;
+  // A line with neither a quote nor a bare CR counts its delimiters: one native search for its end
+  // and one pass over it, no field scanned one by one (the header always goes the long way).
+  const d = delim.length === 1 ? delim.charCodeAt(0) : -1;
+  let nextQuote = quote ? text.indexOf(quote) : -1;
+  let nextCr = text.indexOf('\r');
   while (i < n) {
     const recordLine = line;
     const recordStart = i;
@@ -45,66 +50,86 @@ export function checkCsv(
     let count = 0;
     let lastEmpty = false;
     let field = '';
-    // One record.
-    for (;;) {
-      if (quote && text[i] === quote) {
-        const qLine = line;
-        const qCol = i - lineStart + 1;
-        i++;
-        let empty = true;
-        for (;;) {
-          if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
-          const c = text[i];
-          if (escape && c === escape && text[i + 1] === quote) {
-            if (keep) field += quote;
-            empty = false;
-            i += 2;
-            continue;
-          }
-          if (c === quote) {
-            i++;
-            break;
-          }
-          if (c === '\n') {
-            line++;
-            lineStart = i + 1;
-          }
-          if (keep) field += c;
-          empty = false;
+    let nl = -1;
+    let end = -1;
+    if (!keep && d >= 0) {
+      nl = text.indexOf('\n', i);
+      if (nl < 0) nl = n;
+      if (nextQuote !== -1 && nextQuote < i) nextQuote = text.indexOf(quote, i);
+      if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf('\r', i);
+      // CR only as the line's last character (CRLF, or CR at the end of the text).
+      end = nextCr !== -1 && nextCr < nl ? (nextCr === nl - 1 ? nextCr : -1) : nl;
+      if (end !== -1 && nextQuote !== -1 && nextQuote < end) end = -1;
+    }
+    if (end !== -1) {
+      count = 1;
+      for (let k = i; k < end; k++) if (text.charCodeAt(k) === d) count++;
+      lastEmpty = end === i;
+      i = nl < n ? nl + 1 : n;
+      line++;
+      lineStart = i;
+    } else {
+      // One record.
+      for (;;) {
+        if (quote && text[i] === quote) {
+          const qLine = line;
+          const qCol = i - lineStart + 1;
           i++;
-        }
-        lastEmpty = empty;
-        if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
-          throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
-        }
-      } else {
-        // An unquoted field is a slice of the text: scanned by char code, not built a char at a time.
-        const start = i;
-        if (delim.length === 1) {
-          const d = delim.charCodeAt(0);
-          for (; i < n; i++) {
-            const c = text.charCodeAt(i);
-            if (c === d || c === 10 || c === 13) break;
+          let empty = true;
+          for (;;) {
+            if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
+            const c = text[i];
+            if (escape && c === escape && text[i + 1] === quote) {
+              if (keep) field += quote;
+              empty = false;
+              i += 2;
+              continue;
+            }
+            if (c === quote) {
+              i++;
+              break;
+            }
+            if (c === '\n') {
+              line++;
+              lineStart = i + 1;
+            }
+            if (keep) field += c;
+            empty = false;
+            i++;
+          }
+          lastEmpty = empty;
+          if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
+            throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
           }
         } else {
-          while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
+          // An unquoted field is a slice of the text: scanned by char code, not built a char at a time.
+          const start = i;
+          if (delim.length === 1) {
+            const d = delim.charCodeAt(0);
+            for (; i < n; i++) {
+              const c = text.charCodeAt(i);
+              if (c === d || c === 10 || c === 13) break;
+            }
+          } else {
+            while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
+          }
+          lastEmpty = i === start;
+          if (keep) field = text.slice(start, i);
         }
-        lastEmpty = i === start;
-        if (keep) field = text.slice(start, i);
+        count++;
+        if (keep) fields.push(field);
+        field = '';
+        if (i < n && text.startsWith(delim, i)) {
+          i += delim.length;
+          continue;
+        }
+        break;
       }
-      count++;
-      if (keep) fields.push(field);
-      field = '';
-      if (i < n && text.startsWith(delim, i)) {
-        i += delim.length;
-        continue;
-      }
-      break;
+      if (text[i] === '\r') i++;
+      if (text[i] === '\n') i++;
+      line++;
+      lineStart = i;
     }
-    if (text[i] === '\r') i++;
-    if (text[i] === '\n') i++;
-    line++;
-    lineStart = i;
     // Blank lines are not records.
     if (count === 1 && lastEmpty) continue;
     if (expected < 0) {
