@@ -24,8 +24,9 @@ export async function planBatch(
   const started = Date.now();
   const bar = rt.reporter.progress(`${rt.pipeline.name} batch ${seq}`, candidates.length);
   // Each file is read once, here: hashed, classified and (if it is to be staged) checked from the
-  // same bytes, which are then let go before the next file is read.
+  // same bytes, which are then let go (a few files are read ahead: ReadAhead).
   const preparer = await BatchPreparer.start(rt, seq);
+  const reads = new ReadAhead(rt, candidates);
   for (const [index, c] of candidates.entries()) {
     bar.tick(1, c.key);
     // A file at or above bigquery.loadJobFrom is not read here: the listing identifies it (direct-load.ts).
@@ -35,13 +36,11 @@ export async function planBatch(
     if (direct) {
       sum = direct.identity;
     } else {
-      try {
-        data = await rt.landing.get(c.key);
-      } catch {
-        continue; // gone since it was listed
-      }
+      const read = await reads.take(index);
+      if (!read.data) continue; // gone since it was listed
+      data = read.data;
       // Still being written (it grew since it was listed): the next run takes it.
-      const now2 = await rt.landing.head(c.key);
+      const now2 = read.head;
       if (data.length !== c.size || !now2 || now2.size !== c.size || now2.lastModified !== c.lastModified) {
         rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
         continue;
@@ -107,3 +106,58 @@ export async function planBatch(
   crashPoint('after-manifest', seq);
   return { manifest, prepared };
 }
+
+/**
+ * The batch's files read a few ahead of the one being checked: the store reads them (libuv's
+ * threads, or the network) while this thread hashes and checks the one before. Bounded by files
+ * and bytes; a file the warehouse may load itself (direct-load.ts) is left to the loop.
+ */
+class ReadAhead {
+  private readonly reads = new Map<number, Promise<{ data?: Uint8Array; head?: ObjectMeta }>>();
+  private next = 0;
+
+  constructor(
+    private readonly rt: PipelineRuntime,
+    private readonly files: ObjectMeta[],
+  ) {}
+
+  take(index: number): Promise<{ data?: Uint8Array; head?: ObjectMeta }> {
+    this.fill(index);
+    const read = this.reads.get(index) ?? this.read(this.files[index]);
+    this.reads.delete(index);
+    this.fill(index + 1);
+    return read;
+  }
+
+  private fill(from: number): void {
+    this.next = Math.max(this.next, from);
+    let bytes = 0;
+    for (const i of this.reads.keys()) bytes += this.files[i].size;
+    while (this.next < this.files.length && this.reads.size < READ_AHEAD_FILES && bytes < READ_AHEAD_BYTES) {
+      const f = this.files[this.next];
+      const from = this.rt.tables.remoteLoadFrom;
+      if (from === undefined || f.size < from) {
+        const read = this.read(f);
+        // Taken (and its error thrown) in the loop's turn; a loop that stops early leaves no unhandled rejection.
+        read.catch(() => {});
+        this.reads.set(this.next, read);
+        bytes += f.size;
+      }
+      this.next++;
+    }
+  }
+
+  /** The bytes, then the listing again (to see a file still growing); no bytes when it is gone. */
+  private async read(f: ObjectMeta): Promise<{ data?: Uint8Array; head?: ObjectMeta }> {
+    let data: Uint8Array;
+    try {
+      data = await this.rt.landing.get(f.key);
+    } catch {
+      return {};
+    }
+    return { data, head: await this.rt.landing.head(f.key) };
+  }
+}
+
+const READ_AHEAD_FILES = 8;
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;

@@ -5,7 +5,8 @@ import { settleBadRecords } from './bad-records.ts';
 import { FileRejectedError } from './errors.ts';
 import { batchWorkDir } from './work-dir.ts';
 import { checkCsvText, groupable, readCsvGroup, readRaw, type CheckedCsv, type RawInput } from './file-reader.ts';
-import { checkFileSelect, checkFileSelects, fileSelect, planFile, type FilePlan } from './stage-select.ts';
+import { checkFileSelect, checkSelects, fileSelect, planFile, type FilePlan } from './stage-select.ts';
+import { batchSelects } from './group-select.ts';
 
 /** Every file of a batch read, checked against the stage's columns, and planned (or rejected). */
 export interface Prepared {
@@ -141,11 +142,11 @@ export class BatchPreparer {
     const waiting = this.pending.splice(0);
     if (waiting.length === 0) return;
     const { rt } = this;
-    let counts: { bad: number }[] | undefined;
-    if (waiting.length > 1) counts = await checkFileSelects(rt.compute, waiting.map((w) => w.sql)).catch(() => undefined);
-    for (const [n, w] of waiting.entries()) {
+    let counts: Map<string, { bad: number }> | undefined;
+    if (waiting.length > 1) counts = await this.checkTogether(waiting).catch(() => undefined);
+    for (const w of waiting) {
       try {
-        const counted = counts ? counts[n] : await checkFileSelect(rt.compute, w.sql);
+        const counted = counts?.get(w.key) ?? (await checkFileSelect(rt.compute, w.sql));
         await settleBadRecords(rt.compute, rt.pipeline, w.plan, w.columns, counted.bad);
         this.plans.set(w.key, w.plan);
       } catch (err) {
@@ -153,6 +154,18 @@ export class BatchPreparer {
         this.rejected.set(w.key, err);
       }
     }
+  }
+
+  /**
+   * The waiting checks in one statement, the files of one group table as one SELECT
+   * (group-select.ts): the counts per file key.
+   */
+  private async checkTogether(waiting: { key: string; plan: FilePlan; columns: Column[] }[]): Promise<Map<string, { bad: number }>> {
+    const parts = batchSelects(this.rt.pipeline, waiting, { batch: this.seq, ingestedAt: 0 }, { flagBad: true });
+    const rows = await checkSelects(this.rt.compute, parts.map((p) => ({ sql: p.sql, byFile: p.keys.length > 1 })));
+    const counts = new Map<string, { bad: number }>();
+    for (const r of rows) counts.set(r.file ?? parts[r.i].keys[0], { bad: r.bad });
+    return counts;
   }
 }
 

@@ -12,7 +12,7 @@ import { loadErrorsDocument } from './direct-load.ts';
 import { PipelineStateError } from './errors.ts';
 import { dropRawInputs } from './file-reader.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
-import { fileSelect } from './stage-select.ts';
+import { batchSelects } from './group-select.ts';
 
 /**
  * The steps of a planned batch (see batch.ts for the whole sequence), each idempotent: quarantine,
@@ -144,10 +144,9 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       }
       prep = redo;
     }
-    const selects = stageFiles
-      .map((f) => prep!.plans.get(f.key)!)
-      .filter((p) => p.raw.sql !== undefined)
-      .map((p) => fileSelect(pipeline, p, prep!.columns, { batch: seq, ingestedAt: manifest.ingestedAt }));
+    const plans = stageFiles.map((f) => prep!.plans.get(f.key)!).filter((p) => p.raw.sql !== undefined);
+    // Files read together (one temp table) are staged by one SELECT over it (group-select.ts).
+    const selects = batchSelects(pipeline, plans.map((plan) => ({ plan, columns: prep!.columns })), { batch: seq, ingestedAt: manifest.ingestedAt }).map((p) => p.sql);
     const query = selects.length ? selects.map((x) => `(${x})`).join(' UNION ALL ') : undefined;
     // A warehouse on this Compute (Delta) appends the query itself; others get the batch as Parquet
     // (what a BigQuery load job takes as well).
@@ -176,11 +175,13 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
 export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
   const { manifest } = progress;
   const shared = rt.siblings.length > 0;
-  for (const f of manifest.files.filter((x) => x.outcome !== 'replaced' && (x.outcome !== 'quarantine' || shared))) {
-    if (shared && rt.siblings.some((s) => !s.tookFile(f.key, f.sha256))) continue;
-    const dest = `${manifest.folder}/${f.key}`;
-    const r = await moveOnce(rt.landing, f.key, rt.archive, dest, f.sha256, rt.pipeline.name, { planned: { size: f.size, mtime: f.mtime } });
-    if ((r === 'moved' || r === 'already-moved' || r === 'copied') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${dest}`);
+  const files = manifest.files.filter((x) => x.outcome !== 'replaced' && (x.outcome !== 'quarantine' || shared) && !(shared && rt.siblings.some((s) => !s.tookFile(x.key, x.sha256))));
+  // Each move is on its own once-only and redoable, so a few run at a time (a batch of small files
+  // paid one round of syscalls, or of requests to a bucket, per file in turn); events stay in order.
+  const results = await inTurns(files, ARCHIVE_MOVES_AT_ONCE, (f) => moveOnce(rt.landing, f.key, rt.archive, `${manifest.folder}/${f.key}`, f.sha256, rt.pipeline.name, { planned: { size: f.size, mtime: f.mtime } }));
+  for (const [i, f] of files.entries()) {
+    const r = results[i];
+    if ((r === 'moved' || r === 'already-moved' || r === 'copied') && f.outcome !== 'quarantine') progress.movedTo.set(f.key, `${rt.archive.uri}/${manifest.folder}/${f.key}`);
     if (r === 'missing' || r === 'changed') rt.reporter.event('warn', 'file.not-archived', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, reason: r });
     if (f.outcome === 'duplicate') rt.reporter.event('info', 'file.duplicate', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, duplicateOf: f.duplicateOf });
   }
@@ -190,6 +191,31 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
     if (data) await moveOnce(rt.landing, marker, rt.archive, `${manifest.folder}/${marker}`, sha256(data), rt.pipeline.name);
   }
   crashPoint('after-archive', manifest.seq);
+}
+
+const ARCHIVE_MOVES_AT_ONCE = 8;
+
+/**
+ * `work` over the items with at most `limit` running at once; the results in the items' order. On
+ * a failure the moves already started finish first, then the first error is thrown.
+ */
+async function inTurns<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = await work(items[i]);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw failed.error;
+  return results;
 }
 
 /** Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq). */

@@ -36,77 +36,112 @@ export function checkCsv(
   let header: string[] = [];
   let records = 0;
   const n = text.length;
+  // A line with neither a quote nor a bare CR counts its delimiters: one native search for its end
+  // and one pass over it, no field scanned one by one (the header always goes the long way).
+  const d = delim.length === 1 ? delim.charCodeAt(0) : -1;
+  let nextQuote = quote ? text.indexOf(quote) : -1;
+  let nextCr = text.indexOf('\r');
   while (i < n) {
     const recordLine = line;
     const recordStart = i;
+    // Only the first record's fields are kept (the header); the others are counted, not copied.
+    const keep = expected < 0;
     const fields: string[] = [];
+    let count = 0;
+    let lastEmpty = false;
     let field = '';
-    // One record.
-    for (;;) {
-      if (quote && text[i] === quote) {
-        const qLine = line;
-        const qCol = i - lineStart + 1;
-        i++;
-        for (;;) {
-          if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
-          const c = text[i];
-          if (escape && c === escape && text[i + 1] === quote) {
-            field += quote;
-            i += 2;
-            continue;
-          }
-          if (c === quote) {
-            i++;
-            break;
-          }
-          if (c === '\n') {
-            line++;
-            lineStart = i + 1;
-          }
-          field += c;
+    let nl = -1;
+    let end = -1;
+    if (!keep && d >= 0) {
+      nl = text.indexOf('\n', i);
+      if (nl < 0) nl = n;
+      if (nextQuote !== -1 && nextQuote < i) nextQuote = text.indexOf(quote, i);
+      if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf('\r', i);
+      // CR only as the line's last character (CRLF, or CR at the end of the text).
+      end = nextCr !== -1 && nextCr < nl ? (nextCr === nl - 1 ? nextCr : -1) : nl;
+      if (end !== -1 && nextQuote !== -1 && nextQuote < end) end = -1;
+    }
+    if (end !== -1) {
+      count = 1;
+      for (let k = i; k < end; k++) if (text.charCodeAt(k) === d) count++;
+      lastEmpty = end === i;
+      i = nl < n ? nl + 1 : n;
+      line++;
+      lineStart = i;
+    } else {
+      // One record.
+      for (;;) {
+        if (quote && text[i] === quote) {
+          const qLine = line;
+          const qCol = i - lineStart + 1;
           i++;
-        }
-        if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
-          throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
-        }
-      } else {
-        // An unquoted field is a slice of the text: scanned by char code, not built a char at a time.
-        const start = i;
-        if (delim.length === 1) {
-          const d = delim.charCodeAt(0);
-          for (; i < n; i++) {
-            const c = text.charCodeAt(i);
-            if (c === d || c === 10 || c === 13) break;
+          let empty = true;
+          for (;;) {
+            if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
+            const c = text[i];
+            if (escape && c === escape && text[i + 1] === quote) {
+              if (keep) field += quote;
+              empty = false;
+              i += 2;
+              continue;
+            }
+            if (c === quote) {
+              i++;
+              break;
+            }
+            if (c === '\n') {
+              line++;
+              lineStart = i + 1;
+            }
+            if (keep) field += c;
+            empty = false;
+            i++;
+          }
+          lastEmpty = empty;
+          if (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') {
+            throw new FileRejectedError('csv', `unexpected character ${JSON.stringify(text[i])} after a closing quote`, { line, column: i - lineStart + 1 });
           }
         } else {
-          while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
+          // An unquoted field is a slice of the text: scanned by char code, not built a char at a time.
+          const start = i;
+          if (delim.length === 1) {
+            const d = delim.charCodeAt(0);
+            for (; i < n; i++) {
+              const c = text.charCodeAt(i);
+              if (c === d || c === 10 || c === 13) break;
+            }
+          } else {
+            while (i < n && !text.startsWith(delim, i) && text[i] !== '\n' && text[i] !== '\r') i++;
+          }
+          lastEmpty = i === start;
+          if (keep) field = text.slice(start, i);
         }
-        field = text.slice(start, i);
+        count++;
+        if (keep) fields.push(field);
+        field = '';
+        if (i < n && text.startsWith(delim, i)) {
+          i += delim.length;
+          continue;
+        }
+        break;
       }
-      fields.push(field);
-      field = '';
-      if (i < n && text.startsWith(delim, i)) {
-        i += delim.length;
-        continue;
-      }
-      break;
+      if (text[i] === '\r') i++;
+      if (text[i] === '\n') i++;
+      line++;
+      lineStart = i;
     }
-    if (text[i] === '\r') i++;
-    if (text[i] === '\n') i++;
-    line++;
-    lineStart = i;
     // Blank lines are not records.
-    if (fields.length === 1 && fields[0] === '') continue;
+    if (count === 1 && lastEmpty) continue;
     if (expected < 0) {
-      expected = fields.length;
+      expected = count;
       if (hasHeader) {
         header = fields;
         continue;
       }
-    } else if (fields.length !== expected) {
-      const message = `expected ${expected} fields (as in line 1) but found ${fields.length}`;
+    } else if (count !== expected) {
+      const message = `expected ${expected} fields (as in line 1) but found ${count}`;
       if (!options.tolerant) throw new FileRejectedError('csv', message, { line: recordLine, column: 1 }, 'a ragged row: a missing or extra delimiter');
-      ragged.push({ line: recordLine, fields: fields.length, message, start: recordStart, end: i });
+      ragged.push({ line: recordLine, fields: count, message, start: recordStart, end: i });
       continue;
     }
     options.lines?.push(recordLine);

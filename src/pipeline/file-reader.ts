@@ -24,6 +24,12 @@ export interface RawInput {
   bad: BadRecord[];
   /** The source line of each record of `sql`, by REC (CSV, NDJSON; read again only when asked). */
   lines?: () => Promise<number[]>;
+  /**
+   * Read with its neighbours into one temp table (readCsvGroup): the table, the file's path in its
+   * FILE_COLUMN, and its first rowid. Files of one table can then be selected in one statement
+   * (group-select.ts) instead of one SELECT per file glued by UNION ALL.
+   */
+  group?: { table: string; path: string; lo: number };
 }
 
 /** The column of a RawInput's `sql` numbering its records (0-based, in file order). */
@@ -210,12 +216,14 @@ export async function readCsvGroup(
       repaired: [],
       bad: [],
       lines: async () => lines,
+      group: { table, path: f.path, lo: c.lo },
     });
   }
   return out;
 }
 
-const FILE_COLUMN = '__lakelet_file';
+/** The column of a group's temp table naming each row's file (its path), as read_csv's `filename` gives it. */
+export const FILE_COLUMN = '__lakelet_file';
 
 function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number): unknown {
   try {

@@ -52,6 +52,8 @@ export interface FilePlan {
   rows: number;
   /** Bad records left out of the stage (badRecords: quarantine-file). */
   leftOut: number;
+  /** SQL for `_source_file` when the rows come from several files (group-select.ts); default: the key. */
+  sourceFile?: string;
 }
 
 /** How values that do not fit, and records that cannot be read, are handled (schemaDrift × badRecords). */
@@ -246,7 +248,7 @@ export function fileSelect(
   }
   const lineageCols = (rowNumber: string) => [
     `CAST(${lineage.batch} AS BIGINT) AS _batch`,
-    `${sqlString(plan.key)} AS _source_file`,
+    `${plan.sourceFile ?? sqlString(plan.key)} AS _source_file`,
     `CAST(epoch_ms(CAST(${lineage.ingestedAt} AS BIGINT)) AS TIMESTAMPTZ) AS _ingested_at`,
     `CAST(${rowNumber} AS BIGINT) AS _row_number`,
   ];
@@ -353,15 +355,25 @@ export async function checkFileSelect(compute: Compute, sql: string): Promise<{ 
  * them fails; the caller then checks them one by one to find which.
  */
 export async function checkFileSelects(compute: Compute, sqls: string[]): Promise<{ rows: number; rescued: number; bad: number }[]> {
+  const rows = await checkSelects(compute, sqls.map((sql) => ({ sql, byFile: false })));
+  const out = new Array<{ rows: number; rescued: number; bad: number }>(sqls.length);
+  for (const r of rows) out[r.i] = r;
+  return out;
+}
+
+/**
+ * The checks of SELECTs in one statement, as checkFileSelects; a `byFile` SELECT holds the rows of
+ * several files (group-select.ts) and is counted per `_source_file` (`file` in the answer).
+ */
+export async function checkSelects(compute: Compute, parts: { sql: string; byFile: boolean }[]): Promise<{ i: number; file?: string; rows: number; rescued: number; bad: number }[]> {
   // Every column's value is used (the row hashed), so no cast is optimized away; a hash is several
   // times cheaper than the row cast to text.
-  const parts = sqls.map((sql, i) => {
+  const sql = parts.map(({ sql, byFile }, i) => {
     const hasRescue = sql.includes(` AS ${RESCUED},`);
     const hasFlag = sql.includes(` AS ${BAD_FLAG} FROM`);
-    return `SELECT ${i} AS i, count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(hash(__t)) AS h FROM (${sql}) __t`;
+    const file = byFile ? '__t._source_file' : 'CAST(NULL AS VARCHAR)';
+    return `SELECT ${i} AS i, ${file} AS f, count(*) AS n, ${hasRescue ? `count(__t.${RESCUED})` : '0'} AS r, ${hasFlag ? `count(__t.${BAD_FLAG})` : '0'} AS b, max(hash(__t)) AS h FROM (${sql}) __t${byFile ? ' GROUP BY __t._source_file' : ''}`;
   });
-  const rows = await compute.query<{ i: number; n: string | number; r: string | number; b: string | number }>(parts.join(' UNION ALL '));
-  const out = new Array<{ rows: number; rescued: number; bad: number }>(sqls.length);
-  for (const r of rows) out[Number(r.i)] = { rows: Number(r.n), rescued: Number(r.r), bad: Number(r.b) };
-  return out;
+  const rows = await compute.query<{ i: number; f: string | null; n: string | number; r: string | number; b: string | number }>(sql.join(' UNION ALL '));
+  return rows.map((r) => ({ i: Number(r.i), ...(r.f !== null ? { file: r.f } : {}), rows: Number(r.n), rescued: Number(r.r), bad: Number(r.b) }));
 }

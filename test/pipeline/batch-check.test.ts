@@ -54,6 +54,37 @@ describe('files of one batch checked together', () => {
       ...[17, 18, 19].map((id, i) => ['c.csv', id, i + 1]),
     ]);
   });
+
+  it('files read into one table are checked and staged as one SELECT: each row keeps its file and number, a bad value stays with its file', async () => {
+    // amount reads as DOUBLE in every file (so b..f are read together with a's types); 12345.5 does
+    // not fit DECIMAL(4,1): d's record is left out, and only d's.
+    ws = new Workspace(yaml({ transforms: { amount: { cast: 'DECIMAL(4,1)' } } }));
+    const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => [from + i, `${(from + i) % 90}.5`]);
+    ws.land('landing/a.csv', csv('id,amount', rows(1, 4)));
+    ws.land('landing/b.csv', csv('id,amount', rows(5, 10)));
+    ws.land('landing/c.csv', csv('id,amount', rows(15, 10)));
+    ws.land('landing/d.csv', csv('id,amount', rows(25, 10).map((r) => (r[0] === 27 ? [27, '12345.5'] : r))));
+    ws.land('landing/e.csv', csv('id,amount', rows(35, 10)));
+    ws.land('landing/f.csv', csv('id,amount', rows(45, 10)));
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ batches: 1, staged: 6, quarantined: 0, rowsStaged: 53, rowsRejected: 1 });
+    const stage = await ws.rows('tables/stage', '_source_file, _row_number');
+    const numbered = (file: string, ids: number[]) => ids.map((id, i) => [file, id, i + 1]);
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    expect(stage.map((r) => [r._source_file, Number(r.id), Number(r._row_number)])).toEqual([
+      ...numbered('a.csv', range(1, 4)),
+      ...numbered('b.csv', range(5, 10)),
+      ...numbered('c.csv', range(15, 10)),
+      ...numbered('d.csv', range(25, 10).filter((id) => id !== 27)),
+      ...numbered('e.csv', range(35, 10)),
+      ...numbered('f.csv', range(45, 10)),
+    ]);
+    const bad = ws.files('quarantine').filter((f) => f.endsWith('.bad-records.ndjson'));
+    expect(bad.map((f) => f.split('/').pop())).toEqual(['d.csv.bad-records.ndjson']);
+    expect(readFileSync(join(ws.dir, 'quarantine', bad[0]), 'utf8')).toContain('12345.5');
+    const target = await ws.rows('tables/target', 'id');
+    expect(target.map((r) => Number(r.id))).toEqual(range(1, 54).filter((id) => id !== 27));
+  });
 });
 
 describe('a file alone in its batch', () => {

@@ -41,6 +41,33 @@ describe('CSV structure check', () => {
     expect(checkCsv('1,a\n2,b\n', { header: false }).records).toBe(2);
     expect(() => checkCsv('id,v\n1,"a"b\n', {})).toThrow(/after a closing quote/);
   });
+
+  it('records are counted, not copied: the header keeps its (quoted) names, blank lines are skipped, ragged records are found with their lines', () => {
+    const lines: number[] = [];
+    const text = '\n"i""d",v\n1,a\n\n""\n2,"x\ny"\n3\n4,b,c\n5,\n';
+    const r = checkCsv(text, {}, { tolerant: true, lines });
+    expect(r.header).toEqual(['i"d', 'v']);
+    // '""' alone on a line is one empty field: a blank line, as an empty unquoted one.
+    expect(r.records).toBe(3);
+    expect(lines).toEqual([3, 6, 10]);
+    expect(r.ragged?.map((x) => [x.line, x.fields, text.slice(x.start, x.end)])).toEqual([
+      [8, 1, '3\n'],
+      [9, 3, '4,b,c\n'],
+    ]);
+    expect(() => checkCsv('id,v\n1,2\n3\n', {})).toThrow('expected 2 fields (as in line 1) but found 1');
+  });
+
+  it('lines without quotes are counted by their delimiters, with the same records, lines and ragged ones as the field-by-field parse', () => {
+    // A bare CR ends a record (as DuckDB reads it); CRLF and a CR at the very end do not add one.
+    const lines: number[] = [];
+    const r = checkCsv('id,v\r\n1,a\r\n2,b\r3,c\n4,"q\nr",x\n5,e\r', {}, { tolerant: true, lines });
+    expect(r.records).toBe(4);
+    expect(lines).toEqual([2, 3, 4, 7]);
+    expect(r.ragged?.map((x) => [x.line, x.fields, x.start, x.end])).toEqual([[5, 3, 19, 29]]);
+    // No newline at the end; a quote further on in the text does not stop the lines before it.
+    expect(checkCsv('a;b;c\n1;2;3\n4;5\n6;"7;8";9', { delimiter: ';' }, { tolerant: true })).toMatchObject({ records: 2, ragged: [{ line: 3, fields: 2 }] });
+    expect(() => checkCsv('a,b\n1,2\n3,"x\n', {})).toThrow('unterminated quoted field');
+  });
 });
 
 describe('batching', () => {

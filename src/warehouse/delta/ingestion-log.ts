@@ -34,17 +34,13 @@ export class DeltaIngestionLog implements IngestionLogTable {
 
   /** Appends a batch's rows; a second call for the same batch is a no-op. Returns the log version. */
   async append(pipeline: string, seq: number, rows: LogRow[]): Promise<number> {
-    const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
-    const sql = `SELECT * FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
-    const result = await this.table.write({ sql }).mode('append').txn(logAppId(pipeline), seq).execute();
+    const result = await this.table.write({ sql: rowsSql(rows) }).mode('append').txn(logAppId(pipeline), seq).execute();
     return result.version;
   }
 
   /** Rows outside any batch (requeues), appended as they are; the caller makes them idempotent. */
   async record(rows: LogRow[]): Promise<number> {
-    const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
-    const sql = `SELECT * FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
-    return (await this.table.write({ sql }).mode('append').execute()).version;
+    return (await this.table.write({ sql: rowsSql(rows) }).mode('append').execute()).version;
   }
 
   /** Rows, newest first (a requeue of an old batch's file is as new as when it happened). */
@@ -62,10 +58,21 @@ export class DeltaIngestionLog implements IngestionLogTable {
   }
 }
 
+/**
+ * The rows as a SELECT: plain literals in VALUES, typed once per column outside it. A CAST around
+ * every literal (20 columns × 100 files) made DuckDB bind thousands of expressions: the write's
+ * DESCRIBE and COPY of a 100-file batch's rows took 40 ms instead of 12.
+ */
+function rowsSql(rows: LogRow[]): string {
+  const values = rows.map((r) => `(${COLUMNS.map(([k, type]) => literal(r[k], type)).join(', ')})`);
+  const typed = COLUMNS.map(([k, type]) => (type === 'TIMESTAMPTZ' ? `CAST(epoch_ms(CAST(${k} AS BIGINT)) AS TIMESTAMPTZ) AS ${k}` : `CAST(${k} AS ${type}) AS ${k}`));
+  return `SELECT ${typed.join(', ')} FROM (VALUES ${values.join(', ')}) AS v(${COLUMNS.map(([k]) => k).join(', ')})`;
+}
+
+/** A value as a plain SQL literal (typed by rowsSql); a timestamp as its epoch milliseconds. */
 function literal(value: unknown, type: string): string {
-  if (value === null || value === undefined) return `CAST(NULL AS ${type})`;
-  if (type === 'TIMESTAMPTZ') return `CAST(epoch_ms(CAST(${Number(value)} AS BIGINT)) AS TIMESTAMPTZ)`;
+  if (value === null || value === undefined) return 'NULL';
+  if (type === 'TIMESTAMPTZ' || type === 'BIGINT') return String(Math.round(Number(value)));
   if (type === 'BOOLEAN') return value ? 'true' : 'false';
-  if (type === 'BIGINT') return `CAST(${Math.round(Number(value))} AS BIGINT)`;
-  return `CAST(${sqlString(String(value))} AS VARCHAR)`;
+  return sqlString(String(value));
 }
