@@ -3,6 +3,7 @@ import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
 import type { Source } from './source.ts';
 import { scanSnapshot } from '../delta/scan.ts';
+import { LazyCompute } from '../../adapters/compute/lazy-compute.ts';
 import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
@@ -132,6 +133,9 @@ export class MergeBuilder {
     const started = Date.now();
     if (this.clauses.length === 0) throw new InputError('MERGE needs at least one WHEN clause.');
     assertOnlyLastUnconditional(this.clauses);
+    // Every merge runs SQL: DuckDB's instance (~25 ms to create, on its own threads) comes up
+    // while the snapshot is read in JavaScript, instead of after it.
+    if (this.table.ctx.compute instanceof LazyCompute) this.table.ctx.compute.start();
     const snapshot = await this.table.tryLatest();
     if (snapshot && this._txn) {
       const done = snapshot.txnVersion(this._txn.appId);
