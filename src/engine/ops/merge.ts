@@ -8,7 +8,7 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -193,7 +193,9 @@ export class MergeBuilder {
     // 5. Ambiguity: a target row matched by several source rows.
     if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
     // 6. Which files change, and the counts Delta reports.
-    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
+    // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
+    const decisions =
+      decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ?? (await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files));
     if (narrow && decisions.rowsOf('matched-update') + decisions.rowsOf('not-matched-insert') !== source.numSourceRows - source.numSourceRowsDeduplicated) {
       // A source row matched several target rows (the target repeats a key): each of them is
       // updated, so the rows to write are the join's, not the source's once. Join again, keeping them.

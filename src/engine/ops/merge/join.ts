@@ -249,3 +249,16 @@ export async function decideRows(compute: Compute, joined: string, clauses: Code
   }
   return { rowsOf, touched };
 }
+
+/**
+ * What the join decides when no target file is read (every row is pruned away, or the table has
+ * none) and the first WHEN NOT MATCHED clause has no condition: every source row is unmatched and
+ * inserted by it, no target row changes. Known without reading the rows; undefined otherwise
+ * (a conditional insert must be evaluated row by row).
+ */
+export function decisionsWithoutTarget(plan: MergePlan, sourceRows: number, scanned: AddFile[]): RowDecisions | undefined {
+  if (scanned.length > 0) return undefined;
+  if (plan.inserts.length > 0 && plan.inserts[0].condition) return undefined;
+  const inserted = plan.inserts.length > 0 ? sourceRows : 0;
+  return { rowsOf: (kind) => (kind === 'not-matched-insert' ? inserted : 0), touched: new Map() };
+}
