@@ -81,7 +81,11 @@ async function pruneOneKey(
         const m = (a + b) >> 1;
         return `CASE WHEN v < ${literal(usable[m].lo!)} THEN ${search(a, m)} ELSE ${search(m, b)} END`;
       };
-      matching = `SELECT DISTINCT CASE WHEN v >= ${literal(usable[0].lo!)} THEN ${search(0, usable.length)} END AS i FROM (${keysSql})`;
+      // Keys outside [first lower bound, greatest upper bound] (e.g. new keys above every file)
+      // are filtered before the search: constants DuckDB pushes into the source scan, so row
+      // groups of a Parquet source wholly outside are not even read.
+      const top = `greatest(${usable.map((r) => literal(r.hi!)).join(', ')})`;
+      matching = `SELECT DISTINCT ${search(0, usable.length)} AS i FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
     } else {
       // Too many files for a search written out as SQL: an ASOF join finds the same file with a sort.
       matching = `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM (${typedSql}) WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
