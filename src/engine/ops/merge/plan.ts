@@ -16,7 +16,7 @@ import { InputError, NotATableError } from '../../errors.ts';
 import { formatOf, sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
-import { pruneByKeys } from './pruning.ts';
+import { pruneByKeys, type KeyRange } from './pruning.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
@@ -159,6 +159,8 @@ export interface MergePlan {
   bySource: CodedClause[];
   /** Files that may hold a row the merge changes: all of them with a NOT MATCHED BY SOURCE clause. */
   candidates: AddFile[];
+  /** Per key column (lower-cased), when pruning knew it: the range holding every key of the candidates. */
+  keyRanges: Record<string, KeyRange>;
 }
 
 export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys: string[], sourceTable: string): Promise<MergePlan> {
@@ -168,6 +170,6 @@ export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys
   const inserts = coded.filter((c) => c.kind === 'not-matched-insert');
   // Every target row matters to a NOT MATCHED BY SOURCE clause; otherwise only rows whose key is
   // among the source's (matched rows, and the keys inserts must not duplicate).
-  const candidates = bySource.length > 0 ? snapshot.files : await pruneByKeys(snapshot, keys, sourceTable);
-  return { clauses: coded, matched, inserts, bySource, candidates };
+  const pruned = bySource.length > 0 ? { files: snapshot.files, keyRanges: {} } : await pruneByKeys(snapshot, keys, sourceTable);
+  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges };
 }

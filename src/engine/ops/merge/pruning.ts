@@ -17,18 +17,36 @@ const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double',
  * or not. A file must survive every key column.
  * Files without usable stats for a column always survive for it.
  */
-export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string): Promise<AddFile[]> {
+export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string): Promise<PrunedFiles> {
   const { compute } = snapshot.table;
   const mode = columnMappingMode(snapshot.metadata);
   const partitions = new Set(snapshot.partitionColumns.map((c) => c.toLowerCase()));
   let survivors = snapshot.files;
+  const keyRanges: Record<string, KeyRange> = {};
   for (const key of keys) {
     if (survivors.length === 0) break;
     const field = snapshot.schema.fields.find((f) => f.name.toLowerCase() === key.toLowerCase());
     if (!field || typeof field.type !== 'string' || !(PRUNABLE.has(field.type) || field.type.startsWith('decimal'))) continue;
-    survivors = await pruneOneKey(snapshot, survivors, field, partitions.has(field.name.toLowerCase()), physicalName(field, mode), sourceTable, compute);
+    const pruned = await pruneOneKey(snapshot, survivors, field, partitions.has(field.name.toLowerCase()), physicalName(field, mode), sourceTable, compute);
+    survivors = pruned.files;
+    if (pruned.range) keyRanges[field.name.toLowerCase()] = pruned.range;
   }
-  return survivors;
+  return { files: survivors, keyRanges };
+}
+
+/** Bounds (SQL constants of the key's type) that every key of the files pruned holds. */
+export interface KeyRange {
+  lo: string;
+  hi: string;
+}
+
+export interface PrunedFiles {
+  files: AddFile[];
+  /**
+   * Per key column (lower-cased), when every file had usable bounds: the range outside which no
+   * source key can match a target row of these files (it is known to none of them).
+   */
+  keyRanges: Record<string, KeyRange>;
 }
 
 async function pruneOneKey(
@@ -39,7 +57,7 @@ async function pruneOneKey(
   physical: string,
   sourceTable: string,
   compute: Snapshot['table']['compute'],
-): Promise<AddFile[]> {
+): Promise<{ files: AddFile[]; range?: KeyRange }> {
   const bounds = files.map((f, i) => {
     if (isPartition) {
       const v = f.partitionValues[physical] ?? f.partitionValues[field.name] ?? null;
@@ -58,6 +76,8 @@ async function pruneOneKey(
   const unknown = bounds.filter((b) => !b.known).map((b) => b.i);
   const ranged = bounds.filter((b) => b.known && b.lo !== null && b.hi !== null);
   const kept = new Set<number>(unknown);
+  // Set only when every file's bounds are usable: then no key outside them matches any file.
+  let range: KeyRange | undefined;
   if (ranged.length > 0) {
     const t = deltaTypeToDuckDb(field.type);
     const typedSql = typedBoundsSql(field, ranged);
@@ -86,6 +106,7 @@ async function pruneOneKey(
       // groups of a Parquet source wholly outside are not even read.
       const top = `greatest(${usable.map((r) => literal(r.hi!)).join(', ')})`;
       matching = `SELECT DISTINCT ${search(0, usable.length)} AS i FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
+      if (kept.size === 0) range = { lo: literal(usable[0].lo!), hi: top };
     } else {
       // Too many files for a search written out as SQL: an ASOF join finds the same file with a sort.
       matching = `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM (${typedSql}) WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
@@ -94,7 +115,7 @@ async function pruneOneKey(
       for (const r of await compute.query<{ i: number | null }>(matching)) if (r.i !== null) kept.add(Number(r.i));
     }
   }
-  return files.filter((_, i) => kept.has(i));
+  return { files: files.filter((_, i) => kept.has(i)), range };
 }
 
 /** Past this many files with disjoint ranges, the nested-CASE search would be too long a statement. */

@@ -186,6 +186,23 @@ describe('MERGE fast paths', () => {
     t.close();
   });
 
+  it('repeated source keys: checked only inside the files\' key range (the last file included); repeats above it are both inserted', async () => {
+    const t = await table();
+    for (const lo of [0, 100, 200]) await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(${lo}, ${lo + 50})` }).execute();
+    // Sorted, with key 240 (in the last file) twice among new keys above every file.
+    const inside = await parquet(`SELECT * FROM (VALUES (5, 'a'), (240, 'b'), (240, 'c'), (900, 'd')) v(id, val)`);
+    const err = await t.merge({ file: inside }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute().catch((e) => e);
+    expect(err).toBeInstanceOf(MergeDuplicateKeyError);
+    expect(err.message).toContain('"id":"240"');
+    // Key 900 twice, above every file: nothing to be ambiguous about, both rows go in.
+    const above = await parquet(`SELECT * FROM (VALUES (5, 'a'), (240, 'b'), (900, 'd'), (900, 'e')) v(id, val)`);
+    const res = await t.merge({ file: above }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 2, numTargetRowsInserted: 2 });
+    const rows = (await t.read({ where: 'id IN (5, 240, 900)', orderBy: 'id, val' })).map((r) => [Number(r.id), r.val]);
+    expect(rows).toEqual([[5, 'a'], [240, 'b'], [900, 'd'], [900, 'e']]);
+    t.close();
+  });
+
   it('the ambiguity error names the key when a conditional star merge matches one target row twice', async () => {
     const t = await table();
     await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(10)` }).execute();
