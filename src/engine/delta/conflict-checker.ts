@@ -16,7 +16,7 @@ export interface ReadSet {
    * function compiles the predicate only when a concurrent commit has to be checked (compiling
    * takes DuckDB round trips that an uncontended commit never needs).
    */
-  scope: 'none' | 'all' | Predicate | (() => Promise<Predicate>);
+  scope: 'none' | 'all' | Predicate | (() => Promise<Predicate | 'none'>);
 }
 
 /** Compiles a lazy read scope (once) before commits are checked against it. */

@@ -181,13 +181,6 @@ export function decodeRoaringTreemap(bytes: Uint8Array): number[] {
 // Encoding (for writing DVs). Picks, per container, the smallest of array / bitset / runs, as
 // run-optimized Java and CRoaring bitmaps do; the cookie is 12347 only if a run container exists.
 
-interface Container {
-  key: number;
-  values: number[]; // low 16 bits, ascending
-  kind: 'array' | 'bitset' | 'run';
-  runs: [number, number][]; // [start, length] pairs, filled only for run containers
-}
-
 /** Little-endian byte sink that grows as needed. */
 class Writer {
   private buf = new Uint8Array(256);
@@ -220,34 +213,78 @@ class Writer {
   }
 }
 
-function makeContainer(key: number, values: number[]): Container {
-  // Count the runs first: only a run container needs them built (most containers of scattered
-  // positions are arrays or bitsets, where a pair per value would be wasted allocation).
-  let runCount = 0;
-  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[i - 1] + 1) runCount++;
-  const arrayBytes = values.length <= ARRAY_MAX ? values.length * 2 : Infinity;
-  const runBytes = 2 + runCount * 4;
-  let kind: Container['kind'] = arrayBytes <= BITSET_BYTES ? 'array' : 'bitset';
-  if (runBytes < Math.min(arrayBytes, BITSET_BYTES)) kind = 'run';
-  const runs: [number, number][] = [];
-  if (kind === 'run') {
-    for (const v of values) {
-      const last = runs[runs.length - 1];
-      if (last && last[0] + last[1] === v) last[1]++;
-      else runs.push([v, 1]);
-    }
+
+// The encoder runs once per DV a process writes, usually over tens of thousands of positions in
+// code the JIT has not compiled yet: it avoids per-value calls and iterators, finds container
+// bounds by binary search, and lets typed-array conversions (native even in cold code) do the
+// per-value work where they can.
+
+/** This platform stores a Uint16Array's elements little-endian (every Node target does). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** First index in [from, to) whose value is >= limit (values ascending). */
+function lowerBound(values: ArrayLike<number>, from: number, to: number, limit: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < limit) lo = mid + 1;
+    else hi = mid;
   }
-  return { key, values, kind, runs };
+  return lo;
 }
 
-function writeBitmap32(w: Writer, lows: number[]): void {
-  const containers: Container[] = [];
-  let start = 0;
-  for (let i = 1; i <= lows.length; i++) {
-    if (i === lows.length || lows[i] >>> 16 !== lows[start] >>> 16) {
-      containers.push(makeContainer(lows[start] >>> 16, lows.slice(start, i).map((v) => v & 0xffff)));
-      start = i;
+/** One container: its key, its values' low 16 bits (ascending) and the smallest encoding. */
+interface Container {
+  key: number;
+  lows: Uint16Array;
+  kind: 'array' | 'bitset' | 'run';
+  /** Run containers: the [start, length - 1] pairs, as written. */
+  runs?: Uint16Array;
+}
+
+function makeContainer(key: number, lows: Uint16Array): Container {
+  const n = lows.length;
+  const arrayBytes = n <= ARRAY_MAX ? n * 2 : Infinity;
+  const plain = Math.min(arrayBytes, BITSET_BYTES);
+  const kind: Container['kind'] = arrayBytes <= BITSET_BYTES ? 'array' : 'bitset';
+  // A run container wins only below this many runs: stop counting once past it.
+  const maxRuns = Math.ceil((plain - 2) / 4) - 1;
+  let runs = 1;
+  for (let i = 1; i < n && runs <= maxRuns; i++) if (lows[i] !== lows[i - 1] + 1) runs++;
+  if (runs > maxRuns) return { key, lows, kind };
+  const pairs = new Uint16Array(runs * 2);
+  let r = 0;
+  pairs[0] = lows[0];
+  for (let i = 1; i < n; i++) {
+    if (lows[i] !== lows[i - 1] + 1) {
+      pairs[r * 2 + 1] = lows[i - 1] - pairs[r * 2];
+      r++;
+      pairs[r * 2] = lows[i];
     }
+  }
+  pairs[r * 2 + 1] = lows[n - 1] - pairs[r * 2];
+  return { key, lows, kind: 'run', runs: pairs };
+}
+
+/** Little-endian bytes of 16-bit values. */
+function u16Bytes(values: Uint16Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(values.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setUint16(i * 2, values[i], true);
+  return out;
+}
+
+/** One 32-bit portable RoaringBitmap of `values[from, to)` (ascending, each below 2^32 after `- base`). */
+function writeBitmap32(w: Writer, values: readonly number[], from: number, to: number, base: number): void {
+  const containers: Container[] = [];
+  for (let s = from; s < to; ) {
+    const key = Math.floor((values[s] - base) / 0x10000);
+    const e = lowerBound(values, s, to, base + (key + 1) * 0x10000);
+    // The typed-array constructor keeps each value's low 16 bits (ToUint16), natively.
+    containers.push(makeContainer(key, new Uint16Array(values.slice(s, e))));
+    s = e;
   }
   const size = containers.length;
   const hasRuns = containers.some((c) => c.kind === 'run');
@@ -265,28 +302,26 @@ function writeBitmap32(w: Writer, lows: number[]): void {
   }
   for (const c of containers) {
     w.u16(c.key);
-    w.u16(c.values.length - 1);
+    w.u16(c.lows.length - 1);
   }
   if (!hasRuns || size >= NO_OFFSET_THRESHOLD) {
     // Offsets are relative to the start of this 32-bit bitmap's serialization.
     let offset = w.length - headerStart + size * 4;
     for (const c of containers) {
       w.u32(offset);
-      offset += c.kind === 'run' ? 2 + c.runs.length * 4 : c.kind === 'array' ? c.values.length * 2 : BITSET_BYTES;
+      offset += c.kind === 'run' ? 2 + c.runs!.length * 2 : c.kind === 'array' ? c.lows.length * 2 : BITSET_BYTES;
     }
   }
   for (const c of containers) {
     if (c.kind === 'run') {
-      w.u16(c.runs.length);
-      for (const [s, len] of c.runs) {
-        w.u16(s);
-        w.u16(len - 1);
-      }
+      w.u16(c.runs!.length / 2);
+      w.bytes(u16Bytes(c.runs!));
     } else if (c.kind === 'array') {
-      for (const v of c.values) w.u16(v);
+      w.bytes(u16Bytes(c.lows));
     } else {
       const bits = new Uint8Array(BITSET_BYTES);
-      for (const v of c.values) bits[v >> 3] |= 1 << (v & 7);
+      const lows = c.lows;
+      for (let i = 0; i < lows.length; i++) bits[lows[i] >> 3] |= 1 << (lows[i] & 7);
       w.bytes(bits);
     }
   }
@@ -300,30 +335,27 @@ export function encodeRoaringTreemap(rows: readonly number[]): Uint8Array {
   let ascending = true;
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i];
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`row index ${v} is not a non-negative safe integer`);
+    // (Not Number.isSafeInteger: a call per value is what cold code pays most for.)
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER) || v % 1 !== 0) throw new RangeError(`row index ${v} is not a non-negative safe integer`);
     if (i > 0 && v <= rows[i - 1]) ascending = false;
   }
   // Writers pass sorted, distinct positions: skip the copy, dedup and sort then.
   const sorted = ascending ? rows : [...new Set(rows)].sort((a, b) => a - b);
   const w = new Writer();
   w.u32(DV_MAGIC_PORTABLE);
-  const buckets: [number, number[]][] = [];
-  // The usual case, every position below 2^32: one bucket, the positions as they are.
-  if (sorted.length > 0 && sorted[sorted.length - 1] < 2 ** 32) {
-    buckets.push([0, sorted as number[]]);
-  } else {
-    for (const v of sorted) {
-      const high = Math.floor(v / 2 ** 32);
-      const last = buckets[buckets.length - 1];
-      if (last && last[0] === high) last[1].push(v % 2 ** 32);
-      else buckets.push([high, [v % 2 ** 32]]);
-    }
+  // Buckets of the high 32 bits; the usual case, every position below 2^32, is one bucket.
+  const buckets: { high: number; from: number; to: number }[] = [];
+  for (let s = 0; s < sorted.length; ) {
+    const high = Math.floor(sorted[s] / 2 ** 32);
+    const e = lowerBound(sorted, s, sorted.length, (high + 1) * 2 ** 32);
+    buckets.push({ high, from: s, to: e });
+    s = e;
   }
   w.u32(buckets.length); // uint64 bucket count: low word ...
   w.u32(0); // ... and high word
-  for (const [high, lows] of buckets) {
-    w.u32(high);
-    writeBitmap32(w, lows);
+  for (const b of buckets) {
+    w.u32(b.high);
+    writeBitmap32(w, sorted, b.from, b.to, b.high * 2 ** 32);
   }
   return w.result();
 }

@@ -133,7 +133,11 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
  * a scan's `_row_index`): grouped inside DuckDB so one result row crosses to JS per file.
  */
 export async function collectPositions(ctx: TableContext, sql: string): Promise<Map<string, number[]>> {
-  // DOUBLE: exact up to 2^53 and returned as a JS number (BIGINT would come back as a string).
-  const rows = await ctx.compute.query<{ f: string; rows: number[] }>(`SELECT f, list(r::DOUBLE ORDER BY r) AS rows FROM (${sql}) WHERE f IS NOT NULL GROUP BY f`);
-  return new Map(rows.map((r) => [r.f, r.rows]));
+  // One JSON array text per file, parsed natively: a list value would be converted to JS element
+  // by element, which costs more than DuckDB's grouping in a process whose code is still cold
+  // (50k positions: ~30 -> ~12 ms CPU). Row indexes are exact in a JS number up to 2^53.
+  const rows = await ctx.compute.query<{ f: string; rows: string }>(
+    `SELECT f, '[' || string_agg(r::VARCHAR, ',' ORDER BY r) || ']' AS rows FROM (${sql}) WHERE f IS NOT NULL GROUP BY f`,
+  );
+  return new Map(rows.map((r) => [r.f, JSON.parse(r.rows) as number[]]));
 }

@@ -3,11 +3,12 @@ import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
 import type { Source } from './source.ts';
 import { scanSnapshot } from '../delta/scan.ts';
+import { LazyCompute } from '../../adapters/compute/lazy-compute.ts';
 import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
@@ -132,6 +133,9 @@ export class MergeBuilder {
     const started = Date.now();
     if (this.clauses.length === 0) throw new InputError('MERGE needs at least one WHEN clause.');
     assertOnlyLastUnconditional(this.clauses);
+    // Every merge runs SQL: DuckDB's instance (~25 ms to create, on its own threads) comes up
+    // while the snapshot is read in JavaScript, instead of after it.
+    if (this.table.ctx.compute instanceof LazyCompute) this.table.ctx.compute.start();
     const snapshot = await this.table.tryLatest();
     if (snapshot && this._txn) {
       const done = snapshot.txnVersion(this._txn.appId);
@@ -189,7 +193,9 @@ export class MergeBuilder {
     // 5. Ambiguity: a target row matched by several source rows.
     if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
     // 6. Which files change, and the counts Delta reports.
-    const decisions = await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files);
+    // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
+    const decisions =
+      decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ?? (await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files));
     if (narrow && decisions.rowsOf('matched-update') + decisions.rowsOf('not-matched-insert') !== source.numSourceRows - source.numSourceRowsDeduplicated) {
       // A source row matched several target rows (the target repeats a key): each of them is
       // updated, so the rows to write are the join's, not the source's once. Join again, keeping them.

@@ -158,6 +158,36 @@ describe('roaring bitmap codec', () => {
     expect(decodeRoaringTreemap(bytes)).toEqual(evens);
   });
 
+  it('picks a run container exactly while it is the smallest encoding (stops counting runs past that)', () => {
+    // Runs of 3 values: 2047 runs (6141 values) take 2 + 4 * 2047 = 8190 bytes, below a bitset's
+    // 8192; one run more (8194 bytes) and the bitset wins.
+    const runsOf3 = (runs: number) => Array.from({ length: runs * 3 }, (_, i) => Math.floor(i / 3) * 5 + (i % 3));
+    for (const [runs, cookie, size] of [
+      [2047, 12347, 8190],
+      [2048, 12346, 8192],
+    ] as const) {
+      const rows = runsOf3(runs);
+      const bytes = encodeRoaringTreemap(rows);
+      expect(cookieOfFirstBucket(bytes)).toBe(cookie);
+      // magic 4 + bucket count 8 + key 4, then the bitmap: its header (cookie and run flags, or
+      // cookie, count and one offset; the container's key and cardinality) and the container.
+      const header = cookie === 12347 ? 4 + 1 + 4 : 4 + 4 + 4 + 4;
+      expect(bytes.length).toBe(16 + header + size);
+      expect(decodeRoaringTreemap(bytes)).toEqual(rows);
+    }
+    // Arrays: 4 values in 2 runs (2 + 8 = 10 bytes) against an array of 8 bytes: the array.
+    expect(cookieOfFirstBucket(encodeRoaringTreemap([1, 2, 7, 8]))).toBe(12346);
+    // 4 values in one run (6 bytes) against 8: the run.
+    expect(cookieOfFirstBucket(encodeRoaringTreemap([1, 2, 3, 4]))).toBe(12347);
+  });
+
+  it('splits containers and buckets exactly at 2^16 and 2^32 boundaries', () => {
+    const rows = [65534, 65535, 65536, 131071, 131072, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 65535, 2 ** 32 + 65536, 2 * 2 ** 32];
+    const bytes = encodeRoaringTreemap(rows);
+    expect(new DataView(bytes.buffer).getUint32(4, true)).toBe(3); // bucket count
+    expect(decodeRoaringTreemap(bytes)).toEqual(rows);
+  });
+
   it('round-trips several high buckets up to 2^53 - 1', () => {
     const rows = [1, 2 ** 32 + 5, 3 * 2 ** 32 + 70000, 2 ** 40, Number.MAX_SAFE_INTEGER];
     const bytes = encodeRoaringTreemap(rows);

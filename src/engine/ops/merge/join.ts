@@ -199,18 +199,26 @@ export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], pla
     const field = target.fields.find((f) => f.name.toLowerCase() === k.toLowerCase());
     return field ? `TRY_CAST(${sqlIdent(k)} AS ${deltaTypeToDuckDb(field.type)})` : sqlIdent(k);
   });
+  // A key outside the range every candidate's keys lie in (e.g. a new key above them all) matches
+  // no target row, so its repeats cannot be ambiguous: only keys inside are checked (constants
+  // DuckDB pushes into the source scan).
+  const inRange = keys.flatMap((k, i) => {
+    const range = plan.keyRanges[k.toLowerCase()];
+    return range && target.fields.some((f) => f.name.toLowerCase() === k.toLowerCase()) ? [`__k${i} BETWEEN ${range.lo} AND ${range.hi}`] : [];
+  });
+  const where = (nonNull: string) => [nonNull, ...inRange].join(' AND ');
   if (typed.length === 1) {
     // A key column that strictly increases from row to row (the usual batch, sorted by key) holds
     // no value twice, whatever order DuckDB reads the rows in: one pass with lag() shows it,
     // several times cheaper than grouping every key. Anything else gets the exact grouping.
     const order = await ctx.compute.query<{ unsorted: boolean }>(
-      `SELECT coalesce(bool_or(__k0 <= __prev), false) AS unsorted FROM (SELECT __k0, lag(__k0) OVER () AS __prev FROM (SELECT ${typed[0]} AS __k0 FROM ${source.table}) WHERE __k0 IS NOT NULL)`,
+      `SELECT coalesce(bool_or(__k0 <= __prev), false) AS unsorted FROM (SELECT __k0, lag(__k0) OVER () AS __prev FROM (SELECT ${typed[0]} AS __k0 FROM ${source.table}) WHERE ${where('__k0 IS NOT NULL')})`,
     );
     if (!order[0].unsorted) return false;
   }
   const repeated = await ctx.compute.query(
     `SELECT 1 FROM (SELECT ${typed.map((e, i) => `${e} AS __k${i}`).join(', ')} FROM ${source.table}) ` +
-      `WHERE ${typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND ')} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
+      `WHERE ${where(typed.map((_, i) => `__k${i} IS NOT NULL`).join(' AND '))} GROUP BY ${typed.map((_, i) => `__k${i}`).join(', ')} HAVING count(*) > 1 LIMIT 1`,
   );
   return repeated.length > 0;
 }
@@ -248,4 +256,17 @@ export async function decideRows(compute: Compute, joined: string, clauses: Code
     touched.set(path, (touched.get(path) ?? 0) + Number(r.n));
   }
   return { rowsOf, touched };
+}
+
+/**
+ * What the join decides when no target file is read (every row is pruned away, or the table has
+ * none) and the first WHEN NOT MATCHED clause has no condition: every source row is unmatched and
+ * inserted by it, no target row changes. Known without reading the rows; undefined otherwise
+ * (a conditional insert must be evaluated row by row).
+ */
+export function decisionsWithoutTarget(plan: MergePlan, sourceRows: number, scanned: AddFile[]): RowDecisions | undefined {
+  if (scanned.length > 0) return undefined;
+  if (plan.inserts.length > 0 && plan.inserts[0].condition) return undefined;
+  const inserted = plan.inserts.length > 0 ? sourceRows : 0;
+  return { rowsOf: (kind) => (kind === 'not-matched-insert' ? inserted : 0), touched: new Map() };
 }

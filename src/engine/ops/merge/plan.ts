@@ -16,7 +16,7 @@ import { InputError, NotATableError } from '../../errors.ts';
 import { formatOf, sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
-import { pruneByKeys } from './pruning.ts';
+import { pruneByKeys, type KeyRange } from './pruning.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
@@ -72,7 +72,13 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
       throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
     }
   }
-  const columns = (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).filter((c) => c.column_name !== SOURCE_ROW);
+  // The columns and the counts in one round trip (each statement costs ~1 ms however small).
+  // The raw source is counted again only when dedup dropped rows from the table.
+  const rawSql = dedup ? `(SELECT count(*) FROM (${sql}))` : 'NULL';
+  const described = await compute.query<{ column_name: string; column_type: string; __n: string; __raw: string | null }>(
+    `SELECT column_name, column_type, (SELECT count(*) FROM ${table}) AS __n, ${rawSql} AS __raw FROM (DESCRIBE ${table})`,
+  );
+  const columns = described.filter((c) => c.column_name !== SOURCE_ROW);
   // A temp table's rowid names its rows stably (unless the source has a column of that name).
   if (kind === 'TABLE' && !columns.some((c) => c.column_name.toLowerCase() === 'rowid')) rowId = 'rowid';
   for (const k of keys) {
@@ -81,11 +87,8 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     }
   }
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
-  // The raw source is counted again only when dedup dropped rows from the table.
-  const rawSql = dedup ? `(SELECT count(*) FROM (${sql}))` : 'NULL';
-  const counts = await compute.query<{ n: string; raw: string | null }>(`SELECT (SELECT count(*) FROM ${table}) AS n, ${rawSql} AS raw`);
-  const numSourceRows = Number(counts[0].raw ?? counts[0].n);
-  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(counts[0].n), uniqueKeys: dedup !== undefined, rowId };
+  const numSourceRows = Number(described[0].__raw ?? described[0].__n);
+  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(described[0].__n), uniqueKeys: dedup !== undefined, rowId };
 }
 
 /** A view of one Parquet file whose SOURCE_ROW is the row's position in the file; undefined if DuckDB refuses it. */
@@ -156,6 +159,8 @@ export interface MergePlan {
   bySource: CodedClause[];
   /** Files that may hold a row the merge changes: all of them with a NOT MATCHED BY SOURCE clause. */
   candidates: AddFile[];
+  /** Per key column (lower-cased), when pruning knew it: the range holding every key of the candidates. */
+  keyRanges: Record<string, KeyRange>;
 }
 
 export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys: string[], sourceTable: string): Promise<MergePlan> {
@@ -165,6 +170,6 @@ export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys
   const inserts = coded.filter((c) => c.kind === 'not-matched-insert');
   // Every target row matters to a NOT MATCHED BY SOURCE clause; otherwise only rows whose key is
   // among the source's (matched rows, and the keys inserts must not duplicate).
-  const candidates = bySource.length > 0 ? snapshot.files : await pruneByKeys(snapshot, keys, sourceTable);
-  return { clauses: coded, matched, inserts, bySource, candidates };
+  const pruned = bySource.length > 0 ? { files: snapshot.files, keyRanges: {} } : await pruneByKeys(snapshot, keys, sourceTable);
+  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges };
 }

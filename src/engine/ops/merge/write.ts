@@ -196,7 +196,7 @@ export async function commitMerge(table: TableHandle, input: CommitInput): Promi
   if (input.domains?.length) withDomains(actions, target.snapshot.protocol, input.domains);
 
   // What we read, for conflict detection: the scanned files, and the source's key range.
-  const readScope = plan.bySource.length > 0 ? ('all' as const) : await keyRangeScope(ctx.compute, input.keys, input.sourceTable);
+  const readScope = plan.bySource.length > 0 ? ('all' as const) : keyRangeScope(ctx.compute, input.keys, input.sourceTable);
   metrics.executionTimeMs = Date.now() - input.started;
   const unused = [...output.written.adds, ...output.cdc, ...(output.dv?.written ?? []).map((path) => ({ path }))];
   const result = await commit(ctx, {
@@ -251,18 +251,21 @@ function operationParameters(on: string, plan: MergePlan): Record<string, unknow
 
 /**
  * A predicate covering the source's key range: files a concurrent writer adds inside it conflict.
- * The range is read now (one query for every key); the predicate is compiled only if a concurrent
- * commit has to be checked against it.
+ * Both the range (one query over the source, which lives until the merge returns) and the
+ * predicate are worked out only if a concurrent commit has to be checked against them: an
+ * uncontended merge never reads them.
  */
-async function keyRangeScope(compute: Compute, keys: string[], src: string): Promise<'none' | (() => Promise<Predicate>)> {
-  const cols = keys.map((k, i) => `min(${sqlIdent(k)})::VARCHAR AS lo${i}, max(${sqlIdent(k)})::VARCHAR AS hi${i}, typeof(min(${sqlIdent(k)})) AS t${i}`);
-  const [r] = await compute.query<Record<string, string | null>>(`SELECT ${cols.join(', ')} FROM ${src}`);
-  const parts: string[] = [];
-  for (const [i, k] of keys.entries()) {
-    const lo = r[`lo${i}`];
-    const hi = r[`hi${i}`];
-    if (lo === null || hi === null) return 'none';
-    parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(lo)} AS ${r[`t${i}`]}) AND CAST(${sqlString(hi)} AS ${r[`t${i}`]})`);
-  }
-  return () => compilePredicate(compute, parts.join(' AND '));
+function keyRangeScope(compute: Compute, keys: string[], src: string): () => Promise<Predicate | 'none'> {
+  return async () => {
+    const cols = keys.map((k, i) => `min(${sqlIdent(k)})::VARCHAR AS lo${i}, max(${sqlIdent(k)})::VARCHAR AS hi${i}, typeof(min(${sqlIdent(k)})) AS t${i}`);
+    const [r] = await compute.query<Record<string, string | null>>(`SELECT ${cols.join(', ')} FROM ${src}`);
+    const parts: string[] = [];
+    for (const [i, k] of keys.entries()) {
+      const lo = r[`lo${i}`];
+      const hi = r[`hi${i}`];
+      if (lo === null || hi === null) return 'none';
+      parts.push(`${sqlIdent(k)} BETWEEN CAST(${sqlString(lo)} AS ${r[`t${i}`]}) AND CAST(${sqlString(hi)} AS ${r[`t${i}`]})`);
+    }
+    return compilePredicate(compute, parts.join(' AND '));
+  };
 }

@@ -167,6 +167,42 @@ describe('MERGE fast paths', () => {
     t.close();
   });
 
+  it('keys that prune every file: an unconditional insert takes every source row (dedup counted), a conditional one only those it accepts', async () => {
+    const t = await table();
+    await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(100)` }).execute();
+    const fresh = `SELECT range AS id, 'n' || range AS val FROM range(1000, 1100)`;
+    const conditional = await t.merge({ sql: fresh }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll('s.id % 4 = 0').execute();
+    expect(conditional.metrics).toMatchObject({ numTargetFilesScanned: 0, numTargetRowsInserted: 25, numOutputRows: 25 });
+    // Repeated keys deduplicated first: 100 source rows, 50 kept, all inserted.
+    const repeated = `SELECT 2000 + range % 50 AS id, 'r' || range AS val FROM range(100)`;
+    const deduped = await t.merge({ sql: repeated }, { on: ['id'] }).dedupBy('val').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(deduped.metrics).toMatchObject({ numTargetFilesScanned: 0, numSourceRows: 100, numSourceRowsDeduplicated: 50, numTargetRowsInserted: 50 });
+    // No insert clause at all: nothing matches, nothing is inserted, nothing is committed.
+    const version = (await t.snapshot()).version;
+    const none = await t.merge({ sql: `SELECT 5000 AS id, 'x' AS val` }, { on: ['id'] }).whenMatchedDelete().execute();
+    expect(none.metrics).toMatchObject({ numTargetFilesScanned: 0, numTargetRowsInserted: 0, numTargetRowsDeleted: 0 });
+    expect(none.version).toBe(version);
+    expect((await t.read()).length).toBe(100 + 25 + 50);
+    t.close();
+  });
+
+  it('repeated source keys: checked only inside the files\' key range (the last file included); repeats above it are both inserted', async () => {
+    const t = await table();
+    for (const lo of [0, 100, 200]) await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(${lo}, ${lo + 50})` }).execute();
+    // Sorted, with key 240 (in the last file) twice among new keys above every file.
+    const inside = await parquet(`SELECT * FROM (VALUES (5, 'a'), (240, 'b'), (240, 'c'), (900, 'd')) v(id, val)`);
+    const err = await t.merge({ file: inside }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute().catch((e) => e);
+    expect(err).toBeInstanceOf(MergeDuplicateKeyError);
+    expect(err.message).toContain('"id":"240"');
+    // Key 900 twice, above every file: nothing to be ambiguous about, both rows go in.
+    const above = await parquet(`SELECT * FROM (VALUES (5, 'a'), (240, 'b'), (900, 'd'), (900, 'e')) v(id, val)`);
+    const res = await t.merge({ file: above }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 2, numTargetRowsInserted: 2 });
+    const rows = (await t.read({ where: 'id IN (5, 240, 900)', orderBy: 'id, val' })).map((r) => [Number(r.id), r.val]);
+    expect(rows).toEqual([[5, 'a'], [240, 'b'], [900, 'd'], [900, 'e']]);
+    t.close();
+  });
+
   it('the ambiguity error names the key when a conditional star merge matches one target row twice', async () => {
     const t = await table();
     await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(10)` }).execute();
