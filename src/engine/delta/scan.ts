@@ -144,7 +144,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
   const created: string[] = [];
 
   try {
-    if (needFileJoin || dvFiles.length > 0) {
+    if (needFileJoin) {
       const partCols = partitionFields.map((f) => `${sqlIdent('p_' + f.name)} ${deltaTypeToDuckDb(f.type)}`);
       await compute.run(
         `CREATE TEMP TABLE ${filesTable} (__local VARCHAR, __path VARCHAR${partCols.map((c) => ', ' + c).join('')})`,
@@ -162,20 +162,22 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
       }
     }
     if (dvFiles.length > 0) {
-      await compute.run(`CREATE TEMP TABLE ${dvTable} (__local VARCHAR, __row BIGINT)`);
+      // Keyed by the file's position in the list read (DuckDB's file_index), not its path: an
+      // integer join. Each file's positions cross as one JSON array text that DuckDB parses
+      // natively; a VALUES row per position cost a round of SQL parsing per 5,000 deleted rows, a
+      // cost that grew with every MERGE into a table with deletion vectors.
+      await compute.run(`CREATE TEMP TABLE ${dvTable} (__file INTEGER, __row BIGINT)`);
       created.push(dvTable);
       for (const { f, i } of dvFiles) {
         const deleted = await readDeletionVector(store, f.deletionVector!, { tablePath: uri, version: snapshot.version });
-        for (let j = 0; j < deleted.length; j += 5000) {
-          const chunk = deleted.slice(j, j + 5000).map((r) => `(${sqlString(localPaths[i])}, ${r})`);
-          await compute.run(`INSERT INTO ${dvTable} VALUES ${chunk.join(', ')}`);
-        }
+        if (deleted.length === 0) continue;
+        await compute.run(`INSERT INTO ${dvTable} SELECT ${i}, unnest(from_json(${sqlString(JSON.stringify(deleted))}, '["BIGINT"]'))`);
       }
     }
 
     const available = await availableColumns(compute, localPaths);
     const fileList = `[${localPaths.map(sqlString).join(', ')}]`;
-    const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin || dvFiles.length > 0 ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
+    const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
     // Every column is projected inside, so a predicate may use columns the caller did not ask
     // for; DuckDB's projection pushdown still reads only the columns the outer query needs.
     const readExprs = await logicalColumnExprs(
@@ -196,7 +198,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
     if (options.withFileInfo) projections.push(options.fileIndex ? 'd.file_index::INTEGER AS _file' : 'f.__path AS _file', 'd.file_row_number AS _row_index');
     let from = `read_parquet(${fileList}, ${readerArgs}) d`;
     if (needFileJoin) from += ` JOIN ${filesTable} f ON d.filename = f.__local`;
-    if (dvFiles.length > 0) from += ` ANTI JOIN ${dvTable} x ON d.filename = x.__local AND d.file_row_number = x.__row`;
+    if (dvFiles.length > 0) from += ` ANTI JOIN ${dvTable} x ON d.file_index::INTEGER = x.__file AND d.file_row_number = x.__row`;
     const outer = [...wanted.map((f) => sqlIdent(f.name)), ...(options.withFileInfo ? ['_file', '_row_index'] : [])].join(', ');
     const sql = `SELECT ${outer} FROM (SELECT ${projections.join(', ')} FROM ${from})${where}`;
     return {
