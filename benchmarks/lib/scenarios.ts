@@ -101,7 +101,7 @@ const ORDERS_COLUMNS: ColumnType[] = [
   { name: 'amount', duckdb: 'DECIMAL(10,2)', arrow: 'decimal(10,2)' },
 ];
 
-function pipelineYaml(maxFiles: number): string {
+function pipelineYaml(maxFiles: number, deletionVectors = false): string {
   const casts = ORDERS_COLUMNS.filter((c) => c.duckdb !== 'VARCHAR')
     .map((c) => `      ${c.name}: { cast: "${c.duckdb}" }`)
     .join('\n');
@@ -114,7 +114,7 @@ pipelines:
     format: csv
     csv: { delimiter: ",", header: true }
     stage: ./stage
-    target: ./target
+    target: ${deletionVectors ? '{ path: ./target, properties: { delta.enableDeletionVectors: "true" } }' : './target'}
     key: tracking_num
     orderBy: updated_at
     transforms:
@@ -188,6 +188,7 @@ export const SCENARIOS: Scenario[] = [
   ),
   ...dvVariants(),
   pipelineScenario('small-files'),
+  pipelineScenario('small-files', true),
   pipelineScenario('latency'),
   {
     id: 'cli-start',
@@ -322,13 +323,15 @@ export function selectScenarios(only: string[] | undefined): Scenario[] {
  * (throughput). `latency`: files land one at a time, each alone in its batch, and every file's
  * time from landing to the target commit is recorded (p50/p95 in the report).
  */
-function pipelineScenario(kind: 'small-files' | 'latency'): Scenario {
+function pipelineScenario(kind: 'small-files' | 'latency', deletionVectors = false): Scenario {
   const latency = kind === 'latency';
-  const id = latency ? 'pipeline-latency' : 'small-files-pipeline';
+  const id = (latency ? 'pipeline-latency' : 'small-files-pipeline') + (deletionVectors ? '-dv' : '');
   return {
     id,
-    title: latency ? 'Pipeline latency: file landing to target commit' : 'Many small files through the pipeline',
-    description: latency
+    title: (latency ? 'Pipeline latency: file landing to target commit' : 'Many small files through the pipeline') + (deletionVectors ? ', deletion vectors' : ''),
+    description: deletionVectors
+      ? "The same files and batches as small-files-pipeline, with lakelet's target created with delta.enableDeletionVectors=true (in lakelet.yml: target: { path, properties }): each batch's MERGE marks replaced rows in deletion vectors instead of rewriting the target's files. The peers run the same steps as in small-files-pipeline (delta-rs cannot write deletion vectors, so it rewrites)."
+      : latency
       ? 'CSV files of orders (seed 002) land one at a time; each goes through stage → archive → dedup → MERGE alone before the next lands. Wall time covers all files; the per-file latency (landing → target commit) is reported as p50/p95. lakelet: its real pipeline (PipelineRunner.runAll per landed file, with validation, manifests and ingestion log); the peers: the same steps by hand.'
       : "Landed CSV files of orders (seed 002) through stage → archive → dedup → MERGE on tracking_num, in batches of maxFiles. lakelet: `lakelet run --once` (PipelineRunner, with its validation, manifests and ingestion log); the peers: the same steps written by hand.",
     unit: 'rows',
@@ -359,7 +362,7 @@ function pipelineScenario(kind: 'small-files' | 'latency'): Scenario {
           };
           if (engine === 'lakelet') {
             const config = join(dir, 'lakelet.yml');
-            writeFileSync(config, pipelineYaml(maxFiles));
+            writeFileSync(config, pipelineYaml(maxFiles, deletionVectors));
             return { task: { op: 'pipeline', config, ...common }, outputs: [common.stage, common.target, join(dir, 'state')] };
           }
           return { task: { op: 'pipeline', ...common }, outputs: engine === 'duckdb' ? [] : [common.stage, common.target] };
