@@ -3,11 +3,10 @@ import type { Compute } from '../../adapters/compute/compute.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { nonNegativeInteger, withTable } from '../options.ts';
-import { jsonTextSelect, outputColumns, plainText, type OutputColumn } from '../output/values.ts';
-import { NdjsonEncoder } from '../output/ndjson.ts';
-import { CsvEncoder } from '../output/csv.ts';
+import { outputColumns, type OutputColumn } from '../output/values.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { OutputSink } from '../output/sink.ts';
+import { firstRowsAsText, streamRows } from '../output/query-output.ts';
 
 interface ChangesOptions {
   fromVersion: number;
@@ -72,25 +71,8 @@ async function printChanges(table: DeltaTable, options: ChangesOptions): Promise
   }
 }
 
-async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
-  const names = columns.map((c) => c.name);
-  const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
-  const sink = new OutputSink(process.stdout);
-  if (encoder instanceof CsvEncoder) sink.write(encoder.header());
-  for await (const rows of compute.stream(jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : ''))) {
-    for (const row of rows) sink.write(encoder.line(row as (string | null)[]));
-    if (sink.full) await sink.flush();
-  }
-  await sink.flush();
-}
-
 async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
-  const rows: (string | null)[][] = [];
-  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
-    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
-  }
-  const more = rows.length > limit;
-  if (more) rows.length = limit;
+  const { rows, more } = await firstRowsAsText(compute, sql, columns, limit);
   const sink = new OutputSink(process.stdout);
   sink.write(formatTable(columns.map((c) => c.name), rows, { rightAlign: columns.map((c) => c.numeric) }));
   if (more) sink.write(`… more rows (showing ${limit}; use --limit to see more)\n`);

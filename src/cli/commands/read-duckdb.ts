@@ -1,11 +1,10 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
-import { jsonTextSelect, outputColumns, plainText, type OutputColumn } from '../output/values.ts';
-import { NdjsonEncoder } from '../output/ndjson.ts';
-import { CsvEncoder } from '../output/csv.ts';
+import { outputColumns, type OutputColumn } from '../output/values.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { OutputSink } from '../output/sink.ts';
+import { firstRowsAsText, streamRows } from '../output/query-output.ts';
 import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 
 /**
@@ -38,30 +37,9 @@ export async function read(table: DeltaTable, options: ReadOptions): Promise<voi
   }
 }
 
-/** ndjson / csv: rows go out chunk by chunk (DuckDB's 2048-row vectors), never all held at once. */
-async function streamRows(compute: Compute, sql: string, columns: OutputColumn[], format: 'ndjson' | 'csv', limit: number | undefined): Promise<void> {
-  const names = columns.map((c) => c.name);
-  const encoder = format === 'ndjson' ? new NdjsonEncoder(names) : new CsvEncoder(names);
-  const sink = new OutputSink(process.stdout);
-  if (encoder instanceof CsvEncoder) sink.write(encoder.header());
-  const select = jsonTextSelect(sql, columns) + (limit !== undefined ? ` LIMIT ${limit}` : '');
-  for await (const rows of compute.stream(select)) {
-    for (const row of rows) {
-      sink.write(encoder.line(row as (string | null)[]));
-    }
-    if (sink.full) await sink.flush();
-  }
-  await sink.flush();
-}
-
 /** The table format: the first `limit` rows aligned, and how many more there are. */
 async function printTable(compute: Compute, sql: string, columns: OutputColumn[], limit: number): Promise<void> {
-  const rows: (string | null)[][] = [];
-  for await (const chunk of compute.stream(`${jsonTextSelect(sql, columns)} LIMIT ${limit + 1}`)) {
-    for (const row of chunk) rows.push((row as (string | null)[]).map(plainText));
-  }
-  const more = rows.length > limit;
-  if (more) rows.length = limit;
+  const { rows, more } = await firstRowsAsText(compute, sql, columns, limit);
   const sink = new OutputSink(process.stdout);
   sink.write(
     formatTable(
