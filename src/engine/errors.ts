@@ -45,6 +45,18 @@ export class MissingFileError extends LakeletError {
   }
 }
 
+/** A data file the log references is there but cannot be decoded (truncated, overwritten, not Parquet). */
+export class DamagedFileError extends LakeletError {
+  constructor(readonly tablePath: string, readonly filePath: string, readonly version: number, reason: string, cause?: unknown) {
+    super(
+      'DAMAGED_FILE',
+      `${tablePath}: data file ${filePath} referenced by version ${version} is damaged and cannot be read (${reason}). ` +
+        'Restore the file from a backup or copy, or read an older version that does not include it with --version.',
+      { cause },
+    );
+  }
+}
+
 /** The caller's input (a batch, a file, a predicate, an option) is not acceptable. */
 
 /** A batch's schema does not fit the table's schema. */

@@ -5,6 +5,7 @@ import { DeltaTable } from '../../src/engine/table.ts';
 import {
   ConstraintViolationError,
   CorruptLogError,
+  DamagedFileError,
   MissingFileError,
   NotATableError,
   ProtocolError,
@@ -79,6 +80,34 @@ describe('bad input gives a typed error naming what and where, and leaves the ta
     expect(err).toBeInstanceOf(MissingFileError);
     expect(err.message).toContain(victim);
     expect(err.message).toContain('version 1');
+  });
+
+  it('a damaged data file (truncated, or bytes overwritten inside a page) is named with its version; older versions still read', async () => {
+    const { t, dir } = await table(3);
+    const snap = await t.snapshot();
+    const atZero = (await t.snapshot({ version: 0 })).files[0].path;
+    // Damage the two files added after version 0, so version 0 still reads.
+    const later = snap.files.filter((f) => f.path !== atZero);
+    expect(later).toHaveLength(2);
+    const [first, second] = later.map((f) => join(dir, decodeURIComponent(f.path)));
+    // Overwritten inside the data: the footer is intact, so only decoding the values finds it.
+    const bytes = readFileSync(second);
+    bytes.fill(0xff, 4, Math.min(bytes.length - 200, 60));
+    writeFileSync(second, bytes);
+    const inPage = await t.read().catch((e) => e);
+    expect(inPage).toBeInstanceOf(DamagedFileError);
+    expect(inPage.message).toContain(later[1].path);
+    expect(inPage.message).toContain('version 2');
+    expect(inPage.message).toMatch(/Restore the file/);
+    // Truncated: the check of its ends and footer names it without reading the values.
+    truncateSync(first, 100);
+    const cut = await t.read().catch((e) => e);
+    expect(cut).toBeInstanceOf(DamagedFileError);
+    expect(cut.message).toContain(later[0].path);
+    expect(cut.message).toMatch(/truncated/);
+    // The versions before the damaged files were added still read.
+    const older = await t.read({ version: 0 });
+    expect(older.map((r) => Number(r.k))).toEqual([0]);
   });
 
   it('an unknown reader feature is refused, naming the feature', async () => {

@@ -11,7 +11,8 @@ import { resolveAddPath } from './paths.ts';
 import { localFileFor } from './materialize.ts';
 import { parseStats } from './stats.ts';
 import { canSkipFile, compilePredicate, type Predicate } from './skipping.ts';
-import { InputError, MissingFileError } from '../errors.ts';
+import { DamagedFileError, InputError, MissingFileError } from '../errors.ts';
+import { DAMAGE_MESSAGE, findDamagedFile } from './damaged-file.ts';
 
 export interface ScanOptions {
   /** Logical column names to return, in order. Default: every column of the schema. */
@@ -230,15 +231,23 @@ function lookupPartitionValue(values: Record<string, string | null>, physical: s
   return null;
 }
 
-/** DuckDB says "No files found"; the user needs to know which file and which version. */
+/**
+ * DuckDB says "No files found" or fails to decode a file; the user needs to know which file and
+ * which version (MissingFileError, DamagedFileError). Other errors pass through unchanged.
+ */
 async function explainMissing(err: unknown, snapshot: Snapshot, files: AddFile[]): Promise<unknown> {
   const message = String((err as Error)?.message ?? err);
-  if (!/No files found|Cannot open file|No such file|not found/i.test(message)) return err;
-  for (const f of files) {
-    const resolved = resolveAddPath(snapshot.table.store.uri, f.path);
-    if (resolved.kind === 'relative' && !(await snapshot.table.store.head(resolved.key))) {
-      return new MissingFileError(snapshot.table.uri, f.path, snapshot.version, err);
+  if (/No files found|Cannot open file|No such file|not found/i.test(message)) {
+    for (const f of files) {
+      const resolved = resolveAddPath(snapshot.table.store.uri, f.path);
+      if (resolved.kind === 'relative' && !(await snapshot.table.store.head(resolved.key))) {
+        return new MissingFileError(snapshot.table.uri, f.path, snapshot.version, err);
+      }
     }
+  }
+  if (DAMAGE_MESSAGE.test(message)) {
+    const damaged = await findDamagedFile(snapshot, files).catch(() => undefined);
+    if (damaged) return new DamagedFileError(snapshot.table.uri, damaged.file.path, snapshot.version, damaged.reason, err);
   }
   return err;
 }

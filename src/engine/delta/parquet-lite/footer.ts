@@ -46,7 +46,7 @@ export interface FileMeta {
   rowGroups: RowGroupMeta[];
 }
 
-const MAGIC = 0x31524150; // "PAR1" little-endian
+export const MAGIC = 0x31524150; // "PAR1" little-endian
 
 function num(v: ThriftValue | undefined, what: string): number {
   if (typeof v !== 'number') throw new ParquetLiteUnsupported(`footer field ${what} is missing`);
@@ -72,7 +72,15 @@ export function readFooter(file: Uint8Array): FileMeta {
   const footerLength = view.getUint32(file.length - 8, true);
   const footerStart = file.length - 8 - footerLength;
   if (footerStart < 4) throw new ParquetLiteUnsupported('footer length points outside the file');
-  const meta = new CompactReader(file.subarray(footerStart, file.length - 8)).readStruct();
+  return parseFooter(file.subarray(footerStart, file.length - 8), footerStart);
+}
+
+/**
+ * Parses a footer's bytes alone, given where it starts in its file (column chunks must end before
+ * it): for a caller that read only the footer by range (a damaged-file check).
+ */
+export function parseFooter(footer: Uint8Array, footerStart: number): FileMeta {
+  const meta = new CompactReader(footer).readStruct();
 
   const elements = list(meta[2]) as ThriftStruct[];
   if (elements.length === 0) throw new ParquetLiteUnsupported('empty schema');
