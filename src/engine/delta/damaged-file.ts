@@ -10,7 +10,9 @@ import { MAGIC as PAR1, parseFooter } from './parquet-lite/footer.ts';
  * only a local cache path. When a scan fails with one of them, this finds which of the scanned
  * files is damaged, so the error can name it and the version. Runs only on that error path.
  */
-export const DAMAGE_MESSAGE = /magic bytes|don't know what type|corrupt|TProtocolException|parquet|decompress|snappy|zstd|page|metadata|out of (range|bounds)|invalid (input )?error/i;
+// Only DuckDB's Parquet decoding failures: other errors (a failed cast, a user's predicate) must not
+// send a large table through the value check below.
+export const DAMAGE_MESSAGE = /magic bytes|don't know what type|corrupt|TProtocolException|footer|failed to read parquet|invalid metadata|decompress|snappy|zstd|compression codec/i;
 
 export async function findDamagedFile(snapshot: Snapshot, files: AddFile[]): Promise<{ file: AddFile; reason: string } | undefined> {
   const { store, compute } = snapshot.table;
