@@ -10,11 +10,6 @@ afterEach(() => ws?.cleanup());
 
 const yaml = (format: string, keys: PipelineKeys = {}) => pipelineYaml({ format, ...keys });
 
-function errorJson(w: Workspace, name: string): Record<string, unknown> {
-  const file = w.files('quarantine').find((f) => f.endsWith(`/${name}.error.json`));
-  if (!file) throw new Error(`no error.json for ${name}: ${w.files('quarantine').join(', ')}`);
-  return JSON.parse(readFileSync(join(w.dir, 'quarantine', file), 'utf8'));
-}
 
 describe('quarantine', () => {
   it('each kind of bad CSV goes to quarantine with what and where; the good file of the batch loads', async () => {
@@ -29,12 +24,12 @@ describe('quarantine', () => {
     const s = await ws.run();
     expect(s.totals).toMatchObject({ files: 7, staged: 1, quarantined: 6, rowsInserted: 2 });
     expect(ws.files('landing')).toEqual([]);
-    expect(errorJson(ws, 'ragged.csv')).toMatchObject({ kind: 'csv', line: 3, error: expect.stringContaining('expected 2 fields') });
-    expect(errorJson(ws, 'quote.csv')).toMatchObject({ kind: 'csv', line: 3, column: 3, error: 'unterminated quoted field' });
-    expect(errorJson(ws, 'empty.csv')).toMatchObject({ kind: 'empty' });
-    expect(errorJson(ws, 'blank.csv')).toMatchObject({ kind: 'empty' });
-    expect(errorJson(ws, 'utf16.csv')).toMatchObject({ kind: 'encoding', error: expect.stringContaining('UTF-16') });
-    expect(errorJson(ws, 'latin1.csv')).toMatchObject({ kind: 'encoding', line: 2, column: 6, hint: expect.stringContaining('latin-1') });
+    expect(ws.quarantineError('ragged.csv')).toMatchObject({ kind: 'csv', line: 3, error: expect.stringContaining('expected 2 fields') });
+    expect(ws.quarantineError('quote.csv')).toMatchObject({ kind: 'csv', line: 3, column: 3, error: 'unterminated quoted field' });
+    expect(ws.quarantineError('empty.csv')).toMatchObject({ kind: 'empty' });
+    expect(ws.quarantineError('blank.csv')).toMatchObject({ kind: 'empty' });
+    expect(ws.quarantineError('utf16.csv')).toMatchObject({ kind: 'encoding', error: expect.stringContaining('UTF-16') });
+    expect(ws.quarantineError('latin1.csv')).toMatchObject({ kind: 'encoding', line: 2, column: 6, hint: expect.stringContaining('latin-1') });
     // The bytes are kept as they came.
     const q = ws.files('quarantine').find((f) => f.endsWith('/latin1.csv'))!;
     expect(readFileSync(join(ws.dir, 'quarantine', q))).toEqual(Buffer.from('id,v\n1,caf\xe9\n', 'latin1'));
@@ -49,8 +44,8 @@ describe('quarantine', () => {
     ws.land('landing/bad.json', '[{"id": 1,\n  "v": "a" "w": 2}]');
     ws.land('landing/nokey.json', '[{"v": "a"}]');
     await ws.run();
-    expect(errorJson(ws, 'bad.json')).toMatchObject({ kind: 'json', line: 2, column: 12 });
-    expect(errorJson(ws, 'nokey.json')).toMatchObject({ kind: 'schema', error: expect.stringContaining("no 'id' column") });
+    expect(ws.quarantineError('bad.json')).toMatchObject({ kind: 'json', line: 2, column: 12 });
+    expect(ws.quarantineError('nokey.json')).toMatchObject({ kind: 'schema', error: expect.stringContaining("no 'id' column") });
     expect((await ws.rows('tables/target', 'id')).length).toBe(1);
     ws.cleanup();
 
@@ -58,8 +53,8 @@ describe('quarantine', () => {
     ws.land('landing/a.ndjson', '{"id": 1, "n": "5"}\n{"id": 2, "n": "6"}\n{"id": 3, "n": 7,}\n');
     ws.land('landing/b.ndjson', '{"id": 4, "n": "x"}\n');
     await ws.run();
-    expect(errorJson(ws, 'a.ndjson')).toMatchObject({ kind: 'json', line: 3, column: 18 });
-    expect(errorJson(ws, 'b.ndjson')).toMatchObject({ kind: 'cast', error: expect.stringContaining('x') });
+    expect(ws.quarantineError('a.ndjson')).toMatchObject({ kind: 'json', line: 3, column: 18 });
+    expect(ws.quarantineError('b.ndjson')).toMatchObject({ kind: 'cast', error: expect.stringContaining('x') });
   });
 
   it("seed 001's pseudo-JSON: quarantined with a hint by default, repaired with json.repair: true", async () => {
@@ -70,7 +65,7 @@ describe('quarantine', () => {
     ws = new Workspace(yaml('json', extra(false)));
     ws.land('landing/etl.json', pseudo);
     await ws.run();
-    expect(errorJson(ws, 'etl.json')).toMatchObject({ kind: 'json', line: 1, column: 2, hint: expect.stringContaining('json.repair: true') });
+    expect(ws.quarantineError('etl.json')).toMatchObject({ kind: 'json', line: 1, column: 2, hint: expect.stringContaining('json.repair: true') });
     ws.cleanup();
 
     ws = new Workspace(yaml('json', extra(true)));

@@ -26,11 +26,6 @@ function badRecords(w: Workspace, name: string): Record<string, unknown>[] {
   return text.trimEnd().split('\n').map((l) => JSON.parse(l));
 }
 
-function errorJson(w: Workspace, name: string): Record<string, unknown> {
-  const text = quarantined(w, `/${name}.error.json`);
-  if (text === undefined) throw new Error(`no error.json for ${name}: ${w.files('quarantine').join(', ')}`);
-  return JSON.parse(text);
-}
 
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
 
@@ -158,13 +153,13 @@ describe('badRecords: quarantine-file (the default)', () => {
     ws.land('landing/b.ndjson', ndjson(['{oops', 'nope']));
     const s = await ws.run();
     expect(s.totals).toMatchObject({ staged: 0, quarantined: 2 });
-    expect(errorJson(ws, 'a.ndjson')).toMatchObject({
+    expect(ws.quarantineError('a.ndjson')).toMatchObject({
       kind: 'json',
       line: 2,
       error: expect.stringMatching(/^2 of 10 records are bad, more than badRecordsLimit \(10%\); the first \(line 2\): invalid JSON/),
       hint: expect.stringContaining('badRecordsLimit'),
     });
-    expect(errorJson(ws, 'b.ndjson')).toMatchObject({ kind: 'json', line: 1, error: expect.stringMatching(/^all 2 of 2 records are bad/) });
+    expect(ws.quarantineError('b.ndjson')).toMatchObject({ kind: 'json', line: 1, error: expect.stringMatching(/^all 2 of 2 records are bad/) });
     expect(quarantined(ws, '.bad-records.ndjson')).toBeUndefined();
     ws.cleanup();
 
@@ -231,7 +226,7 @@ describe('badRecords: rescue and fail-file', () => {
     ws.land('landing/a.ndjson', lines.join('\n') + '\n');
     const s = await ws.run();
     expect(s.totals).toMatchObject({ staged: 0, quarantined: 1, rowsRejected: 0 });
-    expect(errorJson(ws, 'a.ndjson')).toMatchObject({ kind: 'json', line: 42, column: 11, error: 'invalid JSON: trailing comma before }' });
+    expect(ws.quarantineError('a.ndjson')).toMatchObject({ kind: 'json', line: 42, column: 11, error: 'invalid JSON: trailing comma before }' });
     expect(await ws.rows('tables/target', 'id')).toEqual([]);
   });
 });
@@ -273,6 +268,6 @@ describe('epoch units are never guessed wrong silently', () => {
     ws = new Workspace(yaml('ndjson', { badRecords: 'fail-file', transforms: { created_at: { epoch: 'millis' } } }));
     ws.land('landing/a.ndjson', ndjson([values(1698915678000), values(1698915678)]));
     await ws.run();
-    expect(errorJson(ws, 'a.ndjson')).toMatchObject({ kind: 'cast', error: expect.stringContaining('epoch value 1698915678 is not a plausible epoch in millis') });
+    expect(ws.quarantineError('a.ndjson')).toMatchObject({ kind: 'cast', error: expect.stringContaining('epoch value 1698915678 is not a plausible epoch in millis') });
   });
 });

@@ -15,11 +15,6 @@ afterEach(() => ws?.cleanup());
 const yaml = (keys: PipelineKeys = {}) => pipelineYaml({ transforms: { n: { cast: 'INTEGER' } }, ...keys }, { stateDir: './state' });
 const numbers = (from: number, count: number) => Array.from({ length: count }, (_, i) => [from + i, (from + i) * 10]);
 
-function errorJson(w: Workspace, name: string): Record<string, unknown> {
-  const f = w.files('quarantine').find((x) => x.endsWith(`/${name}.error.json`));
-  if (!f) throw new Error(`no error.json for ${name}: ${w.files('quarantine').join(', ')}`);
-  return JSON.parse(readFileSync(join(w.dir, 'quarantine', f), 'utf8'));
-}
 
 describe('files of one batch checked together', () => {
   it('fail-file: a value that does not cast quarantines its own file only, with the error naming it', async () => {
@@ -30,8 +25,8 @@ describe('files of one batch checked together', () => {
     ws.land('landing/d.csv', csv('id,n', numbers(14, 5)));
     const s = await ws.run();
     expect(s.totals).toMatchObject({ batches: 1, staged: 3, quarantined: 1 });
-    expect(errorJson(ws, 'c.csv')).toMatchObject({ kind: 'cast' });
-    expect(String(errorJson(ws, 'c.csv').error)).toContain('twelve');
+    expect(ws.quarantineError('c.csv')).toMatchObject({ kind: 'cast' });
+    expect(String(ws.quarantineError('c.csv').error)).toContain('twelve');
     const ids = (await ws.rows('tables/target', 'id')).map((r) => Number(r.id)).sort((x, y) => x - y);
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18]);
     expect(ws.files('landing')).toEqual([]);

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ManualClock } from '../../src/adapters/clock.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
@@ -68,6 +68,13 @@ export class Workspace {
     } finally {
       compute.close();
     }
+  }
+
+  /** The parsed `<name>.error.json` written beside a quarantined file (a test failure when there is none). */
+  quarantineError(name: string): Record<string, unknown> {
+    const file = this.files('quarantine').find((f) => f.endsWith(`/${name}.error.json`));
+    if (!file) throw new Error(`no error.json for ${name}: ${this.files('quarantine').join(', ')}`);
+    return JSON.parse(readFileSync(join(this.dir, 'quarantine', file), 'utf8'));
   }
 
   /** Every file under a folder of the workspace, relative to it, sorted. */
