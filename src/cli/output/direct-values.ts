@@ -25,21 +25,15 @@ export interface CellText {
 /** The renderers for a column of Delta type `type`. */
 export function cellTextFor(type: string): CellText {
   if (type === 'string') return { json: (v) => (v === null ? null : jsonString(v as string)), plain: (v) => (v === null ? null : (v as string)) };
-  if (type === 'float' || type === 'double') {
+  if (type === 'double') {
     // JSON numbers, but NaN and the infinities JSON strings (as Spark's to_json writes them).
-    const single = type === 'float';
-    const plain: JsonText = (v) => (v === null ? null : floatText(v as number, single));
-    return { json: (v) => (v === null ? null : Number.isFinite(v) ? floatText(v as number, single) : `"${floatText(v as number, single)}"`), plain };
+    const plain: JsonText = (v) => (v === null ? null : doubleText(v as number));
+    return { json: (v) => (v === null ? null : Number.isFinite(v) ? doubleText(v as number) : `"${doubleText(v as number)}"`), plain };
   }
   const { text, quoted } = textFor(type);
   const plain: JsonText = (v) => (v === null ? null : text(v));
   if (!quoted) return { json: plain, plain };
   return { json: (v) => (v === null ? null : `"${text(v)}"`), plain };
-}
-
-/** The renderer of JSON text alone (see cellTextFor). */
-export function jsonTextFor(type: string): JsonText {
-  return cellTextFor(type).json;
 }
 
 /** A non-null value's text, and whether its JSON form is that text in quotes. */
@@ -110,25 +104,18 @@ function decimalText(unscaled: number | bigint, scale: number): string {
 }
 
 /**
- * DuckDB's CAST(FLOAT|DOUBLE AS VARCHAR): the shortest digits that read back as the same value
- * (of the column's width), positional with at least one fractional digit for decimal exponents
- * -4..15, else `d.ddde+XX` (two exponent digits at least); NaN, Infinity, -Infinity.
+ * DuckDB's CAST(DOUBLE AS VARCHAR): the shortest digits that read back as the same value,
+ * positional with at least one fractional digit for decimal exponents -4..15, else `d.ddde+XX`
+ * (two exponent digits at least); NaN, Infinity, -Infinity. Not FLOAT: DuckDB does not print the
+ * shortest single-precision digits on ties and rounding boundaries (256781.375 stays 256781.375),
+ * so FLOAT columns are read through DuckDB (direct-read.ts declines them).
  */
-function floatText(x: number, single: boolean): string {
+function doubleText(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  let shortest = x.toExponential();
-  if (single) {
-    for (let p = 1; p <= 9; p++) {
-      const text = x.toPrecision(p);
-      if (Math.fround(Number(text)) === x) {
-        shortest = Number(text).toExponential();
-        break;
-      }
-    }
-  }
+  const shortest = x.toExponential();
   const at = shortest.indexOf('e');
   const exp = Number(shortest.slice(at + 1));
   const negative = shortest.startsWith('-');
