@@ -4,7 +4,7 @@ import { optimizerOff, optimizerOn } from '../../engine/delta/parquet-lite/short
 import { cellTextFor, isNumericType, type JsonText } from '../output/direct-values.ts';
 import { NdjsonEncoder } from '../output/ndjson.ts';
 import { csvField, csvRecord } from '../output/csv.ts';
-import { formatTable, plural } from '../output/table-format.ts';
+import { formatTable, readTableFooter } from '../output/table-format.ts';
 import { OutputSink } from '../output/sink.ts';
 import { isBrokenPipe } from '../errors.ts';
 import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
@@ -124,10 +124,7 @@ function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: Rea
   if (options.format === 'table') {
     const limit = options.limit ?? TABLE_FORMAT_LIMIT;
     const shown = rows.slice(0, limit).map(plainCells);
-    let out = formatTable(names, shown, { rightAlign: columns.map((c) => isNumericType(c.type)) });
-    if (rows.length > limit) out += `… ${plural(rows.length - limit, 'more row')} (showing ${limit} of ${rows.length}; use --limit to see more)\n`;
-    else if (rows.length === 0) out += '(no rows)\n';
-    return out;
+    return formatTable(names, shown, { rightAlign: columns.map((c) => isNumericType(c.type)) }) + readTableFooter(limit, rows.length);
   }
   const end = options.limit === undefined ? rows.length : Math.min(options.limit, rows.length);
   const parts: string[] = [];

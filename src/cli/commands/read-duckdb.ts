@@ -2,7 +2,7 @@ import type { Compute } from '../../adapters/compute/compute.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { withMissingFileCheck } from '../../engine/delta/scan.ts';
 import { outputColumns, type OutputColumn } from '../output/values.ts';
-import { formatTable, plural } from '../output/table-format.ts';
+import { formatTable, plural, readTableFooter } from '../output/table-format.ts';
 import { OutputSink } from '../output/sink.ts';
 import { firstRowsAsText, streamRows } from '../output/query-output.ts';
 import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
@@ -48,12 +48,8 @@ async function printTable(compute: Compute, sql: string, columns: OutputColumn[]
       { rightAlign: columns.map((c) => c.numeric) },
     ),
   );
-  if (more) {
-    const [counted] = await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`);
-    const total = Number(counted.n);
-    sink.write(`… ${plural(total - limit, 'more row')} (showing ${limit} of ${total}; use --limit to see more)\n`);
-  } else if (rows.length === 0) {
-    sink.write('(no rows)\n');
-  }
+  // The whole count only when rows were left out.
+  const total = more ? Number((await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM (${sql})`))[0].n) : rows.length;
+  sink.write(readTableFooter(limit, total));
   await sink.flush();
 }

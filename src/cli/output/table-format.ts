@@ -67,3 +67,12 @@ function oneLine(text: string): string {
 function width(text: string): number {
   return [...text].length;
 }
+
+/**
+ * The line under `lakelet read`'s table: how many rows were left out of `total`, or that there
+ * were none. Both read paths print it, so it is written once.
+ */
+export function readTableFooter(limit: number, total: number): string {
+  if (total > limit) return `… ${plural(total - limit, 'more row')} (showing ${limit} of ${total}; use --limit to see more)\n`;
+  return total === 0 ? '(no rows)\n' : '';
+}

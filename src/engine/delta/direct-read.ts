@@ -17,7 +17,7 @@ import type { StructField } from './schema.ts';
 import { columnMappingMode, physicalName } from './column-mapping.ts';
 import { readDeletionVector } from './deletion-vector.ts';
 import { resolveAddPath } from './paths.ts';
-import { parseDateToDays, parseTimestamp } from './partition-values.ts';
+import { lookupPartitionValue, parseDateToDays, parseTimestamp } from './partition-values.ts';
 import { parseDecimalType } from './duckdb-types.ts';
 import { readFooter, Repetition, Type, type SchemaNode } from './parquet-lite/footer.ts';
 import { readColumnChunk, type ValueKind } from './parquet-lite/column-chunk.ts';
@@ -316,13 +316,9 @@ function bigEndianSigned(v: unknown): DirectValue {
 
 /** A partition value as scan.ts's partitionValueToSql + DuckDB would read it, for the types handled here. */
 function partitionValue(values: Record<string, string | null>, physical: string, f: StructField): DirectValue {
-  let raw: string | null | undefined = values[physical] ?? values[f.name];
-  if (raw === undefined) {
-    const lower = f.name.toLowerCase();
-    for (const [k, v] of Object.entries(values)) if (k.toLowerCase() === lower) raw = v;
-  }
+  const raw = lookupPartitionValue(values, physical, f.name);
   const type = f.type as string;
-  if (raw === undefined || raw === null || raw === '') return null;
+  if (raw === null || raw === '') return null;
   const bad = (): never => {
     throw new DirectReadUnsupported(`partition value ${JSON.stringify(raw)} of ${f.name} (${type})`);
   };

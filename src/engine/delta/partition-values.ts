@@ -360,3 +360,15 @@ export function valueToPartitionString(value: unknown, type: DataType): string |
       throw new InputError(`Partition columns of type ${type} are not supported.`);
   }
 }
+
+/**
+ * The partition value of a column in an add action's partitionValues: by its physical name (column
+ * mapping), else its logical name, else the logical name in any case. Null when absent.
+ */
+export function lookupPartitionValue(values: Record<string, string | null>, physical: string, logical: string): string | null {
+  if (physical in values) return values[physical];
+  if (logical in values) return values[logical];
+  const lower = logical.toLowerCase();
+  for (const [k, v] of Object.entries(values)) if (k.toLowerCase() === lower) return v;
+  return null;
+}

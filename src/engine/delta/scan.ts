@@ -5,7 +5,7 @@ import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { columnMappingMode, physicalName, type ColumnMappingMode } from './column-mapping.ts';
 import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { logicalColumnExprs } from './stored-columns.ts';
-import { partitionValueToSql } from './partition-values.ts';
+import { lookupPartitionValue, partitionValueToSql } from './partition-values.ts';
 import { readDeletionVector } from './deletion-vector.ts';
 import { resolveAddPath } from './paths.ts';
 import { localFileFor } from './materialize.ts';
@@ -223,13 +223,6 @@ async function availableColumns(compute: Snapshot['table']['compute'], paths: st
   return new Map(rows.map((r) => [r.column_name.toLowerCase(), { name: r.column_name, type: r.column_type }]));
 }
 
-function lookupPartitionValue(values: Record<string, string | null>, physical: string, logical: string): string | null {
-  if (physical in values) return values[physical];
-  if (logical in values) return values[logical];
-  const lower = logical.toLowerCase();
-  for (const [k, v] of Object.entries(values)) if (k.toLowerCase() === lower) return v;
-  return null;
-}
 
 /**
  * DuckDB says "No files found" or fails to decode a file; the user needs to know which file and
