@@ -59,7 +59,9 @@ export class BatchPreparer {
       const checked = rt.pipeline.format === 'csv' ? checkCsvText(bytes, rt.pipeline) : undefined;
       // A CSV file laid out as the one before it waits, to be read with its neighbours in one statement.
       if (checked && groupable(checked, rt.pipeline, this.lastColumns)) {
-        this.group.push({ key, path, checked, i, readMs: Date.now() - started });
+        // Without its text: only ragged records need it, and a groupable file has none (up to
+        // MAX_PENDING files wait, so their texts would otherwise stay alive together).
+        this.group.push({ key, path, checked: { ...checked, text: '' }, i, readMs: Date.now() - started });
         if (this.group.length >= MAX_PENDING) await this.readGroup();
         return;
       }

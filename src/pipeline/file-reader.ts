@@ -315,7 +315,7 @@ function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: st
  * the fast path is not taken (a date read by a custom dateformat).
  */
 function strictShape(type: string, pipeline: PipelineConfig): string | undefined | null {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(type)) return '[+-]?[0-9]+';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(type)) return '[+-]?(0|[1-9][0-9]*)';
   if (type === 'DATE') return pipeline.csv.dateFormat !== undefined ? null : '[0-9]{4}-[0-9]{2}-[0-9]{2}';
   return undefined;
 }

@@ -82,11 +82,12 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   // Copy-on-write: a touched file whose every live row changed has nothing to keep; the others'
   // rows are re-read from the files (each once), minus every row a clause updated or deleted.
   const keeping = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
+  const changed = [...updateCodes, ...deleteCodes];
+  // Files by their index in the join's scan (the joined rows' __file).
+  const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
   if (!useDv && keeping.length > 0) {
     rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: keeping });
-    const changed = [...updateCodes, ...deleteCodes];
     // The re-scan numbers its files anew; as indexes of the join's scan, they are:
-    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
     const asScanned = `[${rescan.files.map((f) => indexOf.get(f.path)).join(', ')}][r._file + 1]`;
     // A column just added by schema evolution has no value in the files yet.
     const existing = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
@@ -115,12 +116,11 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   }
   let dv: DvMarkResult | undefined;
   if (useDv) {
-    const changed = [...updateCodes, ...deleteCodes];
     // A file whose every live row changed is removed outright: its positions are not needed.
     const now = ctx.clock.now();
-    const whole = touchedFiles.filter((f) => touched.get(f.path)! >= liveRows(f));
-    const partial = touchedFiles.filter((f) => !(touched.get(f.path)! >= liveRows(f)));
-    const indexOf = new Map(scanned.map((f, i) => [f.path, i]));
+    const partial = keeping;
+    const partialSet = new Set(partial);
+    const whole = touchedFiles.filter((f) => !partialSet.has(f));
     const byIndex =
       partial.length > 0
         ? await collectPositions(
