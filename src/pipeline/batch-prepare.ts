@@ -145,7 +145,14 @@ export class BatchPreparer {
     if (waiting.length === 0) return;
     const { rt } = this;
     let counts: Map<string, { bad: number }> | undefined;
-    if (waiting.length > 1) counts = await this.checkTogether(waiting).catch(() => undefined);
+    let together: unknown;
+    if (waiting.length > 1) {
+      counts = await this.checkTogether(waiting).catch((err: unknown) => {
+        together = err;
+        return undefined;
+      });
+    }
+    let rejected = 0;
     for (const w of waiting) {
       try {
         const counted = counts?.get(w.key) ?? (await checkFileSelect(rt.compute, w.sql));
@@ -154,7 +161,13 @@ export class BatchPreparer {
       } catch (err) {
         if (!(err instanceof FileRejectedError)) throw err;
         this.rejected.set(w.key, err);
+        rejected++;
       }
+    }
+    // The one statement may fail only because a file is bad; when every file then passed on its
+    // own, the combined check itself is wrong (the batch is still right, only slower): say so.
+    if (together !== undefined && rejected === 0) {
+      rt.reporter.event('warn', 'batch.check-fallback', { pipeline: rt.pipeline.name, batch: this.seq, files: waiting.length, error: String((together as Error)?.message ?? together).split('\n')[0] });
     }
   }
 

@@ -77,6 +77,8 @@ describe('files of one batch checked together', () => {
     const bad = ws.files('quarantine').filter((f) => f.endsWith('.bad-records.ndjson'));
     expect(bad.map((f) => f.split('/').pop())).toEqual(['d.csv.bad-records.ndjson']);
     expect(readFileSync(join(ws.dir, 'quarantine', bad[0]), 'utf8')).toContain('12345.5');
+    // The checks ran as one statement: a combined check that failed for no file's fault says so.
+    expect(ws.events.filter((e) => e.event === 'batch.check-fallback')).toEqual([]);
     const target = await ws.rows('tables/target', 'id');
     expect(target.map((r) => Number(r.id))).toEqual(range(1, 54).filter((id) => id !== 27));
   });

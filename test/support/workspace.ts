@@ -5,6 +5,7 @@ import { DeltaTable } from '../../src/engine/table.ts';
 import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 import { parseConfig } from '../../src/pipeline/config.ts';
 import { PipelineRunner, type RunSummary } from '../../src/pipeline/runner.ts';
+import { noProgress, type Reporter } from '../../src/pipeline/reporter.ts';
 import { openIngestionLog } from '../../src/pipeline/ingestion-log.ts';
 import { tempDir } from './temp.ts';
 
@@ -40,8 +41,12 @@ export class Workspace {
     return path;
   }
 
+  /** The events of every run, as the runner reported them. */
+  readonly events: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+
   async run(options: { only?: string[] } = {}): Promise<RunSummary> {
-    const runner = await PipelineRunner.open(this.config(), { clock: this.clock, ...(options.only ? { only: options.only } : {}) });
+    const reporter: Reporter = { event: (level, event, fields) => void this.events.push({ level, event, fields }), progress: () => noProgress };
+    const runner = await PipelineRunner.open(this.config(), { clock: this.clock, reporter, ...(options.only ? { only: options.only } : {}) });
     try {
       return await runner.runAll();
     } finally {
