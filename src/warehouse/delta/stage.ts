@@ -1,6 +1,9 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
+import { columnMappingMode, physicalName } from '../../engine/delta/column-mapping.ts';
 import { localFileFor } from '../../engine/delta/materialize.ts';
+import { parseStats } from '../../engine/delta/stats.ts';
+import type { Snapshot } from '../../engine/delta/snapshot.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
 import { stageAppId } from './ledger.ts';
@@ -39,6 +42,10 @@ export async function appendBatch(stage: DeltaTable, pipeline: string, batch: St
 
 /** Per file of a staged batch: rows whose key is NULL (never merged) and rows with rescued data. */
 export async function batchCounts(stage: DeltaTable, compute: Compute, seq: number, key: string[]): Promise<Map<string, { rejected: number; rescued: number }>> {
+  // The usual batch has neither: its files' stats say so without a scan (a scan plans, binds and
+  // describes its files: six statements per batch, a few ms each, for a map of zeros).
+  const latest = await stage.tryLatest();
+  if (latest && noRejectedOrRescued(latest, seq, key)) return new Map();
   const scan = await stage.scan({ where: `_batch = ${seq}` });
   try {
     // The scan's columns are its snapshot's schema fields: no DESCRIBE round trip needed.
@@ -52,6 +59,37 @@ export async function batchCounts(stage: DeltaTable, compute: Compute, seq: numb
   } finally {
     await scan.release();
   }
+}
+
+/**
+ * Whether the stats of every stage file that may hold batch `seq` (its `_batch` range covers it)
+ * show no NULL in a key column and nothing in the rescued column: then every file of the batch
+ * counts 0 and 0. Any file without those stats, or whose counts may be above 0, means "don't
+ * know" (false): the caller scans. A deletion vector only removes rows, so a file's nullCount of 0
+ * (or of all its records) stays true of what is left.
+ */
+function noRejectedOrRescued(snapshot: Snapshot, seq: number, key: string[]): boolean {
+  const mode = columnMappingMode(snapshot.metadata);
+  const byLower = new Map(snapshot.schema.fields.map((f) => [f.name.toLowerCase(), f]));
+  const physical = (name: string) => {
+    const f = byLower.get(name.toLowerCase());
+    return f && physicalName(f, mode);
+  };
+  const batchCol = physical('_batch');
+  const keyCols = key.map(physical);
+  const rescueCol = physical(RESCUED);
+  if (batchCol === undefined || keyCols.some((k) => k === undefined)) return false;
+  for (const f of snapshot.files) {
+    const stats = parseStats(f.stats);
+    const lo = stats?.minValues?.[batchCol];
+    const hi = stats?.maxValues?.[batchCol];
+    if (typeof lo !== 'number' || typeof hi !== 'number') return false;
+    if (seq < lo || seq > hi) continue;
+    const nulls = stats!.nullCount ?? {};
+    if (keyCols.some((k) => Number(nulls[k!] ?? NaN) !== 0)) return false;
+    if (rescueCol !== undefined && (stats!.numRecords === undefined || Number(nulls[rescueCol] ?? NaN) !== stats!.numRecords)) return false;
+  }
+  return true;
 }
 
 /**
