@@ -4,6 +4,8 @@ import { columnMappingMode, physicalName } from '../../engine/delta/column-mappi
 import { localFileFor } from '../../engine/delta/materialize.ts';
 import { parseStats } from '../../engine/delta/stats.ts';
 import type { Snapshot } from '../../engine/delta/snapshot.ts';
+import type { AddFile } from '../../engine/delta/actions.ts';
+import type { Scan } from '../../engine/delta/scan.ts';
 import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, RESCUED, type Column, type StageBatch, type StageResult } from '../warehouse.ts';
 import { stageAppId } from './ledger.ts';
@@ -15,16 +17,24 @@ import { stageAppId } from './ledger.ts';
 export async function stageColumns(stage: DeltaTable, compute: Compute): Promise<Column[] | undefined> {
   const snap = await stage.tryLatest();
   if (!snap) return undefined;
+  // Asked once per batch; the answer changes only with the schema.
+  const known = columnsBySchema.get(stage);
+  if (known?.schema === snap.metadata.schemaString) return known.columns.map((c) => ({ ...c }));
   // The columns are the snapshot's schema: a scan of no files gives them as typed NULLs, without
   // DuckDB describing every stage file (union_by_name), a cost that grew with the stage per batch.
   const scan = await stage.scan({ version: snap.version, files: [] });
   try {
     const cols = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM (${scan.sql})`);
-    return cols.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
+    const columns = cols.filter((c) => !(LINEAGE as readonly string[]).includes(c.column_name)).map((c) => ({ name: c.column_name, type: c.column_type }));
+    columnsBySchema.set(stage, { schema: snap.metadata.schemaString, columns });
+    return columns.map((c) => ({ ...c }));
   } finally {
     await scan.release();
   }
 }
+
+/** The stage's columns as last described, with the schema they were described from (per table handle). */
+const columnsBySchema = new WeakMap<DeltaTable, { schema: string; columns: Column[] }>();
 
 export async function appendBatch(stage: DeltaTable, pipeline: string, batch: StageBatch, properties: Record<string, string>): Promise<StageResult> {
   // Batch files on a remote store are read through the bounded local cache (DuckDB reads local files).
@@ -45,8 +55,8 @@ export async function batchCounts(stage: DeltaTable, compute: Compute, seq: numb
   // The usual batch has neither: its files' stats say so without a scan (a scan plans, binds and
   // describes its files: six statements per batch, a few ms each, for a map of zeros).
   const latest = await stage.tryLatest();
-  if (latest && noRejectedOrRescued(latest, seq, key)) return new Map();
-  const scan = await stage.scan({ where: `_batch = ${seq}` });
+  if (latest && batchFiles(latest, seq, key).noneRejectedOrRescued) return new Map();
+  const scan = await batchScan(stage, seq);
   try {
     // The scan's columns are its snapshot's schema fields: no DESCRIBE round trip needed.
     const cols = scan.snapshot.schema.fields.map((f) => ({ column_name: f.name }));
@@ -62,34 +72,50 @@ export async function batchCounts(stage: DeltaTable, compute: Compute, seq: numb
 }
 
 /**
- * Whether the stats of every stage file that may hold batch `seq` (its `_batch` range covers it)
- * show no NULL in a key column and nothing in the rescued column: then every file of the batch
- * counts 0 and 0. Any file without those stats, or whose counts may be above 0, means "don't
- * know" (false): the caller scans. A deletion vector only removes rows, so a file's nullCount of 0
- * (or of all its records) stays true of what is left.
+ * A scan of batch `seq`'s stage rows: of the files whose `_batch` stats may hold it (all of them
+ * when a file has no such stats), rows filtered by `_batch` in the SQL. The files are chosen here
+ * rather than by the scan's `where`, which binds and compiles a predicate (four statements) to
+ * learn what the stats already say.
  */
-function noRejectedOrRescued(snapshot: Snapshot, seq: number, key: string[]): boolean {
+export async function batchScan(stage: DeltaTable, seq: number): Promise<Scan & { snapshot: Snapshot }> {
+  const snapshot = await stage.snapshot();
+  const scan = await stage.scan({ version: snapshot.version, files: batchFiles(snapshot, seq).files });
+  return { ...scan, sql: `SELECT * FROM (${scan.sql}) WHERE _batch = ${seq}` };
+}
+
+/**
+ * The stage files that may hold batch `seq` (their `_batch` stats cover it, or they have none),
+ * and whether their stats show no NULL in a key column and nothing in the rescued column (then
+ * every file of the batch counts 0 and 0). A deletion vector only removes rows, so a file's
+ * nullCount of 0 (or of all its records) stays true of what is left.
+ */
+function batchFiles(snapshot: Snapshot, seq: number, key: string[] = []): { files: AddFile[]; noneRejectedOrRescued: boolean } {
   const mode = columnMappingMode(snapshot.metadata);
   const byLower = new Map(snapshot.schema.fields.map((f) => [f.name.toLowerCase(), f]));
   const physical = (name: string) => {
     const f = byLower.get(name.toLowerCase());
     return f && physicalName(f, mode);
   };
-  const batchCol = physical('_batch');
+  // A stage partitioned by _batch has no stats for it: every file is read, the SQL filters.
+  const partitioned = snapshot.partitionColumns.some((c) => c.toLowerCase() === '_batch');
+  const batchCol = partitioned ? undefined : physical('_batch');
   const keyCols = key.map(physical);
   const rescueCol = physical(RESCUED);
-  if (batchCol === undefined || keyCols.some((k) => k === undefined)) return false;
+  let none = batchCol !== undefined && keyCols.every((k) => k !== undefined);
+  const files: AddFile[] = [];
   for (const f of snapshot.files) {
     const stats = parseStats(f.stats);
-    const lo = stats?.minValues?.[batchCol];
-    const hi = stats?.maxValues?.[batchCol];
-    if (typeof lo !== 'number' || typeof hi !== 'number') return false;
-    if (seq < lo || seq > hi) continue;
-    const nulls = stats!.nullCount ?? {};
-    if (keyCols.some((k) => Number(nulls[k!] ?? NaN) !== 0)) return false;
-    if (rescueCol !== undefined && (stats!.numRecords === undefined || Number(nulls[rescueCol] ?? NaN) !== stats!.numRecords)) return false;
+    const lo = batchCol !== undefined ? stats?.minValues?.[batchCol] : undefined;
+    const hi = batchCol !== undefined ? stats?.maxValues?.[batchCol] : undefined;
+    if (typeof lo === 'number' && typeof hi === 'number' && (seq < lo || seq > hi)) continue;
+    files.push(f);
+    if (!none) continue;
+    if (typeof lo !== 'number' || typeof hi !== 'number') none = false;
+    const nulls = stats?.nullCount ?? {};
+    if (keyCols.some((k) => Number(nulls[k!] ?? NaN) !== 0)) none = false;
+    if (rescueCol !== undefined && (stats?.numRecords === undefined || Number(nulls[rescueCol] ?? NaN) !== stats.numRecords)) none = false;
   }
-  return true;
+  return { files, noneRejectedOrRescued: none };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { DeltaTable } from '../../engine/table.ts';
 import { LINEAGE, type UpsertResult, type UpsertSpec } from '../warehouse.ts';
 import type { DeltaBatchLedger } from './ledger.ts';
 import { targetAppId } from './ledger.ts';
+import { batchScan } from './stage.ts';
 import { recordTombstones, withoutBuriedRows } from './tombstones.ts';
 
 const DELETED = '__lakelet_deleted';
@@ -27,22 +28,24 @@ export interface UpsertTables {
  */
 export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombstones?: (count: number) => void): Promise<UpsertResult & { tombstones: number }> {
   const seq = spec.seq;
-  const scan = await t.stage.scan({ where: `_batch = ${seq}` });
+  const scan = await batchScan(t.stage, seq);
   const releases: (() => Promise<void>)[] = [];
   try {
     // The scan's columns are its snapshot's schema fields, in order: no DESCRIBE round trip needed.
     const cols = scan.snapshot.schema.fields.map((f) => ({ column_name: f.name }));
     const marker = spec.deletes?.column;
     const business = cols.map((c) => c.column_name).filter((c) => !(LINEAGE as readonly string[]).includes(c) && c.toLowerCase() !== marker?.toLowerCase());
-    // A file's place in the batch: one list lookup per row (a CASE of 100 files compared every row up to 100 times).
-    const fileOrder = spec.fileOrder.length ? `list_position([${spec.fileOrder.map(sqlString).join(', ')}], _source_file) - 1` : 'CAST(NULL AS INTEGER)';
+    // A file's place in the batch: one comparison for a lone file, else a join to the (file,
+    // place) pairs (a CASE of 100 files compared every row up to 100 times; list_position scanned
+    // the list per row: 20-30 ms per 100,000 rows, the join 7-9).
+    const { fileOrder, fileJoin } = filePlaces(spec.fileOrder);
     const markerPresent = marker !== undefined && cols.some((c) => c.column_name.toLowerCase() === marker.toLowerCase());
     const deleted = markerPresent
       ? `coalesce(CAST(${sqlIdent(marker)} AS VARCHAR) IN (${spec.deletes!.values.map((v) => sqlString(String(v))).join(', ')}), false)`
       : 'false';
     const order = `struct_pack(o := ${spec.orderBy ? sqlIdent(spec.orderBy) : 'NULL'}, f := ${fileOrder}, r := _row_number)`;
     const keyNotNull = spec.key.map((k) => `${sqlIdent(k)} IS NOT NULL`).join(' AND ');
-    const source = `SELECT ${business.map(sqlIdent).join(', ')}, ${deleted} AS ${DELETED}, ${order} AS ${ORDER} FROM (${scan.sql}) WHERE _batch = ${seq} AND ${keyNotNull}`;
+    const source = `SELECT ${business.map(sqlIdent).join(', ')}, ${deleted} AS ${DELETED}, ${order} AS ${ORDER} FROM (${scan.sql}) AS __lakelet_rows${fileJoin} WHERE _batch = ${seq} AND ${keyNotNull}`;
 
     await ensureTarget(t, spec, business, source);
 
@@ -79,6 +82,21 @@ export async function upsertBatch(t: UpsertTables, spec: UpsertSpec, afterTombst
     for (const release of releases) await release();
     await scan.release();
   }
+}
+
+/**
+ * The expression of a stage row's place in the batch's file order (NULL for a file not in it), and
+ * the join it needs: none for zero or one file.
+ */
+function filePlaces(files: string[]): { fileOrder: string; fileJoin: string } {
+  if (files.length === 0) return { fileOrder: 'CAST(NULL AS INTEGER)', fileJoin: '' };
+  if (files.length === 1) return { fileOrder: `CASE WHEN _source_file = ${sqlString(files[0])} THEN 0 END`, fileJoin: '' };
+  // A name listed twice keeps its first place (as a list lookup did), so the join matches one pair.
+  const places = new Map<string, number>();
+  files.forEach((f, i) => places.has(f) || places.set(f, i));
+  const pairs = [...places].map(([f, i]) => `(${sqlString(f)}, ${i})`).join(', ');
+  // Names no business column has: the source's columns are named unqualified.
+  return { fileOrder: '__lakelet_file_place', fileJoin: ` LEFT JOIN (VALUES ${pairs}) AS __lakelet_files(__lakelet_file_name, __lakelet_file_place) ON __lakelet_rows._source_file = __lakelet_file_name` };
 }
 
 /** The Delta domain that holds a committed state (warehouse.ts CommittedState). */
