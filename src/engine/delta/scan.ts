@@ -176,7 +176,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
       }
     }
 
-    const available = await availableColumns(compute, localPaths);
+    const available = await availableColumns(compute, localPaths, kept);
     const fileList = `[${localPaths.map(sqlString).join(', ')}]`;
     const readerArgs = `union_by_name = true, hive_partitioning = false${needFileJoin ? ', filename = true' : ''}${dvFiles.length > 0 || options.withFileInfo ? ', file_row_number = true' : ''}`;
     // Every column is projected inside, so a predicate may use columns the caller did not ask
@@ -217,11 +217,30 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
 }
 
 /** Columns present in the union of the files' Parquet schemas (name and type as read), by lower-cased name. */
-async function availableColumns(compute: Snapshot['table']['compute'], paths: string[]): Promise<Map<string, { name: string; type: string }>> {
+async function availableColumns(compute: Snapshot['table']['compute'], paths: string[], files: AddFile[]): Promise<Map<string, { name: string; type: string }>> {
+  // A data file is never rewritten in place (a new one gets a new name), so the same files (path,
+  // size, time) have the same columns: a MERGE scans its target files twice, a pipeline batch its
+  // stage file twice, each a DESCRIBE that opens every file's footer.
+  // Long lists are not kept (their key alone would be large).
+  const key = paths.length <= DESCRIBED_MAX_FILES ? JSON.stringify(paths.map((p, i) => [p, files[i].size, files[i].modificationTime])) : '';
+  const known = key ? describedColumns.get(key) : undefined;
+  if (known) {
+    describedColumns.delete(key);
+    describedColumns.set(key, known);
+    return new Map(known);
+  }
   const list = `[${paths.map(sqlString).join(', ')}]`;
   const rows = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`);
-  return new Map(rows.map((r) => [r.column_name.toLowerCase(), { name: r.column_name, type: r.column_type }]));
+  const columns = new Map(rows.map((r) => [r.column_name.toLowerCase(), { name: r.column_name, type: r.column_type }]));
+  if (key) describedColumns.set(key, columns);
+  if (describedColumns.size > DESCRIBED_KEPT) describedColumns.delete(describedColumns.keys().next().value!);
+  return new Map(columns);
 }
+
+/** The columns of recently scanned file lists, least recently used first (bounded: DESCRIBED_KEPT lists). */
+const describedColumns = new Map<string, Map<string, { name: string; type: string }>>();
+const DESCRIBED_KEPT = 64;
+const DESCRIBED_MAX_FILES = 256;
 
 
 /**
