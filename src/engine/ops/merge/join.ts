@@ -123,7 +123,7 @@ export function lateSourceRows(plan: MergePlan, schema: StructType, source: Merg
  * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
-export async function joinRows(ctx: TableContext, input: JoinInput): Promise<void> {
+export async function joinRows(ctx: TableContext, input: JoinInput): Promise<number | undefined> {
   const { plan, aliases, schema } = input;
   const { t, s } = aliases;
   const decision =
@@ -156,11 +156,15 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
   try {
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.
-    await ctx.compute.run(
+    // A table's CREATE reports its row count (a view's reports nothing): with actedOnly, zero rows
+    // means no clause acts on any row, known without a query over the table.
+    const created = await ctx.compute.query<{ Count?: string | number }>(
       `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${decision} AS __code`, ...outputs].join(', ')} ` +
         `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
         (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
     );
+    const count = created[0]?.Count;
+    return input.asView || count === undefined ? undefined : Number(count);
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
   }
@@ -207,7 +211,9 @@ export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], pla
     return range && target.fields.some((f) => f.name.toLowerCase() === k.toLowerCase()) ? [`__k${i} BETWEEN ${range.lo} AND ${range.hi}`] : [];
   });
   const where = (nonNull: string) => [nonNull, ...inRange].join(' AND ');
-  if (typed.length === 1) {
+  // The pruning pass may have read the keys' order already (MergePlan.keysIncrease).
+  if (typed.length === 1 && plan.keysIncrease === true) return false;
+  if (typed.length === 1 && plan.keysIncrease === undefined) {
     // A key column that strictly increases from row to row (the usual batch, sorted by key) holds
     // no value twice, whatever order DuckDB reads the rows in: one pass with lag() shows it,
     // several times cheaper than grouping every key. Anything else gets the exact grouping.
@@ -240,6 +246,11 @@ export interface RowDecisions {
   rowsOf(kind: ClauseKind): number;
   /** The target files holding a changed (updated or deleted) row, with how many rows changed. */
   touched: Map<string, number>;
+}
+
+/** What the join decided when it kept only acted-on rows and kept none: no clause acts on any row. */
+export function noRowsActedOn(): RowDecisions {
+  return { rowsOf: () => 0, touched: new Map() };
 }
 
 /** `files`: the scanned target files, which the joined rows' `__file` indexes. */
