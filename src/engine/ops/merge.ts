@@ -8,7 +8,8 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, noRowsActedOn, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, noRowsActedOn, sourceKeysMayRepeat, type RowDecisions } from './merge/join.ts';
+import { mayPairByPosition } from './merge/aligned.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, sourceRelationKind, type Dedup } from './merge/plan.ts';
 import type { Compute } from '../../adapters/compute/compute.ts';
@@ -207,17 +208,29 @@ export class MergeBuilder {
     let narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
     // Other star merges keep each source row's id and fetch the values of the rows they write.
     const late = scan.files.length > 0 && lateSourceRows(plan, target.schema, source, preimages);
-    temp.joinedKind = scan.files.length === 0 ? 'VIEW' : 'TABLE';
-    const joinedRows = await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow });
+    const joinAndDecide = async (positional: boolean): Promise<RowDecisions> => {
+      temp.joinedKind = scan.files.length === 0 ? 'VIEW' : 'TABLE';
+      const joinedRows = await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow, positional });
+      // 5. Ambiguity: a target row matched by several source rows.
+      if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
+      // 6. Which files change, and the counts Delta reports.
+      // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
+      // (A join that kept only acted-on rows, and kept none: nothing to count; the usual no-change
+      // merge. A positional pairing keeps its failed pairs, so none failed either.)
+      return (
+        decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ??
+        (!mayRepeat && joinedRows === 0 ? noRowsActedOn() : await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files))
+      );
+    };
+    // A source lined up with the candidate files is paired with them by position (aligned.ts);
+    // should a pair fail the join condition, the join is done again by key.
+    const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source);
+    let decisions = await joinAndDecide(positional);
+    if (decisions.misaligned > 0) {
+      await ctx.compute.run(`DROP TABLE ${temp.joined}`);
+      decisions = await joinAndDecide(false);
+    }
     const scanTimeMs = Date.now() - scanStarted;
-    // 5. Ambiguity: a target row matched by several source rows.
-    if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
-    // 6. Which files change, and the counts Delta reports.
-    // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
-    // (A join that kept only acted-on rows and kept none: nothing to count; the usual no-change merge.)
-    const decisions =
-      decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ??
-      (!mayRepeat && joinedRows === 0 ? noRowsActedOn() : await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files));
     if (narrow && decisions.rowsOf('matched-update') + decisions.rowsOf('not-matched-insert') !== source.numSourceRows - source.numSourceRowsDeduplicated) {
       // A source row matched several target rows (the target repeats a key): each of them is
       // updated, so the rows to write are the join's, not the source's once. Join again, keeping them.

@@ -16,7 +16,7 @@ import { InputError, NotATableError } from '../../errors.ts';
 import { formatOf, sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
-import { pruneByKeys, type KeyRange, type PrunedFiles } from './pruning.ts';
+import { pruneByKeys, type KeyOrder, type KeyRange, type PrunedFiles } from './pruning.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
@@ -166,8 +166,8 @@ export interface MergePlan {
   candidates: AddFile[];
   /** Per key column (lower-cased), when pruning knew it: the range holding every key of the candidates. */
   keyRanges: Record<string, KeyRange>;
-  /** See PrunedFiles.keysIncrease: worked out while pruning when the ambiguity check may need it. */
-  keysIncrease?: boolean;
+  /** See PrunedFiles.keyOrder: worked out while pruning when the ambiguity check may need it. */
+  keyOrder?: KeyOrder;
 }
 
 /** `source.uniqueKeys`: the source is known unique by key, so the pruning pass need not read the keys' order. */
@@ -181,5 +181,5 @@ export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys
   // (The keys' order matters only to the ambiguity check: matched clauses, a source not deduplicated.)
   const checkOrder = matched.length > 0 && !source.uniqueKeys;
   const pruned: PrunedFiles = bySource.length > 0 ? { files: snapshot.files, keyRanges: {} } : await pruneByKeys(snapshot, keys, source.table, { checkOrder });
-  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges, ...(pruned.keysIncrease !== undefined ? { keysIncrease: pruned.keysIncrease } : {}) };
+  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges, ...(pruned.keyOrder ? { keyOrder: pruned.keyOrder } : {}) };
 }

@@ -23,8 +23,8 @@ export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTabl
   const partitions = new Set(snapshot.partitionColumns.map((c) => c.toLowerCase()));
   let survivors = snapshot.files;
   const keyRanges: Record<string, KeyRange> = {};
-  let keysIncrease: boolean | undefined;
-  // The order of a single key column is read in the pruning pass itself (see PrunedFiles.keysIncrease).
+  let keyOrder: KeyOrder | undefined;
+  // The order of a single key column is read in the pruning pass itself (see PrunedFiles.keyOrder).
   const checkOrder = options.checkOrder === true && keys.length === 1;
   for (const key of keys) {
     if (survivors.length === 0) break;
@@ -33,9 +33,9 @@ export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTabl
     const pruned = await pruneOneKey(snapshot, survivors, field, partitions.has(field.name.toLowerCase()), physicalName(field, mode), sourceTable, compute, checkOrder);
     survivors = pruned.files;
     if (pruned.range) keyRanges[field.name.toLowerCase()] = pruned.range;
-    if (pruned.range && pruned.increasing !== undefined) keysIncrease = pruned.increasing;
+    if (pruned.range && pruned.order) keyOrder = pruned.order;
   }
-  return { files: survivors, keyRanges, ...(keysIncrease !== undefined ? { keysIncrease } : {}) };
+  return { files: survivors, keyRanges, ...(keyOrder ? { keyOrder } : {}) };
 }
 
 /** Bounds (SQL constants of the key's type) that every key of the files pruned holds. */
@@ -52,13 +52,22 @@ export interface PrunedFiles {
    */
   keyRanges: Record<string, KeyRange>;
   /**
-   * Asked for (checkOrder) with one key column whose range is known: whether the source's non-null
-   * keys inside keyRanges strictly increase from row to row in the order DuckDB read them, which
-   * proves them unique there (a repeated key cannot match one target row twice). Read by a lag()
-   * in the pruning query's own pass over the keys, instead of a second pass over the source.
+   * Asked for (checkOrder) with one key column whose files' ranges are known and disjoint: the
+   * order of the source keys inside keyRanges, read in the pruning query's own pass over the keys
+   * (instead of a second pass over the source). `files` then come sorted by their key range.
    * Undefined when not worked out.
    */
-  keysIncrease?: boolean;
+  keyOrder?: KeyOrder;
+}
+
+export interface KeyOrder {
+  /**
+   * The source's non-null keys inside the range strictly increase from row to row in the order
+   * DuckDB read them, which proves them unique there (no target row can match two of them).
+   */
+  increasing: boolean;
+  /** How many non-null source keys lie inside the range. */
+  inRange: number;
 }
 
 async function pruneOneKey(
@@ -70,7 +79,7 @@ async function pruneOneKey(
   sourceTable: string,
   compute: Snapshot['table']['compute'],
   checkOrder = false,
-): Promise<{ files: AddFile[]; range?: KeyRange; increasing?: boolean }> {
+): Promise<{ files: AddFile[]; range?: KeyRange; order?: KeyOrder }> {
   const bounds = files.map((f, i) => {
     if (isPartition) {
       const v = f.partitionValues[physical] ?? f.partitionValues[field.name] ?? null;
@@ -91,7 +100,6 @@ async function pruneOneKey(
   const kept = new Set<number>(unknown);
   // Set only when every file's bounds are usable: then no key outside them matches any file.
   let range: KeyRange | undefined;
-  let increasing: boolean | undefined;
   if (ranged.length > 0) {
     const t = deltaTypeToDuckDb(field.type);
     const typedSql = typedBoundsSql(field, ranged);
@@ -126,13 +134,14 @@ async function pruneOneKey(
         if (checkOrder) {
           // The same pass also tells whether the in-range keys strictly increase (lag() in read
           // order): one read of the keys for both questions, the file list coming back as one list.
-          const [row] = await compute.query<{ files: (number | null)[] | null; unsorted: boolean }>(
-            `SELECT list(DISTINCT i) FILTER (WHERE i IS NOT NULL) AS files, coalesce(bool_or(v <= prev), false) AS unsorted ` +
+          const [row] = await compute.query<{ files: (number | null)[] | null; unsorted: boolean; n: string | number }>(
+            `SELECT list(DISTINCT i) FILTER (WHERE i IS NOT NULL) AS files, coalesce(bool_or(v <= prev), false) AS unsorted, count(*) AS n ` +
               `FROM (SELECT v, prev, ${search(0, usable.length)} AS i FROM (SELECT v, lag(v) OVER () AS prev ${inRange}))`,
           );
           for (const i of row.files ?? []) if (i !== null) kept.add(Number(i));
-          increasing = !row.unsorted;
-          return { files: files.filter((_, i) => kept.has(i)), range, increasing };
+          // In key order: a source in key order can then be paired with the files' rows by position (merge/aligned.ts).
+          const ordered = usable.filter((r) => kept.has(r.i)).map((r) => files[r.i]);
+          return { files: ordered, range, order: { increasing: !row.unsorted, inRange: Number(row.n) } };
         }
       }
     } else {

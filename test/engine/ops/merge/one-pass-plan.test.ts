@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readdirSync } from 'node:fs';
-import type { Compute, ResultColumn } from '../../../../src/adapters/compute/compute.ts';
 import { DeltaTable } from '../../../../src/engine/table.ts';
 import { MergeDuplicateKeyError } from '../../../../src/engine/ops/merge.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
+import { RecordingCompute } from '../../../support/recording-compute.ts';
 
 /**
  * The MERGE asks DuckDB as little as it can: the source keys' order (which proves them unique, so
@@ -14,29 +14,6 @@ import { useEngine } from '../../../support/engine-fixture.ts';
  */
 const fx = useEngine();
 let n = 0;
-
-/** The engine's DuckDB, recording every statement a merge sends it. */
-class RecordingCompute implements Compute {
-  statements: string[] = [];
-  constructor(private readonly inner: Compute) {}
-  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    this.statements.push(sql);
-    return this.inner.query<T>(sql);
-  }
-  run(sql: string): Promise<void> {
-    this.statements.push(sql);
-    return this.inner.run(sql);
-  }
-  stream(sql: string): AsyncIterable<unknown[][]> {
-    this.statements.push(sql);
-    return this.inner.stream(sql);
-  }
-  describe(sql: string): Promise<ResultColumn[]> {
-    this.statements.push(sql);
-    return this.inner.describe(sql);
-  }
-  close(): void {}
-}
 
 async function table(properties?: Record<string, string>): Promise<{ t: DeltaTable; rec: RecordingCompute; dir: string }> {
   const rec = new RecordingCompute(fx.compute);
