@@ -224,7 +224,7 @@ export class MergeBuilder {
     };
     // A source lined up with the candidate files is paired with them by position (aligned.ts);
     // should a pair fail the join condition, the join is done again by key.
-    const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source);
+    const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source, snapshot.partitionColumns.length > 0);
     let decisions = await joinAndDecide(positional);
     if (decisions.misaligned > 0) {
       await ctx.compute.run(`DROP TABLE ${temp.joined}`);

@@ -15,11 +15,15 @@ import type { MergePlan, MergeSource } from './plan.ts';
 /** The clause code of a positional pair that fails the join condition (no clause uses negative codes below -1). */
 export const CODE_MISALIGNED = -100;
 
-/** Whether the source may pair with the candidate files by position (see above); the pairing itself still checks every pair. */
-export function mayPairByPosition(plan: MergePlan, source: MergeSource): boolean {
+/**
+ * Whether the source may pair with the candidate files by position (see above); the pairing itself
+ * still checks every pair. `partitioned`: the scan of a partitioned table joins each row to its
+ * file's partition values, which need not keep the rows in order, so it is not paired.
+ */
+export function mayPairByPosition(plan: MergePlan, source: MergeSource, partitioned: boolean): boolean {
   const order = plan.keyOrder;
   // Every target row matters to a NOT MATCHED BY SOURCE clause: no pruning, no key order.
-  if (!order || !order.increasing || plan.bySource.length > 0) return false;
+  if (!order || !order.increasing || plan.bySource.length > 0 || partitioned) return false;
   const sourceRows = source.numSourceRows - source.numSourceRowsDeduplicated;
   if (sourceRows === 0 || order.inRange !== sourceRows) return false;
   let targetRows = 0;

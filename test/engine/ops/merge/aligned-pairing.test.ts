@@ -105,6 +105,20 @@ describe('MERGE: a source lined up with its files is paired by position', () => 
     t.close();
   });
 
+  it('a partitioned table is joined by key (its scan joins rows to their partition values, which need not keep their order); the same rows', async () => {
+    const rec = new RecordingCompute(fx.compute);
+    const t = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: rec });
+    for (const lo of [0, 100]) await t.write({ sql: `SELECT range AS id, 'v' || range AS val, ${lo / 100} AS p FROM range(${lo}, ${lo + 50})` }).partitionBy('p').execute();
+    rec.statements = [];
+    const file = await parquet(`SELECT range AS id, 'n' || range AS val, 1 AS p FROM range(100, 150)`);
+    const res = await t.merge({ file }, { on: ['id'] }).whenMatchedUpdateAll().execute();
+    expect(paired(rec)).toBe(0);
+    expect(joinedByKey(rec)).toBe(1);
+    expect(res.metrics).toMatchObject({ numTargetRowsUpdated: 50 });
+    expect((await t.read({ where: 'id >= 100', orderBy: 'id' })).every((r) => r.val === `n${r.id}`)).toBe(true);
+    t.close();
+  });
+
   it('an extra join condition that one pair fails: that source row is not matched, so it is inserted', async () => {
     const { t, rec } = await table();
     const file = await parquet(`SELECT range AS id, 'n' || range AS val FROM range(0, 50)`);
