@@ -8,9 +8,11 @@ import { isChangeDataFeedEnabled } from './cdf.ts';
 import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
-import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, sourceKeysMayRepeat } from './merge/join.ts';
+import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, noRowsActedOn, sourceKeysMayRepeat, type RowDecisions } from './merge/join.ts';
+import { mayPairByPosition } from './merge/aligned.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
-import { materializeSource, planFiles, prepareTarget, type Dedup } from './merge/plan.ts';
+import { materializeSource, planFiles, prepareTarget, sourceRelationKind, type Dedup } from './merge/plan.ts';
+import type { Compute } from '../../adapters/compute/compute.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
 
 // The public face of MERGE: the builder here, its parts in merge/ (plan, join, write, metrics).
@@ -27,6 +29,25 @@ export interface MergeOptions {
 }
 
 let mergeCounter = 0;
+
+/** The merge's temp relations: the materialised source and the joined rows (a view when no target file is read). */
+interface MergeTemps {
+  src: string;
+  joined: string;
+  joinedKind: 'TABLE' | 'VIEW';
+}
+
+/**
+ * Drops the merge's temp relations in one round trip, each as the kind it was created as (DROP
+ * VIEW refuses a table); should that fail, each name is dropped as either kind, one by one.
+ */
+async function dropTemps(compute: Compute, temp: MergeTemps, srcKind: 'TABLE' | 'VIEW'): Promise<void> {
+  try {
+    await compute.run(`DROP ${temp.joinedKind} IF EXISTS ${temp.joined}; DROP ${srcKind} IF EXISTS ${temp.src}`);
+  } catch {
+    for (const kind of ['TABLE', 'VIEW']) for (const name of [temp.src, temp.joined]) await compute.run(`DROP ${kind} IF EXISTS ${name}`).catch(() => {});
+  }
+}
 
 /**
  * MERGE (upsert) a source relation into the table on key columns, with Delta's clause semantics.
@@ -145,21 +166,20 @@ export class MergeBuilder {
       }
     }
     const id = `${process.pid}_${++mergeCounter}`;
-    const temp = { src: `__lakelet_merge_src_${id}`, joined: `__lakelet_merge_rows_${id}` };
+    const temp: MergeTemps = { src: `__lakelet_merge_src_${id}`, joined: `__lakelet_merge_rows_${id}`, joinedKind: 'TABLE' };
     const release: (() => Promise<void>)[] = [];
     try {
       return await this.run(snapshot, temp, release, started);
     } finally {
       for (const r of release) await r().catch(() => {});
-      for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP TABLE IF EXISTS ${name}`).catch(() => {});
-      for (const name of [temp.src, temp.joined]) await this.table.ctx.compute.run(`DROP VIEW IF EXISTS ${name}`).catch(() => {});
+      await dropTemps(this.table.ctx.compute, temp, sourceRelationKind(this.source, this.dedup));
     }
   }
 
   /** One attempt's steps, in order; `release` collects what the caller frees afterwards. */
   private async run(
     current: Snapshot | undefined,
-    temp: { src: string; joined: string },
+    temp: MergeTemps,
     release: (() => Promise<void>)[],
     started: number,
   ): Promise<OperationResult<MergeMetrics>> {
@@ -173,7 +193,7 @@ export class MergeBuilder {
     const snapshot = target.snapshot;
     // 3. Prune target files by partition values and key ranges, unless every row matters.
     const scanStarted = Date.now();
-    const plan = await planFiles(snapshot, this.clauses, keys, source.table);
+    const plan = await planFiles(snapshot, this.clauses, keys, source);
     const scan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: plan.candidates });
     release.push(() => scan.release());
     // 4. Join once and decide every row's clause inside DuckDB.
@@ -188,19 +208,35 @@ export class MergeBuilder {
     let narrow = !preimages && !mayRepeat && isPlainUpsert(plan, target.schema, source);
     // Other star merges keep each source row's id and fetch the values of the rows they write.
     const late = scan.files.length > 0 && lateSourceRows(plan, target.schema, source, preimages);
-    await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow });
+    const joinAndDecide = async (positional: boolean): Promise<RowDecisions> => {
+      temp.joinedKind = scan.files.length === 0 ? 'VIEW' : 'TABLE';
+      const joinedRows = await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow, positional });
+      // 5. Ambiguity: a target row matched by several source rows.
+      if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
+      // 6. Which files change, and the counts Delta reports.
+      // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
+      // (A join that kept only acted-on rows, and kept none: nothing to count; the usual no-change
+      // merge. A positional pairing keeps its failed pairs, so none failed either.)
+      return (
+        decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ??
+        (!mayRepeat && joinedRows === 0 ? noRowsActedOn() : await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files))
+      );
+    };
+    // A source lined up with the candidate files is paired with them by position (aligned.ts);
+    // should a pair fail the join condition, the join is done again by key.
+    const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source, snapshot.partitionColumns.length > 0);
+    let decisions = await joinAndDecide(positional);
+    if (decisions.misaligned > 0) {
+      await ctx.compute.run(`DROP TABLE ${temp.joined}`);
+      decisions = await joinAndDecide(false);
+    }
     const scanTimeMs = Date.now() - scanStarted;
-    // 5. Ambiguity: a target row matched by several source rows.
-    if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
-    // 6. Which files change, and the counts Delta reports.
-    // (An insert-only batch whose keys prune every file: nothing to count, each source row is inserted.)
-    const decisions =
-      decisionsWithoutTarget(plan, source.numSourceRows - source.numSourceRowsDeduplicated, scan.files) ?? (await decideRows(ctx.compute, temp.joined, plan.clauses, scan.files));
     if (narrow && decisions.rowsOf('matched-update') + decisions.rowsOf('not-matched-insert') !== source.numSourceRows - source.numSourceRowsDeduplicated) {
       // A source row matched several target rows (the target repeats a key): each of them is
       // updated, so the rows to write are the join's, not the source's once. Join again, keeping them.
       narrow = false;
       await ctx.compute.run(`DROP TABLE ${temp.joined}`);
+      temp.joinedKind = 'TABLE';
       await joinRows(ctx, { ...joinInput, keys, actedOnly: true, asView: false, narrow, late });
     }
     // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to

@@ -21,6 +21,7 @@ import {
   type CodedClause,
 } from './clauses.ts';
 import { SOURCE_ROW, type MergePlan, type MergeSource } from './plan.ts';
+import { CODE_MISALIGNED } from './aligned.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** A target row matched by more than one source row: the merge would be ambiguous. */
@@ -81,6 +82,11 @@ export interface JoinInput {
    * values; the keys are kept too, for the ambiguity error.
    */
   late: boolean;
+  /**
+   * Pair the target rows with the source rows by position instead of joining by key (see
+   * aligned.ts); a pair failing the join condition gets CODE_MISALIGNED and is kept.
+   */
+  positional?: boolean;
 }
 
 /**
@@ -123,7 +129,7 @@ export function lateSourceRows(plan: MergePlan, schema: StructType, source: Merg
  * Creates the joined table: per row the target file (its index in the scan's files) and row (NULL when not matched), the clause
  * code, the output columns by name and, with preimages, the target values as `__pre_<i>`.
  */
-export async function joinRows(ctx: TableContext, input: JoinInput): Promise<void> {
+export async function joinRows(ctx: TableContext, input: JoinInput): Promise<number | undefined> {
   const { plan, aliases, schema } = input;
   const { t, s } = aliases;
   const decision =
@@ -153,14 +159,29 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<voi
   const keepTarget = plan.bySource.length > 0;
   const keepSource = plan.inserts.length > 0;
   const joinKind = keepTarget && keepSource ? 'FULL OUTER' : keepTarget ? 'LEFT OUTER' : keepSource ? 'RIGHT OUTER' : 'INNER';
+  const from = input.positional
+    ? `FROM (${input.targetSql}) ${t} POSITIONAL JOIN ${input.source.table} ${s}`
+    : `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}`;
+  // Paired by position, every row is a match unless its pair fails the join condition (a NULL
+  // side included): only the matched clauses decide.
+  const code = input.positional ? `CASE WHEN NOT coalesce((${input.on}), false) THEN ${CODE_MISALIGNED} ELSE ${decisionSql(plan.matched, CODE_MATCHED_NONE)} END` : decision;
+  // The rows a clause acts on, as one test of `__code`: DuckDB substitutes the decision for each
+  // reference, and turns `IN (a, b)` into `= a OR = b`, evaluating the decision once per code.
+  // Clause codes are 1-99, 101-199 and 201-299; the "no clause" codes 0, -1 and 200 (and, paired by
+  // position, the failed pairs' CODE_MISALIGNED, kept) are the only others.
+  const acted = input.positional ? `__code <> ${CODE_MATCHED_NONE}` : `__code % 100 > 0`;
   try {
     // One level: the outputs refer to `__code` by its alias (DuckDB reuses select-list aliases),
     // which spares packing both sides' rows into structs for an outer query.
-    await ctx.compute.run(
-      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${decision} AS __code`, ...outputs].join(', ')} ` +
-        `FROM (${input.targetSql}) ${t} ${joinKind} JOIN ${input.source.table} ${s} ON ${input.on}` +
-        (input.actedOnly ? ` WHERE __code IN (${plan.clauses.map((c) => c.code).join(', ')})` : ''),
+    // A table's CREATE reports its row count (a view's reports nothing): with actedOnly, zero rows
+    // means no clause acts on any row, known without a query over the table.
+    const created = await ctx.compute.query<{ Count?: string | number }>(
+      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} ` +
+        from +
+        (input.actedOnly ? ` WHERE ${acted}` : ''),
     );
+    const count = created[0]?.Count;
+    return input.asView || count === undefined ? undefined : Number(count);
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
   }
@@ -207,7 +228,9 @@ export async function sourceKeysMayRepeat(ctx: TableContext, keys: string[], pla
     return range && target.fields.some((f) => f.name.toLowerCase() === k.toLowerCase()) ? [`__k${i} BETWEEN ${range.lo} AND ${range.hi}`] : [];
   });
   const where = (nonNull: string) => [nonNull, ...inRange].join(' AND ');
-  if (typed.length === 1) {
+  // The pruning pass may have read the keys' order already (MergePlan.keyOrder).
+  if (typed.length === 1 && plan.keyOrder?.increasing === true) return false;
+  if (typed.length === 1 && plan.keyOrder === undefined) {
     // A key column that strictly increases from row to row (the usual batch, sorted by key) holds
     // no value twice, whatever order DuckDB reads the rows in: one pass with lag() shows it,
     // several times cheaper than grouping every key. Anything else gets the exact grouping.
@@ -240,6 +263,13 @@ export interface RowDecisions {
   rowsOf(kind: ClauseKind): number;
   /** The target files holding a changed (updated or deleted) row, with how many rows changed. */
   touched: Map<string, number>;
+  /** Positional pairs that failed the join condition (aligned.ts): the join must be redone by key. */
+  misaligned: number;
+}
+
+/** What the join decided when it kept only acted-on rows and kept none: no clause acts on any row. */
+export function noRowsActedOn(): RowDecisions {
+  return { rowsOf: () => 0, touched: new Map(), misaligned: 0 };
 }
 
 /** `files`: the scanned target files, which the joined rows' `__file` indexes. */
@@ -255,7 +285,8 @@ export async function decideRows(compute: Compute, joined: string, clauses: Code
     const path = files[Number(r.f)].path;
     touched.set(path, (touched.get(path) ?? 0) + Number(r.n));
   }
-  return { rowsOf, touched };
+  const misaligned = perCodeFile.filter((r) => Number(r.code) === CODE_MISALIGNED).reduce((a, r) => a + Number(r.n), 0);
+  return { rowsOf, touched, misaligned };
 }
 
 /**
@@ -268,5 +299,5 @@ export function decisionsWithoutTarget(plan: MergePlan, sourceRows: number, scan
   if (scanned.length > 0) return undefined;
   if (plan.inserts.length > 0 && plan.inserts[0].condition) return undefined;
   const inserted = plan.inserts.length > 0 ? sourceRows : 0;
-  return { rowsOf: (kind) => (kind === 'not-matched-insert' ? inserted : 0), touched: new Map() };
+  return { rowsOf: (kind) => (kind === 'not-matched-insert' ? inserted : 0), touched: new Map(), misaligned: 0 };
 }

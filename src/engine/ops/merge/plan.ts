@@ -16,7 +16,7 @@ import { InputError, NotATableError } from '../../errors.ts';
 import { formatOf, sourceSql, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
-import { pruneByKeys, type KeyRange } from './pruning.ts';
+import { pruneByKeys, type KeyOrder, type KeyRange, type PrunedFiles } from './pruning.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** The column numbering source rows (for dedup ties, and to tell a matched row from none). */
@@ -61,7 +61,7 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   const marker = dedup ? `row_number() OVER ()` : '1';
   // A Parquet file is cheap to re-read (only the columns a step needs) and reads the same each
   // time, so it stays a view; copying it into a temp table costs more than the re-reads.
-  const kind = !dedup && 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? 'VIEW' : 'TABLE';
+  const kind = sourceRelationKind(source, dedup);
   // The view's marker is the row's position in the file: a stable row id, for free. (DuckDB
   // refuses it for a file with its own file_row_number column: then the plain view below.)
   let rowId = kind === 'VIEW' && 'file' in source ? await parquetViewWithRowNumbers(ctx, source.file, table) : undefined;
@@ -89,6 +89,11 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
   const numSourceRows = Number(described[0].__raw ?? described[0].__n);
   return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - Number(described[0].__n), uniqueKeys: dedup !== undefined, rowId };
+}
+
+/** Whether materializeSource makes the source a temp VIEW or TABLE (known before it runs, so the caller can drop exactly that). */
+export function sourceRelationKind(source: Source, dedup: Dedup | undefined): 'VIEW' | 'TABLE' {
+  return !dedup && 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? 'VIEW' : 'TABLE';
 }
 
 /** A view of one Parquet file whose SOURCE_ROW is the row's position in the file; undefined if DuckDB refuses it. */
@@ -161,15 +166,20 @@ export interface MergePlan {
   candidates: AddFile[];
   /** Per key column (lower-cased), when pruning knew it: the range holding every key of the candidates. */
   keyRanges: Record<string, KeyRange>;
+  /** See PrunedFiles.keyOrder: worked out while pruning when the ambiguity check may need it. */
+  keyOrder?: KeyOrder;
 }
 
-export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys: string[], sourceTable: string): Promise<MergePlan> {
+/** `source.uniqueKeys`: the source is known unique by key, so the pruning pass need not read the keys' order. */
+export async function planFiles(snapshot: Snapshot, clauses: MergeClause[], keys: string[], source: Pick<MergeSource, 'table' | 'uniqueKeys'>): Promise<MergePlan> {
   const coded = codeClauses(clauses);
   const bySource = coded.filter((c) => c.kind.startsWith('by-source'));
   const matched = coded.filter((c) => c.kind.startsWith('matched'));
   const inserts = coded.filter((c) => c.kind === 'not-matched-insert');
   // Every target row matters to a NOT MATCHED BY SOURCE clause; otherwise only rows whose key is
   // among the source's (matched rows, and the keys inserts must not duplicate).
-  const pruned = bySource.length > 0 ? { files: snapshot.files, keyRanges: {} } : await pruneByKeys(snapshot, keys, sourceTable);
-  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges };
+  // (The keys' order matters only to the ambiguity check: matched clauses, a source not deduplicated.)
+  const checkOrder = matched.length > 0 && !source.uniqueKeys;
+  const pruned: PrunedFiles = bySource.length > 0 ? { files: snapshot.files, keyRanges: {} } : await pruneByKeys(snapshot, keys, source.table, { checkOrder });
+  return { clauses: coded, matched, inserts, bySource, candidates: pruned.files, keyRanges: pruned.keyRanges, ...(pruned.keyOrder ? { keyOrder: pruned.keyOrder } : {}) };
 }

@@ -17,21 +17,25 @@ const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double',
  * or not. A file must survive every key column.
  * Files without usable stats for a column always survive for it.
  */
-export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string): Promise<PrunedFiles> {
+export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string, options: { checkOrder?: boolean } = {}): Promise<PrunedFiles> {
   const { compute } = snapshot.table;
   const mode = columnMappingMode(snapshot.metadata);
   const partitions = new Set(snapshot.partitionColumns.map((c) => c.toLowerCase()));
   let survivors = snapshot.files;
   const keyRanges: Record<string, KeyRange> = {};
+  let keyOrder: KeyOrder | undefined;
+  // The order of a single key column is read in the pruning pass itself (see PrunedFiles.keyOrder).
+  const checkOrder = options.checkOrder === true && keys.length === 1;
   for (const key of keys) {
     if (survivors.length === 0) break;
     const field = snapshot.schema.fields.find((f) => f.name.toLowerCase() === key.toLowerCase());
     if (!field || typeof field.type !== 'string' || !(PRUNABLE.has(field.type) || field.type.startsWith('decimal'))) continue;
-    const pruned = await pruneOneKey(snapshot, survivors, field, partitions.has(field.name.toLowerCase()), physicalName(field, mode), sourceTable, compute);
+    const pruned = await pruneOneKey(snapshot, survivors, field, partitions.has(field.name.toLowerCase()), physicalName(field, mode), sourceTable, compute, checkOrder);
     survivors = pruned.files;
     if (pruned.range) keyRanges[field.name.toLowerCase()] = pruned.range;
+    if (pruned.range && pruned.order) keyOrder = pruned.order;
   }
-  return { files: survivors, keyRanges };
+  return { files: survivors, keyRanges, ...(keyOrder ? { keyOrder } : {}) };
 }
 
 /** Bounds (SQL constants of the key's type) that every key of the files pruned holds. */
@@ -47,6 +51,23 @@ export interface PrunedFiles {
    * source key can match a target row of these files (it is known to none of them).
    */
   keyRanges: Record<string, KeyRange>;
+  /**
+   * Asked for (checkOrder) with one key column whose files' ranges are known and disjoint: the
+   * order of the source keys inside keyRanges, read in the pruning query's own pass over the keys
+   * (instead of a second pass over the source). `files` then come sorted by their key range.
+   * Undefined when not worked out.
+   */
+  keyOrder?: KeyOrder;
+}
+
+export interface KeyOrder {
+  /**
+   * The source's non-null keys inside the range strictly increase from row to row in the order
+   * DuckDB read them, which proves them unique there (no target row can match two of them).
+   */
+  increasing: boolean;
+  /** How many non-null source keys lie inside the range. */
+  inRange: number;
 }
 
 async function pruneOneKey(
@@ -57,7 +78,8 @@ async function pruneOneKey(
   physical: string,
   sourceTable: string,
   compute: Snapshot['table']['compute'],
-): Promise<{ files: AddFile[]; range?: KeyRange }> {
+  checkOrder = false,
+): Promise<{ files: AddFile[]; range?: KeyRange; order?: KeyOrder }> {
   const bounds = files.map((f, i) => {
     if (isPartition) {
       const v = f.partitionValues[physical] ?? f.partitionValues[field.name] ?? null;
@@ -105,8 +127,23 @@ async function pruneOneKey(
       // are filtered before the search: constants DuckDB pushes into the source scan, so row
       // groups of a Parquet source wholly outside are not even read.
       const top = `greatest(${usable.map((r) => literal(r.hi!)).join(', ')})`;
-      matching = `SELECT DISTINCT ${search(0, usable.length)} AS i FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
-      if (kept.size === 0) range = { lo: literal(usable[0].lo!), hi: top };
+      const inRange = `FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
+      matching = `SELECT DISTINCT ${search(0, usable.length)} AS i ${inRange}`;
+      if (kept.size === 0) {
+        range = { lo: literal(usable[0].lo!), hi: top };
+        if (checkOrder) {
+          // The same pass also tells whether the in-range keys strictly increase (lag() in read
+          // order): one read of the keys for both questions, the file list coming back as one list.
+          const [row] = await compute.query<{ files: (number | null)[] | null; unsorted: boolean; n: string | number }>(
+            `SELECT list(DISTINCT i) FILTER (WHERE i IS NOT NULL) AS files, coalesce(bool_or(v <= prev), false) AS unsorted, count(*) AS n ` +
+              `FROM (SELECT v, prev, ${search(0, usable.length)} AS i FROM (SELECT v, lag(v) OVER () AS prev ${inRange}))`,
+          );
+          for (const i of row.files ?? []) if (i !== null) kept.add(Number(i));
+          // In key order: a source in key order can then be paired with the files' rows by position (merge/aligned.ts).
+          const ordered = usable.filter((r) => kept.has(r.i)).map((r) => files[r.i]);
+          return { files: ordered, range, order: { increasing: !row.unsorted, inRange: Number(row.n) } };
+        }
+      }
     } else {
       // Too many files for a search written out as SQL: an ASOF join finds the same file with a sort.
       matching = `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM (${typedSql}) WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;

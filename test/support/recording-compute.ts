@@ -1,0 +1,25 @@
+import type { Compute, ResultColumn } from '../../src/adapters/compute/compute.ts';
+
+/** A real DuckDB compute that records every statement sent to it (to show which plan ran). */
+export class RecordingCompute implements Compute {
+  statements: string[] = [];
+  constructor(private readonly inner: Compute) {}
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    this.statements.push(sql);
+    return this.inner.query<T>(sql);
+  }
+  run(sql: string): Promise<void> {
+    this.statements.push(sql);
+    return this.inner.run(sql);
+  }
+  stream(sql: string): AsyncIterable<unknown[][]> {
+    this.statements.push(sql);
+    return this.inner.stream(sql);
+  }
+  describe(sql: string): Promise<ResultColumn[]> {
+    this.statements.push(sql);
+    return this.inner.describe(sql);
+  }
+  /** The engine belongs to whoever opened it. */
+  close(): void {}
+}
