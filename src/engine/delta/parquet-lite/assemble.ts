@@ -82,14 +82,16 @@ export class Assembler {
     let row = this.atRow[i];
     if (row === r) return;
     if (row > r) throw new ParquetLiteUnsupported('rows read out of order');
-    const { rep, def, count } = this.columns[i];
+    const { rep, def, count, values, rowStarts, lazy } = this.columns[i];
     const maxDef = this.maxDef[i];
     let e = this.entry[i];
     let v = this.value[i];
-    if (!rep) {
-      // One entry per row.
-      if (def) for (; e < r; e++) v += def[e] === maxDef ? 1 : 0;
-      else v += r - e;
+    if (!rep || rowStarts === count) {
+      // One entry per row (a repeated leaf too when no row holds a second entry): entry r starts
+      // row r. Without any value (a map null or empty in every row) nothing is counted.
+      if (r > count) throw new ParquetLiteUnsupported('a column ends before its row group');
+      if (!def) v += r - e;
+      else if (values.length > 0 || (lazy && lazy.length > 0)) for (; e < r; e++) v += def[e] === maxDef ? 1 : 0;
       e = r;
     } else {
       for (; row < r; row++) {
@@ -174,7 +176,14 @@ export class Assembler {
       const values = c.values;
       const maxDef = this.maxDef[p.first];
       let v = 0;
-      if (!def) for (let k = 0; k < n; k++) into[k][name] = values[v++];
+      if (c.lazy) {
+        // Values read on demand: value v is index v of the column's LazyStrings.
+        const lazy = c.lazy;
+        for (let k = 0; k < n; k++) {
+          if (!def || def[rows[k]] === maxDef) lazy.attach(into[k], v++);
+          else if (keepNull) into[k][name] = null;
+        }
+      } else if (!def) for (let k = 0; k < n; k++) into[k][name] = values[v++];
       else {
         for (let k = 0; k < n; k++) {
           if (def[rows[k]] === maxDef) into[k][name] = values[v++];
@@ -315,7 +324,8 @@ export class Assembler {
         const d = this.def(i);
         this.entry[i]++;
         if (d < this.maxDef[i]) return null;
-        return this.columns[i].values[this.value[i]++];
+        const c = this.columns[i];
+        return c.lazy ? c.lazy.value(this.value[i]++) : c.values[this.value[i]++];
       }
       case 'struct': {
         const obj: Record<string, unknown> = {};

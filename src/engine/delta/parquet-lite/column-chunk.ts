@@ -1,10 +1,11 @@
 import { gunzipSync } from 'node:zlib';
 import { CompactReader, type ThriftStruct } from './thrift-compact.ts';
 import { Type, type ColumnChunkMeta, type SchemaNode } from './footer.ts';
-import { bitWidthFor, decodeRleHybrid } from './rle.ts';
+import { bitWidthFor, decodeRleHybrid, type RleTally } from './rle.ts';
 import { snappyDecompress } from './snappy.ts';
 import { zstdDecompress } from './zstd.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
+import type { LazyStrings } from './lazy-strings.ts';
 
 /** One leaf column of one row group, shredded: levels per entry, values for the defined entries. */
 export interface ColumnData {
@@ -13,6 +14,14 @@ export interface ColumnData {
   def: Int32Array | undefined;
   count: number;
   values: unknown[];
+  /**
+   * Entries whose repetition level is 0 (each starts a row): `count` when the column has no
+   * repetition levels, and equal to `count` for a repeated column none of whose rows holds more
+   * than one entry (a checkpoint's maps and lists, null or empty in nearly every row).
+   */
+  rowStarts: number;
+  /** When the values are read on demand: value v is then index v of `lazy` (`values` stays empty). */
+  lazy?: LazyStrings;
 }
 
 const CODEC_UNCOMPRESSED = 0;
@@ -191,8 +200,13 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
   }
 }
 
-/** Reads every page of one column chunk of `file`, its values decoded as `kind` (default: as JSON values). */
-export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode, kind: ValueKind = valueKind(leaf)): ColumnData {
+/**
+ * Reads every page of one column chunk of `file`, its values decoded as `kind` (default: as JSON
+ * values). With `lazy`, a string column's PLAIN values are left in their pages and added to it
+ * instead (a dictionary-encoded chunk is decoded as usual then).
+ */
+export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode, kind: ValueKind = valueKind(leaf), lazy?: LazyStrings): ColumnData {
+  if (lazy && (kind !== 'string' || lazy.length > 0)) lazy = undefined;
   const fixed = leaf.typeLength ?? 0;
   if (chunk.type !== leaf.type) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: chunk type differs from the schema`);
   const maxRep = leaf.repLevel;
@@ -207,6 +221,9 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
   const end = chunk.start + chunk.length;
   const scratch = new Int32Array(0);
   let indices = scratch;
+  // Counted while the levels are decoded (a run at a time), not by a loop over them afterwards.
+  const defined: RleTally = { match: maxDef, matched: 0 };
+  const starts: RleTally = { match: 0, matched: 0 };
 
   while (done < total) {
     if (pos >= end) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: pages end before all values`);
@@ -222,6 +239,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
 
     if (pageType === PAGE_INDEX) continue;
     if (pageType === PAGE_DICTIONARY) {
+      // Dictionary values are shared by many rows: decoded once, as usual.
+      if (lazy) return readColumnChunk(file, chunk, leaf, kind);
       const dh = header[7] as ThriftStruct;
       const enc = dh[2] as number;
       if (enc !== ENC_PLAIN && enc !== ENC_PLAIN_DICTIONARY) throw new ParquetLiteUnsupported(`dictionary encoding ${enc}`);
@@ -245,7 +264,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (rep) {
         if ((dh[4] as number) !== ENC_RLE) throw new ParquetLiteUnsupported('repetition levels not RLE');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done, starts);
         p += 4 + len;
       }
       if (def) {
@@ -253,7 +272,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
         if (p + 4 > data.length) throw new ParquetLiteUnsupported('page ends before its levels');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
         if (p + 4 + len > data.length) throw new ParquetLiteUnsupported('levels overrun the page');
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done, defined);
         p += 4 + len;
       }
     } else if (pageType === PAGE_DATA_V2) {
@@ -265,8 +284,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (done + n > total) throw new ParquetLiteUnsupported('pages hold more values than the chunk');
       if (repLen + defLen > body.length) throw new ParquetLiteUnsupported('levels overrun the page');
       // v2 levels are never compressed and carry no length prefix.
-      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done);
-      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done);
+      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done, starts);
+      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done, defined);
       const compressed = dh[7] !== false;
       const rest = body.subarray(repLen + defLen);
       data = compressed ? decompress(chunk.codec, rest, uncompressedSize - repLen - defLen) : rest;
@@ -277,10 +296,12 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
 
     let present = n;
     if (def) {
-      present = 0;
-      for (let i = done; i < done + n; i++) if (def[i] === maxDef) present++;
+      present = defined.matched;
+      defined.matched = 0;
     }
-    if (encoding === ENC_PLAIN) {
+    if (encoding === ENC_PLAIN && lazy) {
+      if (!lazy.addPlain(data, p, data.length, present)) throw new ParquetLiteUnsupported('PLAIN values end early');
+    } else if (encoding === ENC_PLAIN) {
       decodePlain(kind, data, p, data.length, present, values, fixed);
     } else if (encoding === ENC_PLAIN_DICTIONARY || encoding === ENC_RLE_DICTIONARY) {
       if (!dictionary) throw new ParquetLiteUnsupported('dictionary-encoded page without a dictionary');
@@ -307,5 +328,5 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
     }
     done += n;
   }
-  return { rep, def, count: total, values };
+  return { rep, def, count: total, values, rowStarts: rep ? starts.matched : total, ...(lazy ? { lazy } : {}) };
 }
