@@ -64,6 +64,11 @@ export async function readCheckpointFiles(
 const ACTION_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS);
 /** As stripNulls: a null partitionValues stays (see there). */
 const KEEP_NULL: ReadonlySet<string> = new Set(['partitionValues']);
+/**
+ * Read on first use (lazy-strings.ts): the stats are most of a checkpoint's bytes, and opening a
+ * snapshot needs none of them; a scan, data skipping or the checkpoint writer read them later.
+ */
+const LAZY_STRINGS: ReadonlySet<string> = new Set(['add.stats']);
 
 /** The rows of every file by parquet-lite, or undefined when any file is outside what it reads. */
 async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<string, unknown>[] | undefined> {
@@ -77,7 +82,7 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     }
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
-      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL });
+      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS });
       for (const row of bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode()) rows.push(row);
     } catch {
       // Unsupported or damaged: DuckDB reads it, or raises the typed error for damage.

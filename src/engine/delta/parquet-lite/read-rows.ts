@@ -2,6 +2,7 @@ import { readFooter, type SchemaNode } from './footer.ts';
 import { readColumnChunk } from './column-chunk.ts';
 import { Assembler } from './assemble.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
+import { LazyStrings } from './lazy-strings.ts';
 
 export interface ReadRowsOptions {
   /** Only these top-level columns (all when omitted). */
@@ -13,6 +14,11 @@ export interface ReadRowsOptions {
   omitNullFields?: boolean;
   /** With omitNullFields: struct fields of these names are kept even when null. */
   keepNullFields?: ReadonlySet<string>;
+  /**
+   * String leaves (dotted paths, e.g. `add.stats`) outside any list or map whose values become
+   * strings only when first read (lazy-strings.ts); every reader of the rows sees the same values.
+   */
+  lazyStrings?: ReadonlySet<string>;
 }
 
 /**
@@ -31,7 +37,8 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
       (leaf) => {
         const chunk = rg.columns.get(leaf.path.join('\u0000'));
         if (!chunk) throw new ParquetLiteUnsupported(`row group lacks column ${leaf.path.join('.')}`);
-        return readColumnChunk(file, chunk, leaf);
+        const lazy = options.lazyStrings?.has(leaf.path.join('.')) && leaf.repLevel === 0 ? new LazyStrings(leaf.name) : undefined;
+        return readColumnChunk(file, chunk, leaf, undefined, lazy);
       },
       rg.numRows,
       options.omitNullFields === true,
