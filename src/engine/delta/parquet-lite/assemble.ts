@@ -176,6 +176,8 @@ export class Assembler {
       const values = c.values;
       const maxDef = this.maxDef[p.first];
       let v = 0;
+      // A column without a value anywhere (an action's unused field) stores nothing.
+      if (!keepNull && (c.lazy ? c.lazy.length : values.length) === 0) return;
       if (c.lazy) {
         // Values read on demand: value v is index v of the column's LazyStrings.
         const lazy = c.lazy;
@@ -206,16 +208,33 @@ export class Assembler {
     let present = rows;
     let targets = into;
     if (node.repetition === Repetition.OPTIONAL) {
-      const def = this.columns[p.first].def!;
+      // Present where the first leaf's level reaches the struct's; that leaf has one entry per
+      // row, and below `rows` (where the parent is missing) its level is lower still, so the
+      // leaf's level counts say how many rows hold the struct without a look at them.
+      const first = this.columns[p.first];
+      const def = first.def!;
       let count = 0;
-      for (let k = 0; k < n; k++) if (def[rows[k]] >= node.defLevel) count++;
-      present = new Int32Array(count);
-      targets = new Array(count);
-      for (let k = 0, j = 0; k < n; k++) {
-        if (def[rows[k]] >= node.defLevel) {
-          present[j] = rows[k];
-          targets[j++] = into[k];
-        } else if (keepNull) into[k][name] = null;
+      for (let d = node.defLevel; d < first.defCounts.length; d++) count += first.defCounts[d];
+      if (count === 0) {
+        if (keepNull) for (let k = 0; k < n; k++) into[k][name] = null;
+        return;
+      }
+      if (count > n) throw new ParquetLiteUnsupported(`column ${node.name} is inconsistent with its parent`);
+      if (count < n) {
+        present = new Int32Array(count);
+        targets = new Array(count);
+        let j = 0;
+        for (let k = 0; k < n; k++) {
+          if (def[rows[k]] >= node.defLevel) {
+            if (j < count) {
+              present[j] = rows[k];
+              targets[j] = into[k];
+            }
+            j++;
+          } else if (keepNull) into[k][name] = null;
+        }
+        // Levels at or above the struct's outside its parent's rows: a damaged file.
+        if (j !== count) throw new ParquetLiteUnsupported(`column ${node.name} is inconsistent with its parent`);
       }
     }
     const objs: Record<string, unknown>[] = new Array(present.length);

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { CompactReader, type ThriftStruct } from './thrift-compact.ts';
 import { Type, type ColumnChunkMeta, type SchemaNode } from './footer.ts';
-import { bitWidthFor, decodeRleHybrid, type RleTally } from './rle.ts';
+import { bitWidthFor, decodeRleHybrid } from './rle.ts';
 import { snappyDecompress } from './snappy.ts';
 import { zstdDecompress } from './zstd.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
@@ -20,6 +20,8 @@ export interface ColumnData {
    * than one entry (a checkpoint's maps and lists, null or empty in nearly every row).
    */
   rowStarts: number;
+  /** How many entries have each definition level (index: level); [count] when there are none. */
+  defCounts: Int32Array;
   /** When the values are read on demand: value v is then index v of `lazy` (`values` stays empty). */
   lazy?: LazyStrings;
 }
@@ -222,8 +224,10 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
   const scratch = new Int32Array(0);
   let indices = scratch;
   // Counted while the levels are decoded (a run at a time), not by a loop over them afterwards.
-  const defined: RleTally = { match: maxDef, matched: 0 };
-  const starts: RleTally = { match: 0, matched: 0 };
+  const defCounts = new Int32Array(maxDef + 1);
+  const repCounts = new Int32Array(maxRep + 1);
+  if (!def) defCounts[0] = total;
+  let definedBefore = 0;
 
   while (done < total) {
     if (pos >= end) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: pages end before all values`);
@@ -264,7 +268,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (rep) {
         if ((dh[4] as number) !== ENC_RLE) throw new ParquetLiteUnsupported('repetition levels not RLE');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done, starts);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done, repCounts);
         p += 4 + len;
       }
       if (def) {
@@ -272,7 +276,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
         if (p + 4 > data.length) throw new ParquetLiteUnsupported('page ends before its levels');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
         if (p + 4 + len > data.length) throw new ParquetLiteUnsupported('levels overrun the page');
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done, defined);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done, defCounts);
         p += 4 + len;
       }
     } else if (pageType === PAGE_DATA_V2) {
@@ -284,8 +288,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (done + n > total) throw new ParquetLiteUnsupported('pages hold more values than the chunk');
       if (repLen + defLen > body.length) throw new ParquetLiteUnsupported('levels overrun the page');
       // v2 levels are never compressed and carry no length prefix.
-      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done, starts);
-      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done, defined);
+      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done, repCounts);
+      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done, defCounts);
       const compressed = dh[7] !== false;
       const rest = body.subarray(repLen + defLen);
       data = compressed ? decompress(chunk.codec, rest, uncompressedSize - repLen - defLen) : rest;
@@ -296,8 +300,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
 
     let present = n;
     if (def) {
-      present = defined.matched;
-      defined.matched = 0;
+      present = defCounts[maxDef] - definedBefore;
+      definedBefore = defCounts[maxDef];
     }
     if (encoding === ENC_PLAIN && lazy) {
       if (!lazy.addPlain(data, p, data.length, present)) throw new ParquetLiteUnsupported('PLAIN values end early');
@@ -328,5 +332,5 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
     }
     done += n;
   }
-  return { rep, def, count: total, values, rowStarts: rep ? starts.matched : total, ...(lazy ? { lazy } : {}) };
+  return { rep, def, count: total, values, rowStarts: rep ? repCounts[0] : total, defCounts, ...(lazy ? { lazy } : {}) };
 }
