@@ -83,7 +83,9 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
       const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS });
-      for (const row of bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode()) rows.push(row);
+      const decoded = bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode();
+      if (keys.length === 1) return decoded; // a classic checkpoint: no copy into `rows`
+      for (const row of decoded) rows.push(row);
     } catch {
       // Unsupported or damaged: DuckDB reads it, or raises the typed error for damage.
       return undefined;

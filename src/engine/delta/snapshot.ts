@@ -99,11 +99,15 @@ class ReplayState {
   apply(actions: Action[], version?: number): void {
     // Within one commit, removes are applied before adds: a commit that replaces a file's deletion
     // vector removes (path, oldDv) and adds (path, newDv); re-adding the same key must survive.
-    for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
+    // A checkpoint read into empty state has nothing to remove: its removes are tombstones of
+    // files gone before it (10,000 actions not walked twice when a snapshot opens).
+    const tombstonesOnly = version === undefined && this.files.size === 0;
+    if (!tombstonesOnly) for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
     for (const a of actions) {
-      if (a.protocol) this.protocol = a.protocol;
+      const add = a.add;
+      if (add) this.files.set(fileKey(add.path, add.deletionVector), normaliseAdd(add));
+      else if (a.protocol) this.protocol = a.protocol;
       else if (a.metaData) this.metadata = a.metaData;
-      else if (a.add) this.files.set(fileKey(a.add.path, a.add.deletionVector), normaliseAdd(a.add));
       else if (a.txn) {
         this.txns.set(a.txn.appId, a.txn);
         if (version === undefined) this.txnCommits.delete(a.txn.appId);

@@ -44,6 +44,8 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
       options.omitNullFields === true,
       options.keepNullFields,
     );
+    // One row group (a checkpoint's usual shape): its rows as they are, not copied over.
+    if (meta.rowGroups.length === 1) return assembler.rows();
     for (const row of assembler.rows()) rows.push(row);
   }
   return rows;
