@@ -7,7 +7,8 @@ import { parseCommit } from './action-codec.ts';
 import { localFileFor } from './materialize.ts';
 import { CorruptLogError } from '../errors.ts';
 import { readParquetRows } from './parquet-lite/read-rows.ts';
-import { SHORT_RUN_BYTES, withoutOptimizer } from './parquet-lite/short-run.ts';
+import { SHORT_RUN_ROWS, withoutOptimizer } from './parquet-lite/short-run.ts';
+import { readFooter } from './parquet-lite/footer.ts';
 
 /** The checkpoint's bytes cannot be decoded (truncated, not Parquet). Replay may fall back past it. */
 export class UnreadableCheckpointError extends CorruptLogError {}
@@ -82,8 +83,11 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     }
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
-      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS });
-      const decoded = bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode();
+      const footer = readFooter(bytes);
+      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS, footer });
+      // Counted in rows, not bytes: the stats (most of the bytes) are not decoded here.
+      const rowCount = footer.rowGroups.reduce((n, rg) => n + rg.numRows, 0);
+      const decoded = rowCount <= SHORT_RUN_ROWS ? withoutOptimizer(decode) : decode();
       if (keys.length === 1) return decoded; // a classic checkpoint: no copy into `rows`
       for (const row of decoded) rows.push(row);
     } catch {

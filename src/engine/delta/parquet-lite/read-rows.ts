@@ -1,4 +1,4 @@
-import { readFooter, type SchemaNode } from './footer.ts';
+import { readFooter, type FileMeta, type SchemaNode } from './footer.ts';
 import { readColumnChunk } from './column-chunk.ts';
 import { Assembler } from './assemble.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
@@ -19,6 +19,8 @@ export interface ReadRowsOptions {
    * strings only when first read (lazy-strings.ts); every reader of the rows sees the same values.
    */
   lazyStrings?: ReadonlySet<string>;
+  /** The file's footer when the caller has read it already (readFooter). */
+  footer?: FileMeta;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface ReadRowsOptions {
  * scope; see column-chunk.ts for the codecs, encodings and types it decodes.
  */
 export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {}): Record<string, unknown>[] {
-  const meta = readFooter(file);
+  const meta = options.footer ?? readFooter(file);
   const { columns } = options;
   const tops: SchemaNode[] = meta.root.children.filter((c) => !columns || columns.has(c.name));
   const rows: Record<string, unknown>[] = [];
