@@ -129,10 +129,17 @@ export class LocalObjectStore implements ObjectStore {
     const bounded = below !== undefined || past !== undefined;
     const inRange = (key: string) => !(below && below(key) < 0) && !(past && past(key) >= 0);
     const mayHold = (key: string) => !(below && below(key + '0') <= 0) && !(past && past(key + '/') >= 0);
+    const byName = bounded ? nameBounds(dirKey, startAt, endBefore) : undefined;
     const entries: (Dirent | string)[] = bounded ? await namesOf(dir) : await entriesOf(dir);
+    const from = byName?.from;
     const wanted = entries.filter((entry) => {
       const name = typeof entry === 'string' ? entry : entry.name;
+      // Below the lower bound only a folder whose name starts it can hold keys in range (checked
+      // first: nearly every name of a long log is below it).
+      if (from !== undefined && name < from && (name.length > from.length || !from.startsWith(name))) return false;
       if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return false;
+      // At or past the upper bound nothing can be in range (a folder's keys sort after its name).
+      if (byName) return byName.to === undefined || name < byName.to;
       if (typeof entry === 'string') return inRange(dirKey + name) || mayHold(dirKey + name);
       if (!entry.isFile()) return true;
       return inRange(dirKey + name);
@@ -425,6 +432,24 @@ function keyComparer(bound: Buffer): (key: string) => number {
   const text = bound.toString('utf8');
   if (bound.every((b) => b < 0x80)) return (key) => (key < text ? -1 : key > text ? 1 : 0);
   return (key) => Buffer.compare(Buffer.from(key, 'utf8'), bound);
+}
+
+/**
+ * The bounds of a listing as bounds on the names in folder `dirKey`, when both are ASCII and lie
+ * in that folder (a log listed from a version): names then compare as they are, with no key built
+ * per name. Undefined otherwise (the caller compares whole keys).
+ */
+function nameBounds(dirKey: string, startAt?: Buffer, endBefore?: Buffer): { from?: string; to?: string } | undefined {
+  const relative = (bound?: Buffer): string | null | undefined => {
+    if (!bound) return undefined;
+    if (!bound.every((b) => b < 0x80)) return null;
+    const text = bound.toString('latin1');
+    return text.startsWith(dirKey) ? text.slice(dirKey.length) : null;
+  };
+  const from = relative(startAt);
+  const to = relative(endBefore);
+  if (from === null || to === null) return undefined;
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
 }
 
 async function namesOf(dir: string): Promise<string[]> {
