@@ -2,7 +2,7 @@ import type { Action, AddFile, DomainMetadata, Metadata, Protocol, Txn } from '.
 import type { StructType } from './schema.ts';
 import { parseSchemaString } from './schema.ts';
 import type { TableContext } from './table-context.ts';
-import type { LogFile } from './log-store.ts';
+import { padVersion, type LastCheckpoint, type LogFile } from './log-store.ts';
 import { parseCommit } from './action-codec.ts';
 import { readCheckpointFiles, UnreadableCheckpointError } from './checkpoint-reader.ts';
 import { buildSegment, type CheckpointCandidate } from './log-segment.ts';
@@ -160,7 +160,9 @@ export async function loadLatestSnapshot(table: TableContext): Promise<Snapshot>
   const hint = await table.log.readLastCheckpoint();
   if (hint && hint.version > 0) {
     try {
-      return await loadSnapshot(table, {}, await table.log.listFrom(hint.version));
+      const listing = table.log.listFrom(hint.version);
+      listing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+      return await loadSnapshot(table, {}, await listing, readHintedCheckpoint(table, hint));
     } catch (err) {
       const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
       if (!logProblem) throw err;
@@ -195,7 +197,29 @@ export async function loadSnapshotAt(table: TableContext, version: number): Prom
   return loadSnapshot(table, { version }, await listLog(table));
 }
 
-export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[]): Promise<Snapshot> {
+/** A checkpoint read before the listing confirmed it (readHintedCheckpoint). */
+interface EarlyCheckpoint {
+  version: number;
+  key: string;
+  actions: Promise<Action[]>;
+}
+
+/**
+ * Starts reading the classic checkpoint `_last_checkpoint` names while the log is listed: on a
+ * local disk, listing a long log waits for thousands of names, and the checkpoint is decoded
+ * meanwhile. Only a guess: loadSnapshot uses it when the listing makes that very file the
+ * checkpoint to start from (the same read it would do), and drops it otherwise.
+ */
+function readHintedCheckpoint(table: TableContext, hint: LastCheckpoint): EarlyCheckpoint | undefined {
+  if (hint.parts !== undefined && hint.parts !== null) return undefined;
+  if (hint.v2Checkpoint !== undefined && hint.v2Checkpoint !== null) return undefined;
+  const key = `_delta_log/${padVersion(hint.version)}.checkpoint.parquet`;
+  const actions = readCheckpoint(table, { version: hint.version, keys: [key], kind: 'classic' });
+  actions.catch(() => undefined); // taken (and its error seen) by loadSnapshot, or dropped
+  return { version: hint.version, key, actions };
+}
+
+export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[], early?: EarlyCheckpoint): Promise<Snapshot> {
   const files = listing ?? (await listLog(table));
   const segment = buildSegment(table.uri, files, options.version);
   const commitByVersion = new Map(segment.commits.map((c) => [c.version, c]));
@@ -212,7 +236,9 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
       const state = new ReplayState();
       // The commits after the checkpoint are read while the checkpoint is (a few at a time).
       const commitTexts = new CommitPrefetch(table, from, segment.version, commitByVersion);
-      if (checkpoint) state.apply(await readCheckpoint(table, checkpoint));
+      const hinted = early && checkpoint?.kind === 'classic' && checkpoint.version === early.version && checkpoint.keys[0] === early.key ? early : undefined;
+      if (hinted) early = undefined; // used once
+      if (checkpoint) state.apply(await (hinted ? hinted.actions : readCheckpoint(table, checkpoint)));
       let timestamp = 0;
       for (let v = from; v <= segment.version; v++) {
         const commit = commitByVersion.get(v);
