@@ -22,14 +22,15 @@ export class UnreadableCheckpointError extends CorruptLogError {}
  * pages) when the files stay within what it reads, which lakelet's own checkpoints do: that skips
  * starting DuckDB and a JSON round trip per action. Anything else (zstd, an unusual type or
  * encoding, a damaged file) is read by DuckDB as before, which also reports damage with the
- * typed error. `direct: false` forces the DuckDB path (tests compare the two).
+ * typed error. `direct: false` forces the DuckDB path (tests compare the two). `tombstones: false`
+ * lets the direct read leave out the remove actions, for a reader that keeps none (a snapshot).
  */
 export async function readCheckpointFiles(
   compute: Compute,
   store: ObjectStore,
   keys: string[],
   ctx: { tablePath: string; version: number },
-  options: { direct?: boolean } = {},
+  options: { direct?: boolean; tombstones?: boolean } = {},
 ): Promise<Action[]> {
   const jsonKeys = keys.filter((k) => k.endsWith('.json'));
   const parquetKeys = keys.filter((k) => !k.endsWith('.json'));
@@ -38,7 +39,7 @@ export async function readCheckpointFiles(
     const text = new TextDecoder().decode(await store.get(key));
     actions.push(...parseCommit(text, { ...ctx, file: key }));
   }
-  const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys) : undefined;
+  const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys, options.tombstones === false ? LIVE_COLUMNS : ACTION_COLUMNS) : undefined;
   if (direct) {
     for (const row of direct) pushAction(actions, row, false);
   } else if (parquetKeys.length > 0) {
@@ -63,6 +64,8 @@ export async function readCheckpointFiles(
 }
 
 const ACTION_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS);
+/** Without `remove`: a checkpoint's removes are tombstones, which a snapshot does not keep (a third of the columns). */
+const LIVE_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS.filter((k) => k !== 'remove'));
 /** As stripNulls: a null partitionValues stays (see there). */
 const KEEP_NULL: ReadonlySet<string> = new Set(['partitionValues']);
 /**
@@ -72,7 +75,7 @@ const KEEP_NULL: ReadonlySet<string> = new Set(['partitionValues']);
 const LAZY_STRINGS: ReadonlySet<string> = new Set(['add.stats']);
 
 /** The rows of every file by parquet-lite, or undefined when any file is outside what it reads. */
-async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<string, unknown>[] | undefined> {
+async function readDirect(store: ObjectStore, keys: string[], columns: ReadonlySet<string>): Promise<Record<string, unknown>[] | undefined> {
   const rows: Record<string, unknown>[] = [];
   for (const key of keys) {
     let bytes: Uint8Array;
@@ -84,7 +87,7 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
       const footer = readFooter(bytes);
-      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS, footer });
+      const decode = () => readParquetRows(bytes, { columns, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS, footer });
       // Counted in rows, not bytes: the stats (most of the bytes) are not decoded here.
       const rowCount = footer.rowGroups.reduce((n, rg) => n + rg.numRows, 0);
       const decoded = rowCount <= SHORT_RUN_ROWS ? withoutOptimizer(decode) : decode();

@@ -326,9 +326,11 @@ function hasCommits(commits: Map<number, LogFile>, from: number, to: number): bo
 
 async function readCheckpoint(table: TableContext, checkpoint: CheckpointCandidate): Promise<Action[]> {
   const ctx = { tablePath: table.uri, version: checkpoint.version };
-  const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx);
+  // Its removes are tombstones of files gone before it: a snapshot keeps none (see apply).
+  const options = { tombstones: false };
+  const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx, options);
   const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
-  if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx)));
+  if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx, options)));
   if (!actions.some((a) => a.metaData) || !actions.some((a) => a.protocol)) {
     throw new CorruptLogError(
       table.uri,

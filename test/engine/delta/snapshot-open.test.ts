@@ -1,10 +1,14 @@
-// Opening the latest snapshot reads the checkpoint `_last_checkpoint` names while the log is
-// listed. That early read is only a guess: when the listing shows a newer checkpoint, or the named
-// one is damaged, the snapshot is exactly what a plain replay gives.
+// Opening the latest snapshot takes short cuts that must not change what it holds: the checkpoint
+// `_last_checkpoint` names is read while the log is listed (only a guess: when the listing shows a
+// newer checkpoint, or the named one is damaged, the snapshot is exactly what a plain replay
+// gives), and a checkpoint's tombstones (removes) are not decoded.
 import { describe, expect, it } from 'vitest';
 import { readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LocalObjectStore } from '../../../src/adapters/storage/local/local-object-store.ts';
+import { openStore } from '../../../src/adapters/storage/open-store.ts';
+import { readCheckpointFiles } from '../../../src/engine/delta/checkpoint-reader.ts';
+import { listLog, loadSnapshot } from '../../../src/engine/delta/snapshot.ts';
 import { DeltaTable } from '../../../src/engine/table.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
 
@@ -31,8 +35,8 @@ async function table(name: string): Promise<string> {
   return dir;
 }
 
-describe('the checkpoint named by _last_checkpoint, read while the log is listed', () => {
-  it('is not used when _last_checkpoint is stale and the listing holds a newer checkpoint', async () => {
+describe('opening a snapshot: short cuts that leave it the same', () => {
+  it('the checkpoint _last_checkpoint names, read while the log is listed, is not used when the hint is stale and the listing holds a newer checkpoint', async () => {
     const dir = await table('stale');
     const log = join(dir, '_delta_log');
     const all = await latestPaths(dir);
@@ -57,7 +61,7 @@ describe('the checkpoint named by _last_checkpoint, read while the log is listed
     expect(reads.filter((k) => k.includes('.checkpoint.'))).toEqual([`_delta_log/${pad(4)}.checkpoint.parquet`]);
   });
 
-  it('a damaged checkpoint it names gives way to the older one, as without the early read', async () => {
+  it('a damaged checkpoint _last_checkpoint names gives way to the older one, as without the early read', async () => {
     const dir = await table('damaged');
     const all = await latestPaths(dir);
     const file = join(dir, '_delta_log', `${pad(4)}.checkpoint.parquet`);
@@ -66,5 +70,25 @@ describe('the checkpoint named by _last_checkpoint, read while the log is listed
     expect(await latestPaths(dir)).toEqual(all);
     writeFileSync(file, bytes);
     expect(await latestPaths(dir)).toEqual(all);
+  });
+
+  it("a checkpoint's removes are left out of the snapshot's read only, and the snapshot is the same", async () => {
+    // A Spark table whose checkpoint of version 10 keeps 5 tombstones (lakelet writes none).
+    const dir = resolve(process.cwd(), '../shared/conformance/golden/basic-with-inserts-deletes-checkpoint/delta');
+    const key = `_delta_log/${pad(10)}.checkpoint.parquet`;
+    const ctx = { tablePath: dir, version: 10 };
+    const all = await readCheckpointFiles(fx.compute, openStore(dir), [key], ctx);
+    const live = await readCheckpointFiles(fx.compute, openStore(dir), [key], ctx, { tombstones: false });
+    expect(all.filter((a) => a.remove)).toHaveLength(5);
+    expect(live.filter((a) => a.remove)).toHaveLength(0);
+    expect(live).toEqual(all.filter((a) => !a.remove));
+    // The snapshot from that checkpoint holds what replaying every commit gives.
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    const commitsOnly = (await listLog(t.ctx)).filter((f) => f.kind === 'commit');
+    const replayed = await loadSnapshot(t.ctx, {}, commitsOnly);
+    const opened = await t.snapshot();
+    expect(opened.version).toBe(replayed.version);
+    expect(opened.files.map((f) => f.path).sort()).toEqual(replayed.files.map((f) => f.path).sort());
+    t.close();
   });
 });
