@@ -41,7 +41,9 @@ export async function readCheckpointFiles(
   }
   const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys, options.tombstones === false ? LIVE_COLUMNS : ACTION_COLUMNS) : undefined;
   if (direct) {
-    for (const row of direct) pushAction(actions, row, false);
+    // Index loops here and below: the decode runs unoptimised (short-run.ts), where for-of over
+    // 10,000 rows allocates an iterator result per row.
+    for (let i = 0; i < direct.length; i++) pushAction(actions, direct[i], false);
   } else if (parquetKeys.length > 0) {
     const paths = await Promise.all(parquetKeys.map((k) => localFileFor(store, k)));
     const list = `[${paths.map(sqlString).join(', ')}]`;
@@ -103,7 +105,8 @@ async function readDirect(store: ObjectStore, keys: string[], columns: ReadonlyS
 
 /** A checkpoint row holds one action: the first action column that is not null. */
 function pushAction(actions: Action[], row: Record<string, unknown>, strip = true): void {
-  for (const key of ACTION_KEYS) {
+  for (let i = 0; i < ACTION_KEYS.length; i++) {
+    const key = ACTION_KEYS[i];
     const value = row[key];
     if (value !== null && value !== undefined) {
       // A directly decoded row without other fields already is the action: no copy per file.
