@@ -258,6 +258,11 @@ export class Assembler {
     const repeated = node.children[0];
     if (!def || repeated.repetition !== Repetition.REPEATED) return false;
     const isMap = p.shape === 'map';
+    // Null in every row (a checkpoint's add.tags, usually), and nulls left out: nothing to store.
+    const counts = this.columns[p.first].defCounts;
+    let nulls = 0;
+    for (let d = 0; d < node.defLevel && d < counts.length; d++) nulls += counts[d];
+    if (!keepNull && nulls === this.numRows) return true;
     // One entry per row: row r's entry is entry r. Below the node's level it is null; below the
     // repeated group's level it exists without elements.
     for (let k = 0; k < rows.length; k++) {
