@@ -119,6 +119,8 @@ function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: nu
   for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) high.push(m.index);
   let h = 0;
   let p = pos;
+  const base = out.length;
+  out.length = base + n;
   for (let i = 0; i < n; i++) {
     if (p + 4 > end) throw new ParquetLiteUnsupported('PLAIN values end early');
     const len = view.getUint32(p, true);
@@ -126,7 +128,7 @@ function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: nu
     if (p + len > end) throw new ParquetLiteUnsupported('PLAIN values end early');
     const start = p - pos;
     while (h < high.length && high[h] < start) h++;
-    out.push(h < high.length && high[h] < start + len ? b.utf8Slice(p, p + len) : text.slice(start, start + len));
+    out[base + i] = h < high.length && high[h] < start + len ? b.utf8Slice(p, p + len) : text.slice(start, start + len);
     p += len;
   }
 }
@@ -137,39 +139,48 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
   const need = (bytes: number): void => {
     if (pos + bytes > end) throw new ParquetLiteUnsupported('PLAIN values end early');
   };
+  // Values stored by index into room made once: pushing 10,000 values one by one (a checkpoint's
+  // column) grows the array again and again, in code that is not optimised.
+  // The bytes the values take at least (a length prefix each for byte arrays), checked before any
+  // room is made: a damaged page's count must not size an array.
+  const least = kind === 'boolean' ? Math.ceil(n / 8) : kind === 'int32' || kind === 'float' ? 4 * n : kind === 'fixed' ? fixedLength * n : kind === 'bytes' || kind === 'string' ? 4 * n : 8 * n;
+  if (kind === 'fixed' && fixedLength <= 0) throw new ParquetLiteUnsupported('FIXED_LEN_BYTE_ARRAY without a length');
+  need(least);
+  const base = out.length;
+  if (kind !== 'string' || n < SLICED_STRINGS_FROM) out.length = base + n;
   switch (kind) {
     case 'boolean':
       need(Math.ceil(n / 8));
-      for (let i = 0; i < n; i++) out.push(((buf[pos + (i >> 3)] >> (i & 7)) & 1) === 1);
+      for (let i = 0; i < n; i++) out[base + i] = ((buf[pos + (i >> 3)] >> (i & 7)) & 1) === 1;
       return;
     case 'int32':
       need(4 * n);
-      for (let i = 0; i < n; i++, pos += 4) out.push(view.getInt32(pos, true));
+      for (let i = 0; i < n; i++, pos += 4) out[base + i] = view.getInt32(pos, true);
       return;
     case 'int64':
       need(8 * n);
-      for (let i = 0; i < n; i++, pos += 8) out.push(view.getInt32(pos + 4, true) * 4294967296 + view.getUint32(pos, true));
+      for (let i = 0; i < n; i++, pos += 8) out[base + i] = view.getInt32(pos + 4, true) * 4294967296 + view.getUint32(pos, true);
       return;
     case 'double':
       need(8 * n);
-      for (let i = 0; i < n; i++, pos += 8) out.push(view.getFloat64(pos, true));
+      for (let i = 0; i < n; i++, pos += 8) out[base + i] = view.getFloat64(pos, true);
       return;
     case 'int64-exact':
       need(8 * n);
       for (let i = 0; i < n; i++, pos += 8) {
         const hi = view.getInt32(pos + 4, true);
         // |value| < 2^53 exactly when the high word is within ±2^21: a number; beyond, a bigint.
-        out.push(hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(pos, true) : view.getBigInt64(pos, true));
+        out[base + i] = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(pos, true) : view.getBigInt64(pos, true);
       }
       return;
     case 'float':
       need(4 * n);
-      for (let i = 0; i < n; i++, pos += 4) out.push(view.getFloat32(pos, true));
+      for (let i = 0; i < n; i++, pos += 4) out[base + i] = view.getFloat32(pos, true);
       return;
     case 'fixed':
       if (fixedLength <= 0) throw new ParquetLiteUnsupported('FIXED_LEN_BYTE_ARRAY without a length');
       need(fixedLength * n);
-      for (let i = 0; i < n; i++, pos += fixedLength) out.push(buf.subarray(pos, pos + fixedLength));
+      for (let i = 0; i < n; i++, pos += fixedLength) out[base + i] = buf.subarray(pos, pos + fixedLength);
       return;
     case 'bytes':
       for (let i = 0; i < n; i++) {
@@ -177,7 +188,7 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
         const len = view.getUint32(pos, true);
         pos += 4;
         need(len);
-        out.push(buf.subarray(pos, pos + len));
+        out[base + i] = buf.subarray(pos, pos + len);
         pos += len;
       }
       return;
@@ -194,7 +205,7 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
         const len = view.getUint32(pos, true);
         pos += 4;
         need(len);
-        out.push(b.utf8Slice(pos, pos + len));
+        out[base + i] = b.utf8Slice(pos, pos + len);
         pos += len;
       }
       return;
@@ -314,10 +325,12 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
         const width = data[p];
         if (indices.length < present) indices = new Int32Array(present);
         decodeRleHybrid(data, p + 1, data.length, width, present, indices);
+        const base = values.length;
+        values.length = base + present;
         for (let i = 0; i < present; i++) {
           const ix = indices[i];
           if (ix < 0 || ix >= dictionary.length) throw new ParquetLiteUnsupported('dictionary index out of range');
-          values.push(dictionary[ix]);
+          values[base + i] = dictionary[ix];
         }
       }
     } else if (encoding === ENC_RLE && kind === 'boolean') {
