@@ -7,7 +7,8 @@ import { parseCommit } from './action-codec.ts';
 import { localFileFor } from './materialize.ts';
 import { CorruptLogError } from '../errors.ts';
 import { readParquetRows } from './parquet-lite/read-rows.ts';
-import { SHORT_RUN_BYTES, withoutOptimizer } from './parquet-lite/short-run.ts';
+import { SHORT_RUN_ROWS, withoutOptimizer } from './parquet-lite/short-run.ts';
+import { readFooter } from './parquet-lite/footer.ts';
 
 /** The checkpoint's bytes cannot be decoded (truncated, not Parquet). Replay may fall back past it. */
 export class UnreadableCheckpointError extends CorruptLogError {}
@@ -21,14 +22,15 @@ export class UnreadableCheckpointError extends CorruptLogError {}
  * pages) when the files stay within what it reads, which lakelet's own checkpoints do: that skips
  * starting DuckDB and a JSON round trip per action. Anything else (zstd, an unusual type or
  * encoding, a damaged file) is read by DuckDB as before, which also reports damage with the
- * typed error. `direct: false` forces the DuckDB path (tests compare the two).
+ * typed error. `direct: false` forces the DuckDB path (tests compare the two). `tombstones: false`
+ * lets the direct read leave out the remove actions, for a reader that keeps none (a snapshot).
  */
 export async function readCheckpointFiles(
   compute: Compute,
   store: ObjectStore,
   keys: string[],
   ctx: { tablePath: string; version: number },
-  options: { direct?: boolean } = {},
+  options: { direct?: boolean; tombstones?: boolean } = {},
 ): Promise<Action[]> {
   const jsonKeys = keys.filter((k) => k.endsWith('.json'));
   const parquetKeys = keys.filter((k) => !k.endsWith('.json'));
@@ -37,9 +39,11 @@ export async function readCheckpointFiles(
     const text = new TextDecoder().decode(await store.get(key));
     actions.push(...parseCommit(text, { ...ctx, file: key }));
   }
-  const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys) : undefined;
+  const direct = parquetKeys.length > 0 && options.direct !== false ? await readDirect(store, parquetKeys, options.tombstones === false ? LIVE_COLUMNS : ACTION_COLUMNS) : undefined;
   if (direct) {
-    for (const row of direct) pushAction(actions, row, false);
+    // Index loops here and below: the decode runs unoptimised (short-run.ts), where for-of over
+    // 10,000 rows allocates an iterator result per row.
+    for (let i = 0; i < direct.length; i++) pushAction(actions, direct[i], false);
   } else if (parquetKeys.length > 0) {
     const paths = await Promise.all(parquetKeys.map((k) => localFileFor(store, k)));
     const list = `[${paths.map(sqlString).join(', ')}]`;
@@ -62,11 +66,18 @@ export async function readCheckpointFiles(
 }
 
 const ACTION_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS);
+/** Without `remove`: a checkpoint's removes are tombstones, which a snapshot does not keep (a third of the columns). */
+const LIVE_COLUMNS: ReadonlySet<string> = new Set(ACTION_KEYS.filter((k) => k !== 'remove'));
 /** As stripNulls: a null partitionValues stays (see there). */
 const KEEP_NULL: ReadonlySet<string> = new Set(['partitionValues']);
+/**
+ * Read on first use (lazy-strings.ts): the stats are most of a checkpoint's bytes, and opening a
+ * snapshot needs none of them; a scan, data skipping or the checkpoint writer read them later.
+ */
+const LAZY_STRINGS: ReadonlySet<string> = new Set(['add.stats']);
 
 /** The rows of every file by parquet-lite, or undefined when any file is outside what it reads. */
-async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<string, unknown>[] | undefined> {
+async function readDirect(store: ObjectStore, keys: string[], columns: ReadonlySet<string>): Promise<Record<string, unknown>[] | undefined> {
   const rows: Record<string, unknown>[] = [];
   for (const key of keys) {
     let bytes: Uint8Array;
@@ -77,8 +88,13 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
     }
     try {
       // Null fields left out as they are decoded: what stripNulls would do, without a second pass.
-      const decode = () => readParquetRows(bytes, { columns: ACTION_COLUMNS, omitNullFields: true, keepNullFields: KEEP_NULL });
-      for (const row of bytes.length <= SHORT_RUN_BYTES ? withoutOptimizer(decode) : decode()) rows.push(row);
+      const footer = readFooter(bytes);
+      const decode = () => readParquetRows(bytes, { columns, omitNullFields: true, keepNullFields: KEEP_NULL, lazyStrings: LAZY_STRINGS, footer });
+      // Counted in rows, not bytes: the stats (most of the bytes) are not decoded here.
+      const rowCount = footer.rowGroups.reduce((n, rg) => n + rg.numRows, 0);
+      const decoded = rowCount <= SHORT_RUN_ROWS ? withoutOptimizer(decode) : decode();
+      if (keys.length === 1) return decoded; // a classic checkpoint: no copy into `rows`
+      for (const row of decoded) rows.push(row);
     } catch {
       // Unsupported or damaged: DuckDB reads it, or raises the typed error for damage.
       return undefined;
@@ -89,7 +105,8 @@ async function readDirect(store: ObjectStore, keys: string[]): Promise<Record<st
 
 /** A checkpoint row holds one action: the first action column that is not null. */
 function pushAction(actions: Action[], row: Record<string, unknown>, strip = true): void {
-  for (const key of ACTION_KEYS) {
+  for (let i = 0; i < ACTION_KEYS.length; i++) {
+    const key = ACTION_KEYS[i];
     const value = row[key];
     if (value !== null && value !== undefined) {
       // A directly decoded row without other fields already is the action: no copy per file.

@@ -2,7 +2,7 @@ import type { Action, AddFile, DomainMetadata, Metadata, Protocol, Txn } from '.
 import type { StructType } from './schema.ts';
 import { parseSchemaString } from './schema.ts';
 import type { TableContext } from './table-context.ts';
-import type { LogFile } from './log-store.ts';
+import { padVersion, type LastCheckpoint, type LogFile } from './log-store.ts';
 import { parseCommit } from './action-codec.ts';
 import { readCheckpointFiles, UnreadableCheckpointError } from './checkpoint-reader.ts';
 import { buildSegment, type CheckpointCandidate } from './log-segment.ts';
@@ -99,11 +99,18 @@ class ReplayState {
   apply(actions: Action[], version?: number): void {
     // Within one commit, removes are applied before adds: a commit that replaces a file's deletion
     // vector removes (path, oldDv) and adds (path, newDv); re-adding the same key must survive.
-    for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
-    for (const a of actions) {
-      if (a.protocol) this.protocol = a.protocol;
+    // A checkpoint read into empty state has nothing to remove: its removes are tombstones of
+    // files gone before it (10,000 actions not walked twice when a snapshot opens).
+    const tombstonesOnly = version === undefined && this.files.size === 0;
+    if (!tombstonesOnly) for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
+    // An index loop: a checkpoint's 10,000 actions are applied by code not yet optimised, where
+    // for-of allocates an iterator result per action.
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      const add = a.add;
+      if (add) this.files.set(fileKey(add.path, add.deletionVector), normaliseAdd(add));
+      else if (a.protocol) this.protocol = a.protocol;
       else if (a.metaData) this.metadata = a.metaData;
-      else if (a.add) this.files.set(fileKey(a.add.path, a.add.deletionVector), normaliseAdd(a.add));
       else if (a.txn) {
         this.txns.set(a.txn.appId, a.txn);
         if (version === undefined) this.txnCommits.delete(a.txn.appId);
@@ -156,7 +163,9 @@ export async function loadLatestSnapshot(table: TableContext): Promise<Snapshot>
   const hint = await table.log.readLastCheckpoint();
   if (hint && hint.version > 0) {
     try {
-      return await loadSnapshot(table, {}, await table.log.listFrom(hint.version));
+      const listing = table.log.listFrom(hint.version);
+      listing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+      return await loadSnapshot(table, {}, await listing, readHintedCheckpoint(table, hint));
     } catch (err) {
       const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
       if (!logProblem) throw err;
@@ -191,7 +200,29 @@ export async function loadSnapshotAt(table: TableContext, version: number): Prom
   return loadSnapshot(table, { version }, await listLog(table));
 }
 
-export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[]): Promise<Snapshot> {
+/** A checkpoint read before the listing confirmed it (readHintedCheckpoint). */
+interface EarlyCheckpoint {
+  version: number;
+  key: string;
+  actions: Promise<Action[]>;
+}
+
+/**
+ * Starts reading the classic checkpoint `_last_checkpoint` names while the log is listed: on a
+ * local disk, listing a long log waits for thousands of names, and the checkpoint is decoded
+ * meanwhile. Only a guess: loadSnapshot uses it when the listing makes that very file the
+ * checkpoint to start from (the same read it would do), and drops it otherwise.
+ */
+function readHintedCheckpoint(table: TableContext, hint: LastCheckpoint): EarlyCheckpoint | undefined {
+  if (hint.parts !== undefined && hint.parts !== null) return undefined;
+  if (hint.v2Checkpoint !== undefined && hint.v2Checkpoint !== null) return undefined;
+  const key = `_delta_log/${padVersion(hint.version)}.checkpoint.parquet`;
+  const actions = readCheckpoint(table, { version: hint.version, keys: [key], kind: 'classic' });
+  actions.catch(() => undefined); // taken (and its error seen) by loadSnapshot, or dropped
+  return { version: hint.version, key, actions };
+}
+
+export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[], early?: EarlyCheckpoint): Promise<Snapshot> {
   const files = listing ?? (await listLog(table));
   const segment = buildSegment(table.uri, files, options.version);
   const commitByVersion = new Map(segment.commits.map((c) => [c.version, c]));
@@ -208,7 +239,9 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
       const state = new ReplayState();
       // The commits after the checkpoint are read while the checkpoint is (a few at a time).
       const commitTexts = new CommitPrefetch(table, from, segment.version, commitByVersion);
-      if (checkpoint) state.apply(await readCheckpoint(table, checkpoint));
+      const hinted = early && checkpoint?.kind === 'classic' && checkpoint.version === early.version && checkpoint.keys[0] === early.key ? early : undefined;
+      if (hinted) early = undefined; // used once
+      if (checkpoint) state.apply(await (hinted ? hinted.actions : readCheckpoint(table, checkpoint)));
       let timestamp = 0;
       for (let v = from; v <= segment.version; v++) {
         const commit = commitByVersion.get(v);
@@ -296,9 +329,11 @@ function hasCommits(commits: Map<number, LogFile>, from: number, to: number): bo
 
 async function readCheckpoint(table: TableContext, checkpoint: CheckpointCandidate): Promise<Action[]> {
   const ctx = { tablePath: table.uri, version: checkpoint.version };
-  const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx);
+  // Its removes are tombstones of files gone before it: a snapshot keeps none (see apply).
+  const options = { tombstones: false };
+  const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx, options);
   const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
-  if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx)));
+  if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx, options)));
   if (!actions.some((a) => a.metaData) || !actions.some((a) => a.protocol)) {
     throw new CorruptLogError(
       table.uri,

@@ -123,22 +123,37 @@ export class LocalObjectStore implements ObjectStore {
     const past = endBefore && keyComparer(endBefore);
     // Names outside the range are dropped in one synchronous pass, before any stat or promise:
     // a long Delta log listed from its last checkpoint is thousands of names, nearly all below it.
-    const wanted = (await entriesOf(dir)).filter((entry) => {
-      const name = entry.name;
+    // A bounded listing reads names only (no file type per entry: a third of the cost of reading
+    // 11,000 names) and keeps a name out of range as a file only if, as a folder, it could hold
+    // keys in range (all its keys lie in [name/, name0)); what is kept is stat'ed anyway.
+    const bounded = below !== undefined || past !== undefined;
+    const inRange = (key: string) => !(below && below(key) < 0) && !(past && past(key) >= 0);
+    const mayHold = (key: string) => !(below && below(key + '0') <= 0) && !(past && past(key + '/') >= 0);
+    const byName = bounded ? nameBounds(dirKey, startAt, endBefore) : undefined;
+    const entries: (Dirent | string)[] = bounded ? await namesOf(dir) : await entriesOf(dir);
+    const from = byName?.from;
+    const wanted = entries.filter((entry) => {
+      const name = typeof entry === 'string' ? entry : entry.name;
+      // Below the lower bound only a folder whose name starts it can hold keys in range (checked
+      // first: nearly every name of a long log is below it).
+      if (from !== undefined && name < from && (name.length > from.length || !from.startsWith(name))) return false;
       if (!name.startsWith(namePrefix) || name.startsWith(TEMP_PREFIX)) return false;
+      // At or past the upper bound nothing can be in range (a folder's keys sort after its name).
+      if (byName) return byName.to === undefined || name < byName.to;
+      if (typeof entry === 'string') return inRange(dirKey + name) || mayHold(dirKey + name);
       if (!entry.isFile()) return true;
-      const key = dirKey + name;
-      return !(below && below(key) < 0) && !(past && past(key) >= 0);
+      return inRange(dirKey + name);
     });
     await Promise.all(
       wanted.map(async (entry) => {
-        const name = entry.name;
+        const name = typeof entry === 'string' ? entry : entry.name;
         const key = dirKey + name;
-        let isDir = entry.isDirectory();
-        let isFile = entry.isFile();
+        const typed = typeof entry !== 'string';
+        let isDir = typed && entry.isDirectory();
+        let isFile = typed && entry.isFile();
         let size = 0;
         let mtime = 0;
-        if (isFile || entry.isSymbolicLink()) {
+        if (!typed || isFile || entry.isSymbolicLink()) {
           try {
             const st = await fs.stat(path.join(dir, name));
             isDir = st.isDirectory();
@@ -417,6 +432,33 @@ function keyComparer(bound: Buffer): (key: string) => number {
   const text = bound.toString('utf8');
   if (bound.every((b) => b < 0x80)) return (key) => (key < text ? -1 : key > text ? 1 : 0);
   return (key) => Buffer.compare(Buffer.from(key, 'utf8'), bound);
+}
+
+/**
+ * The bounds of a listing as bounds on the names in folder `dirKey`, when both are ASCII and lie
+ * in that folder (a log listed from a version): names then compare as they are, with no key built
+ * per name. Undefined otherwise (the caller compares whole keys).
+ */
+function nameBounds(dirKey: string, startAt?: Buffer, endBefore?: Buffer): { from?: string; to?: string } | undefined {
+  const relative = (bound?: Buffer): string | null | undefined => {
+    if (!bound) return undefined;
+    if (!bound.every((b) => b < 0x80)) return null;
+    const text = bound.toString('latin1');
+    return text.startsWith(dirKey) ? text.slice(dirKey.length) : null;
+  };
+  const from = relative(startAt);
+  const to = relative(endBefore);
+  if (from === null || to === null) return undefined;
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}
+
+async function namesOf(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw asIoError(err, dir, 'list');
+  }
 }
 
 async function entriesOf(dir: string): Promise<Dirent[]> {

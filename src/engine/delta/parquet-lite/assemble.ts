@@ -82,14 +82,16 @@ export class Assembler {
     let row = this.atRow[i];
     if (row === r) return;
     if (row > r) throw new ParquetLiteUnsupported('rows read out of order');
-    const { rep, def, count } = this.columns[i];
+    const { rep, def, count, values, rowStarts, lazy } = this.columns[i];
     const maxDef = this.maxDef[i];
     let e = this.entry[i];
     let v = this.value[i];
-    if (!rep) {
-      // One entry per row.
-      if (def) for (; e < r; e++) v += def[e] === maxDef ? 1 : 0;
-      else v += r - e;
+    if (!rep || rowStarts === count) {
+      // One entry per row (a repeated leaf too when no row holds a second entry): entry r starts
+      // row r. Without any value (a map null or empty in every row) nothing is counted.
+      if (r > count) throw new ParquetLiteUnsupported('a column ends before its row group');
+      if (!def) v += r - e;
+      else if (values.length > 0 || (lazy && lazy.length > 0)) for (; e < r; e++) v += def[e] === maxDef ? 1 : 0;
       e = r;
     } else {
       for (; row < r; row++) {
@@ -174,7 +176,16 @@ export class Assembler {
       const values = c.values;
       const maxDef = this.maxDef[p.first];
       let v = 0;
-      if (!def) for (let k = 0; k < n; k++) into[k][name] = values[v++];
+      // A column without a value anywhere (an action's unused field) stores nothing.
+      if (!keepNull && (c.lazy ? c.lazy.length : values.length) === 0) return;
+      if (c.lazy) {
+        // Values read on demand: value v is index v of the column's LazyStrings.
+        const lazy = c.lazy;
+        for (let k = 0; k < n; k++) {
+          if (!def || def[rows[k]] === maxDef) lazy.attach(into[k], v++);
+          else if (keepNull) into[k][name] = null;
+        }
+      } else if (!def) for (let k = 0; k < n; k++) into[k][name] = values[v++];
       else {
         for (let k = 0; k < n; k++) {
           if (def[rows[k]] === maxDef) into[k][name] = values[v++];
@@ -197,16 +208,33 @@ export class Assembler {
     let present = rows;
     let targets = into;
     if (node.repetition === Repetition.OPTIONAL) {
-      const def = this.columns[p.first].def!;
+      // Present where the first leaf's level reaches the struct's; that leaf has one entry per
+      // row, and below `rows` (where the parent is missing) its level is lower still, so the
+      // leaf's level counts say how many rows hold the struct without a look at them.
+      const first = this.columns[p.first];
+      const def = first.def!;
       let count = 0;
-      for (let k = 0; k < n; k++) if (def[rows[k]] >= node.defLevel) count++;
-      present = new Int32Array(count);
-      targets = new Array(count);
-      for (let k = 0, j = 0; k < n; k++) {
-        if (def[rows[k]] >= node.defLevel) {
-          present[j] = rows[k];
-          targets[j++] = into[k];
-        } else if (keepNull) into[k][name] = null;
+      for (let d = node.defLevel; d < first.defCounts.length; d++) count += first.defCounts[d];
+      if (count === 0) {
+        if (keepNull) for (let k = 0; k < n; k++) into[k][name] = null;
+        return;
+      }
+      if (count > n) throw new ParquetLiteUnsupported(`column ${node.name} is inconsistent with its parent`);
+      if (count < n) {
+        present = new Int32Array(count);
+        targets = new Array(count);
+        let j = 0;
+        for (let k = 0; k < n; k++) {
+          if (def[rows[k]] >= node.defLevel) {
+            if (j < count) {
+              present[j] = rows[k];
+              targets[j] = into[k];
+            }
+            j++;
+          } else if (keepNull) into[k][name] = null;
+        }
+        // Levels at or above the struct's outside its parent's rows: a damaged file.
+        if (j !== count) throw new ParquetLiteUnsupported(`column ${node.name} is inconsistent with its parent`);
       }
     }
     const objs: Record<string, unknown>[] = new Array(present.length);
@@ -230,6 +258,11 @@ export class Assembler {
     const repeated = node.children[0];
     if (!def || repeated.repetition !== Repetition.REPEATED) return false;
     const isMap = p.shape === 'map';
+    // Null in every row (a checkpoint's add.tags, usually), and nulls left out: nothing to store.
+    const counts = this.columns[p.first].defCounts;
+    let nulls = 0;
+    for (let d = 0; d < node.defLevel && d < counts.length; d++) nulls += counts[d];
+    if (!keepNull && nulls === this.numRows) return true;
     // One entry per row: row r's entry is entry r. Below the node's level it is null; below the
     // repeated group's level it exists without elements.
     for (let k = 0; k < rows.length; k++) {
@@ -315,7 +348,8 @@ export class Assembler {
         const d = this.def(i);
         this.entry[i]++;
         if (d < this.maxDef[i]) return null;
-        return this.columns[i].values[this.value[i]++];
+        const c = this.columns[i];
+        return c.lazy ? c.lazy.value(this.value[i]++) : c.values[this.value[i]++];
       }
       case 'struct': {
         const obj: Record<string, unknown> = {};

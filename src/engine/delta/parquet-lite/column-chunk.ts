@@ -5,6 +5,7 @@ import { bitWidthFor, decodeRleHybrid } from './rle.ts';
 import { snappyDecompress } from './snappy.ts';
 import { zstdDecompress } from './zstd.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
+import type { LazyStrings } from './lazy-strings.ts';
 
 /** One leaf column of one row group, shredded: levels per entry, values for the defined entries. */
 export interface ColumnData {
@@ -13,6 +14,16 @@ export interface ColumnData {
   def: Int32Array | undefined;
   count: number;
   values: unknown[];
+  /**
+   * Entries whose repetition level is 0 (each starts a row): `count` when the column has no
+   * repetition levels, and equal to `count` for a repeated column none of whose rows holds more
+   * than one entry (a checkpoint's maps and lists, null or empty in nearly every row).
+   */
+  rowStarts: number;
+  /** How many entries have each definition level (index: level); [count] when there are none. */
+  defCounts: Int32Array;
+  /** When the values are read on demand: value v is then index v of `lazy` (`values` stays empty). */
+  lazy?: LazyStrings;
 }
 
 const CODEC_UNCOMPRESSED = 0;
@@ -108,6 +119,8 @@ function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: nu
   for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) high.push(m.index);
   let h = 0;
   let p = pos;
+  const base = out.length;
+  out.length = base + n;
   for (let i = 0; i < n; i++) {
     if (p + 4 > end) throw new ParquetLiteUnsupported('PLAIN values end early');
     const len = view.getUint32(p, true);
@@ -115,7 +128,7 @@ function decodeStringsSliced(b: NodeBuffer, view: DataView, pos: number, end: nu
     if (p + len > end) throw new ParquetLiteUnsupported('PLAIN values end early');
     const start = p - pos;
     while (h < high.length && high[h] < start) h++;
-    out.push(h < high.length && high[h] < start + len ? b.utf8Slice(p, p + len) : text.slice(start, start + len));
+    out[base + i] = h < high.length && high[h] < start + len ? b.utf8Slice(p, p + len) : text.slice(start, start + len);
     p += len;
   }
 }
@@ -126,39 +139,48 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
   const need = (bytes: number): void => {
     if (pos + bytes > end) throw new ParquetLiteUnsupported('PLAIN values end early');
   };
+  // Values stored by index into room made once: pushing 10,000 values one by one (a checkpoint's
+  // column) grows the array again and again, in code that is not optimised.
+  // The bytes the values take at least (a length prefix each for byte arrays), checked before any
+  // room is made: a damaged page's count must not size an array.
+  const least = kind === 'boolean' ? Math.ceil(n / 8) : kind === 'int32' || kind === 'float' ? 4 * n : kind === 'fixed' ? fixedLength * n : kind === 'bytes' || kind === 'string' ? 4 * n : 8 * n;
+  if (kind === 'fixed' && fixedLength <= 0) throw new ParquetLiteUnsupported('FIXED_LEN_BYTE_ARRAY without a length');
+  need(least);
+  const base = out.length;
+  if (kind !== 'string' || n < SLICED_STRINGS_FROM) out.length = base + n;
   switch (kind) {
     case 'boolean':
       need(Math.ceil(n / 8));
-      for (let i = 0; i < n; i++) out.push(((buf[pos + (i >> 3)] >> (i & 7)) & 1) === 1);
+      for (let i = 0; i < n; i++) out[base + i] = ((buf[pos + (i >> 3)] >> (i & 7)) & 1) === 1;
       return;
     case 'int32':
       need(4 * n);
-      for (let i = 0; i < n; i++, pos += 4) out.push(view.getInt32(pos, true));
+      for (let i = 0; i < n; i++, pos += 4) out[base + i] = view.getInt32(pos, true);
       return;
     case 'int64':
       need(8 * n);
-      for (let i = 0; i < n; i++, pos += 8) out.push(view.getInt32(pos + 4, true) * 4294967296 + view.getUint32(pos, true));
+      for (let i = 0; i < n; i++, pos += 8) out[base + i] = view.getInt32(pos + 4, true) * 4294967296 + view.getUint32(pos, true);
       return;
     case 'double':
       need(8 * n);
-      for (let i = 0; i < n; i++, pos += 8) out.push(view.getFloat64(pos, true));
+      for (let i = 0; i < n; i++, pos += 8) out[base + i] = view.getFloat64(pos, true);
       return;
     case 'int64-exact':
       need(8 * n);
       for (let i = 0; i < n; i++, pos += 8) {
         const hi = view.getInt32(pos + 4, true);
         // |value| < 2^53 exactly when the high word is within ±2^21: a number; beyond, a bigint.
-        out.push(hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(pos, true) : view.getBigInt64(pos, true));
+        out[base + i] = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(pos, true) : view.getBigInt64(pos, true);
       }
       return;
     case 'float':
       need(4 * n);
-      for (let i = 0; i < n; i++, pos += 4) out.push(view.getFloat32(pos, true));
+      for (let i = 0; i < n; i++, pos += 4) out[base + i] = view.getFloat32(pos, true);
       return;
     case 'fixed':
       if (fixedLength <= 0) throw new ParquetLiteUnsupported('FIXED_LEN_BYTE_ARRAY without a length');
       need(fixedLength * n);
-      for (let i = 0; i < n; i++, pos += fixedLength) out.push(buf.subarray(pos, pos + fixedLength));
+      for (let i = 0; i < n; i++, pos += fixedLength) out[base + i] = buf.subarray(pos, pos + fixedLength);
       return;
     case 'bytes':
       for (let i = 0; i < n; i++) {
@@ -166,7 +188,7 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
         const len = view.getUint32(pos, true);
         pos += 4;
         need(len);
-        out.push(buf.subarray(pos, pos + len));
+        out[base + i] = buf.subarray(pos, pos + len);
         pos += len;
       }
       return;
@@ -183,7 +205,7 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
         const len = view.getUint32(pos, true);
         pos += 4;
         need(len);
-        out.push(b.utf8Slice(pos, pos + len));
+        out[base + i] = b.utf8Slice(pos, pos + len);
         pos += len;
       }
       return;
@@ -191,8 +213,13 @@ function decodePlain(kind: ValueKind, buf: Uint8Array, pos: number, end: number,
   }
 }
 
-/** Reads every page of one column chunk of `file`, its values decoded as `kind` (default: as JSON values). */
-export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode, kind: ValueKind = valueKind(leaf)): ColumnData {
+/**
+ * Reads every page of one column chunk of `file`, its values decoded as `kind` (default: as JSON
+ * values). With `lazy`, a string column's PLAIN values are left in their pages and added to it
+ * instead (a dictionary-encoded chunk is decoded as usual then).
+ */
+export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: SchemaNode, kind: ValueKind = valueKind(leaf), lazy?: LazyStrings): ColumnData {
+  if (lazy && (kind !== 'string' || lazy.length > 0)) lazy = undefined;
   const fixed = leaf.typeLength ?? 0;
   if (chunk.type !== leaf.type) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: chunk type differs from the schema`);
   const maxRep = leaf.repLevel;
@@ -207,6 +234,11 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
   const end = chunk.start + chunk.length;
   const scratch = new Int32Array(0);
   let indices = scratch;
+  // Counted while the levels are decoded (a run at a time), not by a loop over them afterwards.
+  const defCounts = new Int32Array(maxDef + 1);
+  const repCounts = new Int32Array(maxRep + 1);
+  if (!def) defCounts[0] = total;
+  let definedBefore = 0;
 
   while (done < total) {
     if (pos >= end) throw new ParquetLiteUnsupported(`column ${leaf.path.join('.')}: pages end before all values`);
@@ -222,6 +254,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
 
     if (pageType === PAGE_INDEX) continue;
     if (pageType === PAGE_DICTIONARY) {
+      // Dictionary values are shared by many rows: decoded once, as usual.
+      if (lazy) return readColumnChunk(file, chunk, leaf, kind);
       const dh = header[7] as ThriftStruct;
       const enc = dh[2] as number;
       if (enc !== ENC_PLAIN && enc !== ENC_PLAIN_DICTIONARY) throw new ParquetLiteUnsupported(`dictionary encoding ${enc}`);
@@ -245,7 +279,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (rep) {
         if ((dh[4] as number) !== ENC_RLE) throw new ParquetLiteUnsupported('repetition levels not RLE');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxRep), n, rep, done, repCounts);
         p += 4 + len;
       }
       if (def) {
@@ -253,7 +287,7 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
         if (p + 4 > data.length) throw new ParquetLiteUnsupported('page ends before its levels');
         const len = new DataView(data.buffer, data.byteOffset).getUint32(p, true);
         if (p + 4 + len > data.length) throw new ParquetLiteUnsupported('levels overrun the page');
-        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done);
+        decodeRleHybrid(data, p + 4, p + 4 + len, bitWidthFor(maxDef), n, def, done, defCounts);
         p += 4 + len;
       }
     } else if (pageType === PAGE_DATA_V2) {
@@ -265,8 +299,8 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
       if (done + n > total) throw new ParquetLiteUnsupported('pages hold more values than the chunk');
       if (repLen + defLen > body.length) throw new ParquetLiteUnsupported('levels overrun the page');
       // v2 levels are never compressed and carry no length prefix.
-      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done);
-      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done);
+      if (rep) decodeRleHybrid(body, 0, repLen, bitWidthFor(maxRep), n, rep, done, repCounts);
+      if (def) decodeRleHybrid(body, repLen, repLen + defLen, bitWidthFor(maxDef), n, def, done, defCounts);
       const compressed = dh[7] !== false;
       const rest = body.subarray(repLen + defLen);
       data = compressed ? decompress(chunk.codec, rest, uncompressedSize - repLen - defLen) : rest;
@@ -277,10 +311,12 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
 
     let present = n;
     if (def) {
-      present = 0;
-      for (let i = done; i < done + n; i++) if (def[i] === maxDef) present++;
+      present = defCounts[maxDef] - definedBefore;
+      definedBefore = defCounts[maxDef];
     }
-    if (encoding === ENC_PLAIN) {
+    if (encoding === ENC_PLAIN && lazy) {
+      if (!lazy.addPlain(data, p, data.length, present)) throw new ParquetLiteUnsupported('PLAIN values end early');
+    } else if (encoding === ENC_PLAIN) {
       decodePlain(kind, data, p, data.length, present, values, fixed);
     } else if (encoding === ENC_PLAIN_DICTIONARY || encoding === ENC_RLE_DICTIONARY) {
       if (!dictionary) throw new ParquetLiteUnsupported('dictionary-encoded page without a dictionary');
@@ -289,10 +325,12 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
         const width = data[p];
         if (indices.length < present) indices = new Int32Array(present);
         decodeRleHybrid(data, p + 1, data.length, width, present, indices);
+        const base = values.length;
+        values.length = base + present;
         for (let i = 0; i < present; i++) {
           const ix = indices[i];
           if (ix < 0 || ix >= dictionary.length) throw new ParquetLiteUnsupported('dictionary index out of range');
-          values.push(dictionary[ix]);
+          values[base + i] = dictionary[ix];
         }
       }
     } else if (encoding === ENC_RLE && kind === 'boolean') {
@@ -307,5 +345,5 @@ export function readColumnChunk(file: Uint8Array, chunk: ColumnChunkMeta, leaf: 
     }
     done += n;
   }
-  return { rep, def, count: total, values };
+  return { rep, def, count: total, values, rowStarts: rep ? repCounts[0] : total, defCounts, ...(lazy ? { lazy } : {}) };
 }

@@ -1,7 +1,8 @@
-import { readFooter, type SchemaNode } from './footer.ts';
+import { readFooter, type FileMeta, type SchemaNode } from './footer.ts';
 import { readColumnChunk } from './column-chunk.ts';
 import { Assembler } from './assemble.ts';
 import { ParquetLiteUnsupported } from './unsupported.ts';
+import { LazyStrings } from './lazy-strings.ts';
 
 export interface ReadRowsOptions {
   /** Only these top-level columns (all when omitted). */
@@ -13,6 +14,13 @@ export interface ReadRowsOptions {
   omitNullFields?: boolean;
   /** With omitNullFields: struct fields of these names are kept even when null. */
   keepNullFields?: ReadonlySet<string>;
+  /**
+   * String leaves (dotted paths, e.g. `add.stats`) outside any list or map whose values become
+   * strings only when first read (lazy-strings.ts); every reader of the rows sees the same values.
+   */
+  lazyStrings?: ReadonlySet<string>;
+  /** The file's footer when the caller has read it already (readFooter). */
+  footer?: FileMeta;
 }
 
 /**
@@ -21,7 +29,7 @@ export interface ReadRowsOptions {
  * scope; see column-chunk.ts for the codecs, encodings and types it decodes.
  */
 export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {}): Record<string, unknown>[] {
-  const meta = readFooter(file);
+  const meta = options.footer ?? readFooter(file);
   const { columns } = options;
   const tops: SchemaNode[] = meta.root.children.filter((c) => !columns || columns.has(c.name));
   const rows: Record<string, unknown>[] = [];
@@ -31,12 +39,15 @@ export function readParquetRows(file: Uint8Array, options: ReadRowsOptions = {})
       (leaf) => {
         const chunk = rg.columns.get(leaf.path.join('\u0000'));
         if (!chunk) throw new ParquetLiteUnsupported(`row group lacks column ${leaf.path.join('.')}`);
-        return readColumnChunk(file, chunk, leaf);
+        const lazy = options.lazyStrings?.has(leaf.path.join('.')) && leaf.repLevel === 0 ? new LazyStrings(leaf.name) : undefined;
+        return readColumnChunk(file, chunk, leaf, undefined, lazy);
       },
       rg.numRows,
       options.omitNullFields === true,
       options.keepNullFields,
     );
+    // One row group (a checkpoint's usual shape): its rows as they are, not copied over.
+    if (meta.rowGroups.length === 1) return assembler.rows();
     for (const row of assembler.rows()) rows.push(row);
   }
   return rows;

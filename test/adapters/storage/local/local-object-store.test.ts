@@ -39,6 +39,26 @@ describe('LocalObjectStore specifics', () => {
     }
   });
 
+  it('a bounded listing (names read without their types) still enters exactly the folders that can hold keys in range', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      for (const key of ['a/x', 'b/1', 'b/2', 'b/3', 'b-c', 'b0', 'e/d/f', 'g']) await store.put(key, key);
+      const keysOf = async (startAt?: string, endBefore?: string) =>
+        (await store.list('', { ...(startAt ? { startAt } : {}), ...(endBefore ? { endBefore } : {}) })).map((m) => m.key);
+      // `b` sorts before `b/2` as a name, yet its keys from b/2 on are in range; `a/` is wholly
+      // below, `b-c` too ('-' < '/'); `e` sorts after `b/3` as a name, yet `e/d/f` is below `g`.
+      expect(await keysOf('b/2')).toEqual(['b/2', 'b/3', 'b0', 'e/d/f', 'g']);
+      expect(await keysOf('b/2', 'b/3')).toEqual(['b/2']);
+      expect(await keysOf(undefined, 'b/2')).toEqual(['a/x', 'b-c', 'b/1']);
+      expect(await keysOf('e/d/f', 'g')).toEqual(['e/d/f']);
+      expect(await keysOf('b0', 'e/d/g')).toEqual(['b0', 'e/d/f']);
+      expect(await keysOf('b0', 'e/d')).toEqual(['b0']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('maps keys to files byte for byte under the root', async () => {
     const dir = await tempRoot();
     try {
