@@ -112,6 +112,10 @@ async function pruneOneKey(
     let matching: string;
     if (usable.some((r) => r.overlaps === true)) {
       matching = `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
+    } else if (usable.length === 0) {
+      // Every recorded bound failed to type (stats another writer got wrong): the files stay
+      // kept above, and there is nothing to search.
+      matching = '';
     } else if (usable.length <= SEARCH_TREE_MAX_FILES) {
       // Disjoint ranges (the usual sorted or clustered layout): the one file that can hold a key
       // is the one with the greatest lower bound at or below it. A binary search written as
