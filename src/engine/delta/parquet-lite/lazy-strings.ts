@@ -9,8 +9,8 @@
  * (which copy it as a plain string), JSON.stringify, Object.keys/entries, structured clone and
  * deep equality. One getter/setter pair per column keeps every object of a row group on the same
  * hidden class; the object's value index lives in a WeakMap, not on the object (a hidden property
- * would be copied by spreads and seen by deep equality). Assigning the field stores a plain string
- * in its place.
+ * would be copied by spreads and seen by deep equality). Assigning the field turns it into a plain
+ * data property holding the value assigned.
  */
 type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string };
 
@@ -34,9 +34,10 @@ export class LazyStrings {
         return i === undefined ? undefined : self.value(i);
       },
       set(this: object, v: unknown): void {
-        const i = self.owners.get(this);
-        if (i !== undefined) self.text[i] = v as string;
-        else Object.defineProperty(this, self.name, { value: v, writable: true, enumerable: true, configurable: true });
+        // The assigned value replaces the lazy one as a plain field (any value, undefined
+        // included: text[i] === undefined means "not read yet", so it cannot hold it).
+        self.owners.delete(this);
+        Object.defineProperty(this, self.name, { value: v, writable: true, enumerable: true, configurable: true });
       },
     };
   }

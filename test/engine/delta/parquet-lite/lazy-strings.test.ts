@@ -63,6 +63,13 @@ describe('lazily decoded strings (parquet-lite)', () => {
     expect(lazyAdds[0].stats).toBe('{"numRecords":1}');
     expect(JSON.parse(JSON.stringify(lazyAdds[0])).stats).toBe('{"numRecords":1}');
     expect(lazyAdds[1].stats).toBe(eagerAdds[1].stats);
+    // Undefined too (not read as "not decoded yet"), before or after the value was read.
+    lazyAdds[2].stats = undefined;
+    expect(lazyAdds[2].stats).toBeUndefined();
+    void lazyAdds[3].stats;
+    lazyAdds[3].stats = undefined;
+    expect(lazyAdds[3].stats).toBeUndefined();
+    expect(isLazy(lazyAdds[2]) || isLazy(lazyAdds[3])).toBe(false);
   });
 
   it('a snapshot opened from a checkpoint keeps its stats lazy; data skipping and the next checkpoint see them', async () => {
