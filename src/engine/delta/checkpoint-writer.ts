@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Action } from './actions.ts';
 import type { Snapshot } from './snapshot.ts';
 import type { TableContext } from './table-context.ts';
+import { checkpointTombstones } from './checkpoint-tombstones.ts';
 import { sqlString } from '../../adapters/compute/sql.ts';
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
@@ -27,19 +28,21 @@ export function checkpointKey(version: number): string {
  * Writes a classic single-file Parquet checkpoint of `snapshot`, then `_last_checkpoint`.
  * The actions go through a temporary NDJSON file that DuckDB reads with the exact checkpoint
  * schema, so every engine (Spark, delta-rs, DuckDB's delta reader) finds the columns it expects.
- * A checkpoint is a pure function of the snapshot, so a racing writer producing the same file is
- * harmless.
+ * Besides the live state, it keeps the removes still within the retention (checkpoint-tombstones.ts),
+ * as the protocol asks. A checkpoint is a function of the snapshot and the time, so a racing writer
+ * producing the same file is harmless.
  *
  * Compression is what lakelet's direct reader (parquet-lite) decodes, which Spark and delta-rs read
  * too: none on a local disk, where reading a few more MB costs less than inflating them in
  * JavaScript (a 10,000-file checkpoint: 5 MB plain, opened ~50 ms sooner than as 1.3 MB of
  * snappy); snappy on an object store, where every byte is a download.
  */
-export async function writeCheckpoint(table: TableContext, snapshot: Snapshot): Promise<{ key: string; actions: number; size: number }> {
+export async function writeCheckpoint(table: TableContext, snapshot: Snapshot, now = table.clock.now()): Promise<{ key: string; actions: number; size: number }> {
   const actions: Action[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
   for (const txn of snapshot.txns.values()) actions.push({ txn });
   for (const d of snapshot.domains.values()) actions.push({ domainMetadata: d });
   for (const add of snapshot.files) actions.push({ add: { ...add, dataChange: false } });
+  for (const remove of await checkpointTombstones(table, snapshot, now)) actions.push({ remove });
 
   const dir = await mkdtemp(join(tmpdir(), 'lakelet-ckpt-'));
   try {

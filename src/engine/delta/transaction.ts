@@ -88,7 +88,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
       const interval = Number(snapshot.configuration['delta.checkpointInterval'] ?? request.checkpointInterval ?? 10);
       let checkpointWritten = false;
       if (interval > 0 && version > 0 && version % interval === 0) {
-        await writeCheckpoint(table, snapshot);
+        await writeCheckpoint(table, snapshot, now);
         checkpointWritten = true;
       }
       table.committed?.(snapshot, Buffer.byteLength(text, 'utf8'));

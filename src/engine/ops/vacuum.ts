@@ -8,6 +8,7 @@ import { deletionVectorKey } from '../delta/deletion-vector.ts';
 import { resolveAddPath } from '../delta/paths.ts';
 import { assertWritable } from '../delta/protocol-support.ts';
 import { listLog } from '../delta/snapshot.ts';
+import { configuredRetentionMs } from '../delta/retention.ts';
 import { commit } from '../delta/transaction.ts';
 import { CHANGE_DATA_DIR } from './cdf.ts';
 import { InputError, NotATableError, RetentionTooShortError } from '../errors.ts';
@@ -23,7 +24,6 @@ export interface VacuumMetrics {
   executionTimeMs: number;
 }
 
-export const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
 const DELETE_CONCURRENCY = 16;
 
 /**
@@ -134,42 +134,14 @@ export class VacuumBuilder {
 
 /** `delta.deletedFileRetentionDuration` in ms (default 7 days). */
 export function tableRetentionMs(snapshot: Snapshot): number {
-  const text = snapshot.configuration['delta.deletedFileRetentionDuration'];
-  if (text === undefined) return DEFAULT_RETENTION_MS;
-  const ms = parseInterval(text);
+  const ms = configuredRetentionMs(snapshot.configuration);
   if (ms === undefined) {
+    const text = snapshot.configuration['delta.deletedFileRetentionDuration'];
     throw new InputError(
       `${snapshot.table.uri}: delta.deletedFileRetentionDuration is ${JSON.stringify(text)}, which is not an interval like 'interval 7 days'.`,
     );
   }
   return ms;
-}
-
-const UNIT_MS: Record<string, number> = {
-  week: 7 * 86_400_000,
-  day: 86_400_000,
-  hour: 3_600_000,
-  minute: 60_000,
-  second: 1000,
-  millisecond: 1,
-  microsecond: 0.001,
-};
-
-/**
- * Delta's calendar-interval strings: `interval 7 days`, `interval 1 week`, `168 hours`,
- * `interval 1 day 12 hours`. Months and years have no fixed length and are not accepted (as in Delta).
- */
-export function parseInterval(text: string): number | undefined {
-  const words = text.trim().toLowerCase().replace(/^interval\s+/, '').split(/\s+/);
-  if (words.length === 0 || words.length % 2 !== 0) return undefined;
-  let total = 0;
-  for (let i = 0; i < words.length; i += 2) {
-    const n = Number(words[i]);
-    const unit = words[i + 1].replace(/s$/, '');
-    if (!Number.isFinite(n) || !(unit in UNIT_MS)) return undefined;
-    total += n * UNIT_MS[unit];
-  }
-  return Math.floor(total);
 }
 
 /** Paths VACUUM may delete: not the log, not hidden (except partition directories and change data). */

@@ -5,7 +5,8 @@ import { ManualClock } from '../../../src/adapters/clock.ts';
 import { DeltaTable } from '../../../src/engine/table.ts';
 import { MissingFileError, RetentionTooShortError } from '../../../src/engine/errors.ts';
 import { deletionVectorKey } from '../../../src/engine/delta/deletion-vector.ts';
-import { parseInterval, isVacuumable } from '../../../src/engine/ops/vacuum.ts';
+import { isVacuumable } from '../../../src/engine/ops/vacuum.ts';
+import { parseInterval } from '../../../src/engine/delta/retention.ts';
 import { dirOf } from '../../support/temp.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
 

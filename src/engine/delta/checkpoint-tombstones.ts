@@ -1,0 +1,79 @@
+import type { Action, RemoveFile } from './actions.ts';
+import { parseCommit } from './action-codec.ts';
+import { readCheckpointFiles } from './checkpoint-reader.ts';
+import { fileKey } from './file-key.ts';
+import { completeCheckpoints, type CheckpointCandidate } from './log-segment.ts';
+import type { LogFile } from './log-store.ts';
+import { configuredRetentionMs } from './retention.ts';
+import type { Snapshot } from './snapshot.ts';
+import type { TableContext } from './table-context.ts';
+
+/**
+ * The removes a checkpoint at `snapshot.version` must carry (Delta's protocol: a checkpoint keeps
+ * the remove tombstones until they expire). Another engine's VACUUM takes a file that is neither
+ * live nor tombstoned, and older than the retention, for debris: without its tombstone, a file
+ * removed yesterday but written last month would go, and time travel to yesterday with it.
+ *
+ * The snapshot keeps no tombstones (opening a table needs none), so they are gathered here, once
+ * per checkpoint: the previous checkpoint's removes plus those of the commits after it, less any
+ * file added again since, less those removed before `now - retention`. With a retention setting
+ * that does not parse, every tombstone is kept (VACUUM itself refuses such a table).
+ */
+export async function checkpointTombstones(table: TableContext, snapshot: Snapshot, now: number): Promise<RemoveFile[]> {
+  const hint = await table.log.readLastCheckpoint().catch(() => undefined);
+  const start = hint && hint.version < snapshot.version ? hint.version : 0;
+  let listed = await table.log.listFrom(start);
+  let previous = completeCheckpoints(listed, snapshot.version - 1)[0];
+  // A hint naming a checkpoint that is gone: the previous one is further back, or there is none.
+  if (!previous && start > 0) {
+    listed = await table.log.listFrom(0);
+    previous = completeCheckpoints(listed, snapshot.version - 1)[0];
+  }
+
+  let tombstones: Map<string, RemoveFile>;
+  try {
+    tombstones = await replayRemoves(table, listed, previous, snapshot.version);
+  } catch (err) {
+    // The previous checkpoint does not read (damaged): the commits alone, from the first.
+    if (!previous) throw err;
+    tombstones = await replayRemoves(table, await table.log.listFrom(0), undefined, snapshot.version);
+  }
+
+  const retention = configuredRetentionMs(snapshot.configuration);
+  const cutoff = retention === undefined ? -Infinity : now - retention;
+  const live = new Set<string>();
+  for (const f of snapshot.files) live.add(fileKey(f.path, f.deletionVector));
+  const kept: RemoveFile[] = [];
+  for (const [key, remove] of tombstones) {
+    if (live.has(key) || (remove.deletionTimestamp ?? 0) <= cutoff) continue;
+    // The fields of the checkpoint's remove column (a commit's remove may carry stats and tags too).
+    const { path, deletionTimestamp, extendedFileMetadata, partitionValues, size, deletionVector, baseRowId, defaultRowCommitVersion } = remove;
+    kept.push({ path, deletionTimestamp, dataChange: false, extendedFileMetadata, partitionValues, size, deletionVector, baseRowId, defaultRowCommitVersion });
+  }
+  return kept;
+}
+
+/** The removes in effect at `version`: the checkpoint's (if any), then each later commit's, in order. */
+async function replayRemoves(table: TableContext, listed: LogFile[], previous: CheckpointCandidate | undefined, version: number): Promise<Map<string, RemoveFile>> {
+  const tombstones = new Map<string, RemoveFile>();
+  if (previous) {
+    const ctx = { tablePath: table.uri, version: previous.version };
+    const actions = await readCheckpointFiles(table.compute, table.store, previous.keys, ctx);
+    const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
+    if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx)));
+    for (const a of actions) if (a.remove) tombstones.set(fileKey(a.remove.path, a.remove.deletionVector), a.remove);
+  }
+  const apply = (actions: Action[]) => {
+    // Removes first, as replay applies them: a commit that swaps a file's deletion vector removes
+    // and adds the same path.
+    for (const a of actions) if (a.remove) tombstones.set(fileKey(a.remove.path, a.remove.deletionVector), a.remove);
+    for (const a of actions) if (a.add) tombstones.delete(fileKey(a.add.path, a.add.deletionVector));
+  };
+  const commits = listed.filter((f) => f.kind === 'commit' && f.version > (previous?.version ?? -1) && f.version <= version);
+  for (let i = 0; i < commits.length; i += 16) {
+    const batch = commits.slice(i, i + 16);
+    const texts = await Promise.all(batch.map((c) => table.log.readCommit(c.version)));
+    batch.forEach((c, k) => apply(parseCommit(texts[k], { tablePath: table.uri, version: c.version, file: c.key })));
+  }
+  return tombstones;
+}
