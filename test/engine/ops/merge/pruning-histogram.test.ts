@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { DeltaTable } from '../../../../src/engine/table.ts';
+import { InputError } from '../../../../src/engine/errors.ts';
 import { integerBins, orderIntegerBounds } from '../../../../src/engine/ops/merge/pruning.ts';
 import { deltaTypeToDuckDb } from '../../../../src/engine/delta/duckdb-types.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
@@ -75,5 +78,43 @@ describe('MERGE pruning: integer keys binned by a histogram over the files\' bou
     expect(await filesByHistogram('long', longs, [0n])).toEqual([]);
     expect(await filesByHistogram('long', longs, [-9223372036854775808n, 9223372036854775807n])).toEqual([0, 1]);
     expect(await filesByHistogram('long', longs, [])).toEqual([]);
+  });
+});
+
+describe('MERGE with integer keys, end to end', () => {
+  let n = 0;
+  async function fiveFiles(): Promise<DeltaTable> {
+    const t = await DeltaTable.forPath(join(fx.dir, `e${++n}`), { compute: fx.compute });
+    // Disjoint ranges with gaps: [0, 9], [20, 29], [30, 39] (contiguous with the one before), [60, 60], [100, 199].
+    for (const [lo, hi] of [[0, 9], [20, 29], [30, 39], [60, 60], [100, 199]]) {
+      await t.write({ sql: `SELECT CAST(k AS BIGINT) AS k, 'old' AS val FROM range(${lo}, ${hi + 1}) r(k)` }).execute();
+    }
+    return t;
+  }
+  // Keys in a gap (15, 45, 61), on bounds (9, 30, 60, 199), below and above every file (-5, 500).
+  const keys = [-5, 9, 15, 30, 45, 60, 61, 199, 500];
+  const source = { sql: `SELECT CAST(k AS BIGINT) AS k, 'new' AS val FROM (VALUES ${keys.map((k) => `(${k})`).join(', ')}) v(k)` };
+
+  it('reads only the files whose range holds a source key, with a matched clause (keys\' order read too) and insert-only', async () => {
+    const t = await fiveFiles();
+    const upsert = await t.merge(source, { on: ['k'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    // Files [0, 9], [30, 39], [60, 60], [100, 199] hold a key; [20, 29] holds none.
+    expect(upsert.metrics).toMatchObject({ numTargetFilesScanned: 4, numTargetFilesSkipped: 1, numTargetRowsUpdated: 4, numTargetRowsInserted: 5 });
+    const rows = await t.read({ orderBy: 'k' });
+    expect(rows.filter((r) => r.val === 'new').map((r) => Number(r.k))).toEqual(keys);
+    const t2 = await fiveFiles();
+    const inserts = await t2.merge(source, { on: ['k'] }).whenNotMatchedInsertAll().execute();
+    expect(inserts.metrics).toMatchObject({ numTargetFilesScanned: 4, numTargetFilesSkipped: 1, numTargetRowsInserted: 5 });
+  });
+
+  it('a source that cannot be read fails with a clear error and leaves no temp relation; a merge skipped by its txn never reads it', async () => {
+    const t = await fiveFiles();
+    await t.merge(source, { on: ['k'] }).txn('app', 1).whenMatchedUpdateAll().execute();
+    const missing = { file: join(fx.dir, 'no-such-source.parquet') };
+    const skipped = await t.merge(missing, { on: ['k'] }).txn('app', 1).whenMatchedUpdateAll().execute();
+    expect(skipped.skipped).toMatch(/already committed/);
+    await expect(t.merge(missing, { on: ['k'] }).whenMatchedUpdateAll().execute()).rejects.toThrow(InputError);
+    const left = await fx.compute.query(`SELECT table_name FROM information_schema.tables WHERE table_name LIKE '__lakelet_merge_%'`);
+    expect(left).toEqual([]);
   });
 });
