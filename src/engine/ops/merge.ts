@@ -11,7 +11,7 @@ import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.t
 import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, noRowsActedOn, sourceKeysMayRepeat, type RowDecisions } from './merge/join.ts';
 import { mayPairByPosition } from './merge/aligned.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
-import { materializeSource, planFiles, prepareTarget, sourceRelationKind, type Dedup } from './merge/plan.ts';
+import { materializeSource, planFiles, prepareTarget, sourceRelationKind, type Dedup, type MergeSource } from './merge/plan.ts';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { commitMerge, writeMergeOutput } from './merge/write.ts';
 
@@ -157,20 +157,27 @@ export class MergeBuilder {
     // Every merge runs SQL: DuckDB's instance (~25 ms to create, on its own threads) comes up
     // while the snapshot is read in JavaScript, instead of after it.
     if (this.table.ctx.compute instanceof LazyCompute) this.table.ctx.compute.start();
-    const snapshot = await this.table.tryLatest();
-    if (snapshot && this._txn) {
-      const done = snapshot.txnVersion(this._txn.appId);
-      if (done !== undefined && done >= this._txn.version) {
-        const appliedIn = (await versionOfTxn(snapshot, this._txn.appId, this._txn.version)) ?? snapshot.version;
-        return { version: appliedIn, snapshot, metrics: emptyMetrics(), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
-      }
-    }
     const id = `${process.pid}_${++mergeCounter}`;
     const temp: MergeTemps = { src: `__lakelet_merge_src_${id}`, joined: `__lakelet_merge_rows_${id}`, joinedKind: 'TABLE' };
     const release: (() => Promise<void>)[] = [];
+    // 1. The source needs no snapshot: DuckDB materialises (deduplicates) and describes it on its
+    // own threads while the snapshot is read in JavaScript. (Its error, if any, surfaces after the
+    // snapshot's, as it did when it ran second; a merge skipped by its txn never looks at it.)
+    const sourceReady = materializeSource(this.table.ctx, this.source, this.options.on, this.dedup, temp.src);
+    sourceReady.catch(() => undefined);
     try {
-      return await this.run(snapshot, temp, release, started);
+      const snapshot = await this.table.tryLatest();
+      if (snapshot && this._txn) {
+        const done = snapshot.txnVersion(this._txn.appId);
+        if (done !== undefined && done >= this._txn.version) {
+          const appliedIn = (await versionOfTxn(snapshot, this._txn.appId, this._txn.version)) ?? snapshot.version;
+          return { version: appliedIn, snapshot, metrics: emptyMetrics(), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
+        }
+      }
+      return await this.run(snapshot, await sourceReady, temp, release, started);
     } finally {
+      // (The source's statements are done before its relation is dropped.)
+      await sourceReady.catch(() => undefined);
       for (const r of release) await r().catch(() => {});
       await dropTemps(this.table.ctx.compute, temp, sourceRelationKind(this.source, this.dedup));
     }
@@ -179,6 +186,7 @@ export class MergeBuilder {
   /** One attempt's steps, in order; `release` collects what the caller frees afterwards. */
   private async run(
     current: Snapshot | undefined,
+    source: MergeSource,
     temp: MergeTemps,
     release: (() => Promise<void>)[],
     started: number,
@@ -186,8 +194,7 @@ export class MergeBuilder {
     const ctx = this.table.ctx;
     const keys = this.options.on;
     const aliases = { t: this.options.targetAlias ?? 't', s: this.options.sourceAlias ?? 's' };
-    // 1. Materialise the (deduplicated) source once: it is joined, counted and range-joined.
-    const source = await materializeSource(ctx, this.source, keys, this.dedup, temp.src);
+    // 1. The (deduplicated) source, materialised once (see attempt): it is joined, counted and range-joined.
     // 2. Target: create when asked; evolve the schema when asked.
     const target = await prepareTarget(this.table, current, source, { keys, clauses: this.clauses, mergeSchema: this._mergeSchema, createIfMissing: this._createIfMissing });
     const snapshot = target.snapshot;

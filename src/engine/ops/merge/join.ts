@@ -176,7 +176,7 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<num
     // A table's CREATE reports its row count (a view's reports nothing): with actedOnly, zero rows
     // means no clause acts on any row, known without a query over the table.
     const created = await ctx.compute.query<{ Count?: string | number }>(
-      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} ` +
+      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file::INTEGER AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} ` +
         from +
         (input.actedOnly ? ` WHERE ${acted}` : ''),
     );

@@ -106,10 +106,12 @@ async function pruneOneKey(
     const keysSql = `SELECT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL`;
     // Integer bounds (the usual key) are ordered here in JavaScript, exactly as DuckDB would: one
     // round trip less per merge. Other types are typed and ordered by DuckDB.
-    const sorted = orderIntegerBounds(typeof field.type === 'string' ? field.type : '', ranged) ?? (await orderBoundsInDuckDb(compute, typedSql));
+    const integerSorted = orderIntegerBounds(typeof field.type === 'string' ? field.type : '', ranged);
+    const sorted = integerSorted ?? (await orderBoundsInDuckDb(compute, typedSql));
     const usable = sorted.filter((r) => r.lo !== null && r.hi !== null);
     for (const r of sorted) if (r.lo === null || r.hi === null) kept.add(r.i);
     let matching: string;
+    let bins: IntegerBins | undefined;
     if (usable.some((r) => r.overlaps === true)) {
       matching = `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
     } else if (usable.length === 0) {
@@ -133,16 +135,22 @@ async function pruneOneKey(
       const top = `greatest(${usable.map((r) => literal(r.hi!)).join(', ')})`;
       const inRange = `FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
       matching = `SELECT DISTINCT ${search(0, usable.length)} AS i ${inRange}`;
+      // Integer keys: DuckDB's histogram over the files' bounds (a binary search in C++) counts the
+      // keys per file about twice as cheaply as the CASE search; it answers with the files' indexes.
+      bins = integerSorted ? integerBins(usable, field.type as string) : undefined;
+      if (bins) matching = `SELECT ${bins.filesSql} AS files ${inRange}`;
       if (kept.size === 0) {
         range = { lo: literal(usable[0].lo!), hi: top };
         if (checkOrder) {
           // The same pass also tells whether the in-range keys strictly increase (lag() in read
           // order): one read of the keys for both questions, the file list coming back as one list.
-          const [row] = await compute.query<{ files: (number | null)[] | null; unsorted: boolean; n: string | number }>(
-            `SELECT list(DISTINCT i) FILTER (WHERE i IS NOT NULL) AS files, coalesce(bool_or(v <= prev), false) AS unsorted, count(*) AS n ` +
-              `FROM (SELECT v, prev, ${search(0, usable.length)} AS i FROM (SELECT v, lag(v) OVER () AS prev ${inRange}))`,
+          const filesSql = bins ? bins.filesSql : `list(DISTINCT i) FILTER (WHERE i IS NOT NULL)`;
+          const [row] = await compute.query<{ files: (number | string | null)[] | null; unsorted: boolean; n: string | number }>(
+            `SELECT ${filesSql} AS files, coalesce(bool_or(v <= prev), false) AS unsorted, count(*) AS n ` +
+              `FROM (SELECT v, prev${bins ? '' : `, ${search(0, usable.length)} AS i`} FROM (SELECT v, lag(v) OVER () AS prev ${inRange}))`,
           );
-          for (const i of row.files ?? []) if (i !== null) kept.add(Number(i));
+          if (bins) for (const i of bins.indexes(row.files as string[] | null)) kept.add(i);
+          else for (const i of row.files ?? []) if (i !== null) kept.add(Number(i));
           // In key order: a source in key order can then be paired with the files' rows by position (merge/aligned.ts).
           const ordered = usable.filter((r) => kept.has(r.i)).map((r) => files[r.i]);
           return { files: ordered, range, order: { increasing: !row.unsorted, inRange: Number(row.n) } };
@@ -152,11 +160,48 @@ async function pruneOneKey(
       // Too many files for a search written out as SQL: an ASOF join finds the same file with a sort.
       matching = `SELECT DISTINCT f.i FROM (${keysSql}) s ASOF JOIN (SELECT * FROM (${typedSql}) WHERE lo IS NOT NULL AND hi IS NOT NULL) f ON s.v >= f.lo WHERE s.v <= f.hi`;
     }
-    if (usable.length > 0) {
+    if (usable.length > 0 && bins) {
+      const [row] = await compute.query<{ files: string[] | null }>(matching);
+      for (const i of bins.indexes(row.files)) kept.add(i);
+    } else if (usable.length > 0) {
       for (const r of await compute.query<{ i: number | null }>(matching)) if (r.i !== null) kept.add(Number(r.i));
     }
   }
   return { files: files.filter((_, i) => kept.has(i)), range };
+}
+
+export interface IntegerBins {
+  /** An aggregate over the keys `v`: the upper bounds (as text) of the files holding at least one. */
+  filesSql: string;
+  /** The files' indexes from that list. */
+  indexes(his: (string | null)[] | null): number[];
+}
+
+/**
+ * Files with disjoint integer ranges as histogram bins: the boundaries are each file's upper bound
+ * and the integer just below its lower bound, so the bin ending at a file's upper bound counts
+ * exactly the keys inside the file's range (keys between files fall in the bins ending at a lower
+ * bound minus one, which name no file). `usable`: sorted by lower bound, disjoint, bounds as
+ * canonical integers (orderIntegerBounds).
+ */
+export function integerBins(usable: OrderedBound[], type: string): IntegerBins | undefined {
+  const range = INTEGER_RANGES[type];
+  if (!range || usable.length === 0) return undefined;
+  const fileOfHi = new Map<string, number>();
+  const boundaries: bigint[] = [];
+  for (const r of usable) {
+    const lo = BigInt(r.lo!);
+    // The first file's bin may start at the type's minimum: keys below it are filtered out anyway.
+    if (lo > range[0] && (boundaries.length === 0 || boundaries[boundaries.length - 1] < lo - 1n)) boundaries.push(lo - 1n);
+    boundaries.push(BigInt(r.hi!));
+    fileOfHi.set(r.hi!, r.i);
+  }
+  const t = deltaTypeToDuckDb(type);
+  const list = `[${boundaries.map((b) => `CAST(${b} AS ${t})`).join(', ')}]`;
+  return {
+    filesSql: `list_transform(list_filter(map_entries(histogram(v, ${list})), e -> e.value > 0), e -> e.key::VARCHAR)`,
+    indexes: (his) => (his ?? []).flatMap((h) => (h !== null && fileOfHi.has(h) ? [fileOfHi.get(h)!] : [])),
+  };
 }
 
 /** Past this many files with disjoint ranges, the nested-CASE search would be too long a statement. */

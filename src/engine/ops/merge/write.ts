@@ -88,7 +88,7 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   if (!useDv && keeping.length > 0) {
     rescan = await scanSnapshot(snapshot, { withFileInfo: true, fileIndex: true, files: keeping });
     // The re-scan numbers its files anew; as indexes of the join's scan, they are:
-    const asScanned = `[${rescan.files.map((f) => indexOf.get(f.path)).join(', ')}][r._file + 1]`;
+    const asScanned = `[${rescan.files.map((f) => indexOf.get(f.path)).join(', ')}][r._file::INTEGER + 1]`;
     // A column just added by schema evolution has no value in the files yet.
     const existing = new Set(snapshot.schema.fields.map((f) => f.name.toLowerCase()));
     const kept = schema.fields.map((f) => (existing.has(f.name.toLowerCase()) ? `r.${sqlIdent(f.name)}` : `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`)).join(', ');
