@@ -12,7 +12,12 @@
 import { parseStats } from '../../delta/stats.ts';
 import type { MergePlan, MergeSource } from './plan.ts';
 
-/** The clause code of a positional pair that fails the join condition (no clause uses negative codes below -1). */
+/**
+ * The code of a positional pair that fails the join condition: not a clause code (those are 1-99,
+ * 101-199, 201-299; -1, 0 and 200 mean "no clause"). The general acted-on filter `__code % 100 > 0`
+ * would drop it (-100 % 100 is 0), so the positional join keeps its own filter (join.ts `acted`):
+ * a failed pair that vanished would skip the redo by key and lose the rows it stands for.
+ */
 export const CODE_MISALIGNED = -100;
 
 /**
