@@ -191,9 +191,14 @@ export function integerBins(usable: OrderedBound[], type: string): IntegerBins |
   const boundaries: bigint[] = [];
   for (const r of usable) {
     const lo = BigInt(r.lo!);
+    const hi = BigInt(r.hi!);
+    // Stats another writer got wrong (min above max, or ranges that are not disjoint after all):
+    // the bins would be out of order and DuckDB would sort them, sending keys to the wrong file.
+    // The CASE search handles such bounds.
+    if (lo > hi || (boundaries.length > 0 && boundaries[boundaries.length - 1] >= lo)) return undefined;
     // The first file's bin may start at the type's minimum: keys below it are filtered out anyway.
     if (lo > range[0] && (boundaries.length === 0 || boundaries[boundaries.length - 1] < lo - 1n)) boundaries.push(lo - 1n);
-    boundaries.push(BigInt(r.hi!));
+    boundaries.push(hi);
     fileOfHi.set(r.hi!, r.i);
   }
   const t = deltaTypeToDuckDb(type);
@@ -216,7 +221,10 @@ export function typedBoundsSql(field: StructField, ranged: { i: number; lo: stri
   const t = deltaTypeToDuckDb(field.type);
   const hiExpr = field.type === 'timestamp' || field.type === 'timestamp_ntz' ? `TRY_CAST(hi AS ${t}) + INTERVAL 1 MILLISECOND` : `TRY_CAST(hi AS ${t})`;
   const values = ranged.map((b) => `(${b.i}, ${sqlString(b.lo!)}, ${sqlString(b.hi!)})`).join(', ');
-  return `SELECT i::INTEGER AS i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM (VALUES ${values}) v(i, lo, hi)`;
+  // A range whose min is above its max (stats another writer got wrong) says nothing: both bounds
+  // become NULL, so the file is kept and read.
+  const typed = `SELECT i::INTEGER AS i, TRY_CAST(lo AS ${t}) AS lo, ${hiExpr} AS hi FROM (VALUES ${values}) v(i, lo, hi)`;
+  return `SELECT i, CASE WHEN lo > hi THEN NULL ELSE lo END AS lo, CASE WHEN lo > hi THEN NULL ELSE hi END AS hi FROM (${typed})`;
 }
 
 /**
@@ -267,7 +275,9 @@ export function orderIntegerBounds(type: string, bounds: { i: number; lo: string
     const lo = b.lo === null ? null : parse(b.lo);
     const hi = b.hi === null ? null : parse(b.hi);
     if (lo === undefined || hi === undefined) return undefined;
-    typed.push({ i: b.i, lo, hi });
+    // Min above max says nothing (as typedBoundsSql): the file is kept.
+    if (lo !== null && hi !== null && lo > hi) typed.push({ i: b.i, lo: null, hi: null });
+    else typed.push({ i: b.i, lo, hi });
   }
   const usable = typed.filter((b) => b.lo !== null && b.hi !== null).sort((a, b) => (a.lo! < b.lo! ? -1 : a.lo! > b.lo! ? 1 : 0));
   const out: OrderedBound[] = [];

@@ -11,15 +11,15 @@ import { useEngine } from '../../../support/engine-fixture.ts';
  */
 const fx = useEngine();
 
-/** Rewrites every add's `stats.minValues.id` in the table's JSON commits. */
-function damageMinValues(dir: string, bad: string): void {
+/** Rewrites `stats.<bound>.id` of every add in the table's JSON commits (only those of `only`, when given). */
+function damageBound(dir: string, bad: string | number, only?: string, bound: 'minValues' | 'maxValues' = 'minValues'): void {
   const log = join(dir, '_delta_log');
-  for (const name of readdirSync(log).filter((n) => n.endsWith('.json'))) {
+  for (const name of readdirSync(log).filter((n) => n.endsWith('.json') && (only === undefined || n === only))) {
     const lines = readFileSync(join(log, name), 'utf8').split('\n').map((line) => {
       if (!line.includes('"add"')) return line;
       const action = JSON.parse(line);
       const stats = JSON.parse(action.add.stats);
-      stats.minValues.id = bad;
+      stats[bound].id = bad;
       action.add.stats = JSON.stringify(stats);
       return JSON.stringify(action);
     });
@@ -38,7 +38,7 @@ describe('MERGE pruning: key bounds that do not type', () => {
       await t.write({ sql: `SELECT ${keySql} AS id, 'v' || range AS val FROM range(0, 50)` }).execute();
       await t.write({ sql: `SELECT ${keySql} AS id, 'v' || range AS val FROM range(100, 150)` }).execute();
       t.close();
-      damageMinValues(dir, bad);
+      damageBound(dir, bad);
 
       const damaged = await DeltaTable.forPath(dir, { compute: fx.compute });
       try {
@@ -54,4 +54,25 @@ describe('MERGE pruning: key bounds that do not type', () => {
       }
     });
   }
+
+  it('a file whose stats say min > max: a key of another file is still matched, not inserted twice', async () => {
+    const dir = join(fx.dir, 'min-above-max');
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    for (const [lo, hi] of [[0, 8], [10, 15], [20, 30]]) {
+      await t.write({ sql: `SELECT range AS id, 'v' || range AS val FROM range(${lo}, ${hi + 1})` }).execute();
+    }
+    t.close();
+    // The middle file claims [10, 5]: max below min, and below keys of the first file.
+    damageBound(dir, 5, '00000000000000000001.json', 'maxValues');
+
+    const damaged = await DeltaTable.forPath(dir, { compute: fx.compute });
+    try {
+      const r = await damaged.merge({ sql: `SELECT 3::BIGINT AS id, 'new' AS val` }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+      expect(r.metrics.numTargetRowsUpdated).toBe(1);
+      expect(r.metrics.numTargetRowsInserted).toBe(0);
+      expect((await damaged.read({ where: 'id = 3' })).map((row) => [String(row.id), row.val])).toEqual([['3', 'new']]);
+    } finally {
+      damaged.close();
+    }
+  });
 });
