@@ -162,9 +162,11 @@ export class MergeBuilder {
     const release: (() => Promise<void>)[] = [];
     // 1. The source needs no snapshot: DuckDB materialises (deduplicates) and describes it on its
     // own threads while the snapshot is read in JavaScript. (Its error, if any, surfaces after the
-    // snapshot's, as it did when it ran second; a merge skipped by its txn never looks at it.)
-    const sourceReady = materializeSource(this.table.ctx, this.source, this.options.on, this.dedup, temp.src);
-    sourceReady.catch(() => undefined);
+    // snapshot's, as it did when it ran second.) Not with a txn: a replayed batch its txn skips
+    // must not pay for reading its whole source first; it is materialised after the txn check.
+    const materialize = () => materializeSource(this.table.ctx, this.source, this.options.on, this.dedup, temp.src);
+    let sourceReady = this._txn === undefined ? materialize() : undefined;
+    sourceReady?.catch(() => undefined);
     try {
       const snapshot = await this.table.tryLatest();
       if (snapshot && this._txn) {
@@ -174,10 +176,11 @@ export class MergeBuilder {
           return { version: appliedIn, snapshot, metrics: emptyMetrics(), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
         }
       }
+      sourceReady ??= materialize();
       return await this.run(snapshot, await sourceReady, temp, release, started);
     } finally {
       // (The source's statements are done before its relation is dropped.)
-      await sourceReady.catch(() => undefined);
+      await sourceReady?.catch(() => undefined);
       for (const r of release) await r().catch(() => {});
       await dropTemps(this.table.ctx.compute, temp, sourceRelationKind(this.source, this.dedup));
     }

@@ -5,6 +5,8 @@ import { InputError } from '../../../../src/engine/errors.ts';
 import { integerBins, orderIntegerBounds } from '../../../../src/engine/ops/merge/pruning.ts';
 import { deltaTypeToDuckDb } from '../../../../src/engine/delta/duckdb-types.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
+import { RecordingCompute } from '../../../support/recording-compute.ts';
+import { dirOf } from '../../../support/temp.ts';
 
 /**
  * MERGE pruning finds the files holding a source key, for integer keys over files with disjoint
@@ -113,6 +115,12 @@ describe('MERGE with integer keys, end to end', () => {
     const missing = { file: join(fx.dir, 'no-such-source.parquet') };
     const skipped = await t.merge(missing, { on: ['k'] }).txn('app', 1).whenMatchedUpdateAll().execute();
     expect(skipped.skipped).toMatch(/already committed/);
+    // Not even started: no statement names the source (a replayed batch must not read it whole).
+    const rec = new RecordingCompute(fx.compute);
+    const replay = await DeltaTable.forPath(dirOf(t), { compute: rec });
+    const marked = { sql: `SELECT CAST(7 AS BIGINT) AS k, 'replay-marker' AS val` };
+    expect((await replay.merge(marked, { on: ['k'] }).txn('app', 1).whenMatchedUpdateAll().execute()).skipped).toMatch(/already committed/);
+    expect(rec.statements.filter((sql) => sql.includes('replay-marker'))).toEqual([]);
     await expect(t.merge(missing, { on: ['k'] }).whenMatchedUpdateAll().execute()).rejects.toThrow(InputError);
     const left = await fx.compute.query(`SELECT table_name FROM information_schema.tables WHERE table_name LIKE '__lakelet_merge_%'`);
     expect(left).toEqual([]);
