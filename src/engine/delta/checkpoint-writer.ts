@@ -42,7 +42,11 @@ export async function writeCheckpoint(table: TableContext, snapshot: Snapshot, n
   for (const txn of snapshot.txns.values()) actions.push({ txn });
   for (const d of snapshot.domains.values()) actions.push({ domainMetadata: d });
   for (const add of snapshot.files) actions.push({ add: { ...add, dataChange: false } });
-  for (const remove of await checkpointTombstones(table, snapshot, now)) actions.push({ remove });
+  // The commit this checkpoint follows is already durable: a log that cannot be replayed for its
+  // removes (a commit file cleaned up by another engine) must not fail it. The checkpoint is then
+  // written without tombstones, as lakelet's were before they were kept.
+  const tombstones = await checkpointTombstones(table, snapshot, now).catch(() => []);
+  for (const remove of tombstones) actions.push({ remove });
 
   const dir = await mkdtemp(join(tmpdir(), 'lakelet-ckpt-'));
   try {
