@@ -3,6 +3,7 @@ import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { columnMappingMode, physicalName } from '../../engine/delta/column-mapping.ts';
 import { localFileFor } from '../../engine/delta/materialize.ts';
 import { parseStats } from '../../engine/delta/stats.ts';
+import { canSkipFile, type Predicate } from '../../engine/delta/skipping.ts';
 import type { Snapshot } from '../../engine/delta/snapshot.ts';
 import type { AddFile } from '../../engine/delta/actions.ts';
 import type { Scan } from '../../engine/delta/scan.ts';
@@ -84,10 +85,11 @@ export async function batchScan(stage: DeltaTable, seq: number): Promise<Scan & 
 }
 
 /**
- * The stage files that may hold batch `seq` (their `_batch` stats cover it, or they have none),
- * and whether their stats show no NULL in a key column and nothing in the rescued column (then
- * every file of the batch counts 0 and 0). A deletion vector only removes rows, so a file's
- * nullCount of 0 (or of all its records) stays true of what is left.
+ * The stage files that may hold batch `seq` (data skipping on `_batch = seq`: partition value or
+ * stats; all of them when a file has neither), and whether their stats show no NULL in a key
+ * column and nothing in the rescued column (then every file of the batch counts 0 and 0). A
+ * file's stats cover all its batches, so a 0 there holds for this one; a deletion vector only
+ * removes rows, so a nullCount of 0 (or of all its records) stays true of what is left.
  */
 function batchFiles(snapshot: Snapshot, seq: number, key: string[] = []): { files: AddFile[]; noneRejectedOrRescued: boolean } {
   const mode = columnMappingMode(snapshot.metadata);
@@ -96,21 +98,16 @@ function batchFiles(snapshot: Snapshot, seq: number, key: string[] = []): { file
     const f = byLower.get(name.toLowerCase());
     return f && physicalName(f, mode);
   };
-  // A stage partitioned by _batch has no stats for it: every file is read, the SQL filters.
-  const partitioned = snapshot.partitionColumns.some((c) => c.toLowerCase() === '_batch');
-  const batchCol = partitioned ? undefined : physical('_batch');
+  const inBatch: Predicate = { kind: 'compare', op: '=', column: ['_batch'], value: { duckType: 'BIGINT', text: String(seq) } };
   const keyCols = key.map(physical);
   const rescueCol = physical(RESCUED);
-  let none = batchCol !== undefined && keyCols.every((k) => k !== undefined);
+  let none = keyCols.every((k) => k !== undefined);
   const files: AddFile[] = [];
   for (const f of snapshot.files) {
     const stats = parseStats(f.stats);
-    const lo = batchCol !== undefined ? stats?.minValues?.[batchCol] : undefined;
-    const hi = batchCol !== undefined ? stats?.maxValues?.[batchCol] : undefined;
-    if (typeof lo === 'number' && typeof hi === 'number' && (seq < lo || seq > hi)) continue;
+    if (canSkipFile(inBatch, { partitionValues: f.partitionValues ?? {}, stats }, snapshot.schema, snapshot.partitionColumns, (n) => physical(n) ?? n)) continue;
     files.push(f);
     if (!none) continue;
-    if (typeof lo !== 'number' || typeof hi !== 'number') none = false;
     const nulls = stats?.nullCount ?? {};
     if (keyCols.some((k) => Number(nulls[k!] ?? NaN) !== 0)) none = false;
     if (rescueCol !== undefined && (stats?.numRecords === undefined || Number(nulls[rescueCol] ?? NaN) !== stats.numRecords)) none = false;
