@@ -1,11 +1,10 @@
 import type { Action, RemoveFile } from './actions.ts';
 import { parseCommit } from './action-codec.ts';
-import { readCheckpointFiles } from './checkpoint-reader.ts';
 import { fileKey } from './file-key.ts';
 import { completeCheckpoints, type CheckpointCandidate } from './log-segment.ts';
 import type { LogFile } from './log-store.ts';
 import { configuredRetentionMs } from './retention.ts';
-import type { Snapshot } from './snapshot.ts';
+import { readCheckpoint, type Snapshot } from './snapshot.ts';
 import type { TableContext } from './table-context.ts';
 
 /**
@@ -57,11 +56,7 @@ export async function checkpointTombstones(table: TableContext, snapshot: Snapsh
 async function replayRemoves(table: TableContext, listed: LogFile[], previous: CheckpointCandidate | undefined, version: number): Promise<Map<string, RemoveFile>> {
   const tombstones = new Map<string, RemoveFile>();
   if (previous) {
-    const ctx = { tablePath: table.uri, version: previous.version };
-    const actions = await readCheckpointFiles(table.compute, table.store, previous.keys, ctx);
-    const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
-    if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx)));
-    for (const a of actions) if (a.remove) tombstones.set(fileKey(a.remove.path, a.remove.deletionVector), a.remove);
+    for (const a of await readCheckpoint(table, previous, true)) if (a.remove) tombstones.set(fileKey(a.remove.path, a.remove.deletionVector), a.remove);
   }
   const apply = (actions: Action[]) => {
     // Removes first, as replay applies them: a commit that swaps a file's deletion vector removes

@@ -327,10 +327,14 @@ function hasCommits(commits: Map<number, LogFile>, from: number, to: number): bo
   return true;
 }
 
-async function readCheckpoint(table: TableContext, checkpoint: CheckpointCandidate): Promise<Action[]> {
+/**
+ * A checkpoint's actions, sidecars included. Its removes are tombstones of files gone before it:
+ * a snapshot keeps none (see apply), so they are left out unless `tombstones` (the checkpoint
+ * writer carries them on).
+ */
+export async function readCheckpoint(table: TableContext, checkpoint: CheckpointCandidate, tombstones = false): Promise<Action[]> {
   const ctx = { tablePath: table.uri, version: checkpoint.version };
-  // Its removes are tombstones of files gone before it: a snapshot keeps none (see apply).
-  const options = { tombstones: false };
+  const options = { tombstones };
   const actions = await readCheckpointFiles(table.compute, table.store, checkpoint.keys, ctx, options);
   const sidecars = actions.filter((a) => a.sidecar).map((a) => `_delta_log/_sidecars/${a.sidecar!.path}`);
   if (sidecars.length > 0) actions.push(...(await readCheckpointFiles(table.compute, table.store, sidecars, ctx, options)));
