@@ -134,11 +134,10 @@ async function pruneOneKey(
       // groups of a Parquet source wholly outside are not even read.
       const top = `greatest(${usable.map((r) => literal(r.hi!)).join(', ')})`;
       const inRange = `FROM (${keysSql}) WHERE v >= ${literal(usable[0].lo!)} AND v <= ${top}`;
-      matching = `SELECT DISTINCT ${search(0, usable.length)} AS i ${inRange}`;
       // Integer keys: DuckDB's histogram over the files' bounds (a binary search in C++) counts the
       // keys per file about twice as cheaply as the CASE search; it answers with the files' indexes.
       bins = integerSorted ? integerBins(usable, field.type as string) : undefined;
-      if (bins) matching = `SELECT ${bins.filesSql} AS files ${inRange}`;
+      matching = bins ? `SELECT ${bins.filesSql} AS files ${inRange}` : `SELECT DISTINCT ${search(0, usable.length)} AS i ${inRange}`;
       if (kept.size === 0) {
         range = { lo: literal(usable[0].lo!), hi: top };
         if (checkOrder) {
