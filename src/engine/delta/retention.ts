@@ -19,7 +19,8 @@ const UNIT_MS: Record<string, number> = {
 
 /**
  * Delta's calendar-interval strings: `interval 7 days`, `interval 1 week`, `168 hours`,
- * `interval 1 day 12 hours`. Months and years have no fixed length and are not accepted (as in Delta).
+ * `interval 1 day 12 hours`. Months and years have no fixed length and are not accepted (as in Delta);
+ * nor is a negative total, which would let VACUUM delete files time travel still needs.
  */
 export function parseInterval(text: string): number | undefined {
   const words = text.trim().toLowerCase().replace(/^interval\s+/, '').split(/\s+/);
@@ -31,9 +32,8 @@ export function parseInterval(text: string): number | undefined {
     if (!Number.isFinite(n) || !(unit in UNIT_MS)) return undefined;
     total += n * UNIT_MS[unit];
   }
-  return Math.floor(total);
+  return total < 0 ? undefined : Math.floor(total);
 }
-
 
 /** The table's retention in ms: the default when unset, undefined when the setting does not parse. */
 export function configuredRetentionMs(configuration: Record<string, string>): number | undefined {

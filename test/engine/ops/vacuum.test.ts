@@ -149,6 +149,8 @@ describe('VACUUM', () => {
     expect(parseInterval('168 hours')).toBe(7 * DAY);
     expect(parseInterval('INTERVAL 1 day 12 hours')).toBe(36 * HOUR);
     expect(parseInterval('interval 1 month')).toBeUndefined();
+    expect(parseInterval('interval -1 days')).toBeUndefined();
+    expect(parseInterval('interval 1 day -2 hours')).toBe(22 * HOUR);
     expect(isVacuumable('_change_data/p=1/cdc-x.parquet')).toBe(true);
     expect(isVacuumable('_delta_log/00000000000000000000.json')).toBe(false);
     expect(isVacuumable('p=1/.part-0.parquet.crc')).toBe(false);
