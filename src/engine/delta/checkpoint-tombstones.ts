@@ -2,7 +2,7 @@ import type { Action, RemoveFile } from './actions.ts';
 import { parseCommit } from './action-codec.ts';
 import { fileKey } from './file-key.ts';
 import { completeCheckpoints, type CheckpointCandidate } from './log-segment.ts';
-import type { LogFile } from './log-store.ts';
+import type { LastCheckpoint, LogFile } from './log-store.ts';
 import { configuredRetentionMs } from './retention.ts';
 import { readCheckpoint, type Snapshot } from './snapshot.ts';
 import type { TableContext } from './table-context.ts';
@@ -31,7 +31,7 @@ export async function checkpointTombstones(table: TableContext, snapshot: Snapsh
 
   let tombstones: Map<string, RemoveFile>;
   try {
-    tombstones = await replayRemoves(table, listed, previous, snapshot.version);
+    tombstones = await replayRemoves(table, listed, previous, snapshot.version, previous !== undefined && holdsNoRemoves(hint, previous));
   } catch (err) {
     // The previous checkpoint does not read (damaged): the commits alone, from the first.
     if (!previous) throw err;
@@ -52,10 +52,32 @@ export async function checkpointTombstones(table: TableContext, snapshot: Snapsh
   return kept;
 }
 
-/** The removes in effect at `version`: the checkpoint's (if any), then each later commit's, in order. */
-async function replayRemoves(table: TableContext, listed: LogFile[], previous: CheckpointCandidate | undefined, version: number): Promise<Map<string, RemoveFile>> {
+/**
+ * Whether `_last_checkpoint` shows the previous checkpoint to hold no remove: it names that very
+ * checkpoint (classic or multi-part), carries a checksum (so it is the file its writer wrote, as
+ * readLastCheckpoint verified), and counts no action besides the protocol, the metadata and the
+ * adds (`size` is every action of the checkpoint, `numOfAddFiles` its adds; a remove, txn or domain
+ * would make the difference larger). Then the checkpoint is not read again for its tombstones: a
+ * table whose files are only ever added (the usual log of appends and upserts) pays nothing for them.
+ */
+function holdsNoRemoves(hint: LastCheckpoint | undefined, previous: CheckpointCandidate): boolean {
+  if (!hint || hint.version !== previous.version || previous.kind === 'v2' || hint.v2Checkpoint || typeof hint.checksum !== 'string') return false;
+  return typeof hint.size === 'number' && typeof hint.numOfAddFiles === 'number' && hint.size - hint.numOfAddFiles <= 2;
+}
+
+/**
+ * The removes in effect at `version`: the checkpoint's (if any, and unless `noneInPrevious`), then
+ * each later commit's, in order.
+ */
+async function replayRemoves(
+  table: TableContext,
+  listed: LogFile[],
+  previous: CheckpointCandidate | undefined,
+  version: number,
+  noneInPrevious = false,
+): Promise<Map<string, RemoveFile>> {
   const tombstones = new Map<string, RemoveFile>();
-  if (previous) {
+  if (previous && !noneInPrevious) {
     for (const a of await readCheckpoint(table, previous, true)) if (a.remove) tombstones.set(fileKey(a.remove.path, a.remove.deletionVector), a.remove);
   }
   const apply = (actions: Action[]) => {
