@@ -32,7 +32,9 @@ export class DuckDbCompute implements Compute {
       temp_directory: spill,
     };
     if (options.threads) config.threads = String(options.threads);
+    const opening = TRACE ? performance.now() : 0;
     const instance = await duckdb.DuckDBInstance.create(':memory:', config);
+    if (TRACE) process.stderr.write(`[duckdb @${opening.toFixed(0)} instance created in ${(performance.now() - opening).toFixed(1)} ms]\n`);
     const connection = await instance.connect();
     // UTC everywhere: Delta timestamps are UTC instants; results must not depend on the laptop's zone.
     await connection.run("SET TimeZone = 'UTC'");
@@ -109,7 +111,8 @@ function columnType(type: DuckDBType): ColumnType {
 /**
  * LAKELET_TRACE_SQL=1 prints every statement's wall time and the process's CPU time (all threads,
  * DuckDB's included: statements run one at a time) to stderr, for finding slow steps. CPU time is
- * the steadier measure on a loaded machine.
+ * the steadier measure on a loaded machine. `@` is when it started (ms since the process did), and
+ * the instance's creation is traced too: the gaps between are JavaScript's.
  */
 const TRACE = process.env.LAKELET_TRACE_SQL === '1';
 interface TraceStart {
@@ -122,5 +125,5 @@ function traceStart(): TraceStart {
 function trace(sql: string, started: TraceStart): void {
   const cpu = process.cpuUsage(started.cpu);
   const cpuMs = ((cpu.user + cpu.system) / 1000).toFixed(1);
-  process.stderr.write(`[sql ${(performance.now() - started.wall).toFixed(1)} ms, cpu ${cpuMs} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKELET_TRACE_SQL_CHARS ?? 200))}\n`);
+  process.stderr.write(`[sql @${started.wall.toFixed(0)} ${(performance.now() - started.wall).toFixed(1)} ms, cpu ${cpuMs} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKELET_TRACE_SQL_CHARS ?? 200))}\n`);
 }
