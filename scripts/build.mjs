@@ -7,8 +7,9 @@
 // one chunk per dynamically imported command, so a command loads only its own code. Packages stay
 // external (node_modules is there at run time); type checking is `npm run typecheck`'s job.
 //
-// The bin (bin/lakelet.mjs) runs dist/ only while it is newer than every file in src/ (the stamp
-// written last holds the build's start time); a developer who edited src/ gets tsx until the next build.
+// The bin (bin/lakelet.cjs) runs dist/ only while it is newer than every file in src/ (the stamp
+// written last holds the build's start time; for a plain read, every file that went into
+// dist/read-fast.cjs); a developer who edited src/ gets tsx until the next build.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,9 +51,11 @@ try {
   // of the same code one by one, ~15 ms more than one CommonJS compile, of a ~100 ms budget
   // (issue 13: ≤ 2× the DuckDB CLI). DuckDB is left out: a read the direct path cannot do without
   // it (a checkpoint parquet-lite does not decode) is declined, and the full CLI runs it.
-  await build({
+  const readFast = await build({
     absWorkingDir: root,
     entryPoints: { 'read-fast': 'src/cli/commands/read-fast.ts' },
+    // Its sources go into the stamp: the bin checks only these before running it (bin/lakelet.cjs).
+    metafile: true,
     outdir: staging,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -74,7 +77,8 @@ try {
   for (const [from, to] of [['src/ui/web', 'cli/web']]) {
     if (existsSync(join(root, from))) cpSync(join(root, from), join(staging, to), { recursive: true });
   }
-  writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started }) + '\n');
+  const readFastSources = Object.keys(readFast.metafile.inputs).filter((p) => p.startsWith('src/'));
+  writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started, readFastSources }) + '\n');
   rmSync(dist, { recursive: true, force: true });
   try {
     renameSync(staging, dist);
