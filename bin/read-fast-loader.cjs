@@ -12,7 +12,7 @@
 // a rejected cache is written anew. A cache that cannot be written (a read-only dist/) is skipped.
 // The cache is as trustworthy as the bundle beside it: both are lakelet's own files in dist/.
 //
-// LAKELET_TRACE_READ=1 says on stderr what happened to the cache; LAKELET_CODE_CACHE=0 turns it off.
+// LAKELET_TRACE_CODE_CACHE=1 says on stderr what happened to the cache; LAKELET_CODE_CACHE=0 turns it off.
 const { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname } = require('node:path');
 const Module = require('node:module');
@@ -21,7 +21,7 @@ const { Script } = require('node:vm');
 const MAGIC = 'lakelet-code-cache 1';
 
 function trace(message) {
-  if (process.env.LAKELET_TRACE_READ === '1') process.stderr.write(`lakelet: code cache: ${message}\n`);
+  if (process.env.LAKELET_TRACE_CODE_CACHE === '1') process.stderr.write(`lakelet: code cache: ${message}\n`);
 }
 
 /** The header a cache of this bundle, made by this Node, starts with (one line of JSON). */

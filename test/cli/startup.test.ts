@@ -132,7 +132,7 @@ describe("lakelet read's code cache", () => {
     await lakeletOk(['write', table, '--from', csv]);
     const cache = join(root, 'dist', 'read-fast.cjs.cache');
     const read = async () => {
-      const r = await runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), 'read', table, '--format', 'csv'], { cwd: root, env: { LAKELET_TRACE_READ: '1' } });
+      const r = await runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), 'read', table, '--format', 'csv'], { cwd: root, env: { LAKELET_TRACE_READ: '1', LAKELET_TRACE_CODE_CACHE: '1' } });
       expect(r.code).toBe(0);
       // The direct path ran (not DuckDB), so the bundle's code is what printed the rows.
       expect(r.stderr).toContain('lakelet: read: direct');
