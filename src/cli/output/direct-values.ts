@@ -66,9 +66,16 @@ export function isNumericType(type: string): boolean {
   return ['byte', 'short', 'integer', 'long', 'float', 'double'].includes(type) || parseDecimalType(type) !== undefined;
 }
 
+/** Texts of days already rendered: a column of dates or timestamps repeats days (a year has 365). */
+const dayTexts = new Map<number, string>();
+
 function dateText(days: number): string {
-  const text = formatDate(days);
+  let text = dayTexts.get(days);
+  if (text !== undefined) return text;
+  text = formatDate(days);
   if (!/^\d{4}-/.test(text)) throw new DirectRenderUnsupported(`date ${text}`);
+  if (dayTexts.size >= 10_000) dayTexts.clear();
+  dayTexts.set(days, text);
   return text;
 }
 
@@ -95,12 +102,13 @@ function two(n: number): string {
 }
 
 function decimalText(unscaled: number | bigint, scale: number): string {
-  const n = BigInt(unscaled);
-  const digits = (n < 0n ? -n : n).toString();
-  if (scale === 0) return n < 0n ? `-${digits}` : digits;
+  // A safe integer's digits without a BigInt per value (the same text: both print exact integers).
+  const negative = unscaled < 0;
+  const digits = typeof unscaled === 'number' && Number.isSafeInteger(unscaled) ? String(Math.abs(unscaled)) : (negative ? -BigInt(unscaled) : BigInt(unscaled)).toString();
+  if (scale === 0) return negative ? `-${digits}` : digits;
   const padded = digits.padStart(scale + 1, '0');
   const text = `${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
-  return n < 0n ? `-${text}` : text;
+  return negative ? `-${text}` : text;
 }
 
 /**
