@@ -110,6 +110,11 @@ async function render(location: string, options: ReadOptions, times: number[]): 
   }
 }
 
+/** csvField of a text that holds no comma, quote or line break (an empty binary's is empty). */
+function plainCsvField(value: string | null): string {
+  return value === null ? '' : value === '' ? '""' : value;
+}
+
 function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: ReadOptions): string {
   const { columns, rows } = result;
   if (columns.length === 0) throw new Error('no columns');
@@ -129,11 +134,14 @@ function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: Rea
   if (options.format === 'csv') {
     parts.push(csvRecord(names));
     // csvRecord's fields, joined without an array per row (fewer young-generation collections).
+    // Only a string's text can hold what CSV quotes: a number's, date's, boolean's or base64's
+    // never does, so those skip csvField's test.
     const plain = texts.map((t) => t.plain);
+    const field = columns.map((c) => (c.type === 'string' ? csvField : plainCsvField));
     for (let r = 0; r < end; r++) {
       const row = rows[r];
-      let line = csvField(plain[0](row[0]));
-      for (let i = 1; i < plain.length; i++) line += ',' + csvField(plain[i](row[i]));
+      let line = field[0](plain[0](row[0]));
+      for (let i = 1; i < plain.length; i++) line += ',' + field[i](plain[i](row[i]));
       parts.push(line + '\n');
     }
   } else {

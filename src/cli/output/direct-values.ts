@@ -94,11 +94,14 @@ function timestampText(micros: number | bigint): string {
   const fraction = rem - secs * 1_000_000;
   const h = Math.floor(secs / 3600);
   const m = Math.floor(secs / 60) % 60;
-  return `${dateText(days)}T${two(h)}:${two(m)}:${two(secs % 60)}.${String(fraction).padStart(6, '0')}`;
+  return `${dateText(days)}T${two(h)}:${two(m)}:${two(secs % 60)}.${fraction === 0 ? '000000' : String(fraction).padStart(6, '0')}`;
 }
 
+/** '00'..'59': hours, minutes and seconds as text without a new string per value. */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => (n < 10 ? `0${n}` : String(n)));
+
 function two(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
+  return TWO_DIGITS[n];
 }
 
 function decimalText(unscaled: number | bigint, scale: number): string {
