@@ -62,7 +62,7 @@ async function run() {
     const { loadReadFast } = require('./read-fast-loader.cjs');
     const bundle = loadReadFast(join(root, 'dist', 'read-fast.cjs'));
     const printed = await bundle.exports.readFast(process.argv);
-    bundle.saveCache();
+    bundle.saveCache(printed);
     if (printed) return;
   }
   const built = builtFrom !== undefined && !sourcesNewerThan(builtFrom);

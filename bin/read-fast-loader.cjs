@@ -5,7 +5,8 @@
 // module.enableCompileCache (Node 22), hence vm.Script's cachedData.
 //
 // The cache (dist/read-fast.cjs.cache) is written after a read has run, so the functions the read
-// compiled lazily are in it; it is written to a temporary file and renamed, so a reader sees a
+// compiled lazily are in it (one written after a read the direct path declined is written again
+// after the first that prints); it is written to a temporary file and renamed, so a reader sees a
 // whole cache or none. It is used only for the bundle it was made from: its header names the
 // bundle's size and mtime (a rebuild replaces dist/ and the cache with it) and the Node version and
 // architecture; V8 itself rejects a cache of another V8, other flags or another source length, and
@@ -26,10 +27,14 @@ function trace(message) {
 
 /** The header a cache of this bundle, made by this Node, starts with (one line of JSON). */
 function headerFor(st) {
-  return JSON.stringify([MAGIC, process.version, process.arch, st.size, st.mtimeMs]) + '\n';
+  return JSON.stringify([MAGIC, process.version, process.arch, st.size, st.mtimeMs]) + ' ';
 }
 
-/** The cache's V8 data when its header is the one `header` says, else undefined. */
+/**
+ * The cache's V8 data when its header is `header` followed by how the run that wrote it ended
+ * (`printed`: a direct read ran, so its functions are in the cache; `declined`: few are), else
+ * undefined.
+ */
 function cachedDataFor(cachePath, header) {
   let bytes;
   try {
@@ -39,11 +44,13 @@ function cachedDataFor(cachePath, header) {
     return undefined;
   }
   const end = bytes.indexOf(10);
-  if (end < 0 || bytes.toString('utf8', 0, end + 1) !== header) {
+  const line = end < 0 ? '' : bytes.toString('utf8', 0, end);
+  const after = line.slice(header.length);
+  if (!line.startsWith(header) || (after !== 'printed' && after !== 'declined')) {
     trace('of another bundle or Node: ignored');
     return undefined;
   }
-  return bytes.subarray(end + 1);
+  return { data: bytes.subarray(end + 1), printed: after === 'printed' };
 }
 
 /**
@@ -64,9 +71,9 @@ function loadReadFast(file) {
     closeSync(fd);
   }
   const useCache = process.env.LAKELET_CODE_CACHE !== '0';
-  const cachedData = useCache ? cachedDataFor(cachePath, header) : undefined;
-  const script = new Script(Module.wrap(source), { filename: file, cachedData });
-  if (cachedData) trace(script.cachedDataRejected ? 'rejected by V8' : 'used');
+  const cached = useCache ? cachedDataFor(cachePath, header) : undefined;
+  const script = new Script(Module.wrap(source), { filename: file, cachedData: cached?.data });
+  if (cached) trace(script.cachedDataRejected ? 'rejected by V8' : 'used');
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(dirname(file));
@@ -74,14 +81,18 @@ function loadReadFast(file) {
   const wrapper = script.runInThisContext();
   wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file));
   mod.loaded = true;
-  const stale = useCache && (cachedData === undefined || script.cachedDataRejected === true);
+  const stale = useCache && (cached === undefined || script.cachedDataRejected === true);
   return {
     exports: mod.exports,
-    saveCache() {
-      if (!stale) return;
+    /**
+     * Writes the cache when there was none or V8 rejected it, and when the one there was written
+     * after a declined read (a `--where` compiles little of the bundle) and this run printed.
+     */
+    saveCache(printed) {
+      if (!stale && !(useCache && printed && !cached.printed)) return;
       const temp = `${cachePath}.${process.pid}.tmp`;
       try {
-        writeFileSync(temp, Buffer.concat([Buffer.from(header), script.createCachedData()]));
+        writeFileSync(temp, Buffer.concat([Buffer.from(`${header}${printed ? 'printed' : 'declined'}\n`), script.createCachedData()]));
         renameSync(temp, cachePath);
         trace('written');
       } catch (err) {

@@ -118,7 +118,7 @@ describe('lakelet start-up', () => {
 });
 
 describe("lakelet read's code cache", () => {
-  it('is written after the first read, used by the next, and a damaged, stale or unwritable cache is ignored', async () => {
+  it('is written after a read, again after the first direct read if that one declined, used by the next, and a damaged, stale or unwritable cache is ignored', async () => {
     // A shipped copy (no src/): the real dist/ and bin, and a real one-file table.
     const root = join(work.dir, 'shipped');
     mkdirSync(join(root, 'bin'), { recursive: true });
@@ -131,17 +131,27 @@ describe("lakelet read's code cache", () => {
     const table = join(work.dir, 'cache-t');
     await lakeletOk(['write', table, '--from', csv]);
     const cache = join(root, 'dist', 'read-fast.cjs.cache');
+    const run = (extra: string[]) => runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), 'read', table, '--format', 'csv', ...extra], { cwd: root, env: { LAKELET_TRACE_READ: '1', LAKELET_TRACE_CODE_CACHE: '1' } });
+    const cacheTrace = (stderr: string) => [...stderr.matchAll(/lakelet: code cache: ([^\n(]+)/g)].map((m) => m[1].trim());
     const read = async () => {
-      const r = await runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), 'read', table, '--format', 'csv'], { cwd: root, env: { LAKELET_TRACE_READ: '1', LAKELET_TRACE_CODE_CACHE: '1' } });
+      const r = await run([]);
       expect(r.code).toBe(0);
       // The direct path ran (not DuckDB), so the bundle's code is what printed the rows.
       expect(r.stderr).toContain('lakelet: read: direct');
-      return { stdout: r.stdout, cache: [...r.stderr.matchAll(/lakelet: code cache: ([^\n(]+)/g)].map((m) => m[1].trim()) };
+      return { stdout: r.stdout, cache: cacheTrace(r.stderr) };
     };
 
+    // A read the bundle declines (--where needs SQL) writes a cache of the little it compiled ...
+    const declined = await run(['--where', 'id > 1']);
+    expect(declined.code).toBe(0);
+    expect(declined.stdout).toBe('id,name,at\n2,b,2024-03-04\n');
+    expect(cacheTrace(declined.stderr)).toEqual(['absent', 'written']);
+    const small = readFileSync(cache).length;
+    // ... which the first direct read uses and then writes again, with what the read compiled.
     const first = await read();
     expect(first.stdout).toBe('id,name,at\n1,a,2024-01-02\n2,b,2024-03-04\n');
-    expect(first.cache).toEqual(['absent', 'written']);
+    expect(first.cache).toEqual(['used', 'written']);
+    expect(readFileSync(cache).length).toBeGreaterThan(small);
     expect(readFileSync(cache).length).toBeGreaterThan(1000);
     expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
 
