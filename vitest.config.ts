@@ -31,7 +31,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Builds dist/ once, so the CLI the tests spawn is the compiled one users run (bin/lakelet.mjs).
+    // Builds dist/ once, so the CLI the tests spawn is the compiled one users run (bin/lakelet.cjs).
     globalSetup: ['./test/support/build-cli.ts'],
     projects: [
       {

@@ -7,8 +7,9 @@
 // one chunk per dynamically imported command, so a command loads only its own code. Packages stay
 // external (node_modules is there at run time); type checking is `npm run typecheck`'s job.
 //
-// The bin (bin/lakelet.mjs) runs dist/ only while it is newer than every file in src/ (the stamp
-// written last holds the build's start time); a developer who edited src/ gets tsx until the next build.
+// The bin (bin/lakelet.cjs) runs dist/ only while it is newer than every file in src/ (the stamp
+// written last holds the build's start time; for a plain read, every file that went into
+// dist/read-fast.cjs); a developer who edited src/ gets tsx until the next build.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,9 +51,11 @@ try {
   // of the same code one by one, ~15 ms more than one CommonJS compile, of a ~100 ms budget
   // (issue 13: ≤ 2× the DuckDB CLI). DuckDB is left out: a read the direct path cannot do without
   // it (a checkpoint parquet-lite does not decode) is declined, and the full CLI runs it.
-  await build({
+  const readFast = await build({
     absWorkingDir: root,
     entryPoints: { 'read-fast': 'src/cli/commands/read-fast.ts' },
+    // Its sources go into the stamp: the bin checks only these before running it (bin/lakelet.cjs).
+    metafile: true,
     outdir: staging,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -61,7 +64,7 @@ try {
     target: 'node20',
     // node:crypto and node:zlib take ~3 ms to load and a plain read seldom calls them (gzip pages,
     // deletion vector files, ids for writes): loaded on first call.
-    plugins: [withoutDuckDb(), lazyBuiltins({ 'node:crypto': ['randomUUID', 'createHash'], 'node:zlib': ['gunzipSync', 'crc32'] }), externalPackagesBut(['fzstd'])],
+    plugins: [withoutDuckDb(), lazyBuiltins({ 'node:crypto': ['randomUUID', 'createHash'], 'node:zlib': ['gunzipSync', 'crc32'] }), callbackFsPromises(), externalPackagesBut(['fzstd'])],
     // CommonJS has no import.meta: the file's own URL stands in (createRequire(import.meta.url)).
     define: { 'import.meta.url': '__lakeletFileUrl' },
     banner: { js: "const __lakeletFileUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -74,7 +77,8 @@ try {
   for (const [from, to] of [['src/ui/web', 'cli/web']]) {
     if (existsSync(join(root, from))) cpSync(join(root, from), join(staging, to), { recursive: true });
   }
-  writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started }) + '\n');
+  const readFastSources = Object.keys(readFast.metafile.inputs).filter((p) => p.startsWith('src/'));
+  writeFileSync(join(staging, 'build-stamp.json'), JSON.stringify({ builtFrom: started, readFastSources }) + '\n');
   rmSync(dist, { recursive: true, force: true });
   try {
     renameSync(staging, dist);
@@ -123,6 +127,50 @@ function lazyBuiltins(modules) {
           modules[args.path].map((n) => `export function ${n}(...args) { return load().${n}(...args); }\n`).join(''),
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * An esbuild plugin for the read-fast build: node:fs/promises becomes the few calls a read makes
+ * (readFile, stat, readdir, open for reading), each over node:fs's callback form, which is loaded
+ * already; every other function of the module loads the real one on first call. The real module
+ * loads Node's readline and fs watchers with it, ~1.5 ms of a plain `lakelet read` (issue 13).
+ * Errors are the same libuv errors (code, path, syscall), as callers test them.
+ */
+function callbackFsPromises() {
+  const own = ['readFile', 'stat', 'readdir', 'open'];
+  return {
+    name: 'callback-fs-promises',
+    setup(b) {
+      b.onResolve({ filter: /^node:fs\/promises$/ }, () => ({ path: 'fs/promises', namespace: 'callback-fs-promises' }));
+      b.onLoad({ filter: /.*/, namespace: 'callback-fs-promises' }, async () => {
+        const others = Object.keys(await import('node:fs/promises')).filter((n) => !own.includes(n) && n !== 'default' && n !== 'constants');
+        return {
+          contents: `import * as fs from 'node:fs';
+let loaded;
+// The bare name, which this plugin does not match: Node's own module.
+const real = () => (loaded ??= require('fs/promises'));
+const call = (fn, args) => new Promise((resolve, reject) => fn(...args, (err, value) => (err ? reject(err) : resolve(value))));
+export const readFile = (...args) => call(fs.readFile, args);
+export const stat = (...args) => call(fs.stat, args);
+export const readdir = (...args) => call(fs.readdir, args);
+export const constants = fs.constants;
+/** A FileHandle's read and close for a file opened to read; any other open is the real one. */
+export async function open(path, flags, mode) {
+  if (flags !== 'r') return real().open(path, flags, mode);
+  const fd = await call(fs.open, [path, 'r']);
+  return {
+    fd,
+    read: (buffer, offset, length, position) => new Promise((resolve, reject) => fs.read(fd, buffer, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead, buffer })))),
+    close: () => call(fs.close, [fd]),
+  };
+}
+${others.map((n) => `export function ${n}(...args) { return real().${n}(...args); }`).join('\n')}
+`,
+          loader: 'js',
+        };
+      });
     },
   };
 }

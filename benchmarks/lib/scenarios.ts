@@ -203,7 +203,7 @@ export const SCENARIOS: Scenario[] = [
       const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--quiet'], { encoding: 'utf8' });
       if (build.status !== 0) throw new Error(`scripts/build.mjs failed: ${build.stderr}`);
       const t = await p.manyCommitsTable(1, scale.commitRows);
-      const bin = join(REPO_ROOT, 'bin', 'lakelet.mjs');
+      const bin = join(REPO_ROOT, 'bin', 'lakelet.cjs');
       const duckdbCli = join(dirname(venvPython() ?? join(REPO_ROOT, '.venv', 'bin', 'python')), 'duckdb');
       return {
         units: scale.commitRows,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lakeletOk } from '../support/cli.ts';
 import { REPO, runProcess } from '../support/process.ts';
@@ -11,6 +11,8 @@ import { tempDir } from '../support/temp.ts';
  * itself (a --require hook that writes require.cache's DuckDB entries at exit), not from timings.
  */
 let work: { dir: string; cleanup: () => void };
+/** The bin's files, copied into stand-in checkouts. */
+const BIN_FILES = ['lakelet.mjs', 'lakelet.cjs', 'read-fast-loader.cjs'];
 let hook: string;
 
 beforeAll(() => {
@@ -61,7 +63,7 @@ describe('lakelet start-up', () => {
     mkdirSync(join(root, 'bin'), { recursive: true });
     mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
     mkdirSync(join(root, 'src', 'cli'), { recursive: true });
-    copyFileSync(join(REPO, 'bin', 'lakelet.mjs'), join(root, 'bin', 'lakelet.mjs'));
+    for (const f of BIN_FILES) copyFileSync(join(REPO, 'bin', f), join(root, 'bin', f));
     symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
     writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module' }));
     writeFileSync(join(root, 'dist', 'cli', 'main.js'), "export async function main() { process.stdout.write('dist\\n'); }\n");
@@ -80,5 +82,99 @@ describe('lakelet start-up', () => {
     utimesSync(source, new Date(3_000_000), new Date(3_000_000));
     expect(await run()).toBe('src');
     rmSync(stamp);
+  });
+
+  it('runs dist/read-fast.cjs for a read while the files it was built from are older than the build, whatever else in src/ changed', async () => {
+    // A stand-in checkout whose direct read path says it ran; the stamp names its one source.
+    const root = join(work.dir, 'checkout-read');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
+    mkdirSync(join(root, 'src', 'cli', 'commands'), { recursive: true });
+    for (const f of BIN_FILES) copyFileSync(join(REPO, 'bin', f), join(root, 'bin', f));
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(root, 'dist', 'read-fast.cjs'), "exports.readFast = async () => { process.stdout.write('fast\\n'); return true; };\n");
+    writeFileSync(join(root, 'dist', 'cli', 'main.js'), "export async function main() { process.stdout.write('dist\\n'); }\n");
+    writeFileSync(join(root, 'src', 'cli', 'main.ts'), "export async function main(): Promise<void> { process.stdout.write('src\\n'); }\n");
+    const fastSource = join(root, 'src', 'cli', 'commands', 'read-fast.ts');
+    writeFileSync(fastSource, '// stand-in\n');
+    writeFileSync(join(root, 'dist', 'build-stamp.json'), JSON.stringify({ builtFrom: 2_000_000, readFastSources: ['src/cli/commands/read-fast.ts'] }));
+    const run = async (args: string[]) => (await runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), ...args], { cwd: root })).stdout.trim();
+    const at = (file: string, ms: number) => utimesSync(file, new Date(ms), new Date(ms));
+
+    at(fastSource, 1_000_000);
+    at(join(root, 'src', 'cli', 'main.ts'), 1_000_000);
+    expect(await run(['read', 't'])).toBe('fast');
+    // Another file edited: a read still runs the bundle (its sources did not change), the rest tsx.
+    at(join(root, 'src', 'cli', 'main.ts'), 3_000_000);
+    expect(await run(['read', 't'])).toBe('fast');
+    expect(await run(['--version'])).toBe('src');
+    // One of the bundle's sources edited, or gone: tsx for the read too.
+    at(fastSource, 3_000_000);
+    expect(await run(['read', 't'])).toBe('src');
+    rmSync(fastSource);
+    expect(await run(['read', 't'])).toBe('src');
+  });
+});
+
+describe("lakelet read's code cache", () => {
+  it('is written after a read, again after the first direct read if that one declined, used by the next, and a damaged, stale or unwritable cache is ignored', async () => {
+    // A shipped copy (no src/): the real dist/ and bin, and a real one-file table.
+    const root = join(work.dir, 'shipped');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    for (const f of BIN_FILES) copyFileSync(join(REPO, 'bin', f), join(root, 'bin', f));
+    cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.cache') });
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
+    const csv = join(work.dir, 'cache-rows.csv');
+    writeFileSync(csv, 'id,name,at\n1,a,2024-01-02\n2,b,2024-03-04\n');
+    const table = join(work.dir, 'cache-t');
+    await lakeletOk(['write', table, '--from', csv]);
+    const cache = join(root, 'dist', 'read-fast.cjs.cache');
+    const run = (extra: string[]) => runProcess(process.execPath, [join(root, 'bin', 'lakelet.cjs'), 'read', table, '--format', 'csv', ...extra], { cwd: root, env: { LAKELET_TRACE_READ: '1', LAKELET_TRACE_CODE_CACHE: '1' } });
+    const cacheTrace = (stderr: string) => [...stderr.matchAll(/lakelet: code cache: ([^\n(]+)/g)].map((m) => m[1].trim());
+    const read = async () => {
+      const r = await run([]);
+      expect(r.code).toBe(0);
+      // The direct path ran (not DuckDB), so the bundle's code is what printed the rows.
+      expect(r.stderr).toContain('lakelet: read: direct');
+      return { stdout: r.stdout, cache: cacheTrace(r.stderr) };
+    };
+
+    // A read the bundle declines (--where needs SQL) writes a cache of the little it compiled ...
+    const declined = await run(['--where', 'id > 1']);
+    expect(declined.code).toBe(0);
+    expect(declined.stdout).toBe('id,name,at\n2,b,2024-03-04\n');
+    expect(cacheTrace(declined.stderr)).toEqual(['absent', 'written']);
+    const small = readFileSync(cache).length;
+    // ... which the first direct read uses and then writes again, with what the read compiled.
+    const first = await read();
+    expect(first.stdout).toBe('id,name,at\n1,a,2024-01-02\n2,b,2024-03-04\n');
+    expect(first.cache).toEqual(['used', 'written']);
+    expect(readFileSync(cache).length).toBeGreaterThan(small);
+    expect(readFileSync(cache).length).toBeGreaterThan(1000);
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
+
+    // Damaged after its header: V8 rejects it, and it is written anew.
+    const good = readFileSync(cache);
+    const headerEnd = good.indexOf(10) + 1;
+    writeFileSync(cache, Buffer.concat([good.subarray(0, headerEnd), Buffer.alloc(good.length - headerEnd, 7)]));
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['rejected by V8', 'written'] });
+    // Cut short.
+    writeFileSync(cache, good.subarray(0, headerEnd + 200));
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['rejected by V8', 'written'] });
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
+
+    // Made for another bundle (the bundle beside it changed since): not even handed to V8.
+    const bundle = join(root, 'dist', 'read-fast.cjs');
+    utimesSync(bundle, new Date(5_000_000), new Date(5_000_000));
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['of another bundle or Node: ignored', 'written'] });
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
+
+    // Cannot be written (a directory in its place; a read-only dist/ cannot be had as root): the read is unchanged.
+    rmSync(cache);
+    mkdirSync(join(cache, 'x'), { recursive: true });
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['absent', 'not written'] });
+    expect(readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { how, REPO, runProcess, startProcess, type LiveProcess, type ProcessOpti
  * command's modules), so tests group assertions over one run and use in-process calls where the
  * CLI is not the point.
  */
-export const LAKELET_BIN: string = path.join(REPO, 'bin', 'lakelet.mjs');
+export const LAKELET_BIN: string = path.join(REPO, 'bin', 'lakelet.cjs');
 
 export type CliRun = ProcessRun;
 

@@ -5,8 +5,7 @@ import { cellTextFor, isNumericType, type JsonText } from '../output/direct-valu
 import { NdjsonEncoder } from '../output/ndjson.ts';
 import { csvField, csvRecord } from '../output/csv.ts';
 import { formatTable, readTableFooter } from '../output/table-format.ts';
-import { OutputSink } from '../output/sink.ts';
-import { isBrokenPipe } from '../errors.ts';
+import { writeStdout } from '../output/write-stdout.ts';
 import { TABLE_FORMAT_LIMIT, type ReadOptions } from './read-options.ts';
 
 /**
@@ -53,7 +52,7 @@ export async function readDirect(location: string, options: ReadOptions): Promis
   if (declined) return trace(`DuckDB (${declined})`);
   const key = JSON.stringify([location, options.version, options.columns, options.limit, options.format]);
   if (key === declinedRead[DECLINED]) return false;
-  const times: number[] = [performance.now()];
+  const times: number[] = [now()];
   let text: string;
   try {
     text = await render(location, options, times);
@@ -65,16 +64,7 @@ export async function readDirect(location: string, options: ReadOptions): Promis
   trace(`direct (started at ${times[0].toFixed(1)} ms; snapshot ${ms(0)} ms, decode ${ms(1)} ms, render ${ms(2)} ms)`);
   // A reader that goes away (`| head`) ends the read quietly, exit 0, as main.ts has it for the
   // SQL path (this runs before main: the bin calls it first).
-  process.stdout.on('error', (err) => {
-    if (!isBrokenPipe(err)) throw err;
-  });
-  const sink = new OutputSink(process.stdout);
-  sink.write(text);
-  try {
-    await sink.flush();
-  } catch (err) {
-    if (!isBrokenPipe(err)) throw err;
-  }
+  await writeStdout(text);
   return true;
 }
 
@@ -85,6 +75,14 @@ function whyNot(options: ReadOptions): string | undefined {
   return undefined;
 }
 
+/**
+ * The time for the trace, 0 when not tracing: the first use of the global `performance` loads
+ * Node's perf_hooks modules, ~1 ms of a read whose whole budget is ~100 ms.
+ */
+function now(): number {
+  return process.env.LAKELET_TRACE_READ === '1' ? performance.now() : 0;
+}
+
 function trace(path: string): false {
   if (process.env.LAKELET_TRACE_READ === '1') process.stderr.write(`lakelet: read: ${path}\n`);
   return false;
@@ -93,7 +91,7 @@ function trace(path: string): false {
 /** The whole output; `times` gets the time after the snapshot, the decode and the rendering. */
 async function render(location: string, options: ReadOptions, times: number[]): Promise<string> {
   const { snapshot, close } = await openSnapshotForRead(location, options.version);
-  times.push(performance.now());
+  times.push(now());
   const small = snapshot.files.every((f) => f.stats) && statsRowCount(snapshot.files) <= UNOPTIMISED_ROWS;
   if (small) optimizerOff();
   try {
@@ -103,13 +101,18 @@ async function render(location: string, options: ReadOptions, times: number[]): 
     } finally {
       close();
     }
-    times.push(performance.now());
+    times.push(now());
     const text = format(result, options);
-    times.push(performance.now());
+    times.push(now());
     return text;
   } finally {
     if (small) optimizerOn();
   }
+}
+
+/** csvField of a text that holds no comma, quote or line break (an empty binary's is empty). */
+function plainCsvField(value: string | null): string {
+  return value === null ? '' : value === '' ? '""' : value;
 }
 
 function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: ReadOptions): string {
@@ -131,11 +134,14 @@ function format(result: Awaited<ReturnType<typeof readRowsDirect>>, options: Rea
   if (options.format === 'csv') {
     parts.push(csvRecord(names));
     // csvRecord's fields, joined without an array per row (fewer young-generation collections).
+    // Only a string's text can hold what CSV quotes: a number's, date's, boolean's or base64's
+    // never does, so those skip csvField's test.
     const plain = texts.map((t) => t.plain);
+    const field = columns.map((c) => (c.type === 'string' ? csvField : plainCsvField));
     for (let r = 0; r < end; r++) {
       const row = rows[r];
-      let line = csvField(plain[0](row[0]));
-      for (let i = 1; i < plain.length; i++) line += ',' + csvField(plain[i](row[i]));
+      let line = field[0](plain[0](row[0]));
+      for (let i = 1; i < plain.length; i++) line += ',' + field[i](plain[i](row[i]));
       parts.push(line + '\n');
     }
   } else {

@@ -66,9 +66,16 @@ export function isNumericType(type: string): boolean {
   return ['byte', 'short', 'integer', 'long', 'float', 'double'].includes(type) || parseDecimalType(type) !== undefined;
 }
 
+/** Texts of days already rendered: a column of dates or timestamps repeats days (a year has 365). */
+const dayTexts = new Map<number, string>();
+
 function dateText(days: number): string {
-  const text = formatDate(days);
+  let text = dayTexts.get(days);
+  if (text !== undefined) return text;
+  text = formatDate(days);
   if (!/^\d{4}-/.test(text)) throw new DirectRenderUnsupported(`date ${text}`);
+  if (dayTexts.size >= 10_000) dayTexts.clear();
+  dayTexts.set(days, text);
   return text;
 }
 
@@ -87,20 +94,24 @@ function timestampText(micros: number | bigint): string {
   const fraction = rem - secs * 1_000_000;
   const h = Math.floor(secs / 3600);
   const m = Math.floor(secs / 60) % 60;
-  return `${dateText(days)}T${two(h)}:${two(m)}:${two(secs % 60)}.${String(fraction).padStart(6, '0')}`;
+  return `${dateText(days)}T${two(h)}:${two(m)}:${two(secs % 60)}.${fraction === 0 ? '000000' : String(fraction).padStart(6, '0')}`;
 }
 
+/** '00'..'59': hours, minutes and seconds as text without a new string per value. */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => (n < 10 ? `0${n}` : String(n)));
+
 function two(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
+  return TWO_DIGITS[n];
 }
 
 function decimalText(unscaled: number | bigint, scale: number): string {
-  const n = BigInt(unscaled);
-  const digits = (n < 0n ? -n : n).toString();
-  if (scale === 0) return n < 0n ? `-${digits}` : digits;
+  // A safe integer's digits without a BigInt per value (the same text: both print exact integers).
+  const negative = unscaled < 0;
+  const digits = typeof unscaled === 'number' && Number.isSafeInteger(unscaled) ? String(Math.abs(unscaled)) : (negative ? -BigInt(unscaled) : BigInt(unscaled)).toString();
+  if (scale === 0) return negative ? `-${digits}` : digits;
   const padded = digits.padStart(scale + 1, '0');
   const text = `${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
-  return n < 0n ? `-${text}` : text;
+  return negative ? `-${text}` : text;
 }
 
 /**
