@@ -8,26 +8,30 @@
 // compiled lazily are in it (one written after a read the direct path declined is written again
 // after the first that prints); it is written to a temporary file and renamed, so a reader sees a
 // whole cache or none. It is used only for the bundle it was made from: its header names the
-// bundle's size and mtime (a rebuild replaces dist/ and the cache with it) and the Node version and
-// architecture; V8 itself rejects a cache of another V8, other flags or another source length, and
-// a rejected cache is written anew. A cache that cannot be written (a read-only dist/) is skipped.
-// The cache is as trustworthy as the bundle beside it: both are lakelet's own files in dist/.
+// bundle's CRC-32 (its content, not its size and mtime: a copy that keeps mtimes, or a read of the
+// old bundle finishing after a rebuild, must not pair old bytecode with new source, which V8 would
+// run without noticing) and the Node version and architecture; V8 itself rejects a cache of another
+// V8 or other flags, and a rejected cache is written anew. V8 does not checksum a cache's payload in
+// release builds and runs damaged bytecode (a crash at best), so the header carries the payload's
+// CRC-32 too; a mismatch counts as no cache. A cache that cannot be written (a read-only dist/) is
+// skipped. zlib.crc32 is native (Node >= 20.15) and costs well under a millisecond here.
 //
 // LAKELET_TRACE_CODE_CACHE=1 says on stderr what happened to the cache; LAKELET_CODE_CACHE=0 turns it off.
-const { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { dirname } = require('node:path');
 const Module = require('node:module');
 const { Script } = require('node:vm');
+const { crc32 } = require('node:zlib');
 
-const MAGIC = 'lakelet-code-cache 1';
+const MAGIC = 'lakelet-code-cache 2';
 
 function trace(message) {
   if (process.env.LAKELET_TRACE_CODE_CACHE === '1') process.stderr.write(`lakelet: code cache: ${message}\n`);
 }
 
-/** The header a cache of this bundle, made by this Node, starts with (one line of JSON). */
-function headerFor(st) {
-  return JSON.stringify([MAGIC, process.version, process.arch, st.size, st.mtimeMs]) + ' ';
+/** The header a cache of this bundle's source, made by this Node, starts with (one line of JSON, then the payload's CRC-32). */
+function headerFor(source) {
+  return JSON.stringify([MAGIC, process.version, process.arch, source.length, crc32(source)]) + ' ';
 }
 
 /**
@@ -45,12 +49,17 @@ function cachedDataFor(cachePath, header) {
   }
   const end = bytes.indexOf(10);
   const line = end < 0 ? '' : bytes.toString('utf8', 0, end);
-  const after = line.slice(header.length);
-  if (!line.startsWith(header) || (after !== 'printed' && after !== 'declined')) {
+  const [ending, sum] = line.slice(header.length).split(' ');
+  if (!line.startsWith(header) || (ending !== 'printed' && ending !== 'declined')) {
     trace('of another bundle or Node: ignored');
     return undefined;
   }
-  return { data: bytes.subarray(end + 1), printed: after === 'printed' };
+  const data = bytes.subarray(end + 1);
+  if (sum !== String(crc32(data))) {
+    trace('damaged: ignored');
+    return undefined;
+  }
+  return { data, printed: ending === 'printed' };
 }
 
 /**
@@ -61,18 +70,11 @@ function cachedDataFor(cachePath, header) {
  */
 function loadReadFast(file) {
   const cachePath = `${file}.cache`;
-  const fd = openSync(file, 'r');
-  let source;
-  let header;
-  try {
-    header = headerFor(fstatSync(fd));
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const source = readFileSync(file);
+  const header = headerFor(source);
   const useCache = process.env.LAKELET_CODE_CACHE !== '0';
   const cached = useCache ? cachedDataFor(cachePath, header) : undefined;
-  const script = new Script(Module.wrap(source), { filename: file, cachedData: cached?.data });
+  const script = new Script(Module.wrap(source.toString('utf8')), { filename: file, cachedData: cached?.data });
   if (cached) trace(script.cachedDataRejected ? 'rejected by V8' : 'used');
   const mod = new Module(file, module);
   mod.filename = file;
@@ -92,11 +94,18 @@ function loadReadFast(file) {
       if (!stale && !(useCache && printed && !cached.printed)) return;
       const temp = `${cachePath}.${process.pid}.tmp`;
       try {
-        writeFileSync(temp, Buffer.concat([Buffer.from(`${header}${printed ? 'printed' : 'declined'}\n`), script.createCachedData()]));
+        // Serialising is the costly part: not for a dist/ this process cannot write to.
+        accessSync(dirname(cachePath), constants.W_OK);
+        const data = script.createCachedData();
+        writeFileSync(temp, Buffer.concat([Buffer.from(`${header}${printed ? 'printed' : 'declined'} ${crc32(data)}\n`), data]));
         renameSync(temp, cachePath);
         trace('written');
       } catch (err) {
-        rmSync(temp, { force: true });
+        try {
+          rmSync(temp, { force: true });
+        } catch {
+          // Whatever is in the way is not ours to clear: the rows have printed, the cache is only a saving.
+        }
         trace(`not written (${err.code ?? err.message})`);
       }
     },
