@@ -47,8 +47,14 @@ function bundleSourcesNewerThan(files, time) {
   if (!Array.isArray(files)) return true;
   if (statSync(join(root, 'src'), { throwIfNoEntry: false }) === undefined) return false;
   for (const file of files) {
-    const st = statSync(join(root, file), { throwIfNoEntry: false });
-    if (st === undefined || st.mtimeMs > time) return true;
+    let st;
+    try {
+      st = statSync(join(root, file));
+    } catch {
+      // Gone, or a folder on its path is now a file (ENOTDIR) or unreadable: not what was built.
+      return true;
+    }
+    if (st.mtimeMs > time) return true;
   }
   return false;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { lakeletOk } from '../support/cli.ts';
 import { REPO, runProcess } from '../support/process.ts';
@@ -114,6 +115,10 @@ describe('lakelet start-up', () => {
     expect(await run(['read', 't'])).toBe('src');
     rmSync(fastSource);
     expect(await run(['read', 't'])).toBe('src');
+    // A folder on a source's path replaced by a file (ENOTDIR, not ENOENT): tsx too, no crash.
+    rmSync(join(root, 'src', 'cli', 'commands'), { recursive: true });
+    writeFileSync(join(root, 'src', 'cli', 'commands'), '');
+    expect(await run(['read', 't'])).toBe('src');
   });
 });
 
@@ -137,7 +142,7 @@ describe("lakelet read's code cache", () => {
       const r = await run([]);
       expect(r.code).toBe(0);
       // The direct path ran (not DuckDB), so the bundle's code is what printed the rows.
-      expect(r.stderr).toContain('lakelet: read: direct');
+      expect(r.stderr).toMatch(/lakelet: read: direct/i);
       return { stdout: r.stdout, cache: cacheTrace(r.stderr) };
     };
 
@@ -155,21 +160,35 @@ describe("lakelet read's code cache", () => {
     expect(readFileSync(cache).length).toBeGreaterThan(1000);
     expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
 
-    // Damaged after its header: V8 rejects it, and it is written anew.
+    // Damaged after its header: V8 would run damaged bytecode (a crash), so the payload's CRC-32 keeps it out.
     const good = readFileSync(cache);
     const headerEnd = good.indexOf(10) + 1;
-    writeFileSync(cache, Buffer.concat([good.subarray(0, headerEnd), Buffer.alloc(good.length - headerEnd, 7)]));
-    expect(await read()).toEqual({ stdout: first.stdout, cache: ['rejected by V8', 'written'] });
+    const flipped = Buffer.from(good);
+    flipped.writeUInt32LE(0x55aa55aa, headerEnd + 1000);
+    writeFileSync(cache, flipped);
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['damaged: ignored', 'written'] });
     // Cut short.
     writeFileSync(cache, good.subarray(0, headerEnd + 200));
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['damaged: ignored', 'written'] });
+    expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
+    // A whole payload that V8 itself turns down (its checksum right): written anew.
+    const junk = Buffer.alloc(good.length - headerEnd, 7);
+    const header = good.subarray(0, headerEnd).toString('utf8').replace(/ \d+\n$/, ` ${crc32(junk)}\n`);
+    writeFileSync(cache, Buffer.concat([Buffer.from(header), junk]));
     expect(await read()).toEqual({ stdout: first.stdout, cache: ['rejected by V8', 'written'] });
     expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
 
-    // Made for another bundle (the bundle beside it changed since): not even handed to V8.
+    // Made for another bundle: the bundle's bytes changed, its size and mtime kept (a copy that keeps
+    // mtimes). The cache is not even handed to V8, which would run the old bytecode; the new text prints.
     const bundle = join(root, 'dist', 'read-fast.cjs');
-    utimesSync(bundle, new Date(5_000_000), new Date(5_000_000));
-    expect(await read()).toEqual({ stdout: first.stdout, cache: ['of another bundle or Node: ignored', 'written'] });
-    expect(await read()).toEqual({ stdout: first.stdout, cache: ['used'] });
+    const { mtime } = statSync(bundle);
+    writeFileSync(bundle, readFileSync(bundle, 'utf8').replace('direct (started at', 'DIRECT (started at'));
+    utimesSync(bundle, mtime, mtime);
+    const changed = await run([]);
+    expect(changed.stdout).toBe(first.stdout);
+    expect(changed.stderr).toContain('lakelet: read: DIRECT');
+    expect(cacheTrace(changed.stderr)).toEqual(['of another bundle or Node: ignored', 'written']);
+    expect(cacheTrace((await run([])).stderr)).toEqual(['used']);
 
     // Cannot be written (a directory in its place; a read-only dist/ cannot be had as root): the read is unchanged.
     rmSync(cache);
