@@ -156,14 +156,21 @@ export const readFile = (...args) => call(fs.readFile, args);
 export const stat = (...args) => call(fs.stat, args);
 export const readdir = (...args) => call(fs.readdir, args);
 export const constants = fs.constants;
-/** A FileHandle's read and close for a file opened to read; any other open is the real one. */
+/**
+ * A FileHandle for a file opened to read: read, stat, sync (a folder is opened 'r' to fsync it) and
+ * close, which like the real one closes once (a second close must not close a reused descriptor);
+ * any other open is the real one.
+ */
 export async function open(path, flags, mode) {
   if (flags !== 'r') return real().open(path, flags, mode);
   const fd = await call(fs.open, [path, 'r']);
+  let closed;
   return {
     fd,
     read: (buffer, offset, length, position) => new Promise((resolve, reject) => fs.read(fd, buffer, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead, buffer })))),
-    close: () => call(fs.close, [fd]),
+    stat: () => call(fs.fstat, [fd]),
+    sync: () => call(fs.fsync, [fd]),
+    close: () => (closed ??= call(fs.close, [fd])),
   };
 }
 ${others.map((n) => `export function ${n}(...args) { return real().${n}(...args); }`).join('\n')}

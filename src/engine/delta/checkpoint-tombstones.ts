@@ -62,7 +62,11 @@ export async function checkpointTombstones(table: TableContext, snapshot: Snapsh
  */
 function holdsNoRemoves(hint: LastCheckpoint | undefined, previous: CheckpointCandidate): boolean {
   if (!hint || hint.version !== previous.version || previous.kind === 'v2' || hint.v2Checkpoint || typeof hint.checksum !== 'string') return false;
-  return typeof hint.size === 'number' && typeof hint.numOfAddFiles === 'number' && hint.size - hint.numOfAddFiles <= 2;
+  // The hint must describe this very file set: a multi-part hint does not vouch for a classic file of
+  // the same version (another writer's), nor the reverse.
+  if ((hint.parts ?? 1) !== previous.keys.length) return false;
+  // Exactly the protocol and the metadata besides the adds: a smaller difference is no conforming count.
+  return typeof hint.size === 'number' && typeof hint.numOfAddFiles === 'number' && hint.size - hint.numOfAddFiles === 2;
 }
 
 /**
