@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import type { ArrivalPolicy, PipelineConfig } from './config.ts';
+import { inTurns } from './in-turns.ts';
 
 /**
  * When a landed file may be read. A file is taken only when the writer is evidently done with it:
@@ -111,8 +112,11 @@ export async function checkArrival(
     current = again;
   }
 
-  for (const c of current) {
-    const incomplete = policy.requireCompleteRecord ? await lastRecordProblem(store, pipeline.format, c) : undefined;
+  // Each file's tail is read on its own, so a few are read at once (1,000 small files read in
+  // turn cost ~150 ms of round trips); the verdicts are taken in the candidates' order.
+  const problems = policy.requireCompleteRecord ? await inTurns(current, TAILS_AT_ONCE, (c) => lastRecordProblem(store, pipeline.format, c)) : [];
+  for (const [i, c] of current.entries()) {
+    const incomplete = problems[i];
     if (!incomplete) {
       out.ready.push(c);
       continue;
@@ -127,6 +131,8 @@ export async function checkArrival(
   }
   return out;
 }
+
+const TAILS_AT_ONCE = 8;
 
 /** Why the file's last record is incomplete, or undefined when it ends as a complete file does. */
 export async function lastRecordProblem(store: ObjectStore, format: PipelineConfig['format'], file: ObjectMeta): Promise<string | undefined> {

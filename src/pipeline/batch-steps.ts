@@ -13,6 +13,7 @@ import { PipelineStateError } from './errors.ts';
 import { dropRawInputs } from './file-reader.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
 import { batchSelects } from './group-select.ts';
+import { inTurns } from './in-turns.ts';
 
 /**
  * The steps of a planned batch (see batch.ts for the whole sequence), each idempotent: quarantine,
@@ -194,29 +195,6 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
 }
 
 const ARCHIVE_MOVES_AT_ONCE = 8;
-
-/**
- * `work` over the items with at most `limit` running at once; the results in the items' order. On
- * a failure the moves already started finish first, then the first error is thrown.
- */
-async function inTurns<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const i = next++;
-      try {
-        results[i] = await work(items[i]);
-      } catch (error) {
-        failed ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed) throw failed.error;
-  return results;
-}
 
 /** Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq). */
 export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {

@@ -41,6 +41,7 @@ export function checkCsv(
   const d = delim.length === 1 ? delim.charCodeAt(0) : -1;
   let nextQuote = quote ? text.indexOf(quote) : -1;
   let nextCr = text.indexOf('\r');
+  let nextDelim = d >= 0 ? text.indexOf(delim) : -1;
   while (i < n) {
     const recordLine = line;
     const recordStart = i;
@@ -62,8 +63,15 @@ export function checkCsv(
       if (end !== -1 && nextQuote !== -1 && nextQuote < end) end = -1;
     }
     if (end !== -1) {
+      // Delimiters found by the native search, not compared one character at a time (a line has a
+      // dozen fields and a hundred characters). The search past the line's end is kept for the
+      // lines after it, so a text with few delimiters is still searched once, not once per line.
       count = 1;
-      for (let k = i; k < end; k++) if (text.charCodeAt(k) === d) count++;
+      if (nextDelim !== -1 && nextDelim < i) nextDelim = text.indexOf(delim, i);
+      while (nextDelim !== -1 && nextDelim < end) {
+        count++;
+        nextDelim = text.indexOf(delim, nextDelim + 1);
+      }
       lastEmpty = end === i;
       i = nl < n ? nl + 1 : n;
       line++;

@@ -43,6 +43,26 @@ describe('the last record must be complete', () => {
     expect(await check('g.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20)]), 'parquet')).toMatch(/footer/);
   });
 
+  it('many files: each file gets its own verdict, in the candidates\' order, though their tails are read a few at a time', async () => {
+    ws = new Workspace(yaml());
+    const store = new LocalObjectStore(join(ws.dir, 'landing'));
+    // An irregular set of files cut off, the others whole: a verdict taken for another file shows.
+    const cut = new Set([1, 2, 5, 11, 17, 18, 26]);
+    const names = Array.from({ length: 30 }, (_, i) => `f${String(i).padStart(2, '0')}.csv`);
+    names.forEach((n, i) => {
+      const rows = Array.from({ length: i + 1 }, (_, r) => `${r},2023-09-20 10:00:00,1.00`).join('\n');
+      ws!.land(`landing/${n}`, `id,ts,amount\n${rows}${cut.has(i) ? ',2.' : '\n'}`);
+      age(join(ws!.dir, 'landing', n), 5_000);
+    });
+    const candidates = (await store.list('')).sort((a, b) => (a.key < b.key ? -1 : 1));
+    const pipeline = ws.config().pipelines[0];
+    const out = await checkArrival(store, pipeline, candidates);
+    expect(out.ready.map((f) => f.key)).toEqual(names.filter((_, i) => !cut.has(i)));
+    expect(out.waiting.map((w) => w.key)).toEqual(names.filter((_, i) => cut.has(i)));
+    expect(out.waiting.every((w) => /no final newline/.test(w.reason))).toBe(true);
+    expect(out.abandoned).toEqual([]);
+  });
+
   it('a file whose last row is cut off waits (with the reason), then loads whole once finished', async () => {
     ws = new Workspace(yaml());
     const path = join(ws.dir, 'landing', 'accounts.csv');

@@ -68,6 +68,24 @@ describe('CSV structure check', () => {
     expect(checkCsv('a;b;c\n1;2;3\n4;5\n6;"7;8";9', { delimiter: ';' }, { tolerant: true })).toMatchObject({ records: 2, ragged: [{ line: 3, fields: 2 }] });
     expect(() => checkCsv('a,b\n1,2\n3,"x\n', {})).toThrow('unterminated quoted field');
   });
+
+  it('the delimiter search carried from line to line counts each line alone: after quoted records, across empty lines, with one column', () => {
+    // Quoted records (parsed field by field) with delimiters inside them sit between counted lines:
+    // a search position left inside them must not count their delimiters for the next line.
+    const text = 'a,b,c\n1,2,3\n"x,y,z",",",q\n4,5\n\n6,7,8\n"p\n,,,",r,s\n9,10,11,12\n13,14,15';
+    const lines: number[] = [];
+    const r = checkCsv(text, {}, { tolerant: true, lines });
+    expect(r.records).toBe(5);
+    expect(lines).toEqual([2, 3, 6, 7, 10]);
+    expect(r.ragged?.map((x) => [x.line, x.fields])).toEqual([
+      [4, 2],
+      [9, 4],
+    ]);
+    // One column: no delimiter anywhere, every line a record of one field.
+    const single = ['id', ...Array.from({ length: 2000 }, (_, i) => String(i))].join('\n');
+    expect(checkCsv(single, {}, { tolerant: true })).toMatchObject({ header: ['id'], records: 2000, ragged: [] });
+    expect(checkCsv('id\n1\n2,3\n4', {}, { tolerant: true }).ragged?.map((x) => x.line)).toEqual([3]);
+  });
 });
 
 describe('batching', () => {
