@@ -44,7 +44,8 @@ function sourcesNewerThan(time) {
  * A missing src/ (a shipped copy) counts as unchanged, as in sourcesNewerThan.
  */
 function bundleSourcesNewerThan(files, time) {
-  if (!Array.isArray(files)) return true;
+  // No list, or an empty one (a bundle is never built from nothing): not a stamp to trust.
+  if (!Array.isArray(files) || files.length === 0) return true;
   if (statSync(join(root, 'src'), { throwIfNoEntry: false }) === undefined) return false;
   for (const file of files) {
     let st;

@@ -106,6 +106,12 @@ describe('lakelet start-up', () => {
     at(fastSource, 1_000_000);
     at(join(root, 'src', 'cli', 'main.ts'), 1_000_000);
     expect(await run(['read', 't'])).toBe('fast');
+    // A stamp that lists no source vouches for nothing: the full CLI (dist/, as src/ is older).
+    const stampPath = join(root, 'dist', 'build-stamp.json');
+    const stampText = readFileSync(stampPath, 'utf8');
+    writeFileSync(stampPath, JSON.stringify({ builtFrom: 2_000_000, readFastSources: [] }));
+    expect(await run(['read', 't'])).toBe('dist');
+    writeFileSync(stampPath, stampText);
     // Another file edited: a read still runs the bundle (its sources did not change), the rest tsx.
     at(join(root, 'src', 'cli', 'main.ts'), 3_000_000);
     expect(await run(['read', 't'])).toBe('fast');
