@@ -6,6 +6,7 @@ import { LocalObjectStore } from '../../src/adapters/storage/local/local-object-
 import { moveOnce, sha256 } from '../../src/pipeline/file-mover.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmount } from '../support/tmpfs.ts';
+import { RecordingStore } from '../support/recording-store.ts';
 import { csv, Workspace } from '../support/workspace.ts';
 import { expected, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
 import { lakelet } from '../support/cli.ts';
@@ -84,14 +85,8 @@ describe('archive, deletes, duplicates', () => {
 
   it('moveOnce links a source still as planned (size, mtime) without reading it; a changed one is hashed and left alone', async () => {
     ws = new Workspace(yaml());
-    const gets: string[] = [];
-    class Counting extends LocalObjectStore {
-      override async get(key: string): Promise<Uint8Array> {
-        gets.push(key);
-        return super.get(key);
-      }
-    }
-    const from = new Counting(ws.dir);
+    const from = new RecordingStore(ws.dir);
+    const gets = from.gets;
     const to = new LocalObjectStore(join(ws.dir, 'archive'));
     writeFileSync(join(ws.dir, 'a.csv'), 'id\n1\n');
     const head = (await from.head('a.csv'))!;

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/adapters/clock.ts';
 import { DeltaTable } from '../../../src/engine/table.ts';
-import { LocalObjectStore } from '../../../src/adapters/storage/local/local-object-store.ts';
 import { dirOf } from '../../support/temp.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
+import { RecordingStore } from '../../support/recording-store.ts';
 
 /**
  * A checkpoint keeps the removes still within `delta.deletedFileRetentionDuration` (the protocol's
@@ -25,19 +25,6 @@ async function tombstonesIn(dir: string, version: number): Promise<Tombstone[]> 
     `SELECT remove.path AS path, remove.deletionTimestamp AS "deletionTimestamp", remove.dataChange AS "dataChange" FROM read_parquet('${file}') WHERE remove IS NOT NULL ORDER BY 1`,
   );
   return rows.map((r) => ({ ...r, deletionTimestamp: Number(r.deletionTimestamp) }));
-}
-
-/** A real local store that records the keys read (whole or by range). */
-class ReadRecordingStore extends LocalObjectStore {
-  reads: string[] = [];
-  override get(key: string): Promise<Uint8Array> {
-    this.reads.push(key);
-    return super.get(key);
-  }
-  override getRange(key: string, start: number, length: number): Promise<Uint8Array> {
-    this.reads.push(key);
-    return super.getRange(key, start, length);
-  }
 }
 
 /** The path each commit's remove actions name, by version. */
@@ -85,7 +72,7 @@ describe('checkpoint tombstones', () => {
 
   it('a previous checkpoint whose _last_checkpoint counts no remove is not read again for tombstones; the later removes are kept', async () => {
     const dir = join(fx.dir, 'tomb-hint');
-    const store = new ReadRecordingStore(dir);
+    const store = new RecordingStore(dir);
     const t = await DeltaTable.forPath(dir, { compute: fx.compute, store });
     for (let v = 0; v <= 10; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute(); // checkpoint 10: protocol, metadata, adds
     const hint = JSON.parse(readFileSync(join(dir, '_delta_log', '_last_checkpoint'), 'utf8')) as { version: number; size: number; numOfAddFiles: number };
@@ -93,14 +80,16 @@ describe('checkpoint tombstones', () => {
     await t.delete('id = 3').execute(); // v11: a remove
     const removed = await removedAt(t, 11);
     for (let v = 12; v <= 19; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
-    store.reads = [];
+    store.gets = [];
+    store.ranges = [];
     await t.write({ sql: 'SELECT 20 AS id' }).execute(); // v20: checkpoint
     expect(store.reads.filter((k) => k.endsWith('00000000000000000010.checkpoint.parquet'))).toEqual([]);
     expect((await tombstonesIn(dir, 20)).map((r) => r.path)).toEqual(removed);
 
     // That checkpoint holds a remove: the next one reads it and carries the tombstone on.
     for (let v = 21; v <= 29; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
-    store.reads = [];
+    store.gets = [];
+    store.ranges = [];
     await t.write({ sql: 'SELECT 30 AS id' }).execute();
     expect(store.reads.some((k) => k.endsWith('00000000000000000020.checkpoint.parquet'))).toBe(true);
     expect((await tombstonesIn(dir, 30)).map((r) => r.path)).toEqual(removed);

@@ -1,33 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { LocalObjectStore } from '../../../src/adapters/storage/local/local-object-store.ts';
-import type { ListOptions, ObjectMeta } from '../../../src/adapters/storage/object-store.ts';
 import { DeltaTable } from '../../../src/engine/table.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
+import { RecordingStore } from '../../support/recording-store.ts';
 
 /** One snapshot per table handle, brought up to date from the last version it knows. */
 const fx = useEngine();
-
-/** A local store that records the log files it is asked for and how it is listed. */
-class CountingStore extends LocalObjectStore {
-  gets: string[] = [];
-  lists: { prefix: string; startAt?: string }[] = [];
-  override async get(key: string): Promise<Uint8Array> {
-    this.gets.push(key);
-    return super.get(key);
-  }
-  override async list(prefix: string, options: ListOptions = {}): Promise<ObjectMeta[]> {
-    this.lists.push({ prefix, ...(options.startAt ? { startAt: options.startAt } : {}) });
-    return super.list(prefix, options);
-  }
-}
 
 describe('snapshot cache', () => {
   it('a handle reads only the commits written since its last snapshot, listing the log from there', async () => {
     const path = join(fx.dir, 'cached');
     const writer = await DeltaTable.forPath(path, { compute: fx.compute });
     for (let i = 0; i < 3; i++) await writer.write({ sql: `SELECT ${i} AS k` }).execute();
-    const store = new CountingStore(path);
+    const store = new RecordingStore(path);
     const reader = await DeltaTable.forPath(path, { compute: fx.compute, store });
     expect((await reader.latest()).version).toBe(2);
     expect(store.gets.filter((k) => k.endsWith('.json'))).toHaveLength(3);
@@ -54,7 +39,7 @@ describe('snapshot cache', () => {
 
   it("a handle keeps the snapshot of its own commit: the next question reads no commit file, another writer's commit still shows", async () => {
     const path = join(fx.dir, 'own-commits');
-    const store = new CountingStore(path);
+    const store = new RecordingStore(path);
     const t = await DeltaTable.forPath(path, { compute: fx.compute, store });
     await t.write({ sql: 'SELECT 0 AS k' }).execute();
     for (let i = 1; i < 4; i++) {

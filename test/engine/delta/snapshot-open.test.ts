@@ -11,6 +11,7 @@ import { readCheckpointFiles } from '../../../src/engine/delta/checkpoint-reader
 import { listLog, loadSnapshot } from '../../../src/engine/delta/snapshot.ts';
 import { DeltaTable } from '../../../src/engine/table.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
+import { RecordingStore } from '../../support/recording-store.ts';
 
 const fx = useEngine();
 const pad = (v: number) => String(v).padStart(20, '0');
@@ -45,13 +46,8 @@ describe('opening a snapshot: short cuts that leave it the same', () => {
     // the listing from 2 finds the checkpoint of 4, which is where replay must start; taking the
     // early read of 2 for it would lose the files of versions 3 and 4.
     writeFileSync(join(log, '_last_checkpoint'), JSON.stringify({ version: 2, size: 4 }));
-    const reads: string[] = [];
-    const store = new (class extends LocalObjectStore {
-      override async get(key: string): Promise<Uint8Array> {
-        reads.push(key);
-        return super.get(key);
-      }
-    })(dir);
+    const store = new RecordingStore(dir);
+    const reads = store.gets;
     expect(await latestPaths(dir, store)).toEqual(all);
     expect(reads).toContain(`_delta_log/${pad(4)}.checkpoint.parquet`);
     // Back to the true hint: one read of that checkpoint, no other.
