@@ -47,7 +47,8 @@ export async function withTable<T>(location: string, fn: (table: DeltaTable) => 
     // Loaded here, not at the top: every command imports these option parsers, and the table
     // (with DuckDB's client) is more than `lakelet read`'s direct path needs.
     const { DeltaTable } = await import('../engine/table.ts');
-    table = await DeltaTable.forPath(location);
+    // A warning (a checkpoint not written after the commit) says so on stderr; the command still succeeds.
+    table = await DeltaTable.forPath(location, { onWarning: (message) => process.stderr.write(`lakelet: warning: ${message}\n`) });
     return await fn(table);
   } catch (err) {
     throw inContext(location, err);

@@ -29,6 +29,8 @@ export interface TableOptions {
   clock?: Clock;
   ids?: IdSource;
   store?: ObjectStore;
+  /** Where warnings about an already committed operation go (see TableContext.warn); default: a Node process warning. */
+  onWarning?: (message: string) => void;
 }
 
 export type { VersionSelector } from './table-handle.ts';
@@ -62,6 +64,7 @@ export class DeltaTable implements TableHandle {
       clock: options.clock ?? systemClock,
       ids: options.ids ?? randomIds,
       committed: (snapshot, commitBytes) => table?.rememberCommit(snapshot as Snapshot, commitBytes),
+      ...(options.onWarning ? { warn: options.onWarning } : {}),
     };
     table = new DeltaTable(ctx, !options.compute);
     return table;

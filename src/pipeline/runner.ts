@@ -86,7 +86,9 @@ export class PipelineRunner {
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
     const reporter = options.reporter ?? silentReporter;
-    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids }, config);
+    // A commit that landed but whose checkpoint did not: the batch goes on, the log says so.
+    const onWarning = (message: string) => reporter.event('warn', 'table.checkpoint-not-written', { message });
+    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids, onWarning }, config);
     const log = await warehouse.ingestionLog(config.ingestionLog);
     const runner = new PipelineRunner(config, compute, !options.compute, warehouse, log, reporter);
     try {

@@ -19,10 +19,11 @@ export interface WarehouseSettings {
   bigquery?: BigQuerySettings;
 }
 
-export function openWarehouse(kind: WarehouseKind, env: { compute: Compute; clock?: Clock; ids?: IdSource }, settings?: WarehouseSettings): Warehouse {
+/** `onWarning`: what went wrong after a commit was durable (a Delta checkpoint not written), for the caller to report. */
+export function openWarehouse(kind: WarehouseKind, env: { compute: Compute; clock?: Clock; ids?: IdSource; onWarning?: (message: string) => void }, settings?: WarehouseSettings): Warehouse {
   switch (kind) {
     case 'delta':
-      return new DeltaWarehouse({ compute: env.compute, clock: env.clock ?? systemClock, ids: env.ids ?? randomIds });
+      return new DeltaWarehouse({ compute: env.compute, clock: env.clock ?? systemClock, ids: env.ids ?? randomIds, ...(env.onWarning ? { onWarning: env.onWarning } : {}) });
     case 'bigquery':
       if (!settings?.bigquery) throw new InputError('warehouse: bigquery needs a bigquery: block (project, dataset, location) in lakelet.yml');
       return new BigQueryWarehouse(settings.bigquery, { compute: env.compute, clock: env.clock ?? systemClock, baseDir: dirname(settings.file) });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -238,6 +238,20 @@ describe('lakelet CLI', () => {
     expect(verbose.code).toBe(1);
     expect(verbose.stderr.split('\n')[0]).toBe(lines[0]);
     expect(verbose.stderr).toMatch(/^ {4}at /m);
+  });
+
+  it('succeeds with a warning when the commit landed but its checkpoint could not be written (a rerun would apply it twice)', async () => {
+    const t = join(dir, 'no-checkpoint');
+    const csv = join(dir, 'one-row.csv');
+    writeFileSync(csv, 'id\n1\n');
+    await ok('write', t, '--from', csv, '--property', 'delta.checkpointInterval=1');
+    // A directory on the checkpoint's name: the rename into place fails, as on a full disk.
+    mkdirSync(join(t, '_delta_log', `${'1'.padStart(20, '0')}.checkpoint.parquet`, 'in-the-way'), { recursive: true });
+    const second = await lakeletArgs('write', t, '--from', csv, '--mode', 'append');
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/^lakelet: warning: \S+no-checkpoint: version 1 is committed, but its checkpoint could not be written \(.+\)\. Nothing is lost and the operation must not be run again/);
+    rmSync(join(t, '_delta_log', `${'1'.padStart(20, '0')}.checkpoint.parquet`), { recursive: true });
+    expect((await ok('read', t, '--format', 'csv')).stdout).toBe('id\n1\n1\n');
   });
 
   it('treats wrong usage as exit 2 with one line naming the problem', async () => {

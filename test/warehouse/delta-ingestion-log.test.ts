@@ -27,7 +27,7 @@ describe('Delta ingestion log rows', () => {
   it('keep their types and values through the write, and a batch is appended once', async () => {
     const { dir, cleanup } = tempDir();
     const compute: Compute = await openCompute();
-    const log = await DeltaIngestionLog.open(join(dir, 'log'), compute, systemClock);
+    const log = await DeltaIngestionLog.open(join(dir, 'log'), { compute, clock: systemClock });
     done.push(cleanup, () => compute.close(), () => log.close());
     const rows = [
       row({ file_name: "it's \"quoted\".csv", size: 9_007_199_254_740_991, stage_version: null, target_version: null, error: 'csv: bad', repaired: true, repairs: 'x; y', status: 'quarantined' }),

@@ -18,4 +18,9 @@ export interface TableContext {
    * written by others since, not its own. Typed loosely: snapshot.ts imports this file.
    */
   readonly committed?: (snapshot: unknown, commitBytes: number) => void;
+  /**
+   * Told of what went wrong after an operation's commit was already durable and so does not fail
+   * it (a checkpoint that could not be written). Unset: a Node process warning (`LakeletWarning`).
+   */
+  readonly warn?: (message: string) => void;
 }

@@ -88,8 +88,7 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
       const interval = Number(snapshot.configuration['delta.checkpointInterval'] ?? request.checkpointInterval ?? 10);
       let checkpointWritten = false;
       if (interval > 0 && version > 0 && version % interval === 0) {
-        await writeCheckpoint(table, snapshot, now);
-        checkpointWritten = true;
+        checkpointWritten = await checkpointAfterCommit(table, snapshot, now, interval);
       }
       table.committed?.(snapshot, Buffer.byteLength(text, 'utf8'));
       return { version, snapshot, attempts: attempt, checkpointWritten };
@@ -129,4 +128,26 @@ function stringifyValues(values: Record<string, unknown>): Record<string, string
     out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
+}
+
+/**
+ * Writes the checkpoint due after `snapshot`'s commit. The commit is durable by now, so a failure
+ * here (a full disk, a permission) must not fail the operation: a caller told "failed" would run it
+ * again and apply it twice. It becomes a warning; readers replay the JSON commits meanwhile, and the
+ * next due checkpoint covers this version too.
+ */
+async function checkpointAfterCommit(table: TableContext, snapshot: Snapshot, now: number, interval: number): Promise<boolean> {
+  try {
+    await writeCheckpoint(table, snapshot, now);
+    return true;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const message =
+      `${table.uri}: version ${snapshot.version} is committed, but its checkpoint could not be written (${reason}). ` +
+      `Nothing is lost and the operation must not be run again; reads replay the JSON commits until the next checkpoint ` +
+      `(version ${snapshot.version + interval}) is written. Free space or fix permissions in ${table.uri}/_delta_log.`;
+    if (table.warn) table.warn(message);
+    else process.emitWarning(message, { type: 'LakeletWarning', code: 'LAKELET_CHECKPOINT_NOT_WRITTEN' });
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock, IdSource } from '../../adapters/clock.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
-import { DeltaTable } from '../../engine/table.ts';
+import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { childLocation } from '../../adapters/storage/location.ts';
 import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
@@ -19,7 +19,7 @@ export class DeltaWarehouse implements Warehouse {
   readonly name = 'delta';
   readonly capabilities: WarehouseCapabilities = { timeTravel: true, atomicLedger: true, addColumns: true, loadsRemoteFiles: false };
 
-  constructor(private readonly env: { compute: Compute; clock: Clock; ids: IdSource }) {}
+  constructor(private readonly env: { compute: Compute; clock: Clock; ids: IdSource; onWarning?: (message: string) => void }) {}
 
   async pipelineTables(spec: PipelineTablesSpec): Promise<PipelineTables> {
     const open = (path: string) => DeltaTable.forPath(path, this.env);
@@ -30,11 +30,17 @@ export class DeltaWarehouse implements Warehouse {
   }
 
   async ingestionLog(location: string): Promise<IngestionLogTable> {
-    return DeltaIngestionLog.open(location, this.env.compute, this.env.clock);
+    return DeltaIngestionLog.open(location, this.logEnv());
   }
 
   syncMetadata(location: string): Promise<SyncMetadataTable> {
-    return DeltaSyncMetadata.open(location, this.env.compute, this.env.clock);
+    return DeltaSyncMetadata.open(location, this.logEnv());
+  }
+
+  /** The pipeline's bookkeeping tables take the SQL engine, the clock and the warnings, and their own ids. */
+  private logEnv(): TableOptions {
+    const { compute, clock, onWarning } = this.env;
+    return { compute, clock, ...(onWarning ? { onWarning } : {}) };
   }
 
   close(): void {}

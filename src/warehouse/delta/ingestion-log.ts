@@ -1,7 +1,5 @@
-import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlString } from '../../adapters/compute/sql.ts';
-import type { Clock } from '../../adapters/clock.ts';
-import { DeltaTable } from '../../engine/table.ts';
+import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import type { IngestionLogTable, LogRow } from '../warehouse.ts';
 
 /**
@@ -23,8 +21,8 @@ export const logAppId = (pipeline: string) => `lakelet:${pipeline}:log`;
 export class DeltaIngestionLog implements IngestionLogTable {
   private constructor(readonly table: DeltaTable) {}
 
-  static async open(path: string, compute: Compute, clock: Clock): Promise<DeltaIngestionLog> {
-    return new DeltaIngestionLog(await DeltaTable.forPath(path, { compute, clock }));
+  static async open(path: string, env: TableOptions): Promise<DeltaIngestionLog> {
+    return new DeltaIngestionLog(await DeltaTable.forPath(path, env));
   }
 
   async appliedVersion(pipeline: string): Promise<number> {

@@ -1,7 +1,5 @@
-import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlString } from '../../adapters/compute/sql.ts';
-import type { Clock } from '../../adapters/clock.ts';
-import { DeltaTable } from '../../engine/table.ts';
+import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import type { SyncMetadataRow, SyncMetadataTable } from '../warehouse.ts';
 
 const COLUMNS: [keyof SyncMetadataRow, string][] = [
@@ -17,8 +15,8 @@ const COLUMNS: [keyof SyncMetadataRow, string][] = [
 export class DeltaSyncMetadata implements SyncMetadataTable {
   private constructor(private readonly table: DeltaTable) {}
 
-  static async open(path: string, compute: Compute, clock: Clock): Promise<DeltaSyncMetadata> {
-    return new DeltaSyncMetadata(await DeltaTable.forPath(path, { compute, clock }));
+  static async open(path: string, env: TableOptions): Promise<DeltaSyncMetadata> {
+    return new DeltaSyncMetadata(await DeltaTable.forPath(path, env));
   }
 
   async replace(rows: SyncMetadataRow[]): Promise<boolean> {
