@@ -45,6 +45,8 @@ export interface RequeueOutcome {
   requeued: boolean;
   /** Why it was left in quarantine. */
   refused?: string;
+  /** Its content was changed in quarantine since (fixed in place): that content is what went back. */
+  fixedInPlace?: boolean;
 }
 
 /** Files of finished batches still in quarantine, oldest batch first. */
@@ -90,27 +92,33 @@ export function selectFiles(all: QuarantinedFile[], names: string[]): Quarantine
 
 export async function requeueFiles(files: QuarantinedFile[], log: IngestionLogTable, clock: Clock): Promise<RequeueOutcome[]> {
   const outcomes: RequeueOutcome[] = [];
-  const go: { q: QuarantinedFile; landing: ObjectStore; quarantine: ObjectStore; outcome: RequeueOutcome }[] = [];
+  const go: { q: QuarantinedFile; sha: string; landing: ObjectStore; quarantine: ObjectStore; outcome: RequeueOutcome }[] = [];
   const claimed = new Set<string>();
   for (const q of files) {
     const landing = openStore(q.pipeline.landing);
     const quarantine = openStore(q.pipeline.quarantine);
     const outcome: RequeueOutcome = { pipeline: q.pipeline.name, batch: q.batch, file: q.key, from: `${q.pipeline.quarantine}/${q.quarantineKey}`, to: `${q.pipeline.landing}/${q.key}`, requeued: false };
     outcomes.push(outcome);
+    // What goes back is what is in quarantine now: the README's way to fix a file is to edit it
+    // there, so its content may no longer be the one the batch quarantined.
+    const sha = sha256(await quarantine.get(q.quarantineKey));
+    if (sha !== q.sha256) outcome.fixedInPlace = true;
     // 1. A landing file of the same name: the same bytes are a requeue a crash interrupted; other bytes are a delivery.
     const there = await landing.head(q.key);
     const slot = `${q.pipeline.landing}\0${q.key}`;
-    if ((there && sha256(await landing.get(q.key)) !== q.sha256) || claimed.has(slot)) {
+    if ((there && sha256(await landing.get(q.key)) !== sha) || claimed.has(slot)) {
       outcome.refused = `${outcome.to} already exists with other content; requeue never overwrites a landed file. Wait until it is loaded (or move it away), then requeue again.`;
       continue;
     }
     claimed.add(slot);
-    go.push({ q, landing, quarantine, outcome });
+    go.push({ q, sha, landing, quarantine, outcome });
   }
   // 2. The history first: a crash after this leaves the file in quarantine, and requeue again does not log twice.
   const rows: LogRow[] = [];
   const now = clock.now();
   const logged = go.length ? await log.read() : []; // newest first
+  // The row names the quarantined delivery (its bytes then), whose quarantine it takes back in the
+  // counts; a fixed file's new bytes are a delivery of their own when the next run takes them.
   for (const { q, landing } of go) {
     const latest = logged.find((r) => r.pipeline === q.pipeline.name && r.file_name === q.key && r.sha256 === q.sha256);
     if (latest?.status === 'requeued') continue;
@@ -121,9 +129,14 @@ export async function requeueFiles(files: QuarantinedFile[], log: IngestionLogTa
     });
   }
   if (rows.length) await log.record(rows);
-  for (const { q, landing, quarantine, outcome } of go) {
-    // 3. Create-only into landing, then removed from quarantine.
-    await moveOnce(quarantine, q.quarantineKey, landing, q.key, q.sha256, q.pipeline.name);
+  for (const { q, sha, landing, quarantine, outcome } of go) {
+    // 3. Create-only into landing, then removed from quarantine. Changed again (or gone) since it
+    // was read above: left where it is, and said so; requeue again takes the new content.
+    const moved = await moveOnce(quarantine, q.quarantineKey, landing, q.key, sha, q.pipeline.name);
+    if (moved === 'changed' || moved === 'missing') {
+      outcome.refused = moved === 'changed' ? 'it changed in quarantine while being requeued (still being edited?); requeue it again once saved.' : 'it is no longer in quarantine (moved away while being requeued).';
+      continue;
+    }
     const local = landing.localPath(q.key);
     if (local) await utimes(local, new Date(q.mtime), new Date(q.mtime)).catch(() => {});
     // 4. The .error.json stays as the record of why it was quarantined, and says it was requeued.

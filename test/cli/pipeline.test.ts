@@ -138,6 +138,30 @@ describe('lakelet run / status / demo', () => {
     expect(nothing.stdout).toContain('0 files moved back');
   });
 
+  it('requeue takes a file fixed in place in quarantine back with its new content (it used to say "moved" and move nothing)', async () => {
+    ws = new Workspace(pipelineYaml({ format: 'json' }));
+    ws.land('landing/bad.json', `[{'id': 2, 'v': 'twenty'}]`);
+    expect((await lakelet(['run', '--once', '-c', ws.configFile, '--quiet'])).code).toBe(3);
+    const [quarantined] = ws.files('quarantine').filter((f) => f.endsWith('/bad.json'));
+    const fixedText = '[{"id": 2, "v": "twenty, fixed"}]';
+    writeFileSync(join(ws.dir, 'quarantine', quarantined), fixedText);
+
+    const requeued = await lakelet(['requeue', 'bad.json', '-c', ws.configFile]);
+    expect(requeued.code, requeued.stderr).toBe(0);
+    expect(requeued.stdout).toContain('bad.json (as edited in quarantine)');
+    expect(requeued.stdout).toContain('1 file moved back to landing');
+    expect(ws.files('landing')).toEqual(['bad.json']);
+    expect(readFileSync(join(ws.dir, 'landing/bad.json'), 'utf8')).toBe(fixedText);
+    expect(ws.files('quarantine')).toEqual([`${quarantined}.error.json`]);
+
+    const again = await lakelet(['run', '--once', '-c', ws.configFile, '--json', '--quiet']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await ws.rows('tables/target', 'id')).map((r) => `${r.id}:${r.v}`)).toEqual(['2:twenty, fixed']);
+    const status = JSON.parse((await lakelet(['status', '-c', ws.configFile, '--json', '--file', 'bad.json'])).stdout);
+    expect(status.pipelines[0]).toMatchObject({ quarantined: 0, requeued: 1, merged: 1 });
+    expect(status.history.map((r: { status: string }) => r.status)).toEqual(['quarantined', 'requeued', 'merged']);
+  });
+
   it('a bad lakelet.yml fails with the key path and line:column', async () => {
     // The YAML spelled out: the error's line:column points into it.
     ws = new Workspace(`

@@ -65,7 +65,7 @@ Examples:
       if (options.json) {
         printJson({ requeued: done, refused });
       } else {
-        if (done.length) process.stdout.write(formatTable(['pipeline', 'batch', 'file', 'from', 'to'], done.map((o) => [o.pipeline, String(o.batch), o.file, o.from, o.to])) + '\n');
+        if (done.length) process.stdout.write(formatTable(['pipeline', 'batch', 'file', 'from', 'to'], done.map((o) => [o.pipeline, String(o.batch), o.fixedInPlace ? `${o.file} (as edited in quarantine)` : o.file, o.from, o.to])) + '\n');
         process.stdout.write(
           `lakelet requeue: ${plural(done.length, 'file')} moved back to landing${done.length ? "; the next 'lakelet run --once' (or a running watch) takes them" : ''}.\n`,
         );
