@@ -27,6 +27,9 @@ export async function planBatch(
   // same bytes, which are then let go (a few files are read ahead: ReadAhead).
   const preparer = await BatchPreparer.start(rt, seq);
   const reads = new ReadAhead(rt, candidates);
+  // The files of this batch taken so far, by content: a second copy in the same batch is a duplicate
+  // of the first, as it would be in a later batch (else a stage-only pipeline would keep its rows twice).
+  const takenHere = new Map<string, string>();
   for (const [index, c] of candidates.entries()) {
     bar.tick(1, c.key);
     // A file at or above bigquery.loadJobFrom is not read here: the listing identifies it (direct-load.ts).
@@ -50,10 +53,10 @@ export async function planBatch(
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
     // A copy of content already applied (a late or renamed redelivery) is not applied again: its
-    // older rows could otherwise bring back keys deleted since. (Two copies within one batch are
-    // both staged: the MERGE keeps one row per key, and neither copy's fate hangs on the other's.)
+    // older rows could otherwise bring back keys deleted since. Nor is a second copy in this batch.
     const sameName = rt.pipeline.duplicates === 'name-and-content';
-    const dupOf = rt.state.stagedBefore(c.key, sum, sameName);
+    const firstHere = sameName ? undefined : takenHere.get(sum);
+    const dupOf = firstHere !== undefined ? { seq, key: firstHere } : rt.state.stagedBefore(c.key, sum, sameName);
     const incomplete = abandoned.get(c.key);
     if (incomplete !== undefined) {
       files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'quarantine', error: { kind: 'incomplete', message: incomplete, hint: 'complete the file (or put a fixed copy in landing) and run `lakelet requeue` on it' } });
@@ -62,8 +65,10 @@ export async function planBatch(
     } else if (direct) {
       const f = await planDirectFile(rt, seq, index, c, direct);
       if (f) files.push(f);
+      if (f?.outcome === 'stage') takenHere.set(sum, c.key);
     } else {
       files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
+      takenHere.set(sum, c.key);
       await preparer.add(c.key, data!);
     }
   }
@@ -83,6 +88,17 @@ export async function planBatch(
     f.records = plan.rows;
     if (plan.bad.length) f.bad = { records: plan.bad.length, leftOut: plan.leftOut, summary: badRecordsSummary(f.key, plan.bad.length, plan.leftOut, plan.bad[0]) };
     if (plan.raw.repaired.length) f.repaired = plan.raw.repaired;
+  }
+  // A copy of a file this batch rejected has the same bytes, so the same verdict: quarantined too.
+  for (const f of files) {
+    if (f.outcome !== 'duplicate' || f.duplicateOf !== seq) continue;
+    const first = files.find((x) => x.key === (f.duplicateName ?? f.key));
+    if (first?.outcome === 'quarantine') {
+      f.outcome = 'quarantine';
+      f.error = first.error && { ...first.error, message: `the same content as ${first.key}, rejected: ${first.error.message}` };
+      delete f.duplicateOf;
+      delete f.duplicateName;
+    }
   }
   const manifest: BatchManifest = {
     pipeline: rt.pipeline.name,

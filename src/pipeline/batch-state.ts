@@ -150,6 +150,13 @@ export class BatchState {
     if (!file) return;
     const amendment = this.amendments.get(seq) ?? { seq, replaced: [] };
     if (!amendment.replaced.some((r) => r.key === key)) amendment.replaced.push({ key, sha256: file.sha256, reason });
+    // Copies of it in this batch were to be archived as its duplicates: with its planned bytes never
+    // staged, they stay in landing instead and a later batch stages them.
+    for (const copy of manifest.files.filter((f) => f.outcome === 'duplicate' && f.duplicateOf === seq && f.duplicateName === key)) {
+      if (!amendment.replaced.some((r) => r.key === copy.key)) {
+        amendment.replaced.push({ key: copy.key, sha256: copy.sha256, reason: `a copy of ${key}, which was overwritten before this batch staged it: left in landing for a later batch` });
+      }
+    }
     await this.store.put(`batches/${pad(seq)}.amend.json`, JSON.stringify(amendment, null, 1));
     this.amendments.set(seq, amendment);
     applyAmendment(manifest, amendment);
