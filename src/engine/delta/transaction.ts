@@ -83,12 +83,15 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
     const written = await table.log.writeCommit(version, text);
     if (written) {
       const timestamp = commitInfo.inCommitTimestamp ?? now;
-      const snapshot =
+      let snapshot =
         read && version === read.version + 1 ? read.withCommit(actions, version, timestamp) : await loadSnapshot(table, { version });
       const interval = Number(snapshot.configuration['delta.checkpointInterval'] ?? request.checkpointInterval ?? 10);
       let checkpointWritten = false;
       if (interval > 0 && version > 0 && version % interval === 0) {
-        await writeCheckpoint(table, snapshot, now);
+        const checkpoint = await writeCheckpoint(table, snapshot, now);
+        // The removes are counted from the checkpoint just written, whose tombstones are known:
+        // the next checkpoint of this handle reads neither the log nor this file for them.
+        snapshot = snapshot.withCheckpoint({ version, keys: [checkpoint.key], kind: 'classic' }, checkpoint.tombstones);
         checkpointWritten = true;
       }
       table.committed?.(snapshot, Buffer.byteLength(text, 'utf8'));
