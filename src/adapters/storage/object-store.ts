@@ -28,6 +28,16 @@ export interface ListOptions {
   endBefore?: string;
 }
 
+export interface PutOptions {
+  /**
+   * False: the object is a hint its readers verify (a checksummed `_last_checkpoint`), for which a
+   * torn or missing copy after a power cut means a slower read, never a wrong one; the local store
+   * then skips flushing it to disk (two fsyncs, most of such a write's time). Default true. Stores
+   * whose writes are durable anyway ignore it.
+   */
+  durable?: boolean;
+}
+
 export interface DeleteOptions {
   /**
    * Delete only this generation (GCS: `ifGenerationMatch`): an object re-uploaded under the key
@@ -48,7 +58,7 @@ export interface ObjectStore {
    * order: GCS's startOffset, so a Delta log is listed from a version on), sorted by key.
    */
   list(prefix: string, options?: ListOptions): Promise<ObjectMeta[]>;
-  put(key: string, data: Uint8Array | string): Promise<void>;
+  put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** Atomic create. Returns false (no error) when the key already exists. */
   putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;
   /**

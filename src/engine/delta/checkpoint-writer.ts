@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Action, RemoveFile } from './actions.ts';
@@ -20,6 +21,10 @@ const CHECKPOINT_COLUMNS: Record<string, string> = {
   domainMetadata: 'STRUCT("domain" VARCHAR, "configuration" VARCHAR, removed BOOLEAN)',
 };
 
+const COLUMNS_SQL = Object.entries(CHECKPOINT_COLUMNS)
+  .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
+  .join(', ');
+
 export function checkpointKey(version: number): string {
   return `_delta_log/${String(version).padStart(20, '0')}.checkpoint.parquet`;
 }
@@ -28,7 +33,11 @@ export function checkpointKey(version: number): string {
  * Writes a classic single-file Parquet checkpoint of `snapshot`, then `_last_checkpoint`.
  * The actions go through a temporary NDJSON file that DuckDB reads with the exact checkpoint
  * schema, so every engine (Spark, delta-rs, DuckDB's delta reader) finds the columns it expects.
- * Besides the live state, it keeps the removes still within the retention (checkpoint-tombstones.ts),
+ * On a local disk DuckDB writes the Parquet file straight beside its final name, which it takes by
+ * a rename once whole (ObjectStore.putWritten): never half a checkpoint under a checkpoint's name,
+ * and no copy out of a temp folder. Elsewhere the file is written locally and uploaded.
+ * The returned tombstones are what the checkpoint holds (the next one of the same handle starts
+ * from them, Snapshot.withCheckpoint). Besides the live state, it keeps the removes still within the retention (checkpoint-tombstones.ts),
  * as the protocol asks. A checkpoint is a function of the snapshot and the time, so a racing writer
  * producing the same file is harmless.
  *
@@ -52,17 +61,16 @@ export async function writeCheckpoint(
   const tombstones = await checkpointTombstones(table, snapshot, now).catch(() => []);
   for (const remove of tombstones) actions.push({ remove });
 
-  const dir = await mkdtemp(join(tmpdir(), 'lakelet-ckpt-'));
+  // Temp files by a unique name (no folder to make and remove).
+  const temp = join(tmpdir(), `lakelet-ckpt-${process.pid}-${randomUUID()}`);
+  const ndjson = `${temp}.ndjson`;
+  const out = `${temp}.parquet`;
   try {
-    const ndjson = join(dir, 'actions.ndjson');
-    await writeFile(ndjson, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
-    const columns = Object.entries(CHECKPOINT_COLUMNS)
-      .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
-      .join(', ');
+    await writeFile(ndjson, actions.map((a) => JSON.stringify(a)).join('\n') + '\n', { flag: 'wx' });
     const codec = table.store.uri.startsWith('file:') ? 'uncompressed' : 'snappy';
     const copyTo = (out: string) =>
       table.compute.run(
-        `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${columns}})) ` +
+        `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {${COLUMNS_SQL}})) ` +
           `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION ${codec})`,
       );
     const key = checkpointKey(snapshot.version);
@@ -71,7 +79,6 @@ export async function writeCheckpoint(
       // A local store: DuckDB writes the file beside its final name, renamed into place when whole.
       size = (await table.store.putWritten(key, copyTo)).size;
     } else {
-      const out = join(dir, 'checkpoint.parquet');
       await copyTo(out);
       size = (await stat(out)).size;
       await table.store.putFile(key, out);
@@ -79,6 +86,6 @@ export async function writeCheckpoint(
     await table.log.writeLastCheckpoint({ version: snapshot.version, size: actions.length, sizeInBytes: size, numOfAddFiles: snapshot.fileCount });
     return { key, actions: actions.length, size, tombstones };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await Promise.all([rm(ndjson, { force: true }), table.store.putWritten ? undefined : rm(out, { force: true })]);
   }
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { asIoError } from '../../io-error.ts';
 import { processAlive } from '../../process-alive.ts';
-import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
+import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore, type PutOptions } from '../object-store.ts';
 
 /**
  * Temporary files are written next to their destination under this name prefix, so that the final
@@ -171,12 +171,13 @@ export class LocalObjectStore implements ObjectStore {
     );
   }
 
-  async put(key: string, data: Uint8Array | string): Promise<void> {
+  async put(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const file = this.localPath(key);
     const dir = path.dirname(file);
+    const durable = options.durable !== false;
     try {
       await fs.mkdir(dir, { recursive: true });
-      const tmp = await writeTemp(dir, data);
+      const tmp = await writeTemp(dir, data, durable);
       try {
         await fs.rename(tmp, file);
       } catch (err) {
@@ -186,7 +187,7 @@ export class LocalObjectStore implements ObjectStore {
     } catch (err) {
       throw asIoError(err, file, 'write');
     }
-    await syncDir(dir);
+    if (durable) await syncDir(dir);
   }
 
   async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
@@ -399,13 +400,13 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** Writes `data` to a fresh, uniquely named temp file in `dir`, flushed to disk. Returns its path. */
-async function writeTemp(dir: string, data: Uint8Array | string): Promise<string> {
+/** Writes `data` to a fresh, uniquely named temp file in `dir`, flushed to disk unless not `durable`. Returns its path. */
+async function writeTemp(dir: string, data: Uint8Array | string, durable = true): Promise<string> {
   const tmp = path.join(dir, tempName());
   const handle = await fs.open(tmp, 'wx');
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (err) {
     await handle.close();
     await unlinkQuietly(tmp);
