@@ -79,6 +79,37 @@ describe('checkpoint tombstones from the replayed removes', () => {
     opened.close();
   });
 
+  it("a handle following another writer's commits counts removes from that writer's checkpoint on, and its own checkpoint still carries them all", async () => {
+    const dir = join(fx.dir, 'follow');
+    const store = new RecordingStore(dir);
+    const writer = await DeltaTable.forPath(dir, { compute: fx.compute, store });
+    await writer.write({ sql: 'SELECT 0 AS id' }).execute(); // v0
+    const follower = await DeltaTable.forPath(dir, { compute: fx.compute, store });
+    await follower.snapshot(); // holds v0
+    for (let v = 1; v <= 2; v++) await writer.write({ sql: `SELECT ${v} AS id` }).execute();
+    await writer.delete('id = 1').execute(); // v3: a tombstone for checkpoint 10
+    for (let v = 4; v <= 10; v++) await writer.write({ sql: `SELECT ${v} AS id` }).execute(); // checkpoint 10 (the writer's)
+    await writer.delete('id = 2').execute(); // v11
+    await writer.write({ sql: 'SELECT 12 AS id' }).execute(); // v12
+    writer.close();
+
+    // Brought up to date commit by commit, past the writer's checkpoint: only v11's remove is held.
+    const followed = await follower.snapshot();
+    expect(followed.version).toBe(12);
+    expect(followed.removes?.base?.version).toBe(10);
+    const held = followed.removes!.commitRemoves();
+    expect(held).toHaveLength(1);
+    expect(canonical(await checkpointTombstones(follower.ctx, followed, Date.now()))).toEqual(
+      canonical(await checkpointTombstones(follower.ctx, withoutRemoves(followed), Date.now())),
+    );
+
+    for (let v = 13; v <= 20; v++) await follower.write({ sql: `SELECT ${v} AS id` }).execute(); // checkpoint 20
+    const at10 = await tombstonePaths(dir, 10);
+    expect(at10).toHaveLength(1);
+    expect(await tombstonePaths(dir, 20)).toEqual([...at10, held[0].path].sort());
+    follower.close();
+  });
+
   it('gives the tombstones the log gives: latest, time travel and chained snapshots, with deletion vectors, re-added files and expiry', async () => {
     const t0 = Date.parse('2024-03-01T00:00:00Z');
     const clock = new ManualClock(t0);
