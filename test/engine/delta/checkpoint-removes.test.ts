@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/adapters/clock.ts';
 import type { RemoveFile } from '../../../src/engine/delta/actions.ts';
@@ -108,6 +109,30 @@ describe('checkpoint tombstones from the replayed removes', () => {
     expect(at10).toHaveLength(1);
     expect(await tombstonePaths(dir, 20)).toEqual([...at10, held[0].path].sort());
     follower.close();
+  });
+
+  it('a checkpoint damaged since the snapshot was replayed from it: the tombstones come from the commits instead', async () => {
+    const dir = join(fx.dir, 'damaged');
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    for (let v = 0; v <= 2; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    await t.delete('id = 1').execute(); // v3: a tombstone checkpoint 10 holds
+    for (let v = 4; v <= 10; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    const at10 = await tombstonePaths(dir, 10);
+    expect(at10).toHaveLength(1);
+    t.close();
+
+    const opened = await DeltaTable.forPath(dir, { compute: fx.compute });
+    expect((await opened.snapshot()).removes?.base?.version).toBe(10);
+    // Checkpoint 10 torn after the open: its removes no longer read.
+    const file = join(dir, '_delta_log', `${String(10).padStart(20, '0')}.checkpoint.parquet`);
+    writeFileSync(file, readFileSync(file).subarray(0, 100));
+    await opened.delete('id = 2').execute(); // v11
+    const live11 = new Set((await opened.snapshot()).files.map((f) => f.path));
+    const removed11 = (await opened.snapshot({ version: 10 })).files.map((f) => f.path).filter((p) => !live11.has(p));
+    expect(removed11).toHaveLength(1);
+    for (let v = 12; v <= 20; v++) await opened.write({ sql: `SELECT ${v} AS id` }).execute();
+    expect(await tombstonePaths(dir, 20)).toEqual([...at10, ...removed11].sort());
+    opened.close();
   });
 
   it('gives the tombstones the log gives: latest, time travel and chained snapshots, with deletion vectors, re-added files and expiry', async () => {
