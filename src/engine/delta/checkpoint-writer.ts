@@ -36,9 +36,9 @@ export function checkpointKey(version: number): string {
  * On a local disk DuckDB writes the Parquet file straight beside its final name, which it takes by
  * a rename once whole (ObjectStore.putWritten): never half a checkpoint under a checkpoint's name,
  * and no copy out of a temp folder. Elsewhere the file is written locally and uploaded.
- * The returned tombstones are what the checkpoint holds (the next one of the same handle starts
- * from them, Snapshot.withCheckpoint). Besides the live state, it keeps the removes still within the retention (checkpoint-tombstones.ts),
- * as the protocol asks. A checkpoint is a function of the snapshot and the time, so a racing writer
+ * Besides the live state, it keeps the removes still within the retention (checkpoint-tombstones.ts),
+ * as the protocol asks; they are returned too (the same handle's next checkpoint starts from them,
+ * Snapshot.withCheckpoint). A checkpoint is a function of the snapshot and the time, so a racing writer
  * producing the same file is harmless.
  *
  * Compression is what lakelet's direct reader (parquet-lite) decodes, which Spark and delta-rs read
