@@ -59,6 +59,15 @@ export interface ObjectStore {
   linkIfAbsent?(key: string, localPath: string): Promise<boolean>;
   /** Moves a local file into the store (the file is consumed). */
   putFile(key: string, localPath: string): Promise<void>;
+  /**
+   * Creates or replaces `key` with the file `write` makes at the local path it is handed: a
+   * temporary name beside the destination, which listings never show and removeStaleTemp clears
+   * after a crash, flushed and renamed into place once `write` is done. Readers see the old object
+   * or the whole new one, never a half-written file, and the bytes are written once (no copy
+   * through another folder). Returns the new object. Optional: only stores on a local disk have it
+   * (elsewhere the caller writes a local file and uploads it with putFile).
+   */
+  putWritten?(key: string, write: (localPath: string) => Promise<void>): Promise<ObjectMeta>;
   /** False when `ifGeneration` was given and the live object is another generation (left in place); true otherwise, also when nothing was there. */
   delete(key: string, options?: DeleteOptions): Promise<boolean>;
   copy(fromKey: string, toKey: string): Promise<void>;

@@ -5,6 +5,7 @@ import { completeCheckpoints, type CheckpointCandidate } from './log-segment.ts'
 import type { LastCheckpoint, LogFile } from './log-store.ts';
 import { configuredRetentionMs } from './retention.ts';
 import { readCheckpoint, type Snapshot } from './snapshot.ts';
+import { slim } from './remove-ledger.ts';
 import type { TableContext } from './table-context.ts';
 
 /**
@@ -13,12 +14,52 @@ import type { TableContext } from './table-context.ts';
  * live nor tombstoned, and older than the retention, for debris: without its tombstone, a file
  * removed yesterday but written last month would go, and time travel to yesterday with it.
  *
- * The snapshot keeps no tombstones (opening a table needs none), so they are gathered here, once
- * per checkpoint: the previous checkpoint's removes plus those of the commits after it, less any
- * file added again since, less those removed before `now - retention`. With a retention setting
- * that does not parse, every tombstone is kept (VACUUM itself refuses such a table).
+ * They are the removes of the checkpoint the snapshot was replayed from plus those of the commits
+ * replayed after it, which the snapshot kept (RemoveLedger): the log is not listed nor read again,
+ * and that checkpoint is read only when it may hold removes. A snapshot without that knowledge,
+ * or whose checkpoint does not read, falls back to the log (tombstonesFromLog). Either way, less
+ * any file live again, less those removed before `now - retention`. With a retention setting that
+ * does not parse, every tombstone is kept (VACUUM itself refuses such a table).
  */
 export async function checkpointTombstones(table: TableContext, snapshot: Snapshot, now: number): Promise<RemoveFile[]> {
+  const tombstones = (await tombstonesFromSnapshot(table, snapshot).catch(() => undefined)) ?? (await tombstonesFromLog(table, snapshot));
+  const retention = configuredRetentionMs(snapshot.configuration);
+  const cutoff = retention === undefined ? -Infinity : now - retention;
+  const live = new Set<string>();
+  for (const f of snapshot.files) live.add(fileKey(f.path, f.deletionVector));
+  const kept: RemoveFile[] = [];
+  for (const [key, remove] of tombstones) {
+    if (live.has(key) || (remove.deletionTimestamp ?? 0) <= cutoff) continue;
+    // The fields of the checkpoint's remove column (a commit's remove may carry stats and tags too).
+    kept.push(slim(remove));
+  }
+  return kept;
+}
+
+/**
+ * The removes in effect at the snapshot's version, from what its replay kept: its checkpoint's
+ * (known, vouched for as none by `_last_checkpoint`, or read), then each later commit's in order.
+ * Undefined when the snapshot kept none (not built by replay).
+ */
+async function tombstonesFromSnapshot(table: TableContext, snapshot: Snapshot): Promise<Map<string, RemoveFile> | undefined> {
+  const ledger = snapshot.removes;
+  if (!ledger) return undefined;
+  const tombstones = new Map<string, RemoveFile>();
+  const add = (remove: RemoveFile) => tombstones.set(fileKey(remove.path, remove.deletionVector), remove);
+  if (ledger.base && ledger.baseRemoves) ledger.baseRemoves.forEach(add);
+  else if (ledger.base) {
+    const hint = ledger.hint?.version === ledger.base.version ? ledger.hint : await table.log.readLastCheckpoint().catch(() => undefined);
+    if (!holdsNoRemoves(hint, ledger.base)) for (const a of await readCheckpoint(table, ledger.base, true)) if (a.remove) add(a.remove);
+  }
+  ledger.commitRemoves().forEach(add);
+  return tombstones;
+}
+
+/**
+ * The removes in effect at the snapshot's version, gathered from the log: the previous
+ * checkpoint's plus those of the commits after it, less any file added again since.
+ */
+export async function tombstonesFromLog(table: TableContext, snapshot: Snapshot): Promise<Map<string, RemoveFile>> {
   const hint = await table.log.readLastCheckpoint().catch(() => undefined);
   const start = hint && hint.version < snapshot.version ? hint.version : 0;
   let listed = await table.log.listFrom(start);
@@ -29,27 +70,13 @@ export async function checkpointTombstones(table: TableContext, snapshot: Snapsh
     previous = completeCheckpoints(listed, snapshot.version - 1)[0];
   }
 
-  let tombstones: Map<string, RemoveFile>;
   try {
-    tombstones = await replayRemoves(table, listed, previous, snapshot.version, previous !== undefined && holdsNoRemoves(hint, previous));
+    return await replayRemoves(table, listed, previous, snapshot.version, previous !== undefined && holdsNoRemoves(hint, previous));
   } catch (err) {
     // The previous checkpoint does not read (damaged): the commits alone, from the first.
     if (!previous) throw err;
-    tombstones = await replayRemoves(table, await table.log.listFrom(0), undefined, snapshot.version);
+    return replayRemoves(table, await table.log.listFrom(0), undefined, snapshot.version);
   }
-
-  const retention = configuredRetentionMs(snapshot.configuration);
-  const cutoff = retention === undefined ? -Infinity : now - retention;
-  const live = new Set<string>();
-  for (const f of snapshot.files) live.add(fileKey(f.path, f.deletionVector));
-  const kept: RemoveFile[] = [];
-  for (const [key, remove] of tombstones) {
-    if (live.has(key) || (remove.deletionTimestamp ?? 0) <= cutoff) continue;
-    // The fields of the checkpoint's remove column (a commit's remove may carry stats and tags too).
-    const { path, deletionTimestamp, extendedFileMetadata, partitionValues, size, deletionVector, baseRowId, defaultRowCommitVersion } = remove;
-    kept.push({ path, deletionTimestamp, dataChange: false, extendedFileMetadata, partitionValues, size, deletionVector, baseRowId, defaultRowCommitVersion });
-  }
-  return kept;
 }
 
 /**

@@ -1,12 +1,13 @@
-import type { Action, AddFile, DomainMetadata, Metadata, Protocol, Txn } from './actions.ts';
+import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile, Txn } from './actions.ts';
 import type { StructType } from './schema.ts';
 import { parseSchemaString } from './schema.ts';
 import type { TableContext } from './table-context.ts';
 import { padVersion, type LastCheckpoint, type LogFile } from './log-store.ts';
 import { parseCommit } from './action-codec.ts';
 import { readCheckpointFiles, UnreadableCheckpointError } from './checkpoint-reader.ts';
-import { buildSegment, type CheckpointCandidate } from './log-segment.ts';
+import { buildSegment, completeCheckpoints, type CheckpointCandidate } from './log-segment.ts';
 import { fileKey } from './file-key.ts';
+import { RemoveLedger } from './remove-ledger.ts';
 import { assertReadable } from './protocol-support.ts';
 import { CorruptLogError, LakeletError, NotATableError, VersionNotFoundError } from '../errors.ts';
 
@@ -27,6 +28,11 @@ export class Snapshot {
     readonly timestamp: number,
     /** For txns set by a commit this snapshot replayed (not read from a checkpoint): that version. */
     private readonly txnCommits: ReadonlyMap<string, number> = new Map(),
+    /**
+     * The removes since the checkpoint this snapshot was replayed from, for the next checkpoint's
+     * tombstones; undefined for a snapshot not built by replay (the writer then reads the log).
+     */
+    readonly removes?: RemoveLedger,
   ) {
     try {
       // Old writers could omit schemaString; Delta's default for it is the empty schema.
@@ -80,9 +86,19 @@ export class Snapshot {
     state.txns = new Map(this.txns);
     state.domains = new Map(this.domains);
     state.txnCommits = new Map(this.txnCommits);
+    state.removes = this.removes;
     state.apply(actions, version);
     assertReadable(this.table.uri, state.protocol!);
-    return new Snapshot(this.table, version, state.protocol!, state.metadata!, state.files, state.txns, state.domains, timestamp, state.txnCommits);
+    return new Snapshot(this.table, version, state.protocol!, state.metadata!, state.files, state.txns, state.domains, timestamp, state.txnCommits, state.removes);
+  }
+
+  /**
+   * This snapshot, its removes now counted from `checkpoint` at its own version (one just written,
+   * whose removes are `removes` when known): the ledger then holds only what follows it.
+   */
+  withCheckpoint(checkpoint: CheckpointCandidate, removes?: readonly RemoveFile[]): Snapshot {
+    const ledger = RemoveLedger.startingAt(checkpoint, undefined, removes);
+    return new Snapshot(this.table, this.version, this.protocol, this.metadata, this.fileMap, this.txns, this.domains, this.timestamp, this.txnCommits, ledger);
   }
 }
 
@@ -94,6 +110,8 @@ class ReplayState {
   txns = new Map<string, Txn>();
   domains = new Map<string, DomainMetadata>();
   txnCommits = new Map<string, number>();
+  /** The removes of the commits applied (see RemoveLedger); undefined: not kept. */
+  removes: RemoveLedger | undefined;
 
   /** `version`: the commit the actions come from (none for a checkpoint). */
   apply(actions: Action[], version?: number): void {
@@ -102,7 +120,15 @@ class ReplayState {
     // A checkpoint read into empty state has nothing to remove: its removes are tombstones of
     // files gone before it (10,000 actions not walked twice when a snapshot opens).
     const tombstonesOnly = version === undefined && this.files.size === 0;
-    if (!tombstonesOnly) for (const a of actions) if (a.remove) this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
+    if (!tombstonesOnly) {
+      let removed: RemoveFile[] | undefined;
+      for (const a of actions) {
+        if (!a.remove) continue;
+        this.files.delete(fileKey(a.remove.path, a.remove.deletionVector));
+        if (version !== undefined) (removed ??= []).push(a.remove);
+      }
+      if (removed && this.removes) this.removes = this.removes.withRemoves(removed);
+    }
     // An index loop: a checkpoint's 10,000 actions are applied by code not yet optimised, where
     // for-of allocates an iterator result per action.
     for (let i = 0; i < actions.length; i++) {
@@ -139,11 +165,17 @@ export interface SnapshotOptions {
  */
 export async function advanceSnapshot(base: Snapshot, newer: LogFile[]): Promise<Snapshot | undefined> {
   const commits = newer.filter((f) => f.kind === 'commit' && f.version > base.version).sort((a, b) => a.version - b.version);
+  // Another writer's checkpoints among them: the removes are counted from the newest one passed,
+  // so a handle that follows a long log holds only the removes since its last checkpoint.
+  const checkpoints = new Map<number, CheckpointCandidate>();
+  for (const c of completeCheckpoints(newer, Number.MAX_SAFE_INTEGER)) if (!checkpoints.has(c.version)) checkpoints.set(c.version, c);
   let snap = base;
   for (const commit of commits) {
     if (commit.version !== snap.version + 1) return undefined;
     const actions = parseCommit(await base.table.log.readCommit(commit.version), { tablePath: base.table.uri, version: commit.version, file: commit.key });
     snap = snap.withCommit(actions, commit.version, commitTimestamp(actions, commit));
+    const checkpoint = checkpoints.get(commit.version);
+    if (checkpoint && snap.removes) snap = snap.withCheckpoint(checkpoint);
   }
   return snap;
 }
@@ -165,13 +197,13 @@ export async function loadLatestSnapshot(table: TableContext): Promise<Snapshot>
     try {
       const listing = table.log.listFrom(hint.version);
       listing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
-      return await loadSnapshot(table, {}, await listing, readHintedCheckpoint(table, hint));
+      return await loadSnapshot(table, {}, await listing, readHintedCheckpoint(table, hint), hint);
     } catch (err) {
       const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
       if (!logProblem) throw err;
     }
   }
-  return loadSnapshot(table, {}, await listLog(table));
+  return loadSnapshot(table, {}, await listLog(table), undefined, hint);
 }
 
 /** Delta's default `delta.checkpointInterval` (and lakelet's): where time travel looks for a checkpoint first. */
@@ -188,16 +220,16 @@ const DEFAULT_CHECKPOINT_INTERVAL = 10;
 export async function loadSnapshotAt(table: TableContext, version: number): Promise<Snapshot> {
   const hint = await table.log.readLastCheckpoint();
   try {
-    if (hint && hint.version > 0 && hint.version <= version) return await loadSnapshot(table, { version }, await table.log.listFrom(hint.version));
+    if (hint && hint.version > 0 && hint.version <= version) return await loadSnapshot(table, { version }, await table.log.listFrom(hint.version), undefined, hint);
     if (hint && hint.version > version && version >= 0) {
       const from = version - (version % DEFAULT_CHECKPOINT_INTERVAL);
-      return await loadSnapshot(table, { version }, await table.log.listRange(from, version + 1));
+      return await loadSnapshot(table, { version }, await table.log.listRange(from, version + 1), undefined, hint);
     }
   } catch (err) {
     const logProblem = err instanceof CorruptLogError || err instanceof VersionNotFoundError || err instanceof NotATableError || err instanceof UnreadableCheckpointError;
     if (!logProblem) throw err;
   }
-  return loadSnapshot(table, { version }, await listLog(table));
+  return loadSnapshot(table, { version }, await listLog(table), undefined, hint);
 }
 
 /** A checkpoint read before the listing confirmed it (readHintedCheckpoint). */
@@ -222,7 +254,11 @@ function readHintedCheckpoint(table: TableContext, hint: LastCheckpoint): EarlyC
   return { version: hint.version, key, actions };
 }
 
-export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[], early?: EarlyCheckpoint): Promise<Snapshot> {
+/**
+ * `hint`: `_last_checkpoint` as the caller read it, kept with the snapshot's removes (it may show
+ * that the checkpoint replay starts from holds no remove, which the next checkpoint then needs not read).
+ */
+export async function loadSnapshot(table: TableContext, options: SnapshotOptions = {}, listing?: LogFile[], early?: EarlyCheckpoint, hint?: LastCheckpoint): Promise<Snapshot> {
   const files = listing ?? (await listLog(table));
   const segment = buildSegment(table.uri, files, options.version);
   const commitByVersion = new Map(segment.commits.map((c) => [c.version, c]));
@@ -237,6 +273,7 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
     if (checkpoint && lastError && !hasCommits(commitByVersion, checkpoint.version + 1, segment.version)) continue;
     try {
       const state = new ReplayState();
+      state.removes = RemoveLedger.startingAt(checkpoint, hint);
       // The commits after the checkpoint are read while the checkpoint is (a few at a time).
       const commitTexts = new CommitPrefetch(table, from, segment.version, commitByVersion);
       const hinted = early && checkpoint?.kind === 'classic' && checkpoint.version === early.version && checkpoint.keys[0] === early.key ? early : undefined;
@@ -270,7 +307,7 @@ export async function loadSnapshot(table: TableContext, options: SnapshotOptions
         });
       }
       assertReadable(table.uri, state.protocol);
-      return new Snapshot(table, segment.version, state.protocol, state.metadata, state.files, state.txns, state.domains, timestamp, state.txnCommits);
+      return new Snapshot(table, segment.version, state.protocol, state.metadata, state.files, state.txns, state.domains, timestamp, state.txnCommits, state.removes);
     } catch (err) {
       // Only an unreadable checkpoint is worth retrying from an older starting point; a readable
       // one that lacks protocol/metaData is a corrupt table, as Spark and delta-rs treat it.

@@ -83,12 +83,18 @@ export async function commit(table: TableContext, request: CommitRequest): Promi
     const written = await table.log.writeCommit(version, text);
     if (written) {
       const timestamp = commitInfo.inCommitTimestamp ?? now;
-      const snapshot =
+      let snapshot =
         read && version === read.version + 1 ? read.withCommit(actions, version, timestamp) : await loadSnapshot(table, { version });
       const interval = Number(snapshot.configuration['delta.checkpointInterval'] ?? request.checkpointInterval ?? 10);
       let checkpointWritten = false;
       if (interval > 0 && version > 0 && version % interval === 0) {
-        checkpointWritten = await checkpointAfterCommit(table, snapshot, now, interval);
+        const checkpoint = await checkpointAfterCommit(table, snapshot, now, interval);
+        if (checkpoint) {
+          // The removes are counted from the checkpoint just written, whose tombstones are known:
+          // the next checkpoint of this handle reads neither the log nor this file for them.
+          snapshot = snapshot.withCheckpoint({ version, keys: [checkpoint.key], kind: 'classic' }, checkpoint.tombstones);
+          checkpointWritten = true;
+        }
       }
       table.committed?.(snapshot, Buffer.byteLength(text, 'utf8'));
       return { version, snapshot, attempts: attempt, checkpointWritten };
@@ -136,10 +142,9 @@ function stringifyValues(values: Record<string, unknown>): Record<string, string
  * again and apply it twice. It becomes a warning; readers replay the JSON commits meanwhile, and the
  * next due checkpoint covers this version too.
  */
-async function checkpointAfterCommit(table: TableContext, snapshot: Snapshot, now: number, interval: number): Promise<boolean> {
+async function checkpointAfterCommit(table: TableContext, snapshot: Snapshot, now: number, interval: number): Promise<Awaited<ReturnType<typeof writeCheckpoint>> | undefined> {
   try {
-    await writeCheckpoint(table, snapshot, now);
-    return true;
+    return await writeCheckpoint(table, snapshot, now);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const message =
@@ -148,6 +153,6 @@ async function checkpointAfterCommit(table: TableContext, snapshot: Snapshot, no
       `(version ${snapshot.version + interval}) is written. Free space or fix permissions in ${table.uri}/_delta_log.`;
     if (table.warn) table.warn(message);
     else process.emitWarning(message, { type: 'LakeletWarning', code: 'LAKELET_CHECKPOINT_NOT_WRITTEN' });
-    return false;
+    return undefined;
   }
 }

@@ -262,6 +262,29 @@ export class LocalObjectStore implements ObjectStore {
     await fs.unlink(localPath);
   }
 
+  async putWritten(key: string, write: (localPath: string) => Promise<void>): Promise<ObjectMeta> {
+    const file = this.localPath(key);
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, tempName());
+    let written: { size: number; mtimeMs: number };
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      try {
+        await write(tmp);
+        // Flushed before the rename: after a power cut the name holds the whole file or the old one.
+        written = await fsyncFile(tmp);
+        await fs.rename(tmp, file);
+      } catch (err) {
+        await unlinkQuietly(tmp);
+        throw err;
+      }
+    } catch (err) {
+      throw asIoError(err, file, 'write');
+    }
+    await syncDir(dir);
+    return { key, size: written.size, lastModified: Math.floor(written.mtimeMs) };
+  }
+
   /**
    * Removes temp files a killed writer left behind (a move or write interrupted between writing the
    * temp file and linking it into place): those whose writer process is gone, or older than an
@@ -392,10 +415,13 @@ async function writeTemp(dir: string, data: Uint8Array | string): Promise<string
   return tmp;
 }
 
-async function fsyncFile(file: string): Promise<void> {
+/** Flushes a file to disk; returns its size and modification time. */
+async function fsyncFile(file: string): Promise<{ size: number; mtimeMs: number }> {
   const handle = await fs.open(file, 'r+');
   try {
     await handle.sync();
+    const { size, mtimeMs } = await handle.stat();
+    return { size, mtimeMs };
   } finally {
     await handle.close();
   }

@@ -174,6 +174,53 @@ process.exit(0);
   });
 });
 
+describe('LocalObjectStore putWritten', () => {
+  it('the object appears whole under its name only once the writer is done; until then its temp file is not listed', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      await store.put('_delta_log/x.parquet', 'old');
+      let seenDuring: { listed: string[]; content: string; tempDir: string } | undefined;
+      const meta = await store.putWritten('_delta_log/x.parquet', async (local) => {
+        await writeFile(local, 'new bytes');
+        seenDuring = {
+          listed: (await store.list('_delta_log/')).map((m) => m.key),
+          content: new TextDecoder().decode(await store.get('_delta_log/x.parquet')),
+          tempDir: local.slice(0, local.lastIndexOf('/')),
+        };
+      });
+      // Written beside its final name (one rename, no copy), shown by no listing, the old object readable meanwhile.
+      expect(seenDuring).toEqual({ listed: ['_delta_log/x.parquet'], content: 'old', tempDir: join(dir, '_delta_log') });
+      expect(meta).toMatchObject({ key: '_delta_log/x.parquet', size: 'new bytes'.length });
+      expect(new TextDecoder().decode(await store.get('_delta_log/x.parquet'))).toBe('new bytes');
+      expect(await readdir(join(dir, '_delta_log'))).toEqual(['x.parquet']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a writer that fails leaves the old object and no temp file, and its error goes to the caller', async () => {
+    const dir = await tempRoot();
+    try {
+      const store = new LocalObjectStore(dir);
+      await store.put('_delta_log/x.parquet', 'old');
+      const failing = store.putWritten('_delta_log/x.parquet', async (local) => {
+        await writeFile(local, 'half a fi');
+        throw new Error('disk full halfway');
+      });
+      await expect(failing).rejects.toThrow('disk full halfway');
+      expect(new TextDecoder().decode(await store.get('_delta_log/x.parquet'))).toBe('old');
+      expect(await readdir(join(dir, '_delta_log'))).toEqual(['x.parquet']);
+      // Nothing there before: nothing there after.
+      await expect(store.putWritten('_delta_log/y.parquet', async () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+      expect(await store.head('_delta_log/y.parquet')).toBeUndefined();
+      expect(await readdir(join(dir, '_delta_log'))).toEqual(['x.parquet']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('LocalObjectStore leftovers and I/O errors', () => {
   it('a writer SIGKILLed between its temp file and the link leaves a .lakelet-tmp file; removeStaleTemp removes it, never a live writer\'s', async () => {
     const dir = await tempRoot();
