@@ -81,8 +81,8 @@ describe.skipIf(peer === 'skip')('creating a column-mapped table', () => {
       try {
         await t.write({ sql: V0 }).partitionBy('region').properties({ 'delta.columnMapping.mode': mode }).execute();
         const v0 = logActions(dir, 0);
-        expect(v0.find((a) => a.protocol).protocol).toEqual({ minReaderVersion: 2, minWriterVersion: 5 });
-        const meta = v0.find((a) => a.metaData).metaData;
+        expect(v0.find((a) => a.protocol)!.protocol).toEqual({ minReaderVersion: 2, minWriterVersion: 5 });
+        const meta = v0.find((a) => a.metaData)!.metaData;
         const schema = JSON.parse(meta.schemaString) as StructType;
         const fields = allFields(schema);
         // id, region, addr{street, zip}, items[{sku, qty}], attrs{k -> {w}}
@@ -97,7 +97,7 @@ describe.skipIf(peer === 'skip')('creating a column-mapped table', () => {
         // The files: physical names (nested too) and field ids; partition values and stats by physical name.
         const byName = new Map(fields.map((f) => [f.name, f]));
         const phys = (n: string) => byName.get(n)!.metadata['delta.columnMapping.physicalName'] as string;
-        const add = v0.find((a) => a.add).add;
+        const add = v0.find((a) => a.add)!.add;
         expect(Object.keys(add.partitionValues)).toEqual([phys('region')]);
         expect(Object.keys(JSON.parse(add.stats).minValues).sort()).toEqual([phys('id'), phys('addr')].sort());
         expect(Object.keys(JSON.parse(add.stats).minValues[phys('addr')]).sort()).toEqual([phys('street'), phys('zip')].sort());
@@ -187,8 +187,8 @@ describe.skipIf(peer === 'skip')('the CLI', () => {
 
     await lakeletOk(['alter', dir, '--property', 'delta.columnMapping.mode=name']);
     const v1 = logActions(dir, 1);
-    expect(v1.find((a) => a.protocol).protocol).toEqual({ minReaderVersion: 2, minWriterVersion: 5 });
-    const meta = v1.find((a) => a.metaData).metaData;
+    expect(v1.find((a) => a.protocol)!.protocol).toEqual({ minReaderVersion: 2, minWriterVersion: 5 });
+    const meta = v1.find((a) => a.metaData)!.metaData;
     expect(meta.configuration).toEqual({ 'delta.columnMapping.mode': 'name', 'delta.columnMapping.maxColumnId': '2' });
     expect(JSON.parse(meta.schemaString).fields.map((f: StructField) => [f.name, f.metadata])).toEqual([
       ['id', { 'delta.columnMapping.id': 1, 'delta.columnMapping.physicalName': 'id' }],
@@ -196,7 +196,7 @@ describe.skipIf(peer === 'skip')('the CLI', () => {
     ]);
 
     await lakeletOk(['write', dir, '--from', more, '--merge-schema']);
-    const evolved = JSON.parse(logActions(dir, 2).find((a) => a.metaData).metaData.schemaString).fields as StructField[];
+    const evolved = JSON.parse(logActions(dir, 2).find((a) => a.metaData)!.metaData.schemaString).fields as StructField[];
     expect(evolved[2].name).toBe('n');
     expect(evolved[2].metadata['delta.columnMapping.id']).toBe(3);
     expect(evolved[2].metadata['delta.columnMapping.physicalName']).toMatch(UUID_NAME);
