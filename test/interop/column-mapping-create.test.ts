@@ -6,14 +6,16 @@
 // on for an existing table (fields keep their names as physical names, so old files stay valid).
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DeltaTable } from '../../src/engine/table.ts';
 import type { DataType, StructField, StructType } from '../../src/engine/delta/schema.ts';
 import { isArray, isMap, isStruct } from '../../src/engine/delta/schema.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { deltaRsAvailable, requirePeer, runDeltaRs } from '../support/peers.ts';
-import { schemaShape } from '../support/interop.ts';
+import { canonicalTableRows, schemaShape } from '../support/interop.ts';
 import { lakelet, lakeletOk } from '../support/cli.ts';
+import { csv, Workspace } from '../support/workspace.ts';
+import { pipelineYaml } from '../support/pipeline-yaml.ts';
 
 const peer = requirePeer('delta-rs', deltaRsAvailable);
 const fx = useEngine('lakelet-colmap-');
@@ -139,6 +141,20 @@ describe.skipIf(peer === 'skip')('creating a column-mapped table', () => {
     });
   }
 
+  it('a MERGE that creates its target (createIfMissing with properties) maps it', async () => {
+    const dir = path.join(fx.dir, 'merge-create');
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    try {
+      await t.merge({ sql: V0 }, { on: ['id'] }).whenNotMatchedInsertAll().createIfMissing(['region'], { 'delta.columnMapping.mode': 'id' }).execute();
+      const s = await t.snapshot();
+      expect(s.configuration['delta.columnMapping.maxColumnId']).toBe('10');
+      for (const f of allFields(s.schema)) expect(f.metadata['delta.columnMapping.physicalName']).toMatch(UUID_NAME);
+      expect((await expectDeltaRsAgrees(t, dir)).length).toBe(2);
+    } finally {
+      t.close();
+    }
+  });
+
   it('on a table that uses table features, columnMapping is added to both feature lists', async () => {
     const dir = path.join(fx.dir, 'features');
     const t = await DeltaTable.forPath(dir, { compute: fx.compute });
@@ -214,6 +230,47 @@ describe.skipIf(peer === 'skip')('the CLI', () => {
       { id: '1', s: 'a', n: null },
       { id: '2', s: 'b', n: null },
       { id: '3', s: 'c', n: '7' },
+    ]);
+  });
+});
+
+describe.skipIf(peer === 'skip')('a pipeline', () => {
+  let ws: Workspace | undefined;
+  afterAll(() => ws?.cleanup());
+
+  it('stage and target created with `properties: { delta.columnMapping.mode: name }`, schema drift evolved, read the same in delta-rs', async () => {
+    const props = { 'delta.columnMapping.mode': 'name' };
+    ws = new Workspace(pipelineYaml({ stage: { path: './tables/stage', properties: props }, target: { path: './tables/target', properties: props }, orderBy: 'ts' }));
+    ws.land('landing/a.csv', csv('id,v,ts', [[1, 'a', 1], [2, 'b', 1]]));
+    const first = await lakelet(['run', '--once', '-c', ws.configFile, '--quiet']);
+    expect(first.code, first.stderr).toBe(0);
+    ws.land('landing/b.csv', csv('id,v,ts,extra', [[2, 'B', 2, 'x'], [3, 'c', 2, 'y']]));
+    const second = await lakelet(['run', '--once', '-c', ws.configFile, '--quiet']);
+    expect(second.code, second.stderr).toBe(0);
+
+    for (const rel of ['tables/stage', 'tables/target']) {
+      const t = await DeltaTable.forPath(path.join(ws.dir, rel), { compute: fx.compute });
+      try {
+        const s = await t.snapshot();
+        const fields = allFields(s.schema);
+        expect(fields.map((f) => f.name)).toContain('extra');
+        for (const f of fields) expect(f.metadata['delta.columnMapping.physicalName'], `${rel}.${f.name}`).toMatch(UUID_NAME);
+        const ids = fields.map((f) => Number(f.metadata['delta.columnMapping.id']));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(Number(s.configuration['delta.columnMapping.maxColumnId'])).toBe(Math.max(...ids));
+        // Flat tables: the interop normaliser compares every value by its Delta type.
+        const theirs = await runDeltaRs(['read', path.join(ws.dir, rel)]);
+        expect(schemaShape(theirs.schema)).toEqual(schemaShape(s.schema));
+        expect(canonicalTableRows(theirs.rows, theirs.schema, 'delta-rs')).toEqual(canonicalTableRows(await t.read(), s.schema, 'lakelet'));
+      } finally {
+        t.close();
+      }
+    }
+    const target = await runDeltaRs(['read', path.join(ws.dir, 'tables/target')]);
+    expect(target.rows.map((r: Record<string, unknown>) => [r.id, r.v, r.extra]).sort((a: number[], b: number[]) => a[0] - b[0])).toEqual([
+      [1, 'a', null],
+      [2, 'B', 'x'],
+      [3, 'c', 'y'],
     ]);
   });
 });
