@@ -334,10 +334,12 @@ def open_table(table_dir: str, version: int | None = None) -> DeltaTable:
 
 
 def read_arrow(t: DeltaTable) -> pa.Table:
-    """The table's rows. deltalake's pyarrow reader refuses the deletionVectors reader feature, but
-    its DataFusion scan (QueryBuilder) applies deletion vectors, so DV tables are read through it."""
+    """The table's rows. deltalake's pyarrow reader refuses the deletionVectors reader feature, and
+    on a column-mapped table it returns NULL for every column; its DataFusion scan (QueryBuilder)
+    applies deletion vectors and resolves physical names, so such tables are read through it."""
     features = t.protocol().reader_features or []
-    if "deletionVectors" not in features:
+    mapped = t.metadata().configuration.get("delta.columnMapping.mode", "none") in ("name", "id")
+    if "deletionVectors" not in features and not mapped:
         return t.to_pyarrow_table()
     from deltalake import QueryBuilder
 

@@ -15,8 +15,9 @@ export function registerAlter(program: Command): void {
     .description(
       'Set Delta table properties on an existing table in one metadata-only commit: no data file is rewritten. ' +
         'A property that needs a newer protocol (delta.enableChangeDataFeed needs writer version 4) upgrades it. ' +
-        'Nothing is committed when every property already has the value given. Column mapping, in-commit timestamps ' +
-        'and CHECK constraints can only be set when a table is created (`lakelet write --property`).',
+        'Nothing is committed when every property already has the value given. delta.columnMapping.mode=name maps an ' +
+        'existing table (each column keeps its name as physical name); mode id, in-commit timestamps and CHECK ' +
+        'constraints can only be set when a table is created (`lakelet write --property`).',
     )
     .argument('<table>', 'path of the Delta table')
     .requiredOption('--property <key=value>', 'a table property to set (repeatable)', propertyOption)
@@ -27,6 +28,7 @@ export function registerAlter(program: Command): void {
 Examples:
   $ lakelet alter ./tables/orders --property delta.enableChangeDataFeed=true
   $ lakelet alter ./tables/orders --property delta.deletedFileRetentionDuration="interval 30 days" --property delta.checkpointInterval=20
+  $ lakelet alter ./tables/orders --property delta.columnMapping.mode=name   # column mapping; no file rewritten
   $ lakelet describe ./tables/orders            # shows the properties`,
     )
     .action(async (location: string, options: AlterOptions) => {

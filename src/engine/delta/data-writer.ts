@@ -11,6 +11,7 @@ import { deltaTypeToDuckDb } from './duckdb-types.ts';
 import { partitionDirectory, encodeAddPath } from './paths.ts';
 import { statsFromReturnStats } from './stats.ts';
 import { physicalName, physicalSchema, type ColumnMappingMode } from './column-mapping.ts';
+import { columnMappingId } from './column-mapping-assign.ts';
 
 export interface DataWriteOptions {
   schema: StructType;
@@ -184,7 +185,39 @@ function copyOptions(kind: FileKind, layout: ColumnLayout, options: DataWriteOpt
   if (layout.partitionBy) copy.push(`PARTITION_BY (${layout.partitionFields.map((_, i) => sqlIdent(`__lakelet_pv${i}`)).join(', ')})`);
   else copy.push(`FILE_SIZE_BYTES ${Math.max(1, Math.floor(size))}`);
   if (options.rowGroupSize !== undefined) copy.push(`ROW_GROUP_SIZE ${options.rowGroupSize}`);
+  const fieldIds = options.mappingMode === 'none' ? undefined : fieldIdsOf(layout.dataFields, options.mappingMode);
+  if (fieldIds) copy.push(`FIELD_IDS ${fieldIds}`);
   return copy;
+}
+
+/**
+ * Under column mapping each column's id goes into the Parquet field_id (PROTOCOL.md: writers must
+ * write it; readers in mode id find columns by it). DuckDB's FIELD_IDS takes a struct keyed by
+ * column name: a plain id for a leaf, `{__duckdb_field_id: id, child: ...}` for a nested column
+ * (`element` inside a list, `key`/`value` inside a map). Fields without an id are left out.
+ */
+function fieldIdsOf(fields: StructField[], mode: ColumnMappingMode): string | undefined {
+  const entries: string[] = [];
+  for (const f of fields) {
+    const id = columnMappingId(f);
+    const inner = nestedFieldIds(f.type, mode);
+    if (inner) entries.push(`${sqlIdent(physicalName(f, mode))}: {${id !== undefined ? `__duckdb_field_id: ${id}, ` : ''}${inner}}`);
+    else if (id !== undefined) entries.push(`${sqlIdent(physicalName(f, mode))}: ${id}`);
+  }
+  return entries.length > 0 ? `{${entries.join(', ')}}` : undefined;
+}
+
+function nestedFieldIds(t: DataType, mode: ColumnMappingMode): string | undefined {
+  if (isStruct(t)) return fieldIdsOf(t.fields, mode)?.slice(1, -1);
+  if (isArray(t)) {
+    const e = nestedFieldIds(t.elementType, mode);
+    return e ? `element: {${e}}` : undefined;
+  }
+  if (isMap(t)) {
+    const parts = [['key', nestedFieldIds(t.keyType, mode)], ['value', nestedFieldIds(t.valueType, mode)]].filter(([, v]) => v);
+    return parts.length > 0 ? parts.map(([k, v]) => `${k}: {${v}}`).join(', ') : undefined;
+  }
+  return undefined;
 }
 
 function partitionValuesOf(row: ReturnStatsRow, layout: ColumnLayout, options: DataWriteOptions): Record<string, string | null> {

@@ -27,6 +27,10 @@ export function normalizeTableProperties(table: string, props: Record<string, st
       const v = value.trim().toLowerCase();
       if (v !== 'true' && v !== 'false') throw new InputError(`${table}: table property ${key} must be true or false, not '${value}'.`);
       out[key] = v;
+    } else if (key === 'delta.columnMapping.mode') {
+      const v = value.trim().toLowerCase();
+      if (v !== 'none' && v !== 'name' && v !== 'id') throw new InputError(`${table}: table property ${key} must be none, name or id, not '${value}'.`);
+      out[key] = v;
     } else if (POSITIVE_INTEGER_PROPERTIES.has(key)) {
       if (!/^\s*-?\d+\s*$/.test(value) || (Number(value) < 1 && key !== 'delta.dataSkippingNumIndexedCols')) {
         throw new InputError(`${table}: table property ${key} must be a whole number${key === 'delta.dataSkippingNumIndexedCols' ? '' : ' of 1 or more'}, not '${value}'.`);
@@ -41,14 +45,28 @@ export function normalizeTableProperties(table: string, props: Record<string, st
 
 /**
  * Properties that cannot simply be switched on an existing table: each needs more than a new
- * configuration entry (column mapping assigns ids and physical names to every field; in-commit
+ * configuration entry (column mapping mode name is the exception: the caller then gives every
+ * field an id and a physical name, see column-mapping-assign.ts; in-commit
  * timestamps record the version they were enabled at; constraints must first hold for every row).
  */
 export function assertSettableOnExisting(table: string, props: Record<string, string>, current: Record<string, string>): void {
   for (const [key, value] of Object.entries(props)) {
     if (current[key] === value) continue;
-    if (key === 'delta.columnMapping.mode' || key.startsWith('delta.columnMapping.')) {
-      throw new InputError(`${table}: ${key} can only be set when the table is created (e.g. \`lakelet write <table> --from <file> --property ${key}=${value}\` into a new table).`);
+    if (key === 'delta.columnMapping.mode') {
+      const from = current[key] ?? 'none';
+      // Like Spark: a table without mapping can switch to mode name (each field's physical name is
+      // its current name, so the files already written stay valid); nothing else can change.
+      if (from === 'none' && value === 'name') continue;
+      if (from === 'none' && value === 'id') {
+        throw new InputError(
+          `${table}: an existing table cannot switch to column mapping mode id (its data files carry no field ids). ` +
+            `Set delta.columnMapping.mode=name instead, or create a new table with mode id (\`lakelet write <new table> --from <file> --property delta.columnMapping.mode=id\`) and write the rows into it.`,
+        );
+      }
+      throw new InputError(`${table}: column mapping mode ${from} cannot be changed to ${value} on an existing table (the data files are written under physical names); copy the rows into a new table instead.`);
+    }
+    if (key.startsWith('delta.columnMapping.')) {
+      throw new InputError(`${table}: ${key} is maintained by the writer (column ids and physical names); it cannot be set. Set delta.columnMapping.mode to name or id instead.`);
     }
     if (key === 'delta.enableInCommitTimestamps' || key.startsWith('delta.inCommitTimestamp')) {
       throw new InputError(`${table}: ${key} can only be set when the table is created; lakelet does not enable in-commit timestamps on an existing table.`);

@@ -60,7 +60,7 @@ export class MergeBuilder {
   private dedup: Dedup | undefined;
   private _txn: { appId: string; version: number } | undefined;
   private _mergeSchema = false;
-  private _createIfMissing: { partitionBy: string[] } | undefined;
+  private _createIfMissing: { partitionBy: string[]; properties?: Record<string, string> } | undefined;
   private _retries = 3;
   private _domains: { domain: string; configuration: string }[] = [];
 
@@ -123,9 +123,9 @@ export class MergeBuilder {
     this._mergeSchema = enabled;
     return this;
   }
-  /** Create the target from the source's schema when it does not exist yet. */
-  createIfMissing(partitionBy: string[] = []): this {
-    this._createIfMissing = { partitionBy };
+  /** Create the target from the source's schema when it does not exist yet (with these table properties). */
+  createIfMissing(partitionBy: string[] = [], properties: Record<string, string> = {}): this {
+    this._createIfMissing = { partitionBy, properties };
     return this;
   }
 

@@ -7,6 +7,8 @@ import { chooseProtocol } from '../delta/protocol-chooser.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';
 import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
+import { evolveColumnMapping, withColumnMapping } from '../delta/column-mapping-assign.ts';
+import { protocolUpgrade } from './protocol-upgrade.ts';
 import { commit } from '../delta/transaction.ts';
 import { planFiles } from '../delta/scan.ts';
 import { compilePredicate } from '../delta/skipping.ts';
@@ -118,17 +120,19 @@ export class WriteBuilder {
           throw new InputError(`${ctx.uri}: partition column '${p}' is not in the batch (columns: ${sourceSchema.fields.map((f) => f.name).join(', ')}).`);
         }
       }
+      // Under column mapping every field gets its id and physical name now, before any file is written.
+      const mapped = withColumnMapping(sourceSchema, { ...this._properties }, () => ctx.ids.uuid());
       metadata = {
         id: ctx.ids.uuid(),
         ...(this._name ? { name: this._name } : {}),
         ...(this._description ? { description: this._description } : {}),
         format: { provider: 'parquet', options: {} },
-        schemaString: JSON.stringify(sourceSchema),
+        schemaString: JSON.stringify(mapped.schema),
         partitionColumns,
-        configuration: { ...this._properties },
+        configuration: mapped.configuration,
         createdTime: ctx.clock.now(),
       };
-      actions.push({ protocol: chooseProtocol(sourceSchema, metadata.configuration) }, { metaData: metadata });
+      actions.push({ protocol: chooseProtocol(mapped.schema, metadata.configuration) }, { metaData: metadata });
     } else {
       metadata = existing.metadata;
       if (this._partitionBy && JSON.stringify(this._partitionBy) !== JSON.stringify(existing.partitionColumns)) {
@@ -141,12 +145,11 @@ export class WriteBuilder {
       const propsChanged = Object.entries(this._properties).some(([k, v]) => existing.configuration[k] !== v);
       if (propsChanged) assertSettableOnExisting(ctx.uri, this._properties, existing.configuration);
       if (changed || propsChanged) {
-        metadata = { ...existing.metadata, schemaString: JSON.stringify(schema), configuration: { ...existing.configuration, ...this._properties } };
+        const mapped = evolveColumnMapping(existing.metadata, schema, { ...existing.configuration, ...this._properties }, () => ctx.ids.uuid());
+        metadata = { ...existing.metadata, schemaString: JSON.stringify(mapped.schema), configuration: mapped.configuration };
         actions.push({ metaData: metadata });
-        const protocol = chooseProtocol(schema, metadata.configuration);
-        if (protocol.minReaderVersion > existing.protocol.minReaderVersion || protocol.minWriterVersion > existing.protocol.minWriterVersion) {
-          actions.push({ protocol });
-        }
+        const protocol = protocolUpgrade(existing.protocol, mapped.schema, metadata.configuration);
+        if (protocol) actions.push({ protocol });
       }
     }
     const schema = JSON.parse(metadata.schemaString);

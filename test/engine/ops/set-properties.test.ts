@@ -74,19 +74,29 @@ describe('setProperties', () => {
     const t = await seeded();
     await expect(t.setProperties({ 'delta.enableChangeDataFeed': 'yes' }).execute()).rejects.toThrow(/delta\.enableChangeDataFeed must be true or false, not 'yes'/);
     await expect(t.setProperties({ 'delta.checkpointInterval': '0' }).execute()).rejects.toThrow(InputError);
-    await expect(t.setProperties({ 'delta.columnMapping.mode': 'name' }).execute()).rejects.toThrow(/only be set when the table is created/);
+    await expect(t.setProperties({ 'delta.columnMapping.mode': 'id' }).execute()).rejects.toThrow(/cannot switch to column mapping mode id.*delta\.columnMapping\.mode=name/);
+    await expect(t.setProperties({ 'delta.columnMapping.maxColumnId': '9' }).execute()).rejects.toThrow(/maintained by the writer/);
+    await expect(t.setProperties({ 'delta.columnMapping.mode': 'names' }).execute()).rejects.toThrow(/must be none, name or id/);
     await expect(t.setProperties({ 'delta.constraints.positive': 'id > 0' }).execute()).rejects.toThrow(/CHECK constraint/);
     await expect(t.setProperties({ 'delta.enableInCommitTimestamps': 'true' }).execute()).rejects.toThrow(/only be set when the table is created/);
     expect((await t.snapshot()).version).toBe(0);
     await expect((await freshTable()).setProperties({ a: 'b' }).execute()).rejects.toBeInstanceOf(NotATableError);
   });
 
-  it('write().properties() normalises booleans on create, and refuses column mapping on an existing table', async () => {
+  it('write().properties() normalises booleans on create, refuses column mapping mode id on an existing table and maps it for mode name', async () => {
     const t = await freshTable();
     await t.write({ sql: `SELECT 1::BIGINT AS id` }).properties({ 'delta.enableChangeDataFeed': 'True' }).execute();
     const s = await t.snapshot();
     expect(s.configuration['delta.enableChangeDataFeed']).toBe('true');
     expect(s.protocol.minWriterVersion).toBe(4);
-    await expect(t.write({ sql: `SELECT 2::BIGINT AS id` }).properties({ 'delta.columnMapping.mode': 'name' }).execute()).rejects.toThrow(/only be set when the table is created/);
+    await expect(t.write({ sql: `SELECT 2::BIGINT AS id` }).properties({ 'delta.columnMapping.mode': 'id' }).execute()).rejects.toThrow(/cannot switch to column mapping mode id/);
+    expect((await t.snapshot()).version).toBe(0);
+    // Mode name: the existing field is named after itself (its files were written so), in the same commit.
+    await t.write({ sql: `SELECT 2::BIGINT AS id` }).properties({ 'delta.columnMapping.mode': 'name' }).execute();
+    const mapped = await t.snapshot();
+    expect(mapped.schema.fields[0].metadata).toEqual({ 'delta.columnMapping.id': 1, 'delta.columnMapping.physicalName': 'id' });
+    expect(mapped.configuration['delta.columnMapping.maxColumnId']).toBe('1');
+    expect([mapped.protocol.minReaderVersion, mapped.protocol.minWriterVersion]).toEqual([2, 5]);
+    expect((await t.read()).map((r) => Number(r.id)).sort()).toEqual([1, 2]);
   });
 });

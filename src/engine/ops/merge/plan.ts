@@ -10,6 +10,7 @@ import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
 import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
+import { evolveColumnMapping } from '../../delta/column-mapping-assign.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
 import { InputError, NotATableError } from '../../errors.ts';
@@ -121,7 +122,7 @@ export interface TargetOptions {
   keys: string[];
   clauses: MergeClause[];
   mergeSchema: boolean;
-  createIfMissing?: { partitionBy: string[] };
+  createIfMissing?: { partitionBy: string[]; properties?: Record<string, string> };
 }
 
 /** Creates the target when asked (and missing), checks the keys, evolves the schema when asked. */
@@ -131,6 +132,7 @@ export async function prepareTarget(table: TableHandle, snapshot: Snapshot | und
     if (!options.createIfMissing) throw new NotATableError(uri, 'MERGE needs an existing target; use createIfMissing()');
     const created = await new WriteBuilder(table, { sql: `SELECT * EXCLUDE (${SOURCE_ROW}) FROM ${source.table} WHERE false` })
       .partitionBy(...options.createIfMissing.partitionBy)
+      .properties(options.createIfMissing.properties ?? {})
       .execute();
     snapshot = created.snapshot;
   }
@@ -147,8 +149,10 @@ export async function prepareTarget(table: TableHandle, snapshot: Snapshot | und
   const compared = options.mergeSchema ? source.schema : { ...source.schema, fields: source.schema.fields.filter((f) => targetNames.has(f.name.toLowerCase())) };
   const evolved = reconcileSchema(uri, snapshot.schema, compared, { mergeSchema: options.mergeSchema });
   if (evolved.changed) {
-    target.schema = evolved.schema;
-    target.metadata = { ...target.metadata, schemaString: JSON.stringify(target.schema) };
+    // Under column mapping the new columns get new ids (above maxColumnId) and physical names.
+    const mapped = evolveColumnMapping(snapshot.metadata, evolved.schema, target.metadata.configuration, () => table.ctx.ids.uuid());
+    target.schema = mapped.schema;
+    target.metadata = { ...target.metadata, schemaString: JSON.stringify(target.schema), configuration: mapped.configuration };
     target.actions.push({ metaData: target.metadata });
     const protocol = chooseProtocol(target.schema, target.metadata.configuration);
     if (protocol.minWriterVersion > snapshot.protocol.minWriterVersion || protocol.minReaderVersion > snapshot.protocol.minReaderVersion) target.actions.push({ protocol });
