@@ -7,6 +7,7 @@ import { batchWorkDir } from './work-dir.ts';
 import { checkCsvText, groupable, readCsvGroup, readRaw, type CheckedCsv, type RawInput } from './file-reader.ts';
 import { checkFileSelect, checkSelects, fileSelect, planFile, type FilePlan } from './stage-select.ts';
 import { batchSelects } from './group-select.ts';
+import { checkStorable } from './storable-check.ts';
 
 /** Every file of a batch read, checked against the stage's columns, and planned (or rejected). */
 export interface Prepared {
@@ -85,6 +86,7 @@ export class BatchPreparer {
     const { rt, seq, columns } = this;
     const trial = [...columns];
     const plan = planFile(rt.pipeline, key, raw, trial, this.firstSight && columns.length === 0);
+    checkStorable(rt.tables, rt.pipeline.name, plan, trial.slice(columns.length));
     const check = raw.sql ? fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true }) : undefined;
     if (check !== undefined && trial.length === columns.length) {
       // The file adds no column, so whether it is taken changes nothing for the files after it:
