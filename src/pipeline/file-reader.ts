@@ -4,6 +4,7 @@ import type { Compute } from '../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig } from './config.ts';
 import { checkCsv, type RaggedRecord } from './csv-check.ts';
+import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
 import { JsonSyntaxError, parseJsonStrict } from './json-text.ts';
@@ -30,6 +31,8 @@ export interface RawInput {
    * (group-select.ts) instead of one SELECT per file glued by UNION ALL.
    */
   group?: { table: string; path: string; lo: number };
+  /** A CSV file's field delimiter: the pipeline's csv.delimiter, or the one detected in the file. */
+  delimiter?: string;
 }
 
 /** The column of a RawInput's `sql` numbering its records (0-based, in file order). */
@@ -76,7 +79,9 @@ export async function readRaw(
     return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
   }
   if (pipeline.format === 'csv') {
-    const { text, header, records, ragged, lines: recordLines } = checked ?? checkCsvText(bytes, pipeline);
+    const { text, header, records, ragged, lines: recordLines, delimiter } = checked ?? checkCsvText(bytes, pipeline);
+    // DuckDB reads it with the delimiter the check found (csv-delimiter.ts when none is set).
+    pipeline = withDelimiter(pipeline, delimiter);
     let source = file;
     if (ragged.length > 0) {
       // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
@@ -93,10 +98,10 @@ export async function readRaw(
     }
     const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv'));
     if (raw.records !== records) {
-      throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
+      throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records} (read with delimiter ${JSON.stringify(delimiter)}); check the csv dialect (delimiter, quote, header)`, undefined, delimiterHint(pipeline, delimiter));
     }
     const bad = ragged.map((r): BadRecord => ({ line: r.line, column: 1, kind: 'csv', error: r.message, text: text.slice(r.start, r.end).replace(/\r?\n$/, '') }));
-    return { ...raw, bad, lines: async () => recordLines };
+    return { ...raw, bad, lines: async () => recordLines, delimiter };
   }
   const text = decodeUtf8(bytes);
   // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
@@ -156,6 +161,8 @@ export interface CheckedCsv {
   records: number;
   ragged: RaggedRecord[];
   lines: number[];
+  /** The field delimiter it was checked with: csv.delimiter, or detected (csv-delimiter.ts). */
+  delimiter: string;
 }
 
 /** Decodes and checks a CSV file's structure (throws FileRejectedError as readRaw does). */
@@ -165,8 +172,30 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
   const tolerant = pipeline.badRecords !== 'fail-file';
   // The line of each record, collected in the one pass over the text (to place a bad value later).
   const lines: number[] = [];
-  const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant, lines });
-  return { text, header, records, ragged, lines };
+  const delimiter = pipeline.csv.delimiter ?? detectDelimiter(text, pipeline.csv.quote === undefined ? '"' : pipeline.csv.quote);
+  const dialect = delimiter === pipeline.csv.delimiter ? pipeline.csv : { ...pipeline.csv, delimiter };
+  try {
+    const { header, records, ragged = [] } = checkCsv(text, dialect, { tolerant, lines });
+    return { text, header, records, ragged, lines, delimiter };
+  } catch (err) {
+    // A ragged record may just be the wrong delimiter: say which one was used, and how to set it.
+    if (err instanceof FileRejectedError && err.kind === 'csv' && /^expected \d+ fields/.test(err.detail)) {
+      throw new FileRejectedError(err.kind, `${err.detail} (read with delimiter ${JSON.stringify(delimiter)})`, err.position, `${err.hint ?? 'a ragged record'}; ${delimiterHint(pipeline, delimiter)}`);
+    }
+    throw err;
+  }
+}
+
+/** The pipeline as it reads a file with this delimiter (itself when that is its csv.delimiter). */
+function withDelimiter(pipeline: PipelineConfig, delimiter: string): PipelineConfig {
+  return delimiter === pipeline.csv.delimiter ? pipeline : { ...pipeline, csv: { ...pipeline.csv, delimiter } };
+}
+
+/** How to read a file whose delimiter is not the one used. */
+export function delimiterHint(pipeline: PipelineConfig, used: string): string {
+  const how = pipeline.csv.delimiter === undefined ? 'detected from its first lines: csv.delimiter is not set' : 'csv.delimiter in lakelet.yml';
+  const other = DELIMITERS.find((d) => d !== used) ?? ';';
+  return `the delimiter was ${JSON.stringify(used)} (${how}); if the file uses another, set it for pipeline '${pipeline.name}' in lakelet.yml, e.g. csv: { delimiter: ${JSON.stringify(other)} }`;
 }
 
 /** Whether a checked CSV file can be read with others of the same layout in one statement (readCsvGroup). */
@@ -186,6 +215,10 @@ export async function readCsvGroup(
   files: { path: string; checked: CheckedCsv }[],
   known: { name: string; type: string }[],
 ): Promise<RawInput[] | undefined> {
+  // One statement reads them with one delimiter.
+  const delimiter = files[0].checked.delimiter;
+  if (files.some((f) => f.checked.delimiter !== delimiter)) return undefined;
+  pipeline = withDelimiter(pipeline, delimiter);
   const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
   const source = `[${files.map((f) => sqlString(f.path)).join(', ')}]`;
   const sql = knownCsvSql(source, pipeline, known, FILE_COLUMN);
@@ -217,6 +250,7 @@ export async function readCsvGroup(
       bad: [],
       lines: async () => lines,
       group: { table, path: f.path, lo: c.lo },
+      delimiter,
     });
   }
   return out;
