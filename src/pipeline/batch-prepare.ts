@@ -67,7 +67,7 @@ export class BatchPreparer {
         return;
       }
       await this.readGroup();
-      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns, checked);
+      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path, key }, work, String(i), this.lastColumns, checked);
       // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
       if (raw.sql && raw.records > 0) {
         this.lastColumns = raw.columns;
@@ -116,7 +116,7 @@ export class BatchPreparer {
     const work = batchWorkDir(rt.pipeline.stateDir, seq);
     for (const [n, w] of waiting.entries()) {
       try {
-        const raw = raws ? raws[n] : await readRaw(rt.compute, rt.pipeline, { bytes: new Uint8Array(), path: w.path }, work, String(w.i), this.lastColumns, w.checked);
+        const raw = raws ? raws[n] : await readRaw(rt.compute, rt.pipeline, { bytes: new Uint8Array(), path: w.path, key: w.key }, work, String(w.i), this.lastColumns, w.checked);
         if (!raws && raw.sql && raw.records > 0) {
           this.lastColumns = raw.columns;
           lastRawColumns.set(rt, raw.columns);

@@ -65,7 +65,7 @@ export async function readRaw(
    * The file's bytes, read once by the caller (who hashed them), and a local path with the same
    * bytes that DuckDB reads: the landing file itself, or a copy of a remote object.
    */
-  input: { bytes: Uint8Array; path: string },
+  input: { bytes: Uint8Array; path: string; key?: string },
   workDir: string,
   workName: string,
   /** The raw columns of an earlier file of the batch: a CSV with the same header is read with them. */
@@ -74,9 +74,11 @@ export async function readRaw(
   checked?: CheckedCsv,
 ): Promise<RawInput> {
   const { bytes, path: file } = input;
+  // DuckDB's errors name the path it read; the quarantine document names the file by its key.
+  const as = (path: string) => (input.key !== undefined ? { path, key: input.key } : undefined);
   if (pipeline.format === 'parquet') {
     if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
-    return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
+    return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet', undefined, as(file));
   }
   if (pipeline.format === 'csv') {
     const { text, header, records, ragged, lines: recordLines, delimiter } = checked ?? checkCsvText(bytes, pipeline);
@@ -96,7 +98,7 @@ export async function readRaw(
       parts.push(text.slice(at));
       writeFileSync(source, parts.join(''));
     }
-    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv'));
+    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv', undefined, as(source)));
     if (raw.records !== records) {
       throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records} (read with delimiter ${JSON.stringify(delimiter)}); check the csv dialect (delimiter, quote, header)`, undefined, delimiterHint(pipeline, delimiter));
     }
@@ -150,7 +152,7 @@ export async function readRaw(
   mkdirSync(workDir, { recursive: true });
   const normalized = join(workDir, `${workName}.ndjson`);
   writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json');
+  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json', undefined, as(normalized));
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
 
@@ -176,6 +178,7 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
   const dialect = delimiter === pipeline.csv.delimiter ? pipeline.csv : { ...pipeline.csv, delimiter };
   try {
     const { header, records, ragged = [] } = checkCsv(text, dialect, { tolerant, lines });
+    repeatedColumn(header, pipeline);
     return { text, header, records, ragged, lines, delimiter };
   } catch (err) {
     // A ragged record may just be the wrong delimiter: say which one was used, and how to set it.
@@ -183,6 +186,33 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
       throw new FileRejectedError(err.kind, `${err.detail} (read with delimiter ${JSON.stringify(delimiter)})`, err.position, `${err.hint ?? 'a ragged record'}; ${delimiterHint(pipeline, delimiter)}`);
     }
     throw err;
+  }
+}
+
+/**
+ * Refuses a header that names a column twice (also in another case: Delta column names ignore
+ * case). DuckDB would read the second as `name_1`, and schema evolution would then add that
+ * made-up column to the stage and target for good.
+ */
+function repeatedColumn(header: string[], pipeline: PipelineConfig): void {
+  if (header.length < 2) return;
+  const seen = new Map<string, number>();
+  for (const [i, h] of header.entries()) {
+    const lower = h.toLowerCase();
+    const first = seen.get(lower);
+    if (first === undefined) {
+      seen.set(lower, i);
+      continue;
+    }
+    const fields = `fields ${first + 1} and ${i + 1}`;
+    throw new FileRejectedError(
+      'csv',
+      header[first] === h
+        ? `the header names column '${h}' twice (${fields})`
+        : `the header names columns '${header[first]}' and '${h}' (${fields}): one name to a Delta table, whose column names ignore case`,
+      undefined,
+      `rename one of them in the file's header (or, if the file has no header line, set csv: { header: false } for pipeline '${pipeline.name}' in lakelet.yml), then run \`lakelet requeue\` on the file`,
+    );
   }
 }
 
@@ -380,13 +410,13 @@ function csvSqlFrom(source: string, pipeline: PipelineConfig): string {
  * stage write) reads that table instead of sniffing and parsing the file again — with hundreds of
  * small files, re-parsing dominated a batch. Tables are dropped by `dropRawInputs` after staging.
  */
-async function describe(compute: Compute, sql: string, kind: RejectKind, known?: { name: string; type: string }[]): Promise<RawInput> {
+async function describe(compute: Compute, sql: string, kind: RejectKind, known?: { name: string; type: string }[], name?: { path: string; key: string }): Promise<RawInput> {
   const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
   let created: { Count?: string | number }[];
   try {
     created = await compute.query<{ Count?: string | number }>(`CREATE TEMP TABLE ${table} AS ${sql}`);
   } catch (err) {
-    throw duckdbReadError(kind, err);
+    throw duckdbReadError(kind, err, name);
   }
   rawTablesOf(compute).add(table);
   // A read with the columns given has exactly those (no DESCRIBE); CREATE … AS says how many rows it took.
@@ -414,10 +444,16 @@ export async function dropRawInputs(compute: Compute): Promise<void> {
   set.clear();
 }
 
-/** DuckDB's read errors, first lines only; CSV errors carry `Line: N`. */
-export function duckdbReadError(kind: RejectKind, err: unknown): FileRejectedError {
+/**
+ * DuckDB's read errors, first lines only, without the SQL it quotes (`LINE 1: …` and the `^` under
+ * it); CSV errors carry `Line: N`. With `name`, the path DuckDB read is named by the file's key:
+ * the landing path is gone once the file is quarantined, and a work copy's means nothing.
+ */
+export function duckdbReadError(kind: RejectKind, err: unknown, name?: { path: string; key: string }): FileRejectedError {
   const message = (err as Error).message ?? String(err);
-  const first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ');
+  let first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l) && !/^\s*\^\s*$/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ').trim();
+  if (name) first = first.split(name.path).join(name.key);
+  if (kind === 'parquet') first = first.replace(/^(Invalid Input|IO|Invalid) Error: /, 'not a readable Parquet file: ');
   const line = /Line:\s*(\d+)/i.exec(message);
   return new FileRejectedError(kind, first, line ? { line: Number(line[1]), column: 1 } : undefined);
 }

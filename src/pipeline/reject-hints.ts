@@ -22,7 +22,7 @@ export function kindHint(kind: RejectKind, key: string, pipeline: PipelineConfig
     case 'json':
       return `fix the JSON where the error says (json.repair: true in lakelet.yml repairs Python-style pseudo-JSON); ${requeue}`;
     case 'parquet':
-      return `it is not a readable Parquet file (cut short, still being written, or another format): land a complete copy again, or fix the quarantined file and ${requeue.replace(/^then /, '')}`;
+      return `the file may be cut short, still have been written to, or be in another format: land a complete copy again, or fix the quarantined file and ${requeue.replace(/^then /, '')}`;
     case 'schema':
       return `make the file's columns fit the pipeline (key, orderBy, transforms and schemaDrift in lakelet.yml), or fix the file; ${requeue}`;
     case 'cast':
