@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csv, Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
+import { detectDelimiter } from '../../src/pipeline/csv-delimiter.ts';
 
 /**
  * Malformed inputs the audit found: each is quarantined with an error naming the file and a hint
@@ -111,6 +112,17 @@ describe('the CSV delimiter', () => {
       ['4', 'y', '1'],
       ['5', 'z', '1'],
     ]);
+  });
+
+  it('detection: a comma that splits every sampled record evenly is kept; otherwise what most records agree with', () => {
+    expect(detectDelimiter('id,name\n1,"a;b"\n2,"c;d"\n')).toBe(',');
+    expect(detectDelimiter('id;v\n1;"x\ny,z"\n')).toBe(';');
+    expect(detectDelimiter('id;v\n1;2\n3;4;5\n')).toBe(';');
+    expect(detectDelimiter('id;name\n')).toBe(';');
+    expect(detectDelimiter('id\n1\n')).toBe(',');
+    expect(detectDelimiter('id:v\n1:2\n')).toBe(',');
+    // Only the first 8 KB are read: a record cut off there is not counted.
+    expect(detectDelimiter('a|b\n' + '1|2\n'.repeat(3000) + '1,2,3,4\n')).toBe('|');
   });
 
   it('a file still read as one column says the delimiter it used and how to set it', async () => {
