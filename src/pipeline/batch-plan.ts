@@ -6,6 +6,7 @@ import { badRecordsSummary } from './bad-records.ts';
 import { crashPoint } from './crash-points.ts';
 import { directLoadFor, planDirectFile } from './direct-load.ts';
 import { batchFolder, sha256 } from './file-mover.ts';
+import { rejectionError } from './reject-hints.ts';
 
 /** Plans a batch over landed files (already ordered): hashes, duplicate check, validation, manifest. */
 export async function planBatch(
@@ -81,7 +82,7 @@ export async function planBatch(
     const rejection = prepared.rejected.get(f.key);
     if (rejection) {
       f.outcome = 'quarantine';
-      f.error = { kind: rejection.kind, message: rejection.detail, ...(rejection.position ? { position: rejection.position } : {}), ...(rejection.hint ? { hint: rejection.hint } : {}) };
+      f.error = rejectionError(rejection, f.key, rt.pipeline);
       continue;
     }
     const plan = prepared.plans.get(f.key)!;

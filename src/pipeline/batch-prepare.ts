@@ -7,6 +7,7 @@ import { batchWorkDir } from './work-dir.ts';
 import { checkCsvText, groupable, readCsvGroup, readRaw, type CheckedCsv, type RawInput } from './file-reader.ts';
 import { checkFileSelect, checkSelects, fileSelect, planFile, type FilePlan } from './stage-select.ts';
 import { batchSelects } from './group-select.ts';
+import { checkStorable } from './storable-check.ts';
 
 /** Every file of a batch read, checked against the stage's columns, and planned (or rejected). */
 export interface Prepared {
@@ -66,7 +67,7 @@ export class BatchPreparer {
         return;
       }
       await this.readGroup();
-      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path }, work, String(i), this.lastColumns, checked);
+      const raw = await readRaw(rt.compute, rt.pipeline, { bytes, path, key }, work, String(i), this.lastColumns, checked);
       // A file without records has no real types (header-only CSV: all VARCHAR); its neighbours are not read with them.
       if (raw.sql && raw.records > 0) {
         this.lastColumns = raw.columns;
@@ -85,6 +86,7 @@ export class BatchPreparer {
     const { rt, seq, columns } = this;
     const trial = [...columns];
     const plan = planFile(rt.pipeline, key, raw, trial, this.firstSight && columns.length === 0);
+    checkStorable(rt.tables, rt.pipeline.name, plan, trial.slice(columns.length));
     const check = raw.sql ? fileSelect(rt.pipeline, plan, trial, { batch: seq, ingestedAt: 0 }, { flagBad: true }) : undefined;
     if (check !== undefined && trial.length === columns.length) {
       // The file adds no column, so whether it is taken changes nothing for the files after it:
@@ -114,7 +116,7 @@ export class BatchPreparer {
     const work = batchWorkDir(rt.pipeline.stateDir, seq);
     for (const [n, w] of waiting.entries()) {
       try {
-        const raw = raws ? raws[n] : await readRaw(rt.compute, rt.pipeline, { bytes: new Uint8Array(), path: w.path }, work, String(w.i), this.lastColumns, w.checked);
+        const raw = raws ? raws[n] : await readRaw(rt.compute, rt.pipeline, { bytes: new Uint8Array(), path: w.path, key: w.key }, work, String(w.i), this.lastColumns, w.checked);
         if (!raws && raw.sql && raw.records > 0) {
           this.lastColumns = raw.columns;
           lastRawColumns.set(rt, raw.columns);

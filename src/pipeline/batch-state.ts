@@ -47,6 +47,8 @@ export interface ManifestFile {
 interface Amendment {
   seq: number;
   replaced: { key: string; sha256: string; reason: string }[];
+  /** Planned to be staged, but refused when the batch was redone (BatchState.reject). */
+  rejected?: { key: string; sha256: string; error: NonNullable<ManifestFile['error']> }[];
 }
 
 export interface BatchManifest {
@@ -162,6 +164,24 @@ export class BatchState {
     applyAmendment(manifest, amendment);
   }
 
+  /**
+   * A file planned to be staged that a redo of its unstaged batch refuses with the very bytes that
+   * were planned (a batch planned by an older lakelet that let the file through, and whose stage
+   * commit then failed on it): it is quarantined instead, so the batch is not retried forever.
+   */
+  async reject(seq: number, key: string, error: NonNullable<ManifestFile['error']>): Promise<void> {
+    const manifest = this.manifests.get(seq);
+    if (!manifest) throw new PipelineStateError(this.pipeline, `batch ${seq} has no manifest`);
+    const file = manifest.files.find((f) => f.key === key);
+    if (!file) return;
+    const amendment = this.amendments.get(seq) ?? { seq, replaced: [] };
+    const rejected = (amendment.rejected ??= []);
+    if (!rejected.some((r) => r.key === key)) rejected.push({ key, sha256: file.sha256, error });
+    await this.store.put(`batches/${pad(seq)}.amend.json`, JSON.stringify(amendment, null, 1));
+    this.amendments.set(seq, amendment);
+    applyAmendment(manifest, amendment);
+  }
+
   /** Whether a finished batch took this file (any outcome): for shared landing folders. */
   tookFile(key: string, sha256: string): boolean {
     for (const m of this.manifests.values()) {
@@ -217,6 +237,15 @@ function applyAmendment(manifest: BatchManifest, amendment: Amendment): void {
     if (f) {
       f.outcome = 'replaced';
       f.replaced = r.reason;
+    }
+  }
+  for (const r of amendment.rejected ?? []) {
+    const f = manifest.files.find((x) => x.key === r.key && x.sha256 === r.sha256 && x.outcome === 'stage');
+    if (f) {
+      f.outcome = 'quarantine';
+      f.error = r.error;
+      delete f.records;
+      delete f.bad;
     }
   }
 }

@@ -14,6 +14,7 @@ import { dropRawInputs } from './file-reader.ts';
 import { moveOnce, sha256 } from './file-mover.ts';
 import { batchSelects } from './group-select.ts';
 import { inTurns } from './in-turns.ts';
+import { rejectionError } from './reject-hints.ts';
 
 /**
  * The steps of a planned batch (see batch.ts for the whole sequence), each idempotent: quarantine,
@@ -64,16 +65,20 @@ export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest
 export async function quarantineStep(rt: PipelineRuntime, progress: BatchProgress, prepared?: Prepared): Promise<Prepared | undefined> {
   const { manifest } = progress;
   const shared = rt.siblings.length > 0;
-  for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) {
-    const dest = `${manifest.folder}/${f.key}`;
-    await rt.quarantine.putIfAbsent(`${dest}.error.json`, JSON.stringify(errorDocument(rt, manifest, f), null, 2) + '\n');
-    const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, rt.pipeline.name, { keepSource: shared, planned: { size: f.size, mtime: f.mtime } });
-    if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
-    rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
-  }
+  for (const f of manifest.files.filter((x) => x.outcome === 'quarantine')) await quarantineFile(rt, progress, f, shared);
   const prep = await badRecordsStep(rt, manifest, prepared);
   crashPoint('after-quarantine', manifest.seq);
   return prep;
+}
+
+/** One rejected file to quarantine/<folder>/, its <name>.error.json beside it (each part once). */
+async function quarantineFile(rt: PipelineRuntime, progress: BatchProgress, f: ManifestFile, shared: boolean): Promise<void> {
+  const { manifest } = progress;
+  const dest = `${manifest.folder}/${f.key}`;
+  await rt.quarantine.putIfAbsent(`${dest}.error.json`, JSON.stringify(errorDocument(rt, manifest, f), null, 2) + '\n');
+  const r = await moveOnce(rt.landing, f.key, rt.quarantine, dest, f.sha256, rt.pipeline.name, { keepSource: shared, planned: { size: f.size, mtime: f.mtime } });
+  if (r !== 'changed' && r !== 'missing') progress.movedTo.set(f.key, `${rt.quarantine.uri}/${dest}`);
+  rt.reporter.event('warn', 'file.quarantined', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, kind: f.error?.kind, error: f.error?.message, line: f.error?.position?.line });
 }
 
 /**
@@ -135,13 +140,19 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
         stageFiles.splice(stageFiles.indexOf(f), 1);
         rt.reporter.event('warn', 'file.replaced', { pipeline: pipeline.name, batch: seq, file: key, reason });
       });
+      // Refused now with the very bytes planned (a file changed since was taken out above): a
+      // batch planned by an older lakelet whose stage commit failed on the file. Quarantined, so
+      // the batch goes on without it instead of failing the same way on every run.
+      for (const [key, err] of redo.rejected) {
+        const f = stageFiles.find((x) => x.key === key)!;
+        await rt.state.reject(seq, key, rejectionError(err, key, pipeline));
+        stageFiles.splice(stageFiles.indexOf(f), 1);
+        rt.reporter.event('warn', 'file.rejected-on-redo', { pipeline: pipeline.name, batch: seq, file: key, error: err.message });
+        await quarantineFile(rt, progress, f, rt.siblings.length > 0);
+      }
       if (!hasRows(manifest)) {
         progress.stageMs = Date.now() - started;
         return;
-      }
-      if (redo.rejected.size > 0) {
-        const [key, err] = [...redo.rejected][0];
-        throw new PipelineStateError(pipeline.name, `batch ${seq}: ${key} passed validation when planned but now fails (${err.message}); was it changed in ${pipeline.landing}?`);
       }
       prep = redo;
     }

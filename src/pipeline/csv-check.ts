@@ -85,7 +85,9 @@ export function checkCsv(
           i++;
           let empty = true;
           for (;;) {
-            if (i >= n) throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol });
+            if (i >= n) {
+              throw new FileRejectedError('csv', 'unterminated quoted field', { line: qLine, column: qCol }, `the quote at line ${qLine}, column ${qCol} opens a field that never closes: close it, or double a quote inside a quoted field (""); if quotes are not special in this file, set csv: { quote: "" } for the pipeline in lakelet.yml`);
+            }
             const c = text[i];
             if (escape && c === escape && text[i + 1] === quote) {
               if (keep) field += quote;

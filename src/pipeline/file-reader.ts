@@ -4,6 +4,7 @@ import type { Compute } from '../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig } from './config.ts';
 import { checkCsv, type RaggedRecord } from './csv-check.ts';
+import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
 import { JsonSyntaxError, parseJsonStrict } from './json-text.ts';
@@ -30,6 +31,8 @@ export interface RawInput {
    * (group-select.ts) instead of one SELECT per file glued by UNION ALL.
    */
   group?: { table: string; path: string; lo: number };
+  /** A CSV file's field delimiter: the pipeline's csv.delimiter, or the one detected in the file. */
+  delimiter?: string;
 }
 
 /** The column of a RawInput's `sql` numbering its records (0-based, in file order). */
@@ -62,7 +65,7 @@ export async function readRaw(
    * The file's bytes, read once by the caller (who hashed them), and a local path with the same
    * bytes that DuckDB reads: the landing file itself, or a copy of a remote object.
    */
-  input: { bytes: Uint8Array; path: string },
+  input: { bytes: Uint8Array; path: string; key?: string },
   workDir: string,
   workName: string,
   /** The raw columns of an earlier file of the batch: a CSV with the same header is read with them. */
@@ -71,12 +74,16 @@ export async function readRaw(
   checked?: CheckedCsv,
 ): Promise<RawInput> {
   const { bytes, path: file } = input;
+  // DuckDB's errors name the path it read; the quarantine document names the file by its key.
+  const as = (path: string) => (input.key !== undefined ? { path, key: input.key } : undefined);
   if (pipeline.format === 'parquet') {
     if (bytes.length === 0) throw new FileRejectedError('empty', 'the file is empty (0 bytes)');
-    return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet');
+    return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet', undefined, as(file));
   }
   if (pipeline.format === 'csv') {
-    const { text, header, records, ragged, lines: recordLines } = checked ?? checkCsvText(bytes, pipeline);
+    const { text, header, records, ragged, lines: recordLines, delimiter } = checked ?? checkCsvText(bytes, pipeline);
+    // DuckDB reads it with the delimiter the check found (csv-delimiter.ts when none is set).
+    pipeline = withDelimiter(pipeline, delimiter);
     let source = file;
     if (ragged.length > 0) {
       // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
@@ -91,12 +98,12 @@ export async function readRaw(
       parts.push(text.slice(at));
       writeFileSync(source, parts.join(''));
     }
-    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv'));
+    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv', undefined, as(source)));
     if (raw.records !== records) {
-      throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records}; check the csv dialect (delimiter, quote, header)`);
+      throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records} (read with delimiter ${JSON.stringify(delimiter)}); check the csv dialect (delimiter, quote, header)`, undefined, delimiterHint(pipeline, delimiter));
     }
     const bad = ragged.map((r): BadRecord => ({ line: r.line, column: 1, kind: 'csv', error: r.message, text: text.slice(r.start, r.end).replace(/\r?\n$/, '') }));
-    return { ...raw, bad, lines: async () => recordLines };
+    return { ...raw, bad, lines: async () => recordLines, delimiter };
   }
   const text = decodeUtf8(bytes);
   // Anything but fail-file: a record that cannot be read is a bad record, not a bad file.
@@ -145,7 +152,7 @@ export async function readRaw(
   mkdirSync(workDir, { recursive: true });
   const normalized = join(workDir, `${workName}.ndjson`);
   writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json');
+  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json', undefined, as(normalized));
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
 
@@ -156,6 +163,8 @@ export interface CheckedCsv {
   records: number;
   ragged: RaggedRecord[];
   lines: number[];
+  /** The field delimiter it was checked with: csv.delimiter, or detected (csv-delimiter.ts). */
+  delimiter: string;
 }
 
 /** Decodes and checks a CSV file's structure (throws FileRejectedError as readRaw does). */
@@ -165,8 +174,58 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
   const tolerant = pipeline.badRecords !== 'fail-file';
   // The line of each record, collected in the one pass over the text (to place a bad value later).
   const lines: number[] = [];
-  const { header, records, ragged = [] } = checkCsv(text, pipeline.csv, { tolerant, lines });
-  return { text, header, records, ragged, lines };
+  const delimiter = pipeline.csv.delimiter ?? detectDelimiter(text, pipeline.csv.quote === undefined ? '"' : pipeline.csv.quote);
+  const dialect = delimiter === pipeline.csv.delimiter ? pipeline.csv : { ...pipeline.csv, delimiter };
+  try {
+    const { header, records, ragged = [] } = checkCsv(text, dialect, { tolerant, lines });
+    repeatedColumn(header, pipeline);
+    return { text, header, records, ragged, lines, delimiter };
+  } catch (err) {
+    // A ragged record may just be the wrong delimiter: say which one was used, and how to set it.
+    if (err instanceof FileRejectedError && err.kind === 'csv' && /^expected \d+ fields/.test(err.detail)) {
+      throw new FileRejectedError(err.kind, `${err.detail} (read with delimiter ${JSON.stringify(delimiter)})`, err.position, `${err.hint ?? 'a ragged record'}; ${delimiterHint(pipeline, delimiter)}`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Refuses a header that names a column twice (also in another case: Delta column names ignore
+ * case). DuckDB would read the second as `name_1`, and schema evolution would then add that
+ * made-up column to the stage and target for good.
+ */
+function repeatedColumn(header: string[], pipeline: PipelineConfig): void {
+  if (header.length < 2) return;
+  const seen = new Map<string, number>();
+  for (const [i, h] of header.entries()) {
+    const lower = h.toLowerCase();
+    const first = seen.get(lower);
+    if (first === undefined) {
+      seen.set(lower, i);
+      continue;
+    }
+    const fields = `fields ${first + 1} and ${i + 1}`;
+    throw new FileRejectedError(
+      'csv',
+      header[first] === h
+        ? `the header names column '${h}' twice (${fields})`
+        : `the header names columns '${header[first]}' and '${h}' (${fields}): one name to a Delta table, whose column names ignore case`,
+      undefined,
+      `rename one of them in the file's header (or, if the file has no header line, set csv: { header: false } for pipeline '${pipeline.name}' in lakelet.yml), then run \`lakelet requeue\` on the file`,
+    );
+  }
+}
+
+/** The pipeline as it reads a file with this delimiter (itself when that is its csv.delimiter). */
+function withDelimiter(pipeline: PipelineConfig, delimiter: string): PipelineConfig {
+  return delimiter === pipeline.csv.delimiter ? pipeline : { ...pipeline, csv: { ...pipeline.csv, delimiter } };
+}
+
+/** How to read a file whose delimiter is not the one used. */
+export function delimiterHint(pipeline: PipelineConfig, used: string): string {
+  const how = pipeline.csv.delimiter === undefined ? 'detected from its first lines: csv.delimiter is not set' : 'csv.delimiter in lakelet.yml';
+  const other = DELIMITERS.find((d) => d !== used) ?? ';';
+  return `the delimiter was ${JSON.stringify(used)} (${how}); if the file uses another, set it for pipeline '${pipeline.name}' in lakelet.yml, e.g. csv: { delimiter: ${JSON.stringify(other)} }`;
 }
 
 /** Whether a checked CSV file can be read with others of the same layout in one statement (readCsvGroup). */
@@ -186,6 +245,10 @@ export async function readCsvGroup(
   files: { path: string; checked: CheckedCsv }[],
   known: { name: string; type: string }[],
 ): Promise<RawInput[] | undefined> {
+  // One statement reads them with one delimiter.
+  const delimiter = files[0].checked.delimiter;
+  if (files.some((f) => f.checked.delimiter !== delimiter)) return undefined;
+  pipeline = withDelimiter(pipeline, delimiter);
   const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
   const source = `[${files.map((f) => sqlString(f.path)).join(', ')}]`;
   const sql = knownCsvSql(source, pipeline, known, FILE_COLUMN);
@@ -217,6 +280,7 @@ export async function readCsvGroup(
       bad: [],
       lines: async () => lines,
       group: { table, path: f.path, lo: c.lo },
+      delimiter,
     });
   }
   return out;
@@ -346,13 +410,13 @@ function csvSqlFrom(source: string, pipeline: PipelineConfig): string {
  * stage write) reads that table instead of sniffing and parsing the file again — with hundreds of
  * small files, re-parsing dominated a batch. Tables are dropped by `dropRawInputs` after staging.
  */
-async function describe(compute: Compute, sql: string, kind: RejectKind, known?: { name: string; type: string }[]): Promise<RawInput> {
+async function describe(compute: Compute, sql: string, kind: RejectKind, known?: { name: string; type: string }[], name?: { path: string; key: string }): Promise<RawInput> {
   const table = `__lakelet_raw_${process.pid}_${++rawCounter}`;
   let created: { Count?: string | number }[];
   try {
     created = await compute.query<{ Count?: string | number }>(`CREATE TEMP TABLE ${table} AS ${sql}`);
   } catch (err) {
-    throw duckdbReadError(kind, err);
+    throw duckdbReadError(kind, err, name);
   }
   rawTablesOf(compute).add(table);
   // A read with the columns given has exactly those (no DESCRIBE); CREATE … AS says how many rows it took.
@@ -380,10 +444,16 @@ export async function dropRawInputs(compute: Compute): Promise<void> {
   set.clear();
 }
 
-/** DuckDB's read errors, first lines only; CSV errors carry `Line: N`. */
-export function duckdbReadError(kind: RejectKind, err: unknown): FileRejectedError {
+/**
+ * DuckDB's read errors, first lines only, without the SQL it quotes (`LINE 1: …` and the `^` under
+ * it); CSV errors carry `Line: N`. With `name`, the path DuckDB read is named by the file's key:
+ * the landing path is gone once the file is quarantined, and a work copy's means nothing.
+ */
+export function duckdbReadError(kind: RejectKind, err: unknown, name?: { path: string; key: string }): FileRejectedError {
   const message = (err as Error).message ?? String(err);
-  const first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ');
+  let first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l) && !/^\s*\^\s*$/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ').trim();
+  if (name) first = first.split(name.path).join(name.key);
+  if (kind === 'parquet') first = first.replace(/^(Invalid Input|IO|Invalid) Error: /, 'not a readable Parquet file: ');
   const line = /Line:\s*(\d+)/i.exec(message);
   return new FileRejectedError(kind, first, line ? { line: Number(line[1]), column: 1 } : undefined);
 }

@@ -2,7 +2,7 @@ import type { Compute } from '../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../adapters/compute/sql.ts';
 import type { PipelineConfig, TransformSpec } from './config.ts';
 import { FileRejectedError } from './errors.ts';
-import { duckdbReadError, REC, type BadRecord, type RawInput } from './file-reader.ts';
+import { delimiterHint, duckdbReadError, REC, type BadRecord, type RawInput } from './file-reader.ts';
 
 /**
  * Turns a batch's raw files into the rows of the stage table: transforms first (epoch → UTC
@@ -92,7 +92,17 @@ export function planFile(pipeline: PipelineConfig, key: string, raw: RawInput, e
   if (raw.records > 0) {
     for (const k of [...pipeline.key, ...(pipeline.orderBy ? [pipeline.orderBy] : [])]) {
       if (!derived.some((d) => d.name.toLowerCase() === k.toLowerCase())) {
-        throw new FileRejectedError('schema', `the file has no '${k}' column (needed as ${pipeline.key.includes(k) ? 'key' : 'orderBy'}); its columns: ${derived.map((d) => d.name).join(', ')}`);
+        const role = pipeline.key.includes(k) ? 'key' : 'orderBy';
+        const columns = derived.map((d) => d.name).join(', ');
+        // A CSV file read as one column: most likely split with the wrong delimiter.
+        const split = raw.delimiter !== undefined && derived.length === 1;
+        const rename = `add the column to the file, or name the file's own column as the ${role} with transforms: { <column>: { rename: ${k} } } in lakelet.yml; then run \`lakelet requeue ${key} -p ${pipeline.name}\``;
+        throw new FileRejectedError(
+          'schema',
+          `the file has no '${k}' column (needed as ${role}); its columns: ${columns}${raw.delimiter !== undefined ? ` (read with delimiter ${JSON.stringify(raw.delimiter)})` : ''}`,
+          undefined,
+          split ? `${delimiterHint(pipeline, raw.delimiter!)}; otherwise ${rename}` : rename,
+        );
       }
     }
   }

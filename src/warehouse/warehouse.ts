@@ -152,6 +152,12 @@ export interface PipelineTables {
   readonly hasTarget: boolean;
   /** Stage columns without lineage (with `_rescued_data` when the stage has it); undefined: no stage yet. */
   stageColumns(): Promise<Column[] | undefined>;
+  /**
+   * Why a column of this type cannot be stored in the stage/target tables (undefined: it can). The
+   * pipeline asks when a file brings a new column, so such a file is quarantined when it is
+   * planned instead of failing its batch's stage commit (and every redo of it) for good.
+   */
+  unstorable?(column: Column): string | undefined;
   /** `stage()` takes a batch as a query on the pipeline's Compute (StageBatch.query) instead of Parquet files. */
   readonly stagesQuery?: boolean;
   /** Appends a batch once (a repeat returns the version that staged it). */

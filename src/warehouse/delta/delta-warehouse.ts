@@ -4,12 +4,13 @@ import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { childLocation } from '../../adapters/storage/location.ts';
-import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
+import type { Column, IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
 import { DeltaSyncMetadata } from './sync-metadata.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
 import { DeltaBatchLedger } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
 import { stateDomain, upsertBatch } from './upsert.ts';
+import { unstorableInDelta } from './unstorable.ts';
 
 /**
  * lakelet's own Delta engine as the warehouse: stage and target are Delta tables (local disk),
@@ -67,6 +68,10 @@ class DeltaPipelineTables implements PipelineTables {
 
   stageColumns() {
     return stageColumns(this.stageTable, this.compute);
+  }
+
+  unstorable(column: Column): string | undefined {
+    return unstorableInDelta(column);
   }
 
   stage(batch: StageBatch) {
