@@ -211,9 +211,10 @@ const ARCHIVE_MOVES_AT_ONCE = 8;
 /**
  * A batch of landed files up to this size keeps its raw inputs in DuckDB from the stage step to
  * the MERGE, which then reads its rows there rather than from the stage files just written; a
- * bigger one lets them go after staging (memory), and its MERGE reads the stage table.
+ * bigger one lets them go after staging (held, they would sit beside the MERGE's own temp tables
+ * of the same rows), and its MERGE reads the stage table.
  */
-const HOLD_ROWS_BYTES = 256 * 1024 * 1024;
+const HOLD_ROWS_BYTES = 64 * 1024 * 1024;
 
 /**
  * Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq).
