@@ -31,6 +31,12 @@ export interface BatchProgress {
   targetVersion: number | null;
   mergeMs: number;
   metrics: MergeCounts;
+  /**
+   * The query the stage step appended, over the batch's raw inputs in DuckDB, when this step
+   * staged the batch itself (not a redo) and the batch is small enough to keep them until the
+   * MERGE (HOLD_ROWS_BYTES); completeBatch hands it to the target step.
+   */
+  heldRows?: string;
 }
 
 /** Target rows a batch's MERGE inserted, updated and deleted (by markers), and stage rows its dedup collapsed. */
@@ -45,14 +51,17 @@ export function beginBatch(rt: PipelineRuntime, manifest: BatchManifest, recover
 /** Runs (or, after a crash, finishes) every remaining step of a planned batch. */
 export async function completeBatch(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<BatchOutcome> {
   const progress = beginBatch(rt, manifest, prepared === undefined);
+  // The raw inputs stay in DuckDB until the MERGE has read the batch's rows from them (heldRows).
   try {
     const prep = await quarantineStep(rt, progress, prepared);
     await stageStep(rt, progress, prep);
+    if (progress.heldRows === undefined) await dropRawInputs(rt.compute);
+    await archiveStep(rt, progress);
+    await targetStep(rt, progress, progress.heldRows);
   } finally {
+    progress.heldRows = undefined;
     await dropRawInputs(rt.compute);
   }
-  await archiveStep(rt, progress);
-  await targetStep(rt, progress);
   return logStep(rt, progress);
 }
 
@@ -177,6 +186,9 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
       ...(remote.length ? { remote, ingestedAt: manifest.ingestedAt } : {}),
     });
     progress.stageVersion = result.version;
+    // Rows another process staged (skipped) were not read from these inputs: the MERGE reads the stage.
+    const held = manifest.files.reduce((n, f) => n + (f.outcome === 'stage' ? f.size : 0), 0) <= HOLD_ROWS_BYTES;
+    if (direct && !result.skipped && held) progress.heldRows = query;
     rt.reporter.event('info', 'batch.staged', { pipeline: pipeline.name, batch: seq, version: result.version, rows: result.rows, skipped: result.skipped || undefined });
   }
   progress.stageMs = Date.now() - started;
@@ -207,8 +219,20 @@ export async function archiveStep(rt: PipelineRuntime, progress: BatchProgress):
 
 const ARCHIVE_MOVES_AT_ONCE = 8;
 
-/** Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq). */
-export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): Promise<void> {
+/**
+ * A batch of landed files up to this size keeps its raw inputs in DuckDB from the stage step to
+ * the MERGE, which then reads its rows there rather than from the stage files just written; a
+ * bigger one lets them go after staging (held, they would sit beside the MERGE's own temp tables
+ * of the same rows), and its MERGE reads the stage table.
+ */
+const HOLD_ROWS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Step 4: MERGE the batch's stage rows into the target, once (txn lakelet:<p>:target @ seq).
+ * `heldRows`: the stage step's query, its inputs still in DuckDB (completeBatch): the MERGE reads
+ * the rows there; without it, from the stage table.
+ */
+export async function targetStep(rt: PipelineRuntime, progress: BatchProgress, heldRows?: string): Promise<void> {
   const { manifest } = progress;
   const started = Date.now();
   if (!rt.tables.hasTarget || !hasRows(manifest)) return;
@@ -221,7 +245,7 @@ export async function targetStep(rt: PipelineRuntime, progress: BatchProgress): 
     progress.metrics = await ledger.mergeCounts(done);
   } else {
     await earlierBatchesFirst(rt, 'target', manifest.seq);
-    const r = await mergeBatch(rt, manifest);
+    const r = await mergeBatch(rt, manifest, heldRows);
     progress.targetVersion = r.version;
     progress.metrics = r.metrics;
   }
@@ -332,7 +356,7 @@ function errorDocument(rt: PipelineRuntime, manifest: BatchManifest, f: Manifest
  * MERGE the batch's stage rows into the target (warehouse upsert): one row per key (the latest by
  * orderBy, then arrival order), deletes by the marker, no older row replacing or resurrecting.
  */
-async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise<{ version: number; metrics: MergeCounts }> {
+async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest, heldRows: string | undefined): Promise<{ version: number; metrics: MergeCounts }> {
   const { pipeline } = rt;
   const seq = manifest.seq;
   const result = await rt.tables.upsert(
@@ -344,6 +368,7 @@ async function mergeBatch(rt: PipelineRuntime, manifest: BatchManifest): Promise
       partitionBy: pipeline.partitionBy,
       fileOrder: manifest.files.map((f) => f.key),
       addColumns: pipeline.schemaDrift === 'evolve',
+      ...(heldRows !== undefined ? { heldRows } : {}),
     },
     (count) => {
       if (count > 0) rt.reporter.event('info', 'batch.tombstones', { pipeline: pipeline.name, batch: seq, keys: count });

@@ -102,6 +102,13 @@ export interface UpsertSpec {
   changedOnly?: boolean;
   /** State committed atomically with this MERGE (see {@link CommittedState}). */
   state?: CommittedState;
+  /**
+   * The batch's stage rows as a query on the warehouse's own Compute, when the caller still holds
+   * them in it: the very query the stage step appended (StageBatch.query) in this process. A
+   * warehouse that stages queries (stagesQuery) may read them there instead of reading the stage
+   * files it just wrote back; the stage table stays the truth (a redo after a crash reads it).
+   */
+  heldRows?: string;
 }
 
 /**

@@ -34,6 +34,20 @@ describe('schema drift', () => {
     expect(Object.keys((await ws.rows('tables/stage', 'id'))[0])).toContain('extra');
   });
 
+  it('evolve: a later file without the new column updates its key as the stage holds it (the column NULL)', async () => {
+    ws = new Workspace(yaml('evolve'));
+    ws.land('landing/1.csv', csv('id,n,extra', [[1, 10, 'e1'], [2, 20, 'e2']]));
+    await ws.run();
+    ws.land('landing/2.csv', csv('id,n', [[2, 21]]));
+    await ws.run();
+    const stage = (await ws.rows('tables/stage', 'id')).filter((r) => r.id === '2' && r.n === '21');
+    expect(stage.map((r) => r.extra)).toEqual([null]);
+    expect(await ws.rows('tables/target', 'id')).toEqual([
+      { id: '1', n: '10', extra: 'e1' },
+      { id: '2', n: '21', extra: null },
+    ]);
+  });
+
   it('evolve: a value that does not cast to the established type quarantines the file', async () => {
     ws = await twoBatches('evolve');
     const err = ws.files('quarantine').find((f) => f.endsWith('2.csv.error.json'))!;

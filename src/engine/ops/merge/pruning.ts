@@ -106,7 +106,7 @@ async function pruneOneKey(
     const keysSql = `SELECT CAST(${sqlIdent(field.name)} AS ${t}) AS v FROM ${sourceTable} WHERE ${sqlIdent(field.name)} IS NOT NULL`;
     // Integer bounds (the usual key) are ordered here in JavaScript, exactly as DuckDB would: one
     // round trip less per merge. Other types are typed and ordered by DuckDB.
-    const integerSorted = orderIntegerBounds(typeof field.type === 'string' ? field.type : '', ranged);
+    const integerSorted = orderIntegerBounds(typeof field.type === 'string' ? field.type : '', ranged) ?? orderStringBounds(field.type, ranged);
     const sorted = integerSorted ?? (await orderBoundsInDuckDb(compute, typedSql));
     const usable = sorted.filter((r) => r.lo !== null && r.hi !== null);
     for (const r of sorted) if (r.lo === null || r.hi === null) kept.add(r.i);
@@ -237,6 +237,29 @@ export async function orderBoundsInDuckDb(compute: Snapshot['table']['compute'],
       `FROM (${typedSql}) ORDER BY lo`,
   );
   return rows.map((r) => ({ i: Number(r.i), lo: r.lo_text, hi: r.hi_text, overlaps: r.overlaps }));
+}
+
+/**
+ * What the ordering query returns for string columns (the usual text key, e.g. a tracking number):
+ * a text bound is its own VARCHAR, and DuckDB orders VARCHAR by its UTF-8 bytes, as Buffer.compare
+ * does. Undefined for any other type, or a bound that is not well-formed Unicode: then DuckDB decides.
+ */
+export function orderStringBounds(type: StructField['type'], bounds: { i: number; lo: string | null; hi: string | null }[]): OrderedBound[] | undefined {
+  if (type !== 'string') return undefined;
+  const typed = bounds.map((b) => ({ i: b.i, lo: b.lo === null ? null : Buffer.from(b.lo), hi: b.hi === null ? null : Buffer.from(b.hi) }));
+  // (A lone surrogate does not survive the trip through UTF-8.)
+  if (typed.some((b, k) => (b.lo !== null && b.lo.toString() !== bounds[k].lo) || (b.hi !== null && b.hi.toString() !== bounds[k].hi))) return undefined;
+  // Min above max says nothing (as typedBoundsSql): the file is kept.
+  for (const b of typed) if (b.lo !== null && b.hi !== null && Buffer.compare(b.lo, b.hi) > 0) b.lo = b.hi = null;
+  const usable = typed.filter((b) => b.lo !== null && b.hi !== null).sort((a, b) => Buffer.compare(a.lo!, b.lo!));
+  const out: OrderedBound[] = [];
+  let maxHi: Buffer | undefined;
+  for (const b of usable) {
+    out.push({ i: b.i, lo: b.lo!.toString(), hi: b.hi!.toString(), overlaps: maxHi === undefined ? null : Buffer.compare(maxHi, b.lo!) >= 0 });
+    if (maxHi === undefined || Buffer.compare(b.hi!, maxHi) > 0) maxHi = b.hi!;
+  }
+  for (const b of typed) if (b.lo === null || b.hi === null) out.push({ i: b.i, lo: null, hi: null, overlaps: null });
+  return out;
 }
 
 /** The range of each integer type, for TRY_CAST's verdict on a bound (out of range: NULL). */

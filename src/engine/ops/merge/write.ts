@@ -109,6 +109,7 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
           mappingMode: columnMappingMode(metadata),
           configuration: metadata.configuration,
           columns: schema.fields.map((f) => f.name),
+          rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
         })
       : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
   } finally {
@@ -143,6 +144,22 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
 }
 
 /** Rows a file holds (its stats' count minus its deletion vector's); unknown without stats. */
+/**
+ * Row groups for a rewrite of `keptRows` rows: DuckDB encodes and compresses a file's row groups
+ * in parallel, one per thread, so a 160,000-row rewrite in its default 122,880-row groups kept one
+ * thread busy with the first group while the other finished the second, short one (a 157,000-row
+ * copy: ~100 ms against ~80 ms in groups of 32,768 rows on 2 threads, the same CPU, size +0.5%). About
+ * eight groups per rewrite, never under 16,384 rows (compression and readers' per-group cost) nor
+ * over the default; small rewrites and inserts keep the default.
+ */
+function rewriteRowGroupSize(keptRows: number): number | undefined {
+  if (!Number.isFinite(keptRows) || keptRows < 2 * MIN_REWRITE_ROW_GROUP) return undefined;
+  return Math.max(MIN_REWRITE_ROW_GROUP, Math.min(DEFAULT_ROW_GROUP, Math.ceil(keptRows / 8)));
+}
+
+const MIN_REWRITE_ROW_GROUP = 16_384;
+const DEFAULT_ROW_GROUP = 122_880;
+
 function liveRows(f: AddFile): number {
   const n = parseStats(f.stats)?.numRecords;
   return typeof n === 'number' ? n - (f.deletionVector?.cardinality ?? 0) : Number.POSITIVE_INFINITY;

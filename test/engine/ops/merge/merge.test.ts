@@ -123,6 +123,25 @@ describe('MERGE', () => {
     t.close();
   });
 
+  it('dedupBy keeps one row per key as PARTITION BY groups them (NULL with NULL), ties in source order; unique keys as given', async () => {
+    const src = `SELECT * FROM (VALUES (1, NULL, 'x', 1), (1, NULL, 'y', 1), (2, 2, 'p', NULL), (2, 2, 'q', 5), (3, 3, 'u', 7)) s(a, b, v, o)`;
+    for (const [keep, expected] of [['last', ['y', 'q', 'u', 'seed']], ['first', ['x', 'q', 'u', 'seed']]] as const) {
+      const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
+      await t.write({ sql: `SELECT 9 AS a, 9 AS b, 'seed' AS v, 0 AS o` }).execute();
+      const res = await t.merge({ sql: src }, { on: ['a', 'b'] }).dedupBy('o', keep).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+      expect(res.metrics).toMatchObject({ numSourceRows: 5, numSourceRowsDeduplicated: 2, numTargetRowsInserted: 3 });
+      expect((await t.read({ orderBy: 'a' })).map((r) => r.v)).toEqual(expected);
+      // Unique keys: nothing to drop, each source row acts.
+      const unique = await t.merge({ sql: `SELECT * FROM (VALUES (3, 3, 'w', 8), (4, 4, 'z', 1)) s(a, b, v, o)` }, { on: ['a', 'b'] }).dedupBy('o', keep).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+      expect(unique.metrics).toMatchObject({ numSourceRows: 2, numSourceRowsDeduplicated: 0, numTargetRowsUpdated: 1, numTargetRowsInserted: 1 });
+      expect((await t.read({ where: 'a >= 3', orderBy: 'a' })).map((r) => r.v)).toEqual(['w', 'z', 'seed']);
+      // A dedup column the source lacks is named (not a DuckDB binder error), whether or not keys repeat.
+      const missing = await t.merge({ sql: `SELECT 5 AS a, 5 AS b, 'm' AS v` }, { on: ['a', 'b'] }).dedupBy('o', keep).whenNotMatchedInsertAll().execute().catch((e) => e);
+      expect(String(missing.message)).toContain("dedup column 'o' is not in the source");
+      t.close();
+    }
+  });
+
   it('prunes exactly when file key ranges overlap: a key inside a wide file is matched, not inserted again', async () => {
     const t = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
     // File A spans [1, 100]; file B [50, 60] lies inside it. Key 100 is only in A, yet B has the
