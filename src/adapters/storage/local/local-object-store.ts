@@ -172,21 +172,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
-    const file = this.localPath(key);
-    const dir = path.dirname(file);
-    try {
-      await fs.mkdir(dir, { recursive: true });
-      const tmp = await writeTemp(dir, data);
-      try {
-        await fs.rename(tmp, file);
-      } catch (err) {
-        await unlinkQuietly(tmp);
-        throw err;
-      }
-    } catch (err) {
-      throw asIoError(err, file, 'write');
-    }
-    await syncDir(dir);
+    await this.putWritten(key, (tmp) => fs.writeFile(tmp, data, { flag: 'wx' }));
   }
 
   async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
