@@ -37,7 +37,13 @@ const duration = z.union([
   z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$/i, "a duration like 500ms, '2s', '10m', '7d'"),
 ]);
 const properties = z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({});
-const share = z.union([z.number().min(0).max(1), z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, "a share like 0.1 or '10%'")]);
+const share = z.union([
+  z.number().min(0).max(1),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*%\s*$/, "a share like 0.1 or '10%'")
+    .refine((v) => Number(v.replace('%', '')) <= 100, 'a share of at most 100%'),
+]);
 
 /** `stage:` / `target:` are a path, or an object with the path and table settings. */
 const stageSchema = z.union([
@@ -290,6 +296,7 @@ export function parseConfig(text: string, file: string, options: ConfigOptions =
     if (p.siblings.length > 0 && !p.json.path) {
       issues.push({ ...where('landing'), message: `shares its landing folder with ${p.siblings.join(', ')}: pipelines may share a landing folder only to fan out a nested JSON document, each with its own json.path` });
     }
+    if (p.target !== undefined && p.target === p.stage) issues.push({ ...where('target'), message: 'is the stage table too: the MERGE would write into its own source; give the target its own path' });
     for (const other of pipelines) {
       if (other === p) continue;
       if (other.stage === p.stage || other.target === p.stage) issues.push({ ...where('stage'), message: `is also a table of pipeline '${other.name}'` });

@@ -86,6 +86,16 @@ pipelines:
     const fixed = two.replace('target: ./t, ', '');
     expect(issues(fixed).map((i) => `${i.path} ${i.line}:${i.column}`)).toEqual(['pipelines.a.landing 3:17', 'pipelines.a.archive 3:58', 'pipelines.b.landing 4:17']);
   });
+
+  it('refuses a target that is the stage table itself, and a bad-records share over 100%', () => {
+    const one = (extra: string) => `
+pipelines:
+  p: { landing: ./in, format: csv, stage: ./tables/s, key: id, archive: ./a, quarantine: ./q${extra} }
+`;
+    expect(issues(one(', target: ./tables/s'))).toEqual([{ path: 'pipelines.p.target', line: 3, column: expect.any(Number), message: expect.stringContaining('is the stage table too') }]);
+    expect(issues(one(", target: ./tables/t, badRecordsLimit: '150%'")).map((i) => `${i.path}: ${i.message}`)).toEqual([expect.stringMatching(/^pipelines\.p\.badRecordsLimit: .*at most 100%/)]);
+    expect(parseConfig(one(", target: ./tables/t, badRecordsLimit: '100%'"), '/w/lakelet.yml').pipelines[0].badRecordsLimit).toBe(1);
+  });
 });
 
 describe('locations', () => {
