@@ -177,6 +177,10 @@ export class BatchState {
     const amendment = this.amendments.get(seq) ?? { seq, replaced: [] };
     const rejected = (amendment.rejected ??= []);
     if (!rejected.some((r) => r.key === key)) rejected.push({ key, sha256: file.sha256, error });
+    // Copies of it in this batch were to be archived as its duplicates: the same bytes, the same verdict.
+    for (const copy of manifest.files.filter((f) => f.outcome === 'duplicate' && f.duplicateOf === seq && f.duplicateName === key)) {
+      if (!rejected.some((r) => r.key === copy.key)) rejected.push({ key: copy.key, sha256: copy.sha256, error: { ...error, message: `the same content as ${key}, rejected: ${error.message}` } });
+    }
     await this.store.put(`batches/${pad(seq)}.amend.json`, JSON.stringify(amendment, null, 1));
     this.amendments.set(seq, amendment);
     applyAmendment(manifest, amendment);
@@ -240,12 +244,14 @@ function applyAmendment(manifest: BatchManifest, amendment: Amendment): void {
     }
   }
   for (const r of amendment.rejected ?? []) {
-    const f = manifest.files.find((x) => x.key === r.key && x.sha256 === r.sha256 && x.outcome === 'stage');
+    const f = manifest.files.find((x) => x.key === r.key && x.sha256 === r.sha256 && (x.outcome === 'stage' || x.outcome === 'duplicate'));
     if (f) {
       f.outcome = 'quarantine';
       f.error = r.error;
       delete f.records;
       delete f.bad;
+      delete f.duplicateOf;
+      delete f.duplicateName;
     }
   }
 }

@@ -122,6 +122,16 @@ async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prep
   return prep;
 }
 
+/** The bad-records documents of the batch's staged files that are not written yet, from a redo's plans of their planned bytes. */
+async function writeMissingBadRecords(rt: PipelineRuntime, manifest: BatchManifest, prep: Prepared): Promise<void> {
+  for (const f of manifest.files.filter((x) => x.outcome === 'stage' && !x.loadJob && x.bad && x.bad.leftOut > 0)) {
+    const dest = badRecordsKey(manifest.folder, f.key);
+    const plan = prep.plans.get(f.key);
+    if (!plan || (await rt.quarantine.head(dest))) continue;
+    await rt.quarantine.putIfAbsent(dest, badRecordsDocument(f.key, plan.bad));
+  }
+}
+
 /** Step 2: append the batch's rows to the stage table, once (txn lakelet:<p>:stage @ seq). */
 export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, prepared?: Prepared): Promise<void> {
   const { manifest } = progress;
@@ -157,8 +167,14 @@ export async function stageStep(rt: PipelineRuntime, progress: BatchProgress, pr
         await rt.state.reject(seq, key, rejectionError(err, key, pipeline));
         stageFiles.splice(stageFiles.indexOf(f), 1);
         rt.reporter.event('warn', 'file.rejected-on-redo', { pipeline: pipeline.name, batch: seq, file: key, error: err.message });
-        await quarantineFile(rt, progress, f, rt.siblings.length > 0);
+        // With its copies in this batch (reject turned them from duplicates into rejects too).
+        for (const q of manifest.files.filter((x) => x.outcome === 'quarantine' && x.sha256 === f.sha256)) {
+          await quarantineFile(rt, progress, q, rt.siblings.length > 0);
+        }
       }
+      // badRecordsStep leaves a redo with changed or refused files to this step: the documents of
+      // the files that stay are written here, before the commit (those already there are kept).
+      await writeMissingBadRecords(rt, manifest, redo);
       if (!hasRows(manifest)) {
         progress.stageMs = Date.now() - started;
         return;

@@ -101,7 +101,12 @@ export async function requeueFiles(files: QuarantinedFile[], log: IngestionLogTa
     outcomes.push(outcome);
     // What goes back is what is in quarantine now: the README's way to fix a file is to edit it
     // there, so its content may no longer be the one the batch quarantined.
-    const sha = sha256(await quarantine.get(q.quarantineKey));
+    const content = await quarantine.get(q.quarantineKey).catch(() => undefined);
+    if (content === undefined) {
+      outcome.refused = 'it is no longer in quarantine (moved or deleted since it was listed).';
+      continue;
+    }
+    const sha = sha256(content);
     if (sha !== q.sha256) outcome.fixedInPlace = true;
     // 1. A landing file of the same name: the same bytes are a requeue a crash interrupted; other bytes are a delivery.
     const there = await landing.head(q.key);

@@ -16,11 +16,17 @@ export class Workspace {
   private tick = 0;
   clock = new ManualClock(Date.UTC(2024, 4, 17, 8, 30, 0));
 
-  constructor(readonly yaml: string) {
+  constructor(public yaml: string) {
     const t = tempDir('lakelet-pipeline-');
     this.dir = t.dir;
     this.cleanup = t.cleanup;
     writeFileSync(join(this.dir, 'lakelet.yml'), yaml);
+  }
+
+  /** The config changed between runs (what an operator does before running again). */
+  writeConfig(yaml: string): void {
+    this.yaml = yaml;
+    writeFileSync(this.configFile, yaml);
   }
 
   get configFile(): string {
