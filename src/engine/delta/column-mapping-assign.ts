@@ -67,36 +67,22 @@ function largestId(t: DataType): number {
 }
 
 /**
- * The schema a table with this configuration must have: under column mapping (mode name or id)
- * every field without an id and physical name gets new ones (`col-<uuid>`); without mapping the
- * schema is returned as it is. Used when a table is created and when its schema evolves.
+ * The schema and configuration a table must have under its configuration's column mapping (mode
+ * name or id; any other mode returns them as they are). `before`: the table's metadata when it
+ * exists (undefined when it is being created). A field the table already had and that has no
+ * physical name yet is named after itself: its data files were written under that name (mapping
+ * just turned on, mode none -> name; or a mapped table written without annotations). Fields new
+ * here get `col-<uuid>` names. All get ids above maxColumnId.
  */
 export function withColumnMapping(
+  before: Metadata | undefined,
   schema: StructType,
   configuration: Record<string, string>,
   uuid: () => string,
 ): { schema: StructType; configuration: Record<string, string>; changed: boolean } {
   const mode = configuration['delta.columnMapping.mode'];
   if (mode !== 'name' && mode !== 'id') return { schema, configuration, changed: false };
-  return assignColumnMapping(schema, configuration, () => `col-${uuid()}`);
-}
-
-/**
- * The schema and configuration of an existing table after a change (new columns, new properties).
- * A field the table already had and that has no physical name yet is named after itself: its data
- * files were written under that name (mapping just turned on, mode none -> name; or a mapped table
- * written without annotations). Fields new in this change get `col-<uuid>` names. All get ids
- * above maxColumnId.
- */
-export function evolveColumnMapping(
-  before: Metadata,
-  schema: StructType,
-  configuration: Record<string, string>,
-  uuid: () => string,
-): { schema: StructType; configuration: Record<string, string>; changed: boolean } {
-  const mode = configuration['delta.columnMapping.mode'];
-  if (mode !== 'name' && mode !== 'id') return { schema, configuration, changed: false };
-  const existing = fieldPaths(JSON.parse(before.schemaString) as StructType, '', new Set());
+  const existing = before ? fieldPaths(JSON.parse(before.schemaString) as StructType, '', new Set()) : new Set<string>();
   return assignColumnMapping(schema, configuration, (f, path) => (existing.has(path) ? f.name : `col-${uuid()}`));
 }
 

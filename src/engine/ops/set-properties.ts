@@ -3,7 +3,7 @@ import type { Snapshot } from '../delta/snapshot.ts';
 import type { TableHandle } from '../table-handle.ts';
 import type { OperationResult } from './operation-result.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
-import { evolveColumnMapping } from '../delta/column-mapping-assign.ts';
+import { withColumnMapping } from '../delta/column-mapping-assign.ts';
 import { commit } from '../delta/transaction.ts';
 import { assertSettableOnExisting, normalizeTableProperties } from '../delta/table-properties.ts';
 import { mergeProtocols } from './restore.ts';
@@ -40,7 +40,7 @@ export class SetPropertiesBuilder {
     }
     assertSettableOnExisting(ctx.uri, wanted, existing.configuration);
     // Column mapping turned on (mode name): every field gets an id and its own name as physical name.
-    const mapped = evolveColumnMapping(existing.metadata, existing.schema, { ...existing.configuration, ...wanted }, () => ctx.ids.uuid());
+    const mapped = withColumnMapping(existing.metadata, existing.schema, { ...existing.configuration, ...wanted }, () => ctx.ids.uuid());
     const metadata: Metadata = { ...existing.metadata, configuration: mapped.configuration, ...(mapped.changed ? { schemaString: JSON.stringify(mapped.schema) } : {}) };
     const actions: Action[] = [{ metaData: metadata }];
     const protocol = mergeProtocols(existing.protocol, chooseProtocol(mapped.schema, metadata.configuration));

@@ -7,7 +7,7 @@ import { chooseProtocol } from '../delta/protocol-chooser.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';
 import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
-import { evolveColumnMapping, withColumnMapping } from '../delta/column-mapping-assign.ts';
+import { withColumnMapping } from '../delta/column-mapping-assign.ts';
 import { protocolUpgrade } from './protocol-upgrade.ts';
 import { commit } from '../delta/transaction.ts';
 import { planFiles } from '../delta/scan.ts';
@@ -121,7 +121,7 @@ export class WriteBuilder {
         }
       }
       // Under column mapping every field gets its id and physical name now, before any file is written.
-      const mapped = withColumnMapping(sourceSchema, { ...this._properties }, () => ctx.ids.uuid());
+      const mapped = withColumnMapping(undefined, sourceSchema, { ...this._properties }, () => ctx.ids.uuid());
       metadata = {
         id: ctx.ids.uuid(),
         ...(this._name ? { name: this._name } : {}),
@@ -145,7 +145,7 @@ export class WriteBuilder {
       const propsChanged = Object.entries(this._properties).some(([k, v]) => existing.configuration[k] !== v);
       if (propsChanged) assertSettableOnExisting(ctx.uri, this._properties, existing.configuration);
       if (changed || propsChanged) {
-        const mapped = evolveColumnMapping(existing.metadata, schema, { ...existing.configuration, ...this._properties }, () => ctx.ids.uuid());
+        const mapped = withColumnMapping(existing.metadata, schema, { ...existing.configuration, ...this._properties }, () => ctx.ids.uuid());
         metadata = { ...existing.metadata, schemaString: JSON.stringify(mapped.schema), configuration: mapped.configuration };
         actions.push({ metaData: metadata });
         const protocol = protocolUpgrade(existing.protocol, mapped.schema, metadata.configuration);

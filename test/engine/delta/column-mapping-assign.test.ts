@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Metadata } from '../../../src/engine/delta/actions.ts';
-import { assignColumnMapping, evolveColumnMapping, withColumnMapping } from '../../../src/engine/delta/column-mapping-assign.ts';
+import { assignColumnMapping, withColumnMapping } from '../../../src/engine/delta/column-mapping-assign.ts';
 import type { StructField, StructType } from '../../../src/engine/delta/schema.ts';
 
 // The rules of PROTOCOL.md "Column Mapping" that a schema change must keep: ids are unique and
@@ -34,13 +34,13 @@ describe('column mapping assignment', () => {
 
   it('withColumnMapping leaves a table without mapping alone', () => {
     const s = schema(f('a'));
-    expect(withColumnMapping(s, { 'delta.columnMapping.mode': 'none' }, uuid)).toEqual({ schema: s, configuration: { 'delta.columnMapping.mode': 'none' }, changed: false });
+    expect(withColumnMapping(undefined, s, { 'delta.columnMapping.mode': 'none' }, uuid)).toEqual({ schema: s, configuration: { 'delta.columnMapping.mode': 'none' }, changed: false });
   });
 
   it('evolution names fields the table already had after themselves, new ones (nested too) col-<uuid>', () => {
     const before = schema(f('a'), f('s', schema(f('x'))));
     const after = schema(f('a'), f('s', schema(f('x'))), f('n', { type: 'array', elementType: schema(f('y')), containsNull: true }));
-    const out = evolveColumnMapping(meta(before, {}), after, { 'delta.columnMapping.mode': 'name' }, uuid);
+    const out = withColumnMapping(meta(before, {}), after, { 'delta.columnMapping.mode': 'name' }, uuid);
     const names = (t: StructType): unknown[] => t.fields.map((x) => [x.name, x.metadata['delta.columnMapping.id'], x.metadata['delta.columnMapping.physicalName']]);
     expect(names(out.schema)).toEqual([
       ['a', 1, 'a'],

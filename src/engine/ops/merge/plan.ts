@@ -10,7 +10,7 @@ import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
 import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
-import { evolveColumnMapping } from '../../delta/column-mapping-assign.ts';
+import { withColumnMapping } from '../../delta/column-mapping-assign.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
 import { InputError, NotATableError } from '../../errors.ts';
@@ -164,7 +164,7 @@ export async function prepareTarget(table: TableHandle, snapshot: Snapshot | und
   const evolved = reconcileSchema(uri, snapshot.schema, compared, { mergeSchema: options.mergeSchema });
   if (evolved.changed) {
     // Under column mapping the new columns get new ids (above maxColumnId) and physical names.
-    const mapped = evolveColumnMapping(snapshot.metadata, evolved.schema, target.metadata.configuration, () => table.ctx.ids.uuid());
+    const mapped = withColumnMapping(snapshot.metadata, evolved.schema, target.metadata.configuration, () => table.ctx.ids.uuid());
     target.schema = mapped.schema;
     target.metadata = { ...target.metadata, schemaString: JSON.stringify(target.schema), configuration: mapped.configuration };
     target.actions.push({ metaData: target.metadata });
