@@ -158,12 +158,23 @@ function columnLayout(options: DataWriteOptions): ColumnLayout {
 }
 
 /** The COPY's select list: data columns (physical names), the kind's extra columns, partition keys. */
+/**
+ * A table column's value as the writer stores it from a query whose columns (lower-cased) are
+ * `present`: the query's column cast to the column's type, or NULL of that type when the query
+ * lacks it (a column added by schema evolution, a nullable one left out). `qualifier`: the query's
+ * alias with its dot, if any. Whoever reads a batch from its query instead of the files written from
+ * it (the pipeline's held rows) must use the same, or the two reads would differ.
+ */
+export function storedValue(f: StructField, present: ReadonlySet<string>, qualifier = ''): string {
+  const type = deltaTypeToDuckDb(f.type);
+  return present.has(f.name.toLowerCase()) ? `CAST(${qualifier}${sqlIdent(f.name)} AS ${type})` : `NULL::${type}`;
+}
+
 async function selectList(table: TableContext, sourceSql: string, kind: FileKind, layout: ColumnLayout, mode: ColumnMappingMode, known?: string[]): Promise<string[]> {
   // Columns the batch lacks (after schema evolution, or nullable ones left out) are written as NULL.
   const described = known ? known.map((column_name) => ({ column_name })) : await table.compute.query<{ column_name: string }>(`DESCRIBE ${sourceSql}`);
   const present = new Set(described.map((c) => c.column_name.toLowerCase()));
-  const valueOf = (f: StructField) =>
-    present.has(f.name.toLowerCase()) ? `CAST(s.${sqlIdent(f.name)} AS ${deltaTypeToDuckDb(f.type)})` : `NULL::${deltaTypeToDuckDb(f.type)}`;
+  const valueOf = (f: StructField) => storedValue(f, present, 's.');
   const select = layout.dataFields.map((f) => `${physicalExpr(valueOf(f), f.type, mode)} AS ${sqlIdent(physicalName(f, mode))}`);
   for (const extra of kind.extraColumns ?? []) {
     if (!present.has(extra.name.toLowerCase())) {

@@ -1,7 +1,7 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import type { DeltaTable } from '../../engine/table.ts';
-import { deltaTypeToDuckDb } from '../../engine/delta/duckdb-types.ts';
+import { storedValue } from '../../engine/delta/data-writer.ts';
 import type { StructField } from '../../engine/delta/schema.ts';
 import { LINEAGE, type UpsertResult, type UpsertSpec } from '../warehouse.ts';
 import type { DeltaBatchLedger } from './ledger.ts';
@@ -96,7 +96,7 @@ async function stageBatchRows(t: UpsertTables, seq: number): Promise<{ sql: stri
  * The batch's stage rows from the query the stage step appended, while its inputs are still in
  * DuckDB: the stage files just written are not read back (a 10,000-row batch paid 15-20 ms to
  * decompress and decode them again). Each stage column as the stage writer stored it: the query's
- * column cast to the stage type, or NULL for a column the batch lacks (data-writer.ts selectList),
+ * column cast to the stage type, or NULL for a column the batch lacks (data-writer.ts storedValue),
  * so the rows are the ones in the stage table. Read after the stage commit: its schema includes
  * any column the batch added.
  */
@@ -104,10 +104,7 @@ async function heldBatchRows(t: UpsertTables, query: string, seq: number): Promi
   const snapshot = await t.stage.snapshot();
   const described = await t.compute.query<{ column_name: string }>(`DESCRIBE SELECT * FROM (${query})`);
   const present = new Set(described.map((c) => c.column_name.toLowerCase()));
-  const select = snapshot.schema.fields.map((f) => {
-    const type = deltaTypeToDuckDb(f.type);
-    return `${present.has(f.name.toLowerCase()) ? `CAST(${sqlIdent(f.name)} AS ${type})` : `NULL::${type}`} AS ${sqlIdent(f.name)}`;
-  });
+  const select = snapshot.schema.fields.map((f) => `${storedValue(f, present)} AS ${sqlIdent(f.name)}`);
   return { sql: `SELECT * FROM (SELECT ${select.join(', ')} FROM (${query})) WHERE _batch = ${seq}`, fields: snapshot.schema.fields, release: async () => {} };
 }
 
