@@ -95,30 +95,29 @@ async function quarantineFile(rt: PipelineRuntime, progress: BatchProgress, f: M
  * reads the batch's files again to rebuild them: the same bytes give the same records.
  */
 async function badRecordsStep(rt: PipelineRuntime, manifest: BatchManifest, prepared: Prepared | undefined): Promise<Prepared | undefined> {
-  let prep = prepared;
+  let missing = false;
   for (const f of manifest.files.filter((x) => x.outcome === 'stage' && x.bad)) {
     rt.reporter.event('warn', 'file.bad-records', { pipeline: rt.pipeline.name, batch: manifest.seq, file: f.key, records: f.bad!.records, leftOut: f.bad!.leftOut, error: f.bad!.summary });
     const dest = badRecordsKey(manifest.folder, f.key);
     if (f.bad!.leftOut === 0 || (await rt.quarantine.head(dest))) continue;
-    if (f.loadJob) {
-      await rt.quarantine.putIfAbsent(dest, loadErrorsDocument(f));
-      continue;
-    }
-    if (!prep) {
-      const stageFiles = manifest.files.filter((x) => x.outcome === 'stage' && !x.loadJob);
-      // Gone or changed since planned: the stage step says what to do about it.
-      let changed = false;
-      const redo = await prepareFromLanding(rt, manifest.seq, stageFiles, sha256, async () => {
-        changed = true;
-      });
-      // A file that passed when planned but fails now: the stage step's redo reports it.
-      if (changed || redo.rejected.size > 0) return prepared;
-      prep = redo;
-    }
-    const plan = prep.plans.get(f.key);
-    if (!plan) continue;
-    await rt.quarantine.putIfAbsent(dest, badRecordsDocument(f.key, plan.bad));
+    if (f.loadJob) await rt.quarantine.putIfAbsent(dest, loadErrorsDocument(f));
+    else missing = true;
   }
+  if (!missing) return prepared;
+  let prep = prepared;
+  if (!prep) {
+    const stageFiles = manifest.files.filter((x) => x.outcome === 'stage' && !x.loadJob);
+    // Gone or changed since planned: the stage step says what to do about it.
+    let changed = false;
+    const redo = await prepareFromLanding(rt, manifest.seq, stageFiles, sha256, async () => {
+      changed = true;
+    });
+    // A file that passed when planned but fails now: the stage step's redo handles it, and writes
+    // the documents of the files that stay.
+    if (changed || redo.rejected.size > 0) return prepared;
+    prep = redo;
+  }
+  await writeMissingBadRecords(rt, manifest, prep);
   return prep;
 }
 
