@@ -12,9 +12,10 @@ const PRUNABLE = new Set(['byte', 'short', 'integer', 'long', 'float', 'double',
  * Files that may hold a row whose key equals some source key, decided before any data is read:
  * for each key column, a file survives only if at least one distinct source key falls inside the
  * file's [min, max] (its partition value, for a partition column). DuckDB does this in one pass
- * over the source keys (a binary search over disjoint ranges, else a range join against one row
- * per file), so it is exact per column whether the source has ten keys or ten million, and sorted
- * or not. A file must survive every key column.
+ * over the source keys (a binary search over disjoint ranges; over overlapping ones, integer and
+ * text keys are binned by every file's bounds, other types range-join against one row per file),
+ * so it holds whether the source has ten keys or ten million, and sorted or not. A file must
+ * survive every key column.
  * Files without usable stats for a column always survive for it.
  */
 export async function pruneByKeys(snapshot: Snapshot, keys: string[], sourceTable: string, options: { checkOrder?: boolean } = {}): Promise<PrunedFiles> {
@@ -113,7 +114,14 @@ async function pruneOneKey(
     let matching: string;
     let bins: IntegerBins | undefined;
     if (usable.some((r) => r.overlaps === true)) {
-      matching = `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
+      // Overlapping ranges (e.g. batches of unsorted keys appended over time): integer and text
+      // keys are binned by the files' bounds in one pass; other types range-join against the files.
+      const overlap = integerSorted ? overlapBins(usable, field.type as string) : undefined;
+      bins = overlap;
+      const top = overlap && usable.reduce((m, r) => (overlap.compare(r.hi!, m) > 0 ? r.hi! : m), usable[0].hi!);
+      matching = overlap
+        ? `SELECT ${overlap.filesSql} AS files FROM (${keysSql}) WHERE v >= ${overlap.literal(usable[0].lo!)} AND v <= ${overlap.literal(top!)}`
+        : `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
     } else if (usable.length === 0) {
       // Every recorded bound failed to type (stats another writer got wrong): the files stay
       // kept above, and there is nothing to search.
@@ -205,6 +213,68 @@ export function integerBins(usable: OrderedBound[], type: string): IntegerBins |
   return {
     filesSql: `list_transform(list_filter(map_entries(histogram(v, ${list})), e -> e.value > 0), e -> e.key::VARCHAR)`,
     indexes: (his) => (his ?? []).flatMap((h) => (h !== null && fileOfHi.has(h) ? [fileOfHi.get(h)!] : [])),
+  };
+}
+
+export interface OverlapBins extends IntegerBins {
+  /** The key type's order over the bounds' text (as DuckDB orders the typed values). */
+  compare(a: string, b: string): number;
+  /** A bound as an SQL constant of the key's type. */
+  literal(bound: string): string;
+}
+
+/**
+ * Files whose ranges overlap, for integer and text keys: the files' distinct bounds, in order, are
+ * histogram bins (DuckDB's binary search per key, one pass, both cores), instead of a range join of
+ * every distinct key against every file (~5x the CPU for 100,000 text keys and 9 files). A key
+ * lands in the bin of the first bound at or above it, so a file [lo, hi] holds a key exactly when
+ * a bin from the first bound at or above lo up to hi's own bin counts one. Integer bounds add
+ * lo - 1 as a bound, which makes that exact; for text, lo's bin may also count keys just below lo,
+ * so such a file can be kept (and read) without need, never dropped. `usable`: the ordered, usable
+ * bounds (orderIntegerBounds / orderStringBounds), canonical text for integers.
+ */
+export function overlapBins(usable: OrderedBound[], type: string): OverlapBins | undefined {
+  const range = INTEGER_RANGES[type];
+  if (!range && type !== 'string') return undefined;
+  const compare = range
+    ? (a: string, b: string) => {
+        const x = BigInt(a);
+        const y = BigInt(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      }
+    : (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const t = deltaTypeToDuckDb(type);
+  const literal = range ? (b: string) => `CAST(${b} AS ${t})` : (b: string) => `CAST(${sqlString(b)} AS VARCHAR)`;
+  const raw: string[] = [];
+  for (const r of usable) {
+    raw.push(r.lo!, r.hi!);
+    if (range && BigInt(r.lo!) > range[0]) raw.push((BigInt(r.lo!) - 1n).toString());
+  }
+  const bounds = raw.sort(compare).filter((b, k, all) => k === 0 || compare(all[k - 1], b) !== 0);
+  const position = new Map(bounds.map((b, k) => [b, k]));
+  // The first bound at or above `v` (its bin), by binary search.
+  const binOf = (v: string) => {
+    let a = 0;
+    let b = bounds.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (compare(bounds[m], v) < 0) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
+  const list = `[${bounds.map(literal).join(', ')}]`;
+  return {
+    compare,
+    literal,
+    filesSql: `list_transform(list_filter(map_entries(histogram(v, ${list})), e -> e.value > 0), e -> e.key::VARCHAR)`,
+    indexes: (hit) => {
+      // Keys per bin, summed from the first bin: a file's bins hold a key when the sums differ.
+      const sums = new Array<number>(bounds.length + 1).fill(0);
+      for (const h of hit ?? []) if (h !== null && position.has(h)) sums[position.get(h)! + 1] = 1;
+      for (let k = 0; k < bounds.length; k++) sums[k + 1] += sums[k];
+      return usable.filter((r) => sums[position.get(r.hi!)! + 1] - sums[binOf(r.lo!)] > 0).map((r) => r.i);
+    },
   };
 }
 

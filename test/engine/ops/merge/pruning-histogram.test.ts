@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DeltaTable } from '../../../../src/engine/table.ts';
 import { InputError } from '../../../../src/engine/errors.ts';
-import { integerBins, orderIntegerBounds } from '../../../../src/engine/ops/merge/pruning.ts';
+import { integerBins, orderIntegerBounds, orderStringBounds, overlapBins } from '../../../../src/engine/ops/merge/pruning.ts';
 import { deltaTypeToDuckDb } from '../../../../src/engine/delta/duckdb-types.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
 import { RecordingCompute } from '../../../support/recording-compute.ts';
@@ -83,6 +83,69 @@ describe('MERGE pruning: integer keys binned by a histogram over the files\' bou
   });
 });
 
+/** The files the overlap bins name for `keys` (the same in-range filter as the pruning query). */
+async function filesByOverlapBins(type: string, bounds: { i: number; lo: string; hi: string }[], keys: string[]): Promise<number[]> {
+  const usable = (orderIntegerBounds(type, bounds) ?? orderStringBounds(type, bounds))!.filter((r) => r.lo !== null && r.hi !== null);
+  const bins = overlapBins(usable, type)!;
+  const top = usable.reduce((m, r) => (bins.compare(r.hi!, m) > 0 ? r.hi! : m), usable[0].hi!);
+  const t = deltaTypeToDuckDb(type);
+  const values = keys.length ? `[${keys.map(bins.literal).join(', ')}]` : `[]::${t}[]`;
+  const [row] = await fx.compute.query<{ files: string[] | null }>(
+    `SELECT ${bins.filesSql} AS files FROM (SELECT unnest(${values}) AS v) WHERE v >= ${bins.literal(usable[0].lo!)} AND v <= ${bins.literal(top)}`,
+  );
+  return bins.indexes(row.files).sort((a, b) => a - b);
+}
+
+describe('MERGE pruning: files whose ranges overlap, binned by all their bounds', () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+
+  it('integer keys: exactly the files holding a key (nested, equal, touching and single-value ranges)', async () => {
+    for (const type of ['short', 'long']) {
+      for (let round = 0; round < 10; round++) {
+        const bounds: Bound[] = [];
+        for (let i = 0; i < 3 + rand(9); i++) {
+          const lo = rand(200) - 100;
+          bounds.push({ i, lo: String(lo), hi: String(lo + (rand(4) === 0 ? 0 : rand(80))) });
+        }
+        // Some ranges equal to, nested in or touching another's.
+        if (bounds.length > 3) bounds[1] = { i: 1, lo: bounds[0].lo, hi: bounds[0].hi };
+        if (bounds.length > 4) bounds[2] = { i: 2, lo: bounds[3].hi, hi: String(Number(bounds[3].hi) + 5) };
+        const keys: bigint[] = [];
+        for (let k = 0; k < rand(10); k++) keys.push(BigInt(rand(320) - 140));
+        for (const b of bounds) if (rand(3) === 0) keys.push(BigInt(rand(2) ? b.lo : b.hi) + BigInt(rand(3) - 1));
+        const got = await filesByOverlapBins(type, bounds, keys.map(String));
+        expect(got).toEqual(bruteForce(bounds, keys));
+      }
+    }
+  });
+
+  it('text keys: every file holding a key, and no file whose range and the bound below it hold none', async () => {
+    const word = () => `TRK${String(rand(1000)).padStart(6, '0')}${rand(3) === 0 ? 'é' : ''}`;
+    for (let round = 0; round < 10; round++) {
+      const bounds = Array.from({ length: 3 + rand(8) }, (_, i) => {
+        const [a, b] = [word(), word()].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+        return { i, lo: a, hi: b };
+      });
+      const keys = Array.from({ length: rand(12) }, word);
+      for (const b of bounds) if (rand(3) === 0) keys.push(rand(2) ? b.lo : b.hi);
+      const cmp = (x: string, y: string) => Buffer.compare(Buffer.from(x), Buffer.from(y));
+      const holds = (lo: string, hi: string, k: string) => cmp(k, lo) >= 0 && cmp(k, hi) <= 0;
+      const got = await filesByOverlapBins('string', bounds, keys);
+      const exact = bounds.filter((b) => keys.some((k) => holds(b.lo, b.hi, k))).map((b) => b.i);
+      // Never drops a file that holds a key.
+      expect(got).toEqual(expect.arrayContaining(exact));
+      // A file kept without need has a key between the greatest bound below its lo and its lo.
+      const all = bounds.flatMap((b) => [b.lo, b.hi]).sort(cmp);
+      for (const i of got.filter((i) => !exact.includes(i))) {
+        const b = bounds[i];
+        const below = all.filter((x) => cmp(x, b.lo) < 0).pop();
+        expect(keys.some((k) => cmp(k, b.lo) < 0 && (below === undefined || cmp(k, below) > 0))).toBe(true);
+      }
+    }
+  });
+});
+
 describe('MERGE with integer keys, end to end', () => {
   let n = 0;
   async function fiveFiles(): Promise<DeltaTable> {
@@ -107,6 +170,21 @@ describe('MERGE with integer keys, end to end', () => {
     const t2 = await fiveFiles();
     const inserts = await t2.merge(source, { on: ['k'] }).whenNotMatchedInsertAll().execute();
     expect(inserts.metrics).toMatchObject({ numTargetFilesScanned: 4, numTargetFilesSkipped: 1, numTargetRowsInserted: 5 });
+  });
+
+  it('files whose key ranges overlap: only those holding a key are read, and the merge is right', async () => {
+    const t = await DeltaTable.forPath(join(fx.dir, `o${++n}`), { compute: fx.compute });
+    // Appended batches of spread-out keys: [0, 90], [5, 95], [200, 290] (every tenth key), [40, 45].
+    for (const [lo, hi, step] of [[0, 90, 10], [5, 95, 10], [200, 290, 10], [40, 45, 5]]) {
+      await t.write({ sql: `SELECT CAST(k AS BIGINT) AS k, 'old' AS val FROM range(${lo}, ${hi + 1}, ${step}) r(k)` }).execute();
+    }
+    // 50 lies in [0, 90] and [5, 95] (a gap of the latter), 205 in [200, 290]; [40, 45] holds none.
+    const src = { sql: `SELECT CAST(k AS BIGINT) AS k, 'new' AS val FROM (VALUES (50), (205), (500)) v(k)` };
+    const r = await t.merge(src, { on: ['k'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect(r.metrics).toMatchObject({ numTargetFilesScanned: 3, numTargetFilesSkipped: 1, numTargetRowsUpdated: 1, numTargetRowsInserted: 2 });
+    const rows = await t.read({ orderBy: 'k' });
+    expect(rows.filter((x) => x.val === 'new').map((x) => Number(x.k))).toEqual([50, 205, 500]);
+    expect(rows.length).toBe(10 + 10 + 10 + 2 + 2);
   });
 
   it('a source that cannot be read fails with a clear error and leaves no temp relation; a merge skipped by its txn never reads it', async () => {
