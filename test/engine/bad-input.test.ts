@@ -6,6 +6,7 @@ import {
   ConstraintViolationError,
   CorruptLogError,
   DamagedFileError,
+  InputError,
   MissingFileError,
   NotATableError,
   ProtocolError,
@@ -132,6 +133,16 @@ describe('bad input gives a typed error naming what and where, and leaves the ta
     expect(extra.message).toContain("'surprise'");
     expect(listing(dir)).toEqual(before);
     expect((await t.snapshot()).version).toBe(0);
+  });
+
+  it('a new table partitioned by a column the batch lacks: refused, saying what to do, nothing written', async () => {
+    const dir = join(fx.dir, `b${++n}`);
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    const err = await t.write({ sql: `SELECT 1 AS id, 'a' AS name` }).partitionBy('region').execute().catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/partition column 'region' is not in the batch \(columns: id, name\)/);
+    expect(err.message).toMatch(/Nothing was written\. Add the column to the data .* or leave it out of the partition columns/);
+    expect(await t.tryLatest()).toBeUndefined();
   });
 
   it('a batch violating a CHECK constraint is refused with the constraint and a sample row', async () => {

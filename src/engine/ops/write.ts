@@ -117,7 +117,10 @@ export class WriteBuilder {
       const partitionColumns = this._partitionBy ?? [];
       for (const p of partitionColumns) {
         if (!sourceSchema.fields.some((f) => f.name === p)) {
-          throw new InputError(`${ctx.uri}: partition column '${p}' is not in the batch (columns: ${sourceSchema.fields.map((f) => f.name).join(', ')}).`);
+          throw new InputError(
+            `${ctx.uri}: partition column '${p}' is not in the batch (columns: ${sourceSchema.fields.map((f) => f.name).join(', ')}), so the table cannot be created partitioned by it. ` +
+              `Nothing was written. Add the column to the data (in a pipeline: a transform that computes it), or leave it out of the partition columns (partitionBy / --partition-by), then run again.`,
+          );
         }
       }
       // Under column mapping every field gets its id and physical name now, before any file is written.
