@@ -12,9 +12,12 @@ export const DELIMITERS = [',', ';', '\t', '|'] as const;
 const SAMPLE = 8 * 1024;
 const RECORDS = 20;
 
-export function detectDelimiter(text: string, quote: string | undefined = '"'): string {
+export function detectDelimiter(text: string, quote: string | undefined = '"', escape?: string): string {
   const end = Math.min(text.length, SAMPLE);
   const q = quote ? quote.charCodeAt(0) : -1;
+  // An escape other than the quote (e.g. a backslash) hides the character after it inside a
+  // quoted field: an escaped quote must not end the field. (A doubled quote needs no such rule.)
+  const e = escape && escape !== quote ? escape.charCodeAt(0) : -1;
   const records: number[][] = [];
   let counts = [0, 0, 0, 0];
   let inQuote = false;
@@ -22,7 +25,9 @@ export function detectDelimiter(text: string, quote: string | undefined = '"'): 
   let i = 0;
   for (; i < end && records.length < RECORDS; i++) {
     const c = text.charCodeAt(i);
-    if (c === q) {
+    if (inQuote && c === e) {
+      i++;
+    } else if (c === q) {
       // A doubled quote inside a quoted field toggles twice: still inside.
       inQuote = !inQuote;
       blank = false;

@@ -174,7 +174,7 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
   const tolerant = pipeline.badRecords !== 'fail-file';
   // The line of each record, collected in the one pass over the text (to place a bad value later).
   const lines: number[] = [];
-  const delimiter = pipeline.csv.delimiter ?? detectDelimiter(text, pipeline.csv.quote === undefined ? '"' : pipeline.csv.quote);
+  const delimiter = pipeline.csv.delimiter ?? detectDelimiter(text, pipeline.csv.quote === undefined ? '"' : pipeline.csv.quote, pipeline.csv.escape);
   const dialect = delimiter === pipeline.csv.delimiter ? pipeline.csv : { ...pipeline.csv, delimiter };
   try {
     const { header, records, ragged = [] } = checkCsv(text, dialect, { tolerant, lines });

@@ -121,6 +121,10 @@ describe('the CSV delimiter', () => {
     expect(detectDelimiter('id;name\n')).toBe(';');
     expect(detectDelimiter('id\n1\n')).toBe(',');
     expect(detectDelimiter('id:v\n1:2\n')).toBe(',');
+    // With a backslash escape, an escaped quote does not end the quoted field (the | after it is data).
+    const escaped = 'id|v\n' + '1|"x\\"|y"\n2|"p\\"|q"\n'.repeat(2);
+    expect(detectDelimiter(escaped, '"', '\\')).toBe('|');
+    expect(detectDelimiter(escaped)).toBe(',');
     // Only the first 8 KB are read: a record cut off there is not counted.
     expect(detectDelimiter('a|b\n' + '1|2\n'.repeat(3000) + '1,2,3,4\n')).toBe('|');
   });
