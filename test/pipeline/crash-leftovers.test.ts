@@ -40,26 +40,37 @@ const rows = (n: number) => csv(HEADER, Array.from({ length: n }, (_, i) => [`C$
 
 describe('leftovers of a run killed mid-write', () => {
   it('the next run removes the killed writer\'s staging folders and temp files everywhere, keeps a live writer\'s, and finishes the batch', async () => {
-    ws = new Workspace(yaml());
-    ws.land('landing/big.csv', rows(200_000));
-    const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
-    const tables = join(ws.dir, 'tables');
-    // SIGKILL while a COPY is writing into a table's staging folder.
-    const run = startLakelet(args);
-    let killed: string[] = [];
-    while (run.child.exitCode === null && killed.length === 0) {
-      if (existsSync(tables)) killed = leftovers(tables).filter((p) => readdirSync(join(tables, p)).length > 0);
-      if (killed.length === 0) await new Promise((r) => setTimeout(r, 2));
+    const busy = (tables: string) =>
+      existsSync(tables) &&
+      leftovers(tables).some((p) => {
+        try {
+          return readdirSync(join(tables, p)).length > 0;
+        } catch {
+          return false; // its COPY just ended
+        }
+      });
+    let dead = 0;
+    let left: string[] = [];
+    const staged = (p: string) => p.includes('/.lakelet-staging/');
+    // SIGKILL while a COPY is writing into a table's staging folder (in a fresh workspace again if
+    // the kill came just too late).
+    for (let attempt = 0; attempt < 3 && !left.some(staged); attempt++) {
+      ws?.cleanup();
+      ws = new Workspace(yaml());
+      ws.land('landing/big.csv', rows(200_000));
+      const run = startLakelet(['run', '--once', '-c', ws.configFile]);
+      while (run.child.exitCode === null && !busy(join(ws.dir, 'tables'))) await new Promise((r) => setTimeout(r, 2));
+      run.child.kill('SIGKILL');
+      const crashed = await run.exited;
+      expect(crashed.code, crashed.stderr).not.toBe(1);
+      dead = run.child.pid!;
+      // Everything the kill left, wherever it was (a COPY's folder; a temp file, if the kill hit one).
+      left = leftovers(ws.dir);
     }
-    run.child.kill('SIGKILL');
-    const crashed = await run.exited;
-    expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
-    const dead = run.child.pid!;
-    expect(killed.length).toBeGreaterThan(0);
-    for (const p of killed) expect(p).toMatch(new RegExp(`/\\.lakelet-staging/${dead}-`));
-    // Everything the kill left, wherever it was (a COPY's folder; a temp file, if the kill hit one).
-    const left = leftovers(ws.dir);
-    expect(left).toEqual(expect.arrayContaining(killed.map((p) => `tables/${p}`)));
+    if (!ws) throw new Error('no workspace');
+    expect(left.filter(staged).length).toBeGreaterThan(0);
+    for (const p of left.filter(staged)) expect(p).toMatch(new RegExp(`^tables/\\w+/\\.lakelet-staging/${dead}-`));
+    const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
 
     // What else a kill at another instant leaves (named as the killed run names them), and a live
     // writer's files (another process, still running) beside them.
