@@ -16,6 +16,7 @@ import { applyStageRetention } from './stage-retention.ts';
 import type { LakeletConfig, PipelineConfig } from './config.ts';
 import { silentReporter, type Reporter } from './reporter.ts';
 import { applyTableProperties } from './table-properties.ts';
+import { removeLogLeftovers, removeWriteLeftovers } from './write-leftovers.ts';
 
 /**
  * Runs the pipelines of a config: takes each pipeline's lock, finishes batches a crash left
@@ -123,8 +124,10 @@ export class PipelineRunner {
           reporter,
         });
         await removeStaleTemp(runner.runtimes.get(p.name)!);
+        await removeWriteLeftovers(runner.runtimes.get(p.name)!);
         await applyTableProperties(runner.runtimes.get(p.name)!);
       }
+      await removeLogLeftovers(log, reporter);
     } catch (err) {
       await runner.close();
       throw err;

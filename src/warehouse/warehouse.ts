@@ -196,7 +196,19 @@ export interface PipelineTables {
   exportTarget(columns: string[], where: string | undefined, file: string): Promise<boolean>;
   /** Rows of the stage or target, for notebooks and status (small reads only). */
   rows(table: 'stage' | 'target', options?: { where?: string; orderBy?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  /**
+   * Removes what writers killed half-way left in the pipeline's table folders (temp files, staging
+   * folders) and is clearly abandoned: never a live writer's. Optional: warehouses whose writes
+   * leave nothing behind have none.
+   */
+  removeWriteLeftovers?(): Promise<TableLeftovers[]>;
   close(): void;
+}
+
+/** A table folder and the paths removed from it as a killed writer's leftovers. */
+export interface TableLeftovers {
+  table: string;
+  removed: string[];
 }
 
 export type FileStatus = 'staged' | 'merged' | 'quarantined' | 'duplicate' | 'replaced' | 'requeued';
@@ -236,6 +248,8 @@ export interface IngestionLogTable {
   record(rows: LogRow[]): Promise<number>;
   /** Rows, newest first. */
   read(options?: { pipeline?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  /** As PipelineTables.removeWriteLeftovers, for the log's own table. */
+  removeWriteLeftovers?(): Promise<TableLeftovers[]>;
   close(): void;
 }
 

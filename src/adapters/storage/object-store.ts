@@ -85,9 +85,10 @@ export interface ObjectStore {
   localPath(key: string): string | undefined;
   /**
    * Removes temp files that writers killed half-way left behind (never a live writer's); returns
-   * what it removed. Optional: stores whose writes are atomic by themselves have none.
+   * what it removed (with `dryRun`: what it would remove, left in place). Optional: stores whose
+   * writes are atomic by themselves have none.
    */
-  removeStaleTemp?(options?: { now?: number; olderThanMs?: number }): Promise<string[]>;
+  removeStaleTemp?(options?: { now?: number; olderThanMs?: number; dryRun?: boolean }): Promise<string[]>;
 }
 
 /** Thrown by get/getRange when the key does not exist. */

@@ -18,7 +18,9 @@ export function registerVacuum(program: Command): void {
         'that were removed (and written) longer ago than the retention: by default the table property ' +
         'delta.deletedFileRetentionDuration, else 7 days. Time travel to versions older than the retention stops ' +
         'working for the deleted files. A retention shorter than the table\'s is refused unless --force is given. ' +
-        'Records VACUUM START and VACUUM END commits (not in a dry run).',
+        'Records VACUUM START and VACUUM END commits (not in a dry run). Also removes what lakelet writers killed ' +
+        'half-way left in the table folder (.lakelet-tmp-* files, .lakelet-staging/ folders) once their process is gone ' +
+        'or they are older than the retention (at least an hour).',
     )
     .argument('<table>', 'path of the Delta table')
     .option('--retain-hours <n>', 'keep files removed less than this many hours ago', nonNegativeNumber)
@@ -51,8 +53,13 @@ Examples:
         ? `dry run: would delete ${plural(m.numDeletedFiles, 'file')} (${humanBytes(m.sizeOfDataToDelete)}) from ${result.table}\n` +
           m.filesDeleted.map((f) => `  ${f}\n`).join('')
         : `vacuumed ${result.table}: deleted ${plural(m.numDeletedFiles, 'file')} (${humanBytes(m.sizeOfDataToDelete)}), version ${result.version}\n`;
+      const leftovers = m.leftoversDeleted.length === 0
+        ? ''
+        : `${m.dryRun ? 'would also remove' : 'also removed'} ${plural(m.leftoversDeleted.length, 'leftover')} of killed writers\n` +
+          (m.dryRun ? m.leftoversDeleted.map((f) => `  ${f}\n`).join('') : '');
       process.stdout.write(
         lines +
+          leftovers +
           formatKeyValues([
             ['retention', `${m.retentionMillis / 3_600_000} hours`],
             ['time', `${m.executionTimeMs} ms`],

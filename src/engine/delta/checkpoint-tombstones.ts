@@ -1,4 +1,5 @@
 import type { Action, RemoveFile } from './actions.ts';
+import { CorruptLogError } from '../errors.ts';
 import { parseCommit } from './action-codec.ts';
 import { fileKey } from './file-key.ts';
 import { completeCheckpoints, type CheckpointCandidate } from './log-segment.ts';
@@ -118,6 +119,18 @@ async function replayRemoves(
     for (const a of actions) if (a.add) tombstones.delete(fileKey(a.add.path, a.add.deletionVector));
   };
   const commits = listed.filter((f) => f.kind === 'commit' && f.version > (previous?.version ?? -1) && f.version <= version);
+  // A commit missing from the replay (cleaned up by log retention) would drop its removes silently.
+  const first = (previous?.version ?? -1) + 1;
+  const gap = commits.findIndex((c, i) => c.version !== first + i);
+  if (gap >= 0 || commits.length < version - first + 1) {
+    const at = gap >= 0 ? first + gap : first + commits.length;
+    throw new CorruptLogError(
+      table.uri,
+      `the removes up to version ${version} cannot be replayed for a checkpoint's tombstones: commit ${at} is missing from _delta_log` +
+        `${previous ? '' : ' and no readable checkpoint precedes it'}.`,
+      { version: at },
+    );
+  }
   for (let i = 0; i < commits.length; i += 16) {
     const batch = commits.slice(i, i + 16);
     const texts = await Promise.all(batch.map((c) => table.log.readCommit(c.version)));

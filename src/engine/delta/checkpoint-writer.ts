@@ -55,10 +55,11 @@ export async function writeCheckpoint(
   for (const txn of snapshot.txns.values()) actions.push({ txn });
   for (const d of snapshot.domains.values()) actions.push({ domainMetadata: d });
   for (const add of snapshot.files) actions.push({ add: { ...add, dataChange: false } });
-  // The commit this checkpoint follows is already durable: a log that cannot be replayed for its
-  // removes (a commit file cleaned up by another engine) must not fail it. The checkpoint is then
-  // written without tombstones, as lakelet's were before they were kept.
-  const tombstones = await checkpointTombstones(table, snapshot, now).catch(() => []);
+  // Tombstones that cannot be collected (a damaged previous checkpoint whose commits were cleaned
+  // up) fail the checkpoint: one written without them would tell VACUUMs and readers of the
+  // checkpoint that recently removed files are unknown. The commit it follows is durable either
+  // way (transaction.ts turns this failure into the "checkpoint not written" warning).
+  const tombstones = await checkpointTombstones(table, snapshot, now);
   for (const remove of tombstones) actions.push({ remove });
 
   // Temp files by a unique name (no folder to make and remove).

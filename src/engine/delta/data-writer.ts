@@ -1,6 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { AddFile } from './actions.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
@@ -12,6 +11,7 @@ import { partitionDirectory, encodeAddPath } from './paths.ts';
 import { statsFromReturnStats } from './stats.ts';
 import { physicalName, physicalSchema, type ColumnMappingMode } from './column-mapping.ts';
 import { columnMappingId } from './column-mapping-assign.ts';
+import { stagingFolder } from './write-leftovers.ts';
 
 export interface DataWriteOptions {
   schema: StructType;
@@ -114,7 +114,8 @@ export async function writeParquetFiles(table: TableContext, sourceSql: string, 
   const layout = columnLayout(options);
   const select = await selectList(table, sourceSql, kind, layout, options.mappingMode, options.columns);
   const id = table.ids.uuid();
-  const stagingLocal = table.store.localPath(`.lakelet-staging/${id}`) ?? join(tmpdir(), 'lakelet-staging', id);
+  // Named with this process's pid: a later run tells a killed writer's folder from a live one's (write-leftovers.ts).
+  const stagingLocal = stagingFolder(table.store, id);
   await mkdir(stagingLocal, { recursive: true });
   try {
     const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
@@ -139,6 +140,8 @@ export async function writeParquetFiles(table: TableContext, sourceSql: string, 
     return files;
   } finally {
     await rm(stagingLocal, { recursive: true, force: true });
+    // No empty staging folder left in the table (another write's makes it again: mkdir -p).
+    await rmdir(dirname(stagingLocal)).catch(() => {});
   }
 }
 

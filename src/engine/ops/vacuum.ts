@@ -8,6 +8,7 @@ import { deletionVectorKey } from '../delta/deletion-vector.ts';
 import { resolveAddPath } from '../delta/paths.ts';
 import { assertWritable } from '../delta/protocol-support.ts';
 import { listLog } from '../delta/snapshot.ts';
+import { LEFTOVER_MIN_AGE_MS, removeWriteLeftovers } from '../delta/write-leftovers.ts';
 import { configuredRetentionMs } from '../delta/retention.ts';
 import { commit } from '../delta/transaction.ts';
 import { CHANGE_DATA_DIR } from './cdf.ts';
@@ -22,6 +23,11 @@ export interface VacuumMetrics {
   dryRun: boolean;
   retentionMillis: number;
   executionTimeMs: number;
+  /**
+   * Absolute paths of what killed writers left in the table's folder and VACUUM removed (or would
+   * remove): `.lakelet-tmp-*` files and `.lakelet-staging/` folders (write-leftovers.ts).
+   */
+  leftoversDeleted: string[];
 }
 
 const DELETE_CONCURRENCY = 16;
@@ -33,7 +39,10 @@ const DELETE_CONCURRENCY = 16;
  * and files of failed writes. It keeps every file the current snapshot references (data files and
  * their deletion vector files) and every file removed less than the retention ago (so time travel
  * within the retention keeps working). `_delta_log/` and hidden paths (a segment starting with `_`
- * or `.`, other than partition directories `name=value` and `_change_data`) are never touched.
+ * or `.`, other than partition directories `name=value` and `_change_data`) are never touched,
+ * except lakelet's own leftovers of killed writers (`.lakelet-tmp-*` files, in `_delta_log/` too,
+ * and `.lakelet-staging/` folders): those whose writer process is gone from this host, or unchanged
+ * for longer than the retention and at least an hour (a live write is never cut short).
  *
  * A retention shorter than the table's is refused unless the check is turned off explicitly.
  * Unless it is a dry run, it records 'VACUUM START' and 'VACUUM END' commits as Delta does.
@@ -86,12 +95,14 @@ export class VacuumBuilder {
     const doomed = listed.filter((o) => isVacuumable(o.key) && !keep.has(o.key) && o.lastModified < cutoff);
     const size = doomed.reduce((s, o) => s + o.size, 0);
     const filesDeleted = doomed.map((o) => o.key);
+    const leftovers = { now, olderThanMs: Math.max(retention, LEFTOVER_MIN_AGE_MS) };
 
     if (this._dryRun) {
+      const leftoversDeleted = await removeWriteLeftovers(ctx.store, { ...leftovers, dryRun: true });
       return {
         version: snapshot.version,
         snapshot,
-        metrics: { filesDeleted, numDeletedFiles: doomed.length, sizeOfDataToDelete: size, dryRun: true, retentionMillis: retention, executionTimeMs: Date.now() - started },
+        metrics: { filesDeleted, numDeletedFiles: doomed.length, sizeOfDataToDelete: size, dryRun: true, retentionMillis: retention, executionTimeMs: Date.now() - started, leftoversDeleted },
       };
     }
 
@@ -107,12 +118,14 @@ export class VacuumBuilder {
       operationMetrics: { numFilesToDelete: doomed.length, sizeOfDataToDelete: size },
     });
     let deleted = 0;
+    let leftoversDeleted: string[] = [];
     let failure: unknown;
     try {
       for (let i = 0; i < filesDeleted.length; i += DELETE_CONCURRENCY) {
         await Promise.all(filesDeleted.slice(i, i + DELETE_CONCURRENCY).map((key) => ctx.store.delete(key)));
         deleted = Math.min(filesDeleted.length, i + DELETE_CONCURRENCY);
       }
+      leftoversDeleted = await removeWriteLeftovers(ctx.store, leftovers);
     } catch (err) {
       failure = err;
     }
@@ -127,7 +140,7 @@ export class VacuumBuilder {
     return {
       version: end.version,
       snapshot: end.snapshot,
-      metrics: { filesDeleted, numDeletedFiles: deleted, sizeOfDataToDelete: size, dryRun: false, retentionMillis: retention, executionTimeMs: Date.now() - started },
+      metrics: { filesDeleted, numDeletedFiles: deleted, sizeOfDataToDelete: size, dryRun: false, retentionMillis: retention, executionTimeMs: Date.now() - started, leftoversDeleted },
     };
   }
 }

@@ -11,6 +11,7 @@ import { DeltaBatchLedger } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, trimStage } from './stage.ts';
 import { stateDomain, upsertBatch } from './upsert.ts';
 import { unstorableInDelta } from './unstorable.ts';
+import { removeTableLeftovers } from './write-leftovers.ts';
 
 /**
  * lakelet's own Delta engine as the warehouse: stage and target are Delta tables (local disk),
@@ -126,6 +127,10 @@ class DeltaPipelineTables implements PipelineTables {
     const t = table === 'stage' ? this.stageTable : this.targetTable;
     if (!t || !(await t.exists())) return [];
     return t.read(options);
+  }
+
+  removeWriteLeftovers() {
+    return removeTableLeftovers([this.stageTable, this.targetTable, this.tombstones]);
   }
 
   close(): void {

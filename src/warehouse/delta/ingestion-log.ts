@@ -1,6 +1,7 @@
 import { sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import type { IngestionLogTable, LogRow } from '../warehouse.ts';
+import { removeTableLeftovers } from './write-leftovers.ts';
 
 /**
  * The ingestion log as a Delta table: one row per landed file per batch, shared by the pipelines
@@ -49,6 +50,10 @@ export class DeltaIngestionLog implements IngestionLogTable {
       orderBy: 'logged_at DESC, batch DESC, file_name',
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
     });
+  }
+
+  removeWriteLeftovers() {
+    return removeTableLeftovers([this.table]);
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/adapters/clock.ts';
 import type { RemoveFile } from '../../../src/engine/delta/actions.ts';
@@ -132,6 +132,32 @@ describe('checkpoint tombstones from the replayed removes', () => {
     expect(removed11).toHaveLength(1);
     for (let v = 12; v <= 20; v++) await opened.write({ sql: `SELECT ${v} AS id` }).execute();
     expect(await tombstonePaths(dir, 20)).toEqual([...at10, ...removed11].sort());
+    opened.close();
+  });
+
+  it('a damaged checkpoint whose commits were cleaned up: the tombstones cannot be known, so the next checkpoint is skipped with a warning, not written without them', async () => {
+    const dir = join(fx.dir, 'damaged-cleaned');
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    for (let v = 0; v <= 2; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    await t.delete('id = 1').execute(); // v3: a tombstone only checkpoint 10 holds once the commits are gone
+    for (let v = 4; v <= 10; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    expect(await tombstonePaths(dir, 10)).toHaveLength(1);
+    t.close();
+
+    const warnings: string[] = [];
+    const opened = await DeltaTable.forPath(dir, { compute: fx.compute, onWarning: (m) => warnings.push(m) });
+    expect((await opened.snapshot()).removes?.base?.version).toBe(10);
+    // Commits 0-9 expired by log cleanup (another engine's), and checkpoint 10 torn after the open.
+    const log = join(dir, '_delta_log');
+    for (let v = 0; v < 10; v++) rmSync(join(log, `${String(v).padStart(20, '0')}.json`));
+    const file = join(log, `${String(10).padStart(20, '0')}.checkpoint.parquet`);
+    writeFileSync(file, readFileSync(file).subarray(0, 100));
+    for (let v = 11; v <= 20; v++) await opened.write({ sql: `SELECT ${v} AS id` }).execute();
+    // Every commit stands; the checkpoint that would have lost the tombstone is not written.
+    expect((await opened.snapshot()).version).toBe(20);
+    expect(existsSync(join(log, `${String(20).padStart(20, '0')}.checkpoint.parquet`))).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('version 20 is committed, but its checkpoint could not be written');
     opened.close();
   });
 

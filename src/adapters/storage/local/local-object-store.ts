@@ -274,9 +274,10 @@ export class LocalObjectStore implements ObjectStore {
   /**
    * Removes temp files a killed writer left behind (a move or write interrupted between writing the
    * temp file and linking it into place): those whose writer process is gone, or older than an
-   * hour. A live writer's temp file (its pid alive, recent) is never touched. Returns their paths.
+   * hour. A live writer's temp file (its pid alive, recent) is never touched. Returns their paths
+   * (with `dryRun`, those it would remove, left in place).
    */
-  async removeStaleTemp(options: { now?: number; olderThanMs?: number } = {}): Promise<string[]> {
+  async removeStaleTemp(options: { now?: number; olderThanMs?: number; dryRun?: boolean } = {}): Promise<string[]> {
     const now = options.now ?? Date.now();
     const maxAge = options.olderThanMs ?? STALE_TEMP_MS;
     const removed: string[] = [];
@@ -297,7 +298,7 @@ export class LocalObjectStore implements ObjectStore {
         }
         const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
         if (!writerGone && age < maxAge) continue;
-        await unlinkQuietly(full);
+        if (!options.dryRun) await unlinkQuietly(full);
         removed.push(full);
       }
     };

@@ -1,0 +1,84 @@
+import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { processAlive } from '../../adapters/process-alive.ts';
+import type { ObjectStore } from '../../adapters/storage/object-store.ts';
+
+/**
+ * What a writer killed half-way (SIGKILL, power cut) leaves in a table's folder: the store's
+ * `.lakelet-tmp-<pid>-*` files (a commit, checkpoint or data file not yet linked or renamed into
+ * place, in `_delta_log/` or beside the data) and the data writer's `.lakelet-staging/<pid>-<id>/`
+ * folders (a DuckDB COPY not yet moved into the table). No reader takes them for table files; they
+ * would only pile up. They are removed once clearly abandoned: their writer's pid is no longer a
+ * process on this host, or nothing in them changed for a long while (pids are reused). A live
+ * writer's are never touched. Delta's own log files never carry these names.
+ */
+
+/** Abandoned after this long without a change even when the pid in the name is alive (pids are reused). */
+export const LEFTOVER_MIN_AGE_MS = 60 * 60 * 1000;
+
+const STAGING = '.lakelet-staging';
+
+export interface LeftoverOptions {
+  /** Default: Date.now(). */
+  now?: number;
+  /** Age past which a leftover goes whatever its pid says. Default: LEFTOVER_MIN_AGE_MS. */
+  olderThanMs?: number;
+  /** List what would be removed, remove nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * A write's local staging folder: `.lakelet-staging/<pid>-<id>` in the table's folder (on the same
+ * disk, so its files are renamed into place), or under the machine's temp folder for a remote table.
+ */
+export function stagingFolder(store: ObjectStore, id: string): string {
+  return join(stagingRoot(store), `${process.pid}-${id}`);
+}
+
+function stagingRoot(store: ObjectStore): string {
+  return store.localPath(STAGING) ?? join(tmpdir(), 'lakelet-staging');
+}
+
+/** Removes the abandoned leftovers of killed writers of this table; returns their absolute paths. */
+export async function removeWriteLeftovers(store: ObjectStore, options: LeftoverOptions = {}): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const olderThanMs = options.olderThanMs ?? LEFTOVER_MIN_AGE_MS;
+  const temp = (await store.removeStaleTemp?.({ now, olderThanMs, ...(options.dryRun ? { dryRun: true } : {}) })) ?? [];
+  return [...temp, ...(await removeAbandonedStaging(stagingRoot(store), now, olderThanMs, options.dryRun ?? false))];
+}
+
+async function removeAbandonedStaging(root: string, now: number, olderThanMs: number, dryRun: boolean): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const dir = join(root, name);
+    // Folders named before the pid was part of the name go by age alone.
+    const pid = Number(/^(\d+)-/.exec(name)?.[1] ?? NaN);
+    const changed = await newestChange(dir);
+    if (changed === undefined) continue; // its writer just finished with it
+    const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
+    if (!writerGone && now - changed < olderThanMs) continue;
+    if (!dryRun) await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  // The staging root itself once empty (a writer starting meanwhile makes it again: mkdir -p).
+  if (!dryRun) await rmdir(root).catch(() => {});
+  return removed;
+}
+
+/** The latest modification time of a path and everything under it (a COPY in progress keeps it fresh); undefined when gone. */
+async function newestChange(path: string): Promise<number | undefined> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch {
+    return undefined;
+  }
+  let newest = st.mtimeMs;
+  if (st.isDirectory()) {
+    for (const name of await readdir(path).catch(() => [] as string[])) {
+      newest = Math.max(newest, (await newestChange(join(path, name))) ?? 0);
+    }
+  }
+  return newest;
+}

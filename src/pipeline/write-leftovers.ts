@@ -1,0 +1,45 @@
+import { readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { IngestionLogTable } from '../warehouse/warehouse.ts';
+import type { Reporter } from './reporter.ts';
+import type { PipelineRuntime } from './runtime.ts';
+import { batchWorkDir } from './work-dir.ts';
+
+/**
+ * A run killed at any instant (SIGKILL, power cut) can leave, besides the moves of archive/ and
+ * quarantine/ (runner.ts), half-written files of its own: `.lakelet-tmp-*` files in the state
+ * folder (a manifest, a marker) and in the stage and target tables (`_delta_log/` too), staging
+ * folders of a COPY in those tables, and the work folder of a batch marked done but not yet
+ * cleared. Recovery never reads them; the next run, holding the pipeline's lock, removes the
+ * abandoned ones (writer gone from this host, or unchanged for an hour: never a live writer's, such
+ * as another process writing to the same target) and reports each folder it cleaned
+ * (`temp.removed`, `work.removed`).
+ */
+export async function removeWriteLeftovers(rt: PipelineRuntime): Promise<void> {
+  const pipeline = rt.pipeline.name;
+  const removedState = (await rt.state.store.removeStaleTemp?.()) ?? [];
+  if (removedState.length) rt.reporter.event('info', 'temp.removed', { pipeline, folder: rt.state.store.uri, files: removedState.length });
+  for (const t of (await rt.tables.removeWriteLeftovers?.()) ?? []) {
+    rt.reporter.event('info', 'temp.removed', { pipeline, folder: t.table, files: t.removed.length });
+  }
+  const work = await removeFinishedWork(rt);
+  if (work.removed.length) rt.reporter.event('info', 'work.removed', { pipeline, folder: work.root, batches: work.removed.length });
+}
+
+/** The ingestion log is shared by the config's pipelines: cleaned once per runner. */
+export async function removeLogLeftovers(log: IngestionLogTable, reporter: Reporter): Promise<void> {
+  for (const t of (await log.removeWriteLeftovers?.()) ?? []) reporter.event('info', 'temp.removed', { folder: t.table, files: t.removed.length });
+}
+
+/** Work folders of batches marked done (a kill between the marker and their removal left them). */
+async function removeFinishedWork(rt: PipelineRuntime): Promise<{ root: string; removed: string[] }> {
+  const root = dirname(batchWorkDir(rt.pipeline.stateDir, 0));
+  const done = new Set(rt.state.all().filter((b) => b.done).map((b) => String(b.manifest.seq)));
+  const removed: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!done.has(name)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed.push(join(root, name));
+  }
+  return { root, removed };
+}
