@@ -131,6 +131,14 @@ export async function readRaw(
   const records: Record<string, unknown>[] = [];
   const recordLines: number[] = [];
   for (const { doc, line, text: docText } of docs) {
+    // An NDJSON line is one record: an array (or null, a number…) there is not a batch of records
+    // to unwrap but a line that is not what the format promises, so it is a bad record.
+    if (line !== undefined && (doc === null || typeof doc !== 'object' || Array.isArray(doc))) {
+      const error = `expected one JSON object per line, found ${Array.isArray(doc) ? `an array of ${doc.length} value${doc.length === 1 ? '' : 's'}` : JSON.stringify(doc)}`;
+      if (!tolerant) throw new FileRejectedError('json', error, { line, column: 1 }, NDJSON_LINE_HINT);
+      bad.push({ line, column: 1, kind: 'json', error: `${error} (${NDJSON_LINE_HINT})`, text: (docText ?? '').replace(/\r$/, '') });
+      continue;
+    }
     const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
     if (selected === undefined || selected === null) continue;
     const items = Array.isArray(selected) ? selected : [selected];
@@ -155,6 +163,9 @@ export async function readRaw(
   const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json', undefined, as(normalized));
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
+
+/** What to do about an NDJSON line that is not one object. */
+const NDJSON_LINE_HINT = 'an NDJSON line holds one record: write each object on a line of its own, or use format: json for a file that is one JSON array of records';
 
 /** A CSV file's text and structure (checkCsv): its header, records, ragged records, and each record's line. */
 export interface CheckedCsv {
