@@ -160,8 +160,25 @@ export async function readRaw(
   mkdirSync(workDir, { recursive: true });
   const normalized = join(workDir, `${workName}.ndjson`);
   writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json', undefined, as(normalized));
+  const readJson = (columns?: { name: string; type: string }[]) =>
+    `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', ${columns ? `columns = {${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}` : 'sample_size = -1'})`;
+  let raw = await describe(compute, readJson(), 'json', undefined, as(normalized));
+  const retyped = jsonReadTypes(raw.columns);
+  if (retyped.some((c, i) => c.type !== raw.columns[i].type)) {
+    await dropRawTable(compute, raw);
+    raw = await describe(compute, readJson(retyped), 'json', retyped, as(normalized));
+  }
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
+}
+
+/**
+ * The types to read a normalized JSON file's columns with, where DuckDB's own would change values:
+ * a column whose values have several JSON types (strings and objects, say) is inferred as JSON,
+ * whose text quotes every string ("x"); read as VARCHAR, a string is its characters and an object
+ * or array its JSON text, as Spark infers such a column as a string.
+ */
+function jsonReadTypes(columns: { name: string; type: string }[]): { name: string; type: string }[] {
+  return columns.map((c) => (c.type === 'JSON' ? { name: c.name, type: 'VARCHAR' } : c));
 }
 
 /** What to do about an NDJSON line that is not one object. */
@@ -437,6 +454,14 @@ async function describe(compute: Compute, sql: string, kind: RejectKind, known?:
   const records = created[0]?.Count !== undefined ? Number(created[0].Count) : Number((await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
   // rowid: the table was filled in file order (insertion order is preserved), so it numbers the records.
   return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns, records, repaired: [], bad: [] };
+}
+
+/** Drops the temp table of a file read that is read again another way (describe's table). */
+async function dropRawTable(compute: Compute, raw: RawInput): Promise<void> {
+  const table = /FROM (__lakelet_raw_\w+)$/.exec(raw.sql ?? '')?.[1];
+  if (!table) return;
+  await compute.run(`DROP TABLE IF EXISTS ${table}`);
+  rawTablesOf(compute).delete(table);
 }
 
 let rawCounter = 0;

@@ -290,9 +290,18 @@ const BAD_FLAG = '__lakelet_error';
  * the caller's check makes that an error, a bad record or a rescued value.
  */
 function convert(expr: string, from: string, to: string): string {
+  // An object or array into a text column is its JSON text ({"a":1}), as Spark and BigQuery store
+  // a JSON value loaded into a STRING column; a plain cast would write DuckDB's {'a': 1}.
+  if (to === 'VARCHAR' && NESTED.test(from)) return `CAST(to_json(${expr}) AS VARCHAR)`;
+  if (to === 'VARCHAR' && from === 'JSON') return jsonAsText(expr);
   const cast = `TRY_CAST(${expr} AS ${to})`;
   if (NESTED.test(from) || NESTED.test(to)) return cast;
   return `CASE WHEN ${lossless(expr, from, to, cast)} THEN ${cast} END`;
+}
+
+/** A JSON value as text: a string is its characters (not quoted), anything else its JSON text. */
+export function jsonAsText(expr: string): string {
+  return `CASE WHEN json_type(${expr}) = 'VARCHAR' THEN (${expr}) ->> '$' ELSE CAST(${expr} AS VARCHAR) END`;
 }
 
 const EXACT_NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*\d+\))$/;

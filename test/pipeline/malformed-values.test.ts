@@ -49,3 +49,34 @@ describe('an NDJSON line is one object', () => {
     expect(ws.files('quarantine').filter((f) => f.endsWith('/a.ndjson'))).toHaveLength(1);
   });
 });
+
+describe('a JSON object or array in a text column is stored as JSON text', () => {
+  it('into a column the target has as a string: {"a":1}, not DuckDB struct text', async () => {
+    ws = new Workspace(yaml('ndjson'));
+    ws.land('landing/1.ndjson', '{"id":1,"s":"plain"}\n');
+    await ws.run();
+    // Each file's column has one type (a STRUCT, a list, a list of STRUCTs), not JSON.
+    ws.land('landing/2.ndjson', '{"id":2,"s":{"a":1,"b":"q","c":[true,null]}}\n');
+    ws.land('landing/3.ndjson', '{"id":3,"s":[1,2]}\n');
+    ws.land('landing/4.ndjson', '{"id":4,"s":[{"k":"v"}]}\n');
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ staged: 3, quarantined: 0, rowsInserted: 3, rowsRejected: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.s])).toEqual([
+      ['1', 'plain'],
+      ['2', '{"a":1,"b":"q","c":[true,null]}'],
+      ['3', '[1,2]'],
+      ['4', '[{"k":"v"}]'],
+    ]);
+  });
+
+  it('a column mixing strings and objects in one file: strings as they are, objects as JSON text', async () => {
+    ws = new Workspace(yaml('ndjson'));
+    ws.land('landing/1.ndjson', '{"id":1,"s":"x"}\n{"id":2,"s":{"a":1}}\n{"id":3,"s":["b",2]}\n{"id":4,"s":null}\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, rowsInserted: 4, rowsRejected: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.s)).toEqual(['x', '{"a":1}', '["b",2]', null]);
+    // A later file's plain strings load into the column as they are too.
+    ws.land('landing/2.ndjson', '{"id":5,"s":"y"}\n{"id":6,"s":{"z":[]}}\n');
+    await ws.run();
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.s).slice(4)).toEqual(['y', '{"z":[]}']);
+  });
+});
