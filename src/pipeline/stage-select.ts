@@ -320,7 +320,10 @@ function lossless(expr: string, from: string, to: string, cast: string): string 
     if (EXACT_NUMBER.test(to)) {
       return `coalesce(TRY_CAST(${expr} AS DECIMAL(38,18)) = TRY_CAST(${cast} AS DECIMAL(38,18)), TRY_CAST(${expr} AS DOUBLE) = TRY_CAST(${cast} AS DOUBLE))`;
     }
-    if (FLOATING.test(to) || to === 'BOOLEAN' || to === 'TIMESTAMP WITH TIME ZONE') return `${cast} IS NOT NULL`;
+    // An integer of 16 digits or more must be the same integer as a double: a float parses it,
+    // but 123456789012345678901234567890 would be stored with 17 of its digits.
+    if (FLOATING.test(to)) return `(${cast} IS NOT NULL AND (NOT regexp_full_match(trim(${expr}), '[+-]?[0-9]{16,}') OR coalesce(TRY_CAST(trim(${expr}) AS DECIMAL(38,0)) = TRY_CAST(${cast} AS DECIMAL(38,0)), false)))`;
+    if (to === 'BOOLEAN' || to === 'TIMESTAMP WITH TIME ZONE') return `${cast} IS NOT NULL`;
     if (to === 'DATE') return `TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ)`;
     if (WALL_CLOCK.test(to)) {
       return `(TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ) AND coalesce(TRY_CAST(${expr} AS TIMESTAMP_NS) = TRY_CAST(${cast} AS TIMESTAMP_NS), true))`;

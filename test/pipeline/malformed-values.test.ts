@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DeltaTable } from '../../src/engine/table.ts';
+import { repairJson } from '../../src/pipeline/json-repair.ts';
+import { parseJsonStrict, stringifyJson } from '../../src/pipeline/json-text.ts';
 import { Workspace } from '../support/workspace.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
@@ -18,6 +21,16 @@ function badRecords(w: Workspace, name: string): Record<string, unknown>[] {
   const f = w.files('quarantine').find((x) => x.endsWith(`/${name}.bad-records.ndjson`));
   if (!f) throw new Error(`no bad records for ${name}: ${w.files('quarantine').join(', ')}`);
   return readFileSync(join(w.dir, 'quarantine', f), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+}
+
+/** The Delta types of a table's top-level columns, by name. */
+async function deltaTypes(w: Workspace, rel: string): Promise<Record<string, unknown>> {
+  const t = await DeltaTable.forPath(join(w.dir, rel));
+  try {
+    return Object.fromEntries((await t.latest()).schema.fields.map((f) => [f.name, f.type]));
+  } finally {
+    t.close();
+  }
 }
 
 describe('an NDJSON line is one object', () => {
@@ -78,5 +91,74 @@ describe('a JSON object or array in a text column is stored as JSON text', () =>
     ws.land('landing/2.ndjson', '{"id":5,"s":"y"}\n{"id":6,"s":{"z":[]}}\n');
     await ws.run();
     expect((await ws.rows('tables/target', 'id')).map((r) => r.s).slice(4)).toEqual(['y', '{"z":[]}']);
+  });
+});
+
+describe('integers too big for BIGINT or a double keep every digit', () => {
+  const big = '123456789012345678901234567890';
+
+  it('CSV: a column with a value beyond BIGINT is DECIMAL(38,0), exactly; beyond 38 digits it is text', async () => {
+    ws = new Workspace(yaml('csv'));
+    ws.land('landing/a.csv', `id,v,w\n1,5,1\n2,${big},2\n3,9223372036854775808,${big}0000000000\n4,-9223372036854775809,1.5\n`);
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, quarantined: 0, rowsInserted: 4, rowsRejected: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [String(r.v), r.w])).toEqual([
+      ['5', '1'],
+      [big, '2'],
+      ['9223372036854775808', `${big}0000000000`],
+      ['-9223372036854775809', '1.5'],
+    ]);
+    expect(await deltaTypes(ws, 'tables/target')).toMatchObject({ v: 'decimal(38,0)', w: 'string' });
+  });
+
+  it('CSV: into an established BIGINT or DOUBLE column such a value is a bad record, never rounded', async () => {
+    ws = new Workspace(yaml('csv', { badRecordsLimit: '50%' }));
+    ws.land('landing/1.csv', 'id,i,d\n1,1,1.5\n');
+    await ws.run();
+    // 2.csv is read with 1.csv's types (its header is the same), 3.csv is detected on its own.
+    ws.land('landing/2.csv', `id,i,d\n2,2,2.5\n3,3,${big}\n`);
+    ws.land('landing/3.csv', `id,i,d\n4,${big},4.5\n5,5,5.5\n`);
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ staged: 2, quarantined: 0, rowsInserted: 2, rowsRejected: 2 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.i, r.d])).toEqual([
+      ['1', '1', 1.5],
+      ['2', '2', 2.5],
+      ['5', '5', 5.5],
+    ]);
+    expect(badRecords(ws, '2.csv')).toEqual([expect.objectContaining({ line: 3, kind: 'cast', error: `value ${big} does not fit column d DOUBLE without loss` })]);
+    expect(badRecords(ws, '3.csv')).toEqual([expect.objectContaining({ line: 2, kind: 'cast', error: `value ${big} does not fit column i BIGINT without loss` })]);
+  });
+
+  it('NDJSON: the literal reaches the table as written (above 2^53, beyond BIGINT, beyond 38 digits)', async () => {
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: '50%' }));
+    ws.land(
+      'landing/a.ndjson',
+      [
+        `{"id":1,"v":5,"n":9007199254740993,"w":1,"x":{"y":9007199254740993}}`,
+        `{"id":2,"v":${big},"n":-9007199254740993,"w":${big}0000000000,"x":{"y":1}}`,
+        `{"id":3,"v":null,"n":1,"w":2.5,"x":{"y":2}}`,
+      ].join('\n') + '\n',
+    );
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, rowsInserted: 3, rowsRejected: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.v === null ? null : String(r.v), String(r.n), r.w, String((r.x as { y: unknown }).y)])).toEqual([
+      ['5', '9007199254740993', '1', '9007199254740993'],
+      [big, '-9007199254740993', `${big}0000000000`, '1'],
+      [null, '1', '2.5', '2'],
+    ]);
+    expect(await deltaTypes(ws, 'tables/target')).toMatchObject({ v: 'decimal(38,0)', w: 'string' });
+    // Into the established DECIMAL(38,0) column a fraction is a bad record; a big integer loads.
+    ws.land('landing/b.ndjson', `{"id":4,"v":1.5}\n{"id":5,"v":-${big}}\n`);
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ quarantined: 0, rowsInserted: 1, rowsRejected: 1 });
+    expect(badRecords(ws, 'b.ndjson')).toEqual([expect.objectContaining({ line: 1, kind: 'cast', error: 'value 1.5 does not fit column v DECIMAL(38,0) without loss' })]);
+    expect(String((await ws.rows('tables/target', 'id', "id = '5'"))[0].v)).toBe(`-${big}`);
+  });
+
+  it('the JSON reader keeps such literals as written, repaired pseudo-JSON too', () => {
+    const doc = `{"a": ${big}, "b": [-9007199254740993, 9007199254740991, 1.5e3], "c": {"d": 12345678901234567890}}`;
+    expect(stringifyJson(parseJsonStrict(doc, { exactIntegers: true }))).toBe(`{"a":${big},"b":[-9007199254740993,9007199254740991,1500],"c":{"d":12345678901234567890}}`);
+    const repaired = repairJson(`{'a': ${big}, 'b': '[${big}]', 'c': None,}`, { exactIntegers: true });
+    expect(stringifyJson(repaired.value)).toBe(`{"a":${big},"b":[${big}],"c":null}`);
+    // Without the option a document reads as JSON.parse reads it.
+    expect(parseJsonStrict(doc)).toEqual(JSON.parse(doc));
   });
 });
