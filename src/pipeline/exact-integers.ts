@@ -26,6 +26,17 @@ const INEXACT = /^(DOUBLE|FLOAT|REAL)$/;
 const DIGITS_38 = /^-?\d{1,38}$/;
 
 /**
+ * An aggregate, true when a double column of these holds a value of 2^53 or more (it may be an
+ * integer rounded on the way in: the file is then read with its types detected, as
+ * csvIntegerTypes says); undefined when none is a double.
+ */
+export function mayHaveRoundedSql(columns: { name: string; type: string }[]): string | undefined {
+  const inexact = columns.filter((c) => INEXACT.test(c.type));
+  if (inexact.length === 0) return undefined;
+  return `coalesce(${inexact.map((c) => `max(abs(${sqlIdent(c.name)})) >= ${EXACT_DOUBLE_LIMIT}`).join(' OR ')}, false)`;
+}
+
+/**
  * For JSON records (parsed with exactIntegers): the top-level keys holding an integer a double
  * cannot hold, each with the type that keeps its values exactly, where DuckDB inferred an
  * inexact one (`inferred`: the described columns).

@@ -7,7 +7,7 @@ import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
-import { csvIntegerTypes, csvTypesOption, jsonIntegerTypes } from './exact-integers.ts';
+import { csvIntegerTypes, csvTypesOption, jsonIntegerTypes, mayHaveRoundedSql } from './exact-integers.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 
@@ -296,9 +296,12 @@ export async function readCsvGroup(
   } finally {
     rawTablesOf(compute).add(table);
   }
-  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number }>(
-    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table} GROUP BY 1`,
+  // A double column reaching 2^53 may hold a rounded integer: the files are then read one by one.
+  const rounded = mayHaveRoundedSql(known) ?? 'false';
+  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number; r: boolean }>(
+    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, ${rounded} AS r FROM ${table} GROUP BY 1`,
   );
+  if (counts.some((c) => c.r)) return undefined;
   const byFile = new Map(counts.map((c) => [c.f, { n: Number(c.n), lo: Number(c.lo), hi: Number(c.hi) }]));
   const out: RawInput[] = [];
   let next = 0;
@@ -368,7 +371,8 @@ function selectPath(doc: unknown, path: string): unknown {
  * falls back to full detection, so drift is still seen exactly as before. DuckDB's reader rounds
  * text like 8.5 into an integer column and cuts a time off a date, where sniffing would have said
  * DOUBLE or TIMESTAMP (and the lossless check then caught it): such columns are read as text and
- * converted only when every value is written as the type is, else the read fails too.
+ * converted only when every value is written as the type is, else the read fails too. A DOUBLE
+ * column reaching 2^53 may hold an integer the double rounded: not taken this way either.
  */
 async function readKnownCsv(
   compute: Compute,
@@ -381,7 +385,13 @@ async function readKnownCsv(
   const sql = knownCsvSql(sqlString(file), pipeline, known);
   if (sql === undefined) return undefined;
   try {
-    return await describe(compute, sql, 'csv', known);
+    const raw = await describe(compute, sql, 'csv', known);
+    const rounded = mayHaveRoundedSql(known);
+    if (rounded && (await compute.query<{ r: boolean }>(`SELECT ${rounded} AS r FROM ${rawTable(raw)}`))[0]?.r) {
+      await dropRawTable(compute, raw);
+      return undefined;
+    }
+    return raw;
   } catch {
     return undefined;
   }
@@ -422,23 +432,20 @@ function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: st
     const col = sqlIdent(c.name);
     const shape = shapes[i];
     if (!shape) return col;
-    const fits = shape.match !== undefined ? `regexp_full_match(${col}, ${sqlString(shape.match)})` : `(length(${col}) < 16 OR NOT regexp_full_match(${col}, ${sqlString(shape.refuse)}))`;
-    return `CASE WHEN ${col} IS NULL OR ${fits} THEN CAST(${col} AS ${c.type}) ELSE error(${sqlString(`not a plain ${c.type}`)}) END AS ${col}`;
+    return `CASE WHEN ${col} IS NULL OR regexp_full_match(${col}, ${sqlString(shape)}) THEN CAST(${col} AS ${c.type}) ELSE error(${sqlString(`not a plain ${c.type}`)}) END AS ${col}`;
   });
   return `SELECT ${[...guarded, ...(fileColumn ? [fileColumn] : [])].join(', ')} FROM (${read})`;
 }
 
 /**
  * The text a value of a type the reader would convert with a loss must have to be read as that
- * type (`match`), or must not have (`refuse`: an integer of 16 digits or more, which a double may
- * round; full detection then reads it as exact-integers.ts says); regular expressions. undefined:
- * the reader's own conversion fails where it must; null: the fast path is not taken (a date read
- * by a custom dateformat).
+ * type (a regular expression); undefined: the reader's own conversion fails where it must; null:
+ * the fast path is not taken (a date read by a custom dateformat). A DECIMAL(p,0) column (a
+ * column of big integers, exact-integers.ts) would round 1.5 to 2 as an integer column would.
  */
-function strictShape(type: string, pipeline: PipelineConfig): { match: string; refuse?: undefined } | { refuse: string; match?: undefined } | undefined | null {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$/.test(type)) return { match: '[+-]?(0|[1-9][0-9]*)' };
-  if (type === 'DATE') return pipeline.csv.dateFormat !== undefined ? null : { match: '[0-9]{4}-[0-9]{2}-[0-9]{2}' };
-  if (/^(DOUBLE|FLOAT|REAL)$/.test(type)) return { refuse: '\\s*[+-]?[0-9]{16,}\\s*' };
+function strictShape(type: string, pipeline: PipelineConfig): string | undefined | null {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$/.test(type)) return '[+-]?(0|[1-9][0-9]*)';
+  if (type === 'DATE') return pipeline.csv.dateFormat !== undefined ? null : '[0-9]{4}-[0-9]{2}-[0-9]{2}';
   return undefined;
 }
 

@@ -114,18 +114,36 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     ws = new Workspace(yaml('csv', { badRecordsLimit: '50%' }));
     ws.land('landing/1.csv', 'id,i,d\n1,1,1.5\n');
     await ws.run();
-    // 2.csv is read with 1.csv's types (its header is the same), 3.csv is detected on its own.
-    ws.land('landing/2.csv', `id,i,d\n2,2,2.5\n3,3,${big}\n`);
-    ws.land('landing/3.csv', `id,i,d\n4,${big},4.5\n5,5,5.5\n`);
-    const s = await ws.run();
-    expect(s.totals).toMatchObject({ staged: 2, quarantined: 0, rowsInserted: 2, rowsRejected: 2 });
+    ws.land('landing/2.csv', 'id,i,d\n2,2,2.5\n');
+    // Read with 2.csv's types, in one statement (laid out as 2.csv).
+    ws.land('landing/3.csv', `id,i,d\n3,3,${big}\n13,13,13.5\n`);
+    ws.land('landing/4.csv', 'id,i,d\n4,4,4.5\n');
+    // Detected on its own (another column order): i is DECIMAL(38,0) in this file.
+    ws.land('landing/5.csv', `id,d,i\n5,5.5,${big}\n6,6.5,6\n`);
+    // Read with 5.csv's types (i DECIMAL(38,0)): 1.5 is not an integer to round.
+    ws.land('landing/6.csv', 'id,d,i\n7,7.5,1.5\n8,8.5,8\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 5, quarantined: 0, rowsRejected: 3 });
+    // Read alone with 9.csv's types.
+    ws.land('landing/9.csv', 'id,i,d\n9,9,9.5\n');
+    ws.land('landing/10.csv', `id,i,d\n10,10,10.5\n11,11,-${big}\n`);
+    ws.land('landing/12.csv', 'id,d,i\n12,12.5,12\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 3, quarantined: 0, rowsRejected: 1 });
     expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.i, r.d])).toEqual([
       ['1', '1', 1.5],
       ['2', '2', 2.5],
-      ['5', '5', 5.5],
+      ['4', '4', 4.5],
+      ['6', '6', 6.5],
+      ['8', '8', 8.5],
+      ['9', '9', 9.5],
+      ['10', '10', 10.5],
+      ['12', '12', 12.5],
+      ['13', '13', 13.5],
     ]);
-    expect(badRecords(ws, '2.csv')).toEqual([expect.objectContaining({ line: 3, kind: 'cast', error: `value ${big} does not fit column d DOUBLE without loss` })]);
-    expect(badRecords(ws, '3.csv')).toEqual([expect.objectContaining({ line: 2, kind: 'cast', error: `value ${big} does not fit column i BIGINT without loss` })]);
+    const fits = (value: string, column: string) => `value ${value} does not fit column ${column} without loss`;
+    expect(badRecords(ws, '3.csv')).toEqual([expect.objectContaining({ line: 2, kind: 'cast', error: fits(big, 'd DOUBLE') })]);
+    expect(badRecords(ws, '5.csv')).toEqual([expect.objectContaining({ line: 2, kind: 'cast', error: fits(big, 'i BIGINT') })]);
+    expect(badRecords(ws, '6.csv')).toEqual([expect.objectContaining({ line: 2, kind: 'cast', error: fits('1.5', 'i BIGINT') })]);
+    expect(badRecords(ws, '10.csv')).toEqual([expect.objectContaining({ line: 3, kind: 'cast', error: fits(`-${big}`, 'd DOUBLE') })]);
   });
 
   it('NDJSON: the literal reaches the table as written (above 2^53, beyond BIGINT, beyond 38 digits)', async () => {
