@@ -43,6 +43,11 @@ export function mayHaveRoundedSql(columns: { name: string; type: string }[]): st
  */
 export function jsonIntegerTypes(records: Record<string, unknown>[], inferred: { name: string; type: string }[]): Map<string, string> {
   const out = new Map<string, string>();
+  // A nested column (STRUCT, list) with a double field holding such an integer: DuckDB has no
+  // wider field type to read it with, so the column is read as its JSON text, digits and all.
+  for (const c of inferred.filter((x) => NESTED.test(x.type) && NESTED_INEXACT.test(x.type))) {
+    if (records.some((r) => holdsBeyond64Bits(r[c.name]))) out.set(c.name, 'VARCHAR');
+  }
   const candidates = new Set(inferred.filter((c) => INEXACT.test(c.type)).map((c) => c.name));
   if (candidates.size === 0) return out;
   const wide = new Set<string>();
@@ -55,6 +60,22 @@ export function jsonIntegerTypes(records: Record<string, unknown>[], inferred: {
     out.set(k, integral ? WIDE_INTEGER : 'VARCHAR');
   }
   return out;
+}
+
+const NESTED = /^(STRUCT|MAP)|\[\]$/;
+const NESTED_INEXACT = /\b(DOUBLE|FLOAT|REAL)\b/;
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** Whether a value holds, inside an object or array, an integer DuckDB's JSON reader takes as a double (beyond 64 bits). */
+function holdsBeyond64Bits(v: unknown): boolean {
+  if (v instanceof JsonInteger) {
+    const n = BigInt(v.text);
+    return n < INT64_MIN || n > UINT64_MAX;
+  }
+  if (Array.isArray(v)) return v.some(holdsBeyond64Bits);
+  if (v !== null && typeof v === 'object') return Object.values(v).some(holdsBeyond64Bits);
+  return false;
 }
 
 /**
