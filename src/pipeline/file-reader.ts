@@ -7,7 +7,8 @@ import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
-import { JsonSyntaxError, parseJsonStrict } from './json-text.ts';
+import { csvIntegerTypes, csvTypesOption, jsonIntegerTypes, mayHaveRoundedSql } from './exact-integers.ts';
+import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 
 /** A landed file DuckDB can read: the SELECT of its raw rows and their inferred columns. */
@@ -98,7 +99,7 @@ export async function readRaw(
       parts.push(text.slice(at));
       writeFileSync(source, parts.join(''));
     }
-    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await describe(compute, csvSql(source, pipeline), 'csv', undefined, as(source)));
+    const raw = (await readKnownCsv(compute, source, pipeline, header, knownColumns)) ?? (await readSniffedCsv(compute, source, pipeline, as(source)));
     if (raw.records !== records) {
       throw new FileRejectedError('csv', `DuckDB read ${raw.records} records but the file has ${records} (read with delimiter ${JSON.stringify(delimiter)}); check the csv dialect (delimiter, quote, header)`, undefined, delimiterHint(pipeline, delimiter));
     }
@@ -111,17 +112,19 @@ export async function readRaw(
   // JSON and NDJSON: parse here (positions for errors, optional repair, json.path), load as NDJSON.
   const repaired = new Set<string>();
   const bad: BadRecord[] = [];
+  // Integers beyond 2^53 (16 digits or more) are kept as written: JS numbers would round them.
+  const exact = /\d{16}/.test(text);
   // Each document with the line it starts on (NDJSON: one per line; a JSON file is one document).
   let docs: { doc: unknown; line?: number; text?: string }[];
   if (pipeline.format === 'json') {
-    docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0) }];
+    docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0, exact) }];
   } else {
     docs = [];
     const lines = text.split('\n');
     for (let n = 0; n < lines.length; n++) {
       if (lines[n].trim() === '') continue;
       try {
-        docs.push({ doc: parseDocument(lines[n], pipeline.json.repair, repaired, n), line: n + 1, text: lines[n] });
+        docs.push({ doc: parseDocument(lines[n], pipeline.json.repair, repaired, n, exact), line: n + 1, text: lines[n] });
       } catch (err) {
         if (!tolerant || !(err instanceof FileRejectedError)) throw err;
         bad.push({ line: n + 1, ...(err.position ? { column: err.position.column } : {}), kind: 'json', error: err.detail, text: lines[n].replace(/\r$/, '') });
@@ -131,12 +134,20 @@ export async function readRaw(
   const records: Record<string, unknown>[] = [];
   const recordLines: number[] = [];
   for (const { doc, line, text: docText } of docs) {
+    // An NDJSON line is one record: an array (or null, a number…) there is not a batch of records
+    // to unwrap but a line that is not what the format promises, so it is a bad record.
+    if (line !== undefined && !isObject(doc)) {
+      const error = `expected one JSON object per line, found ${Array.isArray(doc) ? `an array of ${doc.length} value${doc.length === 1 ? '' : 's'}` : stringifyJson(doc)}`;
+      if (!tolerant) throw new FileRejectedError('json', error, { line, column: 1 }, NDJSON_LINE_HINT);
+      bad.push({ line, column: 1, kind: 'json', error: `${error} (${NDJSON_LINE_HINT})`, text: (docText ?? '').replace(/\r$/, '') });
+      continue;
+    }
     const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
     if (selected === undefined || selected === null) continue;
     const items = Array.isArray(selected) ? selected : [selected];
     for (const item of items) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        const error = `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}`;
+      if (!isObject(item)) {
+        const error = `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : stringifyJson(item)}`;
         // An NDJSON line is a record of its own; a JSON document's records have no line to point at.
         if (tolerant && line !== undefined) {
           bad.push({ line, kind: 'json', error, text: (docText ?? '').replace(/\r$/, '') });
@@ -151,10 +162,35 @@ export async function readRaw(
   if (records.length === 0) return { columns: [], records: 0, repaired: [...repaired], bad };
   mkdirSync(workDir, { recursive: true });
   const normalized = join(workDir, `${workName}.ndjson`);
-  writeFileSync(normalized, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const raw = await describe(compute, `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', sample_size = -1)`, 'json', undefined, as(normalized));
+  writeFileSync(normalized, records.map((r) => (exact ? stringifyJson(r) : JSON.stringify(r))).join('\n') + '\n');
+  const readJson = (columns?: { name: string; type: string }[]) =>
+    `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', ${columns ? `columns = {${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}` : 'sample_size = -1'})`;
+  let raw = await describe(compute, readJson(), 'json', undefined, as(normalized));
+  const retyped = jsonReadTypes(raw.columns, exact ? jsonIntegerTypes(records, raw.columns) : undefined);
+  if (retyped.some((c, i) => c.type !== raw.columns[i].type)) {
+    await dropRawTable(compute, raw);
+    raw = await describe(compute, readJson(retyped), 'json', retyped, as(normalized));
+  }
   return { ...raw, repaired: [...repaired], bad, ...(pipeline.format === 'ndjson' ? { lines: async () => recordLines } : {}) };
 }
+
+/**
+ * The types to read a normalized JSON file's columns with, where DuckDB's own would change values:
+ * a column whose values have several JSON types (strings and objects, say) is inferred as JSON,
+ * whose text quotes every string ("x"); read as VARCHAR, a string is its characters and an object
+ * or array its JSON text, as Spark infers such a column as a string.
+ */
+function jsonReadTypes(columns: { name: string; type: string }[], integers?: Map<string, string>): { name: string; type: string }[] {
+  return columns.map((c) => (c.type === 'JSON' ? { name: c.name, type: 'VARCHAR' } : integers?.has(c.name) ? { name: c.name, type: integers.get(c.name)! } : c));
+}
+
+/** A JSON object (a record), not an array, a scalar or a big integer. */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonInteger);
+}
+
+/** What to do about an NDJSON line that is not one object. */
+const NDJSON_LINE_HINT = 'an NDJSON line holds one record: write each object on a line of its own, or use format: json for a file that is one JSON array of records';
 
 /** A CSV file's text and structure (checkCsv): its header, records, ragged records, and each record's line. */
 export interface CheckedCsv {
@@ -260,9 +296,12 @@ export async function readCsvGroup(
   } finally {
     rawTablesOf(compute).add(table);
   }
-  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number }>(
-    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table} GROUP BY 1`,
+  // A double column reaching 2^53 may hold a rounded integer: the files are then read one by one.
+  const rounded = mayHaveRoundedSql(known) ?? 'false';
+  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number; r: boolean }>(
+    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, ${rounded} AS r FROM ${table} GROUP BY 1`,
   );
+  if (counts.some((c) => c.r)) return undefined;
   const byFile = new Map(counts.map((c) => [c.f, { n: Number(c.n), lo: Number(c.lo), hi: Number(c.hi) }]));
   const out: RawInput[] = [];
   let next = 0;
@@ -289,16 +328,16 @@ export async function readCsvGroup(
 /** The column of a group's temp table naming each row's file (its path), as read_csv's `filename` gives it. */
 export const FILE_COLUMN = '__lakelet_file';
 
-function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number): unknown {
+function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number, exactIntegers: boolean): unknown {
   try {
-    return parseJsonStrict(text);
+    return parseJsonStrict(text, { exactIntegers });
   } catch (err) {
     if (!(err instanceof JsonSyntaxError)) throw err;
     const position = { line: err.position.line + lineOffset, column: err.position.column };
     const detail = err.message.replace(/ at line \d+, column \d+$/, '');
     let fixed: ReturnType<typeof repairJson> | undefined;
     try {
-      fixed = repairJson(text);
+      fixed = repairJson(text, { exactIntegers });
     } catch (repairErr) {
       if (repair && repairErr instanceof JsonSyntaxError) {
         throw new FileRejectedError('json', `invalid JSON even after repair: ${repairErr.message.replace(/ at line \d+, column \d+$/, '')}`, {
@@ -332,7 +371,8 @@ function selectPath(doc: unknown, path: string): unknown {
  * falls back to full detection, so drift is still seen exactly as before. DuckDB's reader rounds
  * text like 8.5 into an integer column and cuts a time off a date, where sniffing would have said
  * DOUBLE or TIMESTAMP (and the lossless check then caught it): such columns are read as text and
- * converted only when every value is written as the type is, else the read fails too.
+ * converted only when every value is written as the type is, else the read fails too. A DOUBLE
+ * column reaching 2^53 may hold an integer the double rounded: not taken this way either.
  */
 async function readKnownCsv(
   compute: Compute,
@@ -345,10 +385,34 @@ async function readKnownCsv(
   const sql = knownCsvSql(sqlString(file), pipeline, known);
   if (sql === undefined) return undefined;
   try {
-    return await describe(compute, sql, 'csv', known);
+    const raw = await describe(compute, sql, 'csv', known);
+    const rounded = mayHaveRoundedSql(known);
+    if (rounded && (await compute.query<{ r: boolean }>(`SELECT ${rounded} AS r FROM ${rawTable(raw)}`))[0]?.r) {
+      await dropRawTable(compute, raw);
+      return undefined;
+    }
+    return raw;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A CSV file read with its types detected, where a column detected as DOUBLE that would round an
+ * integer is read again as the type that keeps it (exact-integers.ts).
+ */
+async function readSniffedCsv(compute: Compute, source: string, pipeline: PipelineConfig, name: { path: string; key: string } | undefined): Promise<RawInput> {
+  const sql = csvSql(source, pipeline);
+  const raw = await describe(compute, sql, 'csv', undefined, name);
+  const types = await csvIntegerTypes(compute, rawTable(raw)!, raw.columns, () => withOption(sql, 'all_varchar = true'));
+  if (types.size === 0) return raw;
+  await dropRawTable(compute, raw);
+  return describe(compute, withOption(sql, csvTypesOption(types)), 'csv', undefined, name);
+}
+
+/** A read_csv SELECT with one more option. */
+function withOption(sql: string, option: string): string {
+  return sql.replace(/\)$/, `, ${option})`);
 }
 
 /** The header names are the known columns' (and the file has a header to compare). */
@@ -376,10 +440,11 @@ function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: st
 /**
  * The text a value of a type the reader would convert with a loss must have to be read as that
  * type (a regular expression); undefined: the reader's own conversion fails where it must; null:
- * the fast path is not taken (a date read by a custom dateformat).
+ * the fast path is not taken (a date read by a custom dateformat). A DECIMAL(p,0) column (a
+ * column of big integers, exact-integers.ts) would round 1.5 to 2 as an integer column would.
  */
 function strictShape(type: string, pipeline: PipelineConfig): string | undefined | null {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(type)) return '[+-]?(0|[1-9][0-9]*)';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*0\))$/.test(type)) return '[+-]?(0|[1-9][0-9]*)';
   if (type === 'DATE') return pipeline.csv.dateFormat !== undefined ? null : '[0-9]{4}-[0-9]{2}-[0-9]{2}';
   return undefined;
 }
@@ -426,6 +491,19 @@ async function describe(compute: Compute, sql: string, kind: RejectKind, known?:
   const records = created[0]?.Count !== undefined ? Number(created[0].Count) : Number((await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
   // rowid: the table was filled in file order (insertion order is preserved), so it numbers the records.
   return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns, records, repaired: [], bad: [] };
+}
+
+/** Drops the temp table of a file read that is read again another way (describe's table). */
+async function dropRawTable(compute: Compute, raw: RawInput): Promise<void> {
+  const table = rawTable(raw);
+  if (!table) return;
+  await compute.run(`DROP TABLE IF EXISTS ${table}`);
+  rawTablesOf(compute).delete(table);
+}
+
+/** The temp table a RawInput read by describe selects from. */
+function rawTable(raw: RawInput): string | undefined {
+  return /FROM (__lakelet_raw_\w+)$/.exec(raw.sql ?? '')?.[1];
 }
 
 let rawCounter = 0;

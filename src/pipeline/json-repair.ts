@@ -1,4 +1,4 @@
-import { JsonSyntaxError, parseJsonStrict, positionAt } from './json-text.ts';
+import { JsonInteger, JsonSyntaxError, parseJsonStrict, positionAt } from './json-text.ts';
 
 /**
  * Repairs Python-flavoured pseudo-JSON (seed 001's etl.json): single-quoted strings and keys,
@@ -19,7 +19,8 @@ type Token =
   | { kind: 'literal'; text: string; at: number }
   | { kind: 'number'; text: string; at: number };
 
-export function repairJson(text: string): RepairResult {
+/** `exactIntegers` as parseJsonStrict's: integers beyond ±2^53 are kept as their digits. */
+export function repairJson(text: string, options: { exactIntegers?: boolean } = {}): RepairResult {
   const fixes = new Set<string>();
   const tokens = tokenize(text, fixes);
   const out: string[] = [];
@@ -50,7 +51,7 @@ export function repairJson(text: string): RepairResult {
   }
   let value: unknown;
   try {
-    value = parseJsonStrict(out.join(' '));
+    value = parseJsonStrict(out.join(' '), options);
   } catch (err) {
     // Report the position in the original text: map through the token that failed.
     if (err instanceof JsonSyntaxError) {
@@ -60,7 +61,7 @@ export function repairJson(text: string): RepairResult {
     }
     throw err;
   }
-  value = unstringify(value, fixes);
+  value = unstringify(value, fixes, options);
   return { value, fixes: [...fixes] };
 }
 
@@ -132,12 +133,12 @@ function readQuoted(text: string, start: number, quote: string): { value: string
 }
 
 /** String values holding a JSON array or object become that array or object. */
-function unstringify(value: unknown, fixes: Set<string>): unknown {
+function unstringify(value: unknown, fixes: Set<string>, options: { exactIntegers?: boolean }): unknown {
   if (typeof value === 'string') {
     const trimmed = value.trim();
     if ((trimmed.startsWith('[') && trimmed.endsWith(']')) || (trimmed.startsWith('{') && trimmed.endsWith('}'))) {
       try {
-        const inner = parseJsonStrict(trimmed);
+        const inner = parseJsonStrict(trimmed, options);
         fixes.add('stringified JSON arrays/objects → values');
         return inner;
       } catch {
@@ -146,10 +147,11 @@ function unstringify(value: unknown, fixes: Set<string>): unknown {
     }
     return value;
   }
-  if (Array.isArray(value)) return value.map((v) => unstringify(v, fixes));
+  if (value instanceof JsonInteger) return value;
+  if (Array.isArray(value)) return value.map((v) => unstringify(v, fixes, options));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = unstringify(v, fixes);
+    for (const [k, v] of Object.entries(value)) out[k] = unstringify(v, fixes, options);
     return out;
   }
   return value;

@@ -23,8 +23,17 @@ export function positionAt(text: string, offset: number): TextPosition {
   return { line, column: offset - lineStart + 1 };
 }
 
-export function parseJsonStrict(text: string): unknown {
-  const p = new StrictParser(text);
+/**
+ * An integer literal beyond what a JS number holds exactly (±2^53), kept as its digits: a landed
+ * 123456789012345678901234567890 must reach DuckDB as written, not as 1.2345678901234568e+29.
+ */
+export class JsonInteger {
+  constructor(readonly text: string) {}
+}
+
+/** With `exactIntegers`, integers beyond ±2^53 are JsonInteger (write them back with stringifyJson). */
+export function parseJsonStrict(text: string, options: { exactIntegers?: boolean } = {}): unknown {
+  const p = new StrictParser(text, options.exactIntegers ?? false);
   p.ws();
   const value = p.value();
   p.ws();
@@ -34,7 +43,10 @@ export function parseJsonStrict(text: string): unknown {
 
 class StrictParser {
   i = 0;
-  constructor(readonly s: string) {}
+  constructor(
+    readonly s: string,
+    readonly exactIntegers: boolean,
+  ) {}
 
   fail(message: string, at = this.i): never {
     throw new JsonSyntaxError(message, at, positionAt(this.s, at));
@@ -162,15 +174,39 @@ class StrictParser {
     }
   }
 
-  number(): number {
+  number(): number | JsonInteger {
+    // Up to 400 characters of it: a longer integer literal is read whole (the rest is digits).
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
     if (!m) this.fail('invalid number');
-    this.i += m[0].length;
-    return Number(m[0]);
+    let literal = m[0];
+    if (this.exactIntegers && m[2] === undefined && m[3] === undefined) {
+      const rest = /^\d*/.exec(this.s.slice(this.i + literal.length))![0];
+      literal += rest;
+      this.i += literal.length;
+      const n = Number(literal);
+      return Number.isSafeInteger(n) ? n : new JsonInteger(literal);
+    }
+    this.i += literal.length;
+    return Number(literal);
   }
 }
 
 function describe(c: string | undefined): string {
   if (c === undefined) return 'end of input';
   return `character ${JSON.stringify(c)}`;
+}
+
+/**
+ * JSON text of a parsed value, as JSON.stringify writes it, with each JsonInteger as its digits.
+ * Used only for documents that hold one (JSON.stringify is faster for the others).
+ */
+export function stringifyJson(value: unknown): string {
+  if (value instanceof JsonInteger) return value.text;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringifyJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(`${JSON.stringify(k)}:${stringifyJson(v)}`);
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -290,9 +290,18 @@ const BAD_FLAG = '__lakelet_error';
  * the caller's check makes that an error, a bad record or a rescued value.
  */
 function convert(expr: string, from: string, to: string): string {
+  // An object or array into a text column is its JSON text ({"a":1}), as Spark and BigQuery store
+  // a JSON value loaded into a STRING column; a plain cast would write DuckDB's {'a': 1}.
+  if (to === 'VARCHAR' && NESTED.test(from)) return `CAST(to_json(${expr}) AS VARCHAR)`;
+  if (to === 'VARCHAR' && from === 'JSON') return jsonAsText(expr);
   const cast = `TRY_CAST(${expr} AS ${to})`;
   if (NESTED.test(from) || NESTED.test(to)) return cast;
   return `CASE WHEN ${lossless(expr, from, to, cast)} THEN ${cast} END`;
+}
+
+/** A JSON value as text: a string is its characters (not quoted), anything else its JSON text. */
+export function jsonAsText(expr: string): string {
+  return `CASE WHEN json_type(${expr}) = 'VARCHAR' THEN (${expr}) ->> '$' ELSE CAST(${expr} AS VARCHAR) END`;
 }
 
 const EXACT_NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL\(\d+,\s*\d+\))$/;
@@ -311,7 +320,10 @@ function lossless(expr: string, from: string, to: string, cast: string): string 
     if (EXACT_NUMBER.test(to)) {
       return `coalesce(TRY_CAST(${expr} AS DECIMAL(38,18)) = TRY_CAST(${cast} AS DECIMAL(38,18)), TRY_CAST(${expr} AS DOUBLE) = TRY_CAST(${cast} AS DOUBLE))`;
     }
-    if (FLOATING.test(to) || to === 'BOOLEAN' || to === 'TIMESTAMP WITH TIME ZONE') return `${cast} IS NOT NULL`;
+    // An integer of 16 digits or more must be the same integer as a double: a float parses it,
+    // but 123456789012345678901234567890 would be stored with 17 of its digits.
+    if (FLOATING.test(to)) return `(${cast} IS NOT NULL AND (NOT regexp_full_match(trim(${expr}), '[+-]?[0-9]{16,}') OR coalesce(TRY_CAST(trim(${expr}) AS DECIMAL(38,0)) = TRY_CAST(${cast} AS DECIMAL(38,0)), false)))`;
+    if (to === 'BOOLEAN' || to === 'TIMESTAMP WITH TIME ZONE') return `${cast} IS NOT NULL`;
     if (to === 'DATE') return `TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ)`;
     if (WALL_CLOCK.test(to)) {
       return `(TRY_CAST(${expr} AS TIMESTAMPTZ) = TRY_CAST(${cast} AS TIMESTAMPTZ) AND coalesce(TRY_CAST(${expr} AS TIMESTAMP_NS) = TRY_CAST(${cast} AS TIMESTAMP_NS), true))`;

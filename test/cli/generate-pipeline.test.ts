@@ -18,7 +18,7 @@ afterAll(() => tmp.cleanup());
 describe('lakelet generate --pipeline', () => {
   it("writes into the pipeline's landing folder, in its format, with the columns the pipeline needs", async () => {
     const orders = loadConfig(config).pipelines.find((p) => p.name === 'orders')!;
-    await lakeletOk(['generate', 'orders', '--rows', '100', '--files', '1', '--pipeline', 'orders', '-c', config]);
+    await lakeletOk(['generate', 'orders', '--rows', '100', '--files', '2', '--pipeline', 'orders', '-c', config]);
     expect(readdirSync(orders.landing).sort()).toEqual(['orders-b0000.csv', 'orders-b0001.csv']);
     const header = readFileSync(join(orders.landing, 'orders-b0000.csv'), 'utf8').split('\n')[0].split(',');
     expect(header).toContain(orders.key[0]);

@@ -15,7 +15,7 @@ afterAll(() => tmp.cleanup());
 
 describe('lakelet generate', () => {
   it('writes an initial load and incremental files, prints them as JSON, and repeats byte for byte', async () => {
-    const args = (out: string) => ['generate', 'accounts', '--rows', '2k', '--files', '2', '--batch-rows', '500', '--delete-fraction', '0.1', '--format', 'ndjson', '--seed', '11', '--out', out, '--json'];
+    const args = (out: string) => ['generate', 'accounts', '--rows', '2k', '--files', '3', '--batch-rows', '500', '--delete-fraction', '0.1', '--format', 'ndjson', '--seed', '11', '--out', out, '--json'];
     const a = await lakelet(...args(join(tmp.dir, 'a')));
     expect(a.stderr).toBe('');
     expect(a.code).toBe(0);
@@ -33,7 +33,7 @@ describe('lakelet generate', () => {
   });
 
   it('prints a table of the files without --json, and no progress bar when stderr is not a terminal', async () => {
-    const r = await lakelet('generate', 'orders', '--rows', '1000', '--files', '1', '--out', join(tmp.dir, 'o'));
+    const r = await lakelet('generate', 'orders', '--rows', '1000', '--files', '2', '--out', join(tmp.dir, 'o'));
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/wrote 2 files of orders \(1100 rows, .*\) to .* with seed 42; keys 1\.\.1050/);

@@ -62,7 +62,7 @@ describe('lakelet init', () => {
     const orders = config.pipelines[0];
     expect(orders).toMatchObject({ name: 'orders', key: ['tracking_num'], orderBy: 'updated_at', targetProperties: { 'delta.enableChangeDataFeed': 'true' }, stageRetain: 7 * 86_400_000 });
 
-    const generated = JSON.parse((await lakeletOk(['generate', 'orders', '--rows', '500', '--files', '2', '--out', orders.landing, '--json'])).stdout) as { keysIssued: number };
+    const generated = JSON.parse((await lakeletOk(['generate', 'orders', '--rows', '500', '--files', '3', '--out', orders.landing, '--json'])).stdout) as { keysIssued: number };
     expect(generated.keysIssued).toBe(550);
     const past = new Date(Date.now() - 3_600_000);
     for (const f of readdirSync(orders.landing)) utimesSync(join(orders.landing, f), past, past);

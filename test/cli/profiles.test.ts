@@ -123,7 +123,7 @@ describe.skipIf(gcsMode === 'skip')('profiles: the same lakelet.yml on local fol
   it('lakelet generate --pipeline under a gs:// profile uploads the files into that landing, nothing local', async () => {
     const prefix = `g-${randomUUID().slice(0, 8)}`;
     ws = new Workspace(config(prefix).replace('key: account_number', 'key: customer_id'));
-    const run = await lakelet(['generate', 'accounts', '--rows', '50', '--files', '1', '--pipeline', 'accounts', '-c', ws.configFile, '--json'], {
+    const run = await lakelet(['generate', 'accounts', '--rows', '50', '--files', '2', '--pipeline', 'accounts', '-c', ws.configFile, '--json'], {
       env: { STORAGE_EMULATOR_HOST: fake.gcs.endpoint, LAKELET_PROFILE: 'gcp' },
     });
     expect(run.code, run.stderr).toBe(0);

@@ -72,14 +72,14 @@ const FEEDERS: Record<string, (p: PipelineConfig) => Promise<Feed>> = {
   // Seed 002: generated shipments, re-sent with later statuses; the newest row per tracking_num wins.
   // `--pipeline` writes into the pipeline's landing folder, in its format.
   orders: async (p) => {
-    await lakeletOk(['generate', 'orders', '--rows', '2000', '--files', '3', '--batch-rows', '300', '--updates-fraction', '0.6', '--pipeline', p.name, '-c', CONFIG(), '--seed', '11']);
+    await lakeletOk(['generate', 'orders', '--rows', '2000', '--files', '4', '--batch-rows', '300', '--updates-fraction', '0.6', '--pipeline', p.name, '-c', CONFIG(), '--seed', '11']);
     const files = filesUnder(p.landing);
     const n = await one<{ n: bigint }>(`SELECT count(DISTINCT tracking_num) AS n FROM read_csv([${files.map(sqlString).join(', ')}])`);
     return { files, rows: Number(n.n) };
   },
   // Seed 000: generated accounts with deletes (op = 'D'): the latest row per account decides.
   accounts: async (p) => {
-    await lakeletOk(['generate', 'accounts', '--rows', '2000', '--files', '3', '--batch-rows', '300', '--delete-fraction', '0.1', '--pipeline', p.name, '-c', CONFIG(), '--seed', '12']);
+    await lakeletOk(['generate', 'accounts', '--rows', '2000', '--files', '4', '--batch-rows', '300', '--delete-fraction', '0.1', '--pipeline', p.name, '-c', CONFIG(), '--seed', '12']);
     const files = filesUnder(p.landing);
     const n = await one<{ n: bigint; deletes: bigint }>(
       `SELECT count(*) FILTER (WHERE op <> 'D') AS n, (SELECT count(*) FROM read_csv([${files.map(sqlString).join(', ')}]) WHERE op = 'D') AS deletes FROM ` +

@@ -15,7 +15,7 @@ import { formatTable, humanBytes, plural } from '../output/table-format.ts';
 
 interface GenerateCliOptions {
   rows: number;
-  files: number;
+  files?: number;
   batchRows?: number;
   initialFiles: number;
   initial: boolean;
@@ -79,22 +79,37 @@ Examples:
   # into lakelet.yml's accounts pipeline, with delete markers it understands (deletes: { column: op, values: [D] })
   $ lakelet generate accounts --rows 100k --files 3 --delete-fraction 0.05 --pipeline accounts
 
-  # 10 incremental files of 50k rows, 5% deletes (op column = D), updates skewed to hot accounts
-  $ lakelet generate accounts --rows 10M --files 10 --batch-rows 50k --delete-fraction 0.05 --skew 1.1 --format parquet
+  # the initial load and 10 incremental files of 50k rows, 5% deletes (op column = D), updates skewed to hot accounts
+  $ lakelet generate accounts --rows 10M --files 11 --batch-rows 50k --delete-fraction 0.05 --skew 1.1 --format parquet
 
   # only incremental files against an existing table of 1M accounts, updates within 10% of the key space
   $ lakelet generate accounts --rows 1M --no-initial --files 3 --hot-fraction 0.1 --format ndjson --seed 7`,
   orders: `
 Examples:
   # seed 002: 500k shipments, then 5 files moving statuses on (70% updates, 30% new shipments)
-  $ lakelet generate orders --rows 500k --files 5 --updates-fraction 0.7 --out landing/orders
+  $ lakelet generate orders --rows 500k --files 6 --updates-fraction 0.7 --out landing/orders
 
   # a big initial load split into 8 Parquet files
-  $ lakelet generate orders --rows 20M --initial-files 8 --files 0 --format parquet --out data/orders
+  $ lakelet generate orders --rows 20M --initial-files 8 --files 8 --format parquet --out data/orders
 
   # straight into the landing folder of lakelet.yml's orders pipeline, checked to fit it; then load it
   $ lakelet generate orders --rows 100k --files 3 --pipeline orders && lakelet run --once`,
 };
+
+/**
+ * How many incremental files to write: --files counts every file written, the initial load's too,
+ * so `--files 3` writes three files (the initial load and two incremental ones), not four.
+ */
+function incrementalFiles(options: GenerateCliOptions): number {
+  const initial = options.initial ? options.initialFiles : 0;
+  if (options.files === undefined) return 1;
+  if (options.files < initial) {
+    throw new InputError(
+      `--files ${options.files} is fewer than the ${plural(initial, 'file')} of the initial load (--initial-files ${options.initialFiles}); --files counts every file written: ask for at least ${initial}, or give --no-initial for incremental files only.`,
+    );
+  }
+  return options.files - initial;
+}
 
 function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
   parent
@@ -109,7 +124,7 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
         'hidden name, then renamed), in batch order.',
     )
     .option('--rows <n>', 'rows of the initial load; also the number of existing keys the incremental files update', parseCount, GENERATE_DEFAULTS.rows)
-    .option('--files <k>', 'incremental files after the initial load (one batch each)', parseCount, 1)
+    .option('--files <k>', 'files to write in all: the initial load\'s (see --initial-files), then incremental ones, one batch each (default: the initial load and one incremental file)', parseCount)
     .option('--batch-rows <n>', 'rows per incremental file (default: a tenth of --rows)', parseCount)
     .option('--updates-fraction <f>', 'share of each incremental file that updates existing keys', parseFraction, GENERATE_DEFAULTS.updatesFraction)
     .option('--delete-fraction <f>', "share of each incremental file that deletes existing keys (adds an op column: I, U or D)", parseFraction, GENERATE_DEFAULTS.deleteFraction)
@@ -154,7 +169,7 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
           initial: options.initial,
           initialFiles: options.initialFiles,
           initialOrder: options.initialOrder,
-          batches: options.files,
+          batches: incrementalFiles(options),
           batchRows: options.batchRows,
           updatesFraction: options.updatesFraction,
           deleteFraction: options.deleteFraction,

@@ -6,7 +6,8 @@ import { loadConfig } from '../../pipeline/config.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
-import { nonNegativeInteger, printJson } from '../options.ts';
+import { commaList, nonNegativeInteger, printJson } from '../options.ts';
+import { usageError } from '../errors.ts';
 import { formatTable, humanBytes } from '../output/table-format.ts';
 import { syncStatus, type SyncTableStatus } from '../../pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../warehouse/open-warehouse.ts';
@@ -17,6 +18,7 @@ import { profileOption } from '../profile-option.ts';
 interface StatusOptions {
   config: string;
   profile?: string;
+  pipeline?: string[];
   limit: number;
   file?: string;
   json?: boolean;
@@ -59,17 +61,22 @@ export function registerStatus(program: Command): void {
     )
     .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml');
   profileOption(cmd)
+    .option('-p, --pipeline <names>', 'only these pipelines (comma-separated), as run and requeue take them', commaList)
     .option('-n, --limit <n>', 'how many recent files to show', nonNegativeInteger, 20)
     .option('--file <name>', "the history of one file (its name in landing): every log row, oldest first")
     .option('--json', 'print as JSON')
     .action(async (options: StatusOptions) => {
       const config = loadConfig(options.config, { profile: options.profile });
+      const unknown = (options.pipeline ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
+      if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
+      // -p: those pipelines and their files only (database sources are not pipelines: left out).
+      const chosen = (name: unknown) => !options.pipeline || options.pipeline.includes(String(name));
       const compute = await openCompute();
       const log = await openIngestionLog(config, compute, systemClock);
       try {
-        const rows = await log.read();
+        const rows = (await log.read()).filter((r) => chosen(r.pipeline));
         const pipelines = [];
-        for (const p of config.pipelines) {
+        for (const p of config.pipelines.filter((x) => chosen(x.name))) {
           const state = new BatchState(p.name, p.stateDir);
           await state.load();
           const batches = state.all();
@@ -90,9 +97,9 @@ export function registerStatus(program: Command): void {
           });
         }
         const recent = options.file ? rows.filter((r) => r.file_name === options.file || String(r.file_name).split('/').pop() === options.file).reverse() : rows.slice(0, options.limit);
-        const sources = await sourceStatus(config, compute);
+        const sources = options.pipeline ? [] : await sourceStatus(config, compute);
         if (options.json) {
-          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, ...(options.file ? { history: recent } : { recent }), ...(config.sources.length ? { sources } : {}) });
+          printJson({ config: config.file, ingestionLog: config.ingestionLog, pipelines, ...(options.file ? { history: recent } : { recent }), ...(config.sources.length && !options.pipeline ? { sources } : {}) });
           return;
         }
         printSources(sources);
