@@ -18,7 +18,7 @@ import { JsonInteger } from './json-text.ts';
 export const WIDE_INTEGER = 'DECIMAL(38,0)';
 
 /** 2^53: from here on a double no longer holds every integer. */
-const EXACT_DOUBLE_LIMIT = 9007199254740992;
+export const EXACT_DOUBLE_LIMIT = 9007199254740992;
 
 /** Inferred types that can round an integer (the ones to look at). */
 const INEXACT = /^(DOUBLE|FLOAT|REAL)$/;
@@ -26,14 +26,11 @@ const INEXACT = /^(DOUBLE|FLOAT|REAL)$/;
 const DIGITS_38 = /^-?\d{1,38}$/;
 
 /**
- * An aggregate, true when a double column of these holds a value of 2^53 or more (it may be an
- * integer rounded on the way in: the file is then read with its types detected, as
- * csvIntegerTypes says); undefined when none is a double.
+ * Whether a column of this type may hold an integer rounded on the way in (a value of 2^53 or
+ * more): a file read with known types then is read with its types detected, as csvIntegerTypes says.
  */
-export function mayHaveRoundedSql(columns: { name: string; type: string }[]): string | undefined {
-  const inexact = columns.filter((c) => INEXACT.test(c.type));
-  if (inexact.length === 0) return undefined;
-  return `coalesce(${inexact.map((c) => `max(abs(${sqlIdent(c.name)})) >= ${EXACT_DOUBLE_LIMIT}`).join(' OR ')}, false)`;
+export function mayRoundIntegers(type: string): boolean {
+  return INEXACT.test(type);
 }
 
 /**

@@ -7,7 +7,7 @@ import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
-import { csvIntegerTypes, csvTypesOption, jsonIntegerTypes, mayHaveRoundedSql } from './exact-integers.ts';
+import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, jsonIntegerTypes, mayRoundIntegers } from './exact-integers.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 
@@ -296,12 +296,10 @@ export async function readCsvGroup(
   } finally {
     rawTablesOf(compute).add(table);
   }
-  // A double column reaching 2^53 may hold a rounded integer: the files are then read one by one.
-  const rounded = mayHaveRoundedSql(known) ?? 'false';
-  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number; r: boolean }>(
-    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, ${rounded} AS r FROM ${table} GROUP BY 1`,
+  // (A double column reaching 2^53 failed the read above, knownCsvSql: the files are then read one by one.)
+  const counts = await compute.query<{ f: string; n: string | number; lo: string | number; hi: string | number }>(
+    `SELECT ${FILE_COLUMN} AS f, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM ${table} GROUP BY 1`,
   );
-  if (counts.some((c) => c.r)) return undefined;
   const byFile = new Map(counts.map((c) => [c.f, { n: Number(c.n), lo: Number(c.lo), hi: Number(c.hi) }]));
   const out: RawInput[] = [];
   let next = 0;
@@ -385,13 +383,7 @@ async function readKnownCsv(
   const sql = knownCsvSql(sqlString(file), pipeline, known);
   if (sql === undefined) return undefined;
   try {
-    const raw = await describe(compute, sql, 'csv', known);
-    const rounded = mayHaveRoundedSql(known);
-    if (rounded && (await compute.query<{ r: boolean }>(`SELECT ${rounded} AS r FROM ${rawTable(raw)}`))[0]?.r) {
-      await dropRawTable(compute, raw);
-      return undefined;
-    }
-    return raw;
+    return await describe(compute, sql, 'csv', known);
   } catch {
     return undefined;
   }
@@ -427,10 +419,14 @@ function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: st
   if (shapes.some((x) => x === null)) return undefined;
   const columns = known.map((c, i) => `${sqlString(c.name)}: ${sqlString(shapes[i] ? 'VARCHAR' : c.type)}`).join(', ');
   const read = csvSqlFrom(source, pipeline).replace(/\)$/, `, auto_detect = false, columns = {${columns}}${fileColumn ? `, filename = ${sqlString(fileColumn)}` : ''})`);
-  if (!shapes.some((x) => x)) return read;
+  const inexact = known.map((c) => mayRoundIntegers(c.type));
+  if (!shapes.some((x) => x) && !inexact.some((x) => x)) return read;
   const guarded = known.map((c, i) => {
     const col = sqlIdent(c.name);
     const shape = shapes[i];
+    // A double reaching 2^53 may be an integer it rounded: the read fails (exact-integers.ts),
+    // a numeric test in the read itself rather than one more query over the rows.
+    if (inexact[i]) return `CASE WHEN abs(${col}) >= ${EXACT_DOUBLE_LIMIT} THEN error(${sqlString(`a ${c.type} reaching 2^53`)}) ELSE ${col} END AS ${col}`;
     if (!shape) return col;
     return `CASE WHEN ${col} IS NULL OR regexp_full_match(${col}, ${sqlString(shape)}) THEN CAST(${col} AS ${c.type}) ELSE error(${sqlString(`not a plain ${c.type}`)}) END AS ${col}`;
   });
