@@ -11,7 +11,9 @@ import { defineConfig } from 'vitest/config';
  * - `process`: every file that starts child processes — the lakelet CLI (test/support/cli.ts),
  *   worker scripts and notebooks (test/support/process.ts), the delta-rs peer (test/support/peers.ts):
  *   crash matrices, watch, CLI behaviour, multi-process races, interop. Their workers mostly wait
- *   on a child that does the work, so three run at once; each file keeps its own module state.
+ *   on a child that does the work, so three run at once. Also without per-file isolation (a fresh
+ *   worker per file cost ~0.5 s of CPU each: Node, vitest, the SDKs' imports); what a file sets in
+ *   process.env is undone after it (test/support/restore-env.ts).
  *
  * A file joins `process` by importing one of those helpers, so a new test lands in the right
  * project by itself. `unit` runs first: a failing unit test shows up within the first minute.
@@ -51,6 +53,8 @@ export default defineConfig({
           name: 'process',
           include: processFiles,
           maxWorkers: 3,
+          isolate: false,
+          setupFiles: ['./test/support/restore-env.ts'],
           sequence: { groupOrder: 1 },
         },
       },
