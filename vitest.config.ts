@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/sequencer.ts';
 
 /**
  * Two projects, run one after the other:
@@ -35,6 +36,8 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Builds dist/ once, so the CLI the tests spawn is the compiled one users run (bin/lakelet.cjs).
     globalSetup: ['./test/support/build-cli.ts'],
+    // Longest files first, also in a fresh clone without vitest's cached durations (test/support/sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         extends: true,
