@@ -66,7 +66,9 @@ describe('lakelet watch', () => {
 
   it('SIGTERM during the start-up backfill stops after the batch in progress, prints the summary, exits 3 for a quarantined file; the next run finishes the rest', async () => {
     ws = new Workspace(pipelineYaml({ pattern: '*.csv', batch: { maxFiles: 1 } }, { name: 'events', stateDir: './state' }));
-    const n = 40;
+    // Enough files that SIGTERM, sent once the second batch is planned, lands well inside the
+    // backfill (one file a batch); each further file was only another batch for the next run.
+    const n = 12;
     ws.land('landing/000-bad.csv', 'id,v\n1\n'); // the first batch quarantines it
     for (let i = 1; i < n; i++) ws.land(`landing/${String(i).padStart(3, '0')}.csv`, `id,v\n${i},v${i}\n`);
     watch = startLakelet(['watch', '-c', ws.configFile, '--log-format', 'json', '--json']);

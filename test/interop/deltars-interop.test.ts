@@ -61,15 +61,31 @@ async function peerRead(dir: string, version?: number): Promise<PeerRead> {
  * partition columns and rows. Returns lakelet's canonical rows.
  */
 async function expectDeltaRsAgrees(table: DeltaTable, dir: string, version?: number): Promise<string[]> {
+  return expectAgrees(table, version, await peerRead(dir, version));
+}
+
+/** `theirs` (delta-rs' read of the table at `version`) is what lakelet reads there; lakelet's canonical rows. */
+async function expectAgrees(table: DeltaTable, version: number | undefined, theirs: PeerRead): Promise<string[]> {
   const selector = version === undefined ? {} : { version };
   const snapshot = await table.snapshot(selector);
   const ours = canonicalTableRows(await table.read(selector), snapshot.schema, 'lakelet');
-  const theirs = await peerRead(dir, version);
   expect(theirs.version).toBe(snapshot.version);
   expect(schemaShape(theirs.schema)).toEqual(schemaShape(snapshot.schema));
   expect(theirs.partitionColumns).toEqual(snapshot.partitionColumns);
   expect(canonicalTableRows(theirs.rows, theirs.schema, 'delta-rs')).toEqual(ours);
   return ours;
+}
+
+/**
+ * expectDeltaRsAgrees at each of `versions` (undefined: the latest), with every version read by
+ * one delta-rs process (its start-up is most of a read). Returns lakelet's canonical rows of each.
+ */
+async function expectDeltaRsAgreesAt(table: DeltaTable, dir: string, versions: (number | undefined)[]): Promise<string[][]> {
+  const read = (await runDeltaRs(['read', dir, '--versions', versions.map((v) => v ?? 'latest').join(',')])) as PeerRead[];
+  expect(read).toHaveLength(versions.length);
+  const out: string[][] = [];
+  for (const [i, version] of versions.entries()) out.push(await expectAgrees(table, version, read[i]));
+  return out;
 }
 
 /** Canonical rows of SQL batches as DuckDB sees them before lakelet writes them. */
@@ -143,9 +159,8 @@ describe('lakelet writes, delta-rs reads', () => {
         { name: 'ts', type: 'timestamp', nullable: true },
         { name: 'ntz', type: 'timestamp_ntz', nullable: true },
       ]);
-      const latest = await expectDeltaRsAgrees(t, dir);
+      const [latest, v0] = await expectDeltaRsAgreesAt(t, dir, [undefined, 0]);
       expect(latest).toEqual(await batchRows([ALL_TYPES_V0, ALL_TYPES_V1], snapshot.schema));
-      const v0 = await expectDeltaRsAgrees(t, dir, 0);
       expect(v0).toEqual(await batchRows([ALL_TYPES_V0], snapshot.schema));
     } finally {
       t.close();
@@ -185,9 +200,8 @@ describe('lakelet writes, delta-rs reads', () => {
       const snapshot = await t.snapshot();
       expect(snapshot.partitionColumns).toEqual(['s', 'i', 'd', 'ts', 'ntz']);
       expect(snapshot.files.length).toBeGreaterThanOrEqual(12);
-      const latest = await expectDeltaRsAgrees(t, dir);
+      const [latest, v0] = await expectDeltaRsAgreesAt(t, dir, [undefined, 0]);
       expect(latest).toEqual(await batchRows([asRead(PARTITIONED_V0), asRead(PARTITIONED_V1)], snapshot.schema));
-      const v0 = await expectDeltaRsAgrees(t, dir, 0);
       expect(v0).toEqual(await batchRows([asRead(PARTITIONED_V0)], snapshot.schema));
     } finally {
       t.close();
@@ -236,11 +250,11 @@ describe('lakelet writes, delta-rs reads', () => {
       expect(existsSync(checkpointFile(dir, 10))).toBe(true);
       const schema = (await t.snapshot()).schema;
 
-      const latest = await expectDeltaRsAgrees(t, dir);
+      const [latest, ...older] = await expectDeltaRsAgreesAt(t, dir, [undefined, 3, 6, 10]);
       expect(latest).toEqual(await batchRows(live[12], schema));
       expect(latest).toHaveLength(7 * 4);
-      for (const v of [3, 6, 10]) {
-        expect(await expectDeltaRsAgrees(t, dir, v)).toEqual(await batchRows(live[v], schema));
+      for (const [i, v] of [3, 6, 10].entries()) {
+        expect(older[i]).toEqual(await batchRows(live[v], schema));
       }
 
       // A copy without commits 0..9: only the checkpoint at 10 knows the files added before it.
@@ -249,9 +263,10 @@ describe('lakelet writes, delta-rs reads', () => {
       for (let v = 0; v <= 9; v++) unlinkSync(commitFile(pruned, v));
       const p = await DeltaTable.forPath(pruned, { compute });
       try {
-        expect(await expectDeltaRsAgrees(p, pruned)).toEqual(latest);
-        expect(await expectDeltaRsAgrees(p, pruned, 10)).toEqual(await batchRows(live[10], schema));
-        expect(await expectDeltaRsAgrees(p, pruned, 11)).toEqual(await batchRows(live[11], schema));
+        const [prunedLatest, v10, v11] = await expectDeltaRsAgreesAt(p, pruned, [undefined, 10, 11]);
+        expect(prunedLatest).toEqual(latest);
+        expect(v10).toEqual(await batchRows(live[10], schema));
+        expect(v11).toEqual(await batchRows(live[11], schema));
         await expect(runDeltaRs(['read', pruned, '--version', '9'])).rejects.toThrow();
         await expect(p.snapshot({ version: 9 })).rejects.toThrow();
       } finally {
@@ -432,10 +447,9 @@ describe('delta-rs writes, lakelet reads', () => {
       expect(snapshot.version).toBe(6);
       expect(schemaShape(snapshot.schema)).toEqual(PEER_DELTA_SCHEMA);
       expect(snapshot.partitionColumns).toEqual(['p', 'pi', 'pd']);
-      for (const v of [6, 2, 3]) {
-        const version = v === 6 ? undefined : v;
-        const rows = await expectDeltaRsAgrees(t, dir, version);
-        expect(rows).toEqual(expected(v));
+      const agreed = await expectDeltaRsAgreesAt(t, dir, [undefined, 2, 3]);
+      for (const [i, v] of [6, 2, 3].entries()) {
+        expect(agreed[i]).toEqual(expected(v));
       }
     } finally {
       t.close();
@@ -447,8 +461,9 @@ describe('delta-rs writes, lakelet reads', () => {
     const fresh = await DeltaTable.forPath(dir, { compute });
     try {
       expect((await fresh.snapshot()).version).toBe(6);
-      expect(await expectDeltaRsAgrees(fresh, dir)).toEqual(expected(6));
-      expect(await expectDeltaRsAgrees(fresh, dir, 5)).toEqual(expected(5));
+      const [v6, v5] = await expectDeltaRsAgreesAt(fresh, dir, [undefined, 5]);
+      expect(v6).toEqual(expected(6));
+      expect(v5).toEqual(expected(5));
       await expect(fresh.snapshot({ version: 4 })).rejects.toThrow();
     } finally {
       fresh.close();

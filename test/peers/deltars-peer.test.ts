@@ -240,6 +240,15 @@ describe.skipIf(mode === 'skip')('delta-rs peer (Python deltalake)', () => {
       expect(v0.rows).toEqual([{ k: 1, v: 'one' }, { k: 2, v: 'two' }]);
     });
 
+    it('reads several versions of one table in one process (--versions), a list in the order given', async () => {
+      const [v0, latest, v1] = await runDeltaRs(['read', table, '--versions', '0,latest,1']);
+      expect([v0.version, latest.version, v1.version]).toEqual([0, 1, 1]);
+      expect(v0.rows).toEqual([{ k: 1, v: 'one' }, { k: 2, v: 'two' }]);
+      expect(latest).toEqual(v1);
+      expect(v1.rows).toEqual([{ k: 1, v: 'one' }, { k: 2, v: 'two' }, { k: 3, v: 'three' }]);
+      await expect(runDeltaRs(['read', table, '--versions', '0,next'])).rejects.toThrow(/'next' is neither a version number nor 'latest'/);
+    });
+
     it('overwrites', async () => {
       const res = await runDeltaRs([
         'write', table, '--data', dataFile({ schema, rows: [[9, 'nine']] }), '--mode', 'overwrite',

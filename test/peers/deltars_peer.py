@@ -3,6 +3,8 @@
 Run it with the venv that scripts/setup-peers.sh builds:
 
     .venv/bin/python test/peers/deltars_peer.py read <table_dir> [--version N]
+    .venv/bin/python test/peers/deltars_peer.py read <table_dir>... (a list, one entry per table)
+    .venv/bin/python test/peers/deltars_peer.py read <table_dir> --versions 3,latest,10 (a list)
     .venv/bin/python test/peers/deltars_peer.py write <table_dir> --data rows.json
                                                 [--mode append|overwrite] [--partition-by a,b]
     .venv/bin/python test/peers/deltars_peer.py checkpoint <table_dir>
@@ -359,9 +361,29 @@ def read_one(table_dir: str, version: int | None) -> Any:
 def cmd_read(a: argparse.Namespace) -> Any:
     # Several tables in one process (a list, in order): a test checking dozens of tables pays
     # Python's and deltalake's start-up once instead of once per table.
+    if a.versions is not None:
+        # Several versions of one table, likewise: a list, in the order given.
+        if len(a.table_dir) > 1 or a.version is not None:
+            raise PeerError("--versions reads one table, without --version")
+        return [read_one(a.table_dir[0], v) for v in parse_versions(a.versions)]
     if len(a.table_dir) > 1:
         return [read_one(d, a.version) for d in a.table_dir]
     return read_one(a.table_dir[0], a.version)
+
+
+def parse_versions(s: str) -> list[int | None]:
+    """`3,latest,10` -> [3, None, 10]: version numbers, or `latest` for the newest."""
+    out: list[int | None] = []
+    for v in split_list(s):
+        if v == "latest":
+            out.append(None)
+        elif re.fullmatch(r"\d+", v):
+            out.append(int(v))
+        else:
+            raise PeerError(f"--versions: {v!r} is neither a version number nor 'latest'")
+    if not out:
+        raise PeerError("--versions: no version given")
+    return out
 
 
 def cmd_write(a: argparse.Namespace) -> Any:
@@ -450,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("read", help="rows, schema and version of a table (a list of them for several)")
     r.add_argument("table_dir", nargs="+")
     r.add_argument("--version", type=int, default=None)
+    r.add_argument("--versions", default=None, help="one table at several versions (N or latest, comma-separated): a list")
     r.set_defaults(run=cmd_read)
 
     w = sub.add_parser("write", help="write_deltalake from a JSON data file")
