@@ -264,7 +264,7 @@ describe('synthetic data: orders (seed 002)', () => {
     expect(bad).toEqual({ delivered: '0', early: '0', modified: '0', tracking: '0', route: '0' });
     // Later batches: more delivered among re-sent parcels than in the initial load.
     const delivered = await fx.compute.query<{ f: string; share: number }>(
-      `SELECT regexp_extract(filename, 'b(\\d+)', 1) AS f, avg(CASE WHEN status = 'DELIVERED' THEN 1 ELSE 0 END) AS share FROM ${all} GROUP BY 1 ORDER BY 1`,
+      `SELECT regexp_extract(parse_filename(filename), 'b(\\d+)', 1) AS f, avg(CASE WHEN status = 'DELIVERED' THEN 1 ELSE 0 END) AS share FROM ${all} GROUP BY 1 ORDER BY 1`,
     );
     expect(delivered[3].share).toBeGreaterThan(delivered[0].share);
     // Parcels of one order share the order's customer and amount.
