@@ -40,10 +40,11 @@ export function mayRoundIntegers(type: string): boolean {
  */
 export function jsonIntegerTypes(records: Record<string, unknown>[], inferred: { name: string; type: string }[]): Map<string, string> {
   const out = new Map<string, string>();
-  // A nested column (STRUCT, list) with a double field holding such an integer: DuckDB has no
-  // wider field type to read it with, so the column is read as its JSON text, digits and all.
+  // A nested column (STRUCT, list) with a double field holding an integer beyond 2^53 (every
+  // JsonInteger is): the field may be that double, and DuckDB has no wider field type to read it
+  // with, so the column is read as its JSON text, digits and all.
   for (const c of inferred.filter((x) => NESTED.test(x.type) && NESTED_INEXACT.test(x.type))) {
-    if (records.some((r) => holdsBeyond64Bits(r[c.name]))) out.set(c.name, 'VARCHAR');
+    if (records.some((r) => holdsExactInteger(r[c.name]))) out.set(c.name, 'VARCHAR');
   }
   const candidates = new Set(inferred.filter((c) => INEXACT.test(c.type)).map((c) => c.name));
   if (candidates.size === 0) return out;
@@ -52,8 +53,10 @@ export function jsonIntegerTypes(records: Record<string, unknown>[], inferred: {
   for (const k of wide) {
     const integral = records.every((r) => {
       const v = r[k];
-      return v === undefined || v === null || (v instanceof JsonInteger ? DIGITS_38.test(v.text) : typeof v === 'number' && Number.isInteger(v));
+      return v === undefined || v === null || (v instanceof JsonInteger ? DIGITS_38.test(v.text) : typeof v === 'number' && Number.isSafeInteger(v));
     });
+    // (A number like 1e300 parses as an integer in JavaScript but does not fit DECIMAL(38,0): only
+    // safe integers and integer literals of up to 38 digits count; anything else makes it text.)
     out.set(k, integral ? WIDE_INTEGER : 'VARCHAR');
   }
   return out;
@@ -61,17 +64,11 @@ export function jsonIntegerTypes(records: Record<string, unknown>[], inferred: {
 
 const NESTED = /^(STRUCT|MAP)|\[\]$/;
 const NESTED_INEXACT = /\b(DOUBLE|FLOAT|REAL)\b/;
-const INT64_MIN = -(2n ** 63n);
-const UINT64_MAX = 2n ** 64n - 1n;
-
-/** Whether a value holds, inside an object or array, an integer DuckDB's JSON reader takes as a double (beyond 64 bits). */
-function holdsBeyond64Bits(v: unknown): boolean {
-  if (v instanceof JsonInteger) {
-    const n = BigInt(v.text);
-    return n < INT64_MIN || n > UINT64_MAX;
-  }
-  if (Array.isArray(v)) return v.some(holdsBeyond64Bits);
-  if (v !== null && typeof v === 'object') return Object.values(v).some(holdsBeyond64Bits);
+/** Whether a value holds, inside an object or array, an integer a double cannot hold exactly (a JsonInteger). */
+function holdsExactInteger(v: unknown): boolean {
+  if (v instanceof JsonInteger) return true;
+  if (Array.isArray(v)) return v.some(holdsExactInteger);
+  if (v !== null && typeof v === 'object') return Object.values(v).some(holdsExactInteger);
   return false;
 }
 
@@ -86,7 +83,7 @@ export async function csvIntegerTypes(compute: Compute, table: string, columns: 
   const inexact = columns.filter((c) => INEXACT.test(c.type));
   if (inexact.length === 0) return out;
   const big = await compute.query<Record<string, boolean | null>>(
-    `SELECT ${inexact.map((c, i) => `max(abs(${sqlIdent(c.name)})) >= ${EXACT_DOUBLE_LIMIT} AS b${i}`).join(', ')} FROM ${table}`,
+    `SELECT ${inexact.map((c, i) => `coalesce(bool_or(isfinite(${sqlIdent(c.name)}) AND abs(${sqlIdent(c.name)}) >= ${EXACT_DOUBLE_LIMIT}), false) AS b${i}`).join(', ')} FROM ${table}`,
   );
   const suspects = inexact.filter((_, i) => big[0]?.[`b${i}`] === true);
   if (suspects.length === 0) return out;

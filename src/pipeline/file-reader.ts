@@ -426,7 +426,7 @@ function knownCsvSql(source: string, pipeline: PipelineConfig, known: { name: st
     const shape = shapes[i];
     // A double reaching 2^53 may be an integer it rounded: the read fails (exact-integers.ts),
     // a numeric test in the read itself rather than one more query over the rows.
-    if (inexact[i]) return `CASE WHEN abs(${col}) >= ${EXACT_DOUBLE_LIMIT} THEN error(${sqlString(`a ${c.type} reaching 2^53`)}) ELSE ${col} END AS ${col}`;
+    if (inexact[i]) return `CASE WHEN isfinite(${col}) AND abs(${col}) >= ${EXACT_DOUBLE_LIMIT} THEN error(${sqlString(`a ${c.type} reaching 2^53`)}) ELSE ${col} END AS ${col}`;
     if (!shape) return col;
     return `CASE WHEN ${col} IS NULL OR regexp_full_match(${col}, ${sqlString(shape)}) THEN CAST(${col} AS ${c.type}) ELSE error(${sqlString(`not a plain ${c.type}`)}) END AS ${col}`;
   });

@@ -146,6 +146,17 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     expect(badRecords(ws, '10.csv')).toEqual([expect.objectContaining({ line: 3, kind: 'cast', error: fits(`-${big}`, 'd DOUBLE') })]);
   });
 
+  it('NDJSON: a big integer beside 1e300, or in a nested double field beside a fraction: loaded as text, digits kept', async () => {
+    ws = new Workspace(yaml('ndjson'));
+    ws.land('landing/a.ndjson', `{"id":1,"e":${big},"x":{"y":9007199254740993}}\n{"id":2,"e":1e300,"x":{"y":1.5}}\n`);
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, quarantined: 0, rowsInserted: 2, rowsRejected: 0 });
+    const rows = await ws.rows('tables/target', 'id');
+    expect(rows.map((r) => r.e === null ? null : String(r.e))[0]).toBe(big);
+    expect(Number(rows[1].e)).toBe(1e300);
+    expect(rows.map((r) => r.x)).toEqual(['{"y":9007199254740993}', '{"y":1.5}']);
+    expect(await deltaTypes(ws, 'tables/target')).toMatchObject({ e: 'string', x: 'string' });
+  });
+
   it('NDJSON: the literal reaches the table as written (above 2^53, beyond BIGINT, beyond 38 digits, nested)', async () => {
     ws = new Workspace(yaml('ndjson', { badRecordsLimit: '50%' }));
     ws.land(
