@@ -16,6 +16,12 @@ import { batchWorkDir } from './work-dir.ts';
  * (`temp.removed`, `work.removed`).
  */
 export async function removeWriteLeftovers(rt: PipelineRuntime): Promise<void> {
+  // Best effort: a folder that cannot be listed or a leftover that cannot be removed is reported
+  // and left; it must not keep the pipeline from running.
+  await bestEffort(rt.reporter, rt.pipeline.name, () => removeLeftoversOf(rt));
+}
+
+async function removeLeftoversOf(rt: PipelineRuntime): Promise<void> {
   const pipeline = rt.pipeline.name;
   const removedState = (await rt.state.store.removeStaleTemp?.()) ?? [];
   if (removedState.length) rt.reporter.event('info', 'temp.removed', { pipeline, folder: rt.state.store.uri, files: removedState.length });
@@ -28,7 +34,17 @@ export async function removeWriteLeftovers(rt: PipelineRuntime): Promise<void> {
 
 /** The ingestion log is shared by the config's pipelines: cleaned once per runner. */
 export async function removeLogLeftovers(log: IngestionLogTable, reporter: Reporter): Promise<void> {
-  for (const t of (await log.removeWriteLeftovers?.()) ?? []) reporter.event('info', 'temp.removed', { folder: t.table, files: t.removed.length });
+  await bestEffort(reporter, undefined, async () => {
+    for (const t of (await log.removeWriteLeftovers?.()) ?? []) reporter.event('info', 'temp.removed', { folder: t.table, files: t.removed.length });
+  });
+}
+
+async function bestEffort(reporter: Reporter, pipeline: string | undefined, clean: () => Promise<void>): Promise<void> {
+  try {
+    await clean();
+  } catch (err) {
+    reporter.event('warn', 'temp.cleanup-failed', { ...(pipeline ? { pipeline } : {}), error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 /** Work folders of batches marked done (a kill between the marker and their removal left them). */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { csv, Workspace } from '../support/workspace.ts';
 import { HEADER, yaml } from './accounts-fixture.ts';
 import { lakelet, startLakelet } from '../support/cli.ts';
@@ -76,6 +77,9 @@ describe('leftovers of a run killed mid-write', () => {
     // writer's files (another process, still running) beside them.
     live = startProcess(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     const writer = live.child.pid!;
+    // Staging folders as the data writer names them: <pid>-<uuid>.
+    const deadCopy = `${dead}-${randomUUID()}`;
+    const liveCopy = `${writer}-${randomUUID()}`;
     const plant = (rel: string) => {
       mkdirSync(join(ws!.dir, rel, '..'), { recursive: true });
       writeFileSync(join(ws!.dir, rel), 'partial');
@@ -83,18 +87,18 @@ describe('leftovers of a run killed mid-write', () => {
     const deadFiles = [
       `tables/stage/_delta_log/.lakelet-tmp-${dead}-commit`,
       `tables/accounts/_delta_log/.lakelet-tmp-${dead}-checkpoint`,
-      `tables/accounts/.lakelet-staging/${dead}-merge/part-0.parquet`,
+      `tables/accounts/.lakelet-staging/${deadCopy}/part-0.parquet`,
       `state/accounts/batches/.lakelet-tmp-${dead}-manifest`,
       `state/ingestion_log/_delta_log/.lakelet-tmp-${dead}-commit`,
     ];
-    const liveFiles = [`tables/accounts/_delta_log/.lakelet-tmp-${writer}-commit`, `tables/accounts/.lakelet-staging/${writer}-copy/part-0.parquet`, `state/accounts/batches/.lakelet-tmp-${writer}-manifest`];
+    const liveFiles = [`tables/accounts/_delta_log/.lakelet-tmp-${writer}-commit`, `tables/accounts/.lakelet-staging/${liveCopy}/part-0.parquet`, `state/accounts/batches/.lakelet-tmp-${writer}-manifest`];
     for (const f of [...deadFiles, ...liveFiles]) plant(f);
 
     const again = await lakelet(args);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).totals).toMatchObject({ recovered: 1, rowsInserted: 200_000 });
     // Only the live writer's files are left, and nothing of the killed run.
-    expect(leftovers(ws.dir)).toEqual([`state/accounts/batches/.lakelet-tmp-${writer}-manifest`, `tables/accounts/.lakelet-staging/${writer}-copy`, `tables/accounts/_delta_log/.lakelet-tmp-${writer}-commit`].sort());
+    expect(leftovers(ws.dir)).toEqual([`state/accounts/batches/.lakelet-tmp-${writer}-manifest`, `tables/accounts/.lakelet-staging/${liveCopy}`, `tables/accounts/_delta_log/.lakelet-tmp-${writer}-commit`].sort());
     for (const f of liveFiles) expect(existsSync(join(ws.dir, f))).toBe(true);
     // Each folder cleaned is reported.
     const events = again.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; folder?: string; files?: number });

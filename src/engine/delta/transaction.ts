@@ -7,7 +7,7 @@ import { checkWinner, resolveScope, type ReadSet } from './conflict-checker.ts';
 import { assertWritable } from './protocol-support.ts';
 import { writeCheckpoint } from './checkpoint-writer.ts';
 import { ENGINE_INFO } from './engine-info.ts';
-import { CommitConflictError } from '../errors.ts';
+import { CommitConflictError, CorruptLogError } from '../errors.ts';
 import { versionOfTxn } from './txn-lookup.ts';
 
 export interface CommitRequest {
@@ -147,10 +147,16 @@ async function checkpointAfterCommit(table: TableContext, snapshot: Snapshot, no
     return await writeCheckpoint(table, snapshot, now);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
+    // A log that cannot give the checkpoint its tombstones (a commit missing after a damaged
+    // checkpoint) stays so: every due checkpoint is skipped until the log is repaired.
+    const remedy =
+      err instanceof CorruptLogError
+        ? `Every later checkpoint is skipped the same way until the damaged checkpoint or the missing commits in ${table.uri}/_delta_log are restored (from a backup or the engine that removed them).`
+        : `Free space or fix permissions in ${table.uri}/_delta_log.`;
     const message =
       `${table.uri}: version ${snapshot.version} is committed, but its checkpoint could not be written (${reason}). ` +
       `Nothing is lost and the operation must not be run again; reads replay the JSON commits until the next checkpoint ` +
-      `(version ${snapshot.version + interval}) is written. Free space or fix permissions in ${table.uri}/_delta_log.`;
+      `(version ${snapshot.version + interval}) is written. ${remedy}`;
     if (table.warn) table.warn(message);
     else process.emitWarning(message, { type: 'LakeletWarning', code: 'LAKELET_CHECKPOINT_NOT_WRITTEN' });
     return undefined;

@@ -19,6 +19,9 @@ export const LEFTOVER_MIN_AGE_MS = 60 * 60 * 1000;
 
 const STAGING = '.lakelet-staging';
 
+/** A staging folder whose writer's pid is alive is kept this long unchanged (see removeAbandonedStaging). */
+const LIVE_STAGING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
 export interface LeftoverOptions {
   /** Default: Date.now(). */
   now?: number;
@@ -52,12 +55,16 @@ async function removeAbandonedStaging(root: string, now: number, olderThanMs: nu
   const removed: string[] = [];
   for (const name of await readdir(root).catch(() => [] as string[])) {
     const dir = join(root, name);
-    // Folders named before the pid was part of the name go by age alone.
-    const pid = Number(/^(\d+)-/.exec(name)?.[1] ?? NaN);
+    // `<pid>-<uuid>`; folders named before the pid was part of the name (a bare uuid, whose first
+    // group may be all digits too, but always eight of them) go by age alone.
+    const pid = Number(/^(\d{1,7})-[0-9a-f]{8}-/.exec(name)?.[1] ?? NaN);
     const changed = await newestChange(dir);
     if (changed === undefined) continue; // its writer just finished with it
     const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
-    if (!writerGone && now - changed < olderThanMs) continue;
+    // A live writer's folder may sit unchanged for long (a sorted COPY writes nothing until its
+    // sort is done): with its pid alive, only an age no write reaches counts (the pid was reused).
+    const maxAge = Number.isInteger(pid) ? Math.max(olderThanMs, LIVE_STAGING_MAX_AGE_MS) : olderThanMs;
+    if (!writerGone && now - changed < maxAge) continue;
     if (!dryRun) await rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }

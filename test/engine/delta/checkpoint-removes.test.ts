@@ -135,6 +135,25 @@ describe('checkpoint tombstones from the replayed removes', () => {
     opened.close();
   });
 
+  it('a healthy checkpoint whose commits were cleaned up: the next checkpoint is written, with the tombstone it carries', async () => {
+    const dir = join(fx.dir, 'healthy-cleaned');
+    const t = await DeltaTable.forPath(dir, { compute: fx.compute });
+    for (let v = 0; v <= 2; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    await t.delete('id = 1').execute();
+    for (let v = 4; v <= 10; v++) await t.write({ sql: `SELECT ${v} AS id` }).execute();
+    t.close();
+    // Commits 0-9 expired by log cleanup, as Delta's log retention does once a checkpoint covers them.
+    const log = join(dir, '_delta_log');
+    for (let v = 0; v < 10; v++) rmSync(join(log, `${String(v).padStart(20, '0')}.json`));
+    const warnings: string[] = [];
+    const opened = await DeltaTable.forPath(dir, { compute: fx.compute, onWarning: (m) => warnings.push(m) });
+    for (let v = 11; v <= 20; v++) await opened.write({ sql: `SELECT ${v} AS id` }).execute();
+    expect(warnings).toEqual([]);
+    expect(existsSync(join(log, `${String(20).padStart(20, '0')}.checkpoint.parquet`))).toBe(true);
+    expect(await tombstonePaths(dir, 20)).toEqual(await tombstonePaths(dir, 10));
+    opened.close();
+  });
+
   it('a damaged checkpoint whose commits were cleaned up: the tombstones cannot be known, so the next checkpoint is skipped with a warning, not written without them', async () => {
     const dir = join(fx.dir, 'damaged-cleaned');
     const t = await DeltaTable.forPath(dir, { compute: fx.compute });
@@ -158,6 +177,7 @@ describe('checkpoint tombstones from the replayed removes', () => {
     expect(existsSync(join(log, `${String(20).padStart(20, '0')}.checkpoint.parquet`))).toBe(false);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('version 20 is committed, but its checkpoint could not be written');
+    expect(warnings[0]).toMatch(/commit \d+ is missing from _delta_log.*Every later checkpoint is skipped the same way until/);
     opened.close();
   });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,14 +62,19 @@ describe('VACUUM and the leftovers of killed writers', () => {
     writeFileSync(deadTemp, '{"add":');
     live = startProcess(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     const liveTemp = join(log, `.lakelet-tmp-${live.child.pid}-commit`);
-    const liveStaging = join(staging, `${live.child.pid}-copy`);
+    const liveStaging = join(staging, `${live.child.pid}-${randomUUID()}`);
+    // A folder of an older version (a bare uuid, here one whose first group is all digits), fresh: kept.
+    const oldStyle = join(staging, '12345678-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
+    mkdirSync(oldStyle, { recursive: true });
     writeFileSync(liveTemp, '{"add":');
     mkdirSync(liveStaging);
     writeFileSync(join(liveStaging, 'data_0.parquet'), 'PAR1');
     const logFiles = readdirSync(log).filter((n) => !n.startsWith('.'));
     const rows = (await t.read()).length;
 
-    const abandoned = [deadTemp, ...killed.map((n) => join(staging, n))].sort();
+    // (The kill may also have left a temp file of the dead writer in the log or beside the data.)
+    const deadOwn = [dir, log].flatMap((d) => readdirSync(d).filter((n) => n.startsWith(`.lakelet-tmp-${dead}-`)).map((n) => join(d, n)));
+    const abandoned = [...new Set([deadTemp, ...deadOwn, ...killed.map((n) => join(staging, n))])].sort();
     const dry = await t.vacuum().dryRun().execute();
     expect(dry.metrics.leftoversDeleted.sort()).toEqual(abandoned);
     for (const p of abandoned) expect(existsSync(p)).toBe(true);
@@ -79,6 +85,7 @@ describe('VACUUM and the leftovers of killed writers', () => {
     for (const p of abandoned) expect(existsSync(p)).toBe(false);
     expect(existsSync(liveTemp)).toBe(true);
     expect(existsSync(join(liveStaging, 'data_0.parquet'))).toBe(true);
+    expect(existsSync(oldStyle)).toBe(true);
     // Every file of the log is still there (and VACUUM's own two commits); the table reads the same.
     expect(readdirSync(log).filter((n) => !n.startsWith('.'))).toEqual(expect.arrayContaining(logFiles));
     expect(readdirSync(log).filter((n) => n.startsWith('.'))).toEqual([`.lakelet-tmp-${live.child.pid}-commit`]);
@@ -87,7 +94,7 @@ describe('VACUUM and the leftovers of killed writers', () => {
 
     // Older than the retention (7 days by default), a leftover goes whatever its pid says (pids are reused).
     const later = await DeltaTable.forPath(dir, { compute: fx.compute, clock: new ManualClock(Date.now() + 8 * DAY) });
-    expect((await later.vacuum().execute()).metrics.leftoversDeleted.sort()).toEqual([liveTemp, liveStaging].sort());
+    expect((await later.vacuum().execute()).metrics.leftoversDeleted.sort()).toEqual([liveTemp, liveStaging, oldStyle].sort());
     expect(existsSync(staging)).toBe(false);
     expect((await later.read()).length).toBe(rows);
     later.close();
