@@ -186,8 +186,11 @@ class StrictParser {
       const n = Number(literal);
       return Number.isSafeInteger(n) ? n : new JsonInteger(literal);
     }
+    const n = Number(literal);
+    // 1e400 would be Infinity, which JSON cannot hold: stored, it became null without a word.
+    if (!Number.isFinite(n)) this.fail(`number ${literal} is beyond a double's range (about ±1.8e308); write it as a string to keep it`);
     this.i += literal.length;
-    return Number(literal);
+    return n;
   }
 }
 

@@ -146,6 +146,14 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     expect(badRecords(ws, '10.csv')).toEqual([expect.objectContaining({ line: 3, kind: 'cast', error: fits(`-${big}`, 'd DOUBLE') })]);
   });
 
+  it('NDJSON: a number beyond a double (1e400) is a bad record naming it, not a NULL', async () => {
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: '50%' }));
+    ws.land('landing/a.ndjson', '{"id":1,"v":1.5}\n{"id":2,"v":1e400}\n{"id":3,"v":-2.5}\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, rowsInserted: 2, rowsRejected: 1 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, Number(r.v)])).toEqual([['1', 1.5], ['3', -2.5]]);
+    expect(badRecords(ws, 'a.ndjson')).toEqual([expect.objectContaining({ line: 2, kind: 'json', error: expect.stringContaining("number 1e400 is beyond a double's range") })]);
+  });
+
   it('NDJSON: a big integer beside 1e300, or in a nested double field beside a fraction: loaded as text, digits kept', async () => {
     ws = new Workspace(yaml('ndjson'));
     ws.land('landing/a.ndjson', `{"id":1,"e":${big},"x":{"y":9007199254740993}}\n{"id":2,"e":1e300,"x":{"y":1.5}}\n`);
