@@ -135,6 +135,13 @@ describe('MERGE', () => {
       const unique = await t.merge({ sql: `SELECT * FROM (VALUES (3, 3, 'w', 8), (4, 4, 'z', 1)) s(a, b, v, o)` }, { on: ['a', 'b'] }).dedupBy('o', keep).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
       expect(unique.metrics).toMatchObject({ numSourceRows: 2, numSourceRowsDeduplicated: 0, numTargetRowsUpdated: 1, numTargetRowsInserted: 1 });
       expect((await t.read({ where: 'a >= 3', orderBy: 'a' })).map((r) => r.v)).toEqual(['w', 'z', 'seed']);
+      // A source column named rowid (here against the source order) does not decide ties: source order does.
+      const shadow = await DeltaTable.forPath(join(fx.dir, `m${++n}`), { compute: fx.compute });
+      await shadow.write({ sql: `SELECT 9 AS a, 9 AS b, 'seed' AS v, 0 AS o, 0 AS rowid` }).execute();
+      const withRowid = `SELECT * FROM (VALUES (1, NULL, 'x', 1, 50), (1, NULL, 'y', 1, 40), (2, 2, 'p', NULL, 30), (2, 2, 'q', 5, 20), (3, 3, 'u', 7, 10)) s(a, b, v, o, rowid)`;
+      await shadow.merge({ sql: withRowid }, { on: ['a', 'b'] }).dedupBy('o', keep).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+      expect((await shadow.read({ orderBy: 'a' })).map((r) => r.v)).toEqual(expected);
+      shadow.close();
       // A dedup column the source lacks is named (not a DuckDB binder error), whether or not keys repeat.
       const missing = await t.merge({ sql: `SELECT 5 AS a, 5 AS b, 'm' AS v` }, { on: ['a', 'b'] }).dedupBy('o', keep).whenNotMatchedInsertAll().execute().catch((e) => e);
       expect(String(missing.message)).toContain("dedup column 'o' is not in the source");
