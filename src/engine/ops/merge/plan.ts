@@ -58,7 +58,7 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   // A constant marks a source row (the join tells matched rows by it). Dedup breaks ties by source
   // order: the temp table's rowid, as DuckDB keeps a CREATE TABLE AS in the query's order
   // (preserve_insertion_order, on). A row_number() window said the same, single-threaded over the
-  // whole source (10,000 rows: about a third of materialising them).
+  // whole source (a 1M-row source: 199 ms to materialise with it, 118–130 ms without).
   const marker = '1';
   // A Parquet file is cheap to re-read (only the columns a step needs) and reads the same each
   // time, so it stays a view; copying it into a temp table costs more than the re-reads.
