@@ -118,9 +118,8 @@ async function pruneOneKey(
       // keys are binned by the files' bounds in one pass; other types range-join against the files.
       const overlap = integerSorted ? overlapBins(usable, field.type as string) : undefined;
       bins = overlap;
-      const top = overlap && usable.reduce((m, r) => (overlap.compare(r.hi!, m) > 0 ? r.hi! : m), usable[0].hi!);
       matching = overlap
-        ? `SELECT ${overlap.filesSql} AS files FROM (${keysSql}) WHERE v >= ${overlap.literal(usable[0].lo!)} AND v <= ${overlap.literal(top!)}`
+        ? `SELECT ${overlap.filesSql} AS files FROM (${keysSql}) WHERE ${overlap.inRange}`
         : `SELECT DISTINCT f.i FROM (${typedSql}) f JOIN (SELECT DISTINCT v FROM (${keysSql})) s ON s.v >= f.lo AND s.v <= f.hi`;
     } else if (usable.length === 0) {
       // Every recorded bound failed to type (stats another writer got wrong): the files stay
@@ -217,10 +216,8 @@ export function integerBins(usable: OrderedBound[], type: string): IntegerBins |
 }
 
 export interface OverlapBins extends IntegerBins {
-  /** The key type's order over the bounds' text (as DuckDB orders the typed values). */
-  compare(a: string, b: string): number;
-  /** A bound as an SQL constant of the key's type. */
-  literal(bound: string): string;
+  /** A condition on the keys `v` to apply before the histogram: inside the lowest and highest bound (no key falls past the last bin). */
+  inRange: string;
 }
 
 /**
@@ -265,8 +262,8 @@ export function overlapBins(usable: OrderedBound[], type: string): OverlapBins |
   };
   const list = `[${bounds.map(literal).join(', ')}]`;
   return {
-    compare,
-    literal,
+    // (The last bound is the greatest upper bound: an added lo - 1 is below its own file's hi.)
+    inRange: `v >= ${literal(usable[0].lo!)} AND v <= ${literal(bounds[bounds.length - 1])}`,
     filesSql: `list_transform(list_filter(map_entries(histogram(v, ${list})), e -> e.value > 0), e -> e.key::VARCHAR)`,
     indexes: (hit) => {
       // Keys per bin, summed from the first bin: a file's bins hold a key when the sums differ.

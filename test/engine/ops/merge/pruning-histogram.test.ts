@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DeltaTable } from '../../../../src/engine/table.ts';
 import { InputError } from '../../../../src/engine/errors.ts';
 import { integerBins, orderIntegerBounds, orderStringBounds, overlapBins } from '../../../../src/engine/ops/merge/pruning.ts';
+import { sqlString } from '../../../../src/adapters/compute/sql.ts';
 import { deltaTypeToDuckDb } from '../../../../src/engine/delta/duckdb-types.ts';
 import { useEngine } from '../../../support/engine-fixture.ts';
 import { RecordingCompute } from '../../../support/recording-compute.ts';
@@ -87,12 +88,9 @@ describe('MERGE pruning: integer keys binned by a histogram over the files\' bou
 async function filesByOverlapBins(type: string, bounds: { i: number; lo: string; hi: string }[], keys: string[]): Promise<number[]> {
   const usable = (orderIntegerBounds(type, bounds) ?? orderStringBounds(type, bounds))!.filter((r) => r.lo !== null && r.hi !== null);
   const bins = overlapBins(usable, type)!;
-  const top = usable.reduce((m, r) => (bins.compare(r.hi!, m) > 0 ? r.hi! : m), usable[0].hi!);
   const t = deltaTypeToDuckDb(type);
-  const values = keys.length ? `[${keys.map(bins.literal).join(', ')}]` : `[]::${t}[]`;
-  const [row] = await fx.compute.query<{ files: string[] | null }>(
-    `SELECT ${bins.filesSql} AS files FROM (SELECT unnest(${values}) AS v) WHERE v >= ${bins.literal(usable[0].lo!)} AND v <= ${bins.literal(top)}`,
-  );
+  const values = keys.length ? `[${keys.map((k) => `CAST(${sqlString(k)} AS ${t})`).join(', ')}]` : `[]::${t}[]`;
+  const [row] = await fx.compute.query<{ files: string[] | null }>(`SELECT ${bins.filesSql} AS files FROM (SELECT unnest(${values}) AS v) WHERE ${bins.inRange}`);
   return bins.indexes(row.files).sort((a, b) => a - b);
 }
 
