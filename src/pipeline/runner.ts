@@ -123,7 +123,6 @@ export class PipelineRunner {
           log,
           reporter,
         });
-        await removeStaleTemp(runner.runtimes.get(p.name)!);
         await removeWriteLeftovers(runner.runtimes.get(p.name)!);
         await applyTableProperties(runner.runtimes.get(p.name)!);
       }
@@ -260,17 +259,6 @@ export class PipelineRunner {
   }
 }
 
-/**
- * A move killed between writing its temp file and linking it into place leaves a
- * `.lakelet-tmp-*` file in archive/ or quarantine/ (or landing/, for requeue); the next run,
- * holding the pipeline's lock, removes those whose writer is gone.
- */
-async function removeStaleTemp(rt: PipelineRuntime): Promise<void> {
-  for (const store of [rt.archive, rt.quarantine, rt.landing]) {
-    const removed = (await store.removeStaleTemp?.()) ?? [];
-    if (removed.length) rt.reporter.event('info', 'temp.removed', { pipeline: rt.pipeline.name, folder: store.uri, files: removed.length });
-  }
-}
 
 export function arrivalOrder(a: ObjectMeta, b: ObjectMeta): number {
   return a.lastModified - b.lastModified || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

@@ -6,9 +6,9 @@ import type { PipelineRuntime } from './runtime.ts';
 import { batchWorkDir } from './work-dir.ts';
 
 /**
- * A run killed at any instant (SIGKILL, power cut) can leave, besides the moves of archive/ and
- * quarantine/ (runner.ts), half-written files of its own: `.lakelet-tmp-*` files in the state
- * folder (a manifest, a marker) and in the stage and target tables (`_delta_log/` too), staging
+ * A run killed at any instant (SIGKILL, power cut) can leave half-written files: `.lakelet-tmp-*`
+ * files of a move into archive/ or quarantine/ (landing/, for requeue), in the state folder (a
+ * manifest, a marker) and in the stage and target tables (`_delta_log/` too), staging
  * folders of a COPY in those tables, and the work folder of a batch marked done but not yet
  * cleared. Recovery never reads them; the next run, holding the pipeline's lock, removes the
  * abandoned ones (writer gone from this host, or unchanged for an hour: never a live writer's, such
@@ -23,8 +23,11 @@ export async function removeWriteLeftovers(rt: PipelineRuntime): Promise<void> {
 
 async function removeLeftoversOf(rt: PipelineRuntime): Promise<void> {
   const pipeline = rt.pipeline.name;
-  const removedState = (await rt.state.store.removeStaleTemp?.()) ?? [];
-  if (removedState.length) rt.reporter.event('info', 'temp.removed', { pipeline, folder: rt.state.store.uri, files: removedState.length });
+  // Moves into archive/ and quarantine/ (landing/, for requeue), and the state folder's manifests and markers.
+  for (const store of [rt.archive, rt.quarantine, rt.landing, rt.state.store]) {
+    const removed = (await store.removeStaleTemp?.()) ?? [];
+    if (removed.length) rt.reporter.event('info', 'temp.removed', { pipeline, folder: store.uri, files: removed.length });
+  }
   for (const t of (await rt.tables.removeWriteLeftovers?.()) ?? []) {
     rt.reporter.event('info', 'temp.removed', { pipeline, folder: t.table, files: t.removed.length });
   }

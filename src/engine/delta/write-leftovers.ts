@@ -1,7 +1,7 @@
 import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processAlive } from '../../adapters/process-alive.ts';
+import { writerGone } from '../../adapters/process-alive.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 
 /**
@@ -60,11 +60,11 @@ async function removeAbandonedStaging(root: string, now: number, olderThanMs: nu
     const pid = Number(/^(\d{1,7})-[0-9a-f]{8}-/.exec(name)?.[1] ?? NaN);
     const changed = await newestChange(dir);
     if (changed === undefined) continue; // its writer just finished with it
-    const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
+    const gone = writerGone(pid);
     // A live writer's folder may sit unchanged for long (a sorted COPY writes nothing until its
     // sort is done): with its pid alive, only an age no write reaches counts (the pid was reused).
     const maxAge = Number.isInteger(pid) ? Math.max(olderThanMs, LIVE_STAGING_MAX_AGE_MS) : olderThanMs;
-    if (!writerGone && now - changed < maxAge) continue;
+    if (!gone && now - changed < maxAge) continue;
     if (!dryRun) await rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }

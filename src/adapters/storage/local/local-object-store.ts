@@ -4,7 +4,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { asIoError } from '../../io-error.ts';
-import { processAlive } from '../../process-alive.ts';
+import { writerGone } from '../../process-alive.ts';
 import { assertRange, InvalidObjectKeyError, ObjectNotFoundError, type ListOptions, type ObjectMeta, type ObjectStore } from '../object-store.ts';
 
 /**
@@ -296,8 +296,7 @@ export class LocalObjectStore implements ObjectStore {
         } catch {
           continue; // its writer just finished with it
         }
-        const writerGone = Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
-        if (!writerGone && age < maxAge) continue;
+        if (!writerGone(pid) && age < maxAge) continue;
         if (!options.dryRun) await unlinkQuietly(full);
         removed.push(full);
       }
