@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compute } from '../../src/adapters/compute/compute.ts';
+import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { accounts, generate, generateBatch, orders, type BatchKeySpec } from '../../src/dev/synthetic/index.ts';
 import { runInChild, type EngineId } from './engines.ts';
@@ -77,8 +78,14 @@ export class Preparer {
   }
 
   /**
-   * The target as a Delta table written by `engine`: one append per chunk. With `deletionVectors`
-   * (lakelet only) the table is created with delta.enableDeletionVectors=true.
+   * The target as a Delta table written by `engine`: an empty create commit (version 0), then one
+   * append per chunk. With `deletionVectors` (lakelet only) the table is created with
+   * delta.enableDeletionVectors=true.
+   *
+   * Why the create commit: with `targetFiles` appends alone (versions 0 … targetFiles − 1) every
+   * measured merge committed version 40 or 100, a multiple of the checkpoint interval, so it paid
+   * for a checkpoint in every run, which a merge does once in 10 commits (lakelet) or 100
+   * (delta-rs). With it, the merge commits version targetFiles + 1, an ordinary commit for both.
    */
   targetTemplate(engine: 'lakelet' | 'deltars', deletionVectors = false): Promise<{ dir: string; files: number }> {
     const dv = deletionVectors && engine === 'lakelet';
@@ -88,11 +95,10 @@ export class Preparer {
       rmSync(dir, { recursive: true, force: true });
       if (engine === 'lakelet') {
         const table = await DeltaTable.forPath(dir, { compute: this.ctx.compute });
-        for (const [i, f] of chunks.entries()) {
-          const w = table.write({ file: f });
-          if (i === 0 && dv) w.properties({ 'delta.enableDeletionVectors': 'true' });
-          await w.execute();
-        }
+        const create = table.write({ sql: `SELECT * FROM read_parquet(${sqlString(chunks[0])}) LIMIT 0` });
+        if (dv) create.properties({ 'delta.enableDeletionVectors': 'true' });
+        await create.execute();
+        for (const f of chunks) await table.write({ file: f }).execute();
         return { dir, files: (await table.snapshot()).files.length };
       }
       const out = await runInChild('deltars', { op: 'append', sources: chunks, table: dir }, this.scratch(), this.ctx.scale.timeoutMs);

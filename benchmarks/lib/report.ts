@@ -141,7 +141,7 @@ export function markdownReport(results: BenchResults): string {
   out.push('## Sizes', '');
   const s = results.scale;
   out.push('| parameter | value |', '| --- | --- |');
-  out.push(`| merge target | ${fmtCount(s.targetRows)} accounts in ${s.targetFiles} files (one per sorted key range) |`);
+  out.push(`| merge target | ${fmtCount(s.targetRows)} accounts in ${s.targetFiles} files (one per sorted key range), written as a create commit and one append per file, so a merge commits version ${s.targetFiles + 1}: not a checkpoint version |`);
   out.push(`| merge batch | ${fmtCount(s.batchRows)} rows; updates touch ${Math.round(s.hotFraction * 100)}% of the target's files |`);
   out.push(`| small-files pipeline | ${fmtCount(s.pipelineFiles)} CSV files × ${fmtCount(s.pipelineFileRows)} orders, ${s.pipelineMaxFiles} files per batch |`);
   out.push(`| snapshot / time travel | ${fmtCount(s.commits)} commits of ${fmtCount(s.commitRows)} rows (checkpoint every 10) |`);

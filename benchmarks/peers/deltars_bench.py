@@ -93,6 +93,8 @@ def op_load(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_append(task: dict[str, Any]) -> dict[str, Any]:
+    # An empty create commit first, as lakelet's template has (see prepare.ts, targetTemplate).
+    DeltaTable.create(task["table"], schema=pq.read_schema(task["sources"][0]))
     for path in task["sources"]:
         write_deltalake(task["table"], pq.read_table(path), mode="append")
     dt = DeltaTable(task["table"])
