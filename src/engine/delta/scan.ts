@@ -48,6 +48,11 @@ export interface Scan {
   readonly metrics: ScanMetrics;
   /** The files the scan reads after skipping. */
   readonly files: AddFile[];
+  /**
+   * The rows each read file's deletion vector deletes (by add.path), as this scan decoded them:
+   * an operation marking more rows deleted unions with these instead of reading the DVs again.
+   */
+  readonly deletedRows?: ReadonlyMap<string, readonly number[]>;
   release(): Promise<void>;
 }
 
@@ -145,6 +150,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
   const needFileJoin = partitionFields.length > 0 || (options.withFileInfo && !options.fileIndex);
   const dvFiles = kept.map((f, i) => ({ f, i })).filter(({ f }) => f.deletionVector);
   const created: string[] = [];
+  const deletedRows = new Map<string, number[]>();
 
   try {
     if (needFileJoin) {
@@ -173,6 +179,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
       created.push(dvTable);
       for (const { f, i } of dvFiles) {
         const deleted = await readDeletionVector(store, f.deletionVector!, { tablePath: uri, version: snapshot.version });
+        deletedRows.set(f.path, deleted);
         if (deleted.length === 0) continue;
         await compute.run(`INSERT INTO ${dvTable} SELECT ${i}, unnest(from_json(${sqlString(JSON.stringify(deleted))}, '["BIGINT"]'))`);
       }
@@ -208,6 +215,7 @@ export async function scanSnapshot(snapshot: Snapshot, options: ScanOptions = {}
       sql,
       metrics,
       files: kept,
+      deletedRows,
       release: async () => {
         for (const t of created) await compute.run(`DROP TABLE IF EXISTS ${t}`);
       },

@@ -120,7 +120,7 @@ export class DeleteBuilder {
         const positions = await withMissingFileCheck(snapshot, partialFiles, () =>
           evaluate(snapshot, predicate!, () => collectPositions(ctx, `SELECT _file AS f, _row_index AS r FROM (${scan.sql}) WHERE ${isTrue(predicate!)}`)),
         );
-        dv = await markRowsDeleted(ctx, snapshot, partialFiles, positions, ctx.clock.now());
+        dv = await markRowsDeleted(ctx, snapshot, partialFiles, positions, ctx.clock.now(), scan.deletedRows);
       } finally {
         await scan.release();
       }

@@ -39,6 +39,7 @@ export interface DvMarkResult {
 /**
  * Builds the actions that delete `positions` (physical row indexes, per add.path) from `files`.
  * Positions already deleted by a file's current DV are harmless: the union has them once.
+ * `current`: the files' current DV rows where the caller's scan decoded them already (Scan.deletedRows).
  */
 export async function markRowsDeleted(
   ctx: TableContext,
@@ -46,6 +47,7 @@ export async function markRowsDeleted(
   files: AddFile[],
   positions: Map<string, number[]>,
   now: number,
+  current?: ReadonlyMap<string, readonly number[]>,
 ): Promise<DvMarkResult> {
   const result: DvMarkResult = { actions: [], written: [], dvAdded: 0, dvUpdated: 0, filesRemoved: [], filesWithDv: [] };
   const pending: { file: AddFile; payload: Uint8Array; cardinality: number }[] = [];
@@ -53,7 +55,7 @@ export async function markRowsDeleted(
   for (const file of files) {
     const fresh = positions.get(file.path);
     if (!fresh || fresh.length === 0) continue;
-    const old = file.deletionVector ? await readDeletionVector(ctx.store, file.deletionVector, { tablePath: ctx.uri, version: snapshot.version }) : [];
+    const old = !file.deletionVector ? [] : (current?.get(file.path) ?? (await readDeletionVector(ctx.store, file.deletionVector, { tablePath: ctx.uri, version: snapshot.version })));
     const rows = union(old, fresh);
     const numRecords = parseStats(file.stats)?.numRecords;
     result.actions.push(removeFor(file, now, true));
@@ -89,7 +91,7 @@ export async function markRowsDeleted(
  * The sorted, distinct union of a file's current DV rows (sorted) and new positions (usually
  * sorted already: collectPositions orders them; anything else is sorted here).
  */
-function union(sorted: number[], fresh: number[]): number[] {
+function union(sorted: readonly number[], fresh: number[]): number[] {
   let b = fresh;
   for (let i = 1; i < b.length; i++) {
     if (b[i] <= b[i - 1]) {

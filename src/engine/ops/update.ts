@@ -164,7 +164,7 @@ export class UpdateBuilder {
       addedBytes = written.numOutputBytes;
       if (useDv) {
         const positions = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`);
-        dv = await markRowsDeleted(ctx, snapshot, touched, positions, ctx.clock.now());
+        dv = await markRowsDeleted(ctx, snapshot, touched, positions, ctx.clock.now(), scan.deletedRows);
         copiedRows = 0;
       }
       if (cdf) {

@@ -44,6 +44,8 @@ export interface OutputInput {
   touched: Map<string, number>;
   /** The scanned target files: the joined rows' `__file` is an index into these. */
   scanned: AddFile[];
+  /** Their current deletion vectors' rows, as the scan decoded them (Scan.deletedRows). */
+  scannedDeleted?: ReadonlyMap<string, readonly number[]>;
   /** A plain upsert (join.ts isPlainUpsert): the updated and inserted rows are this source's rows. */
   fromSource?: string;
   /** The join kept source row ids (join.ts lateSourceRows): the written rows' values are fetched by them. */
@@ -55,7 +57,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, fromSource, sourceRows }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, scannedDeleted, fromSource, sourceRows }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -131,7 +133,7 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
           )
         : new Map<string, number[]>();
     const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
-    dv = await markRowsDeleted(ctx, snapshot, partial, positions, now);
+    dv = await markRowsDeleted(ctx, snapshot, partial, positions, now, scannedDeleted);
     for (const f of whole) {
       dv.actions.push(removeFor(f, now, true));
       dv.filesRemoved.push(f);
