@@ -20,6 +20,10 @@ export class RecordingCompute implements Compute {
     this.statements.push(sql);
     return this.inner.describe(sql);
   }
+  appendIntegers(table: string, columns: readonly (readonly number[])[]): Promise<void> {
+    this.statements.push(`(append ${columns[0]?.length ?? 0} rows to ${table})`);
+    return this.inner.appendIntegers(table, columns);
+  }
   /** The engine belongs to whoever opened it. */
   close(): void {}
 }

@@ -27,6 +27,7 @@ function counted(compute: Compute): { compute: Compute; statements: () => number
     run: (sql) => (note(sql), compute.run(sql)),
     stream: (sql) => (note(sql), compute.stream(sql)),
     describe: (sql) => (note(sql), compute.describe(sql)),
+    appendIntegers: (table, columns) => (note(`append to ${table}`), compute.appendIntegers(table, columns)),
     close: () => compute.close(),
   };
   return { compute: wrapped, statements: () => log.length, log };

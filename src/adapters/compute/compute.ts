@@ -15,6 +15,12 @@ export interface Compute {
   stream(sql: string): AsyncIterable<unknown[][]>;
   /** Names and types of a query's result columns, without running it. */
   describe(sql: string): Promise<ResultColumn[]>;
+  /**
+   * Appends rows to an existing table whose columns are all INTEGER or BIGINT, given column by
+   * column (arrays of one length, safe integers), without SQL text: for many rows of numbers
+   * known in JavaScript (deletion vectors' row positions).
+   */
+  appendIntegers(table: string, columns: readonly (readonly number[])[]): Promise<void>;
   close(): void;
 }
 

@@ -49,6 +49,10 @@ export class LazyCompute implements Compute {
     return (await this.engine()).describe(sql);
   }
 
+  async appendIntegers(table: string, columns: readonly (readonly number[])[]): Promise<void> {
+    return (await this.engine()).appendIntegers(table, columns);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -25,6 +25,7 @@ function describing(compute: Compute): { compute: Compute; described: string[] }
       run: (sql) => (note(sql), fx.compute.run(sql)),
       stream: (sql) => fx.compute.stream(sql),
       describe: (sql) => fx.compute.describe(sql),
+      appendIntegers: (table, columns) => fx.compute.appendIntegers(table, columns),
       close: () => {},
     },
   };

@@ -83,6 +83,38 @@ export class DuckDbCompute implements Compute {
     }
   }
 
+  /**
+   * Through DuckDB's appender, 2,048 rows (one vector) at a time. 30,000 deleted rows' positions
+   * took 4–5 ms this way against 12–18 ms as one INSERT of a JSON list (parsing the statement's
+   * 200 KB literal, then the JSON).
+   */
+  async appendIntegers(table: string, columns: readonly (readonly number[])[]): Promise<void> {
+    const started = TRACE ? traceStart() : undefined;
+    const { DuckDBDataChunk, DuckDBTypeId } = duckdb!;
+    const appender = await this.connection.createAppender(table).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
+    try {
+      if (appender.columnCount !== columns.length) throw new Error(`${table} has ${appender.columnCount} columns, ${columns.length} given`);
+      const types = columns.map((_, i) => appender.columnType(i));
+      const big = types.map((t) => {
+        if (t.typeId !== DuckDBTypeId.BIGINT && t.typeId !== DuckDBTypeId.INTEGER) throw new Error(`${table}: column ${t.toString()} is not INTEGER or BIGINT`);
+        return t.typeId === DuckDBTypeId.BIGINT;
+      });
+      const rows = columns[0]?.length ?? 0;
+      for (let from = 0; from < rows; from += VECTOR_ROWS) {
+        const to = Math.min(rows, from + VECTOR_ROWS);
+        const chunk = DuckDBDataChunk.create(types, to - from);
+        columns.forEach((values, i) => chunk.setColumnValues(i, big[i] ? values.slice(from, to).map(BigInt) : values.slice(from, to)));
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    if (started) trace(`(appended ${columns[0]?.length ?? 0} rows to ${table})`, started);
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
@@ -90,6 +122,9 @@ export class DuckDbCompute implements Compute {
 }
 
 let duckdb: typeof import('@duckdb/node-api').default | undefined;
+
+/** Rows in one DuckDB data chunk (a vector), the most an appended chunk may hold. */
+const VECTOR_ROWS = 2048;
 
 /**
  * LAKELET_THREADS=n sets DuckDB's threads (default: one per core), for a machine shared with other
