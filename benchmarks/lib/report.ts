@@ -131,7 +131,7 @@ export function markdownReport(results: BenchResults): string {
   out.push('## How to read this', '');
   out.push(
     '- Each engine runs each scenario in a **fresh child process of its own** (lakelet: `node --import tsx`; DuckDB native: a Node child with `@duckdb/node-api`; delta-rs: a Python child with `deltalake`), on the **same generated data**, in the same run. Engine order rotates between repeats.',
-    '- **Wall time** is measured inside the child around the operation only (opening the table included; process start-up, imports and data preparation excluded): the median of the repeats, with the min–max spread.',
+    '- **Wall time** is measured inside the child around the operation only (opening the table included; process start-up, imports, data preparation and closing the engine afterwards excluded, for every engine): the median of the repeats, with the min–max spread.',
     "- **Peak RSS** is the child's own peak resident set size (`process.resourceUsage().maxRSS`, Python `ru_maxrss`): runtime, libraries and — for DuckDB native — the in-memory target table included. *RSS at start* is the resident size just before the timer started.",
     "- **Bytes written** are the new or changed bytes in the engine's table folders after the run (data files, log, checkpoints). DuckDB native works in memory.",
     '- **Ratio** = lakelet ÷ peer, on median wall time: above 1×, lakelet is slower.',
