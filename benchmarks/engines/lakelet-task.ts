@@ -9,9 +9,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-// Loaded before the timer, as the peers' libraries are: lakelet loads DuckDB's client on the first
-// openCompute() (so the CLI's --help never does), which would otherwise count as the operation's time.
-import '@duckdb/node-api';
+import { DuckDbCompute } from '../../src/adapters/compute/duckdb/duckdb-compute.ts';
 import { sqlString } from '../../src/adapters/compute/sql.ts';
 import { DeltaTable } from '../../src/engine/table.ts';
 import type { MergeBuilder } from '../../src/engine/ops/merge.ts';
@@ -127,6 +125,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const task = JSON.parse(readFileSync(taskFile, 'utf8')) as Task;
+  // DuckDB's client is loaded before the timer, as the peers' libraries are: lakelet loads it on
+  // the first SQL (so the CLI's --help never does), which would otherwise count as the operation's time.
+  await DuckDbCompute.load();
   const rssAtStartBytes = process.memoryUsage().rss;
   const cpu0 = cpuMs();
   const t0 = performance.now();

@@ -18,12 +18,21 @@ export class DuckDbCompute implements Compute {
     private readonly connection: DuckDBConnection,
   ) {}
 
-  static async open(options: ComputeOptions = {}): Promise<DuckDbCompute> {
-    // Loaded here, not at import: the native module takes ~0.2 s, which `lakelet --help` and every
-    // command that never queries would otherwise pay.
-    // `.default` (the package's own default export, the whole API) is the same object whether Node
-    // loads the package or the build bundled it (esbuild's chunk of a CommonJS module exports only a default).
+  /**
+   * Loads DuckDB's client (its native module: ~0.2 s) without opening anything. open() does it
+   * itself; a caller that knows SQL is coming may do it earlier (the benchmarks do, before timing).
+   */
+  static async load(): Promise<void> {
+    // Loaded here, not at import: `lakelet --help` and every command that never queries would
+    // otherwise pay for it. `.default` (the package's own default export, the whole API) is the
+    // same object whether Node loads the package or the build bundled it (esbuild's chunk of a
+    // CommonJS module exports only a default). Once loaded, open() skips the import: through a
+    // loader hook (tsx) even an import of a loaded module took 2–9 ms.
     duckdb ??= (await import('@duckdb/node-api')).default;
+  }
+
+  static async open(options: ComputeOptions = {}): Promise<DuckDbCompute> {
+    if (!duckdb) await DuckDbCompute.load();
     const spill = options.spillDirectory ?? join(tmpdir(), 'lakelet-spill');
     mkdirSync(spill, { recursive: true });
     const config: Record<string, string> = {
@@ -35,7 +44,7 @@ export class DuckDbCompute implements Compute {
     const threads = options.threads ?? threadsFromEnv();
     if (threads) config.threads = String(threads);
     const opening = TRACE ? performance.now() : 0;
-    const instance = await duckdb.DuckDBInstance.create(':memory:', config);
+    const instance = await duckdb!.DuckDBInstance.create(':memory:', config);
     if (TRACE) process.stderr.write(`[duckdb @${opening.toFixed(0)} instance created in ${(performance.now() - opening).toFixed(1)} ms]\n`);
     const connection = await instance.connect();
     // UTC everywhere: Delta timestamps are UTC instants; results must not depend on the laptop's zone.
