@@ -3,7 +3,6 @@ import { earlierBatchesFirst, type PipelineRuntime } from './batch.ts';
 import { BatchPreparer, type Prepared } from './batch-prepare.ts';
 import type { BatchManifest, ManifestFile } from './batch-state.ts';
 import { badRecordsSummary } from './bad-records.ts';
-import type { Prefetched, PrefetchedFile } from './batch-prefetch.ts';
 import { crashPoint } from './crash-points.ts';
 import { directLoadFor, planDirectFile } from './direct-load.ts';
 import { batchFolder, sha256 } from './file-mover.ts';
@@ -15,8 +14,6 @@ export async function planBatch(
   candidates: ObjectMeta[],
   /** Files that stayed incomplete past arrival.incompleteTimeout, with the reason: quarantined unread. */
   abandoned: Map<string, string> = new Map(),
-  /** Files of this batch read (and hashed, checked) while the previous batch ran (batch-prefetch.ts). */
-  prefetched?: Prefetched,
 ): Promise<{ manifest: BatchManifest; prepared: Prepared } | undefined> {
   // txn versions only grow: staging batch N+1 before batch N would make N look staged. So every
   // earlier batch must be in the stage table before a new one is planned.
@@ -30,7 +27,7 @@ export async function planBatch(
   // Each file is read once, here: hashed, classified and (if it is to be staged) checked from the
   // same bytes, which are then let go (a few files are read ahead: ReadAhead).
   const preparer = await BatchPreparer.start(rt, seq);
-  const reads = new ReadAhead(rt, candidates, prefetched);
+  const reads = new ReadAhead(rt, candidates);
   // The files of this batch taken so far, by content: a second copy in the same batch is a duplicate
   // of the first, as it would be in a later batch (else a stage-only pipeline would keep its rows twice).
   const takenHere = new Map<string, string>();
@@ -40,11 +37,10 @@ export async function planBatch(
     const direct = directLoadFor(rt, c);
     let data: Uint8Array | undefined;
     let sum: string;
-    let read: (PrefetchedFile & { head?: ObjectMeta }) | undefined;
     if (direct) {
       sum = direct.identity;
     } else {
-      read = await reads.take(index);
+      const read = await reads.take(index);
       if (!read.data) continue; // gone since it was listed
       data = read.data;
       // Still being written (it grew since it was listed): the next run takes it.
@@ -53,7 +49,7 @@ export async function planBatch(
         rt.reporter.event('info', 'file.still-changing', { pipeline: rt.pipeline.name, file: c.key });
         continue;
       }
-      sum = read.sum ?? sha256(data);
+      sum = sha256(data);
     }
     // Fan-out: a file stays in landing until every pipeline reading the folder has taken it.
     if (rt.siblings.length > 0 && rt.state.tookFile(c.key, sum) && rt.siblings.some((s) => !s.tookFile(c.key, sum))) continue;
@@ -74,7 +70,7 @@ export async function planBatch(
     } else {
       files.push({ key: c.key, size: c.size, mtime: c.lastModified, sha256: sum, outcome: 'stage' });
       takenHere.set(sum, c.key);
-      await preparer.add(c.key, data!, read?.checked);
+      await preparer.add(c.key, data!);
     }
   }
   bar.stop();
@@ -140,21 +136,9 @@ class ReadAhead {
   constructor(
     private readonly rt: PipelineRuntime,
     private readonly files: ObjectMeta[],
-    private readonly prefetched: Prefetched = new Map(),
   ) {}
 
-  take(index: number): Promise<PrefetchedFile & { head?: ObjectMeta }> {
-    const ahead = this.prefetched.get(this.files[index].key);
-    if (ahead) {
-      this.prefetched.delete(this.files[index].key);
-      // Its listing now, as for a file read here: the bytes read earlier count only if it still
-      // matches; gone since, it is left out as one gone before its read.
-      return ahead.then(async (r) => {
-        if (!r.data) return r;
-        const head = await this.rt.landing.head(this.files[index].key);
-        return head ? { ...r, head } : {};
-      });
-    }
+  take(index: number): Promise<{ data?: Uint8Array; head?: ObjectMeta }> {
     this.fill(index);
     const read = this.reads.get(index) ?? this.read(this.files[index]);
     this.reads.delete(index);
@@ -169,7 +153,7 @@ class ReadAhead {
     while (this.next < this.files.length && this.reads.size < READ_AHEAD_FILES && bytes < READ_AHEAD_BYTES) {
       const f = this.files[this.next];
       const from = this.rt.tables.remoteLoadFrom;
-      if ((from === undefined || f.size < from) && !this.prefetched.has(f.key)) {
+      if (from === undefined || f.size < from) {
         const read = this.read(f);
         // Taken (and its error thrown) in the loop's turn; a loop that stops early leaves no unhandled rejection.
         read.catch(() => {});

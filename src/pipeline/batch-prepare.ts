@@ -50,15 +50,14 @@ export class BatchPreparer {
     return preparer;
   }
 
-  /** `ahead`: the CSV check of these very bytes, done ahead (batch-prefetch.ts). */
-  async add(key: string, bytes: Uint8Array, ahead?: { value: CheckedCsv } | { error: unknown }): Promise<void> {
+  async add(key: string, bytes: Uint8Array): Promise<void> {
     const { rt, seq } = this;
     const started = Date.now();
     const i = this.count++;
     const work = batchWorkDir(rt.pipeline.stateDir, seq);
     try {
       const path = rt.landing.localPath(key) ?? (await localCopy(work, `landed-${i}`, bytes));
-      const checked = rt.pipeline.format !== 'csv' ? undefined : ahead ? checkedAhead(ahead) : checkCsvText(bytes, rt.pipeline);
+      const checked = rt.pipeline.format === 'csv' ? checkCsvText(bytes, rt.pipeline) : undefined;
       // A CSV file laid out as the one before it waits, to be read with its neighbours in one statement.
       if (checked && groupable(checked, rt.pipeline, this.lastColumns)) {
         // Without its text: only ragged records need it, and a groupable file has none (up to
@@ -185,12 +184,6 @@ export class BatchPreparer {
     for (const r of rows) counts.set(r.file ?? parts[r.i].keys[0], { bad: r.bad });
     return counts;
   }
-}
-
-/** A check done ahead, as if done now: its result, or its error thrown. */
-function checkedAhead(ahead: { value: CheckedCsv } | { error: unknown }): CheckedCsv {
-  if ('error' in ahead) throw ahead.error;
-  return ahead.value;
 }
 
 /** Checks waiting at most: bounds the one statement that runs them. */

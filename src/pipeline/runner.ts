@@ -9,7 +9,6 @@ import { InputError } from '../errors/lakelet-error.ts';
 import { checkArrival, dataFileFilter } from './arrival.ts';
 import type { BatchOutcome } from './batch.ts';
 import { planBatch } from './batch-plan.ts';
-import { prefetchBatch, type Prefetched } from './batch-prefetch.ts';
 import { completeBatch } from './batch-steps.ts';
 import type { PipelineRuntime } from './runtime.ts';
 import { BatchState } from './batch-state.ts';
@@ -201,13 +200,9 @@ export class PipelineRunner {
     }
     const abandoned = new Map(arrival.abandoned.map((a) => [a.file.key, a.reason]));
     const landed = [...arrival.ready, ...arrival.abandoned.map((a) => a.file)].sort(arrivalOrder);
-    const batches = chunk(landed, rt.pipeline.batch);
-    let ahead: Prefetched | undefined;
-    for (const [i, batch] of batches.entries()) {
+    for (const batch of chunk(landed, rt.pipeline.batch)) {
       if (this.stopping) break;
-      const planned = await planBatch(rt, batch, abandoned, ahead);
-      // The next batch's files are read, hashed and checked while this one runs (batch-prefetch.ts).
-      ahead = i + 1 < batches.length ? prefetchBatch(rt, batches[i + 1]) : undefined;
+      const planned = await planBatch(rt, batch, abandoned);
       if (!planned) continue;
       outcomes.push(await completeBatch(rt, planned.manifest, planned.prepared));
     }

@@ -3,7 +3,6 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PipelineRunner } from '../../src/pipeline/runner.ts';
 import { planBatch } from '../../src/pipeline/batch-plan.ts';
-import { prefetchBatch } from '../../src/pipeline/batch-prefetch.ts';
 import { completeBatch } from '../../src/pipeline/batch-steps.ts';
 import { PipelineStateError } from '../../src/pipeline/errors.ts';
 import type { Reporter } from '../../src/pipeline/reporter.ts';
@@ -49,48 +48,6 @@ describe('reading a batch ahead', () => {
     expect(ws.files('landing')).toEqual(['f12.csv']);
     const ids = (await ws.rows('tables/target', 'id')).map((r) => Number(r.id));
     expect(ids).toEqual([...Array(20).keys()].filter((i) => i !== 3 && i !== 12));
-  });
-});
-
-describe('reading the next batch while one runs', () => {
-  it('bytes read ahead count only while the file still matches its listing; a check done ahead rejects as one done now', async () => {
-    ws = new Workspace(yaml());
-    // f04 has a ragged record: the check done ahead fails, and the file must be quarantined for it.
-    for (const [i, n] of names(6).entries()) ws.land(`landing/${n}`, i === 4 ? 'id,v\n4,40,extra\n' : csv('id,v', [[i, i * 10]]));
-    const { reporter, events } = recording();
-    const runner = await PipelineRunner.open(ws.config(), { clock: ws.clock, reporter });
-    try {
-      const [batch] = await runner.pendingBatches('p');
-      const rt = runner.runtime('p');
-      const ahead = prefetchBatch(rt, batch);
-      expect([...ahead.keys()]).toEqual(names(6));
-      const read = await Promise.all([...ahead.values()]);
-      expect(read.every((r) => r.data !== undefined && r.sum !== undefined && r.checked !== undefined)).toBe(true);
-      // After it was read ahead, f02 grows and f05 is deleted.
-      appendFileSync(join(ws.dir, 'landing', 'f02.csv'), '99,990\n');
-      rmSync(join(ws.dir, 'landing', 'f05.csv'));
-      const planned = (await planBatch(rt, batch, new Map(), ahead))!;
-      expect(planned.manifest.files.map((f) => [f.key, f.outcome])).toEqual([
-        ['f00.csv', 'stage'],
-        ['f01.csv', 'stage'],
-        ['f03.csv', 'stage'],
-        ['f04.csv', 'quarantine'],
-      ]);
-      expect(planned.manifest.files.find((f) => f.key === 'f04.csv')!.error?.message).toMatch(/expected 2 fields/);
-      expect(events.filter((e) => e.event === 'file.still-changing').map((e) => e.fields.file)).toEqual(['f02.csv']);
-    } finally {
-      await runner.close();
-    }
-  });
-
-  it('a run of several batches stages what one batch would, with the files read ahead', async () => {
-    ws = new Workspace(pipelineYaml({ batch: { maxFiles: 2 } }, { stateDir: './state' }));
-    for (const [i, n] of names(7).entries()) ws.land(`landing/${n}`, i === 5 ? 'id,v\n5,50,extra\n' : csv('id,v', [[i, i * 10], [i + 100, i]]));
-    const s = await ws.run();
-    expect(s.totals).toMatchObject({ batches: 4, files: 7, staged: 6, quarantined: 1 });
-    const ids = (await ws.rows('tables/target', 'id')).map((r) => Number(r.id));
-    expect(ids).toEqual([0, 1, 2, 3, 4, 6, 100, 101, 102, 103, 104, 106]);
-    expect(ws.files('quarantine').some((f) => f.endsWith('f05.csv.error.json'))).toBe(true);
   });
 });
 
