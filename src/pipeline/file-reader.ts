@@ -7,7 +7,8 @@ import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
-import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, jsonIntegerTypes, mayRoundIntegers } from './exact-integers.ts';
+import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers } from '../engine/ops/csv-integers.ts';
+import { jsonIntegerTypes } from './exact-integers.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 

@@ -202,3 +202,32 @@ describe('idempotent transactions', () => {
     t.close();
   });
 });
+
+describe('a CSV source keeps its integers exact', () => {
+  it('a column DuckDB would read as DOUBLE is written as DECIMAL(38,0), or as text when it mixes in fractions; plain doubles stay DOUBLE', async () => {
+    const file = join(fx.dir, `big-ints-${++n}.csv`);
+    writeFileSync(file, 'id,big,mixed,price\n1,9007199254740993,12345678901234567890123,1.5\n2,12345678901234567890,0.5,2.25\n3,,7,3\n');
+    const t = await freshTable();
+    await t.write({ file }).execute();
+    const types = Object.fromEntries((await t.snapshot()).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ big: 'decimal(38,0)', mixed: 'string', price: 'double' });
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.map((r) => [String(r.big), String(r.mixed)])).toEqual([
+      ['9007199254740993', '12345678901234567890123'],
+      ['12345678901234567890', '0.5'],
+      ['null', '7'],
+    ]);
+  });
+
+  it('as a MERGE source: the updated row gets the digits as written', async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT 1 AS id, CAST(1 AS DECIMAL(38,0)) AS big` }).execute();
+    const file = join(fx.dir, `merge-big-${++n}.csv`);
+    writeFileSync(file, 'id,big\n1,9007199254740993\n2,1.5e300\n');
+    // 1.5e300 is a double no DECIMAL(38,0) holds: the column is text, which the target's DECIMAL refuses.
+    await expect(t.merge({ file }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()).rejects.toThrow();
+    writeFileSync(file, 'id,big\n1,9007199254740993\n2,12345678901234567890\n');
+    await t.merge({ file }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    expect((await t.read({ orderBy: 'id' })).map((r) => String(r.big))).toEqual(['9007199254740993', '12345678901234567890']);
+  });
+});

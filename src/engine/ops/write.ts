@@ -1,6 +1,6 @@
 import type { Action, AddFile, Metadata } from '../delta/actions.ts';
 import type { TableHandle } from '../table-handle.ts';
-import { sourceSql, type Source } from './source.ts';
+import { exactSourceSql, type Source } from './source.ts';
 import { schemaFromDuckDbColumns } from '../delta/duckdb-types.ts';
 import { reconcileSchema } from '../delta/schema-compat.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
@@ -102,12 +102,13 @@ export class WriteBuilder {
         return { version: appliedIn, snapshot: existing, metrics: emptyMetrics(Date.now() - started), skipped: `transaction ${this._txn.appId}@${this._txn.version} already committed` };
       }
     }
-    const sql = sourceSql(this.source);
+    const unreadable = (err: unknown) => inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the batch: ${detail}`);
+    const sql = await exactSourceSql(ctx.compute, this.source, unreadable);
     let columns: { column_name: string; column_type: string }[];
     try {
       columns = await ctx.compute.query(`DESCRIBE ${sql}`);
     } catch (err) {
-      throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the batch: ${detail}`);
+      throw unreadable(err);
     }
     const sourceSchema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
 

@@ -14,7 +14,7 @@ import { withColumnMapping } from '../../delta/column-mapping-assign.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
 import { InputError, NotATableError } from '../../errors.ts';
-import { formatOf, sourceSql, type Source } from '../source.ts';
+import { exactSourceSql, formatOf, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
 import { pruneByKeys, type KeyOrder, type KeyRange, type PrunedFiles } from './pruning.ts';
@@ -52,7 +52,8 @@ export interface Dedup {
 
 export async function materializeSource(ctx: TableContext, source: Source, keys: string[], dedup: Dedup | undefined, table: string): Promise<MergeSource> {
   const { compute } = ctx;
-  const sql = sourceSql(source);
+  const unreadable = (err: unknown) => inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
+  const sql = await exactSourceSql(compute, source, unreadable);
   const direction = dedup?.keep === 'last' ? 'DESC' : 'ASC';
   const partitionBy = keys.map(sqlIdent).join(', ');
   // A constant marks a source row (the join tells matched rows by it). Dedup breaks ties by source
@@ -68,12 +69,11 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   let rowId = kind === 'VIEW' && 'file' in source ? await parquetViewWithRowNumbers(ctx, source.file, table) : undefined;
   if (!rowId) {
     try {
-      // Dedup keeps every row here and deletes the losers below only when a key repeats: the
-      // usual batch has unique keys, and the window over all of it cost more than the rest of
-      // materialising it (10,000 rows: ~18 ms of ~29 ms CPU), where counting distinct keys costs ~3.
+      // Dedup keeps every row here and deletes the losers below (a window in this statement made
+      // it single-threaded over the whole source).
       await compute.run(`CREATE TEMP ${kind} ${table} AS SELECT *, ${marker} AS ${SOURCE_ROW} FROM (${sql})`);
     } catch (err) {
-      throw inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
+      throw unreadable(err);
     }
   }
   // The columns and the row count in one round trip (each statement costs ~1 ms however small).
