@@ -25,6 +25,9 @@ describe('Compute.appendIntegers', () => {
     await compute.run('CREATE TEMP TABLE wrong (f INTEGER, s VARCHAR)');
     await expect(compute.appendIntegers('wrong', [[1], [2]])).rejects.toThrow(/not INTEGER or BIGINT/);
     await expect(compute.appendIntegers('wrong', [[1]])).rejects.toThrow(/2 columns, 1 given/);
+    await compute.run('CREATE TEMP TABLE ragged (f INTEGER, r BIGINT)');
+    await expect(compute.appendIntegers('ragged', [[1, 2], [3]])).rejects.toThrow(/differ in length \(2, 1\)/);
+    expect(await compute.query('SELECT * FROM ragged')).toEqual([]);
     expect(await compute.query('SELECT * FROM wrong')).toEqual([]);
   });
 });

@@ -105,6 +105,7 @@ export class DuckDbCompute implements Compute {
     });
     try {
       if (appender.columnCount !== columns.length) throw new Error(`${table} has ${appender.columnCount} columns, ${columns.length} given`);
+      if (columns.some((c) => c.length !== columns[0].length)) throw new Error(`${table}: the columns given differ in length (${columns.map((c) => c.length).join(', ')})`);
       const types = columns.map((_, i) => appender.columnType(i));
       const big = types.map((t) => {
         if (t.typeId !== DuckDBTypeId.BIGINT && t.typeId !== DuckDBTypeId.INTEGER) throw new Error(`${table}: column ${t.toString()} is not INTEGER or BIGINT`);
