@@ -3,9 +3,8 @@
 //   node --import tsx benchmarks/engines/lakelet-task.ts <task.json> <result.json>
 //
 // The timer starts before the table is opened (so DuckDB's start-up inside lakelet counts, as the
-// peers' table loading does) and stops when the operation has committed (closing comes after:
-// see closers). Peak RSS is this
-// process's maxRSS: Node, tsx and DuckDB included.
+// peers' table loading does) and stops when the operation has committed; closing comes after it
+// (see closers). Peak RSS is this process's maxRSS: Node, tsx and DuckDB included.
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
