@@ -228,6 +228,10 @@ export class LocalObjectStore implements ObjectStore {
     const dir = path.dirname(file);
     await fs.mkdir(dir, { recursive: true });
     try {
+      // Its bytes on disk before its name is: a data file DuckDB's COPY wrote is closed unflushed,
+      // and the commit naming it is flushed, so a power loss could otherwise leave a committed
+      // table pointing at an empty or partial file. (~0.5 ms per file here.)
+      await fsyncFile(localPath);
       await fs.rename(localPath, file);
       await syncDir(dir);
       return;
