@@ -28,7 +28,11 @@ export function positionAt(text: string, offset: number): TextPosition {
  * 123456789012345678901234567890 must reach DuckDB as written, not as 1.2345678901234568e+29.
  */
 export class JsonInteger {
-  constructor(readonly text: string) {}
+  /** How many were made so far: a reader tells from it whether its parse met one (file-reader.ts). */
+  static made = 0;
+  constructor(readonly text: string) {
+    JsonInteger.made++;
+  }
 }
 
 /** With `exactIntegers`, integers beyond ±2^53 are JsonInteger (write them back with stringifyJson). */
