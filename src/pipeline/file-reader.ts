@@ -7,7 +7,7 @@ import { checkCsv, type RaggedRecord } from './csv-check.ts';
 import { DELIMITERS, detectDelimiter } from './csv-delimiter.ts';
 import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
-import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers } from '../engine/ops/csv-integers.ts';
+import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers, withCsvReadOption as withOption } from '../engine/ops/csv-integers.ts';
 import { jsonIntegerTypes } from './exact-integers.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
@@ -406,11 +406,6 @@ async function readSniffedCsv(compute: Compute, source: string, pipeline: Pipeli
   if (types.size === 0) return raw;
   await dropRawTable(compute, raw);
   return describe(compute, withOption(sql, csvTypesOption(types)), 'csv', undefined, name);
-}
-
-/** A read_csv SELECT with one more option. */
-function withOption(sql: string, option: string): string {
-  return sql.replace(/\)$/, `, ${option})`);
 }
 
 /** The header names are the known columns' (and the file has a header to compare). */

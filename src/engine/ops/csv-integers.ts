@@ -66,3 +66,8 @@ export async function csvIntegerTypes(compute: Compute, table: string, columns: 
 export function csvTypesOption(types: Map<string, string>): string {
   return `types = {${[...types].map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`;
 }
+
+/** A read_csv(…) SELECT (ending in its closing parenthesis) with one more option. */
+export function withCsvReadOption(sql: string, option: string): string {
+  return sql.replace(/\)$/, `, ${option})`);
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlString } from '../../adapters/compute/sql.ts';
 import { InputError } from '../errors.ts';
-import { csvIntegerTypes, csvTypesOption, mayRoundIntegers } from './csv-integers.ts';
+import { csvIntegerTypes, csvTypesOption, mayRoundIntegers, withCsvReadOption } from './csv-integers.ts';
 
 export type FileFormat = 'csv' | 'json' | 'ndjson' | 'parquet';
 
@@ -61,25 +61,27 @@ export function sourceSql(source: Source): string {
  * sourceSql, with a CSV file's integers kept exact (csv-integers.ts): a column the sniffer types
  * DOUBLE that holds an integer a double rounds is read as DECIMAL(38,0), or as text. Costs one
  * aggregate over the file when it has a floating-point column, and a text read of it only when a
- * value reaches 2^53; nothing for other sources. `inputError` words a file DuckDB cannot read.
+ * value reaches 2^53; nothing for other sources. `columns`: the CSV's columns as described here,
+ * when they are the returned SELECT's (so the caller need not sniff the file again).
+ * `inputError` words a file DuckDB cannot read.
  */
-export async function exactSourceSql(compute: Compute, source: Source, inputError: (err: unknown) => Error): Promise<string> {
+export async function exactSourceSql(
+  compute: Compute,
+  source: Source,
+  inputError: (err: unknown) => Error,
+): Promise<{ sql: string; columns?: { column_name: string; column_type: string }[] }> {
   const sql = sourceSql(source);
-  if ('sql' in source || (source.format ?? formatOf(source.file)) !== 'csv') return sql;
-  let columns: { name: string; type: string }[];
+  if ('sql' in source || (source.format ?? formatOf(source.file)) !== 'csv') return { sql };
+  let described: { column_name: string; column_type: string }[];
   try {
-    columns = (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`)).map((c) => ({ name: c.column_name, type: c.column_type }));
+    described = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
   } catch (err) {
     throw inputError(err);
   }
-  if (!columns.some((c) => mayRoundIntegers(c.type))) return sql;
-  const types = await csvIntegerTypes(compute, `(${sql})`, columns, () => withCsvOption(sql, 'all_varchar = true')).catch((err: unknown) => {
+  const columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
+  if (!columns.some((c) => mayRoundIntegers(c.type))) return { sql, columns: described };
+  const types = await csvIntegerTypes(compute, `(${sql})`, columns, () => withCsvReadOption(sql, 'all_varchar = true')).catch((err: unknown) => {
     throw inputError(err);
   });
-  return types.size === 0 ? sql : withCsvOption(sql, csvTypesOption(types));
-}
-
-/** sourceSql's read_csv(…) SELECT with one more option. */
-function withCsvOption(sql: string, option: string): string {
-  return sql.replace(/\)$/, `, ${option})`);
+  return types.size === 0 ? { sql, columns: described } : { sql: withCsvReadOption(sql, csvTypesOption(types)) };
 }

@@ -103,10 +103,10 @@ export class WriteBuilder {
       }
     }
     const unreadable = (err: unknown) => inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the batch: ${detail}`);
-    const sql = await exactSourceSql(ctx.compute, this.source, unreadable);
+    const { sql, columns: described } = await exactSourceSql(ctx.compute, this.source, unreadable);
     let columns: { column_name: string; column_type: string }[];
     try {
-      columns = await ctx.compute.query(`DESCRIBE ${sql}`);
+      columns = described ?? (await ctx.compute.query(`DESCRIBE ${sql}`));
     } catch (err) {
       throw unreadable(err);
     }

@@ -230,7 +230,8 @@ export class LocalObjectStore implements ObjectStore {
     try {
       // Its bytes on disk before its name is: a data file DuckDB's COPY wrote is closed unflushed,
       // and the commit naming it is flushed, so a power loss could otherwise leave a committed
-      // table pointing at an empty or partial file. (~0.5 ms per file here.)
+      // table pointing at an empty or partial file. (Measured here: 0.5 ms for a 100 KB file,
+      // 1.5 ms for 2.4 MB, 11 ms for 20 MB; a medium upsert's time did not move beyond noise.)
       await fsyncFile(localPath);
       await fs.rename(localPath, file);
       await syncDir(dir);

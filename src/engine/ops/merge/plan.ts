@@ -53,7 +53,7 @@ export interface Dedup {
 export async function materializeSource(ctx: TableContext, source: Source, keys: string[], dedup: Dedup | undefined, table: string): Promise<MergeSource> {
   const { compute } = ctx;
   const unreadable = (err: unknown) => inputErrorFrom(err, (detail) => `${ctx.uri}: cannot read the MERGE source: ${detail}`);
-  const sql = await exactSourceSql(compute, source, unreadable);
+  const { sql } = await exactSourceSql(compute, source, unreadable);
   const direction = dedup?.keep === 'last' ? 'DESC' : 'ASC';
   const partitionBy = keys.map(sqlIdent).join(', ');
   // A constant marks a source row (the join tells matched rows by it). Dedup breaks ties by source
