@@ -43,6 +43,8 @@ export interface MergeSource {
    * fetch the values of the few rows it writes.
    */
   rowId?: string;
+  /** The one local Parquet file `table` is a view of, row for row (no dedup): see adopt-parquet.ts. */
+  parquetFile?: string;
 }
 
 export interface Dedup {
@@ -106,7 +108,8 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     kept = numSourceRows - Number(deleted?.Count ?? 0);
   }
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
-  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - kept, uniqueKeys: dedup !== undefined, rowId };
+  const parquetFile = kind === 'VIEW' && rowId === SOURCE_ROW && 'file' in source ? source.file : undefined;
+  return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - kept, uniqueKeys: dedup !== undefined, rowId, ...(parquetFile ? { parquetFile } : {}) };
 }
 
 /** Whether materializeSource makes the source a temp VIEW or TABLE (known before it runs, so the caller can drop exactly that). */

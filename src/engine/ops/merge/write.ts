@@ -25,6 +25,7 @@ import { emptyMetrics, type MergeMetrics } from './metrics.ts';
 import type { MergePlan, MergeTarget } from './plan.ts';
 import { collectPositions, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from '../deletion-vectors.ts';
 import { removeFor } from '../file-selection.ts';
+import { adoptParquetFile } from '../../delta/adopt-parquet.ts';
 
 export interface MergeOutput {
   written: DataWriteResult;
@@ -50,6 +51,11 @@ export interface OutputInput {
   fromSource?: string;
   /** The join kept source row ids (join.ts lateSourceRows): the written rows' values are fetched by them. */
   sourceRows?: { table: string; rowId: string };
+  /**
+   * With fromSource: the Parquet file the source is, as it is (no dedup), with its columns: the
+   * rows to write are that file's, which may then be taken into the table as it is (adopt-parquet.ts).
+   */
+  sourceFile?: { path: string; schema: StructType };
 }
 
 /**
@@ -57,7 +63,7 @@ export interface OutputInput {
  * With deletion vectors on, the touched files keep their rows: the updated and deleted ones are
  * marked in a DV, and only updated rows and inserts are written.
  */
-export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, scannedDeleted, fromSource, sourceRows }: OutputInput): Promise<MergeOutput> {
+export async function writeMergeOutput(ctx: TableContext, { target, plan, joined, touched, scanned, scannedDeleted, fromSource, sourceRows, sourceFile }: OutputInput): Promise<MergeOutput> {
   const { schema, metadata, snapshot } = target;
   const touchedFiles = plan.candidates.filter((f) => touched.has(f.path));
   const useDv = deletionVectorsEnabled(snapshot) && touchedFiles.length > 0;
@@ -98,22 +104,36 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
       `SELECT ${kept} FROM (${rescan.sql}) r ANTI JOIN (SELECT __file, __row FROM ${joined} WHERE __code IN (${changed.join(', ')})) c ON c.__file = ${asScanned} AND c.__row = r._row_index`,
     );
   }
-  parts.push(...acted);
   const noRows = `SELECT ${schema.fields.map((f) => `NULL::${deltaTypeToDuckDb(f.type)} AS ${sqlIdent(f.name)}`).join(', ')} WHERE false`;
-  const outputSql = parts.length ? parts.map((p) => `(${p})`).join(' UNION ALL ') : noRows;
+  const union = (sqls: string[]) => (sqls.length ? sqls.map((p) => `(${p})`).join(' UNION ALL ') : noRows);
   let written: DataWriteResult;
   try {
-    await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), outputSql);
-    written = parts.length
-      ? await writeDataFiles(ctx, outputSql, {
-          schema,
-          partitionColumns: metadata.partitionColumns,
-          mappingMode: columnMappingMode(metadata),
-          configuration: metadata.configuration,
-          columns: schema.fields.map((f) => f.name),
-          rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
-        })
-      : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+    await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), union([...parts, ...acted]));
+    // A plain upsert from a Parquet file in the table's own layout: that file is taken as it is.
+    const adopted =
+      fromSource && sourceFile
+        ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, mappingNone: columnMappingMode(metadata) === 'none' })
+        : undefined;
+    if (!adopted) parts.push(...acted);
+    try {
+      const rewritten = parts.length
+        ? await writeDataFiles(ctx, union(parts), {
+            schema,
+            partitionColumns: metadata.partitionColumns,
+            mappingMode: columnMappingMode(metadata),
+            configuration: metadata.configuration,
+            columns: schema.fields.map((f) => f.name),
+            rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
+          })
+        : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+      written = adopted
+        ? { adds: [...rewritten.adds, ...adopted.adds], numOutputRows: rewritten.numOutputRows + adopted.numOutputRows, numOutputBytes: rewritten.numOutputBytes + adopted.numOutputBytes }
+        : rewritten;
+    } catch (err) {
+      // The adopted file is in the table's folder, committed by nothing: not left behind.
+      if (adopted) await deleteFiles(ctx, adopted.adds);
+      throw err;
+    }
   } finally {
     await rescan?.release();
   }
