@@ -1,10 +1,11 @@
 import type { Action, AddFile, Metadata } from '../delta/actions.ts';
 import type { TableHandle } from '../table-handle.ts';
-import { exactSourceSql, type Source } from './source.ts';
+import { exactSourceSql, formatOf, type Source } from './source.ts';
 import { schemaFromDuckDbColumns } from '../delta/duckdb-types.ts';
 import { reconcileSchema } from '../delta/schema-compat.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
 import { writeDataFiles } from '../delta/data-writer.ts';
+import { adoptParquetFile } from '../delta/adopt-parquet.ts';
 import { enforceConstraints, tableConstraints } from '../delta/constraints.ts';
 import { columnMappingMode } from '../delta/column-mapping.ts';
 import { withColumnMapping } from '../delta/column-mapping-assign.ts';
@@ -186,15 +187,22 @@ export class WriteBuilder {
       }
     }
 
-    const written = await writeDataFiles(ctx, sql, {
-      schema,
-      partitionColumns: metadata.partitionColumns,
-      mappingMode: columnMappingMode(metadata),
-      targetFileSize: this._targetFileSize,
-      configuration: metadata.configuration,
-      // Described above: the batch's query is not planned a second time (a batch of many files is one large UNION).
-      columns: columns.map((c) => c.column_name),
-    });
+    // One Parquet file already in the table's layout is taken into the table as it is (adopt-parquet.ts).
+    const parquetFile = 'file' in this.source && (this.source.format ?? formatOf(this.source.file)) === 'parquet' ? this.source.file : undefined;
+    const adopted = parquetFile
+      ? await adoptParquetFile(ctx, parquetFile, { schema, fileSchema: sourceSchema, metadata, mappingNone: columnMappingMode(metadata) === 'none', targetFileSize: this._targetFileSize })
+      : undefined;
+    const written =
+      adopted ??
+      (await writeDataFiles(ctx, sql, {
+        schema,
+        partitionColumns: metadata.partitionColumns,
+        mappingMode: columnMappingMode(metadata),
+        targetFileSize: this._targetFileSize,
+        configuration: metadata.configuration,
+        // Described above: the batch's query is not planned a second time (a batch of many files is one large UNION).
+        columns: columns.map((c) => c.column_name),
+      }));
     const now = ctx.clock.now();
     for (const f of removed) {
       actions.push({ remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size, ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}) } });

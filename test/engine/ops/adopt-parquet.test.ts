@@ -1,24 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeltaTable } from '../../../../src/engine/table.ts';
-import { parseStats } from '../../../../src/engine/delta/stats.ts';
-import type { AddFile } from '../../../../src/engine/delta/actions.ts';
-import { useEngine } from '../../../support/engine-fixture.ts';
-import { deltaRsAvailable, requirePeer, runDeltaRs } from '../../../support/peers.ts';
-import { canonicalTableRows } from '../../../support/interop.ts';
+import { DeltaTable } from '../../../src/engine/table.ts';
+import { parseStats } from '../../../src/engine/delta/stats.ts';
+import type { AddFile } from '../../../src/engine/delta/actions.ts';
+import { useEngine } from '../../support/engine-fixture.ts';
+import { deltaRsAvailable, requirePeer, runDeltaRs } from '../../support/peers.ts';
+import { canonicalTableRows } from '../../support/interop.ts';
 
 /**
- * A plain upsert whose source is one Parquet file already in the table's layout takes that file
- * into the table as it is (engine/delta/adopt-parquet.ts): the same rows as writing them anew, the
- * same add.stats as lakelet's own writer gives them (from the footer, or a scan for floats), a
- * table delta-rs reads the same; anything else is written the usual way.
+ * A plain upsert (or a write) whose source is one Parquet file already in the table's layout takes
+ * that file into the table as it is (engine/delta/adopt-parquet.ts): the same rows as writing them
+ * anew, the same add.stats as lakelet's own writer gives them (from the footer, or a scan for
+ * floats), a table delta-rs reads the same; anything else is written the usual way.
  */
 const fx = useEngine();
 const deltaRs = requirePeer('delta-rs', deltaRsAvailable);
 let n = 0;
 
-const COLUMNS = `id BIGINT, name VARCHAR, amount DECIMAL(12,2), day DATE, ts TIMESTAMPTZ, ok BOOLEAN`;
 // 5,000 rows in row groups of 2,048: the footer's bounds combine over three groups, and the
 // extremes (the longest name, the earliest day) sit in different groups.
 const ROWS = (from: number, count: number, tag: string) =>
@@ -48,7 +47,7 @@ const upsert = (t: DeltaTable, source: { file: string } | { sql: string }) => t.
 const rows = async (t: DeltaTable) => (await t.read()).map((r) => JSON.stringify(r)).sort();
 const bytesOf = (t: DeltaTable, add: AddFile) => readFileSync(join(t.ctx.uri.replace(/^file:\/\//, ''), decodeURIComponent(add.path)));
 
-describe('MERGE takes a Parquet source in the table layout into the table as it is', () => {
+describe('MERGE and write take a Parquet source in the table layout into the table as it is', () => {
   it('adopts the file: its bytes, the rows of a rewrite, and the stats lakelet writes for them', async () => {
     // Half updates (ids 3000..5999), half inserts (6000..7999 ... 2,000 of them).
     const file = await parquet(ROWS(3000, 5000, 'new'));
@@ -133,5 +132,26 @@ describe('MERGE takes a Parquet source in the table layout into the table as it 
       expect(ids.length, c.what).toBe(6050);
       expect(new Set(ids).size, c.what).toBe(6050);
     }
+  });
+
+  it('write --from a Parquet file adopts it too, creating the table or appending, unless it is too large', async () => {
+    const file = await parquet(ROWS(0, 5000, 'new'));
+    const t = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await t.write({ file }).execute();
+    await t.write({ file: await parquet(ROWS(5000, 100, 'more')) }).execute();
+    const files = (await t.snapshot()).files;
+    expect(files).toHaveLength(2);
+    expect(files.some((f) => bytesOf(t, f).equals(readFileSync(file)))).toBe(true);
+    const viaSql = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await viaSql.write({ sql: `SELECT * FROM read_parquet('${file}')` }).execute();
+    const adoptedStats = parseStats(files.find((f) => bytesOf(t, f).equals(readFileSync(file)))!.stats);
+    expect(adoptedStats).toEqual(parseStats((await viaSql.snapshot()).files[0].stats));
+    expect((await t.read()).length).toBe(5100);
+
+    // Past the target file size the rows are written anew, split into files of that size.
+    const small = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await small.write({ file }).targetFileSize(1024).execute();
+    expect((await small.snapshot()).files.some((f) => bytesOf(small, f).equals(readFileSync(file)))).toBe(false);
+    expect((await small.read()).length).toBe(5000);
   });
 });
