@@ -120,6 +120,20 @@ describe('DELETE / UPDATE / MERGE with deletion vectors', () => {
     t.close();
   });
 
+  it('a MERGE whose rows fail a CHECK constraint leaves no DV file behind (it is written while the rows are)', async () => {
+    const t = await freshTable();
+    await t.write({ sql: 'SELECT range AS id, range AS amount FROM range(1000)' }).properties({ ...DV, 'delta.constraints.positive': 'amount >= 0' }).execute();
+    // 300 scattered rows change: their DV is too large to go inline, so it would be a file.
+    const bad = t.merge({ sql: 'SELECT range * 3 AS id, CASE WHEN range = 299 THEN -1 ELSE range END AS amount FROM range(300)' }, { on: ['id'] }).whenMatchedUpdateAll();
+    await expect(bad.execute()).rejects.toThrow(/CHECK constraint/);
+    expect(dvFiles(t)).toEqual([]);
+    expect(dataFiles(t)).toHaveLength(1);
+    // The same merge without the bad row writes its DV file.
+    await t.merge({ sql: 'SELECT range * 3 AS id, range AS amount FROM range(299)' }, { on: ['id'] }).whenMatchedUpdateAll().execute();
+    expect(dvFiles(t)).toHaveLength(1);
+    t.close();
+  });
+
   it('is switched on for an existing table by setProperties, which raises the protocol', async () => {
     const t = await freshTable();
     await t.write({ sql: 'SELECT range AS id FROM range(100)' }).execute();
