@@ -123,13 +123,20 @@ describe('DELETE / UPDATE / MERGE with deletion vectors', () => {
   it('a MERGE whose rows fail a CHECK constraint leaves no DV file behind (it is written while the rows are)', async () => {
     const t = await freshTable();
     await t.write({ sql: 'SELECT range AS id, range AS amount FROM range(1000)' }).properties({ ...DV, 'delta.constraints.positive': 'amount >= 0' }).execute();
-    // 300 scattered rows change: their DV is too large to go inline, so it would be a file.
-    const bad = t.merge({ sql: 'SELECT range * 3 AS id, CASE WHEN range = 299 THEN -1 ELSE range END AS amount FROM range(300)' }, { on: ['id'] }).whenMatchedUpdateAll();
+    // A plain upsert from a Parquet file in the table's layout: its DV file is written while the
+    // file is taken in. 300 scattered rows change, too many for an inline DV.
+    const source = async (sql: string) => {
+      const file = join(fx.dir, `src-${++n}.parquet`);
+      await fx.compute.run(`COPY (${sql}) TO '${file}' (FORMAT parquet)`);
+      return { file };
+    };
+    const upsert = (src: { file: string }) => t.merge(src, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll();
+    const bad = upsert(await source('SELECT range * 3 AS id, CASE WHEN range = 299 THEN -1 ELSE range END AS amount FROM range(300)'));
     await expect(bad.execute()).rejects.toThrow(/CHECK constraint/);
     expect(dvFiles(t)).toEqual([]);
     expect(dataFiles(t)).toHaveLength(1);
     // The same merge without the bad row writes its DV file.
-    await t.merge({ sql: 'SELECT range * 3 AS id, range AS amount FROM range(299)' }, { on: ['id'] }).whenMatchedUpdateAll().execute();
+    await upsert(await source('SELECT range * 3 AS id, range AS amount FROM range(299)')).execute();
     expect(dvFiles(t)).toHaveLength(1);
     t.close();
   });
