@@ -33,7 +33,10 @@ export interface AdoptOptions {
   metadata: Pick<Metadata, 'schemaString' | 'partitionColumns' | 'configuration'>;
   /** Column mapping is off: the file's names are the physical names. */
   mappingNone: boolean;
+  /** Bytes per file (default: the table's delta.targetFileSize, else 128 MiB): a larger file is written anew, split. */
   targetFileSize?: number;
+  /** How many rows the caller decided to write, when it knows: a file with another count is written anew. */
+  expectedRows?: number;
 }
 
 /** Codecs every Delta reader decodes (Spark, delta-rs, DuckDB); the name's infix for each. */
@@ -45,38 +48,49 @@ const ENCODINGS = new Set(['PLAIN', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY', 'RLE',
 export async function adoptParquetFile(ctx: TableContext, file: string, options: AdoptOptions): Promise<DataWriteResult | undefined> {
   const { schema, fileSchema, metadata } = options;
   if (!options.mappingNone || (metadata.partitionColumns ?? []).length > 0) return undefined;
-  // One plain local file (not a glob, not a URL).
-  if (/[*?[\]{}]/.test(file) || /^[a-z][a-z0-9+.-]*:\/\//i.test(file)) return undefined;
-  const size = await stat(file).then(
-    (s) => (s.isFile() ? s.size : undefined),
-    () => undefined,
-  );
-  if (size === undefined || size > (options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE)) return undefined;
-  if (!sameColumns(schema, fileSchema) || !(await layoutOk(ctx, file, schema))) return undefined;
+  // One plain local file: not a glob, not a URL, and in no `key=value` folder, whose value DuckDB
+  // would read as a column (hive partitioning) in place of the file's own.
+  if (/[*?[\]{}]/.test(file) || /^[a-z][a-z0-9+.-]*:\/\//i.test(file) || dirname(file).split(/[\\/]/).some((part) => part.includes('='))) return undefined;
+  if (!sameColumns(schema, fileSchema)) return undefined;
+  const limit = options.targetFileSize ?? Number(metadata.configuration?.['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
+  if (!((await sizeOf(file)) <= limit)) return undefined;
 
   const id = ctx.ids.uuid();
   const staging = stagingFolder(ctx.store, id);
   await mkdir(staging, { recursive: true });
   try {
-    // Copied first, and everything after read from the copy: it describes the bytes committed.
+    // Copied first, and everything after read from the copy: it describes the bytes committed,
+    // whatever happens to the source meanwhile.
     const uuid = ctx.ids.uuid();
     const staged = join(staging, `part-${uuid}.parquet`);
     await copyFile(file, staged);
+    const size = await sizeOf(staged);
+    if (!(size <= limit) || !(await layoutOk(ctx, staged, schema))) return undefined;
     const footer = await footerFacts(ctx, staged, schema, metadata);
     if (footer.codec === undefined) return undefined;
-    if (footer.numRecords === 0) return { adds: [], numOutputRows: 0, numOutputBytes: 0 };
-    const stats = footer.stats ?? (await scannedStats(ctx, staged, schema, metadata)).json;
+    const facts = footer.stats !== undefined ? { numRecords: footer.numRecords, json: footer.stats } : await scannedStats(ctx, staged, schema, metadata);
+    // The rows the caller decided on are the file's: a count that differs means it is not what it seemed.
+    if (facts.numRecords !== footer.numRecords || (options.expectedRows !== undefined && facts.numRecords !== options.expectedRows)) return undefined;
+    if (facts.numRecords === 0) return { adds: [], numOutputRows: 0, numOutputBytes: 0 };
     const key = `part-00000-${uuid}-c000${footer.codec}.parquet`;
     await ctx.store.putFile(key, staged);
     return {
-      adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats }],
-      numOutputRows: footer.numRecords,
+      adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats: facts.json }],
+      numOutputRows: facts.numRecords,
       numOutputBytes: size,
     };
   } finally {
     await rm(staging, { recursive: true, force: true });
     await rmdir(dirname(staging)).catch(() => {});
   }
+}
+
+/** A regular file's size; NaN for anything else (compares false with every limit). */
+async function sizeOf(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => (s.isFile() ? s.size : Number.NaN),
+    () => Number.NaN,
+  );
 }
 
 /** Flat columns, the table's names in the table's order, each read as the table's type. */
@@ -115,13 +129,45 @@ async function layoutOk(ctx: TableContext, file: string, schema: StructType): Pr
   });
 }
 
-/** The physical forms of a Delta type that lakelet (through DuckDB) writes, or readers all agree on. */
+/**
+ * The physical form (and annotation) each Delta type has in lakelet's own files, as DuckDB writes
+ * them, or as pyarrow writes the same logical type: what every Delta reader reads as that type. A
+ * UUID or JSON column (read as text), an unsigned integer, a float16, a timestamp with only the
+ * legacy annotation or a decimal of another precision is written anew.
+ */
 function physicalOk(type: string, c: SchemaRow): boolean {
-  if (type === 'timestamp' || type === 'timestamp_ntz') {
-    return c.type === 'INT64' && (c.converted_type === 'TIMESTAMP_MICROS' || /MICROS=MicroSeconds/.test(c.logical_type ?? ''));
+  const converted = c.converted_type;
+  const logical = c.logical_type ?? '';
+  const signed = logical === '' || /isSigned=1/.test(logical);
+  switch (type) {
+    case 'byte':
+      return c.type === 'INT32' && converted === 'INT_8' && signed;
+    case 'short':
+      return c.type === 'INT32' && converted === 'INT_16' && signed;
+    case 'integer':
+      return c.type === 'INT32' && (converted === null || converted === 'INT_32') && signed;
+    case 'long':
+      return c.type === 'INT64' && (converted === null || converted === 'INT_64') && signed;
+    case 'float':
+      return c.type === 'FLOAT' && converted === null && logical === '';
+    case 'double':
+      return c.type === 'DOUBLE' && converted === null && logical === '';
+    case 'boolean':
+      return c.type === 'BOOLEAN';
+    case 'string':
+      return c.type === 'BYTE_ARRAY' && converted === 'UTF8' && (logical === '' || logical === 'StringType()');
+    case 'binary':
+      return c.type === 'BYTE_ARRAY' && converted === null && logical === '';
+    case 'date':
+      return c.type === 'INT32' && converted === 'DATE';
+    case 'timestamp':
+    case 'timestamp_ntz':
+      return c.type === 'INT64' && /MICROS=MicroSeconds/.test(logical) && logical.includes(`isAdjustedToUTC=${type === 'timestamp' ? 1 : 0}`);
   }
-  if (type.startsWith('decimal')) return c.type === 'INT32' || c.type === 'INT64' || c.type === 'FIXED_LEN_BYTE_ARRAY';
-  return c.type !== 'INT96';
+  const dec = parseDecimalType(type);
+  if (!dec || converted !== 'DECIMAL' || logical !== `DecimalType(scale=${dec.scale}, precision=${dec.precision})`) return false;
+  // Parquet's rule: INT32 up to 9 digits, INT64 up to 18, fixed-length bytes for any.
+  return (c.type === 'INT32' && dec.precision <= 9) || (c.type === 'INT64' && dec.precision <= 18) || c.type === 'FIXED_LEN_BYTE_ARRAY';
 }
 
 interface FooterFacts {
@@ -133,6 +179,7 @@ interface FooterFacts {
 }
 
 interface FooterRow {
+  row_group_id: string | number;
   path_in_schema: string;
   row_group_num_rows: string | number;
   compression: string;
@@ -151,19 +198,20 @@ interface FooterRow {
  */
 async function footerFacts(ctx: TableContext, file: string, schema: StructType, metadata: AdoptOptions['metadata']): Promise<FooterFacts> {
   const rows = await ctx.compute.query<FooterRow>(
-    `SELECT path_in_schema, row_group_num_rows, compression, encodings, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata(${sqlString(file)})`,
+    `SELECT row_group_id, path_in_schema, row_group_num_rows, compression, encodings, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata(${sqlString(file)})`,
   );
   const codecs = new Set(rows.map((r) => r.compression));
   const encodings = rows.flatMap((r) => r.encodings.split(',').map((e) => e.trim()));
   const [only] = codecs;
   const codec = codecs.size === 1 && only in CODECS && encodings.every((e) => ENCODINGS.has(e)) ? CODECS[only] : undefined;
-  const first = schema.fields[0].name;
-  const numRecords = rows.filter((r) => r.path_in_schema === first).reduce((n, r) => n + Number(r.row_group_num_rows), 0);
+  // Rows per row group, from any of its columns (every one of them names the group's count).
+  const rowGroups = new Map(rows.map((r) => [String(r.row_group_id), Number(r.row_group_num_rows)]));
+  const numRecords = [...rowGroups.values()].reduce((n, c) => n + c, 0);
   if (codec === undefined) return { codec, numRecords };
   const entries: [StructField, StatsEntry][] = [];
   for (const f of statsFields(schema, metadata)) {
     const groups = rows.filter((r) => r.path_in_schema === f.name);
-    if (groups.length === 0 || groups.some((g) => g.stats_null_count === null)) return { codec, numRecords };
+    if (groups.length !== rowGroups.size || groups.some((g) => g.stats_null_count === null)) return { codec, numRecords };
     const nulls = groups.reduce((n, g) => n + BigInt(g.stats_null_count!), 0n).toString();
     if (!hasBounds(f.type)) {
       entries.push([f, { nulls, lo: null, hi: null }]);
@@ -261,7 +309,8 @@ async function scannedStats(ctx: TableContext, file: string, schema: StructType,
     if (hasBounds(f.type)) parts.push(`min(${c})::VARCHAR AS __lo${i}`, `max(${c})::VARCHAR AS __hi${i}`);
     if (f.type === 'float' || f.type === 'double') parts.push(`coalesce(bool_or(isnan(${c})), false) AS __nan${i}`);
   });
-  const [row] = await ctx.compute.query<Record<string, unknown>>(`SELECT ${parts.join(', ')} FROM read_parquet(${sqlString(file)})`);
+  // (Not hive-partitioned: a `key=value` folder above the table would otherwise become a column.)
+  const [row] = await ctx.compute.query<Record<string, unknown>>(`SELECT ${parts.join(', ')} FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`);
   const numRecords = Number(row.__n);
   const entry = (i: number, f: StructField): StatsEntry => ({
     nulls: row[`__z${i}`],

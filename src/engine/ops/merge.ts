@@ -259,7 +259,7 @@ export class MergeBuilder {
       return { version: snapshot.version, snapshot, metrics, skipped: 'no target row changes and nothing is inserted; nothing to commit' };
     }
     // 8. Write the rewritten files' rows and the inserts in one pass, then commit.
-    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, scannedDeleted: scan.deletedRows, fromSource: narrow ? source.table : undefined, sourceFile: narrow && source.parquetFile ? { path: source.parquetFile, schema: source.schema } : undefined, sourceRows: late && !narrow ? { table: source.table, rowId: source.rowId! } : undefined });
+    const output = await writeMergeOutput(ctx, { target, plan, joined: temp.joined, touched: decisions.touched, scanned: scan.files, scannedDeleted: scan.deletedRows, fromSource: narrow ? source.table : undefined, sourceFile: narrow && source.parquetFile ? { path: source.parquetFile, schema: source.schema, rows: source.numSourceRows - source.numSourceRowsDeduplicated } : undefined, sourceRows: late && !narrow ? { table: source.table, rowId: source.rowId! } : undefined });
     const metrics = mergeMetrics({
       source,
       decisions,

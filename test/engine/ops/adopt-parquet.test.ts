@@ -154,4 +154,33 @@ describe('MERGE and write take a Parquet source in the table layout into the tab
     expect((await small.snapshot()).files.some((f) => bytesOf(small, f).equals(readFileSync(file)))).toBe(false);
     expect((await small.read()).length).toBe(5000);
   });
+
+  it('writes anew a file in a key=value folder, a UUID column, or a table under a key=value folder gets true stats', async () => {
+    const { mkdirSync } = await import('node:fs');
+    // DuckDB reads a `year=2024` folder as a column that overrides the file's own `year`: the rows
+    // lakelet decided on are not the file's bytes, so the file is not taken as it is.
+    mkdirSync(join(fx.dir, 'year=2024'), { recursive: true });
+    const hive = join(fx.dir, 'year=2024', 'b.parquet');
+    await fx.compute.run(`COPY (SELECT range::BIGINT AS id, 1999::BIGINT AS year FROM range(3)) TO '${hive}' (FORMAT parquet)`);
+    const t = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await t.write({ file: hive }).execute();
+    expect((await t.snapshot()).files.some((f) => bytesOf(t, f).equals(readFileSync(hive)))).toBe(false);
+    const viaSql = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await viaSql.write({ sql: `SELECT * FROM read_parquet('${hive}')` }).execute();
+    expect(await rows(t)).toEqual(await rows(viaSql));
+
+    // A UUID is read as text but stored as 16 raw bytes, which other readers do not take as a string.
+    const uuids = await parquet('SELECT range::BIGINT AS id, uuid() AS u FROM range(3)', 'COMPRESSION zstd');
+    const u = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: fx.compute });
+    await u.write({ file: uuids }).execute();
+    expect((await u.snapshot()).files.some((f) => bytesOf(u, f).equals(readFileSync(uuids)))).toBe(false);
+
+    // A table whose own path has a key=value folder: the stats scan (a float column) reads the file, not the path.
+    const floats = await parquet('SELECT range::BIGINT AS id, range::DOUBLE AS x FROM range(5)', 'COMPRESSION zstd');
+    const under = await DeltaTable.forPath(join(fx.dir, 'id=7', `t${++n}`), { compute: fx.compute });
+    await under.write({ file: floats }).execute();
+    const [add] = (await under.snapshot()).files;
+    expect(bytesOf(under, add).equals(readFileSync(floats))).toBe(true);
+    expect(parseStats(add.stats)).toMatchObject({ numRecords: 5, minValues: { id: 0, x: 0 }, maxValues: { id: 4, x: 4 } });
+  });
 });

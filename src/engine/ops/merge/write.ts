@@ -55,7 +55,7 @@ export interface OutputInput {
    * With fromSource: the Parquet file the source is, as it is (no dedup), with its columns: the
    * rows to write are that file's, which may then be taken into the table as it is (adopt-parquet.ts).
    */
-  sourceFile?: { path: string; schema: StructType };
+  sourceFile?: { path: string; schema: StructType; rows: number };
 }
 
 /**
@@ -138,7 +138,7 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     // A plain upsert from a Parquet file in the table's own layout: that file is taken as it is.
     const adopted =
       fromSource && sourceFile
-        ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, mappingNone: columnMappingMode(metadata) === 'none' })
+        ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, mappingNone: columnMappingMode(metadata) === 'none', expectedRows: sourceFile.rows })
         : undefined;
     if (!adopted) parts.push(...acted);
     try {
