@@ -1,16 +1,17 @@
 /**
  * A Parquet file taken into the table as it is, instead of decoded and written again: when a write's
- * rows are exactly one local Parquet file's rows (a plain upsert whose source is that file), and
- * the file already has the table's columns in the table's own encodings, a copy of its bytes is a
- * valid data file (as CONVERT TO DELTA and Iceberg's add_files take files in place). The copy costs
- * a file copy and one aggregate for its statistics where re-encoding cost a Parquet write (a
- * 100,000-row file: ~34 ms of COPY on 2 threads).
+ * rows are exactly one local Parquet file's rows (a plain upsert whose source is that file, or a
+ * write of that file), and the file already has the table's columns in the table's own physical
+ * forms, a copy of its bytes is a valid data file (as CONVERT TO DELTA and Iceberg's add_files take
+ * files in place). It costs a file copy and two footer reads (a scan for float columns' stats) where
+ * re-encoding cost a Parquet write (a 100,000-row file: ~34 ms of COPY on 2 threads).
  *
  * Only what every Delta reader reads the same as lakelet's own files is taken: flat columns with
- * the table's names, in the table's order, read by DuckDB as the table's types; timestamps as
- * INT64 microseconds (not INT96, millis or nanos), decimals as integers or fixed-length bytes;
- * the codecs and encodings of a version-1 Parquet writer; no larger than the table's target file
- * size. Anything else is written the usual way (undefined is returned).
+ * the table's names, in the table's order, read by DuckDB as the table's types, each in the
+ * physical form lakelet writes for it (physicalOk); the codecs and encodings of a version-1 Parquet
+ * writer; no `key=value` folder in the path (DuckDB would read it as a column); no larger than the
+ * table's target file size; as many rows as the caller decided on. Anything else is written the
+ * usual way (undefined is returned).
  */
 import { copyFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
