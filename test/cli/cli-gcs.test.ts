@@ -1,12 +1,13 @@
 // Every table command of the real `lakelet` CLI, run as child processes, on one gs:// table in the
 // GCS emulator (STORAGE_EMULATOR_HOST in the children's environment): issue 10, point 2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lakelet, type CliRun } from '../support/cli.ts';
 import { fakeGcsAvailable, startFakeGcs, type FakeGcs } from '../support/gcs-emulator.ts';
 import { requirePeer } from '../support/peers.ts';
+import { openCompute } from '../../src/adapters/compute/open-compute.ts';
 
 const gcsMode = requirePeer('fake-gcs-server', fakeGcsAvailable);
 
@@ -133,5 +134,27 @@ describe.skipIf(gcsMode === 'skip')('lakelet CLI on a gs:// table (fake-gcs-serv
 
     await ok('alter', target, '--property', 'delta.checkpointInterval=20');
     expect(JSON.parse((await ok('describe', target, '--json')).stdout)).toMatchObject({ version: 2, properties: { 'delta.checkpointInterval': '20' } });
+  });
+
+  it('takes a Parquet batch in the table layout into a gs:// table as it is (write and a plain upsert)', async () => {
+    const target = 'gs://lake/warehouse/adopted';
+    const compute = await openCompute({ memoryLimit: '1GB' });
+    const first = join(dir, 'first.parquet');
+    const batch = join(dir, 'batch.parquet');
+    try {
+      await compute.run(`COPY (SELECT range::BIGINT AS id, 'n' || range AS name FROM range(5)) TO '${first}' (FORMAT parquet, COMPRESSION zstd)`);
+      await compute.run(`COPY (SELECT (range + 3)::BIGINT AS id, 'm' || range AS name FROM range(4)) TO '${batch}' (FORMAT parquet, COMPRESSION zstd)`);
+    } finally {
+      compute.close();
+    }
+    await ok('write', target, '--from', first);
+    await ok('merge', target, '--from', batch, '--on', 'id');
+    const got = byId(ndjson((await ok('read', target, '--format', 'ndjson')).stdout));
+    expect(got.map((r) => `${r.id}:${r.name}`)).toEqual(['0:n0', '1:n1', '2:n2', '3:m0', '4:m1', '5:m2', '6:m3']);
+    // Both files are in the bucket byte for byte (the merge rewrote the first file's kept rows).
+    const objects = (await bucketKeys('warehouse/adopted/')).filter((k) => k.endsWith('.parquet'));
+    const bytes = await Promise.all(objects.map(async (k) => Buffer.from(await (await fetch(`${gcs.endpoint}/storage/v1/b/lake/o/${encodeURIComponent(k)}?alt=media`)).arrayBuffer())));
+    for (const source of [first, batch]) expect(bytes.some((b) => b.equals(readFileSync(source))), source).toBe(true);
+    expect(await bucketKeys('warehouse/adopted/.lakelet-staging')).toEqual([]);
   });
 });
