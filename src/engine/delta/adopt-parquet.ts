@@ -17,13 +17,14 @@ import { copyFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Metadata } from './actions.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
-import { parseDecimalType } from './duckdb-types.ts';
+import { parseDecimalType, unscaledDecimal } from './duckdb-types.ts';
 import { parseDateToDays, parseTimestamp } from './partition-values.ts';
 import type { TableContext } from './table-context.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { encodeAddPath } from './paths.ts';
 import { returnStatsKey, statsColumns, statsFromReturnStats } from './stats.ts';
 import { stagingFolder } from './write-leftovers.ts';
+import { columnMappingMode } from './column-mapping.ts';
 import { DEFAULT_TARGET_FILE_SIZE, type DataWriteResult } from './data-writer.ts';
 
 export interface AdoptOptions {
@@ -31,9 +32,7 @@ export interface AdoptOptions {
   schema: StructType;
   /** The file's columns as DuckDB reads them (their Delta types), in the file's order. */
   fileSchema: StructType;
-  metadata: Pick<Metadata, 'schemaString' | 'partitionColumns' | 'configuration'>;
-  /** Column mapping is off: the file's names are the physical names. */
-  mappingNone: boolean;
+  metadata: Metadata;
   /** Bytes per file (default: the table's delta.targetFileSize, else 128 MiB): a larger file is written anew, split. */
   targetFileSize?: number;
   /** How many rows the caller decided to write, when it knows: a file with another count is written anew. */
@@ -48,7 +47,8 @@ const ENCODINGS = new Set(['PLAIN', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY', 'RLE',
 /** Returns the adds for the file taken into the table, or undefined when it must be rewritten. */
 export async function adoptParquetFile(ctx: TableContext, file: string, options: AdoptOptions): Promise<DataWriteResult | undefined> {
   const { schema, fileSchema, metadata } = options;
-  if (!options.mappingNone || (metadata.partitionColumns ?? []).length > 0) return undefined;
+  // Column mapping off (the file's names are the physical names), no partition columns.
+  if (columnMappingMode(metadata) !== 'none' || metadata.partitionColumns.length > 0) return undefined;
   // One plain local file: not a glob, not a URL, and in no `key=value` folder, whose value DuckDB
   // would read as a column (hive partitioning) in place of the file's own.
   if (/[*?[\]{}]/.test(file) || /^[a-z][a-z0-9+.-]*:\/\//i.test(file) || dirname(file).split(/[\\/]/).some((part) => part.includes('='))) return undefined;
@@ -238,14 +238,7 @@ function orderKey(type: DataType): ((text: string) => Key | undefined) | undefin
   if (typeof type !== 'string') return undefined;
   if (['byte', 'short', 'integer', 'long'].includes(type)) return (t) => (/^-?\d+$/.test(t) ? BigInt(t) : undefined);
   const dec = parseDecimalType(type);
-  if (dec) {
-    return (t) => {
-      const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(t);
-      if (!m || (m[3] ?? '').length > dec.scale) return undefined;
-      const v = BigInt(m[2] + (m[3] ?? '').padEnd(dec.scale, '0'));
-      return m[1] ? -v : v;
-    };
-  }
+  if (dec) return (t) => unscaledDecimal(t, dec);
   if (type === 'date') return (t) => ((d) => (d === undefined ? undefined : BigInt(d)))(parseDateToDays(t));
   if (type === 'timestamp' || type === 'timestamp_ntz') return (t) => parseTimestamp(t)?.micros;
   if (type === 'string') return (t) => Buffer.from(t);

@@ -18,7 +18,7 @@ import { columnMappingMode, physicalName } from './column-mapping.ts';
 import { readDeletionVector } from './deletion-vector.ts';
 import { resolveAddPath } from './paths.ts';
 import { lookupPartitionValue, parseDateToDays, parseTimestamp } from './partition-values.ts';
-import { parseDecimalType } from './duckdb-types.ts';
+import { parseDecimalType, unscaledDecimal } from './duckdb-types.ts';
 import { readFooter, Repetition, Type, type SchemaNode } from './parquet-lite/footer.ts';
 import { readColumnChunk, type ValueKind } from './parquet-lite/column-chunk.ts';
 import { ParquetLiteUnsupported } from './parquet-lite/unsupported.ts';
@@ -346,22 +346,7 @@ function partitionValue(values: Record<string, string | null>, physical: string,
     }
   }
   const dec = parseDecimalType(type);
-  if (dec) return decimalPartitionValue(raw.trim(), dec) ?? bad();
+  if (dec) return unscaledDecimal(raw.trim(), dec) ?? bad();
   return bad();
 }
 
-/**
- * A decimal partition value's unscaled integer, where CAST(text AS DECIMAL(p,s)) keeps it exact:
- * plain digits, at most `scale` of them after the point, at most `precision` in all. Rounding and
- * exponents are left to DuckDB (undefined).
- */
-function decimalPartitionValue(text: string, dec: { precision: number; scale: number }): bigint | undefined {
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
-  const fraction = m[3] ?? '';
-  if (fraction.length > dec.scale) return undefined;
-  const digits = (m[2] + fraction.padEnd(dec.scale, '0')).replace(/^0+(?=\d)/, '');
-  if (digits.length > dec.precision) return undefined;
-  const n = BigInt(digits);
-  return m[1] === '-' ? -n : n;
-}

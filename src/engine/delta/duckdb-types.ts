@@ -37,6 +37,22 @@ export function parseDecimalType(t: string): { precision: number; scale: number 
   return { precision: Number(m[1]), scale: Number(m[2]) };
 }
 
+/**
+ * A decimal's text as its unscaled integer at the type's scale, where CAST(text AS DECIMAL(p,s))
+ * keeps it exact: plain digits, at most `scale` of them after the point, at most `precision` in all.
+ * Rounding and exponents are left to DuckDB (undefined). (Partition values, Parquet footer bounds.)
+ */
+export function unscaledDecimal(text: string, dec: { precision: number; scale: number }): bigint | undefined {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const fraction = m[3] ?? '';
+  if (fraction.length > dec.scale) return undefined;
+  const digits = (m[2] + fraction.padEnd(dec.scale, '0')).replace(/^0+(?=\d)/, '');
+  if (digits.length > dec.precision) return undefined;
+  const n = BigInt(digits);
+  return m[1] === '-' ? -n : n;
+}
+
 /** The DuckDB type (as SQL text usable in CAST / CREATE TABLE) for a Delta type. */
 export function deltaTypeToDuckDb(t: DataType): string {
   if (typeof t === 'string') {

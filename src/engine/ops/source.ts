@@ -29,6 +29,11 @@ export function formatOf(file: string): FileFormat {
   throw new InputError(`${file}: cannot tell the format from the extension '${ext}'; use .csv, .json, .ndjson or .parquet (or pass the format).`);
 }
 
+/** The file a source names when it is read as Parquet; undefined for SQL and other formats. */
+export function parquetFileOf(source: Source): string | undefined {
+  return 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? source.file : undefined;
+}
+
 /** The SELECT that reads a source. CSV dialects are sniffed by DuckDB unless given. */
 export function sourceSql(source: Source): string {
   if ('sql' in source) return source.sql;

@@ -1,6 +1,6 @@
 import type { Action, AddFile, Metadata } from '../delta/actions.ts';
 import type { TableHandle } from '../table-handle.ts';
-import { exactSourceSql, formatOf, type Source } from './source.ts';
+import { exactSourceSql, parquetFileOf, type Source } from './source.ts';
 import { schemaFromDuckDbColumns } from '../delta/duckdb-types.ts';
 import { reconcileSchema } from '../delta/schema-compat.ts';
 import { chooseProtocol } from '../delta/protocol-chooser.ts';
@@ -188,9 +188,9 @@ export class WriteBuilder {
     }
 
     // One Parquet file already in the table's layout is taken into the table as it is (adopt-parquet.ts).
-    const parquetFile = 'file' in this.source && (this.source.format ?? formatOf(this.source.file)) === 'parquet' ? this.source.file : undefined;
+    const parquetFile = parquetFileOf(this.source);
     const adopted = parquetFile
-      ? await adoptParquetFile(ctx, parquetFile, { schema, fileSchema: sourceSchema, metadata, mappingNone: columnMappingMode(metadata) === 'none', targetFileSize: this._targetFileSize })
+      ? await adoptParquetFile(ctx, parquetFile, { schema, fileSchema: sourceSchema, metadata, targetFileSize: this._targetFileSize })
       : undefined;
     const written =
       adopted ??

@@ -14,7 +14,7 @@ import { withColumnMapping } from '../../delta/column-mapping-assign.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
 import { InputError, NotATableError } from '../../errors.ts';
-import { exactSourceSql, formatOf, type Source } from '../source.ts';
+import { exactSourceSql, parquetFileOf, type Source } from '../source.ts';
 import { WriteBuilder } from '../write.ts';
 import { codeClauses, type CodedClause, type MergeClause } from './clauses.ts';
 import { pruneByKeys, type KeyOrder, type KeyRange, type PrunedFiles } from './pruning.ts';
@@ -108,13 +108,13 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     kept = numSourceRows - Number(deleted?.Count ?? 0);
   }
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
-  const parquetFile = kind === 'VIEW' && rowId === SOURCE_ROW && 'file' in source ? source.file : undefined;
+  const parquetFile = kind === 'VIEW' && rowId === SOURCE_ROW ? parquetFileOf(source) : undefined;
   return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - kept, uniqueKeys: dedup !== undefined, rowId, ...(parquetFile ? { parquetFile } : {}) };
 }
 
 /** Whether materializeSource makes the source a temp VIEW or TABLE (known before it runs, so the caller can drop exactly that). */
 export function sourceRelationKind(source: Source, dedup: Dedup | undefined): 'VIEW' | 'TABLE' {
-  return !dedup && 'file' in source && (source.format ?? formatOf(source.file)) === 'parquet' ? 'VIEW' : 'TABLE';
+  return !dedup && parquetFileOf(source) !== undefined ? 'VIEW' : 'TABLE';
 }
 
 /** A view of one Parquet file whose SOURCE_ROW is the row's position in the file; undefined if DuckDB refuses it. */

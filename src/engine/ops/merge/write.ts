@@ -133,35 +133,28 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
     marking.catch(() => undefined);
   }
   let written: DataWriteResult;
+  let adopted: DataWriteResult | undefined;
   try {
     await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), union([...parts, ...acted]));
     // A plain upsert from a Parquet file in the table's own layout: that file is taken as it is.
-    const adopted =
-      fromSource && sourceFile
-        ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, mappingNone: columnMappingMode(metadata) === 'none', expectedRows: sourceFile.rows })
-        : undefined;
+    adopted = fromSource && sourceFile ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, expectedRows: sourceFile.rows }) : undefined;
     if (!adopted) parts.push(...acted);
-    try {
-      const rewritten = parts.length
-        ? await writeDataFiles(ctx, union(parts), {
-            schema,
-            partitionColumns: metadata.partitionColumns,
-            mappingMode: columnMappingMode(metadata),
-            configuration: metadata.configuration,
-            columns: schema.fields.map((f) => f.name),
-            rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
-          })
-        : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
-      written = adopted
-        ? { adds: [...rewritten.adds, ...adopted.adds], numOutputRows: rewritten.numOutputRows + adopted.numOutputRows, numOutputBytes: rewritten.numOutputBytes + adopted.numOutputBytes }
-        : rewritten;
-    } catch (err) {
-      // The adopted file is in the table's folder, committed by nothing: not left behind.
-      if (adopted) await deleteFiles(ctx, adopted.adds);
-      throw err;
-    }
+    const rewritten = parts.length
+      ? await writeDataFiles(ctx, union(parts), {
+          schema,
+          partitionColumns: metadata.partitionColumns,
+          mappingMode: columnMappingMode(metadata),
+          configuration: metadata.configuration,
+          columns: schema.fields.map((f) => f.name),
+          rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
+        })
+      : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+    written = adopted
+      ? { adds: [...rewritten.adds, ...adopted.adds], numOutputRows: rewritten.numOutputRows + adopted.numOutputRows, numOutputBytes: rewritten.numOutputBytes + adopted.numOutputBytes }
+      : rewritten;
   } catch (err) {
-    // The DV file written meanwhile is committed by nothing: not left behind.
+    // The adopted file and the DV file written meanwhile are committed by nothing: not left behind.
+    if (adopted) await deleteFiles(ctx, adopted.adds);
     const unused = await marking?.catch(() => undefined);
     if (unused) await deleteUnusedDvFiles(ctx, unused.written);
     throw err;
