@@ -2,7 +2,7 @@
 // types mapped DuckDB → BigQuery → back (README, "BigQuery warehouse: types"), partitioning by a
 // date column and clustering by the key, and the drift policies evolve/rescue/fail/ignore as on Delta.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCompute } from '../../src/adapters/compute/open-compute.ts';
@@ -45,6 +45,7 @@ async function parquet(select: string): Promise<Uint8Array> {
     return readFileSync(file);
   } finally {
     compute.close();
+    rmSync(file, { force: true });
   }
 }
 

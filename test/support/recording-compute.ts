@@ -24,6 +24,10 @@ export class RecordingCompute implements Compute {
     this.statements.push(`(append ${columns[0]?.length ?? 0} rows to ${table})`);
     return this.inner.appendIntegers(table, columns);
   }
+  integerColumns(sql: string): Promise<Float64Array[]> {
+    this.statements.push(sql);
+    return this.inner.integerColumns(sql);
+  }
   /** The engine belongs to whoever opened it. */
   close(): void {}
 }

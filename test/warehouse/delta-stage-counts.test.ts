@@ -28,6 +28,7 @@ function counted(compute: Compute): { compute: Compute; statements: () => number
     stream: (sql) => (note(sql), compute.stream(sql)),
     describe: (sql) => (note(sql), compute.describe(sql)),
     appendIntegers: (table, columns) => (note(`append to ${table}`), compute.appendIntegers(table, columns)),
+    integerColumns: (sql) => (note(sql), compute.integerColumns(sql)),
     close: () => compute.close(),
   };
   return { compute: wrapped, statements: () => log.length, log };

@@ -21,6 +21,12 @@ export interface Compute {
    * known in JavaScript (deletion vectors' row positions).
    */
   appendIntegers(table: string, columns: readonly (readonly number[])[]): Promise<void>;
+  /**
+   * The reverse: a query whose columns are all INTEGER or BIGINT, without NULLs (the query filters
+   * them out), as one Float64Array per column, copied from DuckDB's vectors without a JS value per
+   * cell (deletion vectors' row positions: hundreds of thousands of them).
+   */
+  integerColumns(sql: string): Promise<Float64Array[]>;
   close(): void;
 }
 

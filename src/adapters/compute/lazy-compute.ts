@@ -53,6 +53,10 @@ export class LazyCompute implements Compute {
     return (await this.engine()).appendIntegers(table, columns);
   }
 
+  async integerColumns(sql: string): Promise<Float64Array[]> {
+    return (await this.engine()).integerColumns(sql);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -277,13 +277,15 @@ function u16Bytes(values: Uint16Array): Uint8Array {
 }
 
 /** One 32-bit portable RoaringBitmap of `values[from, to)` (ascending, each below 2^32 after `- base`). */
-function writeBitmap32(w: Writer, values: readonly number[], from: number, to: number, base: number): void {
+function writeBitmap32(w: Writer, values: ArrayLike<number>, from: number, to: number, base: number): void {
   const containers: Container[] = [];
   for (let s = from; s < to; ) {
     const key = Math.floor((values[s] - base) / 0x10000);
     const e = lowerBound(values, s, to, base + (key + 1) * 0x10000);
-    // The typed-array constructor keeps each value's low 16 bits (ToUint16), natively.
-    containers.push(makeContainer(key, new Uint16Array(values.slice(s, e))));
+    // A Uint16Array keeps each value's low 16 bits (ToUint16), natively; base is a multiple of 2^16.
+    const lows = new Uint16Array(e - s);
+    for (let i = s; i < e; i++) lows[i - s] = values[i];
+    containers.push(makeContainer(key, lows));
     s = e;
   }
   const size = containers.length;
@@ -331,7 +333,7 @@ function writeBitmap32(w: Writer, values: readonly number[], from: number, to: n
  * Encodes row indexes (any order, duplicates ignored; each a non-negative safe integer) as
  * Delta's DV payload: magic + RoaringTreemap. The inverse of `decodeRoaringTreemap`.
  */
-export function encodeRoaringTreemap(rows: readonly number[]): Uint8Array {
+export function encodeRoaringTreemap(rows: ArrayLike<number>): Uint8Array {
   let ascending = true;
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i];
@@ -340,7 +342,7 @@ export function encodeRoaringTreemap(rows: readonly number[]): Uint8Array {
     if (i > 0 && v <= rows[i - 1]) ascending = false;
   }
   // Writers pass sorted, distinct positions: skip the copy, dedup and sort then.
-  const sorted = ascending ? rows : [...new Set(rows)].sort((a, b) => a - b);
+  const sorted = ascending ? rows : [...new Set(Array.from(rows))].sort((a, b) => a - b);
   const w = new Writer();
   w.u32(DV_MAGIC_PORTABLE);
   // Buckets of the high 32 bits; the usual case, every position below 2^32, is one bucket.

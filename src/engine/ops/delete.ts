@@ -115,11 +115,12 @@ export class DeleteBuilder {
     let addedBytes = 0;
     let dv: DvMarkResult | undefined;
     if (partialFiles.length > 0 && deletionVectorsEnabled(snapshot)) {
-      const scan = await scanSnapshot(snapshot, { files: partialFiles, withFileInfo: true });
+      const scan = await scanSnapshot(snapshot, { files: partialFiles, withFileInfo: true, fileIndex: true });
       try {
-        const positions = await withMissingFileCheck(snapshot, partialFiles, () =>
+        const byIndex = await withMissingFileCheck(snapshot, partialFiles, () =>
           evaluate(snapshot, predicate!, () => collectPositions(ctx, `SELECT _file AS f, _row_index AS r FROM (${scan.sql}) WHERE ${isTrue(predicate!)}`)),
         );
+        const positions = new Map([...byIndex].map(([f, rows]) => [scan.files[f].path, rows]));
         dv = await markRowsDeleted(ctx, snapshot, partialFiles, positions, ctx.clock.now(), scan.deletedRows);
       } finally {
         await scan.release();

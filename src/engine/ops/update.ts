@@ -121,7 +121,7 @@ export class UpdateBuilder {
     const oldCol = (i: number) => sqlIdent(`__lakelet_old_${i}`);
     const columnList = fields.map((f) => sqlIdent(f.name)).join(', ');
     const useDv = deletionVectorsEnabled(snapshot);
-    const scan = await scanSnapshot(snapshot, { files: touched, withFileInfo: useDv });
+    const scan = await scanSnapshot(snapshot, { files: touched, withFileInfo: useDv, fileIndex: useDv });
     const compute = ctx.compute;
     let dv: DvMarkResult | undefined;
     let adds: AddFile[] = [];
@@ -163,7 +163,8 @@ export class UpdateBuilder {
       adds = written.adds;
       addedBytes = written.numOutputBytes;
       if (useDv) {
-        const positions = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`);
+        const byIndex = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`);
+        const positions = new Map([...byIndex].map(([f, rows]) => [scan.files[f].path, rows]));
         dv = await markRowsDeleted(ctx, snapshot, touched, positions, ctx.clock.now(), scan.deletedRows);
         copiedRows = 0;
       }

@@ -26,6 +26,7 @@ function describing(compute: Compute): { compute: Compute; described: string[] }
       stream: (sql) => fx.compute.stream(sql),
       describe: (sql) => fx.compute.describe(sql),
       appendIntegers: (table, columns) => fx.compute.appendIntegers(table, columns),
+      integerColumns: (sql) => fx.compute.integerColumns(sql),
       close: () => {},
     },
   };

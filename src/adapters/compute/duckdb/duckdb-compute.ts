@@ -125,6 +125,40 @@ export class DuckDbCompute implements Compute {
     if (started) trace(`(appended ${columns[0]?.length ?? 0} rows to ${table})`, started);
   }
 
+  /**
+   * Each chunk's vector read as the typed array DuckDB filled (no JS value per cell): 500,000
+   * deletion-vector positions took 40-60 ms this way against 120-135 ms as per-file JSON texts
+   * (string_agg, then JSON.parse). Rows with a NULL are left out (the callers' queries have none).
+   */
+  async integerColumns(sql: string): Promise<Float64Array[]> {
+    const started = TRACE ? traceStart() : undefined;
+    const { DuckDBIntegerVector, DuckDBBigIntVector } = duckdb!;
+    const result = await this.connection.run(`SELECT * FROM (${sql}) WHERE COLUMNS(*) IS NOT NULL`).catch((err: unknown) => {
+      throw duckDbIoError(err);
+    });
+    const out = Array.from({ length: result.columnCount }, () => new Float64Array(result.rowCount));
+    let at = 0;
+    for (let k = 0; k < result.chunkCount; k++) {
+      const chunk = result.getChunk(k);
+      const n = chunk.rowCount;
+      out.forEach((column, c) => {
+        const vector = chunk.getColumnVector(c);
+        if (!(vector instanceof DuckDBIntegerVector || vector instanceof DuckDBBigIntVector)) {
+          throw new Error(`integerColumns: column ${c + 1} is ${vector.type.toString()}, not INTEGER or BIGINT`);
+        }
+        // The vector's own typed array over DuckDB's memory (a field the package's typings keep
+        // private); should a release drop it, each cell is read through getItem instead.
+        const items = (vector as unknown as { items?: unknown }).items;
+        if (items instanceof Int32Array) column.set(items.subarray(0, n), at);
+        else if (items instanceof BigInt64Array) copyBigInts(items, n, column, at);
+        else for (let i = 0; i < n; i++) column[at + i] = safeNumber(BigInt(vector.getItem(i)!));
+      });
+      at += n;
+    }
+    if (started) trace(`${sql} (${at} rows read as integers)`, started);
+    return out;
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
@@ -132,6 +166,34 @@ export class DuckDbCompute implements Compute {
 }
 
 let duckdb: typeof import('@duckdb/node-api').default | undefined;
+
+/** This platform lays typed arrays out little-endian (every Node target does). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * BIGINTs into numbers, exact up to 2^53: read as their two 32-bit halves where the platform is
+ * little-endian (a BigInt per value would cost several times more); larger magnitudes are refused.
+ */
+function copyBigInts(items: BigInt64Array, n: number, into: Float64Array, at: number): void {
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < n; i++) into[at + i] = safeNumber(items[i]);
+    return;
+  }
+  const halves = new Int32Array(items.buffer, items.byteOffset, n * 2);
+  for (let i = 0; i < n; i++) {
+    const hi = halves[2 * i + 1];
+    const lo = halves[2 * i] >>> 0;
+    // -2^53 < value < 2^53: the high half in [-2^21, 2^21), and not -2^53 itself.
+    if (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && lo === 0)) throw new RangeError(`integerColumns: ${items[i]} is beyond 2^53, not exact as a number`);
+    into[at + i] = hi * 4294967296 + lo;
+  }
+}
+
+function safeNumber(v: bigint): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`integerColumns: ${v} is beyond 2^53, not exact as a number`);
+  return n;
+}
 
 /** Rows in one DuckDB data chunk (a vector), the most an appended chunk may hold. */
 const VECTOR_ROWS = 2048;

@@ -119,8 +119,8 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
             `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})` +
               (whole.length > 0 ? ` AND __file IN (${keeping.map((f) => indexOf.get(f.path)).join(', ')})` : ''),
           )
-        : new Map<string, number[]>();
-    const positions = new Map([...byIndex].map(([f, rows]) => [scanned[Number(f)].path, rows]));
+        : new Map<number, number[]>();
+    const positions = new Map([...byIndex].map(([f, rows]) => [scanned[f].path, rows]));
     return markRowsDeleted(ctx, snapshot, keeping, positions, now, scannedDeleted);
   };
   // When the source file is likely taken as it is (mostly file copies, no Parquet encoding), the DV

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Compute } from '../../../src/adapters/compute/compute.ts';
+import { openCompute } from '../../../src/adapters/compute/open-compute.ts';
+import { splitByFile } from '../../../src/engine/ops/deletion-vectors.ts';
+
+let compute: Compute;
+beforeAll(async () => {
+  compute = await openCompute();
+});
+afterAll(() => compute.close());
+
+describe('Compute.integerColumns', () => {
+  it('reads INTEGER and BIGINT columns exactly, across chunks, negatives and values past 2^32 included', async () => {
+    // 5,000 rows: two full 2,048-row chunks and a partial one.
+    const got = await compute.integerColumns(
+      'SELECT (i % 7 - 3)::INTEGER AS f, (i * 1000003 + 1099511627776 - CASE WHEN i % 2 = 0 THEN 2199023255552 ELSE 0 END)::BIGINT AS r FROM range(5000) t(i) ORDER BY i',
+    );
+    expect(got.length).toBe(2);
+    expect(got[0]).toBeInstanceOf(Float64Array);
+    const i = Array.from({ length: 5000 }, (_, k) => k);
+    expect(Array.from(got[0])).toEqual(i.map((k) => (k % 7) - 3));
+    expect(Array.from(got[1])).toEqual(i.map((k) => k * 1000003 + 2 ** 40 - (k % 2 === 0 ? 2 ** 41 : 0)));
+  });
+
+  it('keeps the extremes a number holds exactly and refuses one beyond them', async () => {
+    const [v] = await compute.integerColumns(`SELECT * FROM (VALUES (${Number.MAX_SAFE_INTEGER}::BIGINT), (${-Number.MAX_SAFE_INTEGER}::BIGINT), (-1::BIGINT), (0::BIGINT)) t(v)`);
+    expect(Array.from(v)).toEqual([Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, -1, 0]);
+    await expect(compute.integerColumns(`SELECT ${2 ** 53}::BIGINT AS v`)).rejects.toThrow(/beyond 2\^53/);
+    await expect(compute.integerColumns(`SELECT -${2 ** 53}::BIGINT AS v`)).rejects.toThrow(/beyond 2\^53/);
+  });
+
+  it('leaves out rows with a NULL and refuses a column that is not an integer', async () => {
+    const got = await compute.integerColumns('SELECT * FROM (VALUES (1, 10), (NULL, 20), (3, NULL), (4, 40)) t(a, b)');
+    expect(got.map((c) => Array.from(c))).toEqual([
+      [1, 4],
+      [10, 40],
+    ]);
+    await expect(compute.integerColumns("SELECT 1 AS a, 'x' AS b")).rejects.toThrow(/column 2 is VARCHAR, not INTEGER or BIGINT/);
+  });
+});
+
+describe('splitByFile', () => {
+  it("cuts positions ordered by file into each file's, and refuses a file whose positions are apart", () => {
+    const byFile = splitByFile(new Float64Array([0, 0, 2, 2, 2, 5]), new Float64Array([1, 7, 0, 3, 9, 4]));
+    expect([...byFile].map(([f, r]) => [f, Array.from(r)])).toEqual([
+      [0, [1, 7]],
+      [2, [0, 3, 9]],
+      [5, [4]],
+    ]);
+    expect(() => splitByFile(new Float64Array([0, 1, 0]), new Float64Array([1, 2, 3]))).toThrow(/file 0 are not together/);
+  });
+});
