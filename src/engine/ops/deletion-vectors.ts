@@ -133,10 +133,10 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
 /**
  * Row positions per file from a query yielding `f` (the file's index in the caller's list: a
  * scan's `_file` with `fileIndex`) and `r` (the row's physical index, a scan's `_row_index`), each
- * file's ascending and distinct. DuckDB orders them (both cores); they cross to JS as typed arrays,
- * cut per file without a JS value per position. (Per-file JSON texts, string_agg then JSON.parse,
- * took 120-135 ms of a 500,000-position merge; sorting in JS kept the main thread busy while the
- * merge's file copy waited for it.)
+ * file's in ascending order. DuckDB orders them (both cores); they cross to JS as typed arrays, cut
+ * per file without a JS value per position. A medium merge's 500,000 positions: 25 ms in DuckDB and
+ * ~11 ms here, where per-file JSON texts (string_agg, then JSON.parse) took 62 ms and ~20; sorting
+ * them here instead kept JS busy while the merge's file copy waited for it.
  */
 export async function collectPositions(ctx: TableContext, sql: string): Promise<Map<number, Float64Array>> {
   const [files, rows] = await ctx.compute.integerColumns(`SELECT f::INTEGER AS f, r::BIGINT AS r FROM (${sql}) ORDER BY f, r`);
