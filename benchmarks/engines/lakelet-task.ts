@@ -130,12 +130,15 @@ async function main(): Promise<void> {
   const rssAtStartBytes = process.memoryUsage().rss;
   const cpu0 = cpuMs();
   const t0 = performance.now();
+  // With LAKELET_TRACE_SQL, the timer's start and stop on the same clock as each statement's.
+  if (process.env.LAKELET_TRACE_SQL) process.stderr.write(`[timer start @${t0.toFixed(0)}]\n`);
   let out: Partial<TaskResult>;
   let wallMs: number;
   let cpu: number;
   try {
     out = await run(task);
     wallMs = performance.now() - t0;
+    if (process.env.LAKELET_TRACE_SQL) process.stderr.write(`[timer stop @${(t0 + wallMs).toFixed(0)}]\n`);
     cpu = cpuMs() - cpu0;
   } finally {
     for (const close of closers.splice(0)) await close();
