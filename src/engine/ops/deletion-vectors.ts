@@ -132,27 +132,48 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
 
 /**
  * Row positions per file from a query yielding `f` (the file's index in the caller's list: a
- * scan's `_file` with `fileIndex`) and `r` (the row's physical index, a scan's `_row_index`), each
- * file's in ascending order. DuckDB orders them (both cores); they cross to JS as typed arrays, cut
- * per file without a JS value per position. A medium merge's 500,000 positions: 25 ms in DuckDB and
- * ~11 ms here, where per-file JSON texts (string_agg, then JSON.parse) took 62 ms and ~20; sorting
- * them here instead kept JS busy while the merge's file copy waited for it.
+ * scan's `_file` with `fileIndex`) and `r` (the row's physical index, a scan's `_row_index`).
+ * DuckDB orders them (both cores), so each file's come as one ascending run (markRowsDeleted sorts
+ * any that do not); they cross to JS as typed arrays, cut per file without a JS value per position.
+ * A medium merge's 500,000 positions: 25 ms in DuckDB and ~11 ms here, where per-file JSON texts
+ * (string_agg, then JSON.parse) took 62 ms and ~20; sorting them here instead kept JS busy while
+ * the merge's file copy waited for it.
  */
 export async function collectPositions(ctx: TableContext, sql: string): Promise<Map<number, Float64Array>> {
   const [files, rows] = await ctx.compute.integerColumns(`SELECT f::INTEGER AS f, r::BIGINT AS r FROM (${sql}) ORDER BY f, r`);
   return splitByFile(files, rows);
 }
 
-/** Cuts (file, position) pairs ordered by file then position into each file's positions. */
+/**
+ * Cuts (file, position) pairs into each file's positions: one subarray per file when the pairs come
+ * ordered by file (as collectPositions asks DuckDB for), else each file's runs joined. Order within a
+ * file is markRowsDeleted's to check (union sorts what is not ascending), so no order is assumed.
+ */
 export function splitByFile(files: Float64Array, rows: Float64Array): Map<number, Float64Array> {
-  const out = new Map<number, Float64Array>();
+  const runs = new Map<number, Float64Array[]>();
   for (let from = 0; from < files.length; ) {
     const f = files[from];
     let to = from + 1;
     while (to < files.length && files[to] === f) to++;
-    if (out.has(f)) throw new RangeError(`positions of file ${f} are not together: the query must order by file`);
-    out.set(f, rows.subarray(from, to));
+    const run = rows.subarray(from, to);
+    const seen = runs.get(f);
+    if (seen) seen.push(run);
+    else runs.set(f, [run]);
     from = to;
+  }
+  const out = new Map<number, Float64Array>();
+  for (const [f, parts] of runs) {
+    if (parts.length === 1) {
+      out.set(f, parts[0]);
+      continue;
+    }
+    const joined = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      joined.set(p, at);
+      at += p.length;
+    }
+    out.set(f, joined);
   }
   return out;
 }
