@@ -36,6 +36,8 @@ describe('Compute.integerColumns', () => {
       [10, 40],
     ]);
     await expect(compute.integerColumns("SELECT 1 AS a, 'x' AS b")).rejects.toThrow(/column 2 is VARCHAR, not INTEGER or BIGINT/);
+    const none = await compute.integerColumns('SELECT 1 AS a, 2::BIGINT AS b WHERE false');
+    expect(none.map((c) => c.length)).toEqual([0, 0]);
   });
 });
 

@@ -136,10 +136,11 @@ export class DuckDbCompute implements Compute {
     const result = await this.connection.run(`SELECT * FROM (${sql}) WHERE COLUMNS(*) IS NOT NULL`).catch((err: unknown) => {
       throw duckDbIoError(err);
     });
-    const out = Array.from({ length: result.columnCount }, () => new Float64Array(result.rowCount));
+    const chunks = Array.from({ length: result.chunkCount }, (_, k) => result.getChunk(k));
+    const rows = chunks.reduce((n, chunk) => n + chunk.rowCount, 0);
+    const out = Array.from({ length: result.columnCount }, () => new Float64Array(rows));
     let at = 0;
-    for (let k = 0; k < result.chunkCount; k++) {
-      const chunk = result.getChunk(k);
+    for (const chunk of chunks) {
       const n = chunk.rowCount;
       out.forEach((column, c) => {
         const vector = chunk.getColumnVector(c);
