@@ -225,14 +225,18 @@ const HISTORY: { lakelet: (t: DeltaTable) => Promise<unknown>; duckdb: string }[
 ];
 
 describe.each([
-  { mode: 'copy-on-write', props: {} as Record<string, string> },
-  { mode: 'deletion vectors', props: DV },
-])('time travel over DELETE/UPDATE/MERGE ($mode)', ({ props }) => {
+  { mode: 'copy-on-write', props: {} as Record<string, string>, partitionBy: [] as string[] },
+  { mode: 'deletion vectors', props: DV, partitionBy: [] as string[] },
+  // UPDATE moves rows to other partitions (n + 1000), MERGE into a new one (n = -1): DV positions
+  // are per file of a partitioned scan.
+  { mode: 'deletion vectors, partitioned by n', props: DV, partitionBy: ['n'] },
+])('time travel over DELETE/UPDATE/MERGE ($mode)', ({ props, partitionBy }) => {
   it('every version reads as DuckDB computed it, in lakelet and in delta-rs, across checkpoints', async () => {
     const peer = requirePeer('delta-rs', deltaRsAvailable) === 'run';
     const t = await freshTable();
     await t
       .write({ sql: 'SELECT range AS id, range % 13 AS n FROM range(200)' })
+      .partitionBy(...partitionBy)
       .properties({ ...props, 'delta.checkpointInterval': '2' })
       .execute();
     await t.write({ sql: 'SELECT range AS id, range % 13 AS n FROM range(200, 240)' }).execute();
