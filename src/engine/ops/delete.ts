@@ -117,10 +117,9 @@ export class DeleteBuilder {
     if (partialFiles.length > 0 && deletionVectorsEnabled(snapshot)) {
       const scan = await scanSnapshot(snapshot, { files: partialFiles, withFileInfo: true, fileIndex: true });
       try {
-        const byIndex = await withMissingFileCheck(snapshot, partialFiles, () =>
-          evaluate(snapshot, predicate!, () => collectPositions(ctx, `SELECT _file AS f, _row_index AS r FROM (${scan.sql}) WHERE ${isTrue(predicate!)}`)),
+        const positions = await withMissingFileCheck(snapshot, partialFiles, () =>
+          evaluate(snapshot, predicate!, () => collectPositions(ctx, `SELECT _file AS f, _row_index AS r FROM (${scan.sql}) WHERE ${isTrue(predicate!)}`, scan.files)),
         );
-        const positions = new Map([...byIndex].map(([f, rows]) => [scan.files[f].path, rows]));
         dv = await markRowsDeleted(ctx, snapshot, partialFiles, positions, ctx.clock.now(), scan.deletedRows);
       } finally {
         await scan.release();

@@ -131,17 +131,24 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
 }
 
 /**
- * Row positions per file from a query yielding `f` (the file's index in the caller's list: a
- * scan's `_file` with `fileIndex`) and `r` (the row's physical index, a scan's `_row_index`).
+ * Row positions per add.path from a query yielding `f` (the file's index in `files`: a scan's
+ * `_file` with `fileIndex`, `files` its Scan.files) and `r` (the row's physical index, a scan's
+ * `_row_index`).
  * DuckDB orders them (both cores), so each file's come as one ascending run (markRowsDeleted sorts
  * any that do not); they cross to JS as typed arrays, cut per file without a JS value per position.
  * A medium merge's 500,000 positions: 25 ms in DuckDB and ~11 ms here, where per-file JSON texts
  * (string_agg, then JSON.parse) took 62 ms and ~20; sorting them here instead kept JS busy while
  * the merge's file copy waited for it.
  */
-export async function collectPositions(ctx: TableContext, sql: string): Promise<Map<number, Float64Array>> {
-  const [files, rows] = await ctx.compute.integerColumns(`SELECT f::INTEGER AS f, r::BIGINT AS r FROM (${sql}) ORDER BY f, r`);
-  return splitByFile(files, rows);
+export async function collectPositions(ctx: TableContext, sql: string, files: readonly AddFile[]): Promise<Map<string, Float64Array>> {
+  const [indexes, rows] = await ctx.compute.integerColumns(`SELECT f::INTEGER AS f, r::BIGINT AS r FROM (${sql}) ORDER BY f, r`);
+  const byPath = new Map<string, Float64Array>();
+  for (const [i, positions] of splitByFile(indexes, rows)) {
+    const file = files[i];
+    if (!file) throw new RangeError(`collectPositions: file index ${i} is not one of the ${files.length} files scanned`);
+    byPath.set(file.path, positions);
+  }
+  return byPath;
 }
 
 /**

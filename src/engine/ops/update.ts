@@ -163,8 +163,7 @@ export class UpdateBuilder {
       adds = written.adds;
       addedBytes = written.numOutputBytes;
       if (useDv) {
-        const byIndex = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`);
-        const positions = new Map([...byIndex].map(([f, rows]) => [scan.files[f].path, rows]));
+        const positions = await collectPositions(ctx, `SELECT __lakelet_file AS f, __lakelet_row AS r FROM ${temp} WHERE ${matchCol}`, scan.files);
         dv = await markRowsDeleted(ctx, snapshot, touched, positions, ctx.clock.now(), scan.deletedRows);
         copiedRows = 0;
       }

@@ -112,15 +112,15 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   const partialSet = new Set(keeping);
   const whole = useDv ? touchedFiles.filter((f) => !partialSet.has(f)) : [];
   const markDeleted = async (): Promise<DvMarkResult> => {
-    const byIndex =
+    const positions =
       keeping.length > 0
         ? await collectPositions(
             ctx,
             `SELECT __file AS f, __row AS r FROM ${joined} WHERE __code IN (${changed.join(', ')})` +
               (whole.length > 0 ? ` AND __file IN (${keeping.map((f) => indexOf.get(f.path)).join(', ')})` : ''),
+            scanned,
           )
-        : new Map<number, number[]>();
-    const positions = new Map([...byIndex].map(([f, rows]) => [scanned[f].path, rows]));
+        : new Map<string, Float64Array>();
     return markRowsDeleted(ctx, snapshot, keeping, positions, now, scannedDeleted);
   };
   // When the source file is likely taken as it is (mostly file copies, no Parquet encoding), the DV
