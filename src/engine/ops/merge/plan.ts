@@ -68,7 +68,8 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
   const kind = sourceRelationKind(source, dedup);
   // The view's marker is the row's position in the file: a stable row id, for free. (DuckDB
   // refuses it for a file with its own file_row_number column: then the plain view below.)
-  let rowId = kind === 'VIEW' && 'file' in source ? await parquetViewWithRowNumbers(ctx, source.file, table) : undefined;
+  const viewed = kind === 'VIEW' && 'file' in source ? await parquetViewWithRowNumbers(ctx, source.file, table) : undefined;
+  let rowId = viewed ? SOURCE_ROW : undefined;
   if (!rowId) {
     try {
       // Dedup keeps every row here and deletes the losers below (a window in this statement made
@@ -79,9 +80,7 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     }
   }
   // The columns and the row count in one round trip (each statement costs ~1 ms however small).
-  const described = await compute.query<{ column_name: string; column_type: string; __n: string }>(
-    `SELECT column_name, column_type, (SELECT count(*) FROM ${table}) AS __n FROM (DESCRIBE ${table})`,
-  );
+  const described = viewed ?? (await compute.query<Described>(describeSql(table)));
   const columns = described.filter((c) => c.column_name !== SOURCE_ROW);
   // A temp table's rowid names its rows stably (unless the source has a column of that name).
   if (kind === 'TABLE' && !columns.some((c) => c.column_name.toLowerCase() === 'rowid')) rowId = 'rowid';
@@ -117,14 +116,23 @@ export function sourceRelationKind(source: Source, dedup: Dedup | undefined): 'V
   return !dedup && parquetFileOf(source) !== undefined ? 'VIEW' : 'TABLE';
 }
 
-/** A view of one Parquet file whose SOURCE_ROW is the row's position in the file; undefined if DuckDB refuses it. */
-async function parquetViewWithRowNumbers(ctx: TableContext, file: string, table: string): Promise<string | undefined> {
+type Described = { column_name: string; column_type: string; __n: string };
+
+/** A relation's columns, and its row count in every row. */
+const describeSql = (table: string) => `SELECT column_name, column_type, (SELECT count(*) FROM ${table}) AS __n FROM (DESCRIBE ${table})`;
+
+/**
+ * A view of one Parquet file whose SOURCE_ROW is the row's position in the file, created and
+ * described in one round trip (its columns and row count); undefined if DuckDB refuses it.
+ */
+async function parquetViewWithRowNumbers(ctx: TableContext, file: string, table: string): Promise<Described[] | undefined> {
   try {
-    await ctx.compute.run(
-      `CREATE TEMP VIEW ${table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${SOURCE_ROW} FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
+    return await ctx.compute.query<Described>(
+      `CREATE TEMP VIEW ${table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${SOURCE_ROW} FROM read_parquet(${sqlString(file)}, file_row_number = true); ${describeSql(table)}`,
     );
-    return SOURCE_ROW;
   } catch {
+    // (Should the view have been made and its description failed, the plain view takes its name.)
+    await ctx.compute.run(`DROP VIEW IF EXISTS ${table}`).catch(() => {});
     return undefined;
   }
 }
