@@ -136,9 +136,10 @@ export async function deleteUnusedDvFiles(ctx: TableContext, keys: string[]): Pr
  * `_row_index`).
  * DuckDB orders them (both cores), so each file's come as one ascending run (markRowsDeleted sorts
  * any that do not); they cross to JS as typed arrays, cut per file without a JS value per position.
- * A medium merge's 500,000 positions: 25 ms in DuckDB and ~11 ms here, where per-file JSON texts
- * (string_agg, then JSON.parse) took 62 ms and ~20; sorting them here instead kept JS busy while
- * the merge's file copy waited for it.
+ * A medium merge's 500,000 positions took 25 ms in DuckDB where per-file JSON texts (string_agg,
+ * then JSON.parse) took 62; JS now spends more on them (about 30 ms of CPU against 11–21 in a
+ * cold process: the client's objects per chunk), so the merge gained about 5% in all. Sorting
+ * them in JS instead kept the main thread busy while the merge's file copy waited for it.
  */
 export async function collectPositions(ctx: TableContext, sql: string, files: readonly AddFile[]): Promise<Map<string, Float64Array>> {
   const [indexes, rows] = await ctx.compute.integerColumns(`SELECT f::INTEGER AS f, r::BIGINT AS r FROM (${sql}) ORDER BY f, r`);
