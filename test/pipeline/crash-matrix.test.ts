@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { DeltaTable } from '../../src/engine/table.ts';
 import { Workspace } from '../support/workspace.ts';
 import { pipelineYaml } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
@@ -24,6 +26,33 @@ describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
       expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
       const again = await lakelet(args);
       await expectOneCleanRun(ws, again, secondBatch, async (folder) => ws!.files(folder).map((f) => f.split('/').pop()!).sort());
+    });
+  }
+});
+
+describe('crash matrix with deletion vectors on the target: the second batch updates and deletes by DV', () => {
+  // Batch 2 (incremental.csv) updates A1 and deletes A2 in the target batch 1 created: with DVs on,
+  // a DV marks both rows instead of the file being rewritten. A kill before or after that commit
+  // must leave exactly what one clean run gives, and the redo must not mark a row twice.
+  for (const point of ['after-stage-commit:2', 'after-target-commit:2']) {
+    it(`crash ${point}`, async () => {
+      ws = new Workspace(yaml({ batch: { maxFiles: 2 }, target: { path: './tables/accounts', properties: { 'delta.enableDeletionVectors': true } } }));
+      ws.land('landing/initial.csv', initial);
+      ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+      ws.land('landing/incremental.csv', incremental);
+      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
+      const crashed = await lakelet(args, { env: { LAKELET_CRASH_AT: point } });
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      const again = await lakelet(args);
+      await expectOneCleanRun(ws, again, true, async (folder) => ws!.files(folder).map((f) => f.split('/').pop()!).sort());
+      // The update and the delete went in as one DV over batch 1's file, not as a rewrite.
+      const target = await DeltaTable.forPath(join(ws.dir, 'tables/accounts'));
+      try {
+        const files = (await target.snapshot()).files;
+        expect(files.filter((f) => f.deletionVector).map((f) => f.deletionVector!.cardinality)).toEqual([2]);
+      } finally {
+        target.close();
+      }
     });
   }
 });
