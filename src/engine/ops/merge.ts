@@ -249,10 +249,10 @@ export class MergeBuilder {
       temp.joinedKind = 'TABLE';
       await joinRows(ctx, { ...joinInput, keys, actedOnly: true, asView: false, narrow, late });
     }
-    // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn to
-    // record): no data file and no empty commit, just the counts.
+    // 7. Nothing changes (no row updated, deleted or inserted, no schema change, no txn or domain
+    // metadata to record): no data file and no empty commit, just the counts.
     const inserts = decisions.rowsOf('not-matched-insert');
-    if (decisions.touched.size === 0 && inserts === 0 && target.actions.length === 0 && !this._txn && current) {
+    if (decisions.touched.size === 0 && inserts === 0 && target.actions.length === 0 && !this._txn && this._domains.length === 0 && current) {
       const written = { adds: [], numOutputRows: 0, numOutputBytes: 0 };
       const metrics = mergeMetrics({ source, decisions, written, removedFiles: [], candidates: plan.candidates, targetFiles: snapshot.files.length, scanTimeMs, rewriteTimeMs: 0 });
       metrics.executionTimeMs = Date.now() - started;

@@ -90,7 +90,7 @@ describe('MERGE', () => {
     t.close();
   });
 
-  it('a merge that changes nothing writes no data file and no commit (unless a txn must be recorded)', async () => {
+  it('a merge that changes nothing writes no data file and no commit (unless a txn or domain metadata must be recorded)', async () => {
     for (const properties of [undefined, { 'delta.enableDeletionVectors': 'true' }]) {
       const t = await target({ properties });
       const before = (await t.snapshot()).version;
@@ -106,6 +106,11 @@ describe('MERGE', () => {
       // With a txn the merge is recorded, so a retry of the same batch is known as applied.
       const withTxn = await newer().txn('app', 1).execute();
       expect(withTxn.version).toBe(before + 1);
+      // So is an application's state given with it (a sync watermark that moved on while no row changed).
+      const withState = await newer().domainMetadata('app.watermark', '{"at":"2024-01-02"}').execute();
+      expect(withState.skipped).toBeUndefined();
+      expect(withState.version).toBe(before + 2);
+      expect((await t.snapshot()).domains.get('app.watermark')?.configuration).toBe('{"at":"2024-01-02"}');
       t.close();
     }
   });
