@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import type { ArrivalPolicy, PipelineConfig } from './config.ts';
 import { inTurns } from './in-turns.ts';
+import { firstInvalidUtf8 } from './text-check.ts';
 
 /**
  * When a landed file may be read. A file is taken only when the writer is evidently done with it:
@@ -15,6 +16,7 @@ import { inTurns } from './in-turns.ts';
  *   - a text file ends with a complete record: a final newline (CSV, NDJSON), the closing bracket
  *     of a JSON document, the `PAR1` footer of a Parquet file. A writer that paused mid-row leaves
  *     a cut-off last record that would otherwise be parsed as a shorter value (`…,2023-09-23`).
+ *     (Unless the file's start is already not UTF-8: it is taken, to be rejected for its encoding.)
  *
  * Files that fail a check wait for a later run; the reason is logged. A file that stays incomplete
  * for `arrival.incompleteTimeout` is quarantined (its writer most likely died), never parsed.
@@ -154,7 +156,21 @@ export async function lastRecordProblem(store: ObjectStore, format: PipelineConf
   // (A UTF-16 file ends in 0a 00 or 00 0a: complete too; it is then rejected for its encoding.)
   const last = tail[tail.length - 1];
   const utf16Newline = tail.length >= 2 && last === 0x00 && tail[tail.length - 2] === 0x0a;
-  return last === 0x0a || utf16Newline ? undefined : 'the last record has no final newline';
+  if (last === 0x0a || utf16Newline) return undefined;
+  // A head that is already not UTF-8 (a binary file, a latin-1 export without a final newline)
+  // never becomes loadable, however the writer finishes: taken now, so the read rejects it for its
+  // encoding at once instead of it waiting out arrival.incompleteTimeout under a misleading reason.
+  // (NUL bytes alone are not enough: a preallocating copy reads as zeros until it is written.)
+  const head = file.size <= n ? tail : await store.getRange(file.key, 0, n);
+  return notUtf8(head, file.size <= n) ? undefined : 'the last record has no final newline';
+}
+
+/** Whether `bytes` (the start of a file; `whole` when it is all of it) hold a sequence UTF-8 never has. */
+export function notUtf8(bytes: Uint8Array, whole: boolean): boolean {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true; // UTF-16 byte-order mark
+  const at = firstInvalidUtf8(bytes);
+  // A multi-byte sequence cut by the end of a partial read is not an error (at most 3 bytes).
+  return at < bytes.length && (whole || bytes.length - at > 3);
 }
 
 function isSpace(b: number): boolean {

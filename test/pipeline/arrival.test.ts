@@ -43,6 +43,37 @@ describe('the last record must be complete', () => {
     expect(await check('g.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20)]), 'parquet')).toMatch(/footer/);
   });
 
+  it('a text file whose start is already not UTF-8 is taken at once, to be rejected for its encoding, not left waiting', async () => {
+    ws = new Workspace(yaml());
+    const store = new LocalObjectStore(ws.dir);
+    const check = async (name: string, content: Buffer) => {
+      writeFileSync(join(ws!.dir, name), content);
+      return lastRecordProblem(store, 'csv', (await store.head(name))!);
+    };
+    const latin1 = Buffer.from('id,name\n1,Jos\xe9\n2,Zo\xeb', 'latin1');
+    expect(await check('latin1.csv', latin1)).toBeUndefined();
+    // Random bytes past the first 4 KiB read: the head decides.
+    const binary = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xc3, 0x28]), Buffer.alloc(9000, 0x41)]);
+    expect(await check('image.csv', binary)).toBeUndefined();
+    expect(await check('utf16.csv', Buffer.from('\ufeffid,name\r\n1,a', 'utf16le'))).toBeUndefined();
+    // Still waiting: valid UTF-8 cut off mid-record, a multi-byte character cut by the end of the
+    // 4 KiB head, and zeros (a preallocating copy that has not written its start yet).
+    expect(await check('cut.csv', Buffer.from('id,name\n1,Zoë\n2,Jo'))).toMatch(/no final newline/);
+    // (11 bytes, then 2-byte characters: the head's last byte, 4095, starts one.)
+    const longRow = Buffer.concat([Buffer.from('id,name\n1,x'), Buffer.from('é'.repeat(3000)), Buffer.from('\n2,x')]);
+    expect(longRow[4095]).toBe(0xc3);
+    expect(await check('long.csv', longRow)).toMatch(/no final newline/);
+    expect(await check('prealloc.csv', Buffer.alloc(8192))).toMatch(/no final newline/);
+
+    // Through a run: quarantined now with the encoding error, without waiting for the timeout.
+    ws.land('landing/export.csv', latin1);
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ files: 1, quarantined: 1, rowsStaged: 0, waiting: 0 });
+    const q = ws.files('quarantine');
+    const error = JSON.parse(readFileSync(join(ws.dir, 'quarantine', q.find((f) => f.endsWith('.error.json'))!), 'utf8'));
+    expect(error).toMatchObject({ kind: 'encoding', error: expect.stringContaining('not valid UTF-8') });
+  });
+
   it('many files: each file gets its own verdict, in the candidates\' order, though their tails are read a few at a time', async () => {
     ws = new Workspace(yaml());
     const store = new LocalObjectStore(join(ws.dir, 'landing'));
