@@ -162,15 +162,20 @@ export async function lastRecordProblem(store: ObjectStore, format: PipelineConf
   // encoding at once instead of it waiting out arrival.incompleteTimeout under a misleading reason.
   // (NUL bytes alone are not enough: a preallocating copy reads as zeros until it is written.)
   const head = file.size <= n ? tail : await store.getRange(file.key, 0, n);
-  return notUtf8(head, file.size <= n) ? undefined : 'the last record has no final newline';
+  return notUtf8(head) ? undefined : 'the last record has no final newline';
 }
 
-/** Whether `bytes` (the start of a file; `whole` when it is all of it) hold a sequence UTF-8 never has. */
-export function notUtf8(bytes: Uint8Array, whole: boolean): boolean {
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true; // UTF-16 byte-order mark
+/** Whether the start of a file holds a sequence UTF-8 never has (or a UTF-16 byte-order mark). */
+export function notUtf8(bytes: Uint8Array): boolean {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
   const at = firstInvalidUtf8(bytes);
-  // A multi-byte sequence cut by the end of a partial read is not an error (at most 3 bytes).
-  return at < bytes.length && (whole || bytes.length - at > 3);
+  if (at === bytes.length) return false;
+  // A character cut by the end of what was read (the 4 KiB read, or the file where its writer
+  // paused mid-character) is not an error: a lead byte followed only by continuation bytes.
+  const need = bytes[at] >= 0xf0 ? 3 : bytes[at] >= 0xe0 ? 2 : bytes[at] >= 0xc2 ? 1 : 0;
+  const rest = bytes.subarray(at + 1);
+  const cut = need > 0 && bytes[at] <= 0xf4 && rest.length < need && rest.every((b) => (b & 0xc0) === 0x80);
+  return !cut;
 }
 
 function isSpace(b: number): boolean {

@@ -59,6 +59,9 @@ describe('the last record must be complete', () => {
     // Still waiting: valid UTF-8 cut off mid-record, a multi-byte character cut by the end of the
     // 4 KiB head, and zeros (a preallocating copy that has not written its start yet).
     expect(await check('cut.csv', Buffer.from('id,name\n1,Zoë\n2,Jo'))).toMatch(/no final newline/);
+    expect(await check('mid-char.csv', Buffer.from('id,name\n1,Zo\xc3', 'latin1'))).toMatch(/no final newline/);
+    expect(await check('mid-char4.csv', Buffer.from('id,name\n1,\xf0\x9f\x98', 'latin1'))).toMatch(/no final newline/);
+    expect(await check('bad-end.csv', Buffer.from('id,name\n1,Zo\xc3\x28', 'latin1'))).toBeUndefined();
     // (11 bytes, then 2-byte characters: the head's last byte, 4095, starts one.)
     const longRow = Buffer.concat([Buffer.from('id,name\n1,x'), Buffer.from('é'.repeat(3000)), Buffer.from('\n2,x')]);
     expect(longRow[4095]).toBe(0xc3);
