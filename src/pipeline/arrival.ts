@@ -146,6 +146,18 @@ export async function lastRecordProblem(store: ObjectStore, format: PipelineConf
   }
   const n = Math.min(file.size, 4096);
   const tail = await store.getRange(file.key, file.size - n, n);
+  const problem = textEndProblem(format, tail);
+  if (!problem) return undefined;
+  // A head that is already not UTF-8 (a binary file, a latin-1 export without a final newline)
+  // never becomes loadable, however the writer finishes: taken now, so the read rejects it for its
+  // encoding at once instead of it waiting out arrival.incompleteTimeout under a misleading reason.
+  // (NUL bytes alone are not enough: a preallocating copy reads as zeros until it is written.)
+  const head = file.size <= n ? tail : await store.getRange(file.key, 0, n);
+  return notUtf8(head) ? undefined : problem;
+}
+
+/** Why a text file's last bytes (`tail`) are not the end of a complete file, if they are not. */
+function textEndProblem(format: PipelineConfig['format'], tail: Uint8Array): string | undefined {
   if (format === 'json') {
     let i = tail.length - 1;
     while (i >= 0 && isSpace(tail[i])) i--;
@@ -156,13 +168,7 @@ export async function lastRecordProblem(store: ObjectStore, format: PipelineConf
   // (A UTF-16 file ends in 0a 00 or 00 0a: complete too; it is then rejected for its encoding.)
   const last = tail[tail.length - 1];
   const utf16Newline = tail.length >= 2 && last === 0x00 && tail[tail.length - 2] === 0x0a;
-  if (last === 0x0a || utf16Newline) return undefined;
-  // A head that is already not UTF-8 (a binary file, a latin-1 export without a final newline)
-  // never becomes loadable, however the writer finishes: taken now, so the read rejects it for its
-  // encoding at once instead of it waiting out arrival.incompleteTimeout under a misleading reason.
-  // (NUL bytes alone are not enough: a preallocating copy reads as zeros until it is written.)
-  const head = file.size <= n ? tail : await store.getRange(file.key, 0, n);
-  return notUtf8(head) ? undefined : 'the last record has no final newline';
+  return last === 0x0a || utf16Newline ? undefined : 'the last record has no final newline';
 }
 
 /** Whether the start of a file holds a sequence UTF-8 never has (or a UTF-16 byte-order mark). */

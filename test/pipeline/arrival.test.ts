@@ -43,7 +43,7 @@ describe('the last record must be complete', () => {
     expect(await check('g.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20)]), 'parquet')).toMatch(/footer/);
   });
 
-  it('a text file whose start is already not UTF-8 is taken at once, to be rejected for its encoding, not left waiting', async () => {
+  it('a text file (CSV, NDJSON, JSON) whose start is already not UTF-8 is taken at once, to be rejected for its encoding, not left waiting', async () => {
     ws = new Workspace(yaml());
     const store = new LocalObjectStore(ws.dir);
     const check = async (name: string, content: Buffer) => {
@@ -56,6 +56,10 @@ describe('the last record must be complete', () => {
     const binary = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xc3, 0x28]), Buffer.alloc(9000, 0x41)]);
     expect(await check('image.csv', binary)).toBeUndefined();
     expect(await check('utf16.csv', Buffer.from('\ufeffid,name\r\n1,a', 'utf16le'))).toBeUndefined();
+    writeFileSync(join(ws.dir, 'cp1252.json'), Buffer.from('[{"id": 1, "name": "Jos\xe9"}, {"id": 2', 'latin1'));
+    expect(await lastRecordProblem(store, 'json', (await store.head('cp1252.json'))!)).toBeUndefined();
+    writeFileSync(join(ws.dir, 'cut.json'), '[{"id": 1, "name": "José"}, {"id": 2');
+    expect(await lastRecordProblem(store, 'json', (await store.head('cut.json'))!)).toMatch(/closing bracket/);
     // Still waiting: valid UTF-8 cut off mid-record, a multi-byte character cut by the end of the
     // 4 KiB head, and zeros (a preallocating copy that has not written its start yet).
     expect(await check('cut.csv', Buffer.from('id,name\n1,Zoë\n2,Jo'))).toMatch(/no final newline/);
