@@ -54,4 +54,42 @@ describe.skipIf(gcsMode === 'skip')('a Delta table on gs:// (fake-gcs-server)', 
     expect(keys.some((k) => k.endsWith('.parquet') && !k.startsWith('_delta_log/'))).toBe(true);
     again.close();
   });
+
+  it('deletion vectors on gs://: DELETE, UPDATE and MERGE mark rows in DV objects; a fresh handle, time travel, OPTIMIZE and VACUUM see the same rows', async () => {
+    const location = `gs://lake/warehouse/dv-${randomUUID().slice(0, 8)}`;
+    const t = await DeltaTable.forPath(location, { compute: fx.compute });
+    await t.write({ sql: `SELECT range AS id, range % 10 AS g, 'v' || range AS v FROM range(5000)` }).properties({ 'delta.enableDeletionVectors': 'true' }).execute();
+    await t.delete('id = 17').execute(); // inline DV
+    await t.delete('g = 3').execute(); // a DV object
+    await t.update({ v: "'u'" }, 'g = 5').execute();
+    const merged = await t
+      .merge({ sql: `SELECT range * 2 AS id, 9 AS g, 'm' AS v FROM range(2400, 2600)` }, { on: ['id'] })
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .execute();
+    expect(merged.metrics.numTargetRowsCopied).toBe(0);
+    const expected = await t.read({ orderBy: 'id' });
+    t.close();
+    // 5,000 rows, less id 17 and the 500 with g = 3, plus the 100 merged ids above 4,999.
+    expect(expected).toHaveLength(5000 - 1 - 500 + 100);
+    expect(expected.filter((r) => Number(r.g) === 5).every((r) => r.v === 'u')).toBe(true);
+
+    const again = await DeltaTable.forPath(location, { compute: fx.compute });
+    const keys = (await again.ctx.store.list('')).map((m) => m.key);
+    expect(keys.filter((k) => /^deletion_vector_[0-9a-f-]{36}\.bin$/.test(k)).length).toBeGreaterThan(0);
+    expect(await again.read({ orderBy: 'id' })).toEqual(expected);
+    expect(await again.read({ version: 1 })).toHaveLength(4999);
+    const dvObjects = async () => (await again.ctx.store.list('')).map((m) => m.key).filter((k) => k.startsWith('deletion_vector_'));
+    // VACUUM with no retention keeps the DV objects the latest version still uses.
+    await again.vacuum().retentionHours(0).force().execute();
+    expect(await again.read({ orderBy: 'id' })).toEqual(expected);
+    expect((await dvObjects()).length).toBeGreaterThan(0);
+    // OPTIMIZE purging every DV rewrites those files; VACUUM then removes the DV objects too.
+    await again.optimize().maxDeletedRowsRatio(0).execute();
+    expect((await again.snapshot()).files.every((f) => !f.deletionVector)).toBe(true);
+    await again.vacuum().retentionHours(0).force().execute();
+    expect(await dvObjects()).toEqual([]);
+    expect(await again.read({ orderBy: 'id' })).toEqual(expected);
+    again.close();
+  });
 });
