@@ -135,6 +135,38 @@ describe('bad input gives a typed error naming what and where, and leaves the ta
     expect((await t.snapshot()).version).toBe(0);
   });
 
+  it('nested columns: narrower values inside structs, arrays and maps are cast as top-level ones are; other shapes are refused, naming the place', async () => {
+    const nested = `{'a': 1::BIGINT, 'b': 'x'} AS st, [1::BIGINT] AS li, MAP {'k': 1::BIGINT} AS mp`;
+    const t = await DeltaTable.forPath(join(fx.dir, `nested${++n}`), { compute: fx.compute });
+    await t.write({ sql: `SELECT 1::BIGINT AS id, ${nested}` }).execute();
+    // An INTEGER inside (what a literal or a CSV column gives), the struct's fields in another order:
+    // appended and merged, stored as the table's types.
+    await t.write({ sql: `SELECT 2::BIGINT AS id, {'b': 'y', 'a': 2::INTEGER} AS st, [2::SMALLINT] AS li, MAP {'k': 2::INTEGER} AS mp` }).mode('append').execute();
+    const merged = await t
+      .merge({ sql: `SELECT 1::BIGINT AS id, {'a': 10, 'b': 'z'} AS st, [10] AS li, MAP {'k': 10} AS mp` }, { on: ['id'] })
+      .whenMatchedUpdateAll()
+      .execute();
+    expect(merged.metrics.numTargetRowsUpdated).toBe(1);
+    expect(await t.read({ orderBy: 'id' })).toEqual([
+      { id: '1', st: { a: '10', b: 'z' }, li: ['10'], mp: [{ key: 'k', value: '10' }] },
+      { id: '2', st: { a: '2', b: 'y' }, li: ['2'], mp: [{ key: 'k', value: '2' }] },
+    ]);
+    expect((await t.snapshot()).schema.fields.map((f) => JSON.stringify(f.type))).toEqual([
+      '"long"',
+      JSON.stringify({ type: 'struct', fields: [{ name: 'a', type: 'long', nullable: true, metadata: {} }, { name: 'b', type: 'string', nullable: true, metadata: {} }] }),
+      JSON.stringify({ type: 'array', elementType: 'long', containsNull: true }),
+      JSON.stringify({ type: 'map', keyType: 'string', valueType: 'long', valueContainsNull: true }),
+    ]);
+    // A field the table lacks, a missing one, a string where the table has numbers: refused, each named.
+    const err = await t.write({ sql: `SELECT 3::BIGINT AS id, {'a': 1, 'c': 2} AS st, ['x'] AS li, MAP {'k': 'v'} AS mp` }).mode('append').execute().catch((e) => e);
+    expect(err).toBeInstanceOf(SchemaMismatchError);
+    expect(err.message).toContain("column 'st' is struct<a: integer, c: integer> in the batch but struct<a: long, b: string> in the table (field c is not in the table, field b is missing)");
+    expect(err.message).toContain("column 'li' is array<string> in the batch but array<long> in the table (at li[]: string, the table has long)");
+    expect(err.message).toContain("column 'mp' is map<string, string> in the batch but map<string, long> in the table (at mp.value: string, the table has long)");
+    expect((await t.snapshot()).version).toBe(2);
+    t.close();
+  });
+
   it('a new table partitioned by a column the batch lacks: refused, saying what to do, nothing written', async () => {
     const dir = join(fx.dir, `b${++n}`);
     const t = await DeltaTable.forPath(dir, { compute: fx.compute });

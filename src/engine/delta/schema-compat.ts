@@ -52,8 +52,9 @@ export function reconcileSchema(
       widened.set(t.name, s.type);
       continue;
     }
-    if (family(t.type) !== family(s.type) || typeof t.type !== 'string') {
-      problems.push(`column '${s.name}' is ${describe(s.type)} in the batch but ${describe(t.type)} in the table`);
+    const mismatch = castProblem(s.type, t.type, s.name);
+    if (mismatch !== undefined) {
+      problems.push(`column '${s.name}' is ${describe(s.type)} in the batch but ${describe(t.type)} in the table${mismatch ? ` (${mismatch})` : ''}`);
     }
   }
   const sourceNames = new Set(source.fields.map((f) => f.name.toLowerCase()));
@@ -80,6 +81,43 @@ function shapeOf(t: DataType): unknown {
   return { map: [shapeOf(t.keyType), shapeOf(t.valueType)] };
 }
 
+/**
+ * Why a batch value of type `from` cannot be cast to the table's `to`, or undefined when it can: the
+ * same family at every level (an INTEGER read where the table has BIGINT, inside structs, arrays and
+ * maps too: DuckDB casts nested values field by field, structs by name). A struct must have the
+ * table's fields, no more and no fewer (in any order): adding nested fields is not schema evolution
+ * lakelet does. `path` names the place inside the column (`st.a`, `li[]`, `mp.value`); the empty
+ * string means the column's own types differ (`top`), which the caller's message already says.
+ */
+function castProblem(from: DataType, to: DataType, path: string, top = true): string | undefined {
+  const differ = () => (top ? '' : `at ${path}: ${describe(from)}, the table has ${describe(to)}`);
+  if (typeof from === 'string' || typeof to === 'string') {
+    return typeof from === 'string' && typeof to === 'string' && family(from) === family(to) ? undefined : differ();
+  }
+  if (from.type === 'array' && to.type === 'array') return castProblem(from.elementType, to.elementType, `${path}[]`, false);
+  if (from.type === 'map' && to.type === 'map') return castProblem(from.keyType, to.keyType, `${path}.key`, false) ?? castProblem(from.valueType, to.valueType, `${path}.value`, false);
+  if (from.type === 'struct' && to.type === 'struct') {
+    const theirs = new Map(to.fields.map((f) => [f.name.toLowerCase(), f]));
+    const ours = new Set(from.fields.map((f) => f.name.toLowerCase()));
+    const extra = from.fields.filter((f) => !theirs.has(f.name.toLowerCase())).map((f) => f.name);
+    const missing = to.fields.filter((f) => !ours.has(f.name.toLowerCase())).map((f) => f.name);
+    if (extra.length > 0 || missing.length > 0) {
+      const where = top ? '' : `at ${path}: `;
+      return where + [...(extra.length > 0 ? [`field ${extra.join(', ')} is not in the table`] : []), ...(missing.length > 0 ? [`field ${missing.join(', ')} is missing`] : [])].join(', ');
+    }
+    for (const f of from.fields) {
+      const problem = castProblem(f.type, theirs.get(f.name.toLowerCase())!.type, `${path}.${f.name}`, false);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  return differ();
+}
+
+/** A type as Delta's schema strings spell it, nested types in full (`struct<a: long, b: string>`). */
 function describe(t: DataType): string {
-  return typeof t === 'string' ? t : t.type;
+  if (typeof t === 'string') return t;
+  if (t.type === 'array') return `array<${describe(t.elementType)}>`;
+  if (t.type === 'map') return `map<${describe(t.keyType)}, ${describe(t.valueType)}>`;
+  return `struct<${t.fields.map((f) => `${f.name}: ${describe(f.type)}`).join(', ')}>`;
 }
