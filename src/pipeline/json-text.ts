@@ -165,8 +165,15 @@ class StrictParser {
           out += simple[e];
           this.i += 2;
         } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(this.i + 2, this.i + 6))) {
-          out += String.fromCharCode(parseInt(s.slice(this.i + 2, this.i + 6), 16));
-          this.i += 6;
+          const code = parseInt(s.slice(this.i + 2, this.i + 6), 16);
+          // Half of a surrogate pair is no character: JSON.parse would keep it, and the load would
+          // then fail on it without naming the record. A high half must be followed by a low one.
+          const low = /^\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(s.slice(this.i + 6, this.i + 12));
+          if ((code >= 0xd800 && code <= 0xdbff && !low) || (code >= 0xdc00 && code <= 0xdfff)) {
+            this.fail(`\\u${s.slice(this.i + 2, this.i + 6)} is half of a UTF-16 surrogate pair without its other half: not a character`);
+          }
+          out += code >= 0xd800 && code <= 0xdbff ? String.fromCharCode(code, parseInt(s.slice(this.i + 8, this.i + 12), 16)) : String.fromCharCode(code);
+          this.i += code >= 0xd800 && code <= 0xdbff ? 12 : 6;
         } else {
           this.fail(`invalid escape \\${e ?? ''}`);
         }

@@ -154,6 +154,15 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     expect(badRecords(ws, 'a.ndjson')).toEqual([expect.objectContaining({ line: 2, kind: 'json', error: expect.stringContaining("number 1e400 is beyond a double's range") })]);
   });
 
+  it('NDJSON: half of a surrogate pair (\\ud800 alone, or a low half first) is a bad record naming it; a whole pair loads as its character', async () => {
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: '75%' }));
+    ws.land('landing/a.ndjson', '{"id":1,"v":"\\ud83d\\ude00"}\n{"id":2,"v":"x\\ud800"}\n{"id":3,"v":"\\udc00y"}\n{"id":4,"v":"\\ud800\\u0041"}\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, rowsInserted: 1, rowsRejected: 3 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, r.v])).toEqual([['1', '\u{1F600}']]);
+    const half = (escape: string, line: number) => expect.objectContaining({ line, kind: 'json', error: expect.stringContaining(`${escape} is half of a UTF-16 surrogate pair without its other half`) });
+    expect(badRecords(ws, 'a.ndjson')).toEqual([half('\\ud800', 2), half('\\udc00', 3), half('\\ud800', 4)]);
+  });
+
   it('NDJSON: a big integer beside 1e300, or in a nested double field beside a fraction: loaded as text, digits kept', async () => {
     ws = new Workspace(yaml('ndjson'));
     ws.land('landing/a.ndjson', `{"id":1,"e":${big},"x":{"y":9007199254740993}}\n{"id":2,"e":1e300,"x":{"y":1.5}}\n`);
