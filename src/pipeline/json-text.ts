@@ -100,7 +100,11 @@ class StrictParser {
         if (this.s[this.i] === "'") this.fail('single-quoted key (JSON needs double quotes)');
         this.fail(`unexpected ${describe(this.s[this.i])}, expected a double-quoted key`);
       }
+      const keyAt = this.i;
       const key = this.string();
+      // JSON.parse keeps the last of two values for one key, silently dropping the other: which one
+      // the writer meant is unknowable, so the record is bad (BigQuery refuses such rows too).
+      if (Object.prototype.hasOwnProperty.call(out, key)) this.fail(`the key ${JSON.stringify(key)} appears twice in one object: which value is meant is ambiguous`, keyAt);
       this.ws();
       if (this.s[this.i] !== ':') this.fail(`unexpected ${describe(this.s[this.i])}, expected ':' after a key`);
       this.i++;

@@ -163,6 +163,15 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     expect(badRecords(ws, 'a.ndjson')).toEqual([half('\\ud800', 2), half('\\udc00', 3), half('\\ud800', 4)]);
   });
 
+  it('NDJSON: a key twice in one object (at the top or nested) is a bad record naming it, not the last value silently', async () => {
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: '75%' }));
+    ws.land('landing/a.ndjson', '{"id":1,"v":"a"}\n{"id":2,"v":"b","id":9}\n{"id":3,"v":{"x":1,"x":2}}\n');
+    expect((await ws.run()).totals).toMatchObject({ staged: 1, rowsInserted: 1, rowsRejected: 2 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.id)).toEqual(['1']);
+    const twice = (key: string, line: number) => expect.objectContaining({ line, kind: 'json', error: expect.stringContaining(`the key "${key}" appears twice in one object`) });
+    expect(badRecords(ws, 'a.ndjson')).toEqual([twice('id', 2), twice('x', 3)]);
+  });
+
   it('NDJSON: a big integer beside 1e300, or in a nested double field beside a fraction: loaded as text, digits kept', async () => {
     ws = new Workspace(yaml('ndjson'));
     ws.land('landing/a.ndjson', `{"id":1,"e":${big},"x":{"y":9007199254740993}}\n{"id":2,"e":1e300,"x":{"y":1.5}}\n`);
