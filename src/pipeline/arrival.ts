@@ -164,11 +164,12 @@ function textEndProblem(format: PipelineConfig['format'], tail: Uint8Array): str
     if (i < 0) return undefined; // whitespace only: rejected as empty
     return tail[i] === 0x7d || tail[i] === 0x5d ? undefined : 'the JSON document has no closing bracket yet';
   }
-  // CSV and NDJSON: one record per line, the last one ends with a newline.
+  // CSV and NDJSON: one record per line, the last one ends with a newline: LF, or a CR (a file
+  // with classic Mac line ends; in a CRLF file, the record before a CR is complete too).
   // (A UTF-16 file ends in 0a 00 or 00 0a: complete too; it is then rejected for its encoding.)
   const last = tail[tail.length - 1];
   const utf16Newline = tail.length >= 2 && last === 0x00 && tail[tail.length - 2] === 0x0a;
-  return last === 0x0a || utf16Newline ? undefined : 'the last record has no final newline';
+  return last === 0x0a || last === 0x0d || utf16Newline ? undefined : 'the last record has no final newline';
 }
 
 /** Whether the start of a file holds a sequence UTF-8 never has (or a UTF-16 byte-order mark). */

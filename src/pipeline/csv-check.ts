@@ -23,7 +23,7 @@ export function checkCsv(
   text: string,
   dialect: CsvDialect,
   options: { tolerant?: boolean; lines?: number[] } = {},
-): { header: string[]; records: number; ragged?: RaggedRecord[] } {
+): { header: string[]; records: number; ragged?: RaggedRecord[]; longest: number } {
   const ragged: RaggedRecord[] = [];
   const delim = dialect.delimiter ?? ',';
   const quote = dialect.quote === undefined ? '"' : dialect.quote;
@@ -35,6 +35,8 @@ export function checkCsv(
   let expected = -1;
   let header: string[] = [];
   let records = 0;
+  // The longest record, in UTF-16 code units (DuckDB refuses a record longer than its line limit).
+  let longest = 0;
   const n = text.length;
   // A line with neither a quote nor a bare CR counts its delimiters: one native search for its end
   // and one pass over it, no field scanned one by one (the header always goes the long way).
@@ -140,6 +142,7 @@ export function checkCsv(
       line++;
       lineStart = i;
     }
+    if (i - recordStart > longest) longest = i - recordStart;
     // Blank lines are not records.
     if (count === 1 && lastEmpty) continue;
     if (expected < 0) {
@@ -158,5 +161,5 @@ export function checkCsv(
     records++;
   }
   if (hasHeader && expected < 0) throw new FileRejectedError('empty', 'the file has no header line');
-  return { header, records, ...(options.tolerant ? { ragged } : {}) };
+  return { header, records, ...(options.tolerant ? { ragged } : {}), longest };
 }

@@ -83,9 +83,10 @@ export async function readRaw(
     return describe(compute, `SELECT * FROM read_parquet(${sqlString(file)})`, 'parquet', undefined, as(file));
   }
   if (pipeline.format === 'csv') {
-    const { text, header, records, ragged, lines: recordLines, delimiter } = checked ?? checkCsvText(bytes, pipeline);
-    // DuckDB reads it with the delimiter the check found (csv-delimiter.ts when none is set).
-    pipeline = withDelimiter(pipeline, delimiter);
+    const { text, header, records, ragged, lines: recordLines, delimiter, longest } = checked ?? checkCsvText(bytes, pipeline);
+    // DuckDB reads it with the delimiter the check found (csv-delimiter.ts when none is set), and
+    // with a line limit above its longest record.
+    pipeline = withLineLimit(withDelimiter(pipeline, delimiter), longest);
     let source = file;
     if (ragged.length > 0) {
       // DuckDB (strict_mode) reads a copy without the ragged records; every other byte is kept.
@@ -207,6 +208,8 @@ export interface CheckedCsv {
   lines: number[];
   /** The field delimiter it was checked with: csv.delimiter, or detected (csv-delimiter.ts). */
   delimiter: string;
+  /** The longest record, in UTF-16 code units. */
+  longest: number;
 }
 
 /** Decodes and checks a CSV file's structure (throws FileRejectedError as readRaw does). */
@@ -219,9 +222,9 @@ export function checkCsvText(bytes: Uint8Array, pipeline: PipelineConfig): Check
   const delimiter = pipeline.csv.delimiter ?? detectDelimiter(text, pipeline.csv.quote === undefined ? '"' : pipeline.csv.quote, pipeline.csv.escape);
   const dialect = delimiter === pipeline.csv.delimiter ? pipeline.csv : { ...pipeline.csv, delimiter };
   try {
-    const { header, records, ragged = [] } = checkCsv(text, dialect, { tolerant, lines });
+    const { header, records, ragged = [], longest } = checkCsv(text, dialect, { tolerant, lines });
     repeatedColumn(header, pipeline);
-    return { text, header, records, ragged, lines, delimiter };
+    return { text, header, records, ragged, lines, delimiter, longest };
   } catch (err) {
     // A ragged record may just be the wrong delimiter: say which one was used, and how to set it.
     if (err instanceof FileRejectedError && err.kind === 'csv' && /^expected \d+ fields/.test(err.detail)) {
@@ -261,6 +264,25 @@ function repeatedColumn(header: string[], pipeline: PipelineConfig): void {
 /** The pipeline as it reads a file with this delimiter (itself when that is its csv.delimiter). */
 function withDelimiter(pipeline: PipelineConfig, delimiter: string): PipelineConfig {
   return delimiter === pipeline.csv.delimiter ? pipeline : { ...pipeline, csv: { ...pipeline.csv, delimiter } };
+}
+
+/** DuckDB's read_csv refuses a record longer than this many bytes unless told otherwise (max_line_size). */
+const DUCKDB_LINE_LIMIT = 2_000_000;
+
+/** The CSV dialect as read_csv is given it: the configured one, and a line limit for long records. */
+type ReadDialect = PipelineConfig['csv'] & { maxLineSize?: number };
+
+/**
+ * A file with a record that may exceed DuckDB's line limit (a 5 MB JSON document in one field) is
+ * read with a limit above it; others keep DuckDB's default, which reads large files faster (a
+ * 140 MB file took 1.6-1.9 s with it against 2.1-2.5 s with a 1 GB limit). `longest` is in UTF-16
+ * code units, at most 3 UTF-8 bytes each.
+ */
+function withLineLimit(pipeline: PipelineConfig, longest: number): PipelineConfig {
+  const bytes = longest * 3 + 2;
+  if (bytes < DUCKDB_LINE_LIMIT) return pipeline;
+  const csv: ReadDialect = { ...pipeline.csv, maxLineSize: bytes };
+  return { ...pipeline, csv };
 }
 
 /** How to read a file whose delimiter is not the one used. */
@@ -464,6 +486,8 @@ function csvSqlFrom(source: string, pipeline: PipelineConfig): string {
   if (o.nullString !== undefined) opts.push(`nullstr = ${sqlString(o.nullString)}`);
   if (o.dateFormat !== undefined) opts.push(`dateformat = ${sqlString(o.dateFormat)}`);
   if (o.timestampFormat !== undefined) opts.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+  const limit = (o as ReadDialect).maxLineSize;
+  if (limit !== undefined) opts.push(`max_line_size = ${limit}`);
   return `SELECT * FROM read_csv(${source}, ${opts.join(', ')})`;
 }
 

@@ -154,6 +154,15 @@ describe('integers too big for BIGINT or a double keep every digit', () => {
     expect(badRecords(ws, 'a.ndjson')).toEqual([expect.objectContaining({ line: 2, kind: 'json', error: expect.stringContaining("number 1e400 is beyond a double's range") })]);
   });
 
+  it('CSV: a record longer than DuckDB\'s 2 MB line limit (a 5 MB field) loads whole, beside short ones; so does a file with classic Mac (CR) line ends', async () => {
+    ws = new Workspace(yaml('csv'));
+    const long = 'x'.repeat(5_000_000);
+    ws.land('landing/a.csv', `id,v\n1,${long}\n2,short\n`);
+    ws.land('landing/b.csv', 'id,v\r3,c\r4,d\r');
+    expect((await ws.run()).totals).toMatchObject({ staged: 2, quarantined: 0, waiting: 0, rowsInserted: 4, rowsRejected: 0 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.id, String(r.v).length])).toEqual([['1', 5_000_000], ['2', 5], ['3', 1], ['4', 1]]);
+  });
+
   it('NDJSON: half of a surrogate pair (\\ud800 alone, or a low half first) is a bad record naming it; a whole pair loads as its character', async () => {
     ws = new Workspace(yaml('ndjson', { badRecordsLimit: '75%' }));
     ws.land('landing/a.ndjson', '{"id":1,"v":"\\ud83d\\ude00"}\n{"id":2,"v":"x\\ud800"}\n{"id":3,"v":"\\udc00y"}\n{"id":4,"v":"\\ud800\\u0041"}\n');
