@@ -553,6 +553,9 @@ export function duckdbReadError(kind: RejectKind, err: unknown, name?: { path: s
   let first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l) && !/^\s*\^\s*$/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ').trim();
   if (name) first = first.split(name.path).join(name.key);
   if (kind === 'parquet') first = first.replace(/^(Invalid Input|IO|Invalid) Error: /, 'not a readable Parquet file: ');
+  // A CSV error quotes the record it failed on, which may be megabytes long: its start and its end
+  // (where DuckDB says what was wrong) are kept.
+  if (first.length > 600) first = `${first.slice(0, 300)} … ${first.slice(-300)}`;
   const line = /Line:\s*(\d+)/i.exec(message);
   return new FileRejectedError(kind, first, line ? { line: Number(line[1]), column: 1 } : undefined);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { repairJson } from '../../src/pipeline/json-repair.ts';
 import { JsonSyntaxError, parseJsonStrict } from '../../src/pipeline/json-text.ts';
 import { checkCsv } from '../../src/pipeline/csv-check.ts';
+import { duckdbReadError } from '../../src/pipeline/file-reader.ts';
 import { chunk } from '../../src/pipeline/runner.ts';
 import { DirectoryScanTrigger } from '../../src/adapters/trigger/directory-scan/directory-scan-trigger.ts';
 import type { FileArrival } from '../../src/adapters/trigger/file-trigger.ts';
@@ -36,7 +37,8 @@ describe('JSON repair (tokenizer, not regex)', () => {
 
 describe('CSV structure check', () => {
   it('quoted fields with delimiters, escaped quotes and newlines; CRLF; other dialects', () => {
-    expect(checkCsv('id,v\r\n1,"a,b"\r\n2,"say ""hi""\nthere"\r\n', {})).toEqual({ header: ['id', 'v'], records: 2 });
+    // longest: the second record, quotes, inner newline and CRLF included (22 characters).
+    expect(checkCsv('id,v\r\n1,"a,b"\r\n2,"say ""hi""\nthere"\r\n', {})).toEqual({ header: ['id', 'v'], records: 2, longest: 22 });
     expect(checkCsv('id|v\n1|"x\\"y"\n', { delimiter: '|', escape: '\\' }).records).toBe(1);
     expect(checkCsv('1,a\n2,b\n', { header: false }).records).toBe(2);
     expect(() => checkCsv('id,v\n1,"a"b\n', {})).toThrow(/after a closing quote/);
@@ -115,5 +117,15 @@ describe('directory-scan trigger', () => {
       await trigger.close();
       cleanup();
     }
+  });
+});
+
+describe('DuckDB read errors in a quarantine document', () => {
+  it('a message quoting a megabyte-long record keeps its start and its end, not the megabyte', () => {
+    const record = `10,${'x'.repeat(1_000_000)},100`;
+    const err = duckdbReadError('csv', new Error(`Invalid Input Error: CSV Error on Line: 2\nOriginal Line: ${record}\nMaximum line size of 2000000 bytes exceeded. Actual Size:1000008 bytes.`));
+    expect(err.detail.length).toBeLessThan(700);
+    expect(err.detail).toMatch(/^Invalid Input Error: CSV Error on Line: 2 Original Line: 10,x+ … x+,100 Maximum line size of 2000000 bytes exceeded\. Actual Size:1000008 bytes\.$/);
+    expect(err.position).toEqual({ line: 2, column: 1 });
   });
 });
