@@ -80,6 +80,10 @@ export class ChangesBuilder {
     const commits = new Map(listing.filter((f) => f.kind === 'commit').map((f) => [f.version, f]));
     if (commits.size === 0 && !listing.some((f) => f.kind === 'checkpoint')) throw new NotATableError(ctx.uri);
     const latest = Math.max(...commits.keys());
+    // A start past the latest version (with no end given) is named as such, not as an end below it.
+    if (this.options.toVersion === undefined && fromVersion > latest) {
+      throw new VersionNotFoundError(ctx.uri, `the latest version is ${latest}; changes from version ${fromVersion} were asked for (no commit has it yet).`);
+    }
     const toVersion = this.options.toVersion ?? latest;
     if (!Number.isSafeInteger(toVersion) || toVersion < fromVersion) {
       throw new InputError(`${ctx.uri}: toVersion (${toVersion}) must be a version number not below fromVersion (${fromVersion}).`);

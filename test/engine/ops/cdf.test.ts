@@ -116,6 +116,10 @@ describe.each([
     expect(brief(deletes)).toEqual(['1:delete:2:v2', '5:delete:0:v0', '5:delete:1:v1']);
     expect(await t.changes({ fromVersion: 4, toVersion: 4 }).read()).toEqual([]);
     await expect(t.changes({ fromVersion: 3, toVersion: 9 }).read()).rejects.toThrow(VersionNotFoundError);
+    // A start past the latest version, no end given: named as that (not as an end below the start).
+    const past = await t.changes({ fromVersion: 9 }).read().catch((e) => e);
+    expect(past).toBeInstanceOf(VersionNotFoundError);
+    expect(past.message).toMatch(/the latest version is \d+; changes from version 9 were asked for \(no commit has it yet\)/);
     t.close();
   });
 
