@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DeltaTable } from '../../src/engine/table.ts';
 import { Workspace } from '../support/workspace.ts';
-import { pipelineYaml } from '../support/pipeline-yaml.ts';
+import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 import { lakelet } from '../support/cli.ts';
 import { CRASH_POINTS, expectOneCleanRun, HEADER, incremental, initial, yaml } from './accounts-fixture.ts';
 
@@ -13,19 +13,27 @@ import { CRASH_POINTS, expectOneCleanRun, HEADER, incremental, initial, yaml } f
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
+/**
+ * The accounts pipeline (with `keys` changed) over initial.csv, broken.csv and incremental.csv,
+ * killed at `point`, run again, and checked to be exactly one clean run's result.
+ */
+async function crashThenRestart(point: string, keys: PipelineKeys): Promise<Workspace> {
+  const w = (ws = new Workspace(yaml(keys)));
+  w.land('landing/initial.csv', initial);
+  w.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
+  w.land('landing/incremental.csv', incremental);
+  const args = ['run', '--once', '-c', w.configFile, '--json', '--log-format', 'json'];
+  const crashed = await lakelet(args, { env: { LAKELET_CRASH_AT: point } });
+  expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+  const again = await lakelet(args);
+  await expectOneCleanRun(w, again, point.endsWith(':2'), async (folder) => w.files(folder).map((f) => f.split('/').pop()!).sort());
+  return w;
+}
+
 describe('crash matrix: SIGKILL at each step boundary, then restart', () => {
   for (const point of CRASH_POINTS) {
     it(`crash ${point}`, async () => {
-      const secondBatch = point.endsWith(':2');
-      ws = new Workspace(yaml(secondBatch ? { batch: { maxFiles: 2 } } : {}));
-      ws.land('landing/initial.csv', initial);
-      ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
-      ws.land('landing/incremental.csv', incremental);
-      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
-      const crashed = await lakelet(args, { env: { LAKELET_CRASH_AT: point } });
-      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
-      const again = await lakelet(args);
-      await expectOneCleanRun(ws, again, secondBatch, async (folder) => ws!.files(folder).map((f) => f.split('/').pop()!).sort());
+      await crashThenRestart(point, point.endsWith(':2') ? { batch: { maxFiles: 2 } } : {});
     });
   }
 });
@@ -36,17 +44,9 @@ describe('crash matrix with deletion vectors on the target: the second batch upd
   // must leave exactly what one clean run gives, and the redo must not mark a row twice.
   for (const point of ['after-stage-commit:2', 'after-target-commit:2']) {
     it(`crash ${point}`, async () => {
-      ws = new Workspace(yaml({ batch: { maxFiles: 2 }, target: { path: './tables/accounts', properties: { 'delta.enableDeletionVectors': true } } }));
-      ws.land('landing/initial.csv', initial);
-      ws.land('landing/broken.csv', `${HEADER}\nC9,A9,1,1\n`);
-      ws.land('landing/incremental.csv', incremental);
-      const args = ['run', '--once', '-c', ws.configFile, '--json', '--log-format', 'json'];
-      const crashed = await lakelet(args, { env: { LAKELET_CRASH_AT: point } });
-      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
-      const again = await lakelet(args);
-      await expectOneCleanRun(ws, again, true, async (folder) => ws!.files(folder).map((f) => f.split('/').pop()!).sort());
+      const w = await crashThenRestart(point, { batch: { maxFiles: 2 }, target: { path: './tables/accounts', properties: { 'delta.enableDeletionVectors': true } } });
       // The update and the delete went in as one DV over batch 1's file, not as a rewrite.
-      const target = await DeltaTable.forPath(join(ws.dir, 'tables/accounts'));
+      const target = await DeltaTable.forPath(join(w.dir, 'tables/accounts'));
       try {
         const files = (await target.snapshot()).files;
         expect(files.filter((f) => f.deletionVector).map((f) => f.deletionVector!.cardinality)).toEqual([2]);
