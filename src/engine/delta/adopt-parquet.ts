@@ -46,6 +46,30 @@ const ENCODINGS = new Set(['PLAIN', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY', 'RLE',
 
 /** Returns the adds for the file taken into the table, or undefined when it must be rewritten. */
 export async function adoptParquetFile(ctx: TableContext, file: string, options: AdoptOptions): Promise<DataWriteResult | undefined> {
+  const staged = await stageParquetFile(ctx, file, options);
+  if (!staged) return undefined;
+  await staged.place();
+  return staged.result;
+}
+
+/** A file checked and copied into the table's staging folder, not yet under its name in the table. */
+export interface StagedParquetFile {
+  /** The adds (and counts) the file will have once placed. */
+  result: DataWriteResult;
+  /**
+   * Moves the copy to its name in the table, durably, and removes the staging folder: no DuckDB
+   * statement, so it may run beside one (a merge's rewrite), its fsyncs overlapping the COPY.
+   * On failure the staging folder is removed too.
+   */
+  place(): Promise<void>;
+}
+
+/**
+ * Does everything adoptParquetFile does except the last move: copies the file into a staging
+ * folder and checks the copy's layout and footer. Undefined (and nothing left behind) when the file
+ * must be written anew.
+ */
+export async function stageParquetFile(ctx: TableContext, file: string, options: AdoptOptions): Promise<StagedParquetFile | undefined> {
   const { schema, fileSchema, metadata } = options;
   // Column mapping off (the file's names are the physical names), no partition columns.
   if (columnMappingMode(metadata) !== 'none' || metadata.partitionColumns.length > 0) return undefined;
@@ -58,7 +82,12 @@ export async function adoptParquetFile(ctx: TableContext, file: string, options:
 
   const id = ctx.ids.uuid();
   const staging = stagingFolder(ctx.store, id);
+  const cleanUp = async () => {
+    await rm(staging, { recursive: true, force: true });
+    await rmdir(dirname(staging)).catch(() => {});
+  };
   await mkdir(staging, { recursive: true });
+  let handedOver = false;
   try {
     // Copied first, and everything after read from the copy: it describes the bytes committed,
     // whatever happens to the source meanwhile.
@@ -72,17 +101,28 @@ export async function adoptParquetFile(ctx: TableContext, file: string, options:
     const facts = footer.stats !== undefined ? { numRecords: footer.numRecords, json: footer.stats } : await scannedStats(ctx, staged, schema, metadata);
     // The rows the caller decided on are the file's: a count that differs means it is not what it seemed.
     if (facts.numRecords !== footer.numRecords || (options.expectedRows !== undefined && facts.numRecords !== options.expectedRows)) return undefined;
-    if (facts.numRecords === 0) return { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+    handedOver = true;
+    if (facts.numRecords === 0) {
+      await cleanUp();
+      return { result: { adds: [], numOutputRows: 0, numOutputBytes: 0 }, place: async () => {} };
+    }
     const key = `part-00000-${uuid}-c000${footer.codec}.parquet`;
-    await ctx.store.putFile(key, staged);
     return {
-      adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats: facts.json }],
-      numOutputRows: facts.numRecords,
-      numOutputBytes: size,
+      result: {
+        adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats: facts.json }],
+        numOutputRows: facts.numRecords,
+        numOutputBytes: size,
+      },
+      place: async () => {
+        try {
+          await ctx.store.putFile(key, staged);
+        } finally {
+          await cleanUp();
+        }
+      },
     };
   } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rmdir(dirname(staging)).catch(() => {});
+    if (!handedOver) await cleanUp();
   }
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeltaTable } from '../../../src/engine/table.ts';
+import { openStore } from '../../../src/adapters/storage/open-store.ts';
 import { parseStats } from '../../../src/engine/delta/stats.ts';
 import type { AddFile } from '../../../src/engine/delta/actions.ts';
 import { useEngine } from '../../support/engine-fixture.ts';
@@ -75,6 +76,42 @@ describe('MERGE and write take a Parquet source in the table layout into the tab
     expect(ours?.numRecords).toBe(5000);
     expect(ours?.nullCount?.name).toBe(1);
     expect(ours?.maxValues?.name).toBe('zz-last');
+  });
+
+  it('a merge whose rewrite fails leaves nothing behind: not the adopted file, not a staging folder', async () => {
+    // The adopted copy is moved into place while the kept rows are rewritten; when the rewrite
+    // fails, the merge waits for that move and removes the file it moved (nothing commits it).
+    const file = await parquet(ROWS(3000, 5000, 'new'));
+    const location = join(fx.dir, `t${++n}`);
+    const seed = await DeltaTable.forPath(location, { compute: fx.compute });
+    await seed.write({ sql: `SELECT * FROM (${ROWS(0, 6000, 'old')})` }).execute();
+    const inner = openStore(location);
+    const placed: string[] = [];
+    // The first file put is the adopted copy (its move starts before the rewrite's COPY); the
+    // rewrite's own file then fails as on a full disk. The move is slowed so it is still under
+    // way when the rewrite has failed.
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop !== 'putFile') return Reflect.get(target, prop, receiver);
+        return async (key: string, local: string) => {
+          placed.push(key);
+          if (placed.length > 1) throw new Error('No space left on device (injected)');
+          await new Promise((r) => setTimeout(r, 150));
+          return target.putFile(key, local);
+        };
+      },
+    });
+    const t = await DeltaTable.forPath(location, { compute: fx.compute, store });
+    await expect(upsert(t, { file }).execute()).rejects.toThrow(/No space left/);
+    expect(placed).toHaveLength(2);
+    const snapshot = await t.snapshot();
+    expect(snapshot.version).toBe(0);
+    const onDisk = readdirSync(location).filter((f) => f.endsWith('.parquet'));
+    expect(onDisk.sort()).toEqual(snapshot.files.map((f) => decodeURIComponent(f.path)).sort());
+    expect(existsSync(join(location, placed[0]))).toBe(false);
+    const staging = join(location, '.lakelet-staging');
+    expect(existsSync(staging) ? readdirSync(staging) : []).toEqual([]);
+    expect(await rows(t)).toEqual(await rows(seed));
   });
 
   it('delta-rs reads the adopted table as lakelet does', async ({ skip }) => {

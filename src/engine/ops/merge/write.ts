@@ -25,7 +25,7 @@ import { emptyMetrics, type MergeMetrics } from './metrics.ts';
 import type { MergePlan, MergeTarget } from './plan.ts';
 import { collectPositions, deleteUnusedDvFiles, deletionVectorsEnabled, markRowsDeleted, type DvMarkResult } from '../deletion-vectors.ts';
 import { removeFor } from '../file-selection.ts';
-import { adoptParquetFile } from '../../delta/adopt-parquet.ts';
+import { stageParquetFile } from '../../delta/adopt-parquet.ts';
 
 export interface MergeOutput {
   written: DataWriteResult;
@@ -134,11 +134,16 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
   }
   let written: DataWriteResult;
   let adopted: DataWriteResult | undefined;
+  let placing: Promise<void> | undefined;
   try {
     await enforceConstraints(ctx.compute, ctx.uri, tableConstraints(schema, metadata.configuration), union([...parts, ...acted]));
     // A plain upsert from a Parquet file in the table's own layout: that file is taken as it is.
-    adopted = fromSource && sourceFile ? await adoptParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, expectedRows: sourceFile.rows }) : undefined;
-    if (!adopted) parts.push(...acted);
+    // Its copy is moved into place (a rename and two fsyncs) while the kept rows are rewritten.
+    const staged = fromSource && sourceFile ? await stageParquetFile(ctx, sourceFile.path, { schema, fileSchema: sourceFile.schema, metadata, expectedRows: sourceFile.rows }) : undefined;
+    adopted = staged?.result;
+    if (!staged) parts.push(...acted);
+    placing = staged?.place();
+    placing?.catch(() => undefined);
     const rewritten = parts.length
       ? await writeDataFiles(ctx, union(parts), {
           schema,
@@ -149,11 +154,13 @@ export async function writeMergeOutput(ctx: TableContext, { target, plan, joined
           rowGroupSize: rewriteRowGroupSize(useDv ? 0 : keeping.reduce((n, f) => n + liveRows(f), 0)),
         })
       : { adds: [], numOutputRows: 0, numOutputBytes: 0 };
+    await placing;
     written = adopted
       ? { adds: [...rewritten.adds, ...adopted.adds], numOutputRows: rewritten.numOutputRows + adopted.numOutputRows, numOutputBytes: rewritten.numOutputBytes + adopted.numOutputBytes }
       : rewritten;
   } catch (err) {
     // The adopted file and the DV file written meanwhile are committed by nothing: not left behind.
+    await placing?.catch(() => undefined);
     if (adopted) await deleteFiles(ctx, adopted.adds);
     const unused = await marking?.catch(() => undefined);
     if (unused) await deleteUnusedDvFiles(ctx, unused.written);
