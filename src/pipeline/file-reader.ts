@@ -173,7 +173,7 @@ export async function readRaw(
   const readJson = (columns?: { name: string; type: string }[]) =>
     `SELECT * FROM read_json(${sqlString(normalized)}, format = 'newline_delimited', ${columns ? `columns = {${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}` : 'sample_size = -1'})`;
   let raw = await describe(compute, readJson(), 'json', undefined, as(normalized));
-  const retyped = jsonReadTypes(raw.columns, big ? jsonIntegerTypes(records, raw.columns) : undefined);
+  const retyped = jsonReadTypes(raw.columns, big ? jsonIntegerTypes(records, raw.columns) : undefined, instantColumns(records, raw.columns));
   if (retyped.some((c, i) => c.type !== raw.columns[i].type)) {
     await dropRawTable(compute, raw);
     raw = await describe(compute, readJson(retyped), 'json', retyped, as(normalized));
@@ -187,8 +187,35 @@ export async function readRaw(
  * whose text quotes every string ("x"); read as VARCHAR, a string is its characters and an object
  * or array its JSON text, as Spark infers such a column as a string.
  */
-function jsonReadTypes(columns: { name: string; type: string }[], integers?: Map<string, string>): { name: string; type: string }[] {
-  return columns.map((c) => (c.type === 'JSON' ? { name: c.name, type: 'VARCHAR' } : integers?.has(c.name) ? { name: c.name, type: integers.get(c.name)! } : c));
+function jsonReadTypes(columns: { name: string; type: string }[], integers: Map<string, string> | undefined, instants: Set<string>): { name: string; type: string }[] {
+  return columns.map((c) =>
+    c.type === 'JSON'
+      ? { name: c.name, type: 'VARCHAR' }
+      : integers?.has(c.name)
+        ? { name: c.name, type: integers.get(c.name)! }
+        : instants.has(c.name)
+          ? { name: c.name, type: 'TIMESTAMPTZ' }
+          : c,
+  );
+}
+
+/** A date and time of day ending in Z or a UTC offset (+02:00, -0500, +02): an instant. */
+const WITH_OFFSET = /\d[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * The TIMESTAMP columns DuckDB inferred from text that names its offset: DuckDB's JSON reader
+ * turns `2024-01-01T05:00:00+02:00` into the wall-clock TIMESTAMP 03:00 (a Delta timestamp_ntz,
+ * which needs a reader-version-3 feature), where its CSV sniffer, Spark and BigQuery all infer an
+ * instant (TIMESTAMP WITH TIME ZONE, a Delta timestamp). Such a column is read as TIMESTAMPTZ; its
+ * values without an offset are UTC, as everywhere in lakelet.
+ */
+function instantColumns(records: Record<string, unknown>[], columns: { name: string; type: string }[]): Set<string> {
+  const found = new Set<string>();
+  for (const { name, type } of columns) {
+    if (type !== 'TIMESTAMP') continue;
+    if (records.some((r) => typeof r[name] === 'string' && WITH_OFFSET.test((r[name] as string).trim()))) found.add(name);
+  }
+  return found;
 }
 
 /** A JSON object (a record), not an array, a scalar or a big integer. */

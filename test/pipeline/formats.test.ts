@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { csv, Workspace } from '../support/workspace.ts';
+import { DeltaTable } from '../../src/engine/table.ts';
 import { pipelineYaml, type PipelineKeys } from '../support/pipeline-yaml.ts';
 
 /** Ingestion of each format into stage and target, transforms, lineage, batching. */
@@ -60,6 +61,31 @@ describe('formats', () => {
     ws.land('landing/x.parquet', readFileSync(join(ws.dir, 'x.parquet')));
     await ws.run();
     expect((await ws.rows('tables/target', 'id')).map((r) => r.v)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+  });
+
+  it('JSON timestamps that name their offset (Z, -05:00) are instants, as from CSV: a Delta timestamp, not timestamp_ntz', async () => {
+    // DuckDB's JSON reader infers such text as a wall-clock TIMESTAMP (Delta timestamp_ntz, a
+    // reader-version-3 feature); its CSV sniffer, Spark and BigQuery infer an instant.
+    ws = new Workspace(pipeline('ndjson'));
+    ws.land('landing/a.ndjson', '{"id":1,"updated":1,"at":"2024-01-01T05:00:00Z"}\n{"id":2,"updated":1,"at":"2024-01-01T06:30:00Z"}\n');
+    ws.land('landing/b.ndjson', '{"id":3,"updated":1,"at":"2024-01-02T00:00:00.5-05:00"}\n');
+    ws.land('landing/c.ndjson', '{"id":4,"updated":1,"wall":"2024-01-02 10:00:00"}\n');
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ files: 3, quarantined: 0, rowsInserted: 4 });
+    const target = await DeltaTable.forPath(join(ws.dir, 'tables/target'));
+    try {
+      const snapshot = await target.snapshot();
+      const types = Object.fromEntries(snapshot.schema.fields.map((f) => [f.name, f.type]));
+      expect(types).toMatchObject({ at: 'timestamp', wall: 'timestamp_ntz' });
+    } finally {
+      target.close();
+    }
+    expect((await ws.rows('tables/target', 'id')).map((r) => [r.at, r.wall])).toEqual([
+      ['2024-01-01 05:00:00+00', null],
+      ['2024-01-01 06:30:00+00', null],
+      ['2024-01-02 05:00:00.5+00', null],
+      [null, '2024-01-02 10:00:00'],
+    ]);
   });
 
   it('transforms before staging: epoch → UTC timestamp, rename, cast', async () => {
