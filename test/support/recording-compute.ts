@@ -4,6 +4,9 @@ import type { Compute, ResultColumn } from '../../src/adapters/compute/compute.t
 export class RecordingCompute implements Compute {
   statements: string[] = [];
   constructor(private readonly inner: Compute) {}
+  get threads(): number | undefined {
+    return this.inner.threads;
+  }
   query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     this.statements.push(sql);
     return this.inner.query<T>(sql);

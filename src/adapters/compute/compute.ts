@@ -27,6 +27,11 @@ export interface Compute {
    * cell (deletion vectors' row positions: hundreds of thousands of them).
    */
   integerColumns(sql: string): Promise<Float64Array[]>;
+  /**
+   * How many threads one query may use, when known (a hint for splitting work into parts the
+   * engine runs side by side); undefined before a lazily opened engine has started.
+   */
+  readonly threads?: number;
   close(): void;
 }
 

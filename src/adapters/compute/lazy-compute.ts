@@ -8,6 +8,7 @@ import type { Compute, ResultColumn } from './compute.ts';
  */
 export class LazyCompute implements Compute {
   private opening: Promise<Compute> | undefined;
+  private opened: Compute | undefined;
   private closed = false;
 
   constructor(private readonly open: () => Promise<Compute>) {}
@@ -29,8 +30,12 @@ export class LazyCompute implements Compute {
 
   private engine(): Promise<Compute> {
     if (this.closed) return Promise.reject(new Error('this table handle is closed; open the table again to run SQL.'));
-    this.opening ??= this.open();
+    this.opening ??= this.open().then((engine) => (this.opened = engine));
     return this.opening;
+  }
+
+  get threads(): number | undefined {
+    return this.opened?.threads;
   }
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {

@@ -9,7 +9,8 @@ import { CommitConflictError, InputError } from '../errors.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertOnlyLastUnconditional, type MergeClause } from './merge/clauses.ts';
 import { assertUnambiguous, decideRows, decisionsWithoutTarget, isPlainUpsert, joinCondition, joinRows, lateSourceRows, noRowsActedOn, sourceKeysMayRepeat, type RowDecisions } from './merge/join.ts';
-import { mayPairByPosition } from './merge/aligned.ts';
+import { mayPairByPosition, pairingParts } from './merge/aligned.ts';
+import { columnMappingMode, physicalName } from '../delta/column-mapping.ts';
 import { emptyMetrics, mergeMetrics, type MergeMetrics } from './merge/metrics.ts';
 import { materializeSource, planFiles, prepareTarget, sourceRelationKind, type Dedup, type MergeSource } from './merge/plan.ts';
 import type { Compute } from '../../adapters/compute/compute.ts';
@@ -220,7 +221,7 @@ export class MergeBuilder {
     const late = scan.files.length > 0 && lateSourceRows(plan, target.schema, source, preimages);
     const joinAndDecide = async (positional: boolean): Promise<RowDecisions> => {
       temp.joinedKind = scan.files.length === 0 ? 'VIEW' : 'TABLE';
-      const joinedRows = await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow, positional });
+      const joinedRows = await joinRows(ctx, { ...joinInput, keys, actedOnly: !mayRepeat, asView: scan.files.length === 0, narrow, late: late && !narrow, positional, ...(positional ? { parts } : {}) });
       // 5. Ambiguity: a target row matched by several source rows.
       if (mayRepeat) await assertUnambiguous(ctx, temp.joined, keys);
       // 6. Which files change, and the counts Delta reports.
@@ -235,6 +236,13 @@ export class MergeBuilder {
     // A source lined up with the candidate files is paired with them by position (aligned.ts);
     // should a pair fail the join condition, the join is done again by key.
     const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source, snapshot.partitionColumns.length > 0);
+    // A large pairing is split into parts the cores pair side by side (one key column: positional
+    // pairing needs the key order of a single key).
+    const keyField = snapshot.schema.fields.find((f) => f.name.toLowerCase() === keys[0].toLowerCase());
+    const parts =
+      positional && keyField
+        ? pairingParts(scan.files, keyField, physicalName(keyField, columnMappingMode(snapshot.metadata)), ctx.compute.threads, source.numSourceRows - source.numSourceRowsDeduplicated)
+        : undefined;
     let decisions = await joinAndDecide(positional);
     if (decisions.misaligned > 0) {
       await ctx.compute.run(`DROP TABLE ${temp.joined}`);

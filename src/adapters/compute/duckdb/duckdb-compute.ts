@@ -1,6 +1,6 @@
 import type { DuckDBInstance, DuckDBConnection, DuckDBListType, DuckDBArrayType, DuckDBMapType, DuckDBStructType, DuckDBType } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../../errors/lakelet-error.ts';
 import { duckDbIoError } from '../../io-error.ts';
@@ -16,6 +16,8 @@ export class DuckDbCompute implements Compute {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** DuckDB's threads setting: the one given, else one per core (DuckDB's own default). */
+    readonly threads: number,
   ) {}
 
   /**
@@ -49,7 +51,7 @@ export class DuckDbCompute implements Compute {
     const connection = await instance.connect();
     // UTC everywhere: Delta timestamps are UTC instants; results must not depend on the laptop's zone.
     await connection.run("SET TimeZone = 'UTC'");
-    return new DuckDbCompute(instance, connection);
+    return new DuckDbCompute(instance, connection, threads ?? availableParallelism());
   }
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {

@@ -21,7 +21,7 @@ import {
   type CodedClause,
 } from './clauses.ts';
 import { SOURCE_ROW, type MergePlan, type MergeSource } from './plan.ts';
-import { CODE_MISALIGNED } from './aligned.ts';
+import { CODE_MISALIGNED, type PairingPart } from './aligned.ts';
 import { inputErrorFrom } from '../../../errors/lakelet-error.ts';
 
 /** A target row matched by more than one source row: the merge would be ambiguous. */
@@ -87,6 +87,8 @@ export interface JoinInput {
    * aligned.ts); a pair failing the join condition gets CODE_MISALIGNED and is kept.
    */
   positional?: boolean;
+  /** Paired by position: the parts to pair side by side (see pairingParts); one pairing when absent. */
+  parts?: PairingPart[];
 }
 
 /**
@@ -175,11 +177,24 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<num
     // which spares packing both sides' rows into structs for an outer query.
     // A table's CREATE reports its row count (a view's reports nothing): with actedOnly, zero rows
     // means no clause acts on any row, known without a query over the table.
-    const created = await ctx.compute.query<{ Count?: string | number }>(
-      `CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS SELECT ${[`${t}._file::INTEGER AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} ` +
-        from +
-        (input.actedOnly ? ` WHERE ${acted}` : ''),
-    );
+    const select = `SELECT ${[`${t}._file::INTEGER AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} `;
+    const where = input.actedOnly ? ` WHERE ${acted}` : '';
+    const key = sqlIdent(input.keys[0]);
+    // Parts (see pairingParts) as one UNION ALL, ordered: a CREATE TABLE AS keeps its rows'
+    // order, and to keep it DuckDB ran the parts one after another (no faster than one pairing);
+    // under an ORDER BY they run side by side (a million pairs: 28–30 ms against 45–52 with no row
+    // acted on, 78–87 against 96–104 with every row kept and sorted).
+    const body =
+      input.positional && input.parts && input.parts.length > 1
+        ? `SELECT * FROM (${input.parts
+            .map(
+              (p) =>
+                `(${select}FROM (SELECT * FROM (${input.targetSql}) WHERE _file BETWEEN ${p.fromFile} AND ${p.toFile}) ${t} ` +
+                `POSITIONAL JOIN (SELECT * FROM ${input.source.table} WHERE ${key} BETWEEN ${p.lo} AND ${p.hi}) ${s}${where})`,
+            )
+            .join(' UNION ALL ')}) ORDER BY __file, __row`
+        : select + from + where;
+    const created = await ctx.compute.query<{ Count?: string | number }>(`CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS ${body}`);
     const count = created[0]?.Count;
     return input.asView || count === undefined ? undefined : Number(count);
   } catch (err) {
