@@ -194,7 +194,7 @@ function jsonReadTypes(columns: { name: string; type: string }[], integers: Map<
       : integers?.has(c.name)
         ? { name: c.name, type: integers.get(c.name)! }
         : instants.has(c.name)
-          ? { name: c.name, type: 'TIMESTAMPTZ' }
+          ? { name: c.name, type: 'TIMESTAMP WITH TIME ZONE' }
           : c,
   );
 }
@@ -206,7 +206,8 @@ const WITH_OFFSET = /\d[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?
  * The TIMESTAMP columns DuckDB inferred from text that names its offset: DuckDB's JSON reader
  * turns `2024-01-01T05:00:00+02:00` into the wall-clock TIMESTAMP 03:00 (a Delta timestamp_ntz,
  * which needs a reader-version-3 feature), where its CSV sniffer, Spark and BigQuery all infer an
- * instant (TIMESTAMP WITH TIME ZONE, a Delta timestamp). Such a column is read as TIMESTAMPTZ; its
+ * instant (TIMESTAMP WITH TIME ZONE, a Delta timestamp). Such a column is read as one (named as
+ * DESCRIBE names it: the established type is compared by name when later files are cast); its
  * values without an offset are UTC, as everywhere in lakelet.
  */
 function instantColumns(records: Record<string, unknown>[], columns: { name: string; type: string }[]): Set<string> {

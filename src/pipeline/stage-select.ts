@@ -205,11 +205,21 @@ function columnValues(plan: FilePlan, columns: Column[]): { values: { name: stri
     values.push({ name: col.name, value });
     if (!d.source && sameType) continue;
     const source = d.source ?? { expr: d.expr, type: d.type, reason: '' };
-    const fit = `${sqlString(`value `)} || CAST(${d.expr} AS VARCHAR) || ${sqlString(` does not fit column ${col.name} ${col.type} without loss`)}`;
+    const fit = `${sqlString(`value `)} || CAST(${d.expr} AS VARCHAR) || ${sqlString(` does not fit column ${col.name} ${col.type} without loss${epochHint(d, col)}`)}`;
     const reason = !d.source ? fit : sameType ? d.source.reason : `CASE WHEN (${d.expr}) IS NULL THEN ${d.source.reason} ELSE ${fit} END`;
     checks.push({ name: col.name, lost: `((${source.expr}) IS NOT NULL AND (${value}) IS NULL)`, reason, text: asText(source.expr, source.type) });
   }
   return { values, checks };
+}
+
+/**
+ * A number meeting a date or timestamp column is most likely epoch time (seconds, millis…), which
+ * a cast does not read: say which transform does.
+ */
+function epochHint(d: Derived, col: Column): string {
+  const number = EXACT_NUMBER.test(d.type) || FLOATING.test(d.type);
+  const moment = col.type === 'DATE' || col.type.startsWith('TIMESTAMP');
+  return number && moment && !d.source ? ` (a number: if it is epoch time, add transforms: { ${d.name}: { epoch: auto } } to the pipeline in lakelet.yml)` : '';
 }
 
 const asText = (expr: string, type: string) => (NESTED.test(type) ? `CAST(to_json(${expr}) AS VARCHAR)` : `CAST(${expr} AS VARCHAR)`);

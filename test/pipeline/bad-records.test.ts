@@ -97,6 +97,24 @@ describe('a valid file is never quarantined because of its neighbours', () => {
   });
 });
 
+describe('a number meeting a date or timestamp column', () => {
+  it('is a bad record whose error names the epoch transform', async () => {
+    ws = new Workspace(yaml('ndjson', { badRecordsLimit: 1 }));
+    ws.land('landing/1.ndjson', ndjson([{ id: 1, ts: '2024-01-01 00:00:00', n: 1 }]));
+    await ws.run();
+    // Epoch seconds where the table has a TIMESTAMP: every record of the file is bad.
+    ws.land('landing/2.ndjson', ndjson([{ id: 2, ts: 1704153600, n: 2 }]));
+    // A number that does not fit a number column gets no such hint.
+    ws.land('landing/3.ndjson', ndjson([{ id: 3, ts: '2024-01-02 00:00:00', n: 3 }, { id: 4, ts: '2024-01-02 00:00:00', n: 1.5 }]));
+    await ws.run();
+    const error = JSON.parse(quarantined(ws, '/2.ndjson.error.json')!);
+    expect(error.error).toBe(
+      'its only record is bad (line 1): value 1704153600 does not fit column ts TIMESTAMP without loss (a number: if it is epoch time, add transforms: { ts: { epoch: auto } } to the pipeline in lakelet.yml)',
+    );
+    expect(badRecords(ws, '3.ndjson').map((b) => b.error)).toEqual(['value 1.5 does not fit column n BIGINT without loss']);
+  });
+});
+
 describe('badRecords: quarantine-file (the default)', () => {
   it('an NDJSON file with 99 good lines and one invalid line: 99 rows load, the bad line goes to <file>.bad-records.ndjson', async () => {
     ws = new Workspace(yaml('ndjson'));

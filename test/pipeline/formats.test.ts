@@ -70,8 +70,10 @@ describe('formats', () => {
     ws.land('landing/a.ndjson', '{"id":1,"updated":1,"at":"2024-01-01T05:00:00Z"}\n{"id":2,"updated":1,"at":"2024-01-01T06:30:00Z"}\n');
     ws.land('landing/b.ndjson', '{"id":3,"updated":1,"at":"2024-01-02T00:00:00.5-05:00"}\n');
     ws.land('landing/c.ndjson', '{"id":4,"updated":1,"wall":"2024-01-02 10:00:00"}\n');
+    // Mixed notations: read as text, then cast to the column's instants like any text.
+    ws.land('landing/d.ndjson', '{"id":5,"updated":1,"at":"2024-01-03T00:00:00Z"}\n{"id":6,"updated":1,"at":"2024-01-03T01:00:00+01:00"}\n');
     const s = await ws.run();
-    expect(s.totals).toMatchObject({ files: 3, quarantined: 0, rowsInserted: 4 });
+    expect(s.totals).toMatchObject({ files: 4, quarantined: 0, rowsRejected: 0, rowsInserted: 6 });
     const target = await DeltaTable.forPath(join(ws.dir, 'tables/target'));
     try {
       const snapshot = await target.snapshot();
@@ -85,6 +87,8 @@ describe('formats', () => {
       ['2024-01-01 06:30:00+00', null],
       ['2024-01-02 05:00:00.5+00', null],
       [null, '2024-01-02 10:00:00'],
+      ['2024-01-03 00:00:00+00', null],
+      ['2024-01-03 00:00:00+00', null],
     ]);
   });
 
