@@ -101,18 +101,17 @@ export async function stageParquetFile(ctx: TableContext, file: string, options:
     const facts = footer.stats !== undefined ? { numRecords: footer.numRecords, json: footer.stats } : await scannedStats(ctx, staged, schema, metadata);
     // The rows the caller decided on are the file's: a count that differs means it is not what it seemed.
     if (facts.numRecords !== footer.numRecords || (options.expectedRows !== undefined && facts.numRecords !== options.expectedRows)) return undefined;
-    handedOver = true;
-    if (facts.numRecords === 0) {
-      await cleanUp();
-      return { result: { adds: [], numOutputRows: 0, numOutputBytes: 0 }, place: async () => {} };
-    }
+    if (facts.numRecords === 0) return { result: { adds: [], numOutputRows: 0, numOutputBytes: 0 }, place: async () => {} };
     const key = `part-00000-${uuid}-c000${footer.codec}.parquet`;
+    const result = {
+      adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats: facts.json }],
+      numOutputRows: facts.numRecords,
+      numOutputBytes: size,
+    };
+    // From here the staging folder is place()'s to remove.
+    handedOver = true;
     return {
-      result: {
-        adds: [{ path: encodeAddPath(key), partitionValues: {}, size, modificationTime: ctx.clock.now(), dataChange: true, stats: facts.json }],
-        numOutputRows: facts.numRecords,
-        numOutputBytes: size,
-      },
+      result,
       place: async () => {
         try {
           await ctx.store.putFile(key, staged);

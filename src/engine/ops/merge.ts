@@ -238,9 +238,11 @@ export class MergeBuilder {
     const positional = !mayRepeat && scan.files.length > 0 && mayPairByPosition(plan, source, snapshot.partitionColumns.length > 0);
     // A large pairing is split into parts the cores pair side by side (one key column: positional
     // pairing needs the key order of a single key).
+    // (The parts filter the source by the table's key bounds: only a source key of the table's type.)
     const keyField = snapshot.schema.fields.find((f) => f.name.toLowerCase() === keys[0].toLowerCase());
+    const sourceKey = source.schema.fields.find((f) => f.name.toLowerCase() === keys[0].toLowerCase());
     const parts =
-      positional && keyField
+      positional && keyField && sourceKey?.type === keyField.type
         ? pairingParts(scan.files, keyField, physicalName(keyField, columnMappingMode(snapshot.metadata)), ctx.compute.threads, source.numSourceRows - source.numSourceRowsDeduplicated)
         : undefined;
     let decisions = await joinAndDecide(positional);
