@@ -9,6 +9,7 @@ import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
 import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers, withCsvReadOption as withOption } from '../engine/ops/csv-integers.ts';
 import { jsonIntegerTypes } from './exact-integers.ts';
+import { WITH_OFFSET_PATTERN } from '../engine/ops/json-instants.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 
@@ -200,7 +201,7 @@ function jsonReadTypes(columns: { name: string; type: string }[], integers: Map<
 }
 
 /** A date and time of day ending in Z or a UTC offset (+02:00, -0500, +02): an instant. */
-const WITH_OFFSET = /\d[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+const WITH_OFFSET = new RegExp(WITH_OFFSET_PATTERN, 'i');
 
 /**
  * The TIMESTAMP columns DuckDB inferred from text that names its offset: DuckDB's JSON reader

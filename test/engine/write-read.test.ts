@@ -231,3 +231,34 @@ describe('a CSV source keeps its integers exact', () => {
     expect((await t.read({ orderBy: 'id' })).map((r) => String(r.big))).toEqual(['9007199254740993', '12345678901234567890']);
   });
 });
+
+describe('a JSON source: timestamps that name their offset are instants', () => {
+  it('NDJSON and a JSON array write a Delta timestamp (the protocol stays 1/2); text without an offset stays timestamp_ntz; a merge reads the same', async () => {
+    const ndjson = join(fx.dir, `instants-${++n}.ndjson`);
+    writeFileSync(ndjson, '{"id":1,"at":"2024-01-01T05:00:00Z","wall":"2024-01-01 05:00:00"}\n{"id":2,"at":"2024-01-01T06:00:00Z","wall":"2024-01-01 06:00:00"}\n');
+    const t = await freshTable();
+    await t.write({ file: ndjson }).execute();
+    const snapshot = await t.snapshot();
+    expect(Object.fromEntries(snapshot.schema.fields.map((f) => [f.name, f.type]))).toEqual({ id: 'long', at: 'timestamp', wall: 'timestamp_ntz' });
+    // timestamp_ntz needs its reader feature; a timestamp does not.
+    expect(snapshot.protocol.readerFeatures).toEqual(['timestampNtz']);
+
+    const array = join(fx.dir, `instants-${++n}.json`);
+    writeFileSync(array, JSON.stringify([{ id: 1, at: '2024-01-01T05:00:00-05:00' }, { id: 3, at: '2024-01-03T00:00:00+01:00' }]));
+    const u = await freshTable();
+    await u.write({ file: array }).execute();
+    const plain = await u.snapshot();
+    expect(plain.schema.fields.find((f) => f.name === 'at')?.type).toBe('timestamp');
+    expect(plain.protocol).toMatchObject({ minReaderVersion: 1, minWriterVersion: 2 });
+    // A merge from the NDJSON file: the offsets read as the same instants.
+    await u.merge({ file: ndjson }, { on: ['id'] }).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute();
+    const rows = await u.read({ orderBy: 'id' });
+    expect(rows.map((r) => [String(r.id), String(r.at)])).toEqual([
+      ['1', '2024-01-01 05:00:00+00'],
+      ['2', '2024-01-01 06:00:00+00'],
+      ['3', '2024-01-02 23:00:00+00'],
+    ]);
+    t.close();
+    u.close();
+  });
+});

@@ -4,6 +4,7 @@ import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlString } from '../../adapters/compute/sql.ts';
 import { InputError } from '../errors.ts';
 import { csvIntegerTypes, csvTypesOption, mayRoundIntegers, withCsvReadOption } from './csv-integers.ts';
+import { jsonInstantsSql } from './json-instants.ts';
 
 export type FileFormat = 'csv' | 'json' | 'ndjson' | 'parquet';
 
@@ -63,10 +64,12 @@ export function sourceSql(source: Source): string {
 }
 
 /**
- * sourceSql, with a CSV file's integers kept exact (csv-integers.ts): a column the sniffer types
+ * sourceSql, with a JSON file's timestamps that name their offset read as instants (json-instants.ts),
+ * and a CSV file's integers kept exact (csv-integers.ts): a column the sniffer types
  * DOUBLE that holds an integer a double rounds is read as DECIMAL(38,0), or as text. Costs one
  * aggregate over the file when it has a floating-point column, and a text read of it only when a
- * value reaches 2^53; nothing for other sources. `columns`: the CSV's columns as described here,
+ * value reaches 2^53; a JSON file costs a DESCRIBE, and a read of its raw objects when DuckDB
+ * inferred a TIMESTAMP column; nothing for Parquet or SQL. `columns`: the CSV's columns as described here,
  * when they are the returned SELECT's (so the caller need not sniff the file again).
  * `inputError` words a file DuckDB cannot read.
  */
@@ -76,7 +79,16 @@ export async function exactSourceSql(
   inputError: (err: unknown) => Error,
 ): Promise<{ sql: string; columns?: { column_name: string; column_type: string }[] }> {
   const sql = sourceSql(source);
-  if ('sql' in source || (source.format ?? formatOf(source.file)) !== 'csv') return { sql };
+  if ('sql' in source) return { sql };
+  const format = source.format ?? formatOf(source.file);
+  if (format === 'json' || format === 'ndjson') {
+    try {
+      return { sql: await jsonInstantsSql(compute, sql, source.file, format) };
+    } catch (err) {
+      throw inputError(err);
+    }
+  }
+  if (format !== 'csv') return { sql };
   let described: { column_name: string; column_type: string }[];
   try {
     described = await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
