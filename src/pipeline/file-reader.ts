@@ -9,7 +9,7 @@ import { FileRejectedError, type RejectKind } from './errors.ts';
 import { repairJson } from './json-repair.ts';
 import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers, withCsvReadOption as withOption } from '../engine/ops/csv-integers.ts';
 import { jsonIntegerTypes } from './exact-integers.ts';
-import { WITH_OFFSET_PATTERN } from '../engine/ops/json-instants.ts';
+import { namesOffset } from '../engine/ops/json-instants.ts';
 import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
 import { decodeUtf8 } from './text-check.ts';
 
@@ -200,22 +200,16 @@ function jsonReadTypes(columns: { name: string; type: string }[], integers: Map<
   );
 }
 
-/** A date and time of day ending in Z or a UTC offset (+02:00, -0500, +02): an instant. */
-const WITH_OFFSET = new RegExp(WITH_OFFSET_PATTERN, 'i');
-
 /**
- * The TIMESTAMP columns DuckDB inferred from text that names its offset: DuckDB's JSON reader
- * turns `2024-01-01T05:00:00+02:00` into the wall-clock TIMESTAMP 03:00 (a Delta timestamp_ntz,
- * which needs a reader-version-3 feature), where its CSV sniffer, Spark and BigQuery all infer an
- * instant (TIMESTAMP WITH TIME ZONE, a Delta timestamp). Such a column is read as one (named as
- * DESCRIBE names it: the established type is compared by name when later files are cast); its
- * values without an offset are UTC, as everywhere in lakelet.
+ * The TIMESTAMP columns whose text names its offset, read as instants: DuckDB's JSON reader makes
+ * `2024-01-01T05:00:00+02:00` a wall-clock TIMESTAMP (see engine/ops/json-instants.ts, which does
+ * the same for a file given to `write`/`merge`). Named as DESCRIBE names the type: the established
+ * type is compared by name when later files are cast.
  */
 function instantColumns(records: Record<string, unknown>[], columns: { name: string; type: string }[]): Set<string> {
   const found = new Set<string>();
   for (const { name, type } of columns) {
-    if (type !== 'TIMESTAMP') continue;
-    if (records.some((r) => typeof r[name] === 'string' && WITH_OFFSET.test((r[name] as string).trim()))) found.add(name);
+    if (type === 'TIMESTAMP' && namesOffset(records.find((r) => r[name] !== null && r[name] !== undefined)?.[name])) found.add(name);
   }
   return found;
 }

@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/adapters/clock.ts';
 import { parseStats } from '../../src/engine/delta/stats.ts';
 import { dirOf } from '../support/temp.ts';
 import { useEngine } from '../support/engine-fixture.ts';
+import { RecordingCompute } from '../support/recording-compute.ts';
 
 const fx = useEngine();
 
@@ -236,8 +237,11 @@ describe('a JSON source: timestamps that name their offset are instants', () => 
   it('NDJSON and a JSON array write a Delta timestamp (the protocol stays 1/2); text without an offset stays timestamp_ntz; a merge reads the same', async () => {
     const ndjson = join(fx.dir, `instants-${++n}.ndjson`);
     writeFileSync(ndjson, '{"id":1,"at":"2024-01-01T05:00:00Z","wall":"2024-01-01 05:00:00"}\n{"id":2,"at":"2024-01-01T06:00:00Z","wall":"2024-01-01 06:00:00"}\n');
-    const t = await freshTable();
+    const rec = new RecordingCompute(fx.compute);
+    const t = await DeltaTable.forPath(join(fx.dir, `t${++n}`), { compute: rec });
     await t.write({ file: ndjson }).execute();
+    // The file is described once: the check hands its columns to the write.
+    expect(rec.statements.filter((q) => q.startsWith('DESCRIBE') && q.includes(ndjson))).toHaveLength(1);
     const snapshot = await t.snapshot();
     expect(Object.fromEntries(snapshot.schema.fields.map((f) => [f.name, f.type]))).toEqual({ id: 'long', at: 'timestamp', wall: 'timestamp_ntz' });
     // timestamp_ntz needs its reader feature; a timestamp does not.

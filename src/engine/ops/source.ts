@@ -69,8 +69,8 @@ export function sourceSql(source: Source): string {
  * DOUBLE that holds an integer a double rounds is read as DECIMAL(38,0), or as text. Costs one
  * aggregate over the file when it has a floating-point column, and a text read of it only when a
  * value reaches 2^53; a JSON file costs a DESCRIBE, and a read of its raw objects when DuckDB
- * inferred a TIMESTAMP column; nothing for Parquet or SQL. `columns`: the CSV's columns as described here,
- * when they are the returned SELECT's (so the caller need not sniff the file again).
+ * inferred a TIMESTAMP column; nothing for Parquet or SQL. `columns`: the CSV's or JSON's columns as
+ * described here, when they are the returned SELECT's (so the caller need not sniff the file again).
  * `inputError` words a file DuckDB cannot read.
  */
 export async function exactSourceSql(
@@ -83,7 +83,7 @@ export async function exactSourceSql(
   const format = source.format ?? formatOf(source.file);
   if (format === 'json' || format === 'ndjson') {
     try {
-      return { sql: await jsonInstantsSql(compute, sql, source.file, format) };
+      return await jsonInstantsSql(compute, sql, source.file, format);
     } catch (err) {
       throw inputError(err);
     }

@@ -179,27 +179,28 @@ export async function joinRows(ctx: TableContext, input: JoinInput): Promise<num
     // means no clause acts on any row, known without a query over the table.
     const select = `SELECT ${[`${t}._file::INTEGER AS __file`, `${t}._row_index AS __row`, `${code} AS __code`, ...outputs].join(', ')} `;
     const where = input.actedOnly ? ` WHERE ${acted}` : '';
-    const key = sqlIdent(input.keys[0]);
-    // Parts (see pairingParts) as one UNION ALL, ordered: a CREATE TABLE AS keeps its rows'
-    // order, and to keep it DuckDB ran the parts one after another (no faster than one pairing);
-    // under an ORDER BY they run side by side (a million pairs: 28–30 ms against 45–52 with no row
-    // acted on, 78–87 against 96–104 with every row kept and sorted).
-    const body =
-      input.positional && input.parts && input.parts.length > 1
-        ? `SELECT * FROM (${input.parts
-            .map(
-              (p) =>
-                `(${select}FROM (SELECT * FROM (${input.targetSql}) WHERE _file BETWEEN ${p.fromFile} AND ${p.toFile}) ${t} ` +
-                `POSITIONAL JOIN (SELECT * FROM ${input.source.table} WHERE ${key} BETWEEN ${p.lo} AND ${p.hi}) ${s}${where})`,
-            )
-            .join(' UNION ALL ')}) ORDER BY __file, __row`
-        : select + from + where;
+    const body = input.positional && input.parts && input.parts.length > 1 ? pairedInParts(input, input.parts, select, where) : select + from + where;
     const created = await ctx.compute.query<{ Count?: string | number }>(`CREATE TEMP ${input.asView ? 'VIEW' : 'TABLE'} ${input.joined} AS ${body}`);
     const count = created[0]?.Count;
     return input.asView || count === undefined ? undefined : Number(count);
   } catch (err) {
     throw inputErrorFrom(err, (detail) => `${ctx.uri}: MERGE failed to evaluate: ${detail}. Check the clause conditions and SET expressions.`);
   }
+}
+
+/**
+ * A pairing by position in parts (see pairingParts), as one UNION ALL, ordered: a CREATE TABLE AS
+ * keeps its rows' order, and to keep it DuckDB ran the parts one after another (no faster than one
+ * pairing); under an ORDER BY they run side by side (a million pairs: 28–30 ms against 45–52 with
+ * no row acted on, 78–87 against 96–104 with every row kept and sorted).
+ */
+function pairedInParts(input: JoinInput, parts: PairingPart[], select: string, where: string): string {
+  const { t, s } = input.aliases;
+  const key = sqlIdent(input.keys[0]);
+  const part = (p: PairingPart) =>
+    `(${select}FROM (SELECT * FROM (${input.targetSql}) WHERE _file BETWEEN ${p.fromFile} AND ${p.toFile}) ${t} ` +
+    `POSITIONAL JOIN (SELECT * FROM ${input.source.table} WHERE ${key} BETWEEN ${p.lo} AND ${p.hi}) ${s}${where})`;
+  return `SELECT * FROM (${parts.map(part).join(' UNION ALL ')}) ORDER BY __file, __row`;
 }
 
 /** The value a target column takes for each clause; unchanged (target value) otherwise. */
