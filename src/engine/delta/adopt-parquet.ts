@@ -13,7 +13,7 @@
  * table's target file size; as many rows as the caller decided on. Anything else is written the
  * usual way (undefined is returned).
  */
-import { copyFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Metadata } from './actions.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
@@ -23,7 +23,7 @@ import type { TableContext } from './table-context.ts';
 import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { encodeAddPath } from './paths.ts';
 import { returnStatsKey, statsColumns, statsFromReturnStats } from './stats.ts';
-import { stagingFolder } from './write-leftovers.ts';
+import { makeStagingFolder, removeStagingFolder } from './write-leftovers.ts';
 import { columnMappingMode } from './column-mapping.ts';
 import { DEFAULT_TARGET_FILE_SIZE, type DataWriteResult } from './data-writer.ts';
 
@@ -80,13 +80,8 @@ export async function stageParquetFile(ctx: TableContext, file: string, options:
   const limit = options.targetFileSize ?? Number(metadata.configuration?.['delta.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
   if (!((await sizeOf(file)) <= limit)) return undefined;
 
-  const id = ctx.ids.uuid();
-  const staging = stagingFolder(ctx.store, id);
-  const cleanUp = async () => {
-    await rm(staging, { recursive: true, force: true });
-    await rmdir(dirname(staging)).catch(() => {});
-  };
-  await mkdir(staging, { recursive: true });
+  const staging = await makeStagingFolder(ctx.store, ctx.ids.uuid());
+  const cleanUp = () => removeStagingFolder(staging);
   let handedOver = false;
   try {
     // Copied first, and everything after read from the copy: it describes the bytes committed,

@@ -1,5 +1,4 @@
-import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import type { AddFile } from './actions.ts';
 import type { DataType, StructField, StructType } from './schema.ts';
 import { isArray, isMap, isStruct } from './schema.ts';
@@ -11,7 +10,7 @@ import { partitionDirectory, encodeAddPath } from './paths.ts';
 import { statsFromReturnStats } from './stats.ts';
 import { physicalName, physicalSchema, type ColumnMappingMode } from './column-mapping.ts';
 import { columnMappingId } from './column-mapping-assign.ts';
-import { stagingFolder } from './write-leftovers.ts';
+import { makeStagingFolder, removeStagingFolder } from './write-leftovers.ts';
 
 export interface DataWriteOptions {
   schema: StructType;
@@ -114,9 +113,7 @@ export async function writeParquetFiles(table: TableContext, sourceSql: string, 
   const layout = columnLayout(options);
   const select = await selectList(table, sourceSql, kind, layout, options.mappingMode, options.columns);
   const id = table.ids.uuid();
-  // Named with this process's pid: a later run tells a killed writer's folder from a live one's (write-leftovers.ts).
-  const stagingLocal = stagingFolder(table.store, id);
-  await mkdir(stagingLocal, { recursive: true });
+  const stagingLocal = await makeStagingFolder(table.store, id);
   try {
     const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
     const rows = await table.compute.query<ReturnStatsRow>(
@@ -139,9 +136,7 @@ export async function writeParquetFiles(table: TableContext, sourceSql: string, 
     }
     return files;
   } finally {
-    await rm(stagingLocal, { recursive: true, force: true });
-    // No empty staging folder left in the table (another write's makes it again: mkdir -p).
-    await rmdir(dirname(stagingLocal)).catch(() => {});
+    await removeStagingFolder(stagingLocal);
   }
 }
 

@@ -1,6 +1,6 @@
-import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writerGone } from '../../adapters/process-alive.ts';
 import type { ObjectStore } from '../../adapters/storage/object-store.ts';
 
@@ -32,11 +32,32 @@ export interface LeftoverOptions {
 }
 
 /**
- * A write's local staging folder: `.lakelet-staging/<pid>-<id>` in the table's folder (on the same
- * disk, so its files are renamed into place), or under the machine's temp folder for a remote table.
+ * Creates a write's local staging folder: `.lakelet-staging/<pid>-<id>` in the table's folder (on
+ * the same disk, so its files are renamed into place), or under the machine's temp folder for a
+ * remote table. Named with the pid: a later run tells a killed writer's folder from a live one's.
+ *
+ * Another writer of the table removes the shared parent when it leaves it empty
+ * (removeStagingFolder); a `mkdir -p` that meets that removal half-way fails (ENOENT, or ENOTDIR
+ * when the parent it found is gone by the time it is checked), and is simply made again. Seen in
+ * the concurrency test, four processes merging into one table (a merge failed with ENOTDIR).
  */
-export function stagingFolder(store: ObjectStore, id: string): string {
-  return join(stagingRoot(store), `${process.pid}-${id}`);
+export async function makeStagingFolder(store: ObjectStore, id: string): Promise<string> {
+  const dir = join(stagingRoot(store), `${process.pid}-${id}`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dir, { recursive: true });
+      return dir;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** Removes a staging folder, and the shared parent when that leaves it empty (no empty folder stays in the table). */
+export async function removeStagingFolder(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await rmdir(dirname(dir)).catch(() => {});
 }
 
 function stagingRoot(store: ObjectStore): string {
