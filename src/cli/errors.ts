@@ -1,4 +1,5 @@
 import { LakeletError } from '../engine/errors.ts';
+import { ConfigError } from '../pipeline/errors.ts';
 
 /**
  * How the CLI reports failure: exactly one line `lakelet: <message>` on stderr and exit code 1;
@@ -65,7 +66,10 @@ export function errorDetail(err: unknown): string {
 }
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof CliError ? err.exitCode : EXIT_FAILURE;
+  if (err instanceof CliError) return err.exitCode;
+  // A lakelet.yml that is not there, or a profile it does not define: the invocation is wrong.
+  if (err instanceof ConfigError && err.usage) return EXIT_USAGE;
+  return EXIT_FAILURE;
 }
 
 /** Writing to a pipe whose reader went away (`lakelet read … | head`): not a failure. */

@@ -13,6 +13,13 @@ export function nonNegativeInteger(value: string): number {
   return n;
 }
 
+/** A TCP port to listen on: 0 (any free one) to 65535. */
+export function portNumber(value: string): number {
+  const n = nonNegativeInteger(value);
+  if (n > 65535) throw new InvalidArgumentError('expected a port number from 0 (any free port) to 65535.');
+  return n;
+}
+
 export function positiveInteger(value: string): number {
   const n = nonNegativeInteger(value);
   if (n === 0) throw new InvalidArgumentError('expected a number of 1 or more.');

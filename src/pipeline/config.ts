@@ -219,7 +219,9 @@ export function loadConfig(file: string, options: ConfigOptions = {}): LakeletCo
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pass -c <lakelet.yml>` }]);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(path, [{ path: '', message: "no such file: pass -c <your lakelet.yml>, or write a starter one here with 'lakelet init'", usage: true }]);
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code ?? (err as Error).message}); pass -c <lakelet.yml>` }]);
   }
   return parseConfig(text, path, { ...options, profile: options.profile ?? (process.env.LAKELET_PROFILE || undefined) });
 }
@@ -228,13 +230,13 @@ export function parseConfig(text: string, file: string, options: ConfigOptions =
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { path: '', message: e.message.split('\n')[0], ...(pos ? { position: { line: pos.line, column: pos.col } } : {}) };
-      }),
-    );
+    // The first YAML error only: one misplaced indent makes the parser report every line after it
+    // again (a dozen lines of the same complaint), which buries the one to fix.
+    const [first] = doc.errors;
+    const pos = first.linePos?.[0];
+    const more = doc.errors.length - 1;
+    const message = first.message.split('\n')[0].replace(/:\s*$/, '') + (more > 0 ? ` (and ${more} more YAML error${more === 1 ? '' : 's'} after it, which usually follow from this one)` : '');
+    throw new ConfigError(file, [{ path: '', message, ...(pos ? { position: { line: pos.line, column: pos.col } } : {}) }]);
   }
   const written: unknown = doc.toJS() ?? {};
   const credentials = credentialIssues(written, doc, lines);

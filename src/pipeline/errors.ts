@@ -11,16 +11,22 @@ export interface ConfigIssue {
   path: string;
   message: string;
   position?: TextPosition;
+  /**
+   * Not the definition's fault but the caller's: a file that is not there, a profile the file does
+   * not define. The command line reports such an error as wrong usage (exit code 2).
+   */
+  usage?: true;
 }
 
-/** The pipeline definition (lakelet.yml) is unreadable or invalid. */
+/** The pipeline definition (lakelet.yml) is unreadable or invalid, or was asked for something it lacks. */
 export class ConfigError extends LakeletError {
+  /** Every issue is the caller's (see ConfigIssue.usage): the file itself may be fine. */
+  readonly usage: boolean;
   constructor(readonly file: string, readonly issues: ConfigIssue[]) {
-    super(
-      'PIPELINE_CONFIG',
-      `${file}: invalid pipeline definition: ` +
-        issues.map((i) => `${i.position ? `${i.position.line}:${i.position.column} ` : ''}${i.path || '(root)'}: ${i.message}`).join('; '),
-    );
+    const usage = issues.length > 0 && issues.every((i) => i.usage);
+    const where = (i: ConfigIssue) => `${i.position ? `${i.position.line}:${i.position.column} ` : ''}${i.path || '(root)'}: `;
+    super('PIPELINE_CONFIG', `${file}: ${usage ? '' : 'invalid pipeline definition: '}` + issues.map((i) => `${usage ? '' : where(i)}${i.message}`).join('; '));
+    this.usage = usage;
   }
 }
 

@@ -86,7 +86,7 @@ export function applyProfile(written: unknown, profile: string, ctx: ProfileCont
   if (chosen === undefined) {
     if (profile === DEFAULT_PROFILE) return result;
     const message = `unknown profile '${profile}' (--profile / LAKELET_PROFILE); this file defines: ${known.join(', ')}${profiles ? '' : " (add a 'profiles:' section to define more)"}`;
-    result.issues.push({ path: 'profiles', message, ...(profiles ? { position: locate(ctx.doc, ctx.lines, ['profiles'], { atKey: true }) } : {}) });
+    result.issues.push({ path: 'profiles', message, usage: true, ...(profiles ? { position: locate(ctx.doc, ctx.lines, ['profiles'], { atKey: true }) } : {}) });
     return result;
   }
   const at = ['profiles', profile];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/pipeline/config.ts';
 import { lakelet, lakeletOk } from '../support/cli.ts';
@@ -31,7 +31,7 @@ describe('lakelet generate --pipeline', () => {
       [['generate', 'orders', '--pipeline', 'orders', '--format', 'parquet'], /reads csv files, not parquet/],
       [['generate', 'orders', '--pipeline', 'orders', '--delete-fraction', '0.1'], /has no delete marker .*op = 'D'.* would be loaded as ordinary rows/],
       [['generate', 'orders', '--pipeline', 'customers'], /reads json files; lakelet generate writes csv, ndjson, parquet/],
-      [['generate', 'orders', '--pipeline', 'nope'], /no pipeline named 'nope' in .*lakelet\.yml \(it has orders, accounts/],
+      [['generate', 'orders', '--pipeline', 'nope'], /no pipeline named nope in .*lakelet\.yml \(it has orders, accounts/],
       [['generate', 'orders', '--pipeline', 'orders', '--out', tmp.dir], /either --out or --pipeline/],
     ];
     for (const [args, message] of cases) {
@@ -41,4 +41,21 @@ describe('lakelet generate --pipeline', () => {
     }
     expect(existsSync(join(tmp.dir, 'work-data', 'landing', 'accounts'))).toBe(false);
   }, 60_000);
+
+  it('refuses data without the partition column the target is to be partitioned by', async () => {
+    const partitioned = join(tmp.dir, 'partitioned.yml');
+    writeFileSync(partitioned, readFileSync(config, 'utf8').replace(/^(  orders:\n)/m, '$1    partitionBy: [region]\n'));
+    expect(loadConfig(partitioned).pipelines.find((p) => p.name === 'orders')!.partitionBy).toEqual(['region']);
+    const r = await lakelet(['generate', 'orders', '--rows', '10', '--pipeline', 'orders', '-c', partitioned]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/needs partitionBy column 'region', which orders data does not have .*change the pipeline's partitionBy/);
+  });
+
+  it('a pipeline name lakelet.yml does not define is wrong usage (exit 2) for every command taking -p', async () => {
+    for (const args of [['run', '--once', '-p', 'nope'], ['status', '-p', 'nope'], ['requeue', '--all', '-p', 'nope'], ['generate', 'orders', '--pipeline', 'nope']]) {
+      const r = await lakelet([...args, '-c', config]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^lakelet: no pipeline named nope in .*lakelet\.yml \(it has orders, accounts/);
+    }
+  });
 });

@@ -71,6 +71,9 @@ describe('lakelet run / status / demo', () => {
     expect(JSON.parse(third.stdout).totals).toMatchObject({ files: 1, staged: 1, merged: 1, quarantined: 0, rowsStaged: 2, rowsInserted: 1, rowsRejected: 1 });
     const warn = third.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((e: { event: string }) => e.event === 'run.incomplete');
     expect(warn).toMatchObject({ level: 'warn', pipeline: 'p', quarantined: 0, rejected: 1 });
+    // Its file went in without that record: requeue (whole quarantined files) is not the way.
+    expect(warn.hint).toMatch(/^rejected records were left out of files that otherwise went in: .*rows without a key only in the stage table; fix those records and land them as a new file/);
+    expect(warn.hint).not.toContain('requeue');
 
     // status counts files with the same words: staged includes merged; a stage-only file is staged, not merged.
     const status = JSON.parse((await lakelet(['status', '-c', ws.configFile, '--json'])).stdout);
@@ -178,9 +181,16 @@ pipelines:
     const r = await lakelet(['run', '--once', '-c', ws.configFile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/lakelet\.yml: invalid pipeline definition: 5:13 pipelines\.p\.format: Invalid option/);
+    // A lakelet.yml that is not there is wrong usage, told with the two ways out.
     const missing = await lakelet(['run', '--once', '-c', join(ws.dir, 'nope.yml')]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('cannot read the file');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yml: no such file: pass -c <your lakelet\.yml>, or write a starter one here with 'lakelet init'\n$/);
+    // One misplaced indent: the first YAML error, not the dozen that follow from it.
+    writeFileSync(ws.configFile, 'pipelines:\n  p:\n    landing: ./landing\n   format: csv\n    key: id\n    stage: ./s\n    target: ./t\n');
+    const indent = await lakelet(['run', '--once', '-c', ws.configFile]);
+    expect(indent.code).toBe(1);
+    expect(indent.stderr.match(/All mapping items must start at the same column/g)).toHaveLength(1);
+    expect(indent.stderr).toMatch(/4:1 \(root\): All mapping items must start at the same column at line 4, column 1 \(and \d+ more YAML errors after it, which usually follow from this one\)/);
   });
 
   it('demo builds a workspace, runs the pipeline, and shows the results', async () => {

@@ -161,8 +161,8 @@ describe.skipIf(gcsMode === 'skip')('profiles: the same lakelet.yml on local fol
     ws = new Workspace(config('unused'));
     ws.land('landing/initial.csv', `${HEADER}\n`);
     const run = await lakelet(['run', '--once', '-c', ws.configFile, '--profile', 'gpc']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("unknown profile 'gpc'");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^lakelet: \S+lakelet\.yml: unknown profile 'gpc'/);
     expect(run.stderr).toContain('this file defines: local, gcp');
     expect(ws.files('tables')).toEqual([]);
   });

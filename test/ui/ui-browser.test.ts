@@ -139,4 +139,11 @@ describe('lakelet ui on the command line', () => {
     expect(run.stderr).toMatch(/^lakelet: refusing to serve the UI on 0\.0\.0\.0: it is not a loopback address.*--allow-remote/);
     expect(run.stdout).toBe('');
   });
+
+  it('refuses a port past 65535 as a usage error naming the range, not a Node error', async () => {
+    const run = await lakelet(['ui', '-c', 'no-such.yml', '--port', '80000']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--port.*expected a port number from 0 \(any free port\) to 65535/);
+    expect(run.stderr).not.toContain('options.port');
+  });
 });

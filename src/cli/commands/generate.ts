@@ -10,6 +10,8 @@ import { loadConfig } from '../../pipeline/config.ts';
 import { InputError } from '../../engine/errors.ts';
 import { isUri, printJson } from '../options.ts';
 import { profileFlag } from '../profile-option.ts';
+import { assertKnownPipelines } from '../pipeline-names.ts';
+import { usageError } from '../errors.ts';
 import { uploadFiles } from '../../dev/upload.ts';
 import { formatTable, humanBytes, plural } from '../output/table-format.ts';
 
@@ -146,10 +148,10 @@ function addDatasetCommand(parent: Command, dataset: SyntheticDataset): void {
     .addHelpText('after', EXAMPLES[dataset.name] ?? '')
     .action(async (options: GenerateCliOptions, command: Command) => {
       if (options.pipeline) {
-        if (options.out) throw new InputError('give either --out or --pipeline (which writes into the pipeline\'s landing folder), not both.');
+        if (options.out) throw usageError('give either --out or --pipeline (which writes into the pipeline\'s landing folder), not both.');
         const config = loadConfig(options.config, { profile: options.profile });
-        const pipeline = config.pipelines.find((p) => p.name === options.pipeline);
-        if (!pipeline) throw new InputError(`no pipeline named '${options.pipeline}' in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')}).`);
+        assertKnownPipelines(config, [options.pipeline]);
+        const pipeline = config.pipelines.find((p) => p.name === options.pipeline)!;
         const explicitFormat = command.getOptionValueSource('format') === 'cli' ? options.format : undefined;
         const fit = fitToPipeline(dataset, pipeline, { format: explicitFormat, deletes: options.deleteFraction > 0, opColumn: options.opColumn === true, file: config.file });
         options.out = fit.out;

@@ -8,6 +8,7 @@ import { CliError, usageError } from '../errors.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { profileOption } from '../profile-option.ts';
+import { assertKnownPipelines } from '../pipeline-names.ts';
 
 interface RequeueOptions {
   config: string;
@@ -45,8 +46,7 @@ Examples:
       if (!options.all && files.length === 0) throw usageError('name the quarantined files to requeue, or --all');
       if (options.all && files.length > 0) throw usageError('give either files or --all, not both');
       const config = loadConfig(options.config, { profile: options.profile });
-      const unknown = (options.pipeline ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
-      if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
+      assertKnownPipelines(config, options.pipeline);
       const pipelines = config.pipelines.filter((p) => !options.pipeline || options.pipeline.includes(p.name));
       const all: QuarantinedFile[] = [];
       for (const p of pipelines) all.push(...(await quarantinedFiles(p)));

@@ -8,6 +8,7 @@ import { everyInterval, runScheduled } from '../scheduled.ts';
 import { commaList, printJson } from '../options.ts';
 import { formatTable, plural } from '../output/table-format.ts';
 import { profileOption } from '../profile-option.ts';
+import { assertKnownPipelines } from '../pipeline-names.ts';
 
 export interface PipelineCliOptions {
   config: string;
@@ -78,10 +79,26 @@ export function failIfIncomplete(summary: RunSummary, pipelines: PipelineConfig[
       quarantined: p.quarantined,
       rejected: p.rowsRejected,
       quarantine: pipelines.find((c) => c.name === p.pipeline)?.quarantine,
-      hint: "fix the cause, then 'lakelet requeue --all' to try the files again; 'lakelet status' shows each file",
+      hint: incompleteHint(p.quarantined, p.rowsRejected),
     });
   }
   throw new CliError('not everything went in', { exitCode: EXIT_INCOMPLETE, reported: true });
+}
+
+/**
+ * What to do about what a run left out. A quarantined file goes back whole with requeue; a
+ * rejected record does not (its file went in without it), so requeue would find nothing to move.
+ */
+function incompleteHint(quarantined: number, rejected: number): string {
+  const hints: string[] = [];
+  if (quarantined > 0) hints.push("each quarantined file has a <name>.error.json beside it saying why: fix the cause, then 'lakelet requeue <name>' (or --all) takes it again");
+  if (rejected > 0) {
+    hints.push(
+      'rejected records were left out of files that otherwise went in: bad ones are in <name>.bad-records.ndjson in the quarantine folder (with line and error), ' +
+        'rows without a key only in the stage table; fix those records and land them as a new file',
+    );
+  }
+  return `${hints.join('; ')}. 'lakelet status' shows each file`;
 }
 
 export function registerRun(program: Command): void {
@@ -111,6 +128,7 @@ ${SUMMARY_HELP}
       const intervalMs = everyInterval(options.every);
       if (intervalMs !== undefined && options.once) throw usageError('--once and --every contradict each other: give one');
       const config = loadConfig(options.config, { profile: options.profile });
+      assertKnownPipelines(config, options.pipeline);
       const reporter = reporterFor(options);
       if (intervalMs !== undefined) {
         const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });

@@ -7,13 +7,13 @@ import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { commaList, nonNegativeInteger, printJson } from '../options.ts';
-import { usageError } from '../errors.ts';
 import { formatTable, humanBytes } from '../output/table-format.ts';
 import { syncStatus, type SyncTableStatus } from '../../pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../warehouse/open-warehouse.ts';
 import type { LakeletConfig } from '../../pipeline/config.ts';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { profileOption } from '../profile-option.ts';
+import { assertKnownPipelines } from '../pipeline-names.ts';
 
 interface StatusOptions {
   config: string;
@@ -67,8 +67,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options: StatusOptions) => {
       const config = loadConfig(options.config, { profile: options.profile });
-      const unknown = (options.pipeline ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
-      if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')})`);
+      assertKnownPipelines(config, options.pipeline);
       // -p: those pipelines and their files only (database sources are not pipelines: left out).
       const chosen = (name: unknown) => !options.pipeline || options.pipeline.includes(String(name));
       const compute = await openCompute();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { UiBindError } from '../../ui/errors.ts';
 import { startUiServer } from '../../ui/server.ts';
-import { nonNegativeInteger } from '../options.ts';
+import { portNumber } from '../options.ts';
 import { usageError } from '../errors.ts';
 
 interface UiOptions {
@@ -25,7 +25,7 @@ export function registerUi(program: Command): void {
         'its history with MERGE metrics and size charts, and the benchmark reports. Read-only; stops on Ctrl-C.',
     )
     .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
-    .option('--port <n>', 'port to listen on (0: a free one)', nonNegativeInteger, 0)
+    .option('--port <n>', 'port to listen on (0: a free one)', portNumber, 0)
     .addOption(new Option('--host <address>', 'address to listen on (only loopback unless --allow-remote)').default('127.0.0.1'))
     .option('--allow-remote', 'allow a non-loopback --host: anyone who can reach it can read every table')
     .option('--open', 'open the page in the default browser')

@@ -8,6 +8,7 @@ import { openStore } from '../../adapters/storage/open-store.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { PipelineRunner, summarize, type PipelineSummary } from '../../pipeline/runner.ts';
 import { positiveInteger } from '../options.ts';
+import { assertKnownPipelines } from '../pipeline-names.ts';
 import { failIfIncomplete, pipelineOptions, printSummary, reporterFor, SUMMARY_HELP, type PipelineCliOptions } from './run.ts';
 
 interface WatchOptions extends PipelineCliOptions {
@@ -32,6 +33,7 @@ export function registerWatch(program: Command): void {
     .option('--interval-ms <ms>', 'how often --trigger poll lists the folders, and how often a gs:// landing is listed', positiveInteger, 1000);
   pipelineOptions(cmd).addHelpText('after', SUMMARY_HELP).action(async (options: WatchOptions) => {
     const config = loadConfig(options.config, { profile: options.profile });
+    assertKnownPipelines(config, options.pipeline);
     const reporter = reporterFor(options);
     const runner = await PipelineRunner.open(config, { reporter, ...(options.pipeline ? { only: options.pipeline } : {}) });
     const totals = new Map<string, PipelineSummary[]>();

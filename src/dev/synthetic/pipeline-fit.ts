@@ -7,7 +7,7 @@ import type { SyntheticDataset } from './dataset.ts';
 /**
  * `lakelet generate <dataset> --pipeline <name>`: where and how to write so that the pipeline takes
  * every file. The files go to the pipeline's landing folder in its format, and nothing is written
- * when they would not fit (a key or orderBy column the dataset lacks, a pattern that does not match
+ * when they would not fit (a key, orderBy or partitionBy column the dataset lacks, a pattern that does not match
  * the file names, delete rows the pipeline would load as plain rows), since a mismatch would
  * otherwise only show up as quarantined files after `lakelet run`.
  */
@@ -27,12 +27,12 @@ export function fitToPipeline(
   // Columns the pipeline will see: the dataset's, the op column, and names given by rename transforms.
   const columns = new Set([...dataset.columns, ...(options.deletes || options.opColumn ? ['op'] : [])].map((c) => c.toLowerCase()));
   for (const [from, t] of Object.entries(pipeline.transforms)) if (t.rename && columns.has(from.toLowerCase())) columns.add(t.rename.toLowerCase());
-  const needed = [...pipeline.key.map((k) => ['key', k]), ...(pipeline.orderBy ? [['orderBy', pipeline.orderBy]] : [])];
+  const needed = [...pipeline.key.map((k) => ['key', k]), ...(pipeline.orderBy ? [['orderBy', pipeline.orderBy]] : []), ...pipeline.partitionBy.map((c) => ['partitionBy', c])];
   const lacking = needed.filter(([, c]) => !columns.has(c.toLowerCase()));
   if (lacking.length > 0) {
     throw new InputError(
       `${where} needs ${lacking.map(([what, c]) => `${what} column '${c}'`).join(' and ')}, which ${dataset.name} data does not have ` +
-        `(its columns: ${dataset.columns.join(', ')}). Pick the dataset that fits the pipeline, or change the pipeline's key/orderBy.`,
+        `(its columns: ${dataset.columns.join(', ')}). Pick the dataset that fits the pipeline, or change the pipeline's ${[...new Set(lacking.map(([what]) => what))].join('/')}.`,
     );
   }
   const sample = `${dataset.name}-b0000${extensionOf(format)}`;

@@ -121,7 +121,7 @@ export class WriteBuilder {
         if (!sourceSchema.fields.some((f) => f.name === p)) {
           throw new InputError(
             `${ctx.uri}: partition column '${p}' is not in the batch (columns: ${sourceSchema.fields.map((f) => f.name).join(', ')}), so the table cannot be created partitioned by it. ` +
-              `Nothing was written. Add the column to the data (in a pipeline: a transform that computes it), or leave it out of the partition columns (partitionBy / --partition-by), then run again.`,
+              `Nothing was written to this table. Add the column to the data, or leave it out of the partition columns (partitionBy in lakelet.yml / --partition-by), then run again.`,
           );
         }
       }
