@@ -18,7 +18,7 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   ${EXIT_OK}  every file taken went in (merged, staged, or a duplicate of one already applied)
   ${EXIT_FAILURE}  failed (the message says what and where; rerun after fixing: unfinished batches resume)
-  ${EXIT_USAGE}  wrong usage (unknown option, bad value)
+  ${EXIT_USAGE}  wrong usage (unknown option, bad value; a lakelet.yml, profile or pipeline that does not exist)
   ${EXIT_INCOMPLETE}  finished, but some files were quarantined or some records rejected (see quarantine/ and 'lakelet status')`;
 
 /** A failure the CLI itself detects, with a message meant for the user. */
