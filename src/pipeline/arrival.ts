@@ -36,18 +36,38 @@ export interface ArrivalCheck {
   abandoned: { file: ObjectMeta; reason: string }[];
 }
 
-/** Whether a landed key is data of the pipeline at all (pattern, hidden, temporary names, markers). */
-export function dataFileFilter(pipeline: PipelineConfig): (key: string) => boolean {
+/**
+ * What a landed key is to the pipeline: `data` (it matches the pattern and is no temporary, hidden
+ * or marker name), `unmatched` (an ordinary file the pattern leaves out: maybe data under another
+ * name, which a user should hear about), or `other` (a temporary, hidden or marker name: expected).
+ */
+export type LandedKind = 'data' | 'unmatched' | 'other';
+
+export function landedKind(pipeline: PipelineConfig): (key: string) => LandedKind {
   const match = picomatch(pipeline.pattern, { dot: false });
   const ignored = picomatch(pipeline.arrival.ignore, { dot: true, basename: true });
   return (key) => {
-    if (!match(key) || ignored(key)) return false;
+    if (ignored(key)) return 'other';
     const parts = key.split('/');
-    if (parts.some((s) => s.startsWith('.'))) return false;
+    if (parts.some((s) => s.startsWith('.'))) return 'other';
     const base = parts[parts.length - 1];
-    if (base === SUCCESS_MARKER || (pipeline.arrival.marker === 'done' && base.endsWith(DONE_SUFFIX))) return false;
-    return true;
+    if (base === SUCCESS_MARKER || (pipeline.arrival.marker === 'done' && base.endsWith(DONE_SUFFIX))) return 'other';
+    return match(key) ? 'data' : 'unmatched';
   };
+}
+
+/** Whether a landed key is data of the pipeline at all (pattern, hidden, temporary names, markers). */
+export function dataFileFilter(pipeline: PipelineConfig): (key: string) => boolean {
+  const kind = landedKind(pipeline);
+  return (key) => kind(key) === 'data';
+}
+
+/** Why an unmatched file (see landedKind) is not taken, and what to do if it is data. */
+export function unmatchedHint(pipeline: PipelineConfig, key: string): string {
+  if (picomatch(pipeline.pattern, { dot: false, nocase: true })(key)) {
+    return `it matches pattern '${pipeline.pattern}' only when case is ignored, and patterns are case-sensitive: rename it, or widen pattern: in lakelet.yml (e.g. "*.{csv,CSV}")`;
+  }
+  return `it does not match pattern '${pipeline.pattern}': if it is data for this pipeline, rename it or widen pattern: in lakelet.yml; it is left where it is`;
 }
 
 /** The marker a file waits for, if any. */

@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { openCompute } from '../adapters/compute/open-compute.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
+import { localFolderOf } from '../adapters/storage/location.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
 import { openWarehouse } from '../warehouse/open-warehouse.ts';
 import type { IngestionLogTable, Warehouse } from '../warehouse/warehouse.ts';
 import { InputError } from '../errors/lakelet-error.ts';
-import { checkArrival, dataFileFilter } from './arrival.ts';
+import { checkArrival, landedKind, unmatchedHint } from './arrival.ts';
 import type { BatchOutcome } from './batch.ts';
 import { planBatch } from './batch-plan.ts';
 import { completeBatch } from './batch-steps.ts';
@@ -71,6 +73,8 @@ export class PipelineRunner {
   private unlocks: (() => Promise<void>)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private waitingSaid = new Map<string, Map<string, string>>();
+  /** Landing problems told already (pipeline + file, or pipeline alone): a watcher lists the landing on every trigger. */
+  private landingSaid = new Set<string>();
   private stopping = false;
 
   private constructor(
@@ -233,7 +237,7 @@ export class PipelineRunner {
 
   /** Landed files matching the pattern, oldest first (mtime, then name). */
   private async landedFiles(rt: PipelineRuntime, only?: ObjectMeta[]): Promise<ObjectMeta[]> {
-    const isData = dataFileFilter(rt.pipeline);
+    const kind = landedKind(rt.pipeline);
     let files: ObjectMeta[];
     if (only) {
       files = [];
@@ -243,8 +247,32 @@ export class PipelineRunner {
       }
     } else {
       files = await rt.landing.list('');
+      this.tellLandingProblems(rt, files, kind);
     }
-    return files.filter((f) => isData(f.key)).sort(arrivalOrder);
+    return files.filter((f) => kind(f.key) === 'data').sort(arrivalOrder);
+  }
+
+  /**
+   * A run that takes nothing should say why when the cause is likely a mistake: a local landing
+   * folder that does not exist (a typo in `landing:`), or files the pattern leaves out (`ORDERS.CSV`
+   * under `*.csv`). Warnings, each said once per runner; the files stay where they are.
+   */
+  private tellLandingProblems(rt: PipelineRuntime, files: ObjectMeta[], kind: (key: string) => string): void {
+    const name = rt.pipeline.name;
+    const once = (id: string) => {
+      if (this.landingSaid.has(id)) return false;
+      this.landingSaid.add(id);
+      return true;
+    };
+    const folder = localFolderOf(rt.landing.uri);
+    if (files.length === 0 && folder !== undefined && !existsSync(folder) && once(name)) {
+      rt.reporter.event('warn', 'landing.missing', { pipeline: name, landing: rt.landing.uri, hint: `the landing folder does not exist, so nothing can arrive: check landing: of pipeline ${name} in lakelet.yml, or create the folder` });
+    }
+    for (const f of files) {
+      if (kind(f.key) === 'unmatched' && once(`${name}\u0000${f.key}`)) {
+        rt.reporter.event('warn', 'file.unmatched', { pipeline: name, file: f.key, reason: unmatchedHint(rt.pipeline, f.key) });
+      }
+    }
   }
 
   async close(): Promise<void> {

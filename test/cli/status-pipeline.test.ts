@@ -42,3 +42,42 @@ describe('lakelet status -p', () => {
     expect(unknown.stderr).toMatch(/no pipeline named nope in .*lakelet\.yml \(it has a, b, c\)/);
   });
 });
+
+describe('a run that takes nothing says why when it looks like a mistake', () => {
+  it('files the pattern leaves out and a landing folder that does not exist are warned about (each once), shown by status, and left alone', async () => {
+    ws = new Workspace(lakeletYaml({ a: { ...pipeline('a'), pattern: '*.csv' }, gone: pipeline('gone') }, { stateDir: './state' }));
+    ws.land('landing/a/1.csv', csv('id,v', [[1, 'x']]));
+    // Upper-case extension, another extension, and names that are expected to be skipped quietly.
+    ws.land('landing/a/ORDERS.CSV', csv('id,v', [[2, 'y']]));
+    ws.land('landing/a/notes.txt', 'not data\n');
+    ws.land('landing/a/3.csv.tmp', csv('id,v', [[3, 'z']]));
+    ws.land('landing/a/.hidden.csv', csv('id,v', [[4, 'w']]));
+    const run = await lakelet(['run', '--once', '-c', ws.configFile, '--log-format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const events = run.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    const unmatched = events.filter((e) => e.event === 'file.unmatched');
+    expect(unmatched.map((e) => [e.level, e.pipeline, e.file])).toEqual([
+      ['warn', 'a', 'ORDERS.CSV'],
+      ['warn', 'a', 'notes.txt'],
+    ]);
+    expect(unmatched[0].reason).toMatch(/matches pattern '\*\.csv' only when case is ignored/);
+    expect(unmatched[1].reason).toMatch(/does not match pattern '\*\.csv'.*it is left where it is/);
+    const missing = events.filter((e) => e.event === 'landing.missing');
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatchObject({ level: 'warn', pipeline: 'gone' });
+    expect(missing[0].landing).toMatch(/landing\/gone$/);
+    // The good file went in; the others are where they were.
+    expect((await ws.rows('tables/a', 'id')).map((r) => Number(r.id))).toEqual([1]);
+    expect(ws.files('landing/a').sort()).toEqual(['.hidden.csv', '3.csv.tmp', 'ORDERS.CSV', 'notes.txt']);
+
+    const status = await lakelet(['status', '-c', ws.configFile, '--json']);
+    const s = JSON.parse(status.stdout);
+    expect(s.pipelines.map((p: { pipeline: string; unmatched: string[]; landingMissing?: boolean }) => [p.pipeline, p.unmatched, p.landingMissing ?? false])).toEqual([
+      ['a', ['ORDERS.CSV', 'notes.txt'], false],
+      ['gone', [], true],
+    ]);
+    const text = await lakelet(['status', '-c', ws.configFile]);
+    expect(text.stdout).toMatch(/^note: a: 2 files in landing match no pattern '\*\.csv' and are not taken: ORDERS\.CSV, notes\.txt$/m);
+    expect(text.stdout).toMatch(/^note: gone: the landing folder \S+landing\/gone does not exist: check landing: in \S+lakelet\.yml$/m);
+  });
+});

@@ -12,3 +12,12 @@ export function isUriLocation(location: string): boolean {
 export function childLocation(location: string, ...names: string[]): string {
   return isUriLocation(location) ? [location.replace(/\/+$/, ''), ...names].join('/') : join(location, ...names);
 }
+
+/**
+ * The folder on this machine a store's URI names (`file:///x` → `/x`); undefined for a bucket. A
+ * local store writes its URI as `file://` + the absolute path, not percent-encoded, so this is the
+ * inverse of that, not a URL parse.
+ */
+export function localFolderOf(storeUri: string): string | undefined {
+  return storeUri.startsWith('file://') ? storeUri.slice('file://'.length) : undefined;
+}

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { openStore } from '../../adapters/storage/open-store.ts';
-import { dataFileFilter } from '../../pipeline/arrival.ts';
+import { localFolderOf } from '../../adapters/storage/location.ts';
+import { landedKind } from '../../pipeline/arrival.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
 import { openCompute } from '../../adapters/compute/open-compute.ts';
 import { systemClock } from '../../adapters/clock.ts';
 import { commaList, nonNegativeInteger, printJson } from '../options.ts';
-import { formatTable, humanBytes } from '../output/table-format.ts';
+import { formatTable, humanBytes, plural } from '../output/table-format.ts';
 import { syncStatus, type SyncTableStatus } from '../../pipeline/sync/sync-status.ts';
 import { openWarehouse } from '../../warehouse/open-warehouse.ts';
 import type { LakeletConfig } from '../../pipeline/config.ts';
@@ -80,14 +82,22 @@ export function registerStatus(program: Command): void {
           await state.load();
           const batches = state.all();
           // The runner's own rule for what is data in landing (pattern, hidden and temporary names, markers).
-          const isData = dataFileFilter(p);
-          const waiting = (await openStore(p.landing).list('')).filter((f) => isData(f.key));
+          const kind = landedKind(p);
+          const landing = openStore(p.landing);
+          const landed = await landing.list('');
+          const waiting = landed.filter((f) => kind(f.key) === 'data');
+          // Files the pattern leaves out, and a local landing folder that is not there: likely mistakes.
+          const unmatched = landed.filter((f) => kind(f.key) === 'unmatched').map((f) => f.key);
+          const folder = localFolderOf(landing.uri);
+          const landingMissing = folder !== undefined && !existsSync(folder);
           const mine = rows.filter((r) => r.pipeline === p.name);
           pipelines.push({
             pipeline: p.name,
             landing: p.landing,
             waiting: waiting.length,
             waitingBytes: waiting.reduce((a, f) => a + f.size, 0),
+            unmatched,
+            ...(landingMissing ? { landingMissing } : {}),
             batches: batches.filter((b) => b.done).length,
             unfinished: batches.filter((b) => !b.done).map((b) => b.manifest.seq),
             ...fileCounts(mine),
@@ -108,14 +118,26 @@ export function registerStatus(program: Command): void {
             pipelines.map((p) => [p.pipeline, `${p.waiting} (${humanBytes(p.waitingBytes)})`, String(p.batches), p.unfinished.join(',') || '-', String(p.staged), String(p.merged), String(p.quarantined), String(p.duplicate), String(p.requeued), String(p.records), p.lastBatchAt ?? '-']),
           ) + '\n',
         );
+        for (const p of pipelines) {
+          if (p.landingMissing) process.stdout.write(`note: ${p.pipeline}: the landing folder ${p.landing} does not exist: check landing: in ${config.file}\n`);
+          if (p.unmatched.length) {
+            const shown = p.unmatched.slice(0, 5).join(', ') + (p.unmatched.length > 5 ? `, … (${p.unmatched.length - 5} more)` : '');
+            process.stdout.write(`note: ${p.pipeline}: ${plural(p.unmatched.length, 'file')} in landing match${p.unmatched.length === 1 ? 'es' : ''} no pattern '${config.pipelines.find((c) => c.name === p.pipeline)!.pattern}' and ${p.unmatched.length === 1 ? 'is' : 'are'} not taken: ${shown}\n`);
+          }
+        }
         if (recent.length) {
           process.stdout.write(options.file ? `\nhistory of ${options.file} (oldest first):\n` : '\nrecent files:\n');
           process.stdout.write(
             formatTable(
               ['pipeline', 'batch', 'file', 'status', 'records', 'rejected', 'repaired', 'error'],
-              recent.map((r) => [String(r.pipeline), String(r.batch), String(r.file_name), String(r.status), String(r.records), String(r.rows_rejected), r.repaired ? 'yes' : '', r.error ? String(r.error).slice(0, 80) : r.status === 'requeued' ? `moved back to ${String(r.moved_to)}` : '']),
+              recent.map((r) => [String(r.pipeline), String(r.batch), String(r.file_name), String(r.status), String(r.records), String(r.rows_rejected), r.repaired ? 'yes' : '', r.error ? String(r.error) : r.status === 'requeued' ? `moved back to ${String(r.moved_to)}` : '']),
+              { maxCellWidth: CELL_WIDTH },
             ) + '\n',
           );
+          // The table cuts long cells: one file's history gives its errors whole; the recent list says how to see them.
+          const failed = recent.filter((r) => r.error);
+          if (options.file && failed.length) process.stdout.write(`\nerrors:\n${failed.map((r) => `batch ${String(r.batch)}: ${String(r.error)}`).join('\n')}\n`);
+          else if (failed.some((r) => [...String(r.error)].length > CELL_WIDTH)) process.stdout.write(`(errors are cut to fit: lakelet status --file <name> shows a file's whole history and errors)\n`);
         }
       } finally {
         log.close();
@@ -123,6 +145,9 @@ export function registerStatus(program: Command): void {
       }
     });
 }
+
+/** Widest cell of the recent-files table (file names, errors): longer ones end in an ellipsis. */
+const CELL_WIDTH = 60;
 
 /** Database sources (lakelet sync): per table the committed watermark, rows, last run and lag. */
 async function sourceStatus(config: LakeletConfig, compute: Compute): Promise<{ source: string; tables: SyncTableStatus[] }[]> {
