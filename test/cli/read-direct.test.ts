@@ -19,6 +19,8 @@ const deltaRs = requirePeer('delta-rs', deltaRsAvailable);
 interface Read {
   stdout: string;
   path: string;
+  /** How many trace lines the read printed (one: the path that ran, said once). */
+  traces: number;
 }
 
 /** The CLI's `read` of `dir` with `args`, by the direct path unless `sql`; which path ran, from the trace. */
@@ -27,7 +29,7 @@ async function read(dir: string, args: string[], sql: boolean): Promise<Read> {
   const run = await lakelet(['read', dir, ...args], { env });
   if (run.code !== 0) throw new Error(`lakelet read ${dir} ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
   const path = /lakelet: read: (\S+)/.exec(run.stderr)?.[1] ?? '(no trace)';
-  return { stdout: run.stdout, path };
+  return { stdout: run.stdout, path, traces: (run.stderr.match(/lakelet: read: /g) ?? []).length };
 }
 
 /**
@@ -41,6 +43,7 @@ async function expectSameOutput(dir: string, argLists: string[][], unordered = f
   for (const args of argLists) {
     const [direct, viaSql] = await Promise.all([read(dir, args, false), read(dir, args, true)]);
     expect(viaSql.path).toBe('DuckDB');
+    expect([direct.traces, viaSql.traces]).toEqual([1, 1]);
     const what = `${dir} ${args.join(' ')}`;
     if (unordered) {
       const header = !args.includes('ndjson');

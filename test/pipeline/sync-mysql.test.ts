@@ -131,6 +131,10 @@ describe.skipIf(mode === 'skip')('lakelet sync from MariaDB', () => {
       ['no_time', 'no watermark column'],
     ]);
     expect(r.failed).toEqual([{ source: 'broken', error: "source 'broken': cannot connect: access denied (wrong user or password?)" }]);
+    // On the command line the summary table cuts that note; the whole message follows it.
+    const cli = await lakelet(['sync', '-c', w.yml, '--quiet'], { env: { READER_PW: 'read-pw', WRONG_PW: 'nope' } });
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(/^FAILED broken: source 'broken': cannot connect: access denied \(wrong user or password\?\)$/m);
     const lake = join(w.dir, 'lake');
     // One folder per synced table, beside the source's metadata table.
     const folders = readdirSync(lake).filter((f) => f !== '_sync_metadata');

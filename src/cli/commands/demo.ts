@@ -82,9 +82,11 @@ export function registerDemo(program: Command): void {
         out.write(
           formatTable(
             ['batch', 'file', 'status', 'records', 'target v', 'error'],
-            entries.map((e) => [String(e.batch), String(e.file_name), String(e.status), String(e.records), e.target_version === null ? '-' : String(e.target_version), e.error ? String(e.error).slice(0, 70) : '']),
+            entries.map((e) => [String(e.batch), String(e.file_name), String(e.status), String(e.records), e.target_version === null ? '-' : String(e.target_version), e.error ? String(e.error) : '']),
           ) + '\n',
         );
+        // The table cuts long cells: each error whole below it.
+        for (const e of entries.filter((x) => x.error)) out.write(`${String(e.file_name)}: ${String(e.error)}\n`);
         out.write(`\nlook around: ls ${dir}/archive ${dir}/quarantine; lakelet status -c ${demo.config}; lakelet history ${join(dir, 'tables', 'accounts')}\n`);
       } finally {
         compute.close();

@@ -83,8 +83,15 @@ function now(): number {
   return process.env.LAKELET_TRACE_READ === '1' ? performance.now() : 0;
 }
 
+/** Each line once per process: up to three callers ask (see DECLINED), each would say the same. */
+const TRACED = Symbol.for('lakelet.readDirect.traced');
+const tracedRead = globalThis as { [TRACED]?: Set<string> };
+
 function trace(path: string): false {
-  if (process.env.LAKELET_TRACE_READ === '1') process.stderr.write(`lakelet: read: ${path}\n`);
+  if (process.env.LAKELET_TRACE_READ !== '1') return false;
+  const said = (tracedRead[TRACED] ??= new Set());
+  if (!said.has(path)) process.stderr.write(`lakelet: read: ${path}\n`);
+  said.add(path);
   return false;
 }
 

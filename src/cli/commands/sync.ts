@@ -83,4 +83,6 @@ function printSyncSummary(summary: SyncSummary, options: SyncCliOptions): void {
   for (const f of summary.failed) rows.push([f.source, f.table ?? '*', 'FAILED', '', '', '', '', '', '', '', f.error]);
   process.stdout.write(`lakelet sync: ${summary.synced.length} synced, ${summary.skipped.length} skipped, ${summary.failed.length} failed\n`);
   if (rows.length) process.stdout.write(formatTable(['source', 'table', 'mode', 'rows read', 'pages', 'inserted', 'updated', 'deleted', 'watermark', 'recovered', 'note'], rows) + '\n');
+  // The table cuts long notes: a failure's whole message (what to do is at its end) below it.
+  for (const f of summary.failed) process.stdout.write(`FAILED ${f.source}${f.table ? `.${f.table}` : ''}: ${f.error}\n`);
 }
