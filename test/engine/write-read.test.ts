@@ -132,6 +132,18 @@ describe('create, append, read', () => {
     t.close();
   });
 
+  it("records an empty partition string as null, in one partition with the NULLs (Spark would read \"\" back as '')", async () => {
+    const t = await freshTable();
+    await t.write({ sql: `SELECT range::BIGINT AS id, CASE range % 3 WHEN 0 THEN '' WHEN 1 THEN NULL ELSE 'z' END AS p, CASE WHEN range % 2 = 0 THEN ''::BLOB END AS b FROM range(12)` }).partitionBy('p', 'b').execute();
+    const snap = await t.snapshot();
+    const values = snap.files.map((f) => JSON.stringify(f.partitionValues)).sort();
+    expect(values).toEqual(['{"p":"z","b":null}', '{"p":null,"b":null}']);
+    const rows = await t.read({ orderBy: 'id' });
+    expect(rows.filter((r) => r.p === null).map((r) => Number(r.id))).toEqual([0, 1, 3, 4, 6, 7, 9, 10]);
+    expect(rows.every((r) => r.b === null)).toBe(true);
+    t.close();
+  });
+
   it('overwrites only the partitions selected by replaceWhere', async () => {
     const t = await freshTable();
     await t.write({ sql: `SELECT range AS id, range % 3 AS p FROM range(9)` }).partitionBy('p').execute();

@@ -234,7 +234,8 @@ function partitionValuesOf(row: ReturnStatsRow, layout: ColumnLayout, options: D
   const keys = new Map((row.partition_keys ?? []).map((kv) => [kv.key, kv.value]));
   const partitionValues: Record<string, string | null> = {};
   layout.partitionFields.forEach((f, i) => {
-    partitionValues[physicalName(f, options.mappingMode)] = keys.get(`__lakelet_pv${i}`) ?? null;
+    const value = keys.get(`__lakelet_pv${i}`);
+    partitionValues[physicalName(f, options.mappingMode)] = value === undefined || value === '' ? null : value;
   });
   return partitionValues;
 }
@@ -281,8 +282,14 @@ export function partitionStringExpr(expr: string, field: StructField): string {
     case 'timestamp_ntz':
       return `strftime(${expr}, '%Y-%m-%d %H:%M:%S.%f')`;
     case 'binary':
-      // The partition string is the bytes read as UTF-8 (DuckDB's VARCHAR cast would write escapes).
-      return `decode(${expr})`;
+      // The partition string is the bytes read as UTF-8 (DuckDB's VARCHAR cast would write escapes);
+      // empty is null, as for a string (below).
+      return `NULLIF(decode(${expr}), '')`;
+    case 'string':
+      // An empty partition string means null (PROTOCOL.md), and Spark writes '' as null (its
+      // Empty2Null): '' and NULL share one partition whose value is recorded as null, never "",
+      // which Spark would read back as '' where lakelet and delta-rs read null.
+      return `NULLIF(CAST(${expr} AS VARCHAR), '')`;
     case 'float':
     case 'double':
       // Java's spelling of the special values, which Spark's parser accepts.

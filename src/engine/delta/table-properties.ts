@@ -4,7 +4,8 @@ import { InputError } from '../errors.ts';
  * Checks and normalises Delta table properties (`configuration` in metaData) before they are
  * committed. Readers compare boolean properties with the exact string 'true', so 'TRUE' or 'True'
  * would silently leave a feature off: they are lower-cased, and anything else than true/false is
- * refused. Properties lakelet does not know are kept as given (other engines' settings).
+ * refused. Properties lakelet does not know are kept as given (other engines' settings), unless
+ * a `delta.` one is a near-miss of a known name (see meantProperty).
  */
 const BOOLEAN_PROPERTIES = new Set([
   'delta.appendOnly',
@@ -18,11 +19,76 @@ const BOOLEAN_PROPERTIES = new Set([
 
 const POSITIVE_INTEGER_PROPERTIES = new Set(['delta.checkpointInterval', 'delta.targetFileSize', 'delta.dataSkippingNumIndexedCols']);
 
+/**
+ * Delta table properties engines define (Delta's own and Databricks' documented ones, whatever
+ * lakelet does with them). Only used to catch a near-miss: a `delta.` key that is not one of these
+ * but is one or two typing slips from one (`delta.enableDeletionVector`) would be stored and
+ * silently do nothing, so it is refused with the name meant. Other unknown keys are kept.
+ */
+const KNOWN_DELTA_PROPERTIES = [
+  ...BOOLEAN_PROPERTIES,
+  ...POSITIVE_INTEGER_PROPERTIES,
+  'delta.columnMapping.mode',
+  'delta.checkpointRetentionDuration',
+  'delta.checkpointPolicy',
+  'delta.compatibility.symlinkFormatManifest.enabled',
+  'delta.dataSkippingStatsColumns',
+  'delta.deletedFileRetentionDuration',
+  'delta.enableExpiredLogCleanup',
+  'delta.enableFullRetentionRollback',
+  'delta.enableIcebergCompatV1',
+  'delta.enableIcebergCompatV2',
+  'delta.enableRowTracking',
+  'delta.enableTypeWidening',
+  'delta.isolationLevel',
+  'delta.logRetentionDuration',
+  'delta.minReaderVersion',
+  'delta.minWriterVersion',
+  'delta.randomPrefixLength',
+  'delta.setTransactionRetentionDuration',
+  'delta.tuneFileSizesForRewrites',
+  'delta.autoOptimize.autoCompact',
+  'delta.autoOptimize.optimizeWrite',
+  'delta.universalFormat.enabledFormats',
+];
+
+/** The known property `key` is a slip of (same letters ignoring case, or at most two edits away), if any. */
+function meantProperty(key: string): string | undefined {
+  if (!key.startsWith('delta.') || KNOWN_DELTA_PROPERTIES.includes(key)) return undefined;
+  // Families whose members are named by the user or the writer: any name is legitimate.
+  if (/^delta\.(constraints|coordinatedCommits|columnMapping|rowTracking|inCommitTimestamp)/.test(key)) return undefined;
+  const lower = key.toLowerCase();
+  return KNOWN_DELTA_PROPERTIES.find((k) => k.toLowerCase() === lower) ?? KNOWN_DELTA_PROPERTIES.find((k) => editDistanceAtMost(lower, k.toLowerCase(), 2));
+}
+
+/** Whether `a` becomes `b` in at most `max` insertions, deletions or substitutions. */
+function editDistanceAtMost(a: string, b: string, max: number): boolean {
+  if (Math.abs(a.length - b.length) > max) return false;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    if (Math.min(...row) > max) return false;
+    prev = row;
+  }
+  return prev[b.length] <= max;
+}
+
 export function normalizeTableProperties(table: string, props: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, raw] of Object.entries(props)) {
     if (!key.trim() || /\s/.test(key)) throw new InputError(`${table}: '${key}' is not a table property name (no spaces, not empty).`);
     const value = String(raw);
+    if (key.startsWith('delta.feature.')) {
+      // In Spark such a key is no property: it adds a feature to the protocol. Stored as a property
+      // it would claim nothing and do nothing; lakelet raises the protocol itself for what it writes.
+      throw new InputError(
+        `${table}: ${key} would add a protocol feature, which lakelet does not do on request: it adds the features a property needs itself ` +
+          `(delta.enableDeletionVectors=true adds deletionVectors, delta.enableChangeDataFeed=true changeDataFeed, delta.columnMapping.mode=name columnMapping). Set the property instead.`,
+      );
+    }
+    const meant = meantProperty(key);
+    if (meant) throw new InputError(`${table}: ${key} is not a Delta table property, so it would be stored and do nothing; did you mean ${meant}?`);
     if (BOOLEAN_PROPERTIES.has(key)) {
       const v = value.trim().toLowerCase();
       if (v !== 'true' && v !== 'false') throw new InputError(`${table}: table property ${key} must be true or false, not '${value}'.`);

@@ -83,6 +83,20 @@ describe('setProperties', () => {
     await expect((await freshTable()).setProperties({ a: 'b' }).execute()).rejects.toBeInstanceOf(NotATableError);
   });
 
+  it('refuses a delta. key one slip from a known property (it would be stored and do nothing), naming the one meant, and delta.feature.* keys; keeps other keys', async () => {
+    const t = await seeded();
+    await expect(t.setProperties({ 'delta.enableDeletionVector': 'true' }).execute()).rejects.toThrow(/delta\.enableDeletionVector is not a Delta table property.*did you mean delta\.enableDeletionVectors\?/);
+    await expect(t.setProperties({ 'delta.EnableChangeDataFeed': 'true' }).execute()).rejects.toThrow(/did you mean delta\.enableChangeDataFeed\?/);
+    await expect(t.setProperties({ 'delta.autoOptimize.optimizeWrit': 'true' }).execute()).rejects.toThrow(/did you mean delta\.autoOptimize\.optimizeWrite\?/);
+    expect((await t.snapshot()).version).toBe(0);
+    // Keys of other engines or the user's own, and names of families any name belongs to, are kept.
+    // A protocol feature by name is Spark's way to add it to the protocol, not a property: refused, saying what to set.
+    await expect(t.setProperties({ 'delta.feature.deletionVectors': 'supported' }).execute()).rejects.toThrow(/delta\.feature\.deletionVectors would add a protocol feature.*delta\.enableDeletionVectors=true adds deletionVectors/);
+    expect((await t.snapshot()).version).toBe(0);
+    await t.setProperties({ 'delta.someEngineSetting': 'x', 'myteam.owner': 'data-eng' }).execute();
+    expect((await t.snapshot()).configuration).toMatchObject({ 'delta.someEngineSetting': 'x', 'myteam.owner': 'data-eng' });
+  });
+
   it('write().properties() normalises booleans on create, refuses column mapping mode id on an existing table and maps it for mode name', async () => {
     const t = await freshTable();
     await t.write({ sql: `SELECT 1::BIGINT AS id` }).properties({ 'delta.enableChangeDataFeed': 'True' }).execute();
