@@ -66,10 +66,10 @@ const open = (name: string) => DeltaTable.forPath(join(dir, name));
   await t.merge({ sql: "SELECT range::BIGINT AS id, 'D' AS op FROM range(100, 5000, 3)" }, { on: ['id'] }).whenMatchedDelete("s.op = 'D'").execute();
   await record('ops', t);
 }
-// Partitioned by awkward values (a space, a slash, '=', '%', non-ASCII, NULL) and a date.
+// Partitioned by awkward values (a space, a slash, '=', '%', non-ASCII, an empty string, NULL) and a date.
 {
   const t = await open('partitioned');
-  await t.write({ sql: "SELECT range::BIGINT AS id, CASE range % 6 WHEN 0 THEN 'a b' WHEN 1 THEN 'x/y' WHEN 2 THEN 'k=v' WHEN 3 THEN '100%' WHEN 4 THEN 'üñí' ELSE NULL END AS p, DATE '2024-01-01' + (range % 3)::INTEGER AS day, range * 1.5 AS v FROM range(1200)" })
+  await t.write({ sql: "SELECT range::BIGINT AS id, CASE range % 7 WHEN 0 THEN 'a b' WHEN 1 THEN 'x/y' WHEN 2 THEN 'k=v' WHEN 3 THEN '100%' WHEN 4 THEN 'üñí' WHEN 5 THEN '' ELSE NULL END AS p, DATE '2024-01-01' + (range % 3)::INTEGER AS day, range * 1.5 AS v FROM range(1200)" })
     .partitionBy('p', 'day').properties(DV).execute();
   await t.delete('id % 5 = 0').execute();
   await t.update({ v: '-1' }, "p = 'k=v'").execute();
