@@ -58,7 +58,11 @@ function meantProperty(key: string): string | undefined {
   // Families whose members are named by the user or the writer: any name is legitimate.
   if (/^delta\.(constraints|coordinatedCommits|columnMapping|rowTracking|inCommitTimestamp)/.test(key)) return undefined;
   const lower = key.toLowerCase();
-  return KNOWN_DELTA_PROPERTIES.find((k) => k.toLowerCase() === lower) ?? KNOWN_DELTA_PROPERTIES.find((k) => editDistanceAtMost(lower, k.toLowerCase(), 2));
+  // Names that differ only in a number are versions of one family (delta.enableIcebergCompatV3 is
+  // not a slip of …V2): never taken for a typo.
+  const family = (name: string) => name.replace(/\d+/g, '#');
+  const near = (k: string) => family(k) !== family(lower) && editDistanceAtMost(lower, k, 2);
+  return KNOWN_DELTA_PROPERTIES.find((k) => k.toLowerCase() === lower) ?? KNOWN_DELTA_PROPERTIES.find((k) => near(k.toLowerCase()));
 }
 
 /** Whether `a` becomes `b` in at most `max` insertions, deletions or substitutions. */
