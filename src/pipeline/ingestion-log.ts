@@ -8,5 +8,5 @@ export type { FileStatus, IngestionLogTable, LogRow } from '../warehouse/warehou
 
 /** The ingestion log of a config, in its warehouse (for `status`, `requeue` and the demo). */
 export async function openIngestionLog(config: LakeletConfig, compute: Compute, clock: Clock): Promise<IngestionLogTable> {
-  return openWarehouse(config.warehouse, { compute, clock }, config).ingestionLog(config.ingestionLog);
+  return openWarehouse(config, { compute, clock }).ingestionLog(config.ingestionLog);
 }

@@ -93,7 +93,7 @@ export class PipelineRunner {
     const reporter = options.reporter ?? silentReporter;
     // A commit that landed but whose checkpoint did not: the batch goes on, the log says so.
     const onWarning = (message: string) => reporter.event('warn', 'table.checkpoint-not-written', { message });
-    const warehouse = openWarehouse(config.warehouse, { compute, clock, ids, onWarning }, config);
+    const warehouse = openWarehouse(config, { compute, clock, ids, onWarning });
     const log = await warehouse.ingestionLog(config.ingestionLog);
     const runner = new PipelineRunner(config, compute, !options.compute, warehouse, log, reporter);
     try {

@@ -13,19 +13,24 @@ export type { BigQuerySettings };
 export const WAREHOUSES = ['delta', 'bigquery'] as const;
 export type WarehouseKind = (typeof WAREHOUSES)[number];
 
-/** What a warehouse needs from the config: where lakelet.yml is (table names are relative to it) and its `bigquery:` block. */
+/**
+ * What a warehouse needs from the config: which one (`warehouse:`), where lakelet.yml is (table
+ * names are relative to it) and its `bigquery:` block. One argument, so a caller cannot name the
+ * warehouse and forget its settings (lakelet sync and status once opened BigQuery without them).
+ */
 export interface WarehouseSettings {
+  warehouse: WarehouseKind;
   file: string;
   bigquery?: BigQuerySettings;
 }
 
 /** `onWarning`: what went wrong after a commit was durable (a Delta checkpoint not written), for the caller to report. */
-export function openWarehouse(kind: WarehouseKind, env: { compute: Compute; clock?: Clock; ids?: IdSource; onWarning?: (message: string) => void }, settings?: WarehouseSettings): Warehouse {
-  switch (kind) {
+export function openWarehouse(settings: WarehouseSettings, env: { compute: Compute; clock?: Clock; ids?: IdSource; onWarning?: (message: string) => void }): Warehouse {
+  switch (settings.warehouse) {
     case 'delta':
       return new DeltaWarehouse({ compute: env.compute, clock: env.clock ?? systemClock, ids: env.ids ?? randomIds, ...(env.onWarning ? { onWarning: env.onWarning } : {}) });
     case 'bigquery':
-      if (!settings?.bigquery) throw new InputError('warehouse: bigquery needs a bigquery: block (project, dataset, location) in lakelet.yml');
+      if (!settings.bigquery) throw new InputError(`${settings.file}: warehouse: bigquery needs a bigquery: block (project, dataset, location)`);
       return new BigQueryWarehouse(settings.bigquery, { compute: env.compute, clock: env.clock ?? systemClock, baseDir: dirname(settings.file) });
   }
 }

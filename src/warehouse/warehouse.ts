@@ -304,5 +304,11 @@ export interface Warehouse {
    * the committed states, e.g. BigQuery's `_lakelet_state` table, written in the MERGE's transaction).
    */
   syncMetadata?(location: string): Promise<SyncMetadataTable>;
+  /**
+   * The pipelines named `<namePrefix><rest>` whose tables this warehouse holds, as `rest` (a
+   * sync's table slugs, for its status): Delta finds them as the folders under `targetRoot`,
+   * BigQuery as the pipelines of its committed-state table. A name may have no committed state yet.
+   */
+  pipelinesUnder(targetRoot: string, namePrefix: string): Promise<string[]>;
   close(): void;
 }

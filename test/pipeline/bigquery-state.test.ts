@@ -4,7 +4,7 @@
 // data nor state, changedOnly neither rewrites nor counts unchanged rows; and a real `lakelet sync`
 // from PostgreSQL into BigQuery (syncSources in-process, as sync-postgres.test.ts does for Delta).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import type { PipelineTables, UpsertSpec } from '../../src/warehouse/warehouse.t
 import { bqEmulatorAvailable, useBigQueryEmulator } from '../support/bigquery-emulator.ts';
 import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
 import { requirePeer } from '../support/peers.ts';
+import { lakelet } from '../support/cli.ts';
 
 const bqMode = requirePeer('bqemulator', bqEmulatorAvailable);
 const pgMode = requirePeer('postgres', postgresAvailable);
@@ -130,7 +131,7 @@ describe.skipIf(bqMode === 'skip' || pgMode === 'skip')('lakelet sync from Postg
     const yml = join(ws, 'lakelet.yml');
     writeFileSync(yml, `sources:\n  pg:\n    url: ${pg.server.url()}\n    passwordEnv: PG_PW\n    tables: [items]\n    target: ./lake\n    lookback: 1h\n`);
     process.env.PG_PW = 'admin-pw';
-    const sync = () => syncSources(loadConfig(yml), { warehouse: openWarehouse('bigquery', { compute }, { file: yml, bigquery: s }), compute, clock: systemClock, reporter: silentReporter });
+    const sync = () => syncSources(loadConfig(yml), { warehouse: openWarehouse({ warehouse: 'bigquery', file: yml, bigquery: s }, { compute }), compute, clock: systemClock, reporter: silentReporter });
     const first = await sync();
     expect(first.failed).toEqual([]);
     expect(first.synced[0]).toMatchObject({ rowsRead: 2, inserted: 2, watermark: { value: '2024-06-01 12:00:01+00', key: ['2'] } });
@@ -144,5 +145,20 @@ describe.skipIf(bqMode === 'skip' || pgMode === 'skip')('lakelet sync from Postg
     const [state] = await w.client.query<{ pipeline: string; value: string }>(`SELECT pipeline, value FROM ${w.client.table('_lakelet_state')}`);
     expect(state.pipeline).toBe('sync.pg.items');
     expect(JSON.parse(state.value)).toMatchObject({ seq: 2, watermark: { value: '2024-06-01 12:00:03+00' } });
+
+    // The same through the command line, whose lakelet.yml names the warehouse: the commands must
+    // open BigQuery with its settings (sync and status once opened it without them), and status
+    // must find the synced tables in BigQuery's committed states (there is no local target folder).
+    const cliYml = join(ws, 'lakelet-bq.yml');
+    writeFileSync(cliYml, `warehouse: bigquery\nbigquery:\n  project: ${s.project}\n  dataset: ${s.dataset}\n  location: ${s.location}\n` + readFileSync(yml, 'utf8'));
+    await pg.server.admin(`INSERT INTO items VALUES (4, 'd', NULL, '2024-06-01 12:00:04+00')`);
+    const env = { PG_PW: 'admin-pw', BIGQUERY_EMULATOR_HOST: bq.emulator.endpoint };
+    const run = await lakelet(['sync', '-c', cliYml, '--json', '--quiet'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).synced[0]).toMatchObject({ table: 'items', inserted: 1, watermark: { value: '2024-06-01 12:00:04+00' } });
+    const status = await lakelet(['status', '-c', cliYml, '--json'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).sources).toEqual([{ source: 'pg', tables: [expect.objectContaining({ table: 'items', watermark: '2024-06-01 12:00:04+00', batch: 3 })] }]);
+    expect(existsSync(join(ws, 'lake'))).toBe(false);
   });
 });

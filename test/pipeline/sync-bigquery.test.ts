@@ -13,6 +13,9 @@ import { bqEmulatorAvailable, useBigQueryEmulator } from '../support/bigquery-em
 import { useEngine } from '../support/engine-fixture.ts';
 import { requirePeer } from '../support/peers.ts';
 
+/** The embedded warehouse (its settings name no file: Delta table paths are given whole here). */
+const DELTA = { warehouse: 'delta', file: '' } as const;
+
 /**
  * A `bigquery://project/dataset` source (seed 001's hourly DAG over BigQuery tables) against the
  * BigQuery emulator, in process: discovery through INFORMATION_SCHEMA.COLUMNS, keys from
@@ -35,7 +38,7 @@ afterAll(() => {
 });
 
 const sync = () =>
-  syncSources(loadConfig(join(dir, 'lakelet.yml')), { warehouse: openWarehouse('delta', { compute: engine.compute }), compute: engine.compute, clock: systemClock, reporter: silentReporter });
+  syncSources(loadConfig(join(dir, 'lakelet.yml')), { warehouse: openWarehouse(DELTA, { compute: engine.compute }), compute: engine.compute, clock: systemClock, reporter: silentReporter });
 
 async function rows(table: string): Promise<Record<string, unknown>[]> {
   const t = await DeltaTable.forPath(join(dir, 'lake', table), { compute: engine.compute });

@@ -14,6 +14,9 @@ import { mariadbAvailable, useMariaDb } from '../support/db-servers.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { requirePeer } from '../support/peers.ts';
 
+/** The embedded warehouse (its settings name no file: Delta table paths are given whole here). */
+const DELTA = { warehouse: 'delta', file: '' } as const;
+
 /**
  * `lakelet sync` from a real MariaDB (started for this file, server time zone +02:00), through the
  * real CLI: types, incremental runs, pages with equal timestamps, the lookback window, soft deletes,
@@ -36,7 +39,7 @@ function workspace(source: string): { dir: string; yml: string } {
 /** One `lakelet sync` in this process (the CLI's own path is taken by the crash tests below). */
 async function sync(yml: string, options: SyncOptions = {}, env: Record<string, string> = {}) {
   Object.assign(process.env, env);
-  const warehouse = openWarehouse('delta', { compute: engine.compute });
+  const warehouse = openWarehouse(DELTA, { compute: engine.compute });
   return syncSources(loadConfig(yml), { warehouse, compute: engine.compute, clock: systemClock, reporter: silentReporter }, options);
 }
 
@@ -107,7 +110,7 @@ describe.skipIf(mode === 'skip')('lakelet sync from MariaDB', () => {
     expect(third.synced[0]).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
 
     // Seed 003's metadata row, as committed with the data (5 + 5 + 4 rows read over three runs).
-    const status = await syncStatus(loadConfig(w.yml), { warehouse: openWarehouse('delta', { compute: engine.compute }), compute: engine.compute, clock: systemClock });
+    const status = await syncStatus(loadConfig(w.yml), { warehouse: openWarehouse(DELTA, { compute: engine.compute }), compute: engine.compute, clock: systemClock });
     const table = status[0].tables[0];
     expect(table).toMatchObject({ source: 'shop', table: 'orders', watermark: '2024-01-03 00:00:00.000000', rowsLastRun: 4, rowsTotal: 14, batch: 3 });
     expect(table.lastRun).toBeTruthy();

@@ -14,6 +14,9 @@ import { postgresAvailable, usePostgres } from '../support/db-servers.ts';
 import { useEngine } from '../support/engine-fixture.ts';
 import { requirePeer } from '../support/peers.ts';
 
+/** The embedded warehouse (its settings name no file: Delta table paths are given whole here). */
+const DELTA = { warehouse: 'delta', file: '' } as const;
+
 /** `lakelet sync` from a real PostgreSQL (started for this file, server TimeZone Europe/Berlin). */
 const mode = requirePeer('postgres', postgresAvailable);
 const db = usePostgres();
@@ -29,7 +32,7 @@ function workspace(source: string): { dir: string; yml: string } {
 }
 
 async function sync(yml: string, options: SyncOptions = {}) {
-  const warehouse = openWarehouse('delta', { compute: engine.compute });
+  const warehouse = openWarehouse(DELTA, { compute: engine.compute });
   return syncSources(loadConfig(yml), { warehouse, compute: engine.compute, clock: systemClock, reporter: silentReporter }, options);
 }
 
@@ -161,7 +164,7 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
       ['kd_recent', '2024-01-03 00:00:00+00', '["4"]', '1', '5', '2'],
     ];
     expect(await meta()).toEqual(expected);
-    const status = await sourceStatus(loadConfig(w.yml).sources[0], { warehouse: openWarehouse('delta', { compute: engine.compute }), clock: systemClock });
+    const status = await sourceStatus(loadConfig(w.yml).sources[0], { warehouse: openWarehouse(DELTA, { compute: engine.compute }), clock: systemClock });
     expect(status.map((s) => [s.status.table, s.status.batch])).toEqual([['kd', 3], ['kd_full', 2], ['kd_recent', 2]]);
     // A run that moves nothing commits no new version of it; a lost (or stale) copy is rebuilt by the next run.
     const versions = () => readdirSync(join(metadata, '_delta_log')).filter((f) => f.endsWith('.json')).length;

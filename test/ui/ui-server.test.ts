@@ -265,7 +265,7 @@ describe.skipIf(pgMode === 'skip')('lakelet ui API: database sources (PostgreSQL
       writeFileSync(yml, `sources:\n  pg:\n    url: ${pg.server.url()}\n    passwordEnv: UI_PG_PW\n    tables: [ui_items, ui_codes]\n    withoutWatermark: full\n    target: ./lake\n    lookback: 0s\n`);
       const compute = await openCompute();
       try {
-        const sync = () => syncSources(loadConfig(yml), { warehouse: openWarehouse('delta', { compute }), compute, clock: systemClock, reporter: silentReporter });
+        const sync = () => syncSources(loadConfig(yml), { warehouse: openWarehouse({ warehouse: 'delta', file: yml }, { compute }), compute, clock: systemClock, reporter: silentReporter });
         expect((await sync()).failed).toEqual([]);
         await pg.server.admin(`INSERT INTO ui_items VALUES (4, 'd', '2024-06-02 08:00:00+00')`);
         expect((await sync()).failed).toEqual([]);

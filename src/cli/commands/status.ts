@@ -152,7 +152,7 @@ const CELL_WIDTH = 60;
 /** Database sources (lakelet sync): per table the committed watermark, rows, last run and lag. */
 async function sourceStatus(config: LakeletConfig, compute: Compute): Promise<{ source: string; tables: SyncTableStatus[] }[]> {
   if (config.sources.length === 0) return [];
-  const warehouse = openWarehouse(config.warehouse, { compute, clock: systemClock });
+  const warehouse = openWarehouse(config, { compute, clock: systemClock });
   try {
     return await syncStatus(config, { warehouse, compute, clock: systemClock });
   } finally {

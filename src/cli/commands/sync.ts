@@ -51,7 +51,7 @@ Exit codes: 0 every table synced (or skipped as reported), 1 a source or table f
       const intervalMs = everyInterval(options.every);
       const reporter = streamReporter({ format: options.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'), level: options.quiet ? 'warn' : 'info' });
       const compute = await openCompute();
-      const warehouse = openWarehouse(config.warehouse, { compute, clock: systemClock });
+      const warehouse = openWarehouse(config, { compute, clock: systemClock });
       let failed = false;
       const once = async () => {
         const summary = await syncSources(config, { warehouse, compute, clock: systemClock, reporter }, { ...(options.source ? { source: options.source } : {}), ...(options.table ? { table: options.table } : {}), full: options.full ?? false });

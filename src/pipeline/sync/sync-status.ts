@@ -1,11 +1,10 @@
 import type { Compute } from '../../adapters/compute/compute.ts';
 import type { Clock } from '../../adapters/clock.ts';
-import { openStore } from '../../adapters/storage/open-store.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 import type { LakeletConfig } from '../config.ts';
 import { SYNC_METADATA_FOLDER, type SourceConfig } from '../source-config.ts';
 import { parseSyncState, SYNC_STATE_KEY, type SyncState } from './sync-state.ts';
-import { openSyncTables } from './sync-table.ts';
+import { openSyncTables, tableLocations } from './sync-table.ts';
 
 export interface SyncTableStatus {
   source: string;
@@ -24,7 +23,7 @@ export interface SyncTableStatus {
 
 /**
  * Seed 003's metadata table, read from where it is committed: each synced table's target carries
- * its sync state in the same commit as its data (SyncState). Tables are found by their target folders.
+ * its sync state in the same commit as its data (SyncState). Tables are found as the warehouse holds them.
  */
 export async function syncStatus(config: LakeletConfig, env: { warehouse: Warehouse; compute: Compute; clock: Clock }): Promise<{ source: string; tables: SyncTableStatus[] }[]> {
   const out: { source: string; tables: SyncTableStatus[] }[] = [];
@@ -35,9 +34,9 @@ export async function syncStatus(config: LakeletConfig, env: { warehouse: Wareho
 /** One source's tables as their targets' committed states say, with the states themselves. */
 export async function sourceStatus(source: SourceConfig, env: { warehouse: Warehouse; clock: Clock }): Promise<{ status: SyncTableStatus; state: SyncState }[]> {
   const tables: { status: SyncTableStatus; state: SyncState }[] = [];
-  const slugs = new Set((await openStore(source.target).list('')).map((o) => o.key.split('/')[0]));
-  slugs.delete(SYNC_METADATA_FOLDER);
-  for (const slug of [...slugs].sort()) {
+  // The synced tables, as the warehouse holds them (Delta: folders under the target; BigQuery: committed states).
+  const slugs = (await env.warehouse.pipelinesUnder(source.target, tableLocations(source, '').name)).filter((s) => s !== SYNC_METADATA_FOLDER);
+  for (const slug of slugs) {
     const t = await openSyncTables(env.warehouse, source, { slug, mode: 'full' });
     try {
       const state = parseSyncState(await t.committedState(SYNC_STATE_KEY));

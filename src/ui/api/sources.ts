@@ -26,7 +26,7 @@ export async function sourcesView(ws: UiWorkspace): Promise<SourceView[]> {
     // The parsed URL holds no password (lakelet takes it from passwordEnv/passwordFile).
     return { source: s.name, url: `${s.url.kind}://${s.url.user}@${s.url.host}:${s.url.port}/${s.url.database}`, target: s.target };
   };
-  const warehouse = openWarehouse(config.warehouse, { compute: ws.compute, clock: systemClock }, config);
+  const warehouse = openWarehouse(config, { compute: ws.compute, clock: systemClock });
   try {
     const status = await syncStatus(config, { warehouse, compute: ws.compute, clock: systemClock });
     return status.map((s) => ({ ...describe(s.source), tables: s.tables.map((t) => ({ ...t, lag: lagText(t.lagMs) })), error: null }));

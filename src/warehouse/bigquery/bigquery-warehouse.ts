@@ -5,7 +5,8 @@ import { InputError } from '../../errors/lakelet-error.ts';
 import type { IngestionLogTable, PipelineTables, PipelineTablesSpec, RemoteFile, RemoteLoad, StageBatch, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
 import { loadRemoteFile } from './direct-load.ts';
 import { BigQueryClient, type BigQuerySettings } from './client.ts';
-import { createStateSql, StateCache } from './committed-state.ts';
+import { createStateSql, STATE_TABLE, StateCache } from './committed-state.ts';
+import { quoteString } from './types.ts';
 import { BigQueryIngestionLog, createLogSql } from './ingestion-log.ts';
 import { BigQueryBatchLedger, createLedgerSql, LedgerCache } from './ledger.ts';
 import { appendBatch, batchCounts, stageColumns, stageRows, trimStage, type StageTables } from './stage.ts';
@@ -71,6 +72,16 @@ export class BigQueryWarehouse implements Warehouse {
     await this.setUp(table);
     if (!first) await this.client.query(createLogSql(this.client, table), `creating the ingestion log ${table}`);
     return new BigQueryIngestionLog(this.client, this.ledger, table);
+  }
+
+  /** The pipelines with a row in `_lakelet_state` under the prefix (sync tables commit their state there). */
+  async pipelinesUnder(_targetRoot: string, namePrefix: string): Promise<string[]> {
+    await this.setUp();
+    const rows = await this.client.query<{ pipeline: string }>(
+      `SELECT DISTINCT pipeline FROM ${this.client.table(STATE_TABLE)} WHERE STARTS_WITH(pipeline, ${quoteString(namePrefix)}) ORDER BY pipeline`,
+      `listing the committed states under ${namePrefix}`,
+    );
+    return rows.map((r) => r.pipeline.slice(namePrefix.length));
   }
 
   close(): void {}

@@ -4,6 +4,7 @@ import { sqlIdent, sqlString } from '../../adapters/compute/sql.ts';
 import { DeltaTable, type TableOptions } from '../../engine/table.ts';
 import { InputError } from '../../errors/lakelet-error.ts';
 import { childLocation } from '../../adapters/storage/location.ts';
+import { openStore } from '../../adapters/storage/open-store.ts';
 import type { Column, IngestionLogTable, PipelineTables, PipelineTablesSpec, StageBatch, SyncMetadataTable, UpsertSpec, Warehouse, WarehouseCapabilities } from '../warehouse.ts';
 import { DeltaSyncMetadata } from './sync-metadata.ts';
 import { DeltaIngestionLog } from './ingestion-log.ts';
@@ -37,6 +38,11 @@ export class DeltaWarehouse implements Warehouse {
 
   syncMetadata(location: string): Promise<SyncMetadataTable> {
     return DeltaSyncMetadata.open(location, this.logEnv());
+  }
+
+  /** Each folder under the root is a table (the name prefix is the caller's own: Delta keeps no registry). */
+  async pipelinesUnder(targetRoot: string): Promise<string[]> {
+    return [...new Set((await openStore(targetRoot).list('')).map((o) => o.key.split('/')[0]))].sort();
   }
 
   /** The pipeline's bookkeeping tables take the SQL engine, the clock and the warnings, and their own ids. */
