@@ -77,6 +77,43 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     expect((await read(join(w.dir, 'lake', 'items'))).map((r) => [r.id, r.price])).toEqual([['1', '12.345'], ['2', '1.000'], ['3', null]]);
   });
 
+  it('rows whose watermark is NULL are read by key on every run (in pages), so none is lost; one that gets a watermark goes on incrementally', async () => {
+    await db.server.admin(
+      `CREATE TABLE nullwm (id bigint PRIMARY KEY, v text, updated_at timestamptz);
+       INSERT INTO nullwm VALUES (1, 'a', '2024-06-01 00:00:00+00'), (2, 'b', NULL), (3, 'c', NULL), (4, 'd', NULL), (5, 'e', '2024-06-01 00:00:01+00')`,
+    );
+    // Pages of 2: the NULL rows take two pages of their own.
+    const w = workspace(`  pg:\n    url: ${db.server.url()}\n    passwordEnv: PG_PW\n    tables: [nullwm]\n    target: ./lake\n    lookback: 0s\n    pageSize: 2\n`);
+    process.env.PG_PW = 'admin-pw';
+    const rows = async () => (await read(join(w.dir, 'lake', 'nullwm'))).map((r) => `${r.id}:${r.v}`);
+    const first = await sync(w.yml);
+    expect(first.failed).toEqual([]);
+    expect(first.synced[0]).toMatchObject({ rowsRead: 5, inserted: 5, watermark: { value: '2024-06-01 00:00:01+00', key: ['5'] } });
+    expect(await rows()).toEqual(['1:a', '2:b', '3:c', '4:d', '5:e']);
+    // A NULL-watermark row changes (still NULL), another gets a watermark, a new one arrives without.
+    await db.server.admin(`UPDATE nullwm SET v = 'b2' WHERE id = 2; UPDATE nullwm SET v = 'c2', updated_at = '2024-06-02 00:00:00+00' WHERE id = 3; INSERT INTO nullwm VALUES (6, 'f', NULL)`);
+    const second = await sync(w.yml);
+    expect(second.synced[0]).toMatchObject({ inserted: 1, updated: 2, watermark: { value: '2024-06-02 00:00:00+00', key: ['3'] } });
+    expect(await rows()).toEqual(['1:a', '2:b2', '3:c2', '4:d', '5:e', '6:f']);
+    // Nothing changed: the NULL rows are read again and the MERGE leaves them alone.
+    const third = await sync(w.yml);
+    expect(third.synced[0]).toMatchObject({ rowsRead: 3, inserted: 0, updated: 0 });
+  });
+
+  it("PostgreSQL's infinity and -infinity dates and timestamps land as NULL (other Delta readers cannot read the extreme values)", async () => {
+    await db.server.admin(
+      `CREATE TABLE inf (id bigint PRIMARY KEY, d date, ts timestamp, tz timestamptz, updated_at timestamptz NOT NULL);
+       INSERT INTO inf VALUES (1, 'infinity', '-infinity', 'infinity', '2024-06-01 00:00:00+00'), (2, '2024-01-02', '2024-01-02 03:04:05', '2024-01-02 03:04:05+00', '2024-06-01 00:00:01+00')`,
+    );
+    const w = workspace(`  pg:\n    url: ${db.server.url()}\n    passwordEnv: PG_PW\n    tables: [inf]\n    target: ./lake\n`);
+    process.env.PG_PW = 'admin-pw';
+    expect((await sync(w.yml)).failed).toEqual([]);
+    const [a, b] = await read(join(w.dir, 'lake', 'inf'));
+    expect([a.d, a.ts, a.tz]).toEqual([null, null, null]);
+    expect(String(b.d)).toBe('2024-01-02');
+    expect(String(b.ts)).toMatch(/^2024-01-02[ T]03:04:05/);
+  });
+
   it('streams a first sync in pages and bounded Parquet files (20k rows, pages of 1000, files of 5000 rows)', async () => {
     await db.server.admin(`CREATE TABLE big (id int PRIMARY KEY, v text, updated_at timestamp NOT NULL);
       INSERT INTO big SELECT g, md5(g::text), timestamp '2024-01-01' + (g / 7) * interval '1 second' FROM generate_series(1, 20000) g`);

@@ -4,7 +4,8 @@ import type { KeyScope, PageRequest, SourceColumn, SourceTable, TextRow, Waterma
  * The page query both vendors build, in their own quoting and parameter style: columns by name,
  * the lookback lower bound and the keyset position as bound parameters (never spliced), ordered by
  * (watermark, key). Rows whose watermark is NULL are never in an incremental page (they cannot be
- * ordered against a position); a table without a watermark pages by key alone.
+ * ordered against a position): they are read by key alone with `nullWatermark` (every run, as a
+ * table without a watermark pages by key alone).
  */
 export interface Dialect {
   ident(name: string): string;
@@ -23,14 +24,17 @@ export function pageQuery(d: Dialect, req: PageRequest): { sql: string; params: 
     params.push(v);
     return d.param(params.length, column === undefined ? undefined : table.columns.find((c) => c.name === column));
   };
-  const order = [...(req.watermark ? [req.watermark] : []), ...table.primaryKey];
+  // The rows whose watermark is NULL: paged by key alone, with no lower bound to apply.
+  const nulls = req.watermark !== undefined && req.nullWatermark === true;
+  const ordered = req.watermark !== undefined && !nulls;
+  const order = [...(ordered ? [req.watermark!] : []), ...table.primaryKey];
   const where: string[] = [];
-  if (req.watermark) where.push(`${d.ident(req.watermark)} IS NOT NULL`);
-  if (req.since && req.watermark) {
+  if (req.watermark) where.push(`${d.ident(req.watermark)} IS ${nulls ? '' : 'NOT '}NULL`);
+  if (req.since && ordered) {
     const kind = table.columns.find((c) => c.name === req.watermark)?.watermark ?? 'integer';
-    where.push(d.sinceCondition(d.ident(req.watermark), kind, next(req.since.value, req.watermark), next(kind === 'integer' ? 0 : req.since.lookbackMs * 1000)));
+    where.push(d.sinceCondition(d.ident(req.watermark!), kind, next(req.since.value, req.watermark), next(kind === 'integer' ? 0 : req.since.lookbackMs * 1000)));
   }
-  if (req.after) where.push(afterKey(d, order, [...(req.watermark ? [req.after.value] : []), ...req.after.key], next));
+  if (req.after) where.push(afterKey(d, order, [...(ordered ? [req.after.value] : []), ...req.after.key], next));
   const sql =
     `SELECT ${table.columns.map((c) => (d.select ? d.select(c) : d.ident(c.name))).join(', ')} FROM ${from(d, table)}` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +

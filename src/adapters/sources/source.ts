@@ -51,6 +51,8 @@ export interface PageRequest {
   after?: Position;
   /** Rows whose watermark is at least the watermark `value` minus `lookbackMs` (first page of an incremental run). */
   since?: { value: string; lookbackMs: number };
+  /** Only the rows whose watermark is NULL, by key (`after.key`; `since` does not apply): they have no position. */
+  nullWatermark?: boolean;
   limit: number;
 }
 

@@ -117,6 +117,27 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
       after = positionOf(last!);
       since = undefined;
     }
+    // Rows whose watermark is NULL have no place in that order, so no run would ever reach them:
+    // they are read whole, by key, on every run (the MERGE leaves the unchanged ones alone).
+    if (watermark) {
+      const before = writer.rows;
+      let afterKey: Position | undefined;
+      for (;;) {
+        let n = 0;
+        let lastNull: TextRow | undefined;
+        for await (const row of ctx.conn.page({ table: plan.table, watermark, nullWatermark: true, ...(afterKey ? { after: afterKey } : {}), limit: source.pageSize })) {
+          await writer.write(keep ? keep.map((i) => row[i]) : row);
+          lastNull = row;
+          n++;
+        }
+        // (Counted when it held rows: a table without such rows shows the pages it had before.)
+        if (n > 0) outcome.pages++;
+        if (n < source.pageSize) break;
+        afterKey = { value: '', key: keyIndexes.map((i) => lastNull![i]!) };
+      }
+      const nulls = writer.rows - before;
+      if (nulls > 0) ctx.reporter.event('info', 'sync.null-watermark', { source: source.name, table: plan.id, rows: nulls, column: watermark, message: `${nulls} rows have no ${watermark}: they are read on every run` });
+    }
     const files = await writer.finish({ atLeastOne: plan.keyDiff !== undefined });
     outcome.rowsRead = writer.rows;
     if (plan.keyDiff) {

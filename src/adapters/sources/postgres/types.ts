@@ -12,6 +12,13 @@ export interface PostgresColumnInfo {
 const cast = (type: string) => (e: string) => `CAST(${e} AS ${type})`;
 
 /**
+ * PostgreSQL's `infinity` / `-infinity` dates and timestamps: DuckDB would keep them, but in Parquet
+ * they are the type's extreme values, which other Delta readers cannot turn into a date (delta-rs
+ * overflows on them, and -infinity came back as year -28164): NULL, as MySQL's zero dates are.
+ */
+const temporal = (type: string) => (e: string) => `CASE WHEN ${e} IN ('infinity', '-infinity') THEN NULL ELSE CAST(${e} AS ${type}) END`;
+
+/**
  * PostgreSQL types → DuckDB (README, "Database sources: types"). Values arrive as PostgreSQL's
  * text output in a UTC, ISO-DateStyle session: timestamptz as a UTC instant, timestamp naive,
  * bytea as base64 (converted from hex by postgres-source.ts). NUMERIC without precision (or above
@@ -30,9 +37,9 @@ export function postgresColumn(c: PostgresColumnInfo): SourceColumn {
     case 'real': return col('FLOAT');
     case 'double precision': return col('DOUBLE');
     case 'boolean': return col('BOOLEAN');
-    case 'date': return col('DATE');
-    case 'timestamp without time zone': return col('TIMESTAMP');
-    case 'timestamp with time zone': return col('TIMESTAMPTZ');
+    case 'date': return col('DATE', temporal('DATE'));
+    case 'timestamp without time zone': return col('TIMESTAMP', temporal('TIMESTAMP'));
+    case 'timestamp with time zone': return col('TIMESTAMPTZ', temporal('TIMESTAMPTZ'));
     case 'uuid': return col('UUID');
     case 'json': case 'jsonb': return col('JSON');
     case 'bytea': return col('BLOB', (e) => `from_base64(${e})`);
