@@ -138,6 +138,10 @@ describe.skipIf(mode === 'skip')('lakelet sync from MariaDB', () => {
     const cli = await lakelet(['sync', '-c', w.yml, '--quiet'], { env: { READER_PW: 'read-pw', WRONG_PW: 'nope' } });
     expect(cli.code).toBe(1);
     expect(cli.stdout).toMatch(/^FAILED broken: source 'broken': cannot connect: access denied \(wrong user or password\?\)$/m);
+    // sync takes --profile as the other commands reading lakelet.yml do.
+    const profile = await lakelet(['sync', '-c', w.yml, '--profile', 'nope'], { env: { READER_PW: 'read-pw', WRONG_PW: 'nope' } });
+    expect(profile.code).toBe(2);
+    expect(profile.stderr).toMatch(/unknown profile 'nope'/);
     const lake = join(w.dir, 'lake');
     // One folder per synced table, beside the source's metadata table.
     const folders = readdirSync(lake).filter((f) => f !== '_sync_metadata');

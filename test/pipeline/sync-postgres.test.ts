@@ -97,7 +97,10 @@ describe.skipIf(mode === 'skip')('lakelet sync from PostgreSQL', () => {
     expect(await rows()).toEqual(['1:a', '2:b2', '3:c2', '4:d', '5:e', '6:f']);
     // Nothing changed: the NULL rows are read again and the MERGE leaves them alone.
     const third = await sync(w.yml);
-    expect(third.synced[0]).toMatchObject({ rowsRead: 3, inserted: 0, updated: 0 });
+    expect(third.synced[0]).toMatchObject({ mode: 'incremental', rowsRead: 3, inserted: 0, updated: 0 });
+    // --full reads every row, and the summary says the run was full.
+    const full = await sync(w.yml, { full: true });
+    expect(full.synced[0]).toMatchObject({ mode: 'full', rowsRead: 6, inserted: 0, updated: 0 });
   });
 
   it("PostgreSQL's infinity and -infinity dates and timestamps land as NULL (other Delta readers cannot read the extreme values)", async () => {

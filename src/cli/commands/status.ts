@@ -164,5 +164,5 @@ function printSources(sources: { source: string; tables: SyncTableStatus[] }[]):
   const rows = sources.flatMap((s) => s.tables.map((t) => [t.source, t.table, t.watermark ?? '(full)', String(t.rowsLastRun), String(t.rowsTotal), t.lastRun, `${Math.round(t.lagMs / 1000)} s`]));
   if (!sources.length) return;
   process.stdout.write('\nsynced tables:\n');
-  process.stdout.write((rows.length ? formatTable(['source', 'table', 'last watermark', 'rows last run', 'rows synced', 'last run', 'lag'], rows) : '(none synced yet: run lakelet sync)') + '\n');
+  process.stdout.write((rows.length ? formatTable(['source', 'table', 'last watermark', 'rows read last run', 'rows read in all', 'last run', 'lag'], rows) : '(none synced yet: run lakelet sync)') + '\n');
 }

@@ -9,9 +9,11 @@ import { printJson } from '../options.ts';
 import { everyInterval, runScheduled } from '../scheduled.ts';
 import { formatTable } from '../output/table-format.ts';
 import { streamReporter } from '../output/stream-reporter.ts';
+import { profileFlag } from '../profile-option.ts';
 
 interface SyncCliOptions {
   config: string;
+  profile?: string;
   source?: string;
   table?: string;
   full?: boolean;
@@ -31,6 +33,7 @@ export function registerSync(program: Command): void {
         'The first run reads everything. A source that cannot be reached, or a table that fails, is reported and the others go on.',
     )
     .option('-c, --config <file>', 'the pipeline definition', 'lakelet.yml')
+    .addOption(profileFlag())
     .option('--source <name>', 'only this source')
     .option('--table <name>', 'only this table (as the summary names it)')
     .option('--full', 'read every row again (the MERGE leaves unchanged rows alone); the watermark moves on as usual')
@@ -46,7 +49,7 @@ Examples:
 
 Exit codes: 0 every table synced (or skipped as reported), 1 a source or table failed (the others still synced), 2 wrong usage.`)
     .action(async (options: SyncCliOptions) => {
-      const config = loadConfig(options.config);
+      const config = loadConfig(options.config, { profile: options.profile });
       if (config.sources.length === 0) throw usageError(`${config.file} has no sources: to sync; add one (see README, "Database sources")`);
       const intervalMs = everyInterval(options.every);
       const reporter = streamReporter({ format: options.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'), level: options.quiet ? 'warn' : 'info' });

@@ -68,7 +68,7 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
   const { source } = ctx;
   const loc = tableLocations(source, plan.slug);
   const tables = await openSyncTables(ctx.warehouse, source, plan);
-  const outcome: TableOutcome = { source: source.name, table: plan.id, mode: plan.mode, seq: null, pages: 0, files: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, watermark: null, recovered: false, drift: [], ms: 0 };
+  const outcome: TableOutcome = { source: source.name, table: plan.id, mode: ctx.full ? 'full' : plan.mode, seq: null, pages: 0, files: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, watermark: null, recovered: false, drift: [], ms: 0 };
   try {
     let state = parseSyncState(await tables.committedState(SYNC_STATE_KEY));
     // A batch staged by a run that died before its MERGE: merge it now, with the state it carries.

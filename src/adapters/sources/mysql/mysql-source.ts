@@ -59,7 +59,7 @@ function connectError(name: string, host: string, port: number, err: unknown): S
     : e.code === 'ECONNREFUSED' ? `nothing listens at ${host}:${port}`
     : e.code === 'ETIMEDOUT' ? `${host}:${port} did not answer in time`
     : e.code === 'ENOTFOUND' ? `unknown host ${host}`
-    : (e.message ?? String(err)).split('\n')[0];
+    : `${host}:${port}: ${(e.message ?? String(err)).split('\n')[0]}`;
   return new SourceError(name, `cannot connect: ${why}`, { cause: err, transient: e.code === 'ETIMEDOUT' || e.code === 'ECONNREFUSED' });
 }
 

@@ -45,7 +45,7 @@ function connectError(name: string, host: string, port: number, err: unknown): S
     : e.code === 'ECONNREFUSED' ? `nothing listens at ${host}:${port}`
     : e.code === 'ENOTFOUND' ? `unknown host ${host}`
     : e.code === '3D000' ? (e.message ?? 'no such database')
-    : (e.message ?? String(err)).split('\n')[0];
+    : `${host}:${port}: ${(e.message ?? String(err)).split('\n')[0]}`;
   return new SourceError(name, `cannot connect: ${why}`, { cause: err, transient: e.code === 'ECONNREFUSED' });
 }
 

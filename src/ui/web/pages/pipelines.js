@@ -18,7 +18,7 @@ function sourceCard(s) {
   else if (!s.tables.length) card.append(h('p', { class: 'muted' }, 'No table synced yet: run lakelet sync.'));
   else {
     card.append(dataTable(
-      ['table', 'last watermark', 'rows last run', 'rows synced', 'last run', 'lag', 'batch'].map((name) => ({ name })),
+      ['table', 'last watermark', 'rows read last run', 'rows read in all', 'last run', 'lag', 'batch'].map((name) => ({ name })),
       s.tables.map((t) => [t.table, t.watermark ?? '(full reload)', t.rowsLastRun, t.rowsTotal, time(t.lastRun), t.lag, t.batch]),
       { testid: 'synced-tables' },
     ));
