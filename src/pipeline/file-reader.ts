@@ -10,7 +10,10 @@ import { repairJson } from './json-repair.ts';
 import { csvIntegerTypes, csvTypesOption, EXACT_DOUBLE_LIMIT, mayRoundIntegers, withCsvReadOption as withOption } from '../engine/ops/csv-integers.ts';
 import { jsonIntegerTypes } from './exact-integers.ts';
 import { namesOffset } from '../engine/ops/json-instants.ts';
-import { JsonInteger, JsonSyntaxError, parseJsonStrict, stringifyJson } from './json-text.ts';
+import { JsonInteger, JsonSyntaxError, JsonTooDeepError, MAX_RECORD_DEPTH, nestingDepth, parseJsonStrict, stringifyJson } from './json-text.ts';
+import { schemaFromDuckDbColumns } from '../engine/delta/duckdb-types.ts';
+import { MAX_NESTED_LEVELS, nestedLevels } from '../engine/delta/nesting-limit.ts';
+import type { StructType } from '../engine/delta/schema.ts';
 import { decodeUtf8 } from './text-check.ts';
 
 /** A landed file DuckDB can read: the SELECT of its raw rows and their inferred columns. */
@@ -119,25 +122,30 @@ export async function readRaw(
   const exact = /\d{16}/.test(text);
   const integersBefore = JsonInteger.made;
   // Each document with the line it starts on (NDJSON: one per line; a JSON file is one document).
-  let docs: { doc: unknown; line?: number; text?: string }[];
+  // (With how deeply each nests: a record deeper than MAX_RECORD_DEPTH is bad, see below.)
+  let docs: { doc: unknown; deepest: number; line?: number; text?: string }[];
   if (pipeline.format === 'json') {
-    docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0, exact) }];
+    const stats = { deepest: 0 };
+    docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0, exact, stats), deepest: stats.deepest }];
   } else {
     docs = [];
     const lines = text.split('\n');
+    const stats = { deepest: 0 };
     for (let n = 0; n < lines.length; n++) {
       if (lines[n].trim() === '') continue;
       try {
-        docs.push({ doc: parseDocument(lines[n], pipeline.json.repair, repaired, n, exact), line: n + 1, text: lines[n] });
+        docs.push({ doc: parseDocument(lines[n], pipeline.json.repair, repaired, n, exact, stats), deepest: stats.deepest, line: n + 1, text: lines[n] });
       } catch (err) {
         if (!tolerant || !(err instanceof FileRejectedError)) throw err;
-        bad.push({ line: n + 1, ...(err.position ? { column: err.position.column } : {}), kind: 'json', error: err.detail, text: lines[n].replace(/\r$/, '') });
+        // (A value nested too deeply: what to do is not the generic hint's.)
+        const error = err.hint === JSON_DEPTH_HINT ? `${err.detail} (${err.hint})` : err.detail;
+        bad.push({ line: n + 1, ...(err.position ? { column: err.position.column } : {}), kind: 'json', error, text: lines[n].replace(/\r$/, '') });
       }
     }
   }
   const records: Record<string, unknown>[] = [];
   const recordLines: number[] = [];
-  for (const { doc, line, text: docText } of docs) {
+  for (const { doc, deepest, line, text: docText } of docs) {
     // An NDJSON line is one record: an array (or null, a number…) there is not a batch of records
     // to unwrap but a line that is not what the format promises, so it is a bad record.
     if (line !== undefined && !isObject(doc)) {
@@ -149,7 +157,7 @@ export async function readRaw(
     const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
     if (selected === undefined || selected === null) continue;
     const items = Array.isArray(selected) ? selected : [selected];
-    for (const item of items) {
+    for (const [index, item] of items.entries()) {
       if (!isObject(item)) {
         const error = `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : stringifyJson(item)}`;
         // An NDJSON line is a record of its own; a JSON document's records have no line to point at.
@@ -158,6 +166,16 @@ export async function readRaw(
           continue;
         }
         throw new FileRejectedError('json', error);
+      }
+      // Walked only when the document nests that deep at all (the parser counted its levels).
+      const depth = deepest > MAX_RECORD_DEPTH ? nestingDepth(item) : 0;
+      if (depth > MAX_RECORD_DEPTH) {
+        const error = `a value nests ${depth - 1} levels deep (arrays and objects inside the record; at most ${MAX_RECORD_DEPTH - 1} are loaded)`;
+        if (tolerant && line !== undefined) {
+          bad.push({ line, kind: 'json', error: `${error} (${JSON_DEPTH_HINT})`, text: (docText ?? '').replace(/\r$/, '') });
+          continue;
+        }
+        throw new FileRejectedError('json', `record ${index + 1}: ${error}`, line !== undefined ? { line, column: 1 } : undefined, JSON_DEPTH_HINT);
       }
       records.push(item as Record<string, unknown>);
       if (line !== undefined) recordLines.push(line);
@@ -377,10 +395,15 @@ export async function readCsvGroup(
 /** The column of a group's temp table naming each row's file (its path), as read_csv's `filename` gives it. */
 export const FILE_COLUMN = '__lakelet_file';
 
-function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number, exactIntegers: boolean): unknown {
+/** `stats.deepest`: how deeply the document nests. */
+function parseDocument(text: string, repair: boolean, repaired: Set<string>, lineOffset: number, exactIntegers: boolean, stats: { deepest: number }): unknown {
+  // Not a syntax slip a repair could fix: the value itself is too deep to load as a column.
+  const tooDeep = (err: JsonTooDeepError) =>
+    new FileRejectedError('json', err.message.replace(/ at line \d+, column \d+$/, ''), { line: err.position.line + lineOffset, column: err.position.column }, JSON_DEPTH_HINT);
   try {
-    return parseJsonStrict(text, { exactIntegers });
+    return parseJsonStrict(text, { exactIntegers, stats });
   } catch (err) {
+    if (err instanceof JsonTooDeepError) throw tooDeep(err);
     if (!(err instanceof JsonSyntaxError)) throw err;
     const position = { line: err.position.line + lineOffset, column: err.position.column };
     const detail = err.message.replace(/ at line \d+, column \d+$/, '');
@@ -388,6 +411,8 @@ function parseDocument(text: string, repair: boolean, repaired: Set<string>, lin
     try {
       fixed = repairJson(text, { exactIntegers });
     } catch (repairErr) {
+      // (A syntax slip before the nesting gets too deep: the repair's own parse finds the depth.)
+      if (repairErr instanceof JsonTooDeepError) throw tooDeep(repairErr);
       if (repair && repairErr instanceof JsonSyntaxError) {
         throw new FileRejectedError('json', `invalid JSON even after repair: ${repairErr.message.replace(/ at line \d+, column \d+$/, '')}`, {
           line: repairErr.position.line + lineOffset,
@@ -399,9 +424,12 @@ function parseDocument(text: string, repair: boolean, repaired: Set<string>, lin
       throw new FileRejectedError('json', `invalid JSON: ${detail}`, position, fixed ? `it looks like Python-style pseudo-JSON that can be repaired: set json.repair: true for this pipeline` : undefined);
     }
     for (const f of fixed!.fixes) repaired.add(f);
+    stats.deepest = nestingDepth(fixed!.value);
     return fixed!.value;
   }
 }
+
+const JSON_DEPTH_HINT = `flatten it, or send the value as a JSON string ("value": "[[…]]"), which lakelet stores as text`;
 
 /** `a.b.c` into nested objects. */
 function selectPath(doc: unknown, path: string): unknown {
@@ -532,9 +560,29 @@ async function describe(compute: Compute, sql: string, kind: RejectKind, known?:
   const columns = known
     ? known.map((c) => ({ name: c.name, type: c.type }))
     : (await compute.query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).map((c) => ({ name: c.column_name, type: c.column_type }));
+  assertNestingLoadable(columns);
   const records = created[0]?.Count !== undefined ? Number(created[0].Count) : Number((await compute.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
   // rowid: the table was filled in file order (insertion order is preserved), so it numbers the records.
   return { sql: `SELECT *, rowid AS ${REC} FROM ${table}`, columns, records, repaired: [], bad: [] };
+}
+
+/**
+ * A file with a column nested deeper than the engine writes (a Parquet file's list of lists of …)
+ * is rejected on its own here: at the stage write it would fail the whole batch, good files with it.
+ */
+function assertNestingLoadable(columns: { name: string; type: string }[]): void {
+  let schema: StructType;
+  try {
+    schema = schemaFromDuckDbColumns(columns);
+  } catch {
+    return; // a type the stage write names itself, with its own error
+  }
+  for (const f of schema.fields) {
+    const levels = nestedLevels(f.type);
+    if (levels > MAX_NESTED_LEVELS) {
+      throw new FileRejectedError('schema', `column ${f.name} nests ${levels} levels deep (lists, structs and maps); at most ${MAX_NESTED_LEVELS} are loaded`, undefined, 'flatten it, or write it as JSON text; a deeper column would leave the table too slow to read');
+    }
+  }
 }
 
 /** Drops the temp table of a file read that is read again another way (describe's table). */

@@ -1,3 +1,4 @@
+import { MAX_NESTED_LEVELS } from '../engine/delta/nesting-limit.ts';
 import type { TextPosition } from './errors.ts';
 
 /**
@@ -24,6 +25,41 @@ export function positionAt(text: string, offset: number): TextPosition {
 }
 
 /**
+ * The deepest nesting of arrays and objects a document may have (the document's own level
+ * included). DuckDB types every level of a nested value as a type of its own and refuses a column
+ * some 200 levels deep ("Max expression depth"), and this parser (like any recursive one) would run
+ * out of stack long before a megabyte of `[`: 100 is far beyond real records (BigQuery allows 15).
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * The deepest a record may nest: the record object itself, then the levels a column may have
+ * (nesting-limit.ts: a deeper column would load and leave its table too slow to read).
+ */
+export const MAX_RECORD_DEPTH = 1 + MAX_NESTED_LEVELS;
+
+/** How deeply arrays and objects nest in a parsed value (a scalar: 0), walked without recursion. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object' || v instanceof JsonInteger) continue;
+    if (d + 1 > deepest) deepest = d + 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
+/** A document nested deeper than MAX_JSON_DEPTH: no repair can help, and nothing past it is read. */
+export class JsonTooDeepError extends Error {
+  constructor(readonly position: TextPosition) {
+    super(`nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects) at line ${position.line}, column ${position.column}`);
+    this.name = 'JsonTooDeepError';
+  }
+}
+
+/**
  * An integer literal beyond what a JS number holds exactly (±2^53), kept as its digits: a landed
  * 123456789012345678901234567890 must reach DuckDB as written, not as 1.2345678901234568e+29.
  */
@@ -35,18 +71,22 @@ export class JsonInteger {
   }
 }
 
-/** With `exactIntegers`, integers beyond ±2^53 are JsonInteger (write them back with stringifyJson). */
-export function parseJsonStrict(text: string, options: { exactIntegers?: boolean } = {}): unknown {
+/** With `exactIntegers`, integers beyond ±2^53 are JsonInteger (write them back with stringifyJson). `stats.deepest`: set to the document's nesting depth. */
+export function parseJsonStrict(text: string, options: { exactIntegers?: boolean; stats?: { deepest: number } } = {}): unknown {
   const p = new StrictParser(text, options.exactIntegers ?? false);
   p.ws();
   const value = p.value();
   p.ws();
   if (p.i < text.length) p.fail(`unexpected ${describe(text[p.i])} after the end of the document`);
+  if (options.stats) options.stats.deepest = p.deepest;
   return value;
 }
 
 class StrictParser {
   i = 0;
+  /** Arrays and objects open around the current position, and the most that were. */
+  private depth = 0;
+  deepest = 0;
   constructor(
     readonly s: string,
     readonly exactIntegers: boolean,
@@ -69,8 +109,13 @@ class StrictParser {
     const s = this.s;
     if (this.i >= s.length) this.fail('unexpected end of input, expected a value');
     const c = s[this.i];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
+    if (c === '{' || c === '[') {
+      if (++this.depth > MAX_JSON_DEPTH) throw new JsonTooDeepError(positionAt(s, this.i));
+      if (this.depth > this.deepest) this.deepest = this.depth;
+      const nested = c === '{' ? this.object() : this.array();
+      this.depth--;
+      return nested;
+    }
     if (c === '"') return this.string();
     if (c === '-' || (c >= '0' && c <= '9')) return this.number();
     for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {

@@ -144,6 +144,19 @@ describe('create, append, read', () => {
     t.close();
   });
 
+  it('refuses a column nested deeper than 15 levels (naming it), which would leave the table too slow to read; 15 levels write and read back', async () => {
+    const t = await freshTable();
+    const nested = (d: number) => `CAST('${'['.repeat(d)}1${']'.repeat(d)}' AS INTEGER${'[]'.repeat(d)})`;
+    await expect(t.write({ sql: `SELECT 1::BIGINT AS id, ${nested(16)} AS deep` }).execute()).rejects.toThrow(/column deep of the batch nests 16 levels deep.*at most 15 are written.*CAST\(deep AS VARCHAR\)/);
+    expect(await t.tryLatest()).toBeUndefined();
+    await t.write({ sql: `SELECT 1::BIGINT AS id, ${nested(15)} AS deep` }).execute();
+    const [row] = await t.read();
+    expect(JSON.stringify(row.deep)).toBe('['.repeat(15) + '1' + ']'.repeat(15));
+    // A MERGE source is held to the same limit.
+    await expect(t.merge({ sql: `SELECT 2::BIGINT AS id, ${nested(17)} AS deep` }, { on: ['id'] }).whenNotMatchedInsertAll().execute()).rejects.toThrow(/column deep of the MERGE source nests 17 levels deep/);
+    t.close();
+  });
+
   it('overwrites only the partitions selected by replaceWhere', async () => {
     const t = await freshTable();
     await t.write({ sql: `SELECT range AS id, range % 3 AS p FROM range(9)` }).partitionBy('p').execute();

@@ -63,6 +63,26 @@ describe('formats', () => {
     expect((await ws.rows('tables/target', 'id')).map((r) => r.v)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
   });
 
+  it('a Parquet file with a column nested deeper than 15 levels is quarantined on its own; the file beside it merges', async () => {
+    ws = new Workspace(pipeline('parquet'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    const nested = (d: number) => `CAST('${'['.repeat(d)}1${']'.repeat(d)}' AS INTEGER${'[]'.repeat(d)})`;
+    await c.run(`COPY (SELECT 1 AS id, 1 AS updated, ${nested(20)} AS deep) TO '${join(ws.dir, 'deep.parquet')}' (FORMAT parquet)`);
+    await c.run(`COPY (SELECT 2 AS id, 1 AS updated) TO '${join(ws.dir, 'good.parquet')}' (FORMAT parquet)`);
+    c.closeSync();
+    instance.closeSync();
+    const { readFileSync } = await import('node:fs');
+    ws.land('landing/deep.parquet', readFileSync(join(ws.dir, 'deep.parquet')));
+    ws.land('landing/good.parquet', readFileSync(join(ws.dir, 'good.parquet')));
+    const s = await ws.run();
+    // Before, the stage write refused the batch: both files stayed in an unfinished batch.
+    expect(s.totals).toMatchObject({ files: 2, merged: 1, quarantined: 1 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => Number(r.id))).toEqual([2]);
+    const error = JSON.parse(readFileSync(join(ws.dir, 'quarantine', ws.files('quarantine').find((f) => f.endsWith('deep.parquet.error.json'))!), 'utf8'));
+    expect(error).toMatchObject({ kind: 'schema', error: 'column deep nests 20 levels deep (lists, structs and maps); at most 15 are loaded' });
+  });
+
   it('JSON timestamps that name their offset (Z, -05:00) are instants, as from CSV: a Delta timestamp, not timestamp_ntz', async () => {
     // DuckDB's JSON reader infers such text as a wall-clock TIMESTAMP (Delta timestamp_ntz, a
     // reader-version-3 feature); its CSV sniffer, Spark and BigQuery infer an instant.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repairJson } from '../../src/pipeline/json-repair.ts';
-import { JsonSyntaxError, parseJsonStrict } from '../../src/pipeline/json-text.ts';
+import { JsonSyntaxError, JsonTooDeepError, parseJsonStrict } from '../../src/pipeline/json-text.ts';
 import { checkCsv } from '../../src/pipeline/csv-check.ts';
 import { duckdbReadError } from '../../src/pipeline/file-reader.ts';
 import { chunk } from '../../src/pipeline/runner.ts';
@@ -32,6 +32,14 @@ describe('JSON repair (tokenizer, not regex)', () => {
     expect(() => parseJsonStrict('{"a": [1, 2,]}')).toThrow('trailing comma before ] at line 1, column 13');
     expect(() => parseJsonStrict('{"a": 1}\n{"b": 2}')).toThrow(/after the end of the document at line 2, column 1/);
     expect(parseJsonStrict(' {"a": "\\u00e9\\n", "b": [1e2, -0.5, true, null]} ')).toEqual({ a: 'é\n', b: [100, -0.5, true, null] });
+  });
+
+  it('the strict parser reads 100 levels of nesting and refuses the 101st where it opens, without running out of stack', () => {
+    const nest = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    expect(() => parseJsonStrict(nest(100))).not.toThrow();
+    expect(() => parseJsonStrict(`{"a": ${nest(100)}}`)).toThrow(JsonTooDeepError);
+    expect(() => parseJsonStrict(`{"a": ${nest(100)}}`)).toThrow('nested more than 100 levels deep (arrays and objects) at line 1, column 106');
+    expect(() => parseJsonStrict(nest(1_000_000))).toThrow(JsonTooDeepError);
   });
 });
 

@@ -14,6 +14,7 @@ import { commit } from '../delta/transaction.ts';
 import { planFiles } from '../delta/scan.ts';
 import { compilePredicate } from '../delta/skipping.ts';
 import { InputError, SchemaMismatchError } from '../errors.ts';
+import { assertLoadableNesting } from '../delta/nesting-limit.ts';
 import { versionOfTxn } from '../delta/txn-lookup.ts';
 import { assertSettableOnExisting, normalizeTableProperties } from '../delta/table-properties.ts';
 
@@ -112,6 +113,7 @@ export class WriteBuilder {
       throw unreadable(err);
     }
     const sourceSchema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
+    assertLoadableNesting(ctx.uri, sourceSchema, 'the batch');
 
     let metadata: Metadata;
     const actions: Action[] = [];

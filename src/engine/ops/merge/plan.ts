@@ -10,6 +10,7 @@ import type { TableContext } from '../../delta/table-context.ts';
 import type { TableHandle } from '../../table-handle.ts';
 import { sqlIdent, sqlString } from '../../../adapters/compute/sql.ts';
 import { schemaFromDuckDbColumns } from '../../delta/duckdb-types.ts';
+import { assertLoadableNesting } from '../../delta/nesting-limit.ts';
 import { withColumnMapping } from '../../delta/column-mapping-assign.ts';
 import { chooseProtocol } from '../../delta/protocol-chooser.ts';
 import { reconcileSchema } from '../../delta/schema-compat.ts';
@@ -107,6 +108,7 @@ export async function materializeSource(ctx: TableContext, source: Source, keys:
     kept = numSourceRows - Number(deleted?.Count ?? 0);
   }
   const schema = schemaFromDuckDbColumns(columns.map((c) => ({ name: c.column_name, type: c.column_type })));
+  assertLoadableNesting(ctx.uri, schema, 'the MERGE source');
   const parquetFile = kind === 'VIEW' && rowId === SOURCE_ROW ? parquetFileOf(source) : undefined;
   return { table, schema, numSourceRows, numSourceRowsDeduplicated: numSourceRows - kept, uniqueKeys: dedup !== undefined, rowId, ...(parquetFile ? { parquetFile } : {}) };
 }
