@@ -162,18 +162,46 @@ export async function lastRecordProblem(store: ObjectStore, format: PipelineConf
   if (format === 'parquet') {
     if (file.size < 12) return 'the Parquet file is shorter than its header and footer';
     const tail = await store.getRange(file.key, file.size - 4, 4);
-    return new TextDecoder().decode(tail) === 'PAR1' ? undefined : 'the Parquet file has no footer yet (no trailing PAR1)';
+    if (new TextDecoder().decode(tail) === 'PAR1') return undefined;
+    // A writer puts PAR1 first: a start that is written and is something else (a CSV named
+    // .parquet) never becomes a Parquet file, so it is taken now, to be rejected by the read.
+    const start = await store.getRange(file.key, 0, 4);
+    return start.some((b) => b !== 0) && new TextDecoder().decode(start) !== 'PAR1' ? undefined : 'the Parquet file has no footer yet (no trailing PAR1)';
   }
   const n = Math.min(file.size, 4096);
   const tail = await store.getRange(file.key, file.size - n, n);
   const problem = textEndProblem(format, tail);
   if (!problem) return undefined;
-  // A head that is already not UTF-8 (a binary file, a latin-1 export without a final newline)
-  // never becomes loadable, however the writer finishes: taken now, so the read rejects it for its
-  // encoding at once instead of it waiting out arrival.incompleteTimeout under a misleading reason.
+  // A head that is already not UTF-8 (a binary file, a latin-1 export without a final newline, a
+  // UTF-16 export without a byte-order mark) or not the start of a JSON document of records never
+  // becomes loadable, however the writer finishes: taken now, so the read rejects it at once
+  // instead of it waiting out arrival.incompleteTimeout under a misleading reason.
   // (NUL bytes alone are not enough: a preallocating copy reads as zeros until it is written.)
   const head = file.size <= n ? tail : await store.getRange(file.key, 0, n);
-  return notUtf8(head) ? undefined : problem;
+  return notUtf8(head) || looksUtf16(head) || (format === 'json' && notJsonStart(head)) ? undefined : problem;
+}
+
+/**
+ * UTF-16 text without a byte-order mark: in its first 64 bytes, every other byte is NUL (ASCII
+ * characters' high bytes), at even offsets (big-endian) or at odd ones (little-endian), and the
+ * others are not. Zeros alone (a preallocated file) are not that.
+ */
+function looksUtf16(head: Uint8Array): boolean {
+  const n = Math.min(head.length, 64) & ~1;
+  if (n < 4) return false;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < n; i++) if (head[i] === 0) (i % 2 === 0 ? evenNul++ : oddNul++);
+  const half = n / 2;
+  return (evenNul === half && oddNul === 0) || (oddNul === half && evenNul === 0);
+}
+
+/** A written start (past whitespace and a UTF-8 byte-order mark) that is no `[` or `{`: no document of records. */
+function notJsonStart(head: Uint8Array): boolean {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && isSpace(head[i])) i++;
+  if (i >= head.length || head[i] === 0) return false;
+  return head[i] !== 0x5b && head[i] !== 0x7b;
 }
 
 /** Why a text file's last bytes (`tail`) are not the end of a complete file, if they are not. */

@@ -55,12 +55,14 @@ export async function settleBadRecords(compute: Compute, pipeline: PipelineConfi
   const bad = [...unread, ...valueRecords].sort((a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0));
   if (badCount > allowed || badCount >= total) {
     const first = bad[0];
-    const share = `${badCount} of ${total} records`;
-    const why = badCount >= total ? `all ${share} are bad` : `${share} are bad, more than badRecordsLimit (${percent(pipeline.badRecordsLimit)})`;
+    const share = `${badCount} of ${total} records ${badCount === 1 ? 'is' : 'are'} bad`;
+    const why = badCount >= total ? `all ${share}` : `${share}, more than badRecordsLimit (${percent(pipeline.badRecordsLimit)})`;
     const message = total === 1 ? `its only record is bad${where(first)}: ${first.error}` : `${why}; the first${where(first)}: ${first.error}`;
     const hint =
-      first.kind === 'cast'
+      first.kind === 'cast' && pipeline.badRecords !== 'rescue'
         ? 'fix the values, raise badRecordsLimit, or use badRecords/schemaDrift: rescue to keep such values in _rescued_data'
+        : first.kind === 'cast'
+          ? 'fix the values, or raise badRecordsLimit'
         : 'fix the records (or the csv/json settings) and land the file again, or raise badRecordsLimit';
     throw new FileRejectedError(first.kind, message, first.line !== undefined ? { line: first.line, column: first.column ?? 1 } : undefined, hint);
   }

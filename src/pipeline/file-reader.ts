@@ -129,7 +129,9 @@ export async function readRaw(
     docs = [{ doc: parseDocument(text, pipeline.json.repair, repaired, 0, exact, stats), deepest: stats.deepest }];
   } else {
     docs = [];
-    const lines = text.split('\n');
+    // Lines end with LF (or CRLF: the CR is whitespace to JSON); a file with classic Mac line ends
+    // (CR alone, as the arrival check takes them too) is split at its CRs.
+    const lines = text.includes('\n') ? text.split('\n') : text.split('\r');
     const stats = { deepest: 0 };
     for (let n = 0; n < lines.length; n++) {
       if (lines[n].trim() === '') continue;
@@ -149,7 +151,7 @@ export async function readRaw(
     // An NDJSON line is one record: an array (or null, a number…) there is not a batch of records
     // to unwrap but a line that is not what the format promises, so it is a bad record.
     if (line !== undefined && !isObject(doc)) {
-      const error = `expected one JSON object per line, found ${Array.isArray(doc) ? `an array of ${doc.length} value${doc.length === 1 ? '' : 's'}` : stringifyJson(doc)}`;
+      const error = `expected one JSON object per line, found ${Array.isArray(doc) ? `an array of ${doc.length} value${doc.length === 1 ? '' : 's'}` : jsonValueName(doc)}`;
       if (!tolerant) throw new FileRejectedError('json', error, { line, column: 1 }, NDJSON_LINE_HINT);
       bad.push({ line, column: 1, kind: 'json', error: `${error} (${NDJSON_LINE_HINT})`, text: (docText ?? '').replace(/\r$/, '') });
       continue;
@@ -159,7 +161,7 @@ export async function readRaw(
     const items = Array.isArray(selected) ? selected : [selected];
     for (const [index, item] of items.entries()) {
       if (!isObject(item)) {
-        const error = `expected objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${Array.isArray(item) ? 'an array' : stringifyJson(item)}`;
+        const error = `expected JSON objects (one per record)${pipeline.json.path ? ` at '${pipeline.json.path}'` : ''}, found ${jsonValueName(item)}`;
         // An NDJSON line is a record of its own; a JSON document's records have no line to point at.
         if (tolerant && line !== undefined) {
           bad.push({ line, kind: 'json', error, text: (docText ?? '').replace(/\r$/, '') });
@@ -431,6 +433,14 @@ function parseDocument(text: string, repair: boolean, repaired: Set<string>, lin
 
 const JSON_DEPTH_HINT = `flatten it, or send the value as a JSON string ("value": "[[…]]"), which lakelet stores as text`;
 
+/** What a JSON value that should have been an object is, for an error: `the number 42`, `an array`. */
+function jsonValueName(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${stringifyJson(v)}`;
+  if (typeof v === 'number' || v instanceof JsonInteger) return `the number ${stringifyJson(v)}`;
+  return stringifyJson(v);
+}
+
 /** `a.b.c` into nested objects. */
 function selectPath(doc: unknown, path: string): unknown {
   let cur: unknown = doc;
@@ -623,7 +633,15 @@ export function duckdbReadError(kind: RejectKind, err: unknown, name?: { path: s
   const message = (err as Error).message ?? String(err);
   let first = message.split('\n').filter((l) => l.trim() && !/^LINE \d+:/.test(l) && !/^\s*\^\s*$/.test(l)).slice(0, 3).join(' ').replace(/\s+/g, ' ').trim();
   if (name) first = first.split(name.path).join(name.key);
-  if (kind === 'parquet') first = first.replace(/^(Invalid Input|IO|Invalid) Error: /, 'not a readable Parquet file: ');
+  if (kind === 'parquet') {
+    first = first.replace(/^(Invalid Input|IO|Invalid) Error: /, 'not a readable Parquet file: ');
+    // The footer's Thrift decoder speaks of its own internals ("don't know what type: ",
+    // "TProtocolException: Negative size"): what they mean is a damaged or cut footer.
+    if (/TProtocolException|don't know what type/i.test(first)) {
+      const detail = first.replace(/^not a readable Parquet file: /, '').replace(/:\s*$/, '');
+      return new FileRejectedError(kind, `not a readable Parquet file: its footer (the file's metadata, at its end) is damaged or cut off (${detail})`, undefined, 'write the file again from its source and land it again');
+    }
+  }
   // A CSV error quotes the record it failed on, which may be megabytes long: its start and its end
   // (where DuckDB says what was wrong) are kept.
   if (first.length > 600) first = `${first.slice(0, 300)} … ${first.slice(-300)}`;

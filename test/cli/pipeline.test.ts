@@ -202,6 +202,6 @@ pipelines:
     expect(r.stdout).toMatch(/target tables\/accounts: 518 rows/);
     expect(r.stdout).toContain('ingestion log');
     // The table cuts the broken file's error; it is printed whole below it, what to do included.
-    expect(r.stdout).toMatch(/^accounts_incremental_03_broken\.csv: csv: 1 of 2 records are bad, more than badRecordsLimit \(10%\); the first \(line 3\): expected 6 fields/m);
+    expect(r.stdout).toMatch(/^accounts_incremental_03_broken\.csv: csv: 1 of 2 records is bad, more than badRecordsLimit \(10%\); the first \(line 3\): expected 6 fields/m);
   });
 });

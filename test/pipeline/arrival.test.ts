@@ -41,6 +41,19 @@ describe('the last record must be complete', () => {
     expect(await check('e.json', '[{"id":1},\n{"id":', 'json')).toMatch(/closing bracket/);
     expect(await check('f.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20), Buffer.from('PAR1')]), 'parquet')).toBeUndefined();
     expect(await check('g.parquet', Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20)]), 'parquet')).toMatch(/footer/);
+    // Starts that no writer's finishing makes loadable are taken now, to be rejected by the read:
+    // CSV bytes named .parquet, a JSON scalar, UTF-16 without a byte-order mark (both byte orders).
+    expect(await check('h.parquet', 'id,v\n1,a\n2,b\n', 'parquet')).toBeUndefined();
+    expect(await check('i.json', '42\n', 'json')).toBeUndefined();
+    expect(await check('j.json', '\ufeff  "hello"', 'json')).toBeUndefined();
+    expect(await check('k.json', Buffer.from('[{"id": 1}]\n', 'utf16le').subarray(0, 20), 'json')).toBeUndefined();
+    const be = Buffer.from('[{"id": 1}]', 'utf16le').swap16();
+    expect(await check('l.json', be.subarray(0, 18), 'json')).toBeUndefined();
+    // Still waiting: a Parquet file whose start is not written yet (zeros), a JSON document whose
+    // start is whitespace so far.
+    expect(await check('m.parquet', Buffer.alloc(64), 'parquet')).toMatch(/footer/);
+    expect(await check('n.json', '   ', 'json')).toBeUndefined();
+    expect(await check('o.json', '\n  [{"id": 1}, ', 'json')).toMatch(/closing bracket/);
   });
 
   it('a text file (CSV, NDJSON, JSON) whose start is already not UTF-8 is taken at once, to be rejected for its encoding, not left waiting', async () => {

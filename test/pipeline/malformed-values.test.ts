@@ -36,15 +36,25 @@ async function deltaTypes(w: Workspace, rel: string): Promise<Record<string, unk
 describe('an NDJSON line is one object', () => {
   it('a line holding an array is a bad record with a hint, not rows; the other lines and files load', async () => {
     ws = new Workspace(yaml('ndjson', { badRecordsLimit: '50%' }));
-    ws.land('landing/a.ndjson', '{"id":1,"v":"a"}\n[{"id":2,"v":"b"},{"id":3,"v":"c"}]\n{"id":4,"v":"d"}\n[1,2,3]\n');
+    ws.land('landing/a.ndjson', '{"id":1,"v":"a"}\n[{"id":2,"v":"b"},{"id":3,"v":"c"}]\n{"id":4,"v":"d"}\n[1,2,3]\n42\n"x"\n{"id":6,"v":"f"}\n{"id":7,"v":"g"}\n');
     ws.land('landing/b.ndjson', '{"id":5,"v":"e"}\n');
     const s = await ws.run();
-    expect(s.totals).toMatchObject({ staged: 2, quarantined: 0, rowsInserted: 3, rowsRejected: 2 });
-    expect((await ws.rows('tables/target', 'id')).map((r) => r.id)).toEqual(['1', '4', '5']);
+    expect(s.totals).toMatchObject({ staged: 2, quarantined: 0, rowsInserted: 5, rowsRejected: 4 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.id)).toEqual(['1', '4', '5', '6', '7']);
     expect(badRecords(ws, 'a.ndjson')).toEqual([
       { file: 'a.ndjson', line: 2, column: 1, kind: 'json', error: expect.stringMatching(/^expected one JSON object per line, found an array of 2 values \(.*format: json/), text: '[{"id":2,"v":"b"},{"id":3,"v":"c"}]' },
       { file: 'a.ndjson', line: 4, column: 1, kind: 'json', error: expect.stringMatching(/^expected one JSON object per line, found an array of 3 values/), text: '[1,2,3]' },
+      { file: 'a.ndjson', line: 5, column: 1, kind: 'json', error: expect.stringMatching(/^expected one JSON object per line, found the number 42 \(/), text: '42' },
+      { file: 'a.ndjson', line: 6, column: 1, kind: 'json', error: expect.stringMatching(/^expected one JSON object per line, found the string "x" \(/), text: '"x"' },
     ]);
+  });
+
+  it('classic Mac line ends (CR alone) split records as LF does', async () => {
+    ws = new Workspace(yaml('ndjson'));
+    ws.land('landing/mac.ndjson', '{"id":1,"v":"a"}\r{"id":2,"v":"b"}\r');
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ staged: 1, quarantined: 0, rowsInserted: 2 });
+    expect((await ws.rows('tables/target', 'id')).map((r) => r.v)).toEqual(['a', 'b']);
   });
 
   it('with badRecords: fail-file the file is quarantined, naming the line and what to do', async () => {

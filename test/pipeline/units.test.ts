@@ -43,6 +43,17 @@ describe('JSON repair (tokenizer, not regex)', () => {
   });
 });
 
+describe('Parquet read errors', () => {
+  it("a damaged footer is named as such, not in the Thrift decoder's words alone", () => {
+    for (const raw of ["Invalid Input Error: don't know what type: \u000f", 'IO Error: TProtocolException: Negative size']) {
+      const err = duckdbReadError('parquet', new Error(raw));
+      expect(err.detail).toMatch(/^not a readable Parquet file: its footer \(the file's metadata, at its end\) is damaged or cut off \(/);
+      expect(err.hint).toBe('write the file again from its source and land it again');
+    }
+    expect(duckdbReadError('parquet', new Error('IO Error: No magic bytes found at end of file')).detail).toBe('not a readable Parquet file: No magic bytes found at end of file');
+  });
+});
+
 describe('CSV structure check', () => {
   it('quoted fields with delimiters, escaped quotes and newlines; CRLF; other dialects', () => {
     // longest: the second record, quotes, inner newline and CRLF included (22 characters).
