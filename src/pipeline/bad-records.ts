@@ -58,12 +58,14 @@ export async function settleBadRecords(compute: Compute, pipeline: PipelineConfi
     const share = `${badCount} of ${total} records ${badCount === 1 ? 'is' : 'are'} bad`;
     const why = badCount >= total ? `all ${share}` : `${share}, more than badRecordsLimit (${percent(pipeline.badRecordsLimit)})`;
     const message = total === 1 ? `its only record is bad${where(first)}: ${first.error}` : `${why}; the first${where(first)}: ${first.error}`;
+    // (Raising badRecordsLimit cannot help a file with no good record.)
+    const raise = badCount >= total ? '' : ', or raise badRecordsLimit';
     const hint =
       first.kind === 'cast' && pipeline.badRecords !== 'rescue'
-        ? 'fix the values, raise badRecordsLimit, or use badRecords/schemaDrift: rescue to keep such values in _rescued_data'
+        ? `fix the values${raise}, or use badRecords/schemaDrift: rescue to keep such values in _rescued_data`
         : first.kind === 'cast'
-          ? 'fix the values, or raise badRecordsLimit'
-        : 'fix the records (or the csv/json settings) and land the file again, or raise badRecordsLimit';
+          ? `fix the values${raise}`
+          : `fix the records (or the csv/json settings) and land the file again${raise}`;
     throw new FileRejectedError(first.kind, message, first.line !== undefined ? { line: first.line, column: first.column ?? 1 } : undefined, hint);
   }
   const leaveOutValues = policy.valueIsBad && !policy.rescueValues;

@@ -157,6 +157,9 @@ export async function readRaw(
       continue;
     }
     const selected = pipeline.json.path ? selectPath(doc, pipeline.json.path) : doc;
+    // A document that is `null` itself holds no records and says so nowhere: refused as the other
+    // scalars are. (Under json.path, a document without that key simply has no records there.)
+    if (selected === null && !pipeline.json.path && line === undefined) throw new FileRejectedError('json', 'expected JSON objects (one per record), found null', undefined, NOT_RECORDS_HINT);
     if (selected === undefined || selected === null) continue;
     const items = Array.isArray(selected) ? selected : [selected];
     for (const [index, item] of items.entries()) {
@@ -167,7 +170,7 @@ export async function readRaw(
           bad.push({ line, kind: 'json', error, text: (docText ?? '').replace(/\r$/, '') });
           continue;
         }
-        throw new FileRejectedError('json', error);
+        throw new FileRejectedError('json', error, undefined, NOT_RECORDS_HINT);
       }
       // Walked only when the document nests that deep at all (the parser counted its levels).
       const depth = deepest > MAX_RECORD_DEPTH ? nestingDepth(item) : 0;
@@ -184,6 +187,10 @@ export async function readRaw(
     }
   }
   if (records.length === 0) return { columns: [], records: 0, repaired: [...repaired], bad };
+  // Records that are all `{}` hold no value at all (DuckDB would name a lone column `json`).
+  if (records.every((r) => Object.keys(r).length === 0)) {
+    throw new FileRejectedError('json', `every record is an empty object {} (${records.length}): there are no values to load`, undefined, NOT_RECORDS_HINT);
+  }
   // Only a file that held such an integer needs the exact writer and the retyping: 16 digits in a
   // string or a safe integer (epoch microseconds) made JSON.stringify's 8 ms per 10,000 records
   // stringifyJson's 27–30.
@@ -430,6 +437,8 @@ function parseDocument(text: string, repair: boolean, repaired: Set<string>, lin
     return fixed!.value;
   }
 }
+
+const NOT_RECORDS_HINT = 'a JSON file holds an array of objects (or one object), one record each, with json.path naming where they are in a larger document; fix the file and land it again';
 
 const JSON_DEPTH_HINT = `flatten it, or send the value as a JSON string ("value": "[[…]]"), which lakelet stores as text`;
 

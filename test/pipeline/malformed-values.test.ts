@@ -49,6 +49,25 @@ describe('an NDJSON line is one object', () => {
     ]);
   });
 
+  it('a JSON document that is null, or whose records are all {}, is quarantined saying so; a file with no good record is not told to raise badRecordsLimit', async () => {
+    ws = new Workspace(yaml('json'));
+    ws.land('landing/null.json', 'null\n');
+    ws.land('landing/empty.json', '[{}, {}]');
+    ws.land('landing/good.json', '[{"id": 1, "v": "a"}]');
+    const s = await ws.run();
+    expect(s.totals).toMatchObject({ files: 3, staged: 1, quarantined: 2 });
+    expect(ws.quarantineError('null.json')).toMatchObject({ kind: 'json', error: 'expected JSON objects (one per record), found null', hint: expect.stringContaining('an array of objects') });
+    expect(ws.quarantineError('empty.json')).toMatchObject({ kind: 'json', error: 'every record is an empty object {} (2): there are no values to load' });
+    ws.cleanup();
+
+    ws = new Workspace(yaml('ndjson'));
+    ws.land('landing/one.ndjson', '{"id": 1, "v": "a",}\n');
+    await ws.run();
+    const one = ws.quarantineError('one.ndjson') as { error: string; hint: string };
+    expect(one.error).toMatch(/^its only record is bad \(line 1\)/);
+    expect(one.hint).not.toContain('badRecordsLimit');
+  });
+
   it('classic Mac line ends (CR alone) split records as LF does', async () => {
     ws = new Workspace(yaml('ndjson'));
     ws.land('landing/mac.ndjson', '{"id":1,"v":"a"}\r{"id":2,"v":"b"}\r');
