@@ -7,5 +7,5 @@ import { usageError } from './errors.ts';
  */
 export function assertKnownPipelines(config: LakeletConfig, names: readonly string[] | undefined): void {
   const unknown = (names ?? []).filter((n) => !config.pipelines.some((p) => p.name === n));
-  if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')}); pass -p with one of those`);
+  if (unknown.length) throw usageError(`no pipeline named ${unknown.join(', ')} in ${config.file} (it has ${config.pipelines.map((p) => p.name).join(', ')}); name one of those`);
 }
