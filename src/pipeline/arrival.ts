@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import picomatch from 'picomatch';
+import { localFolderOf } from '../adapters/storage/location.ts';
 import type { ObjectMeta, ObjectStore } from '../adapters/storage/object-store.ts';
 import type { ArrivalPolicy, PipelineConfig } from './config.ts';
 import { inTurns } from './in-turns.ts';
@@ -41,9 +43,9 @@ export interface ArrivalCheck {
  * or marker name), `unmatched` (an ordinary file the pattern leaves out: maybe data under another
  * name, which a user should hear about), or `other` (a temporary, hidden or marker name: expected).
  */
-export type LandedKind = 'data' | 'unmatched' | 'other';
+type LandedKind = 'data' | 'unmatched' | 'other';
 
-export function landedKind(pipeline: PipelineConfig): (key: string) => LandedKind {
+function landedKind(pipeline: PipelineConfig): (key: string) => LandedKind {
   const match = picomatch(pipeline.pattern, { dot: false });
   const ignored = picomatch(pipeline.arrival.ignore, { dot: true, basename: true });
   return (key) => {
@@ -54,6 +56,31 @@ export function landedKind(pipeline: PipelineConfig): (key: string) => LandedKin
     if (base === SUCCESS_MARKER || (pipeline.arrival.marker === 'done' && base.endsWith(DONE_SUFFIX))) return 'other';
     return match(key) ? 'data' : 'unmatched';
   };
+}
+
+/**
+ * A listing of the landing, sorted once: the data files the pipeline takes, the files the pattern
+ * leaves out (maybe data under another name), and whether a local landing folder is missing (an
+ * empty listing then likely means a typo in `landing:`). The runner warns about the last two,
+ * `lakelet status` shows them.
+ */
+export interface LandingListing {
+  data: ObjectMeta[];
+  unmatched: string[];
+  folderMissing: boolean;
+}
+
+export function sortLanding(pipeline: PipelineConfig, store: ObjectStore, files: ObjectMeta[]): LandingListing {
+  const kind = landedKind(pipeline);
+  const data: ObjectMeta[] = [];
+  const unmatched: string[] = [];
+  for (const f of files) {
+    const k = kind(f.key);
+    if (k === 'data') data.push(f);
+    else if (k === 'unmatched') unmatched.push(f.key);
+  }
+  const folder = files.length === 0 ? localFolderOf(store.uri) : undefined;
+  return { data, unmatched, folderMissing: folder !== undefined && !existsSync(folder) };
 }
 
 /** Whether a landed key is data of the pipeline at all (pattern, hidden, temporary names, markers). */

@@ -54,7 +54,7 @@ export function nestingDepth(value: unknown): number {
 /** A document nested deeper than MAX_JSON_DEPTH: no repair can help, and nothing past it is read. */
 export class JsonTooDeepError extends Error {
   constructor(readonly position: TextPosition) {
-    super(`nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects) at line ${position.line}, column ${position.column}`);
+    super(`nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects; a record may nest at most ${MAX_NESTED_LEVELS} below itself) at line ${position.line}, column ${position.column}`);
     this.name = 'JsonTooDeepError';
   }
 }

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import type { Compute } from '../adapters/compute/compute.ts';
 import { openCompute } from '../adapters/compute/open-compute.ts';
 import type { ObjectMeta } from '../adapters/storage/object-store.ts';
 import { openStore } from '../adapters/storage/open-store.ts';
-import { localFolderOf } from '../adapters/storage/location.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from '../adapters/clock.ts';
 import { openWarehouse } from '../warehouse/open-warehouse.ts';
 import type { IngestionLogTable, Warehouse } from '../warehouse/warehouse.ts';
 import { InputError } from '../errors/lakelet-error.ts';
-import { checkArrival, landedKind, unmatchedHint } from './arrival.ts';
+import { checkArrival, dataFileFilter, sortLanding, unmatchedHint, type LandingListing } from './arrival.ts';
 import type { BatchOutcome } from './batch.ts';
 import { planBatch } from './batch-plan.ts';
 import { completeBatch } from './batch-steps.ts';
@@ -237,41 +235,38 @@ export class PipelineRunner {
 
   /** Landed files matching the pattern, oldest first (mtime, then name). */
   private async landedFiles(rt: PipelineRuntime, only?: ObjectMeta[]): Promise<ObjectMeta[]> {
-    const kind = landedKind(rt.pipeline);
-    let files: ObjectMeta[];
     if (only) {
-      files = [];
+      const isData = dataFileFilter(rt.pipeline);
+      const files: ObjectMeta[] = [];
       for (const f of only) {
         const head = await rt.landing.head(f.key);
-        if (head) files.push(head);
+        if (head && isData(head.key)) files.push(head);
       }
-    } else {
-      files = await rt.landing.list('');
-      this.tellLandingProblems(rt, files, kind);
+      return files.sort(arrivalOrder);
     }
-    return files.filter((f) => kind(f.key) === 'data').sort(arrivalOrder);
+    const listing = sortLanding(rt.pipeline, rt.landing, await rt.landing.list(''));
+    this.tellLandingProblems(rt, listing);
+    return listing.data.sort(arrivalOrder);
   }
 
   /**
    * A run that takes nothing should say why when the cause is likely a mistake: a local landing
    * folder that does not exist (a typo in `landing:`), or files the pattern leaves out (`ORDERS.CSV`
-   * under `*.csv`). Warnings, each said once per runner; the files stay where they are.
+   * under `*.csv`). Warnings, each said once per runner (a watcher lists the landing again and
+   * again); the files stay where they are.
    */
-  private tellLandingProblems(rt: PipelineRuntime, files: ObjectMeta[], kind: (key: string) => string): void {
+  private tellLandingProblems(rt: PipelineRuntime, listing: LandingListing): void {
     const name = rt.pipeline.name;
     const once = (id: string) => {
       if (this.landingSaid.has(id)) return false;
       this.landingSaid.add(id);
       return true;
     };
-    const folder = localFolderOf(rt.landing.uri);
-    if (files.length === 0 && folder !== undefined && !existsSync(folder) && once(name)) {
+    if (listing.folderMissing && once(name)) {
       rt.reporter.event('warn', 'landing.missing', { pipeline: name, landing: rt.landing.uri, hint: `the landing folder does not exist, so nothing can arrive: check landing: of pipeline ${name} in lakelet.yml, or create the folder` });
     }
-    for (const f of files) {
-      if (kind(f.key) === 'unmatched' && once(`${name}\u0000${f.key}`)) {
-        rt.reporter.event('warn', 'file.unmatched', { pipeline: name, file: f.key, reason: unmatchedHint(rt.pipeline, f.key) });
-      }
+    for (const key of listing.unmatched) {
+      if (once(`${name}\u0000${key}`)) rt.reporter.event('warn', 'file.unmatched', { pipeline: name, file: key, reason: unmatchedHint(rt.pipeline, key) });
     }
   }
 

@@ -160,9 +160,9 @@ describe('badRecords: quarantine-file (the default)', () => {
     expect(bad.map((r) => r.line)).toEqual([2, 3, 4]);
     expect(String(bad[0].error)).toBe('a value nests 16 levels deep (arrays and objects inside the record; at most 15 are loaded) (flatten it, or send the value as a JSON string ("value": "[[…]]"), which lakelet stores as text)');
     // Past 100 levels the parser stops where the 101st opens.
-    expect(String(bad[1].error)).toMatch(/^nested more than 100 levels deep \(arrays and objects\) \(flatten it/);
+    expect(String(bad[1].error)).toMatch(/^nested more than 100 levels deep \(arrays and objects; a record may nest at most 15 below itself\) \(flatten it/);
     expect(String(bad[2].error)).toMatch(/^nested more than 100 levels deep/);
-    expect(JSON.parse(quarantined(ws, '/deep.json.error.json')!)).toMatchObject({ kind: 'json', error: 'nested more than 100 levels deep (arrays and objects)', line: 1 });
+    expect(JSON.parse(quarantined(ws, '/deep.json.error.json')!)).toMatchObject({ kind: 'json', error: 'nested more than 100 levels deep (arrays and objects; a record may nest at most 15 below itself)', line: 1 });
     expect(JSON.parse(quarantined(ws, '/also-deep.json.error.json')!)).toMatchObject({ kind: 'json', error: 'record 2: a value nests 20 levels deep (arrays and objects inside the record; at most 15 are loaded)' });
     // The table with the 15-level column reads (through the CLI, as a user would).
     const read = await lakelet(['read', join(ws.dir, 'tables/n'), '--format', 'ndjson', '--where', 'id = 1']);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { openStore } from '../../adapters/storage/open-store.ts';
-import { localFolderOf } from '../../adapters/storage/location.ts';
-import { landedKind } from '../../pipeline/arrival.ts';
+import { sortLanding } from '../../pipeline/arrival.ts';
 import { BatchState } from '../../pipeline/batch-state.ts';
 import { loadConfig } from '../../pipeline/config.ts';
 import { openIngestionLog } from '../../pipeline/ingestion-log.ts';
@@ -82,14 +80,9 @@ export function registerStatus(program: Command): void {
           await state.load();
           const batches = state.all();
           // The runner's own rule for what is data in landing (pattern, hidden and temporary names, markers).
-          const kind = landedKind(p);
+          // (And what looks like a mistake: files the pattern leaves out, a missing landing folder.)
           const landing = openStore(p.landing);
-          const landed = await landing.list('');
-          const waiting = landed.filter((f) => kind(f.key) === 'data');
-          // Files the pattern leaves out, and a local landing folder that is not there: likely mistakes.
-          const unmatched = landed.filter((f) => kind(f.key) === 'unmatched').map((f) => f.key);
-          const folder = localFolderOf(landing.uri);
-          const landingMissing = folder !== undefined && !existsSync(folder);
+          const { data: waiting, unmatched, folderMissing: landingMissing } = sortLanding(p, landing, await landing.list(''));
           const mine = rows.filter((r) => r.pipeline === p.name);
           pipelines.push({
             pipeline: p.name,

@@ -234,8 +234,7 @@ function partitionValuesOf(row: ReturnStatsRow, layout: ColumnLayout, options: D
   const keys = new Map((row.partition_keys ?? []).map((kv) => [kv.key, kv.value]));
   const partitionValues: Record<string, string | null> = {};
   layout.partitionFields.forEach((f, i) => {
-    const value = keys.get(`__lakelet_pv${i}`);
-    partitionValues[physicalName(f, options.mappingMode)] = value === undefined || value === '' ? null : value;
+    partitionValues[physicalName(f, options.mappingMode)] = keys.get(`__lakelet_pv${i}`) ?? null;
   });
   return partitionValues;
 }

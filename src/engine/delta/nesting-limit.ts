@@ -24,16 +24,23 @@ export function nestedLevels(t: DataType): number {
   return deepest;
 }
 
-/** Refuses, naming the column, a schema with a column nested deeper than MAX_NESTED_LEVELS. */
-export function assertLoadableNesting(table: string, schema: StructType, what: string): void {
+/** The first column nested deeper than MAX_NESTED_LEVELS, with its levels; undefined when none is. */
+export function tooDeepColumn(schema: StructType): { name: string; levels: number } | undefined {
   for (const f of schema.fields) {
     const levels = nestedLevels(f.type);
-    if (levels > MAX_NESTED_LEVELS) {
-      throw new InputError(
-        `${table}: column ${f.name} of ${what} nests ${levels} levels deep (lists, structs and maps); at most ${MAX_NESTED_LEVELS} are written, ` +
-          `since a deeper column would leave the table too slow to read (DuckDB's Parquet reader doubles its set-up time with each level). ` +
-          `Flatten it, or store it as JSON text (CAST(${f.name} AS VARCHAR)).`,
-      );
-    }
+    if (levels > MAX_NESTED_LEVELS) return { name: f.name, levels };
+  }
+  return undefined;
+}
+
+/** Refuses, naming the column, a schema with a column nested deeper than MAX_NESTED_LEVELS. */
+export function assertLoadableNesting(table: string, schema: StructType, what: string): void {
+  const deep = tooDeepColumn(schema);
+  if (deep) {
+    throw new InputError(
+      `${table}: column ${deep.name} of ${what} nests ${deep.levels} levels deep (lists, structs and maps); at most ${MAX_NESTED_LEVELS} are written, ` +
+        `since a deeper column would leave the table too slow to read (DuckDB's Parquet reader doubles its set-up time with each level). ` +
+        `Flatten it, or store it as JSON text (CAST(${deep.name} AS VARCHAR)).`,
+    );
   }
 }

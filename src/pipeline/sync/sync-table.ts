@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Compute } from '../../adapters/compute/compute.ts';
 import { sqlIdent } from '../../adapters/compute/sql.ts';
-import type { Position, SourceConnection, TextRow } from '../../adapters/sources/source.ts';
+import type { PageRequest, Position, SourceConnection, TextRow } from '../../adapters/sources/source.ts';
 import { LocalObjectStore } from '../../adapters/storage/local/local-object-store.ts';
 import type { Clock } from '../../adapters/clock.ts';
 import type { Column, PipelineTables, Warehouse } from '../../warehouse/warehouse.ts';
@@ -102,39 +102,34 @@ export async function syncTable(ctx: SyncContext, plan: Exclude<TablePlan, { mod
     const keyIndexes = plan.table.primaryKey.map((k) => plan.table.columns.findIndex((c) => c.name === k));
     const positionOf = (row: TextRow): Position => ({ value: wmIndex >= 0 ? row[wmIndex]! : '', key: keyIndexes.map((i) => row[i]!) });
     const keep = columns.keep;
-    let after: Position | undefined = from && source.lookbackMs === 0 ? from : undefined;
-    let since = from && source.lookbackMs > 0 ? { value: from.value, lookbackMs: source.lookbackMs } : undefined;
-    let last: TextRow | undefined;
-    for (;;) {
-      let n = 0;
-      for await (const row of ctx.conn.page({ table: plan.table, watermark, ...(after ? { after } : {}), ...(since ? { since } : {}), limit: source.pageSize })) {
-        await writer.write(keep ? keep.map((i) => row[i]) : row);
-        last = row;
-        n++;
-      }
-      outcome.pages++;
-      if (n < source.pageSize) break;
-      after = positionOf(last!);
-      since = undefined;
-    }
-    // Rows whose watermark is NULL have no place in that order, so no run would ever reach them:
-    // they are read whole, by key, on every run (the MERGE leaves the unchanged ones alone).
-    if (watermark) {
-      const before = writer.rows;
-      let afterKey: Position | undefined;
+    // The pages of one request into the extract, each after the last row the one before read (by
+    // watermark and key; by key alone for NULL watermarks, whose position's value is not used),
+    // until a page comes back short. Returns the last row read.
+    const readPages = async (first: Omit<PageRequest, 'limit'>, countEmpty: boolean): Promise<TextRow | undefined> => {
+      let request: PageRequest = { ...first, limit: source.pageSize };
+      let lastRow: TextRow | undefined;
       for (;;) {
         let n = 0;
-        let lastNull: TextRow | undefined;
-        for await (const row of ctx.conn.page({ table: plan.table, watermark, nullWatermark: true, ...(afterKey ? { after: afterKey } : {}), limit: source.pageSize })) {
+        for await (const row of ctx.conn.page(request)) {
           await writer.write(keep ? keep.map((i) => row[i]) : row);
-          lastNull = row;
+          lastRow = row;
           n++;
         }
-        // (Counted when it held rows: a table without such rows shows the pages it had before.)
-        if (n > 0) outcome.pages++;
-        if (n < source.pageSize) break;
-        afterKey = { value: '', key: keyIndexes.map((i) => lastNull![i]!) };
+        if (n > 0 || countEmpty) outcome.pages++;
+        if (n < source.pageSize) return lastRow;
+        const { since: _lookback, ...rest } = request;
+        request = { ...rest, after: positionOf(lastRow!) };
       }
+    };
+    const after = from && source.lookbackMs === 0 ? from : undefined;
+    const since = from && source.lookbackMs > 0 ? { value: from.value, lookbackMs: source.lookbackMs } : undefined;
+    const last = await readPages({ table: plan.table, watermark, ...(after ? { after } : {}), ...(since ? { since } : {}) }, true);
+    // Rows whose watermark is NULL have no place in that order, so no run would ever reach them:
+    // they are read whole, by key, on every run (the MERGE leaves the unchanged ones alone). Their
+    // pages are counted when they hold rows: a table without such rows shows the pages it had before.
+    if (watermark) {
+      const before = writer.rows;
+      await readPages({ table: plan.table, watermark, nullWatermark: true }, false);
       const nulls = writer.rows - before;
       if (nulls > 0) ctx.reporter.event('info', 'sync.null-watermark', { source: source.name, table: plan.id, rows: nulls, column: watermark, message: `${nulls} rows have no ${watermark}: they are read on every run` });
     }
